@@ -1,0 +1,174 @@
+"""The ``flowroi`` command line: compress, decompress, info.
+
+Exit status: 0 success, 2 bad input or usage (one line on stderr saying what to do), 1 anything
+unexpected (with a traceback, since that is a bug to report).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .errors import FlowRoIError
+from .settings import FlowRoISettings, describe_range
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit 2, like every other usage problem
+        raise _UsageError(f"{message} (see: {self.prog} --help)")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _add_settings_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("settings (defaults in brackets; see docs/settings.md)")
+    group.add_argument("--preset", type=Path, metavar="JSON",
+                       help="load settings from a preset saved by the widget; options given here win")
+    for f in FlowRoISettings.fields():
+        flag = "--" + f.name.replace("_", "-")
+        meta = f.metadata
+        text = f"{meta['help']} [{f.default}]"
+        if f.type in (bool, "bool"):
+            if f.name == "plain":
+                group.add_argument(flag, dest=f.name, action="store_true", default=None, help=text)
+            else:
+                group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
+                                   default=None, help=text)
+            continue
+        kind = {"int": int, "float": float, "str": str}.get(f.type, f.type)
+        if meta["choices"]:
+            text += f" (one of {', '.join(meta['choices'])})"
+        elif meta["low"] is not None or meta["high"] is not None:
+            text += f" ({describe_range(f)})"
+        group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper()
+                           .split("_")[-1] if kind is not str else "NAME", help=text)
+
+
+def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
+    base = FlowRoISettings.from_json(args.preset) if args.preset else FlowRoISettings()
+    changes = {f.name: getattr(args, f.name) for f in FlowRoISettings.fields()
+               if getattr(args, f.name, None) is not None}
+    return base.replace(**changes)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="flowroi", description="Optical-flow RoI JPEG2000 for time-lapse movies.")
+    parser.add_argument("--version", action="version", version=f"napari-flowroi {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    compress = sub.add_parser("compress", help="compress a movie into a container folder")
+    compress.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
+    compress.add_argument("output", type=Path, help="container folder to create")
+    compress.add_argument("--workers", type=int, default=1, help="parallel workers [1]")
+    compress.add_argument("--overwrite", action="store_true",
+                          help="replace an existing compressed stack at OUTPUT")
+    compress.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_settings_options(compress)
+
+    decompress = sub.add_parser("decompress", help="decode a container to a multi-page TIFF")
+    decompress.add_argument("container", type=Path)
+    decompress.add_argument("output", type=Path, help="TIFF file to write")
+    decompress.add_argument("--overwrite", action="store_true")
+
+    info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON")
+    info.add_argument("container", type=Path)
+    return parser
+
+
+class _StderrProgress:
+    """One self-overwriting line on stderr: frames done/total, rate and time left."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.label, self.enabled = label, enabled
+        self.started = time.perf_counter()
+        self.first_done = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.first_done is None:
+            self.first_done = done
+        elapsed = time.perf_counter() - self.started
+        fresh = done - self.first_done
+        eta = f", {elapsed / fresh * (total - done):.0f} s left" if fresh else ""
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{self.label}: {done}/{total} frames ({100 * done / max(total, 1):.0f} %)"
+                         f"{eta}   {end}")
+        sys.stderr.flush()
+
+
+def _compress(args) -> int:
+    from .batch import compress_movie
+
+    if args.workers < 1:
+        raise _UsageError("--workers must be at least 1")
+    settings = settings_from_args(args)
+    summary = compress_movie(args.input, args.output, settings, workers=args.workers,
+                             overwrite=args.overwrite,
+                             progress=_StderrProgress("compressing", not args.quiet))
+    print(json.dumps(summary.as_dict(), indent=2))
+    return EXIT_OK
+
+
+def _decompress(args) -> int:
+    import numpy as np
+    import tifffile
+
+    from .container import open_container
+
+    if args.output.exists() and not args.overwrite:
+        raise FlowRoIError(f"{args.output} exists; choose another name or pass --overwrite.")
+    container = open_container(args.container)
+    progress = _StderrProgress("decompressing")
+    tmp = args.output.with_name(f".{args.output.name}.partial")
+    with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
+        for t in range(container.shape[0]):
+            tif.write(np.asarray(container.read_frame(t)), contiguous=True,
+                      metadata={"axes": "TYX"} if t == 0 else None)
+            progress(t + 1, container.shape[0])
+    tmp.replace(args.output)
+    print(json.dumps({"output": str(args.output), "shape": list(container.shape),
+                      "dtype": str(container.dtype)}))
+    return EXIT_OK
+
+
+def _info(args) -> int:
+    from .container import open_container
+
+    container = open_container(args.container)
+    manifest = container.manifest
+    print(json.dumps({
+        "container": str(args.container), "shape": manifest["shape"], "dtype": manifest["dtype"],
+        "settings": manifest["settings"], "input": manifest["input"],
+        "software": manifest["software"], **manifest["totals"],
+        "mean_roi_fraction": round(sum(r["roi_fraction"] for r in manifest["frames"])
+                                   / len(manifest["frames"]), 4),
+    }, indent=2))
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        handler = {"compress": _compress, "decompress": _decompress, "info": _info}[args.command]
+        return handler(args)
+    except (FlowRoIError, _UsageError) as exc:
+        sys.stderr.write(f"\nflowroi: error: {exc}\n" if isinstance(exc, FlowRoIError)
+                         else f"flowroi: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,264 @@
+"""Open time-lapse movies as streams of 2-D frames.
+
+A :class:`Movie` reads one frame at a time, so nothing here holds a whole movie in memory. Inputs:
+multi-page TIFF / OME-TIFF shaped (T, Y, X), folders of numbered PNG or TIFF frames, and arrays
+(numpy or dask) already in memory, e.g. a napari layer.
+
+Decision (docs/decisions.md): stacks with extra axes (channels, z, RGB) are refused with a message
+that says how to split them, instead of being compressed plane by plane under guessed axis names.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+FRAME_SUFFIXES = (".png", ".tif", ".tiff")
+TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8")
+SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+
+
+@dataclass
+class Movie:
+    """A (T, Y, X) movie read frame by frame."""
+
+    shape: tuple[int, int, int]
+    dtype: np.dtype
+    read: Any = field(repr=False)  # callable: index -> 2-D array
+    source: str = "array"
+    physical: dict = field(default_factory=dict)  # pixel_size, time_interval, units when known
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        if not 0 <= t < self.shape[0]:
+            raise IndexError(f"frame {t} outside 0..{self.shape[0] - 1}")
+        frame = np.asarray(self.read(t))
+        return check_frame(frame, t, self.shape[1:], self.dtype, self.source)
+
+    @property
+    def frame_nbytes(self) -> int:
+        return int(np.prod(self.shape[1:])) * self.dtype.itemsize
+
+
+def open_movie(source: Any) -> Movie:
+    """Open a path (TIFF stack or folder of frames) or an array as a :class:`Movie`."""
+    if isinstance(source, Movie):
+        return source
+    if isinstance(source, (str, Path)):
+        path = Path(source)
+        if not path.exists():
+            raise InputError(f"Input {path} does not exist. Check the path.")
+        if path.is_dir():
+            return _open_frame_folder(path)
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            return _open_tiff(path)
+        raise InputError(f"Input {path} is not a TIFF stack or a folder of frames. "
+                         "Give a multi-page .tif or a folder of numbered .png/.tif frames.")
+    return movie_from_array(source)
+
+
+def movie_from_array(array: Any, source: str = "array") -> Movie:
+    """Wrap an in-memory (T, Y, X) numpy or dask array; frames are computed one at a time."""
+    if not hasattr(array, "shape") or not hasattr(array, "dtype"):
+        array = np.asarray(array)
+    check_axes(tuple(array.shape), source)
+    dtype = check_dtype(np.dtype(array.dtype), source)
+    return Movie(shape=tuple(int(s) for s in array.shape), dtype=dtype,
+                 read=lambda t: np.asarray(array[t]), source=source)
+
+
+def check_axes(shape: tuple[int, ...], source: str) -> None:
+    if len(shape) == 2:
+        raise InputError(
+            f"{source} is a single 2-D image; FlowRoI needs motion, so at least two frames (T, Y, X). "
+            "Use --plain to compress a single image with plain JPEG2000.")
+    if len(shape) == 4 and shape[-1] in (3, 4):
+        raise InputError(f"{source} has RGB(A) frames {shape}; FlowRoI compresses grey-level "
+                         "movies. Convert to one channel first (e.g. keep the green channel).")
+    if len(shape) != 3:
+        raise InputError(
+            f"{source} has shape {shape}, but FlowRoI needs one time axis and two image axes "
+            "(T, Y, X). Split channels or z-planes into separate movies first.")
+    if shape[0] < 1 or shape[1] < 1 or shape[2] < 1:
+        raise InputError(f"{source} has an empty axis {shape}.")
+
+
+def check_dtype(dtype: np.dtype, source: str) -> np.dtype:
+    if dtype == np.bool_ or dtype == np.int8:
+        return np.dtype(np.uint8) if dtype == np.bool_ else _refuse_dtype(dtype, source)
+    if dtype in (np.int16, np.int32, np.uint32, np.int64, np.uint64):
+        return _refuse_dtype(dtype, source)
+    if dtype == np.float16:
+        return np.dtype(np.float32)
+    if dtype not in SUPPORTED_DTYPES:
+        return _refuse_dtype(dtype, source)
+    return dtype
+
+
+def _refuse_dtype(dtype, source):
+    raise InputError(f"{source} has pixel type {dtype}; FlowRoI compresses uint8, uint16 and float "
+                     "movies. Convert it (e.g. to uint16) first.")
+
+
+def check_frame(frame: np.ndarray, t: int, shape: tuple[int, int], dtype: np.dtype,
+                source: str) -> np.ndarray:
+    if frame.ndim == 3 and frame.shape[-1] in (3, 4):
+        raise InputError(f"Frame {t} of {source} is RGB(A); FlowRoI compresses grey-level movies. "
+                         "Convert it to one channel first.")
+    if frame.shape != tuple(shape):
+        raise InputError(f"Frame {t} of {source} is {frame.shape[1]}x{frame.shape[0]} pixels but "
+                         f"the first frame is {shape[1]}x{shape[0]}; all frames must be the same size.")
+    if frame.dtype.kind == "f" and not np.isfinite(frame).all():
+        raise InputError(f"Frame {t} of {source} contains NaN or infinite values; replace them "
+                         "(e.g. with 0) before compressing.")
+    if frame.dtype != dtype:
+        frame = frame.astype(dtype)
+    return frame
+
+
+# --- TIFF stacks -------------------------------------------------------------------------------------
+
+def _open_tiff(path: Path) -> Movie:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            shape, axes = tuple(series.shape), series.axes
+            dtype = np.dtype(series.dtype)
+            physical = _tiff_physical_metadata(tif)
+    except Exception as exc:  # tifffile raises many kinds for corrupt files
+        raise InputError(f"Cannot read {path} as a TIFF stack ({exc}). "
+                         "Check that the file is complete and really a TIFF.") from exc
+    shape, axes = _squeeze(shape, axes)
+    if len(shape) == 3 and axes[0] not in "TZQI":
+        raise InputError(f"{path} has axes {axes} {shape}; FlowRoI needs (T, Y, X). "
+                         "Split channels into separate movies first.")
+    if len(shape) == 3 and axes[0] == "Z" and "T" not in axes:
+        pass  # a stack saved without time metadata: take the first axis as time
+    check_axes(shape, str(path))
+    dtype = check_dtype(dtype, str(path))
+    n_frames = shape[0]
+    page_count = _page_count(path)
+    per_page = page_count == n_frames
+
+    def read(t: int) -> np.ndarray:
+        try:
+            with tifffile.TiffFile(path) as tif:
+                if per_page:
+                    return tif.pages[t].asarray()
+                return tif.series[0].asarray()[t]  # one-page stacks: no streaming possible
+        except Exception as exc:
+            raise InputError(f"Cannot read frame {t} of {path} ({exc}); the file may be truncated."
+                             ) from exc
+
+    return Movie(shape=shape, dtype=dtype, read=read, source=str(path), physical=physical)
+
+
+def _squeeze(shape, axes):
+    keep = [i for i, s in enumerate(shape) if s != 1 or axes[i] in "YX"]
+    return tuple(shape[i] for i in keep), "".join(axes[i] for i in keep)
+
+
+def _page_count(path: Path) -> int:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        return len(tif.pages)
+
+
+def _tiff_physical_metadata(tif) -> dict:
+    """Pixel size and time interval from OME or ImageJ metadata, when the file has them."""
+    physical: dict[str, Any] = {}
+    if tif.is_ome and tif.ome_metadata:
+        from xml.etree import ElementTree
+
+        try:
+            root = ElementTree.fromstring(tif.ome_metadata)
+        except ElementTree.ParseError:
+            root = None
+        pixels = root.find(".//{*}Pixels") if root is not None else None
+        if pixels is not None:
+            for key, name in (("PhysicalSizeX", "pixel_size_x"), ("PhysicalSizeY", "pixel_size_y"),
+                              ("TimeIncrement", "time_interval")):
+                if pixels.get(key) is not None:
+                    physical[name] = float(pixels.get(key))
+            for key, name in (("PhysicalSizeXUnit", "space_unit"), ("TimeIncrementUnit", "time_unit")):
+                if pixels.get(key) is not None:
+                    physical[name] = pixels.get(key)
+    elif tif.is_imagej and tif.imagej_metadata:
+        meta = tif.imagej_metadata
+        if meta.get("finterval"):
+            physical["time_interval"] = float(meta["finterval"])
+        if meta.get("unit"):
+            physical["space_unit"] = str(meta["unit"])
+        page = tif.pages[0]
+        res = page.tags.get("XResolution")
+        if res is not None and res.value[0]:
+            physical["pixel_size_x"] = res.value[1] / res.value[0]
+            physical["pixel_size_y"] = physical["pixel_size_x"]
+    return physical
+
+
+# --- folders of frames ---------------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"(\d+)")
+
+
+def frame_sort_key(path: Path) -> tuple:
+    """Sort frames by the last number in their name (frame_2 before frame_10), then by name."""
+    numbers = _NUMBER.findall(path.stem)
+    return (int(numbers[-1]) if numbers else -1, path.name)
+
+
+def list_frame_files(folder: Path) -> list[Path]:
+    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES
+             and not p.name.startswith(".")]
+    return sorted(files, key=frame_sort_key)
+
+
+def _read_frame_file(path: Path) -> np.ndarray:
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            return tifffile.imread(path)
+        import cv2
+
+        frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if frame is None:
+            raise ValueError("not a readable image")
+        if frame.ndim == 3:  # OpenCV gives BGR(A); report RGB frames as such
+            frame = frame[..., ::-1]
+        return frame
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"Cannot read frame {path} ({exc}). Check that it is a complete image "
+                         "file, or remove it from the folder.") from exc
+
+
+def _open_frame_folder(folder: Path) -> Movie:
+    files = list_frame_files(folder)
+    if not files:
+        raise InputError(f"Folder {folder} holds no frames (.png, .tif or .tiff). "
+                         "Give a folder of numbered frames or a TIFF stack.")
+    first = _read_frame_file(files[0])
+    check_axes((len(files),) + first.shape, str(folder))
+    dtype = check_dtype(first.dtype, str(folder))
+    return Movie(shape=(len(files),) + first.shape, dtype=dtype,
+                 read=lambda t: _read_frame_file(files[t]), source=str(folder))
+
+
+def input_fingerprint(movie: Movie) -> dict:
+    """What identifies an input for resuming: its shape, dtype and source."""
+    return {"source": movie.source, "shape": list(movie.shape), "dtype": str(movie.dtype)}
+

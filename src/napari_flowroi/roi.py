@@ -1,0 +1,138 @@
+"""Motion saliency and the region-of-interest mask of each frame.
+
+Plain functions do one step each; :class:`RoiExtractor` strings them together for a movie and
+caches what it computed, so the mask of frame t needs only frames t-1-k .. t+1+k and no flow is
+computed twice (the batch runs a chunk of frames through one extractor; napari keeps one per
+settings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+from .flow import aligned_flow
+from .preprocess import prepare_frame
+from .settings import FlowRoISettings
+
+
+def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
+    """weight * normalised flow magnitude + (1 - weight) * its normalised Scharr gradient, in [0, 1]."""
+    peak = float(magnitude.max())
+    if peak <= 0:
+        return np.zeros_like(magnitude, dtype=np.float32)
+    mag = (magnitude / peak).astype(np.float32)
+    gx = cv2.Scharr(mag, cv2.CV_32F, 1, 0)
+    gy = cv2.Scharr(mag, cv2.CV_32F, 0, 1)
+    grad = cv2.magnitude(gx, gy)
+    grad_peak = float(grad.max())
+    if grad_peak > 0:
+        grad /= grad_peak
+    saliency = weight * mag + (1.0 - weight) * grad
+    return saliency / max(float(saliency.max()), 1e-12)
+
+
+def threshold_saliency(saliency: np.ndarray, magnitude: np.ndarray, keep_fraction: float,
+                       min_motion: float) -> np.ndarray:
+    """Keep the top `keep_fraction` of saliency, but never pixels moving less than `min_motion`."""
+    cut = np.quantile(saliency, 1.0 - keep_fraction)
+    return (saliency >= cut) & (magnitude >= min_motion) & (saliency > 0)
+
+
+def _ellipse(size: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+
+def clean_mask(mask: np.ndarray, opening: int, closing: int, min_area: float) -> np.ndarray:
+    """Opening removes specks, closing fills holes, then components under `min_area` px go."""
+    out = mask.astype(np.uint8)
+    if opening > 1:
+        out = cv2.morphologyEx(out, cv2.MORPH_OPEN, _ellipse(opening))
+    if closing > 1:
+        out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, _ellipse(closing))
+    if min_area > 0 and out.any():
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(out, connectivity=8)
+        keep = np.zeros(count, bool)
+        keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+        out = keep[labels].astype(np.uint8)
+    return out.astype(bool)
+
+
+def grow(mask: np.ndarray, margin: int) -> np.ndarray:
+    if margin <= 0 or not mask.any():
+        return mask
+    return cv2.dilate(mask.astype(np.uint8), _ellipse(2 * margin + 1)).astype(bool)
+
+
+@dataclass(frozen=True)
+class Motion:
+    """What the flow step found for one frame (arrays at the flow resolution)."""
+
+    flow: np.ndarray        # (h, w, 2) displacement dx, dy in full-resolution pixels per frame
+    magnitude: np.ndarray   # (h, w) |flow|, full-resolution pixels per frame
+    saliency: np.ndarray    # (h, w) in [0, 1]
+    drift: tuple[float, float]  # global (dy, dx) removed before the flow, full-resolution pixels
+
+
+def partner_frame(t: int, n_frames: int) -> int:
+    """Frame t is compared with t-1; the first frame with frame 1 (the paper's pairing)."""
+    return t - 1 if t > 0 else 1
+
+
+class RoiExtractor:
+    """Masks, flow and saliency of the frames of one movie under one set of settings."""
+
+    def __init__(self, movie, settings: FlowRoISettings, cache_frames: int = 32):
+        if len(movie) < 2:
+            raise InputError("Motion needs at least two frames; this movie has one. "
+                             "Use plain JPEG2000 (--plain) for single images.")
+        self.movie = movie
+        self.settings = settings
+        self.shape = tuple(movie.shape[1:])
+        self.prepared = lru_cache(maxsize=cache_frames)(self._prepared)
+        self.motion = lru_cache(maxsize=cache_frames)(self._motion)
+        self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
+
+    def _prepared(self, t: int) -> np.ndarray:
+        return prepare_frame(self.movie[t], self.settings)
+
+    def _motion(self, t: int) -> Motion:
+        s = self.settings
+        current = self.prepared(t)
+        other = self.prepared(partner_frame(t, len(self.movie)))
+        flow, (dy, dx) = aligned_flow(current, other, s.flow_method)
+        flow = flow / s.flow_scale
+        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
+        saliency = motion_saliency(magnitude, s.saliency_weight)
+        return Motion(flow, magnitude, saliency, (dy / s.flow_scale, dx / s.flow_scale))
+
+    def _frame_mask(self, t: int) -> np.ndarray:
+        """The mask of frame t from its own motion, at full resolution, before the adjacent union."""
+        s = self.settings
+        motion = self.motion(t)
+        mask = threshold_saliency(motion.saliency, motion.magnitude, s.roi_threshold, s.min_motion)
+        mask = clean_mask(mask, max(1, round(s.opening_size * s.flow_scale)),
+                          max(1, round(s.closing_size * s.flow_scale)),
+                          s.min_component_area * s.flow_scale ** 2)
+        if mask.shape != self.shape:
+            mask = cv2.resize(mask.astype(np.uint8), self.shape[::-1],
+                              interpolation=cv2.INTER_NEAREST).astype(bool)
+        return grow(mask, s.roi_margin)
+
+    def mask(self, t: int) -> np.ndarray:
+        """The RoI of frame t: union of the frame masks of t-k .. t+k (k = adjacent factor)."""
+        k = self.settings.adjacent_factor
+        union = np.zeros(self.shape, bool)
+        for u in range(max(0, t - k), min(len(self.movie), t + k + 1)):
+            union |= self.frame_mask(u)
+        return union
+
+    def frames_needed(self, t: int) -> range:
+        """Input frames the mask of frame t reads (for planning chunks and lazy viewers)."""
+        k = self.settings.adjacent_factor
+        first, last = max(0, t - k), min(len(self.movie) - 1, t + k)
+        return range(max(0, first - 1), max(last, 1) + 1)

@@ -1,0 +1,164 @@
+"""The one settings object shared by the library, the command line, the widgets and the manifest.
+
+Each field carries its help text, its range and whether it is an expert setting in its metadata,
+so the command line and the widgets build their controls from here and every setting has one name,
+one default and one validation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import SettingsError
+
+FLOW_METHODS = ("farneback", "dis")
+
+
+def _setting(default, help: str, *, low=None, high=None, low_open=False, high_open=False,
+             expert=False, choices=None, log=False):
+    return field(default=default, metadata={
+        "help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
+        "expert": expert, "choices": choices, "log": log,
+    })
+
+
+@dataclass(frozen=True)
+class FlowRoISettings:
+    """How a movie is compressed. Defaults are the paper's, except where docs/defaults.md says why."""
+
+    denoise: bool = _setting(
+        True, "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
+              "specks are not taken for moving cells.")
+    roi_threshold: float = _setting(
+        0.2, "Share of the frame kept as region of interest: the most-moving 20 % at 0.2. "
+             "Raise it when cells are missed.", low=0.0, high=1.0, low_open=True, high_open=True)
+    adjacent_factor: int = _setting(
+        0, "Also protect what moved in this many frames before and after (0 = this frame only). "
+           "Helps slow cells.", low=0, high=50)
+    scaling_factor: float = _setting(
+        5.0, "How strongly the region of interest is favoured over the background "
+             "(1 = plain JPEG2000, 10 = background reduced to its coarse shape).", low=1.0, high=10.0)
+    compression_rate: float = _setting(
+        40.0, "Target compression rate: raw bytes divided by bytes written "
+              "(40 = files 40 times smaller than the raw frames).",
+        low=1.0, high=2000.0, low_open=True, log=True)
+    plain: bool = _setting(
+        False, "Plain JPEG2000 with no region of interest (the baseline to compare with).")
+    # expert settings
+    flow_method: str = _setting(
+        "farneback", "Optical flow: 'farneback' (as in the paper) or 'dis' (faster).",
+        expert=True, choices=FLOW_METHODS)
+    flow_scale: float = _setting(
+        0.5, "Resolution at which motion is measured, as a fraction of the frame size "
+             "(smaller is faster; cells must stay a few pixels wide).",
+        low=0.1, high=1.0, expert=True)
+    saliency_weight: float = _setting(
+        0.7, "Weight of flow magnitude against its spatial gradient in the motion saliency.",
+        low=0.0, high=1.0, expert=True)
+    min_motion: float = _setting(
+        0.3, "Pixels moving less than this (pixels per frame, after drift is removed) never count "
+             "as motion, so a still or drifting field gives no region of interest.",
+        low=0.0, high=100.0, expert=True)
+    opening_size: int = _setting(
+        3, "Size in pixels of the morphological opening that removes specks (0 = none).",
+        low=0, high=51, expert=True)
+    closing_size: int = _setting(
+        5, "Size in pixels of the morphological closing that fills holes in cells (0 = none).",
+        low=0, high=51, expert=True)
+    min_component_area: int = _setting(
+        40, "Regions smaller than this many pixels are dropped from the mask.",
+        low=0, high=100000, expert=True)
+    roi_margin: int = _setting(
+        2, "Grow the region of interest by this many pixels so cell edges are kept.",
+        low=0, high=50, expert=True)
+    feather: float = _setting(
+        4.0, "Width in pixels of the soft edge between region of interest and background.",
+        low=0.0, high=50.0, expert=True)
+    background_sigma: float = _setting(
+        2.0, "Scale in pixels of the coarse background shape that is always kept.",
+        low=0.5, high=50.0, expert=True)
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            _validate(f, getattr(self, f.name))
+
+    # --- conversions -----------------------------------------------------------------------------
+    def replace(self, **changes) -> "FlowRoISettings":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "FlowRoISettings":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SettingsError(
+                f"Unknown setting(s) {', '.join(unknown)}; known settings are: {', '.join(sorted(names))}.")
+        return cls(**data)
+
+    def to_json(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> "FlowRoISettings":
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SettingsError(f"Cannot read settings preset {path}: {exc}. "
+                                "Save a preset from the widget or write a JSON object of settings.") from exc
+        if not isinstance(data, dict):
+            raise SettingsError(f"Settings preset {path} must hold a JSON object of settings.")
+        return cls.from_dict(data)
+
+    @property
+    def uses_roi(self) -> bool:
+        """Whether a region of interest is computed and favoured at all."""
+        return not self.plain
+
+    @classmethod
+    def fields(cls) -> tuple[dataclasses.Field, ...]:
+        return dataclasses.fields(cls)
+
+
+def _validate(f: dataclasses.Field, value: Any) -> None:
+    meta = f.metadata
+    name = f.name.replace("_", " ")
+    kind = f.type if isinstance(f.type, type) else {"bool": bool, "int": int, "float": float,
+                                                    "str": str}[f.type]
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise SettingsError(f"{name} must be true or false, not {value!r}.")
+        return
+    if kind is str:
+        if meta["choices"] and value not in meta["choices"]:
+            raise SettingsError(f"{name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise SettingsError(f"{name} must be a number, not {value!r}.")
+    if kind is int and value != int(value):
+        raise SettingsError(f"{name} must be a whole number, not {value!r}.")
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a finite number, not {value!r}.")
+    low, high = meta["low"], meta["high"]
+    too_low = low is not None and (value <= low if meta["low_open"] else value < low)
+    too_high = high is not None and (value >= high if meta["high_open"] else value > high)
+    if too_low or too_high:
+        raise SettingsError(f"{name} must be {describe_range(f)}, not {value!r}.")
+
+
+def describe_range(f: dataclasses.Field) -> str:
+    """The allowed range of a numeric setting in words, e.g. 'above 0 and below 1'."""
+    meta = f.metadata
+    parts = []
+    if meta["low"] is not None:
+        parts.append(f"above {meta['low']:g}" if meta["low_open"] else f"at least {meta['low']:g}")
+    if meta["high"] is not None:
+        parts.append(f"below {meta['high']:g}" if meta["high_open"] else f"at most {meta['high']:g}")
+    return " and ".join(parts)
