@@ -1,16 +1,18 @@
 """Give glymur an OpenJPEG library, even where only pip was used.
 
 glymur looks for a system ``libopenjp2`` (Debian: ``libopenjp2-7``) when it is imported. Pillow's
-wheels carry their own copy in ``pillow.libs``; when glymur found nothing, we load that one into
-glymur so ``pip install napari-flowroi`` is enough. Written here because glymur has no public hook
-for a library path other than a config file in the user's home.
+wheels carry their own copy in ``pillow.libs``; when glymur found nothing, glymur is pointed at that
+one so ``pip install napari-flowroi`` is enough. Written here because glymur has no public hook
+for a library path other than a config file in the user's home, which we must not write.
 """
 
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import glob
 import os
+import sys
 from pathlib import Path
 
 from .errors import FlowRoIError
@@ -33,20 +35,37 @@ def bundled_openjpeg_path() -> Path | None:
     return None
 
 
-def ensure_openjpeg(prefer_bundled: bool = False):
+def ensure_openjpeg():
     """Import glymur with a working OpenJPEG and return the glymur module."""
+    if "glymur" not in sys.modules:
+        _import_glymur()
     import glymur
-    from glymur import version
     from glymur.lib import openjp2
 
-    if openjp2.OPENJP2 is None or prefer_bundled:
-        path = bundled_openjpeg_path()
-        if path is None:
-            raise FlowRoIError(MISSING_MESSAGE)
-        openjp2.OPENJP2 = ctypes.CDLL(str(path))
-        version.openjpeg_version = openjp2.version()
-        version.openjpeg_version_tuple = tuple(int(p) for p in version.openjpeg_version.split("."))
+    if openjp2.OPENJP2 is None:
+        raise FlowRoIError(MISSING_MESSAGE)
     return glymur
+
+
+def _import_glymur() -> None:
+    # glymur sizes its ctypes structures by the library version it finds *at import*, so the
+    # library must be found then: answer ctypes' look-up with Pillow's copy when the system has none.
+    real_find_library = ctypes.util.find_library
+    if real_find_library("openjp2") is not None:
+        import glymur  # noqa: F401
+        return
+    bundled = bundled_openjpeg_path()
+
+    def find_library(name):
+        if name == "openjp2" and bundled is not None:
+            return str(bundled)
+        return real_find_library(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        import glymur  # noqa: F401
+    finally:
+        ctypes.util.find_library = real_find_library
 
 
 def openjpeg_library() -> str:

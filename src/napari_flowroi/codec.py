@@ -65,10 +65,16 @@ def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISetting
     base = cv2.GaussianBlur(values, (0, 0), settings.background_sigma,
                             borderType=cv2.BORDER_REFLECT)
     attenuation = 1.0 / settings.scaling_factor
-    gain = attenuation + (1.0 - attenuation) * roi_weight(mask, settings.feather)
-    out = base + gain * (values - base)
+    gain = roi_weight(mask, settings.feather)
+    gain *= 1.0 - attenuation
+    gain += attenuation
+    # in place, with OpenCV: this runs on every frame and numpy's temporaries cost as much as the blur
+    cv2.subtract(values, base, dst=values)
+    cv2.multiply(values, gain, dst=values)
+    cv2.add(values, base, dst=values)
     info = np.iinfo(image.dtype)
-    return np.clip(np.rint(out), info.min, info.max).astype(image.dtype)
+    np.clip(values, info.min, info.max, out=values)
+    return np.rint(values, out=values).astype(image.dtype)
 
 
 # --- sample values <-> codec integers --------------------------------------------------------------

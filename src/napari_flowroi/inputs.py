@@ -139,6 +139,9 @@ def _open_tiff(path: Path) -> Movie:
         raise InputError(f"Cannot read {path} as a TIFF stack ({exc}). "
                          "Check that the file is complete and really a TIFF.") from exc
     shape, axes = _squeeze(shape, axes)
+    if "S" in axes:
+        raise InputError(f"{path} holds RGB(A) images (axes {axes}, shape {shape}); FlowRoI "
+                         "compresses grey-level movies. Save one channel as a (T, Y, X) stack.")
     if len(shape) == 3 and axes[0] not in "TZQI":
         raise InputError(f"{path} has axes {axes} {shape}; FlowRoI needs (T, Y, X). "
                          "Split channels into separate movies first.")
@@ -214,9 +217,10 @@ _NUMBER = re.compile(r"(\d+)")
 
 
 def frame_sort_key(path: Path) -> tuple:
-    """Sort frames by the last number in their name (frame_2 before frame_10), then by name."""
-    numbers = _NUMBER.findall(path.stem)
-    return (int(numbers[-1]) if numbers else -1, path.name)
+    """Natural order: numbers in names compare as numbers (frame_2 before frame_10), so
+    `x_t05099_z002` comes before `x_t05100_z001`."""
+    parts = _NUMBER.split(path.stem)
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
 
 
 def list_frame_files(folder: Path) -> list[Path]:

@@ -65,7 +65,7 @@ class FlowRoISettings:
         0.7, "Weight of flow magnitude against its spatial gradient in the motion saliency.",
         low=0.0, high=1.0, expert=True)
     min_motion: float = _setting(
-        0.3, "Pixels moving less than this (pixels per frame, after drift is removed) never count "
+        0.5, "Pixels moving less than this (pixels per frame, after drift is removed) never count "
              "as motion, so a still or drifting field gives no region of interest.",
         low=0.0, high=100.0, expert=True)
     opening_size: int = _setting(

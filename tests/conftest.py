@@ -1,0 +1,35 @@
+import numpy as np
+import pytest
+
+from napari_flowroi.synthetic import moving_discs
+
+
+@pytest.fixture(scope="session")
+def discs():
+    """Textured discs moving on a still textured background."""
+    return moving_discs(n_frames=8, shape=(192, 224))
+
+
+@pytest.fixture(scope="session")
+def drifting_discs():
+    """The same discs, the whole field drifting by (1.5, -2) px per frame."""
+    return moving_discs(n_frames=8, shape=(192, 224), drift=(1.5, -2.0))
+
+
+@pytest.fixture(scope="session")
+def drift_only():
+    """Nothing moves but the stage: discs stand still and the field drifts."""
+    return moving_discs(n_frames=8, shape=(192, 224), drift=(1.5, -2.0), static_cells=True)
+
+
+@pytest.fixture
+def small_movie():
+    """A small uint8 movie for fast container and CLI tests."""
+    return moving_discs(n_frames=5, shape=(96, 112), n_cells=3).frames
+
+
+def far_from(cells: np.ndarray, distance: int) -> np.ndarray:
+    import cv2
+
+    size = 2 * distance + 1
+    return cv2.dilate(cells.astype(np.uint8), np.ones((size, size), np.uint8)) == 0

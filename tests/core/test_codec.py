@@ -1,0 +1,112 @@
+import io
+
+import numpy as np
+import pytest
+
+from napari_flowroi import codec
+from napari_flowroi.metrics import psnr
+from napari_flowroi.settings import FlowRoISettings
+
+
+def _textured(dtype, shape=(160, 192), seed=0):
+    from napari_flowroi.synthetic import moving_discs
+
+    return moving_discs(n_frames=1, shape=shape, dtype=dtype, noise=3.0, seed=seed).frames[0]
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+def test_frames_round_trip_shape_and_dtype(dtype):
+    frame = _textured(dtype)
+    encoded = codec.encode_plain(frame, FlowRoISettings(compression_rate=4))
+    decoded = codec.decode_frame(encoded)
+    assert decoded.shape == frame.shape and decoded.dtype == frame.dtype
+    span = float(frame.max()) - float(frame.min())
+    assert np.abs(decoded.astype(float) - frame).mean() < 0.05 * span
+
+
+@pytest.mark.parametrize("rate", [8, 16, 40, 64])
+@pytest.mark.parametrize("with_mask", [False, True])
+def test_achieved_rate_counts_every_byte_and_is_within_five_percent(rate, with_mask):
+    frame = _textured(np.uint8, shape=(256, 320))
+    mask = np.zeros(frame.shape, bool)
+    mask[60:140, 80:200] = True
+    encoded = codec.encode_frame(frame, mask if with_mask else None,
+                                 FlowRoISettings(compression_rate=rate), overhead_bytes=400)
+    achieved = frame.nbytes / (encoded.bytes_written + 400)
+    assert achieved == pytest.approx(rate, rel=0.05)
+
+
+def test_jp2_files_open_in_a_second_decoder():
+    imagecodecs = pytest.importorskip("imagecodecs")
+    from PIL import Image
+
+    for dtype in (np.uint8, np.uint16):
+        frame = _textured(dtype)
+        mask = np.zeros(frame.shape, bool)
+        mask[40:100, 50:120] = True
+        encoded = codec.encode_frame(frame, mask, FlowRoISettings(compression_rate=10))
+        ours = codec.decode_frame(encoded)
+        theirs = imagecodecs.jpeg2k_decode(encoded.jp2)
+        assert np.array_equal(theirs, ours)
+        assert encoded.jp2[4:8] == b"jP  "  # a JP2 file, not a bare codestream
+    pil = np.asarray(Image.open(io.BytesIO(codec.encode_plain(
+        _textured(np.uint8), FlowRoISettings(compression_rate=10)).jp2)))
+    assert pil.shape == (160, 192)
+
+
+def test_scaling_factor_one_is_plain_jpeg2000():
+    frame = _textured(np.uint8)
+    mask = np.zeros(frame.shape, bool)
+    mask[:50] = True
+    settings = FlowRoISettings(scaling_factor=1, compression_rate=12)
+    assert np.array_equal(codec.prioritise_roi(frame, mask, settings), frame)
+    with_roi = codec.decode_frame(codec.encode_frame(frame, mask, settings))
+    plain = codec.decode_frame(codec.encode_plain(frame, settings))
+    # same image coded: only the mask's bytes differ, so quality is almost the same
+    assert abs(psnr(frame, with_roi) - psnr(frame, plain)) < 0.5
+
+
+def test_roi_gets_better_quality_than_plain_at_the_same_rate():
+    frame = _textured(np.uint8, shape=(256, 320), seed=3)
+    mask = np.zeros(frame.shape, bool)
+    mask[64:160, 96:224] = True
+    settings = FlowRoISettings(scaling_factor=5, compression_rate=16)
+    roi = codec.decode_frame(codec.encode_frame(frame, mask, settings))
+    plain = codec.decode_frame(codec.encode_plain(frame, settings))
+    assert psnr(frame, roi, mask) > psnr(frame, plain, mask) + 1.0
+    assert psnr(frame, roi, ~mask) < psnr(frame, plain, ~mask)
+
+
+def test_background_detail_is_attenuated_but_its_base_kept():
+    frame = _textured(np.uint8)
+    mask = np.zeros(frame.shape, bool)
+    settings = FlowRoISettings(scaling_factor=4, feather=0)
+    out = codec.prioritise_roi(frame, mask, settings).astype(float)
+    assert out.std() < frame.astype(float).std()
+    assert abs(out.mean() - frame.mean()) < 1.0
+
+
+def test_feathered_weight_falls_off_outside_the_mask():
+    mask = np.zeros((40, 40), bool)
+    mask[10:20, 10:20] = True
+    weight = codec.roi_weight(mask, feather=4)
+    assert weight[15, 15] == 1 and weight[15, 21] == pytest.approx(0.5, abs=0.1)
+    assert weight[15, 30] == 0
+
+
+def test_mask_is_stored_small_and_covers_every_protected_pixel():
+    mask = np.zeros((100, 130), bool)
+    mask[17:43, 61:99] = True
+    stored = codec.encode_mask(mask)
+    restored = codec.decode_mask(stored, mask.shape)
+    assert restored.shape == mask.shape
+    assert not (mask & ~restored).any()
+    assert restored.sum() < 2 * mask.sum() + 4 * codec.MASK_BLOCK * 100
+    assert len(stored) < 200
+
+
+def test_tiny_and_odd_frames_encode():
+    for shape in [(3, 5), (17, 1), (33, 65)]:
+        frame = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+        decoded = codec.decode_frame(codec.encode_plain(frame, FlowRoISettings(compression_rate=2)))
+        assert decoded.shape == shape

@@ -1,0 +1,129 @@
+import json
+
+import numpy as np
+import pytest
+
+from napari_flowroi.batch import compress_movie
+from napari_flowroi.container import (MANIFEST_BYTES_PER_FRAME, PROGRESS, open_container,
+                                      sha256)
+from napari_flowroi.errors import FlowRoIError, OutputError
+from napari_flowroi.settings import FlowRoISettings
+
+
+def test_container_holds_sortable_jp2_frames_masks_and_a_manifest(tmp_path, small_movie):
+    out = tmp_path / "stack"
+    compress_movie(small_movie, out, FlowRoISettings(compression_rate=10))
+    names = sorted(p.name for p in (out / "frames").iterdir())
+    assert names == [f"frame_{t:06d}.jp2" for t in range(len(small_movie))]
+    assert not (out / PROGRESS).exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["shape"] == list(small_movie.shape) and manifest["dtype"] == "uint8"
+    assert manifest["settings"]["compression_rate"] == 10
+    assert manifest["software"]["name"] == "napari-flowroi"
+    for record in manifest["frames"]:
+        assert sha256((out / record["file"]).read_bytes()) == record["sha256"]
+        assert (out / record["mask_file"]).stat().st_size == record["mask_bytes"]
+
+
+def test_manifest_reserve_covers_the_real_frame_records(tmp_path, small_movie):
+    out = tmp_path / "stack"
+    compress_movie(small_movie, out, FlowRoISettings())
+    manifest = json.loads((out / "manifest.json").read_text())
+    per_frame = [len((json.dumps(r, indent=1) + ",\n").encode()) for r in manifest["frames"]]
+    assert max(per_frame) <= MANIFEST_BYTES_PER_FRAME
+
+
+def test_reading_gives_a_lazy_array_with_the_original_dtype(tmp_path):
+    from napari_flowroi.synthetic import moving_discs
+
+    frames = moving_discs(n_frames=3, shape=(64, 80), dtype=np.uint16).frames
+    out = tmp_path / "stack"
+    compress_movie(frames, out, FlowRoISettings(compression_rate=4))
+    container = open_container(out)
+    lazy = container.frames()
+    assert lazy.shape == frames.shape and lazy.dtype == np.uint16
+    assert lazy.chunks[0] == (1, 1, 1)
+    frame = lazy[1].compute()
+    assert np.abs(frame.astype(float) - frames[1]).mean() < 0.02 * frames.max()
+    assert container.masks()[1].compute().dtype == bool
+
+
+def test_existing_output_is_never_overwritten_without_being_told(tmp_path, small_movie):
+    out = tmp_path / "stack"
+    compress_movie(small_movie, out, FlowRoISettings())
+    before = (out / "manifest.json").read_bytes()
+    with pytest.raises(OutputError, match="--overwrite"):
+        compress_movie(small_movie, out, FlowRoISettings(compression_rate=5))
+    assert (out / "manifest.json").read_bytes() == before
+    compress_movie(small_movie, out, FlowRoISettings(compression_rate=5), overwrite=True)
+    assert open_container(out).settings.compression_rate == 5
+
+
+def test_overwrite_refuses_a_folder_that_is_not_a_container(tmp_path, small_movie):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "thesis.docx").write_text("years of work")
+    with pytest.raises(OutputError):
+        compress_movie(small_movie, out, FlowRoISettings(), overwrite=True)
+    assert (out / "thesis.docx").exists()
+
+
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, small_movie, monkeypatch):
+    settings = FlowRoISettings(compression_rate=12)
+    reference = tmp_path / "reference"
+    compress_movie(small_movie, reference, settings)
+
+    import napari_flowroi.batch as batch
+
+    real_encode = batch.encode_frame
+    calls = []
+
+    def failing_encode(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the user pressed Ctrl-C during frame 3
+        return real_encode(*args, **kwargs)
+
+    out = tmp_path / "resumed"
+    monkeypatch.setattr(batch, "encode_frame", failing_encode)
+    with pytest.raises(KeyboardInterrupt):
+        compress_movie(small_movie, out, settings)
+    assert not (out / "manifest.json").exists()
+    with pytest.raises(FlowRoIError, match="interrupted"):
+        open_container(out)
+    monkeypatch.setattr(batch, "encode_frame", real_encode)
+    summary = compress_movie(small_movie, out, settings)
+    assert summary.resumed_frames == 2
+    for name in ["manifest.json"] + [f"frames/frame_{t:06d}.jp2" for t in range(5)]:
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, small_movie, monkeypatch):
+    import napari_flowroi.batch as batch
+
+    out = tmp_path / "stack"
+    monkeypatch.setattr(batch, "encode_frame", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        compress_movie(small_movie, out, FlowRoISettings())
+    monkeypatch.undo()
+    with pytest.raises(OutputError, match="other settings"):
+        compress_movie(small_movie, out, FlowRoISettings(compression_rate=7))
+
+
+def test_a_corrupted_finished_frame_is_coded_again_on_resume(tmp_path, small_movie, monkeypatch):
+    import napari_flowroi.batch as batch
+
+    out = tmp_path / "stack"
+    real = batch.encode_frame
+    calls = []
+    monkeypatch.setattr(batch, "encode_frame",
+                        lambda *a, **k: (calls.append(1), real(*a, **k))[1] if len(calls) < 3
+                        else (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        compress_movie(small_movie, out, FlowRoISettings(), chunk_frames=100)
+    (out / "frames" / "frame_000001.jp2").write_bytes(b"garbage")
+    monkeypatch.undo()
+    summary = compress_movie(small_movie, out, FlowRoISettings())
+    assert summary.resumed_frames == 2  # frames 0 and 2 survived, 1 was damaged
+    record = open_container(out).manifest["frames"][1]
+    assert sha256((out / record["file"]).read_bytes()) == record["sha256"]

@@ -1,0 +1,84 @@
+import numpy as np
+import pytest
+import tifffile
+
+from napari_flowroi.errors import InputError
+from napari_flowroi.inputs import frame_sort_key, open_movie
+
+
+def test_folder_frames_sort_by_number_not_by_string(tmp_path):
+    import cv2
+
+    for t in (10, 2, 1):
+        cv2.imwrite(str(tmp_path / f"frame_{t}.png"), np.full((8, 9), t, np.uint8))
+    movie = open_movie(tmp_path)
+    assert movie.shape == (3, 8, 9)
+    assert [int(movie[t][0, 0]) for t in range(3)] == [1, 2, 10]
+    assert frame_sort_key(tmp_path / "a_t05100_z001.png") > frame_sort_key(tmp_path / "a_t05099_z002.png")
+
+
+def test_tiff_stack_reads_frame_by_frame_with_physical_metadata(tmp_path):
+    frames = np.arange(4 * 6 * 7, dtype=np.uint16).reshape(4, 6, 7)
+    path = tmp_path / "movie.ome.tif"
+    tifffile.imwrite(path, frames, ome=True, metadata={"axes": "TYX", "PhysicalSizeX": 0.65,
+                                                       "PhysicalSizeY": 0.65, "TimeIncrement": 30.0})
+    movie = open_movie(path)
+    assert movie.shape == (4, 6, 7) and movie.dtype == np.uint16
+    assert np.array_equal(movie[2], frames[2])
+    assert movie.physical["pixel_size_x"] == pytest.approx(0.65)
+    assert movie.physical["time_interval"] == pytest.approx(30.0)
+
+
+def _write(tmp_path, name, data, **kw):
+    path = tmp_path / name
+    tifffile.imwrite(path, data, **{"photometric": "minisblack", **kw})
+    return path
+
+
+def _text(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def _folder(tmp_path, name):
+    path = tmp_path / name
+    path.mkdir()
+    return path
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda p: p / "missing.tif", "does not exist"),
+    (lambda p: _folder(p, "empty"), "holds no frames"),
+    (lambda p: _write(p, "single.tif", np.zeros((8, 8), np.uint8)), "single 2-D image"),
+    (lambda p: _write(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}),
+     "axes"),
+    (lambda p: _write(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"), "RGB"),
+    (lambda p: _write(p, "int32.tif", np.zeros((3, 8, 8), np.int32)), "pixel type"),
+    (lambda p: _text(p, "fake.tif", "not a tiff at all"), "Cannot read"),
+    (lambda p: _text(p, "notes.txt", "x"), "not a TIFF"),
+    (lambda p: _write(p, "planar_rgb.tif", np.zeros((3, 8, 8), np.uint8), photometric="rgb"),
+     "RGB"),
+])
+def test_bad_inputs_are_refused_with_a_message_that_says_what_to_do(tmp_path, make, words):
+    with pytest.raises(InputError, match=words):
+        open_movie(make(tmp_path))
+
+
+def test_nan_frames_are_refused_when_read(tmp_path):
+    data = np.zeros((3, 8, 8), np.float32)
+    data[1, 2, 2] = np.nan
+    movie = open_movie(_write(tmp_path, "nan.tif", data))
+    movie[0]
+    with pytest.raises(InputError, match="NaN"):
+        movie[1]
+
+
+def test_frames_of_different_sizes_are_refused(tmp_path):
+    import cv2
+
+    cv2.imwrite(str(tmp_path / "f1.png"), np.zeros((8, 8), np.uint8))
+    cv2.imwrite(str(tmp_path / "f2.png"), np.zeros((8, 9), np.uint8))
+    movie = open_movie(tmp_path)
+    with pytest.raises(InputError, match="same size"):
+        movie[1]

@@ -1,0 +1,120 @@
+import numpy as np
+import pytest
+
+from napari_flowroi.errors import InputError
+from napari_flowroi.inputs import movie_from_array
+from napari_flowroi.metrics import pixel_coverage
+from napari_flowroi.roi import (RoiExtractor, clean_mask, motion_saliency, partner_frame,
+                                threshold_saliency)
+from napari_flowroi.settings import FlowRoISettings
+
+from ..conftest import far_from
+
+
+class CountingMovie:
+    """A movie that records which frames were read."""
+
+    def __init__(self, frames):
+        self.frames, self.reads = frames, []
+        self.shape = frames.shape
+
+    def __len__(self):
+        return len(self.frames)
+
+    def __getitem__(self, t):
+        self.reads.append(t)
+        return self.frames[t]
+
+
+@pytest.mark.parametrize("fixture", ["discs", "drifting_discs"])
+def test_mask_covers_moving_discs_and_not_still_background(request, fixture):
+    movie = request.getfixturevalue(fixture)
+    extractor = RoiExtractor(movie_from_array(movie.frames), FlowRoISettings())
+    for t in range(len(movie.frames)):
+        mask = extractor.mask(t)
+        assert pixel_coverage(mask, movie.cells[t]) > 0.95, t
+    background = [extractor.mask(t)[far_from(movie.cells[t], 24)].mean() for t in range(8)]
+    assert np.mean(background) < 0.05
+
+
+def test_drift_alone_creates_almost_no_roi(drift_only):
+    extractor = RoiExtractor(movie_from_array(drift_only.frames), FlowRoISettings())
+    fractions = [extractor.mask(t).mean() for t in range(len(drift_only.frames))]
+    assert np.mean(fractions) < 0.05
+
+
+def test_still_movie_gives_empty_roi():
+    frames = np.repeat(np.random.default_rng(1).integers(0, 255, (1, 64, 80), np.uint8), 4, axis=0)
+    extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
+    assert not extractor.mask(2).any()
+
+
+def test_mask_of_one_frame_reads_only_its_neighbours(discs):
+    movie = CountingMovie(discs.frames)
+    extractor = RoiExtractor(movie, FlowRoISettings(adjacent_factor=1))
+    extractor.mask(5)
+    assert sorted(set(movie.reads)) == list(extractor.frames_needed(5)) == [3, 4, 5, 6]
+
+
+def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
+    import napari_flowroi.roi as roi
+
+    calls = []
+    real = roi.aligned_flow
+    monkeypatch.setattr(roi, "aligned_flow", lambda *a: calls.append(1) or real(*a))
+    extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings(adjacent_factor=1))
+    for t in range(len(discs.frames)):
+        extractor.mask(t)
+    assert len(calls) == len(discs.frames)
+
+
+def test_adjacent_factor_unions_neighbouring_masks(discs):
+    movie = movie_from_array(discs.frames)
+    alone = RoiExtractor(movie, FlowRoISettings(adjacent_factor=0))
+    union = RoiExtractor(movie, FlowRoISettings(adjacent_factor=1)).mask(4)
+    expected = alone.mask(3) | alone.mask(4) | alone.mask(5)
+    assert np.array_equal(union, expected)
+
+
+def test_higher_threshold_never_shrinks_the_mask(discs):
+    movie = movie_from_array(discs.frames)
+    small = RoiExtractor(movie, FlowRoISettings(roi_threshold=0.05)).mask(3)
+    large = RoiExtractor(movie, FlowRoISettings(roi_threshold=0.6)).mask(3)
+    assert small.sum() < large.sum()
+    assert not (small & ~large).any()
+
+
+@pytest.mark.parametrize("dtype", [np.uint16, np.float32])
+def test_other_dtypes_give_the_same_kind_of_mask(dtype):
+    from napari_flowroi.synthetic import moving_discs
+
+    movie = moving_discs(n_frames=4, shape=(192, 224), dtype=dtype)
+    mask = RoiExtractor(movie_from_array(movie.frames), FlowRoISettings()).mask(2)
+    assert pixel_coverage(mask, movie.cells[2]) > 0.95
+
+
+def test_single_frame_is_refused():
+    with pytest.raises(InputError, match="two frames"):
+        RoiExtractor(movie_from_array(np.zeros((1, 32, 32), np.uint8)), FlowRoISettings())
+
+
+def test_first_frame_pairs_with_the_second():
+    assert partner_frame(0, 5) == 1 and partner_frame(3, 5) == 2
+
+
+def test_saliency_is_normalised_and_threshold_keeps_the_top_share():
+    magnitude = np.linspace(0, 4, 10000, dtype=np.float32).reshape(100, 100)
+    saliency = motion_saliency(magnitude, 0.7)
+    assert saliency.min() >= 0 and saliency.max() == pytest.approx(1.0)
+    kept = threshold_saliency(saliency, magnitude, 0.2, min_motion=0.0)
+    assert kept.mean() == pytest.approx(0.2, abs=0.02)
+    assert not threshold_saliency(saliency, magnitude, 0.2, min_motion=10).any()
+
+
+def test_clean_mask_drops_specks_and_fills_holes():
+    mask = np.zeros((60, 60), bool)
+    mask[10:30, 10:30] = True
+    mask[20, 20] = False          # a hole
+    mask[50, 50] = True           # a speck
+    cleaned = clean_mask(mask, opening=3, closing=5, min_area=40)
+    assert cleaned[20, 20] and not cleaned[50, 50]
