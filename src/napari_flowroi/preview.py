@@ -11,8 +11,7 @@ the coding settings change, and the plain JPEG2000 frame depends on the compress
 So a threshold change recomputes the mask and one FlowRoI encode of the visible frame, nothing else.
 
 :func:`preview_stack` turns a previewer into lazy dask arrays (one chunk per frame) for scripts;
-:func:`rate_distortion` measures PSNR inside the RoI against the compression rate for one frame;
-:func:`synthetic_movie` makes the synthetic sample movie.
+:func:`rate_distortion` measures PSNR inside the RoI against the compression rate for one frame.
 """
 
 from __future__ import annotations
@@ -325,50 +324,3 @@ def rate_distortion(previewer: Previewer, settings: FlowRoISettings, t: int,
     return RateDistortion(t=t, roi_fraction=float(mask.mean()),
                           flowroi_rates=np.array(out["fr"]), flowroi_psnr_roi=np.array(out["fp"]),
                           plain_rates=np.array(out["pr"]), plain_psnr_roi=np.array(out["pp"]))
-
-
-# --- synthetic sample -------------------------------------------------------------------------------
-
-def synthetic_movie(n_frames: int = 12, shape: tuple[int, int] = (256, 256), n_cells: int = 8,
-                    seed: int = 0, dtype=np.uint8) -> np.ndarray:
-    """Textured discs ("cells") moving over a textured, still background, with camera noise.
-
-    Half of the discs move a few pixels per frame, the other half stay put (a known failure mode:
-    still cells get no flow). Deterministic for a given seed.
-    """
-    rng = np.random.default_rng(seed)
-    height, width = shape
-    background = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 6)
-    background = 80 + 25 * background / max(float(np.abs(background).max()), 1e-6)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    radius = rng.uniform(0.04, 0.07, n_cells) * min(shape)
-    start = np.stack([rng.uniform(0.15, 0.85, n_cells) * height,
-                      rng.uniform(0.15, 0.85, n_cells) * width], axis=1)
-    speed = rng.uniform(1.5, 3.5, n_cells)
-    angle = rng.uniform(0, 2 * np.pi, n_cells)
-    velocity = np.stack([np.sin(angle), np.cos(angle)], axis=1) * speed[:, None]
-    velocity[n_cells // 2:] = 0
-    texture = cv2.GaussianBlur(rng.normal(0, 1, (64, 64)).astype(np.float32), (0, 0), 1.5)
-    texture /= max(float(np.abs(texture).max()), 1e-6)
-    movie = np.empty((n_frames, height, width), np.float32)
-    for t in range(n_frames):
-        frame = background.copy()
-        for c in range(n_cells):
-            cy, cx = start[c] + velocity[c] * t
-            cy, cx = cy % height, cx % width
-            r2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / radius[c] ** 2
-            inside = r2 < 1
-            # texture that moves with the cell
-            ty = ((yy - cy) * 1.5).astype(np.int32) % 64
-            tx = ((xx - cx) * 1.5).astype(np.int32) % 64
-            cell = 150 + 50 * texture[ty, tx] - 40 * r2
-            frame = np.where(inside, cell, frame)
-            ring = (r2 >= 1) & (r2 < 1.3)
-            frame = np.where(ring, frame - 35, frame)
-        frame += rng.normal(0, 3, shape).astype(np.float32)
-        movie[t] = frame
-    if np.dtype(dtype).kind == "f":
-        return (movie / 255.0).astype(dtype)
-    info = np.iinfo(dtype)
-    scale = (info.max / 255.0)
-    return np.clip(np.rint(movie * scale), 0, info.max).astype(dtype)

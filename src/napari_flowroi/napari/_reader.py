@@ -1,0 +1,46 @@
+"""Open a FlowRoI compressed stack (a folder holding manifest.json) lazily: frames and RoI masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..container import is_container, open_container
+
+
+def get_reader(path):
+    """napari reader hook: a reader for a compressed-stack folder, None for anything else."""
+    if isinstance(path, (list, tuple)):
+        if len(path) != 1:
+            return None
+        path = path[0]
+    if not isinstance(path, (str, Path)) or not is_container(path):
+        return None
+    return read_container
+
+
+def contrast_limits(container) -> list[float]:
+    """uint8: its full range; other types: the range of the first frame (one frame is decoded)."""
+    if container.dtype == np.uint8:
+        return [0.0, 255.0]
+    first = container.read_frame(0)
+    low, high = float(first.min()), float(first.max())
+    return [low, high if high > low else low + 1.0]
+
+
+def read_container(path) -> list[tuple]:
+    """Layer data: the decoded movie (image) and the RoI masks (labels), both lazy dask arrays."""
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    container = open_container(path)
+    name = Path(path).name
+    totals = container.manifest.get("totals", {})
+    metadata = {"flowroi_container": str(path), "flowroi_settings": container.manifest["settings"],
+                "flowroi_totals": totals}
+    layers = [(container.frames(), {"name": name, "contrast_limits": contrast_limits(container),
+                                    "metadata": metadata}, "image")]
+    if container.has_masks:
+        layers.append((container.masks().astype(np.uint8),
+                       {"name": f"{name} RoI", "opacity": 0.35, "metadata": metadata}, "labels"))
+    return layers

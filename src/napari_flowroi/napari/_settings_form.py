@@ -1,0 +1,117 @@
+"""magicgui controls built from the metadata of FlowRoISettings (one control per setting).
+
+Name, default, range and help text come from the settings dataclass only, so the widget, the
+command line and the manifest agree; validation is the dataclass's own (SettingsError).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox,
+                              LogSlider, PushButton, SpinBox, Widget)
+
+from ..settings import FlowRoISettings, describe_range
+
+_WORDS = {"roi": "RoI", "dis": "DIS"}
+
+
+def label_for(name: str) -> str:
+    words = [_WORDS.get(w, w) for w in name.split("_")]
+    return " ".join([words[0][:1].upper() + words[0][1:]] + words[1:])
+
+
+def _kind(f: dataclasses.Field) -> type:
+    if isinstance(f.type, type):
+        return f.type
+    return {"bool": bool, "int": int, "float": float, "str": str}[f.type]
+
+
+def _inside(meta, span: float) -> tuple[float, float]:
+    """Widget limits: the setting's range, nudged inside open bounds."""
+    low, high = meta["low"], meta["high"]
+    nudge = span / 100 if span else 0.01
+    if meta["low_open"]:
+        low = low * 1.5 if meta["log"] else low + nudge
+    if meta["high_open"]:
+        high = high - nudge
+    return low, high
+
+
+def tooltip_for(f: dataclasses.Field) -> str:
+    text = f.metadata["help"]
+    if f.metadata["low"] is not None or f.metadata["high"] is not None:
+        text += f"\nAllowed: {describe_range(f)}."
+    if f.metadata["choices"]:
+        text += f"\nChoices: {', '.join(f.metadata['choices'])}."
+    return f"{text}\nDefault: {f.default}."
+
+
+def control_for(f: dataclasses.Field) -> Widget:
+    """The magicgui control of one setting, with its range and a tooltip in plain words."""
+    meta, kind = f.metadata, _kind(f)
+    common = {"name": f.name, "label": label_for(f.name), "value": f.default,
+              "tooltip": tooltip_for(f)}
+    if kind is bool:
+        return CheckBox(**common)
+    if meta["choices"]:
+        return ComboBox(choices=list(meta["choices"]), **common)
+    span = (meta["high"] - meta["low"]) if meta["high"] is not None else 0.0
+    low, high = _inside(meta, span)
+    if kind is int:
+        return SpinBox(min=int(math.ceil(low)), max=int(high), **common)
+    if meta["log"]:
+        # Fine internal steps, so that round values such as the default 40 are reachable. magicgui
+        # applies `value` before the finer steps, so it is set afterwards.
+        value = common.pop("value")
+        slider = LogSlider(min=low, max=high, base=10, max_pos=20000, **common)
+        slider.value = value
+        return slider
+    step = 0.01 if span <= 1 else 0.1
+    if not meta["expert"]:
+        return FloatSlider(min=low, max=high, step=step, **common)
+    return FloatSpinBox(min=low, max=high, step=step, **common)
+
+
+class SettingsForm(Container):
+    """All settings: the main ones, then the expert ones behind a fold-out button."""
+
+    def __init__(self, **kwargs):
+        super().__init__(labels=True, **kwargs)
+        self.controls: dict[str, Widget] = {}
+        main, expert = [], []
+        for f in FlowRoISettings.fields():
+            control = control_for(f)
+            self.controls[f.name] = control
+            (expert if f.metadata["expert"] else main).append(control)
+        self.expert_button = PushButton(text="▸ Expert settings", name="expert_toggle")
+        self.expert_button.tooltip = "Show or hide the settings most users never need to change."
+        self.expert = Container(widgets=expert, labels=True, name="expert_settings")
+        self.expert.visible = False
+        self.expert_button.changed.connect(self.toggle_expert)
+        self.extend(main + [self.expert_button, self.expert])
+
+    def toggle_expert(self, *_):
+        self.expert.visible = not self.expert.visible
+        self.expert_button.text = ("▾ Expert settings" if self.expert.visible
+                                   else "▸ Expert settings")
+
+    def values(self) -> dict:
+        return {name: control.value for name, control in self.controls.items()}
+
+    def settings(self) -> FlowRoISettings:
+        """The settings shown; raises SettingsError (a user message) when a value is invalid."""
+        values = self.values()
+        for f in FlowRoISettings.fields():
+            kind = _kind(f)
+            if kind is float:  # sliders give 0.6000000001 or 40.0123; settings should read 0.6, 40
+                digits = 3 if f.metadata["log"] else 6
+                values[f.name] = float(f"{float(values[f.name]):.{digits}g}")
+            elif kind is int:
+                values[f.name] = int(values[f.name])
+        return FlowRoISettings(**values)
+
+    def set_settings(self, settings: FlowRoISettings) -> None:
+        for name, value in settings.to_dict().items():
+            self.controls[name].value = value
