@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .codec import encode_frame
-from .container import MANIFEST_BYTES_PER_FRAME, ContainerWriter, _dumps
+from .container import ContainerWriter, manifest_reserve, record_reserve
 from .errors import CancelledError, InputError, OutputError
 from .inputs import Movie, input_fingerprint, open_movie
 from .roi import RoiExtractor
@@ -113,8 +113,9 @@ def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | 
     done = writer.begin(run, overwrite=overwrite)
     n_frames = len(movie)
     todo = [t for t in range(n_frames) if t not in done]
-    # Each frame also pays its share of the manifest's fixed part, so the total rate is met.
-    overhead = MANIFEST_BYTES_PER_FRAME + -(-(len(_dumps(run)) + 300) // n_frames)
+    # Each frame pays for its manifest record and its share of the rest, so the total rate is met.
+    overhead = record_reserve(movie.frame_nbytes, settings.uses_roi, movie.dtype.kind == "f") \
+        + manifest_reserve(run, n_frames)
 
     lock = threading.Lock()
     count = [len(done)]

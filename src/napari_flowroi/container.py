@@ -37,9 +37,6 @@ FORMAT_NAME = "flowroi-container"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PROGRESS = ".progress"
-#: Bytes the manifest spends on one frame record; reserved in each frame's byte budget so that the
-#: achieved rate counts every byte written (checked against the real manifest in the tests).
-MANIFEST_BYTES_PER_FRAME = 420
 
 
 def frame_name(t: int) -> str:
@@ -125,11 +122,12 @@ class ContainerWriter:
         return done
 
     def _files_match(self, record: dict) -> bool:
-        for key in ("file", "mask_file"):
-            if record.get(key) is None:
-                continue
-            path = self.root / record[key]
-            checksum = record["sha256" if key == "file" else "mask_sha256"]
+        t = int(record["index"])
+        files = [(frame_name(t), record["sha256"])]
+        if "mask_sha256" in record:
+            files.append((mask_name(t), record["mask_sha256"]))
+        for name, checksum in files:
+            path = self.root / name
             if not path.is_file() or sha256(path.read_bytes()) != checksum:
                 return False
         return True
@@ -137,13 +135,13 @@ class ContainerWriter:
     def write_frame(self, t: int, encoded: EncodedFrame) -> dict:
         """Write one frame's files, then its record; return the record."""
         write_atomic(self.root / frame_name(t), encoded.jp2)
-        record = {"index": t, "file": frame_name(t), "bytes": len(encoded.jp2),
-                  "sha256": sha256(encoded.jp2), "raw_bytes": encoded.raw_bytes,
-                  "roi_fraction": round(encoded.roi_fraction, 6)}
+        # File names follow from the index (frame_name, mask_name), so records do not repeat them:
+        # at high rates every byte of the manifest is taken from the image.
+        record = {"index": t, "bytes": len(encoded.jp2), "sha256": sha256(encoded.jp2),
+                  "raw_bytes": encoded.raw_bytes, "roi_fraction": round(encoded.roi_fraction, 6)}
         if encoded.mask_png is not None:
             write_atomic(self.root / mask_name(t), encoded.mask_png)
-            record.update(mask_file=mask_name(t), mask_bytes=len(encoded.mask_png),
-                          mask_sha256=sha256(encoded.mask_png))
+            record.update(mask_bytes=len(encoded.mask_png), mask_sha256=sha256(encoded.mask_png))
         if encoded.value_range is not None:
             record["value_range"] = list(encoded.value_range)
         write_atomic(self.root / PROGRESS / f"frame_{t:06d}.json", _dumps(record))
@@ -161,9 +159,30 @@ class ContainerWriter:
             raise FlowRoIError(f"Only {len(records)} of {n_frames} frames were written to "
                                f"{self.root}; rerun the same command to finish.")
         manifest = build_manifest(run, records)
-        write_atomic(self.root / MANIFEST, _dumps(manifest))
+        write_atomic(self.root / MANIFEST, _manifest_bytes(manifest))
         shutil.rmtree(self.root / PROGRESS, ignore_errors=True)
         return manifest
+
+
+def record_reserve(raw_bytes: int, has_mask: bool, is_float: bool) -> int:
+    """Bytes the manifest will spend on one frame's record: reserved in the frame's byte budget so
+    that the achieved rate counts every byte written. Measured on a record with the widest values
+    the frame can have."""
+    widest = {"index": 999999, "bytes": raw_bytes, "sha256": "0" * 64, "raw_bytes": raw_bytes,
+              "roi_fraction": 0.123456}
+    if has_mask:
+        widest.update(mask_bytes=raw_bytes, mask_sha256="0" * 64)
+    if is_float:
+        widest["value_range"] = [-1.2345678901234567e-300, -1.2345678901234567e-300]
+    return len(_record_line(widest)) + len(_RECORD_SEPARATOR)
+
+
+def manifest_reserve(run: dict, n_frames: int) -> int:
+    """The manifest's bytes that belong to no frame, shared out over the frames (rounded up)."""
+    head = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+            "software": {"name": "napari-flowroi", "version": __version__}, **run,
+            "totals": {"raw_bytes": 10 ** 15, "bytes_written": 10 ** 15, "achieved_rate": 1e6}}
+    return -(-len(_manifest_bytes({**head, "frames": []})) // n_frames)
 
 
 def build_manifest(run: dict, records: list[dict]) -> dict:
@@ -179,7 +198,7 @@ def build_manifest(run: dict, records: list[dict]) -> dict:
     # the totals are computed for the manifest as it will be (the numbers' widths are fixed first).
     manifest["totals"] = {"raw_bytes": raw, "bytes_written": 0, "achieved_rate": 0.0}
     for _ in range(3):
-        total = frame_bytes + len(_dumps(manifest))
+        total = frame_bytes + len(_manifest_bytes(manifest))
         manifest["totals"] = {"raw_bytes": raw, "bytes_written": total,
                               "achieved_rate": round(raw / total, 4)}
     return manifest
@@ -187,6 +206,21 @@ def build_manifest(run: dict, records: list[dict]) -> dict:
 
 def _dumps(data: Any) -> bytes:
     return (json.dumps(data, indent=1, sort_keys=False) + "\n").encode()
+
+
+_RECORD_SEPARATOR = ",\n  "
+
+
+def _record_line(record: dict) -> str:
+    return json.dumps(record, separators=(",", ":"))
+
+
+def _manifest_bytes(manifest: dict) -> bytes:
+    """Readable JSON with one compact line per frame: a 10,000-frame manifest stays small."""
+    head = {k: v for k, v in manifest.items() if k != "frames"}
+    lines = _RECORD_SEPARATOR.join(_record_line(r) for r in manifest["frames"])
+    body = json.dumps(head, indent=1)[:-2]
+    return (body + ',\n "frames": [\n  ' + lines + "\n ]\n}\n").encode()
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -212,18 +246,17 @@ class Container:
 
     @property
     def has_masks(self) -> bool:
-        return all("mask_file" in r for r in self.manifest["frames"])
+        return all("mask_sha256" in r for r in self.manifest["frames"])
 
     def read_frame(self, t: int) -> np.ndarray:
         record = self.manifest["frames"][t]
-        codes = read_jp2_file(self.root / record["file"])
+        codes = read_jp2_file(self.root / frame_name(t))
         return from_codec_values(codes, str(self.dtype), record.get("value_range"))
 
     def read_mask(self, t: int) -> np.ndarray:
-        record = self.manifest["frames"][t]
-        if "mask_file" not in record:
+        if "mask_sha256" not in self.manifest["frames"][t]:
             return np.zeros(self.shape[1:], bool)
-        return decode_mask((self.root / record["mask_file"]).read_bytes(), self.shape[1:])
+        return decode_mask((self.root / mask_name(t)).read_bytes(), self.shape[1:])
 
     def frames(self):
         """The decoded movie as a lazy dask array (T, Y, X), one chunk per frame."""

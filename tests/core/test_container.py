@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from napari_flowroi.batch import compress_movie
-from napari_flowroi.container import (MANIFEST_BYTES_PER_FRAME, PROGRESS, open_container,
-                                      sha256)
+from napari_flowroi.container import (PROGRESS, frame_name, manifest_reserve, mask_name,
+                                      open_container,
+                                      record_reserve, sha256)
 from napari_flowroi.errors import FlowRoIError, OutputError
 from napari_flowroi.settings import FlowRoISettings
 
@@ -20,17 +21,25 @@ def test_container_holds_sortable_jp2_frames_masks_and_a_manifest(tmp_path, smal
     assert manifest["shape"] == list(small_movie.shape) and manifest["dtype"] == "uint8"
     assert manifest["settings"]["compression_rate"] == 10
     assert manifest["software"]["name"] == "napari-flowroi"
-    for record in manifest["frames"]:
-        assert sha256((out / record["file"]).read_bytes()) == record["sha256"]
-        assert (out / record["mask_file"]).stat().st_size == record["mask_bytes"]
+    for t, record in enumerate(manifest["frames"]):
+        assert sha256((out / frame_name(t)).read_bytes()) == record["sha256"]
+        assert (out / mask_name(t)).stat().st_size == record["mask_bytes"]
 
 
-def test_manifest_reserve_covers_the_real_frame_records(tmp_path, small_movie):
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_byte_reserve_covers_the_real_manifest_closely(tmp_path, dtype):
+    from napari_flowroi.batch import run_description
+    from napari_flowroi.inputs import movie_from_array
+    from napari_flowroi.synthetic import moving_discs
+
+    frames = moving_discs(n_frames=4, shape=(64, 80), dtype=dtype).frames
     out = tmp_path / "stack"
-    compress_movie(small_movie, out, FlowRoISettings())
-    manifest = json.loads((out / "manifest.json").read_text())
-    per_frame = [len((json.dumps(r, indent=1) + ",\n").encode()) for r in manifest["frames"]]
-    assert max(per_frame) <= MANIFEST_BYTES_PER_FRAME
+    compress_movie(frames, out, FlowRoISettings())
+    manifest_size = (out / "manifest.json").stat().st_size
+    movie = movie_from_array(frames)
+    reserved = 4 * (record_reserve(movie.frame_nbytes, True, dtype == np.float32)
+                    + manifest_reserve(run_description(movie, FlowRoISettings()), 4))
+    assert manifest_size <= reserved <= manifest_size + 4 * 80
 
 
 def test_reading_gives_a_lazy_array_with_the_original_dtype(tmp_path):
@@ -126,4 +135,4 @@ def test_a_corrupted_finished_frame_is_coded_again_on_resume(tmp_path, small_mov
     summary = compress_movie(small_movie, out, FlowRoISettings())
     assert summary.resumed_frames == 2  # frames 0 and 2 survived, 1 was damaged
     record = open_container(out).manifest["frames"][1]
-    assert sha256((out / record["file"]).read_bytes()) == record["sha256"]
+    assert sha256((out / frame_name(1)).read_bytes()) == record["sha256"]

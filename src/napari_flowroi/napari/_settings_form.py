@@ -89,13 +89,14 @@ class SettingsForm(Container):
         self.expert_button.tooltip = "Show or hide the settings most users never need to change."
         self.expert = Container(widgets=expert, labels=True, name="expert_settings")
         self.expert.visible = False
+        self.expert_open = False
         self.expert_button.changed.connect(self.toggle_expert)
         self.extend(main + [self.expert_button, self.expert])
 
     def toggle_expert(self, *_):
-        self.expert.visible = not self.expert.visible
-        self.expert_button.text = ("▾ Expert settings" if self.expert.visible
-                                   else "▸ Expert settings")
+        self.expert_open = not self.expert_open
+        self.expert.visible = self.expert_open
+        self.expert_button.text = "▾ Expert settings" if self.expert_open else "▸ Expert settings"
 
     def values(self) -> dict:
         return {name: control.value for name, control in self.controls.items()}

@@ -150,7 +150,7 @@ class FlowRoIWidget(Container):
             self.status,
         ])
 
-        self._timer = _debounce_timer(self._compute_visible)
+        self._timer = _debounce_timer(self._compute_visible, self.native)
         self.source.changed.connect(self._source_changed)
         self.form.changed.connect(self._settings_changed)
         self.flow_view.changed.connect(self._flow_view_changed)
@@ -161,11 +161,27 @@ class FlowRoIWidget(Container):
         self.load_preset_button.changed.connect(self._ask_load_preset)
         self.compress_button.changed.connect(lambda *_: self.compress())
         self.cancel_button.changed.connect(lambda *_: self.cancel())
-        self.viewer.dims.events.current_step.connect(lambda *_: self.request_preview())
+        self.viewer.dims.events.current_step.connect(self._step_changed)
         for event in ("inserted", "removed", "reordered"):
-            getattr(self.viewer.layers.events, event).connect(lambda *_: self.reset_choices())
+            getattr(self.viewer.layers.events, event).connect(self._layers_changed)
+        self.native.destroyed.connect(self._teardown)
         self.reset_choices()
         self._source_changed()
+
+    def _step_changed(self, *_):
+        self.request_preview()
+
+    def _layers_changed(self, *_):
+        self.reset_choices()
+
+    def _teardown(self, *_):
+        """The dock was closed: stop listening to the viewer and stop running work."""
+        self.viewer.dims.events.current_step.disconnect(self._step_changed)
+        for event in ("inserted", "removed", "reordered"):
+            getattr(self.viewer.layers.events, event).disconnect(self._layers_changed)
+        self.previewer = None
+        if self._cancel is not None:
+            self._cancel.set()
 
     # --- messages -----------------------------------------------------------------------------------
     def notify(self, message: str, kind: str = "error") -> None:
@@ -465,10 +481,10 @@ class FlowRoIWidget(Container):
         self.cancel_button.enabled = False
 
 
-def _debounce_timer(callback):
+def _debounce_timer(callback, parent):
     from qtpy.QtCore import QTimer
 
-    timer = QTimer()
+    timer = QTimer(parent)
     timer.setSingleShot(True)
     timer.setInterval(DEBOUNCE_MS)
     timer.timeout.connect(callback)

@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_flowroi.cli import main
+
+
+@pytest.fixture
+def movie_file(tmp_path, small_movie):
+    path = tmp_path / "movie.tif"
+    tifffile.imwrite(path, small_movie, photometric="minisblack", metadata={"axes": "TYX"})
+    return path
+
+
+def test_compress_info_decompress_round_trip(tmp_path, movie_file, small_movie, capsys):
+    out = tmp_path / "stack"
+    assert main(["compress", str(movie_file), str(out), "--roi-threshold", "0.4",
+                 "--compression-rate", "8", "--no-denoise", "--workers", "2"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["frames"] == 5 and summary["achieved_rate"] == pytest.approx(8, rel=0.1)
+    assert main(["info", str(out)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["settings"]["roi_threshold"] == 0.4 and info["settings"]["denoise"] is False
+    assert info["shape"] == [5, 96, 112] and info["dtype"] == "uint8"
+    tif = tmp_path / "decoded.tif"
+    assert main(["decompress", str(out), str(tif)]) == 0
+    decoded = tifffile.imread(tif)
+    assert decoded.shape == small_movie.shape and decoded.dtype == np.uint8
+
+
+def test_preset_file_supplies_settings_and_options_override_it(tmp_path, movie_file, capsys):
+    from napari_flowroi.settings import FlowRoISettings
+
+    preset = tmp_path / "preset.json"
+    FlowRoISettings(adjacent_factor=2, compression_rate=6).to_json(preset)
+    out = tmp_path / "stack"
+    assert main(["compress", str(movie_file), str(out), "--preset", str(preset),
+                 "--compression-rate", "9", "--quiet"]) == 0
+    capsys.readouterr()
+    main(["info", str(out)])
+    settings = json.loads(capsys.readouterr().out)["settings"]
+    assert settings["adjacent_factor"] == 2 and settings["compression_rate"] == 9
+
+
+@pytest.mark.parametrize("args, words", [
+    (["compress", "{tmp}/missing.tif", "{tmp}/out"], "does not exist"),
+    (["compress", "{movie}", "{tmp}/out", "--roi-threshold", "1.5"], "roi threshold must be"),
+    (["compress", "{movie}", "{tmp}/out", "--scaling-factor", "abc"], "invalid float"),
+    (["compress", "{movie}", "{tmp}/out", "--workers", "0"], "--workers"),
+    (["compress", "{movie}"], "required"),
+    (["info", "{tmp}"], "not a complete FlowRoI"),
+    (["decompress", "{tmp}/nothing", "{tmp}/x.tif"], "not a complete FlowRoI"),
+])
+def test_bad_usage_exits_2_with_one_line_and_no_traceback(tmp_path, movie_file, args, words):
+    argv = [a.format(tmp=tmp_path, movie=movie_file) for a in args]
+    result = subprocess.run([sys.executable, "-m", "napari_flowroi.cli", *argv],
+                            capture_output=True, text=True)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert words in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_exits_2_and_is_kept(tmp_path, movie_file, capsys):
+    out = tmp_path / "stack"
+    assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
+    manifest = (out / "manifest.json").read_bytes()
+    assert main(["compress", str(movie_file), str(out), "--quiet"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "manifest.json").read_bytes() == manifest
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(["flowroi", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "compress" in result.stdout
