@@ -151,8 +151,7 @@ def test_invalid_settings_are_shown_as_a_message_not_a_crash(widget_on, hsc_cut,
     _, widget = widget_on(hsc_cut)
     wait_preview(qtbot, widget)
     # flow_method accepts only its choices; a bad value can come from scripts driving the widget
-    widget.form.controls["flow_method"]._default_choices = None
-    widget.form.controls["flow_method"].set_choice("bogus", "bogus")
+    widget.form.controls["flow_method"].choices = ("farneback", "dis", "bogus")
     widget.form.controls["flow_method"].value = "bogus"
     qtbot.waitUntil(lambda: any("flow method must be one of" in m for m in widget.messages))
     assert any("flow method must be one of" in str(n.message) for n in seen)

@@ -402,17 +402,17 @@ class FlowRoIWidget(Container):
         if layer is None:
             self.notify("Pick the movie layer to compress first.")
             return None
+        try:
+            movie = movie_from_array(layer.data, source=f"Layer '{layer.name}'")
+        except FlowRoIError as exc:
+            self.notify(str(exc))
+            return None
         output = Path(output if output is not None else self.output.value)
         if str(output) in ("", "."):
             self.notify("Choose an output folder for the compressed stack first.")
             return None
         settings = self.settings()
         if settings is None:
-            return None
-        try:
-            movie = movie_from_array(layer.data, source=f"Layer '{layer.name}'")
-        except FlowRoIError as exc:
-            self.notify(str(exc))
             return None
         self._cancel = threading.Event()
         workers = workers or max(1, os.cpu_count() or 1)
