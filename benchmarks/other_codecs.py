@@ -1,0 +1,193 @@
+"""What a user might pick instead: JPEG XL and HTJ2K (imagecodecs), HEVC (ffmpeg + libx265).
+
+Each codec is run over a ladder of its own quality parameter on the same clip as FlowRoI; its
+rate at a given cell PSNR is interpolated as for plain JPEG2000, so every codec is reported as
+"times smaller than plain JPEG2000 at the cell PSNR FlowRoI reaches at 8, 16, 32, 64:1".
+
+HEVC: frames go to ffmpeg as raw grey video (8-bit `gray`; 16-bit movies whose values span
+less than 4096 levels go as `gray12le` after subtracting the minimum, which is exact), coded with
+libx265 (preset `fast`, CRF ladder), bytes = the raw HEVC bitstream. Modes: all-intra
+(keyint=1), inter (default GOP, P/B frames), and inter with a better quality inside the RoI: the
+FlowRoI mask of each clip frame, united and cut into 64x64-pixel rectangles, is passed with
+ffmpeg's `addroi` filter (qoffset -0.3: lower QP inside), which libx265 turns into per-block
+quantiser offsets (needs adaptive quantisation, x265's default).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import numpy as np
+
+from common import ClipQuality, matched_rate
+
+JXL_DISTANCES = tuple(0.01 * 2 ** (k / 2) for k in range(0, 24))        # 0.01 .. 29
+HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(0, 40))          # 1e-6 .. 0.6
+HEVC_CRFS = (0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 42, 51)
+ROI_BLOCK = 64
+ROI_QOFFSET = -0.3
+
+
+def have_hevc() -> bool:
+    if shutil.which("ffmpeg") is None:
+        return False
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
+    return "libx265" in out.stdout
+
+
+def _image_ladder(case, originals, encode, decode, params):
+    points = []
+    for p in params:
+        q = ClipQuality(case.movie.dtype)
+        try:
+            for t in sorted(originals):
+                data = encode(originals[t], p)
+                q.add(originals[t], decode(data), case.cells(t), len(data))
+        except Exception as exc:  # a parameter the codec refuses: skip that point
+            print(f"    skipped {p}: {exc}")
+            continue
+        points.append({"param": p, **q.as_dict()})
+    return points
+
+
+def jxl_ladder(case, originals, params=JXL_DISTANCES):
+    import imagecodecs
+    return _image_ladder(case, originals,
+                         lambda f, d: imagecodecs.jpegxl_encode(f, distance=d, effort=7),
+                         imagecodecs.jpegxl_decode, params)
+
+
+def htj2k_ladder(case, originals):
+    import imagecodecs
+    return _image_ladder(case, originals,
+                         lambda f, q: imagecodecs.htj2k_encode(f, q, reversible=False),
+                         imagecodecs.htj2k_decode, HTJ2K_QSTEPS)
+
+
+# --- HEVC ---------------------------------------------------------------------------------------
+
+def _hevc_format(frames: list[np.ndarray]):
+    stack = np.stack(frames)
+    if stack.dtype == np.uint8:
+        return stack, "gray", 0
+    low = int(stack.min())
+    if int(stack.max()) - low < 4096:
+        return (stack.astype(np.int64) - low).astype("<u2"), "gray12le", low
+    # wider 16-bit ranges: keep the top 12 bits (lossy before coding; noted in the report)
+    return (stack >> 4).astype("<u2"), "gray12le", -4
+
+
+def roi_rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Rows of ROI_BLOCK-pixel blocks touched by the mask, as (x, y, w, h) runs merged vertically."""
+    h, w = mask.shape
+    by, bx = -(-h // ROI_BLOCK), -(-w // ROI_BLOCK)
+    padded = np.zeros((by * ROI_BLOCK, bx * ROI_BLOCK), bool)
+    padded[:h, :w] = mask
+    blocks = padded.reshape(by, ROI_BLOCK, bx, ROI_BLOCK).any(axis=(1, 3))
+    runs_prev: dict = {}
+    rects = []
+    for y in range(by):
+        runs = {}
+        x = 0
+        while x < bx:
+            if blocks[y, x]:
+                x0 = x
+                while x < bx and blocks[y, x]:
+                    x += 1
+                runs[(x0, x)] = runs_prev.get((x0, x), y)
+            else:
+                x += 1
+        for key, y0 in runs_prev.items():
+            if key not in runs:
+                rects.append((key[0], y0, key[1], y))
+        runs_prev = runs
+    for key, y0 in runs_prev.items():
+        rects.append((key[0], y0, key[1], by))
+    out = []
+    for x0, y0, x1, y1 in rects:
+        px, py = x0 * ROI_BLOCK, y0 * ROI_BLOCK
+        out.append((px, py, min(w, x1 * ROI_BLOCK) - px, min(h, y1 * ROI_BLOCK) - py))
+    return out
+
+
+def hevc_encode_decode(frames: list[np.ndarray], crf: int, mode: str, roi=None, threads: int = 2):
+    """(bytes of the HEVC bitstream, decoded frames) for the clip."""
+    stack, pix_fmt, offset = _hevc_format(frames)
+    n, h, w = stack.shape
+    ph, pw = h + h % 2, w + w % 2  # x265 wants even sizes; pad by edge replication, crop after
+    if (ph, pw) != (h, w):
+        stack = np.pad(stack, ((0, 0), (0, ph - h), (0, pw - w)), mode="edge")
+    params = [f"crf={crf}", "log-level=error", f"pools={threads}", "frame-threads=1"]
+    if mode == "intra":
+        params.append("keyint=1")
+    vf = []
+    if roi is not None:
+        vf = [f"addroi=x={x}:y={y}:w={ww}:h={hh}:qoffset={ROI_QOFFSET}" for x, y, ww, hh in roi]
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None) as tmp:
+        out = os.path.join(tmp, "clip.hevc")
+        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
+               "-pix_fmt", pix_fmt, "-s", f"{pw}x{ph}", "-r", "10", "-i", "-"]
+        if vf:
+            script = os.path.join(tmp, "filters.txt")
+            with open(script, "w") as handle:
+                handle.write(",".join(vf))
+            cmd += ["-filter_script:v", script]
+        cmd += ["-c:v", "libx265", "-preset", "fast", "-pix_fmt", pix_fmt,
+                "-x265-params", ":".join(params), "-f", "hevc", out]
+        subprocess.run(cmd, input=stack.tobytes(), check=True, capture_output=True)
+        size = os.path.getsize(out)
+        dec = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", out, "-f", "rawvideo",
+                              "-pix_fmt", pix_fmt, "-"], check=True, capture_output=True).stdout
+    dtype = np.uint8 if pix_fmt == "gray" else np.dtype("<u2")
+    decoded = np.frombuffer(dec, dtype).reshape(-1, ph, pw)[:, :h, :w]
+    if offset > 0:
+        decoded = decoded.astype(np.int64) + offset
+    elif offset < 0:
+        decoded = decoded.astype(np.int64) << 4
+    info = np.iinfo(frames[0].dtype)
+    return size, [np.clip(d, info.min, info.max).astype(frames[0].dtype) for d in decoded]
+
+
+def hevc_ladder(case, originals, mode, roi_mask=None, crfs=HEVC_CRFS):
+    frames = sorted(originals)
+    clip = [originals[t] for t in frames]
+    roi = roi_rectangles(roi_mask) if roi_mask is not None else None
+    points = []
+    for crf in crfs:
+        size, decoded = hevc_encode_decode(clip, crf, mode, roi)
+        q = ClipQuality(case.movie.dtype)
+        for t, d in zip(frames, decoded):
+            q.add(originals[t], d, case.cells(t), 0)
+        q.bytes = size
+        points.append({"param": crf, **q.as_dict()})
+    return points
+
+
+def run_case(case, originals, flowroi_points, roi_masks, plain_ladder, log, hevc: bool,
+             quick: bool = False) -> dict:
+    """Ladders of every codec and their gain over plain JPEG2000 at FlowRoI's cell PSNRs."""
+    import time
+    started = time.perf_counter()
+    step = 2 if quick else 1  # quick: every other ladder point
+    crfs = HEVC_CRFS[::step]
+    ladders = {"JPEG XL (libjxl, effort 7)": jxl_ladder(case, originals, JXL_DISTANCES[::step]),
+               "HTJ2K (OpenJPH)": htj2k_ladder(case, originals)}
+    if hevc:
+        union = np.any(np.stack([roi_masks[t] for t in sorted(roi_masks)]), axis=0)
+        ladders["HEVC all-intra (x265)"] = hevc_ladder(case, originals, "intra", crfs=crfs)
+        ladders["HEVC inter (x265)"] = hevc_ladder(case, originals, "inter", crfs=crfs)
+        ladders["HEVC inter + RoI qoffset (x265)"] = hevc_ladder(case, originals, "inter", union, crfs)
+    gains = {}
+    for name, ladder in ladders.items():
+        gains[name] = {}
+        for p in flowroi_points:
+            plain_rate, pflag = matched_rate(plain_ladder, p["psnr_cells"])
+            codec_rate, cflag = matched_rate(ladder, p["psnr_cells"])
+            flag = {">": "<", "<": ">"}.get(cflag, "") or pflag
+            gains[name][str(int(p["requested"]))] = {"gain": codec_rate / plain_rate, "flag": flag,
+                                                     "psnr_cells": p["psnr_cells"]}
+    log(f"  other codecs {case.name}: {time.perf_counter() - started:.0f} s")
+    return {"ladders": ladders, "gains": gains}
