@@ -27,6 +27,11 @@ from ..settings import FlowRoISettings
 from ._layers import FLOW_VIEWS, LiveLayers, is_preview_layer
 from ._settings_form import SettingsForm
 
+#: Core messages name command-line options; in the widget they are these controls.
+CLI_WORDS = {"pass --overwrite": "tick 'Replace an existing compressed stack'",
+             "--overwrite": "'Replace an existing compressed stack'",
+             "--plain": "the 'Plain' setting"}
+
 #: Quiet time after the last slider or time-step change before the preview is computed.
 DEBOUNCE_MS = 120
 
@@ -185,6 +190,8 @@ class FlowRoIWidget(Container):
 
     # --- messages -----------------------------------------------------------------------------------
     def notify(self, message: str, kind: str = "error") -> None:
+        for flag, words in CLI_WORDS.items():  # core messages name command-line options
+            message = message.replace(flag, words)
         self.messages.append(message)
         {"error": show_error, "warning": show_warning, "info": show_info}[kind](message)
 
@@ -271,7 +278,8 @@ class FlowRoIWidget(Container):
             return
         if self._preview_worker is not None:
             return  # the running worker starts the newest request when it finishes
-        worker = create_worker(previewer.preview, settings, t, _start_thread=False)
+        worker = create_worker(previewer.preview, settings, t, _start_thread=False,
+                               _ignore_errors=True)
         worker.returned.connect(lambda result, target=target: self._show(target, result))
         worker.errored.connect(self._preview_failed)
         worker.finished.connect(self._preview_finished)
@@ -335,7 +343,8 @@ class FlowRoIWidget(Container):
                 self.notify("Pick a movie layer (and turn on the live preview) first.", "warning")
             return
         previewer, settings, t = target
-        worker = create_worker(rate_distortion, previewer, settings, t, _start_thread=False)
+        worker = create_worker(rate_distortion, previewer, settings, t, _start_thread=False,
+                               _ignore_errors=True)
         worker.returned.connect(lambda curve: self._plot_rd(curve, settings.compression_rate))
         worker.errored.connect(self._preview_failed)
         worker.finished.connect(self._rd_finished)
@@ -417,7 +426,8 @@ class FlowRoIWidget(Container):
         self._cancel = threading.Event()
         workers = workers or max(1, os.cpu_count() or 1)
         worker = create_worker(_batch_job, movie, output, settings, self.overwrite.value,
-                               self._cancel, workers, _start_thread=False)
+                               self._cancel, workers, _start_thread=False,
+                               _ignore_errors=True)
         self._progress = progress(total=len(movie), desc=f"FlowRoI: compressing {layer.name}")
         self._batch_output = output
         self._batch_done = 0
@@ -439,11 +449,13 @@ class FlowRoIWidget(Container):
 
     def _batch_progress(self, item):
         done, total = item
-        self._batch_done = done
-        if self._progress is not None:
-            self._progress.update(done - self._progress.n)
-            self._progress.set_description(f"FlowRoI: {done}/{total} frames")
+        self._batch_done = max(done, self._batch_done)
+        bar = self._progress
+        if bar is None or self._batch_worker is None:
+            return  # a late report of a run that has ended
         self.status.value = f"Compressed {done} of {total} frames."
+        bar.set_description(f"FlowRoI: {done}/{total} frames")
+        bar.update(done - bar.n)  # may process events, even the end of the run: keep it last
 
     def _batch_returned(self, summary):
         self.status.value = (f"Done: {summary.frames} frames, {_kb(summary.bytes_written)}, "
