@@ -1,0 +1,81 @@
+"""The Qt-free per-frame preview behind the napari widget."""
+
+import numpy as np
+import pytest
+
+from napari_flowroi.preview import Previewer, preview_stack, rate_distortion
+from napari_flowroi.settings import FlowRoISettings
+
+
+@pytest.fixture
+def previewer(discs):
+    return Previewer(discs.frames)
+
+
+def test_preview_reports_both_codings_at_the_same_rate(previewer, discs):
+    p = previewer.preview(FlowRoISettings(compression_rate=20), 3)
+    assert p.mask.shape == p.flowroi.shape == p.plain.shape == discs.frames.shape[1:]
+    assert p.flowroi.dtype == p.plain.dtype == discs.frames.dtype
+    assert p.flowroi_rate == pytest.approx(20, rel=0.1)
+    assert p.plain_rate == pytest.approx(20, rel=0.1)
+    assert 0 < p.roi_fraction < 1 and p.roi_fraction == pytest.approx(p.mask.mean())
+    assert p.mask[discs.cells[3]].mean() > 0.5  # the moving discs are in the RoI
+    for value in (p.psnr_roi_flowroi, p.psnr_outside_flowroi, p.psnr_roi_plain,
+                  p.psnr_outside_plain):
+        assert 15 < value < 80
+    # FlowRoI spends the bytes on the RoI: better inside, worse outside than plain JPEG2000
+    assert p.psnr_roi_flowroi > p.psnr_roi_plain
+    assert p.psnr_outside_flowroi < p.psnr_outside_plain
+    assert p.seconds > 0 and p.readout()["flowroi"]["rate"] == p.flowroi_rate
+
+
+def test_previews_are_cached_and_a_threshold_change_reuses_the_flow(previewer, monkeypatch):
+    s = FlowRoISettings()
+    first = previewer.preview(s, 2)
+    assert previewer.preview(s, 2) is first
+    assert previewer.computed == [(s, 2)]
+    calls = []
+    extractor = previewer.extractor(s)
+    original = extractor.motion
+
+    def counting(t):
+        calls.append(t)
+        return original(t)
+
+    extractor.motion = counting
+    changed = s.replace(roi_threshold=0.3)
+    previewer.preview(changed, 2)
+    assert previewer.extractor(changed).motion is counting  # shares the flow of `s`
+    assert previewer.computed == [(s, 2), (changed, 2)]
+
+
+def test_plain_settings_give_an_empty_mask_and_identical_codings(previewer):
+    p = previewer.preview(FlowRoISettings(plain=True), 1)
+    assert not p.mask.any() and p.magnitude is None
+    np.testing.assert_array_equal(p.flowroi, p.plain)
+    assert p.full_size("magnitude").shape == p.mask.shape
+
+
+def test_preview_stack_computes_only_the_frames_indexed(previewer, discs):
+    s = FlowRoISettings()
+    stack = preview_stack(previewer, s, "mask")
+    assert stack.shape == discs.frames.shape and stack.chunksize[0] == 1
+    assert previewer.computed == []
+    assert np.asarray(stack[4]).any()
+    assert previewer.computed == [(s, 4)]
+    assert preview_stack(previewer, s, "magnitude")[4].compute().shape == discs.frames.shape[1:]
+
+
+def test_rate_distortion_curve_falls_with_rate_for_both_codings(previewer):
+    s = FlowRoISettings(compression_rate=30)
+    curve = rate_distortion(previewer, s, 3, rates=(10, 30, 90))
+    assert len(curve.flowroi_rates) == len(curve.plain_rates) == 3
+    assert np.all(np.diff(curve.plain_psnr_roi) < 0)
+    assert np.all(np.diff(curve.flowroi_psnr_roi) < 0)
+
+
+def test_float_movies_use_their_value_range_as_psnr_peak(discs):
+    movie = discs.frames.astype(np.float32) / 255.0 * 7.5
+    p = Previewer(movie).preview(FlowRoISettings(), 2)
+    assert p.flowroi.dtype == np.float32
+    assert 15 < p.psnr_roi_flowroi < 80
