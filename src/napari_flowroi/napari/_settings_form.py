@@ -10,7 +10,7 @@ import dataclasses
 import math
 
 from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox,
-                              LogSlider, PushButton, SpinBox, Widget)
+                              PushButton, SpinBox, Widget)
 
 from ..settings import FlowRoISettings, describe_range
 
@@ -62,12 +62,15 @@ def control_for(f: dataclasses.Field) -> Widget:
     if kind is int:
         return SpinBox(min=int(math.ceil(low)), max=int(high), **common)
     if meta["log"]:
-        # Fine internal steps, so that round values such as the default 40 are reachable. magicgui
-        # applies `value` before the finer steps, so it is set afterwards.
-        value = common.pop("value")
-        slider = LogSlider(min=low, max=high, base=10, max_pos=20000, **common)
-        slider.value = value
-        return slider
+        # A log scale: each arrow step or wheel turn changes the value by about a tenth of its order
+        # of magnitude (40 -> 41, 120 -> 130). magicgui's LogSlider shows its internal position
+        # instead of the value, so a spin box with adaptive steps is used.
+        box = FloatSpinBox(min=low, max=high, step=1.0, **common)
+        from qtpy.QtWidgets import QAbstractSpinBox
+
+        box.native.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+        box.native.setDecimals(1)
+        return box
     step = 0.01 if span <= 1 else 0.1
     if not meta["expert"]:
         return FloatSlider(min=low, max=high, step=step, **common)
