@@ -74,17 +74,24 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
                    cancel: threading.Event | None = None) -> list[dict]:
     """Code `frames` of the movie at `source` into the container at `output` (one dask task)."""
     movie = open_movie(source)
-    extractor = None if settings.plain else RoiExtractor(movie, settings)
+    # the cache holds what one chunk needs (its frames, their partners and the adjacent window)
+    window = len(frames) + 2 * settings.adjacent_factor + 2
+    extractor = None if settings.plain else RoiExtractor(movie, settings, cache_frames=window)
     writer = ContainerWriter(output)
     records = []
-    for t in frames:
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("Compression cancelled; finished frames are kept and a rerun "
-                                 "with the same settings resumes.")
-        mask = None if extractor is None else extractor.mask(t)
-        records.append(writer.write_frame(t, encode_frame(movie[t], mask, settings, overhead_bytes)))
-        if on_frame is not None:
-            on_frame()
+    try:
+        for t in frames:
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Compression cancelled; finished frames are kept and a "
+                                     "rerun with the same settings resumes.")
+            mask = None if extractor is None else extractor.mask(t)
+            encoded = encode_frame(movie[t], mask, settings, overhead_bytes)
+            records.append(writer.write_frame(t, encoded))
+            if on_frame is not None:
+                on_frame()
+    finally:
+        if extractor is not None:
+            extractor.clear()
     return records
 
 

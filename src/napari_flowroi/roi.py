@@ -97,6 +97,13 @@ class RoiExtractor:
         self.motion = lru_cache(maxsize=cache_frames)(self._motion)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
 
+    def clear(self) -> None:
+        """Drop every cached frame, flow and mask now. (The caches refer back to the extractor,
+        so without this its arrays wait for Python's cycle collector: a batch grew by ~5 MB per
+        1-MP frame before this was called at the end of each chunk.)"""
+        for cached in (self.prepared, self.motion, self.frame_mask):
+            cached.cache_clear()
+
     def _prepared(self, t: int) -> np.ndarray:
         return prepare_frame(self.movie[t], self.settings)
 

@@ -84,3 +84,18 @@ def test_still_movie_compresses_with_an_empty_roi(tmp_path):
     frames = np.repeat(np.random.default_rng(2).integers(0, 255, (1, 48, 64), np.uint8), 3, 0)
     summary = compress_movie(frames, tmp_path / "still")
     assert summary.mean_roi_fraction == 0.0
+
+
+
+def test_finished_chunks_release_their_frames_and_flows(tmp_path, discs, monkeypatch):
+    """Peak memory must not grow with the movie: nothing a chunk cached outlives the chunk."""
+    import napari_flowroi.batch as batch
+
+    made = []
+    real = batch.RoiExtractor
+    monkeypatch.setattr(batch, "RoiExtractor", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    compress_movie(discs.frames, tmp_path / "out", chunk_frames=3)
+    assert len(made) == 3
+    for extractor in made:
+        for cache in (extractor.prepared, extractor.motion, extractor.frame_mask):
+            assert cache.cache_info().currsize == 0

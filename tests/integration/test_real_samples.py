@@ -1,0 +1,72 @@
+"""End-to-end on the real movie cuts shipped with the package (see sample_data/SOURCES.md)."""
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_flowroi import codec
+from napari_flowroi.batch import compress_movie
+from napari_flowroi.container import open_container
+from napari_flowroi.inputs import open_movie
+from napari_flowroi.metrics import pixel_coverage, psnr
+from napari_flowroi.roi import RoiExtractor
+from napari_flowroi.sample_data import SAMPLES, cells_path, movie_path
+from napari_flowroi.settings import FlowRoISettings
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_compresses_to_the_requested_rate_and_decodes(tmp_path, name):
+    original = tifffile.imread(movie_path(name))[:4]
+    summary = compress_movie(original, tmp_path / name, FlowRoISettings(compression_rate=16),
+                             workers=2)
+    assert summary.achieved_rate == pytest.approx(16, rel=0.05)
+    decoded = np.asarray(open_container(tmp_path / name).frames())
+    assert decoded.shape == original.shape and decoded.dtype == original.dtype
+    peak = float(original.max()) - float(original.min())
+    assert psnr(original, decoded, peak=peak) > 30
+
+
+@pytest.mark.parametrize("name", ["hsc_brightfield", "hela_nuclei"])
+def test_default_roi_keeps_almost_all_reference_cells(name):
+    movie = open_movie(movie_path(name))
+    cells = tifffile.imread(cells_path(name)) > 0
+    extractor = RoiExtractor(movie, FlowRoISettings())
+    coverage = [pixel_coverage(extractor.mask(t), cells[t]) for t in (1, 4)]
+    assert min(coverage) > 0.9
+
+
+def test_paper_defaults_miss_cells_that_our_defaults_keep():
+    movie = open_movie(movie_path("hsc_brightfield"))
+    cells = tifffile.imread(cells_path("hsc_brightfield"))[3] > 0
+    paper = RoiExtractor(movie, FlowRoISettings(roi_threshold=0.2, scaling_factor=5)).mask(3)
+    ours = RoiExtractor(movie, FlowRoISettings()).mask(3)
+    assert pixel_coverage(ours, cells) > pixel_coverage(paper, cells) + 0.1
+
+
+def test_roi_is_coded_better_than_plain_jpeg2000_at_the_same_rate():
+    movie = open_movie(movie_path("hsc_brightfield"))
+    settings = FlowRoISettings(scaling_factor=5, compression_rate=8)
+    roi = RoiExtractor(movie, settings).mask(3)
+    frame = movie[3]
+    flowroi = codec.decode_frame(codec.encode_frame(frame, roi, settings))
+    plain = codec.decode_frame(codec.encode_plain(frame, settings))
+    assert psnr(frame, flowroi, roi) > psnr(frame, plain, roi)
+    assert psnr(frame, flowroi, ~roi) < psnr(frame, plain, ~roi)
+
+
+def test_folder_of_png_frames_gives_the_same_container_as_the_stack(tmp_path):
+    import cv2
+
+    frames = tifffile.imread(movie_path("gowt1_nuclei"))[:3]
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t, frame in enumerate(frames):
+        cv2.imwrite(str(folder / f"nuclei_t{t + 1}.png"), frame)
+    stack = tmp_path / "stack.tif"
+    tifffile.imwrite(stack, frames, photometric="minisblack", metadata={"axes": "TYX"})
+    compress_movie(folder, tmp_path / "from_folder")
+    compress_movie(stack, tmp_path / "from_stack")
+    for t in range(3):
+        name = f"frames/frame_{t:06d}.jp2"
+        assert (tmp_path / "from_folder" / name).read_bytes() == \
+            (tmp_path / "from_stack" / name).read_bytes()
