@@ -10,8 +10,8 @@ from typing import Any, Callable, Sequence
 
 from .codec import encode_frame
 from .container import ContainerWriter, manifest_reserve, record_reserve
-from .errors import CancelledError, InputError, OutputError
-from .inputs import Movie, input_fingerprint, open_movie
+from .errors import CancelledError, OutputError
+from .inputs import Movie, input_fingerprint, open_movie, require_motion
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -111,9 +111,8 @@ def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | 
     started = time.perf_counter()
     output = Path(output)
     movie = open_movie(source)
-    if not settings.plain and len(movie) < 2:
-        raise InputError(f"{movie.source} has a single frame; motion needs at least two. "
-                         "Use --plain to compress it with plain JPEG2000.")
+    if not settings.plain:
+        require_motion(movie)
     check_output_location(source, output)
     run = run_description(movie, settings)
     writer = ContainerWriter(output)

@@ -66,20 +66,26 @@ def open_movie(source: Any) -> Movie:
 
 
 def movie_from_array(array: Any, source: str = "array") -> Movie:
-    """Wrap an in-memory (T, Y, X) numpy or dask array; frames are computed one at a time."""
+    """Wrap an in-memory (T, Y, X) numpy or dask array; frames are computed one at a time.
+    A single (Y, X) image is a one-frame movie (which only plain JPEG2000 can code)."""
     if not hasattr(array, "shape") or not hasattr(array, "dtype"):
         array = np.asarray(array)
+    if array.ndim == 2:
+        array = array[None]
     check_axes(tuple(array.shape), source)
     dtype = check_dtype(np.dtype(array.dtype), source)
     return Movie(shape=tuple(int(s) for s in array.shape), dtype=dtype,
                  read=lambda t: np.asarray(array[t]), source=source)
 
 
+def require_motion(movie: Movie) -> None:
+    """Motion needs two frames: refuse a one-frame movie for anything but plain JPEG2000."""
+    if len(movie) < 2:
+        raise InputError(f"{movie.source} is a single 2-D image (one frame); motion needs at least "
+                         "two frames. Use --plain to compress it with plain JPEG2000.")
+
+
 def check_axes(shape: tuple[int, ...], source: str) -> None:
-    if len(shape) == 2:
-        raise InputError(
-            f"{source} is a single 2-D image; FlowRoI needs motion, so at least two frames (T, Y, X). "
-            "Use --plain to compress a single image with plain JPEG2000.")
     if len(shape) == 4 and shape[-1] in (3, 4):
         raise InputError(f"{source} has RGB(A) frames {shape}; FlowRoI compresses grey-level "
                          "movies. Convert to one channel first (e.g. keep the green channel).")
@@ -139,6 +145,8 @@ def _open_tiff(path: Path) -> Movie:
         raise InputError(f"Cannot read {path} as a TIFF stack ({exc}). "
                          "Check that the file is complete and really a TIFF.") from exc
     shape, axes = _squeeze(shape, axes)
+    if len(shape) == 2:  # a single image: a one-frame movie
+        shape, axes = (1,) + shape, "I" + axes
     if "S" in axes:
         raise InputError(f"{path} holds RGB(A) images (axes {axes}, shape {shape}); FlowRoI "
                          "compresses grey-level movies. Save one channel as a (T, Y, X) stack.")
@@ -256,6 +264,9 @@ def _open_frame_folder(folder: Path) -> Movie:
         raise InputError(f"Folder {folder} holds no frames (.png, .tif or .tiff). "
                          "Give a folder of numbered frames or a TIFF stack.")
     first = _read_frame_file(files[0])
+    if first.ndim == 3 and first.shape[-1] in (3, 4):
+        raise InputError(f"Frames in {folder} are RGB(A); FlowRoI compresses grey-level movies. "
+                         "Convert them to one channel first.")
     check_axes((len(files),) + first.shape, str(folder))
     dtype = check_dtype(first.dtype, str(folder))
     return Movie(shape=(len(files),) + first.shape, dtype=dtype,

@@ -28,19 +28,16 @@ import numpy as np
 from .codec import decode_frame, encode_frame, encode_plain
 from .inputs import Movie, movie_from_array
 from .metrics import psnr
-from .roi import RoiExtractor
+from .roi import MOTION_SETTINGS, RoiExtractor
 from .settings import FlowRoISettings
 
-#: Settings the flow of a frame depends on (preprocessing and optical flow); a change of any other
-#: setting reuses the flow already computed.
-MOTION_FIELDS = ("denoise", "flow_scale", "flow_method", "saliency_weight")
 
 #: Compression rates of the rate-distortion curve (the current rate is added to them).
 DEFAULT_RD_RATES = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
 
 
 def motion_key(settings: FlowRoISettings) -> tuple:
-    return tuple(getattr(settings, name) for name in MOTION_FIELDS)
+    return tuple(getattr(settings, name) for name in MOTION_SETTINGS)
 
 
 def _db(*args) -> float:
@@ -177,13 +174,12 @@ class Previewer:
             extractor = self._extractors.get(settings)
             if extractor is not None:
                 return extractor
-            extractor = RoiExtractor(self.movie, settings)
             source = self._motion_sources.get(motion_key(settings))
             if source is None:
-                self._motion_sources.put(motion_key(settings), extractor)
-            else:  # same preprocessing and flow settings: reuse the frames and flow computed
-                extractor.prepared = source.prepared
-                extractor.motion = source.motion
+                extractor = self._motion_sources.put(motion_key(settings),
+                                                     RoiExtractor(self.movie, settings))
+            else:
+                extractor = source.with_settings(settings)
             return self._extractors.put(settings, extractor)
 
     def plain(self, compression_rate: float, t: int):

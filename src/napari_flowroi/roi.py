@@ -14,8 +14,8 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from .errors import InputError
 from .flow import aligned_flow
+from .inputs import require_motion
 from .preprocess import prepare_frame
 from .settings import FlowRoISettings
 
@@ -78,6 +78,10 @@ class Motion:
     drift: tuple[float, float]  # global (dy, dx) removed before the flow, full-resolution pixels
 
 
+#: Settings the flow of a frame depends on; extractors that agree on them can share flows.
+MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight")
+
+
 def partner_frame(t: int, n_frames: int) -> int:
     """Frame t is compared with t-1; the first frame with frame 1 (the paper's pairing)."""
     return t - 1 if t > 0 else 1
@@ -87,15 +91,21 @@ class RoiExtractor:
     """Masks, flow and saliency of the frames of one movie under one set of settings."""
 
     def __init__(self, movie, settings: FlowRoISettings, cache_frames: int = 32):
-        if len(movie) < 2:
-            raise InputError("Motion needs at least two frames; this movie has one. "
-                             "Use plain JPEG2000 (--plain) for single images.")
+        require_motion(movie)
         self.movie = movie
         self.settings = settings
         self.shape = tuple(movie.shape[1:])
         self.prepared = lru_cache(maxsize=cache_frames)(self._prepared)
         self.motion = lru_cache(maxsize=cache_frames)(self._motion)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
+
+    def with_settings(self, settings: FlowRoISettings) -> "RoiExtractor":
+        """An extractor for other settings that reuses this one's frames and flows when the
+        settings they depend on are the same (a threshold change recomputes masks only)."""
+        other = RoiExtractor(self.movie, settings, self.prepared.cache_parameters()["maxsize"])
+        if all(getattr(settings, n) == getattr(self.settings, n) for n in MOTION_SETTINGS):
+            other.prepared, other.motion = self.prepared, self.motion
+        return other
 
     def clear(self) -> None:
         """Drop every cached frame, flow and mask now. (The caches refer back to the extractor,

@@ -76,5 +76,8 @@ def test_existing_output_exits_2_and_is_kept(tmp_path, movie_file, capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run(["flowroi", "--help"], capture_output=True, text=True)
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "flowroi"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "compress" in result.stdout

@@ -50,7 +50,6 @@ def _folder(tmp_path, name):
 @pytest.mark.parametrize("make, words", [
     (lambda p: p / "missing.tif", "does not exist"),
     (lambda p: _folder(p, "empty"), "holds no frames"),
-    (lambda p: _write(p, "single.tif", np.zeros((8, 8), np.uint8)), "single 2-D image"),
     (lambda p: _write(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}),
      "axes"),
     (lambda p: _write(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"), "RGB"),
@@ -82,3 +81,15 @@ def test_frames_of_different_sizes_are_refused(tmp_path):
     movie = open_movie(tmp_path)
     with pytest.raises(InputError, match="same size"):
         movie[1]
+
+
+def test_a_single_image_is_a_one_frame_movie_that_only_plain_mode_compresses(tmp_path):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    path = _write(tmp_path, "single.tif", np.full((16, 24), 7, np.uint8))
+    assert open_movie(path).shape == (1, 16, 24)
+    with pytest.raises(InputError, match="at least two.*--plain"):
+        compress_movie(path, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    compress_movie(path, tmp_path / "out", FlowRoISettings(plain=True))

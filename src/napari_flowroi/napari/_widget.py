@@ -21,7 +21,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..batch import compress_movie
 from ..errors import CancelledError, FlowRoIError, SettingsError
-from ..inputs import movie_from_array
+from ..inputs import movie_from_array, require_motion
 from ..preview import FramePreview, Previewer, rate_distortion
 from ..settings import FlowRoISettings
 from ._layers import FLOW_VIEWS, LiveLayers, is_preview_layer
@@ -213,7 +213,9 @@ class FlowRoIWidget(Container):
             self.readout.value = "Pick a movie layer (time, y, x) to start."
             return
         try:
-            self.previewer = Previewer(movie_from_array(layer.data, source=f"Layer '{layer.name}'"))
+            movie = movie_from_array(layer.data, source=f"Layer '{layer.name}'")
+            require_motion(movie)
+            self.previewer = Previewer(movie)
         except FlowRoIError as exc:
             self.readout.value = str(exc)
             self.notify(str(exc))
@@ -411,17 +413,19 @@ class FlowRoIWidget(Container):
         if layer is None:
             self.notify("Pick the movie layer to compress first.")
             return None
+        settings = self.settings()
+        if settings is None:
+            return None
         try:
             movie = movie_from_array(layer.data, source=f"Layer '{layer.name}'")
+            if settings.uses_roi:
+                require_motion(movie)
         except FlowRoIError as exc:
             self.notify(str(exc))
             return None
         output = Path(output if output is not None else self.output.value)
         if str(output) in ("", "."):
             self.notify("Choose an output folder for the compressed stack first.")
-            return None
-        settings = self.settings()
-        if settings is None:
             return None
         self._cancel = threading.Event()
         workers = workers or max(1, os.cpu_count() or 1)
