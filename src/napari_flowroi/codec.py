@@ -141,32 +141,53 @@ def read_jp2_file(path) -> np.ndarray:
 
 # --- masks ------------------------------------------------------------------------------------------
 
-#: The stored mask has one pixel per MASK_BLOCK x MASK_BLOCK block of the frame: it is only for
-#: showing what was protected (decoding does not need it), and at full resolution it would cost a
-#: large share of the byte budget (measured on HSC brightfield at 1 MP: 15-19 kB full size,
-#: 1.6 kB at 1/8, 0.6 kB at 1/16, against 22 kB for the whole frame at 64:1).
-MASK_BLOCK = 16
+#: The stored mask is kept on a grid of blocks: it only shows what was protected (decoding does not
+#: need it), and at full resolution it would take much of the byte budget (measured on HSC
+#: brightfield at 1 MP: 15-19 kB full size, 0.6 kB in 16-pixel blocks, against 22 kB for the whole
+#: frame at 64:1). The finest block whose PNG fits MASK_SHARE of the frame's budget is used.
+MASK_BLOCKS = (16, 32, 64, 128)
+MASK_SHARE = 0.01
 
 
-def encode_mask(mask: np.ndarray) -> bytes:
-    """A 1-bit PNG of the mask on a 16x16-block grid; a block is set if any of its pixels is."""
+def _blocks(mask: np.ndarray, block: int) -> np.ndarray:
     height, width = mask.shape
-    padded = np.zeros((-(-height // MASK_BLOCK) * MASK_BLOCK, -(-width // MASK_BLOCK) * MASK_BLOCK),
-                      bool)
+    padded = np.zeros((-(-height // block) * block, -(-width // block) * block), bool)
     padded[:height, :width] = mask
-    blocks = padded.reshape(padded.shape[0] // MASK_BLOCK, MASK_BLOCK,
-                            padded.shape[1] // MASK_BLOCK, MASK_BLOCK).any(axis=(1, 3))
-    ok, data = cv2.imencode(".png", blocks.astype(np.uint8) * 255,
+    return padded.reshape(padded.shape[0] // block, block,
+                          padded.shape[1] // block, block).any(axis=(1, 3))
+
+
+def _png(bits: np.ndarray) -> bytes:
+    ok, data = cv2.imencode(".png", bits.astype(np.uint8) * 255,
                             [cv2.IMWRITE_PNG_BILEVEL, 1, cv2.IMWRITE_PNG_COMPRESSION, 9])
     if not ok:
         raise RuntimeError("OpenCV could not encode the RoI mask as PNG")
     return data.tobytes()
 
 
+def encode_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
+    """A 1-bit PNG of the mask on the finest block grid (16, 32, 64 or 128 px) that fits in
+    `max_bytes`; a block is set when any of its pixels is in the RoI."""
+    for block in MASK_BLOCKS:
+        data = _png(_blocks(mask, block))
+        if len(data) <= max_bytes:
+            break
+    return data
+
+
+def mask_block(png_shape: tuple[int, int], frame_shape: tuple[int, int]) -> int:
+    """The block size a stored mask was made with, from its size and the frame's."""
+    for block in MASK_BLOCKS:
+        if -(-frame_shape[0] // block) == png_shape[0] and -(-frame_shape[1] // block) == png_shape[1]:
+            return block
+    raise ValueError(f"a {png_shape} mask does not fit a {frame_shape} frame")
+
+
 def decode_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
     """The stored mask at full frame size (block-wise: it covers every protected pixel)."""
     blocks = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) > 0
-    full = np.repeat(np.repeat(blocks, MASK_BLOCK, axis=0), MASK_BLOCK, axis=1)
+    block = mask_block(blocks.shape, shape)
+    full = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)
     return full[:shape[0], :shape[1]]
 
 
@@ -174,7 +195,7 @@ def decode_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
 
 def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISettings,
                  overhead_bytes: int = 0) -> EncodedFrame:
-    """Code one frame at the settings' compression rate.
+    """Code one frame at the settings' compression rate, or at their target PSNR when set.
 
     The byte budget (raw bytes / rate) covers the JP2 file, the stored mask and `overhead_bytes`
     (the frame's share of the manifest), so the achieved rate counts every byte written. OpenJPEG's
@@ -190,12 +211,48 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
         mask = np.asarray(mask, bool)
         roi_fraction = float(mask.mean())
         codes = prioritise_roi(codes, mask, settings)
-        mask_png = encode_mask(mask)
-    budget = raw_bytes / settings.compression_rate
-    fixed = overhead_bytes + (len(mask_png) if mask_png else 0)
-    jp2 = _encode_to_budget(codes, budget - fixed)
+        mask_png = encode_mask(mask, MASK_SHARE * raw_bytes / settings.compression_rate)
+    if settings.target_psnr > 0:
+        original, _ = to_codec_values(frame)
+        jp2 = _encode_to_quality(codes, original, mask, settings.target_psnr)
+    else:
+        budget = raw_bytes / settings.compression_rate
+        fixed = overhead_bytes + (len(mask_png) if mask_png else 0)
+        jp2 = _encode_to_budget(codes, budget - fixed)
     return EncodedFrame(jp2=jp2, mask_png=mask_png, raw_bytes=raw_bytes, shape=frame.shape,
                         dtype=str(frame.dtype), value_range=value_range, roi_fraction=roi_fraction)
+
+
+#: Search range and steps of the target-quality mode (compression ratios handed to OpenJPEG).
+QUALITY_RATIO_RANGE = (1.0, 2000.0)
+QUALITY_STEPS = 9
+
+
+def _encode_to_quality(codes: np.ndarray, original: np.ndarray, mask: np.ndarray | None,
+                       target_db: float) -> bytes:
+    """The smallest file whose PSNR inside the RoI (the whole frame when there is none) reaches
+    `target_db`: bisection on log(compression ratio). PSNR is measured on the original values
+    (for floats on their 16-bit codes), against the frame before background damping."""
+    from .metrics import peak_value, psnr
+
+    where = mask if mask is not None and mask.any() else None
+    peak = peak_value(original.dtype)
+
+    def quality(jp2: bytes) -> float:
+        return psnr(original, decode_jp2(jp2), where, peak)
+
+    low, high = (np.log(r) for r in QUALITY_RATIO_RANGE)  # low ratio: big file, high quality
+    best = encode_jp2(codes, QUALITY_RATIO_RANGE[0])  # meets the target if anything does
+    if quality(best) < target_db:
+        return best
+    for _ in range(QUALITY_STEPS):
+        middle = (low + high) / 2
+        jp2 = encode_jp2(codes, float(np.exp(middle)))
+        if quality(jp2) >= target_db:
+            best, low = jp2, middle
+        else:
+            high = middle
+    return best
 
 
 def _encode_to_budget(codes: np.ndarray, budget: float) -> bytes:

@@ -90,19 +90,26 @@ def partner_frame(t: int, n_frames: int) -> int:
 class RoiExtractor:
     """Masks, flow and saliency of the frames of one movie under one set of settings."""
 
-    def __init__(self, movie, settings: FlowRoISettings, cache_frames: int = 32):
-        require_motion(movie)
+    def __init__(self, movie, settings: FlowRoISettings, cache_frames: int = 32,
+                 extra_roi=None):
+        """`extra_roi`: optional (T, Y, X) masks or labels (array or Movie) that are always
+        protected, e.g. a segmentation or shapes drawn by the user."""
+        if settings.motion_roi:
+            require_motion(movie)
         self.movie = movie
         self.settings = settings
+        self.extra_roi = extra_roi
         self.shape = tuple(movie.shape[1:])
         self.prepared = lru_cache(maxsize=cache_frames)(self._prepared)
         self.motion = lru_cache(maxsize=cache_frames)(self._motion)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
+        self.cells = lru_cache(maxsize=cache_frames)(self._cells)
 
     def with_settings(self, settings: FlowRoISettings) -> "RoiExtractor":
         """An extractor for other settings that reuses this one's frames and flows when the
         settings they depend on are the same (a threshold change recomputes masks only)."""
-        other = RoiExtractor(self.movie, settings, self.prepared.cache_parameters()["maxsize"])
+        other = RoiExtractor(self.movie, settings, self.prepared.cache_parameters()["maxsize"],
+                             self.extra_roi)
         if all(getattr(settings, n) == getattr(self.settings, n) for n in MOTION_SETTINGS):
             other.prepared, other.motion = self.prepared, self.motion
         return other
@@ -111,7 +118,7 @@ class RoiExtractor:
         """Drop every cached frame, flow and mask now. (The caches refer back to the extractor,
         so without this its arrays wait for Python's cycle collector: a batch grew by ~5 MB per
         1-MP frame before this was called at the end of each chunk.)"""
-        for cached in (self.prepared, self.motion, self.frame_mask):
+        for cached in (self.prepared, self.motion, self.frame_mask, self.cells):
             cached.cache_clear()
 
     def _prepared(self, t: int) -> np.ndarray:
@@ -135,21 +142,50 @@ class RoiExtractor:
         mask = clean_mask(mask, max(1, round(s.opening_size * s.flow_scale)),
                           max(1, round(s.closing_size * s.flow_scale)),
                           s.min_component_area * s.flow_scale ** 2)
+        return grow(self._full_size(mask), s.roi_margin)
+
+    def _cells(self, t: int) -> np.ndarray:
+        """Cell-like structure of frame t from its appearance alone, at full resolution."""
+        from .appearance import cell_mask_small
+
+        return self._full_size(cell_mask_small(self.prepared(t), self.settings))
+
+    def _full_size(self, mask: np.ndarray) -> np.ndarray:
         if mask.shape != self.shape:
             mask = cv2.resize(mask.astype(np.uint8), self.shape[::-1],
                               interpolation=cv2.INTER_NEAREST).astype(bool)
-        return grow(mask, s.roi_margin)
+        return mask
 
-    def mask(self, t: int) -> np.ndarray:
-        """The RoI of frame t: union of the frame masks of t-k .. t+k (k = adjacent factor)."""
+    def motion_mask(self, t: int) -> np.ndarray:
+        """What moved in frames t-k .. t+k (k = adjacent factor), the FlowRoI mask."""
         k = self.settings.adjacent_factor
         union = np.zeros(self.shape, bool)
         for u in range(max(0, t - k), min(len(self.movie), t + k + 1)):
             union |= self.frame_mask(u)
         return union
 
+    def mask(self, t: int) -> np.ndarray:
+        """The RoI of frame t: the union of the sources switched on (motion, appearance) and the
+        user's masks."""
+        s = self.settings
+        union = self.motion_mask(t) if s.motion_roi else np.zeros(self.shape, bool)
+        if s.appearance_roi:
+            union |= grow(self.cells(t), s.roi_margin)
+        if self.extra_roi is not None:
+            extra = np.asarray(self.extra_roi[t])
+            if extra.shape != self.shape:
+                from .errors import InputError
+
+                raise InputError(f"The RoI mask for frame {t} is {extra.shape[1]}x{extra.shape[0]}"
+                                 f" pixels but the movie's frames are {self.shape[1]}x"
+                                 f"{self.shape[0]}; give masks of the movie's size.")
+            union |= extra != 0
+        return union
+
     def frames_needed(self, t: int) -> range:
         """Input frames the mask of frame t reads (for planning chunks and lazy viewers)."""
+        if not self.settings.motion_roi:
+            return range(t, t + 1)
         k = self.settings.adjacent_factor
         first, last = max(0, t - k), min(len(self.movie) - 1, t + k)
         return range(max(0, first - 1), max(last, 1) + 1)

@@ -34,9 +34,10 @@ class FlowRoISettings:
     denoise: bool = _setting(
         True, "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
               "specks are not taken for moving cells.")
-    # Defaults: the paper's, except roi_threshold 0.6 (paper 0.2) and scaling_factor 2 (paper 5):
-    # on our real movies the paper's values leave 45-60 % of the cells outside the RoI, which makes
-    # files worse than plain JPEG2000. Measurements in docs/defaults.md.
+    # Defaults: the paper's, except roi_threshold 0.6 (paper 0.2), scaling_factor 4 (paper 5) and
+    # the appearance source switched on: on our real movies the paper's values leave 45-60 % of the
+    # cells outside the RoI, which makes files worse than plain JPEG2000, and motion alone still
+    # misses 2-4 % (still cells). Measurements in docs/settings.md and docs/benchmarks.md.
     roi_threshold: float = _setting(
         0.6, "Share of the frame that may become region of interest: the most-moving 60 % at 0.6 "
              "(pixels that do not move are never kept). "
@@ -45,7 +46,7 @@ class FlowRoISettings:
         0, "Also protect what moved in this many frames before and after (0 = this frame only). "
            "Helps slow cells.", low=0, high=50)
     scaling_factor: float = _setting(
-        2.0, "How strongly the region of interest is favoured over the background "
+        4.0, "How strongly the region of interest is favoured over the background "
              "(1 = plain JPEG2000, 10 = background reduced to its coarse shape).", low=1.0, high=10.0)
     compression_rate: float = _setting(
         40.0, "Target compression rate: raw bytes divided by bytes written "
@@ -53,6 +54,19 @@ class FlowRoISettings:
         low=1.0, high=2000.0, low_open=True, log=True)
     plain: bool = _setting(
         False, "Plain JPEG2000 with no region of interest (the baseline to compare with).")
+    target_psnr: float = _setting(
+        0.0, "Instead of a compression rate: the quality (PSNR in dB inside the region of "
+             "interest) every frame must reach; each frame gets the smallest size that meets it. "
+             "0 = off, use the compression rate.", low=0.0, high=150.0)
+    motion_roi: bool = _setting(
+        True, "Protect what moves (optical flow), the FlowRoI method.")
+    appearance_roi: bool = _setting(
+        True, "Also protect cell-like structure found by local contrast, so cells that do not "
+               "move are kept too.")
+    coverage_target: float = _setting(
+        0.98, "Warn before compressing when the region of interest is estimated to hold less than "
+              "this share of the cells (found by local contrast, independently of motion).",
+        low=0.0, high=1.0)
     # expert settings
     flow_method: str = _setting(
         "farneback", "Optical flow: 'farneback' (as in the paper) or 'dis' (faster).",
@@ -85,6 +99,10 @@ class FlowRoISettings:
         low=0.0, high=50.0, expert=True)
     background_sigma: float = _setting(
         2.0, "Scale in pixels of the coarse background shape that is always kept.",
+        low=0.5, high=50.0, expert=True)
+    cell_contrast: float = _setting(
+        4.0, "How far above the background's own local contrast a pixel must stand out to be "
+             "taken for a cell, in robust standard deviations (lower finds fainter cells).",
         low=0.5, high=50.0, expert=True)
 
     def __post_init__(self):
@@ -125,6 +143,14 @@ class FlowRoISettings:
     def uses_roi(self) -> bool:
         """Whether a region of interest is computed and favoured at all."""
         return not self.plain
+
+    @property
+    def roi_sources(self) -> tuple[str, ...]:
+        """The automatic RoI sources switched on (user masks are added by the caller)."""
+        if self.plain:
+            return ()
+        return tuple(name for name, on in (("motion", self.motion_roi),
+                                           ("appearance", self.appearance_roi)) if on)
 
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field, ...]:

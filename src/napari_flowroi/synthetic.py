@@ -39,7 +39,7 @@ def moving_discs(n_frames: int = 8, shape=(128, 160), n_cells: int = 6, radius: 
     rng = np.random.default_rng(seed)
     height, width = shape
     pad = int(abs(drift[0]) * n_frames + abs(drift[1]) * n_frames) + 8
-    background = 110 + 18 * _texture(rng, (height + 2 * pad, width + 2 * pad), 3.0)
+    background = 110 + 8 * _texture(rng, (height + 2 * pad, width + 2 * pad), 3.0)
     cell_texture = 30 * _texture(rng, (4 * radius, 4 * radius), 1.2)
     positions = rng.uniform([radius * 2, radius * 2], [height - radius * 2, width - radius * 2],
                             (n_cells, 2))

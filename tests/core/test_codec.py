@@ -101,8 +101,17 @@ def test_mask_is_stored_small_and_covers_every_protected_pixel():
     restored = codec.decode_mask(stored, mask.shape)
     assert restored.shape == mask.shape
     assert not (mask & ~restored).any()
-    assert restored.sum() < 2 * mask.sum() + 4 * codec.MASK_BLOCK * 100
+    assert restored.sum() < 2 * mask.sum() + 4 * codec.MASK_BLOCKS[0] * 100
     assert len(stored) < 200
+
+
+def test_mask_grid_coarsens_to_fit_its_byte_share():
+    rng = np.random.default_rng(0)
+    mask = rng.random((512, 640)) < 0.003  # scattered specks cost many bytes on a fine grid
+    fine, coarse = codec.encode_mask(mask), codec.encode_mask(mask, max_bytes=100)
+    assert len(coarse) < len(fine)
+    for stored in (fine, coarse):
+        assert not (mask & ~codec.decode_mask(stored, mask.shape)).any()
 
 
 def test_tiny_and_odd_frames_encode():
@@ -110,3 +119,19 @@ def test_tiny_and_odd_frames_encode():
         frame = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
         decoded = codec.decode_frame(codec.encode_plain(frame, FlowRoISettings(compression_rate=2)))
         assert decoded.shape == shape
+
+
+@pytest.mark.parametrize("target", [32.0, 40.0])
+def test_target_psnr_gives_the_smallest_file_that_meets_it(target):
+    frame = _textured(np.uint8, shape=(192, 224), seed=4)
+    mask = np.zeros(frame.shape, bool)
+    mask[40:140, 60:180] = True
+    settings = FlowRoISettings(target_psnr=target)
+    encoded = codec.encode_frame(frame, mask, settings)
+    quality = psnr(frame, codec.decode_frame(encoded), mask)
+    assert quality >= target
+    # a clearly smaller file would miss the target
+    rate = encoded.raw_bytes / len(encoded.jp2)
+    smaller = codec.decode_jp2(codec.encode_jp2(codec.prioritise_roi(frame, mask, settings),
+                                                rate * 1.3))
+    assert psnr(frame, smaller, mask) < target

@@ -10,6 +10,9 @@ from napari_flowroi.settings import FlowRoISettings
 
 from ..conftest import far_from
 
+#: These tests are about the motion source alone.
+MOTION = FlowRoISettings(appearance_roi=False)
+
 
 class CountingMovie:
     """A movie that records which frames were read."""
@@ -29,7 +32,7 @@ class CountingMovie:
 @pytest.mark.parametrize("fixture", ["discs", "drifting_discs"])
 def test_mask_covers_moving_discs_and_not_still_background(request, fixture):
     movie = request.getfixturevalue(fixture)
-    extractor = RoiExtractor(movie_from_array(movie.frames), FlowRoISettings())
+    extractor = RoiExtractor(movie_from_array(movie.frames), MOTION)
     for t in range(len(movie.frames)):
         mask = extractor.mask(t)
         assert pixel_coverage(mask, movie.cells[t]) > 0.95, t
@@ -38,20 +41,20 @@ def test_mask_covers_moving_discs_and_not_still_background(request, fixture):
 
 
 def test_drift_alone_creates_almost_no_roi(drift_only):
-    extractor = RoiExtractor(movie_from_array(drift_only.frames), FlowRoISettings())
+    extractor = RoiExtractor(movie_from_array(drift_only.frames), MOTION)
     fractions = [extractor.mask(t).mean() for t in range(len(drift_only.frames))]
     assert np.mean(fractions) < 0.05
 
 
 def test_still_movie_gives_empty_roi():
     frames = np.repeat(np.random.default_rng(1).integers(0, 255, (1, 64, 80), np.uint8), 4, axis=0)
-    extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
+    extractor = RoiExtractor(movie_from_array(frames), MOTION)
     assert not extractor.mask(2).any()
 
 
 def test_mask_of_one_frame_reads_only_its_neighbours(discs):
     movie = CountingMovie(discs.frames)
-    extractor = RoiExtractor(movie, FlowRoISettings(adjacent_factor=1))
+    extractor = RoiExtractor(movie, MOTION.replace(adjacent_factor=1))
     extractor.mask(5)
     assert sorted(set(movie.reads)) == list(extractor.frames_needed(5)) == [3, 4, 5, 6]
 
@@ -62,7 +65,7 @@ def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
     calls = []
     real = roi.aligned_flow
     monkeypatch.setattr(roi, "aligned_flow", lambda *a: calls.append(1) or real(*a))
-    extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings(adjacent_factor=1))
+    extractor = RoiExtractor(movie_from_array(discs.frames), MOTION.replace(adjacent_factor=1))
     for t in range(len(discs.frames)):
         extractor.mask(t)
     assert len(calls) == len(discs.frames)
@@ -70,16 +73,16 @@ def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
 
 def test_adjacent_factor_unions_neighbouring_masks(discs):
     movie = movie_from_array(discs.frames)
-    alone = RoiExtractor(movie, FlowRoISettings(adjacent_factor=0))
-    union = RoiExtractor(movie, FlowRoISettings(adjacent_factor=1)).mask(4)
+    alone = RoiExtractor(movie, MOTION.replace(adjacent_factor=0))
+    union = RoiExtractor(movie, MOTION.replace(adjacent_factor=1)).mask(4)
     expected = alone.mask(3) | alone.mask(4) | alone.mask(5)
     assert np.array_equal(union, expected)
 
 
 def test_higher_threshold_never_shrinks_the_mask(discs):
     movie = movie_from_array(discs.frames)
-    small = RoiExtractor(movie, FlowRoISettings(roi_threshold=0.05)).mask(3)
-    large = RoiExtractor(movie, FlowRoISettings(roi_threshold=0.6)).mask(3)
+    small = RoiExtractor(movie, MOTION.replace(roi_threshold=0.05)).mask(3)
+    large = RoiExtractor(movie, MOTION.replace(roi_threshold=0.6)).mask(3)
     assert small.sum() < large.sum()
     assert not (small & ~large).any()
 
@@ -89,13 +92,13 @@ def test_other_dtypes_give_the_same_kind_of_mask(dtype):
     from napari_flowroi.synthetic import moving_discs
 
     movie = moving_discs(n_frames=4, shape=(192, 224), dtype=dtype)
-    mask = RoiExtractor(movie_from_array(movie.frames), FlowRoISettings()).mask(2)
+    mask = RoiExtractor(movie_from_array(movie.frames), MOTION).mask(2)
     assert pixel_coverage(mask, movie.cells[2]) > 0.95
 
 
 def test_single_frame_is_refused():
     with pytest.raises(InputError, match="two frames"):
-        RoiExtractor(movie_from_array(np.zeros((1, 32, 32), np.uint8)), FlowRoISettings())
+        RoiExtractor(movie_from_array(np.zeros((1, 32, 32), np.uint8)), MOTION)
 
 
 def test_first_frame_pairs_with_the_second():

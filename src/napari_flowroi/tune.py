@@ -1,0 +1,173 @@
+"""Suggest settings: the best RoI settings for a movie at its compression rate, cells kept.
+
+A few frames spread over the movie are coded with each candidate (RoI sources x RoI threshold x
+adjacent factor x scaling factor) at the chosen compression rate. Each candidate gets:
+
+- its estimated cell coverage: share of the cells found from appearance (guard.py) inside the RoI;
+- its gain: the candidate's rate divided by the rate at which plain JPEG2000 gives the same PSNR
+  inside those cells (> 1: FlowRoI's files are smaller at equal quality inside the cells); the
+  worst sampled frame counts.
+
+The suggestion is the candidate with the largest gain among those whose coverage reaches the
+target and whose gain is at least 1; when none qualifies, plain JPEG2000 is suggested, because then
+FlowRoI would not beat it on this movie at this rate.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .codec import decode_frame, encode_frame, encode_plain
+from .errors import CancelledError
+from .guard import sample_frames
+from .metrics import pixel_coverage, psnr, rate_for_quality
+from .roi import RoiExtractor
+from .settings import FlowRoISettings
+
+#: The grid searched. Motion-based candidates vary threshold and adjacent factor; every candidate
+#: varies the scaling factor.
+SOURCES = ({"motion_roi": True, "appearance_roi": True},
+           {"motion_roi": True, "appearance_roi": False},
+           {"motion_roi": False, "appearance_roi": True})
+THRESHOLDS = (0.4, 0.7)
+ADJACENT = (0, 1)
+SCALING = (2.0, 4.0, 8.0)
+#: Plain JPEG2000 is coded at these multiples of the target rate to interpolate its quality.
+PLAIN_LADDER = (0.5, 0.7, 0.85, 1.0, 1.2, 1.45, 2.0)
+FRAMES = 3
+
+
+@dataclass(frozen=True)
+class Candidate:
+    settings: FlowRoISettings
+    coverage: float        # estimated share of cell pixels inside the RoI
+    gain: float            # plain bytes / FlowRoI bytes at equal PSNR inside the cells
+    roi_fraction: float
+    psnr_cells: float      # FlowRoI, mean over the sampled frames
+    psnr_cells_plain: float  # plain JPEG2000 at the same rate
+
+    def as_dict(self) -> dict:
+        s = self.settings
+        return {"sources": list(s.roi_sources), "roi_threshold": s.roi_threshold,
+                "adjacent_factor": s.adjacent_factor, "scaling_factor": s.scaling_factor,
+                "coverage": round(self.coverage, 4), "gain": round(self.gain, 3),
+                "roi_fraction": round(self.roi_fraction, 3),
+                "psnr_cells": round(self.psnr_cells, 2),
+                "psnr_cells_plain": round(self.psnr_cells_plain, 2)}
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    settings: FlowRoISettings      # what to use (plain=True when FlowRoI does not win)
+    best: Candidate | None         # the winning candidate, None when plain is suggested
+    candidates: tuple[Candidate, ...]
+    frames: tuple[int, ...]
+    seconds: float
+
+    @property
+    def plain_suggested(self) -> bool:
+        return self.best is None
+
+    def summary(self) -> str:
+        if self.best is None:
+            return ("No FlowRoI setting kept the cells and beat plain JPEG2000 at this rate on "
+                    f"frames {list(self.frames)}; plain JPEG2000 is suggested.")
+        b = self.best
+        return (f"Sources {' + '.join(b.settings.roi_sources)}, RoI threshold "
+                f"{b.settings.roi_threshold:g}, adjacent factor {b.settings.adjacent_factor}, "
+                f"scaling factor {b.settings.scaling_factor:g}: cells {b.coverage:.1%} inside the "
+                f"RoI, files {b.gain:.2f}x smaller than plain JPEG2000 at the same quality "
+                "inside the cells.")
+
+    def as_dict(self) -> dict:
+        return {"suggested": self.settings.to_dict(), "plain_suggested": self.plain_suggested,
+                "summary": self.summary(), "frames": list(self.frames),
+                "seconds": round(self.seconds, 2),
+                "candidates": [c.as_dict() for c in sorted(self.candidates, key=lambda c: -c.gain)]}
+
+
+def candidate_settings(base: FlowRoISettings) -> list[FlowRoISettings]:
+    out = []
+    for sources in SOURCES:
+        thresholds = THRESHOLDS if sources["motion_roi"] else (base.roi_threshold,)
+        adjacent = ADJACENT if sources["motion_roi"] else (0,)
+        for threshold, k, scaling in itertools.product(thresholds, adjacent, SCALING):
+            out.append(base.replace(plain=False, target_psnr=0.0, roi_threshold=threshold,
+                                    adjacent_factor=k, scaling_factor=scaling, **sources))
+    return out
+
+
+def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
+                     progress: Callable[[int, int], None] | None = None,
+                     cancel: threading.Event | None = None, workers: int = 2) -> Suggestion:
+    """Search the candidate grid on a few frames of `movie` at `base.compression_rate`."""
+    import dask
+
+    started = time.perf_counter()
+    base = (base or FlowRoISettings()).replace(plain=False, target_psnr=0.0)
+    frames = tuple(sample_frames(len(movie), FRAMES) if frames is None else frames)
+    candidates = candidate_settings(base)
+    # one extractor for the motion settings: all candidates share its frames and flows
+    reference = RoiExtractor(movie, base.replace(motion_roi=True))
+    originals = {t: movie[t] for t in frames}
+    cells = {t: reference.cells(t) for t in frames}
+    for t in frames:
+        reference.motion(t)  # computed once here, not raced for by the workers
+    ladders = {t: _plain_ladder(originals[t], cells[t], base) for t in frames}
+    lock, done = threading.Lock(), [0]
+
+    def evaluate(settings: FlowRoISettings) -> Candidate:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("Suggesting settings was cancelled.")
+        candidate = _evaluate(reference.with_settings(settings), originals, cells, ladders)
+        with lock:
+            done[0] += 1
+            current = done[0]
+        if progress:
+            progress(current, len(candidates))
+        return candidate
+
+    results = dask.compute(*[dask.delayed(evaluate, pure=False)(c) for c in candidates],
+                           scheduler="threads", num_workers=max(1, workers))
+    eligible = [c for c in results if c.coverage >= base.coverage_target and c.gain >= 1.0]
+    best = max(eligible, key=lambda c: (c.gain, c.coverage), default=None)
+    suggested = base.replace(plain=True) if best is None else best.settings
+    return Suggestion(suggested, best, tuple(results), frames, time.perf_counter() - started)
+
+
+def _evaluate(extractor: RoiExtractor, originals, cells, ladders) -> Candidate:
+    settings = extractor.settings
+    coverage, gains, fractions, quality, plain_quality = [], [], [], [], []
+    for t, original in originals.items():
+        roi = extractor.mask(t)
+        encoded = encode_frame(original, roi, settings)
+        q = psnr(original, decode_frame(encoded), cells[t])
+        rates, qualities = ladders[t]
+        rate = encoded.raw_bytes / encoded.bytes_written
+        gains.append(rate / rate_for_quality(rates, qualities, q))
+        coverage.append(pixel_coverage(roi, cells[t]))
+        fractions.append(float(roi.mean()))
+        quality.append(q)
+        plain_quality.append(float(np.interp(np.log(rate), np.log(rates), qualities)))
+    # the worst frame's gain: a setting must not lose on any sampled frame
+    return Candidate(settings, float(np.mean(coverage)), float(np.min(gains)),
+                     float(np.mean(fractions)), float(np.mean(quality)),
+                     float(np.mean(plain_quality)))
+
+
+def _plain_ladder(frame, cells, base: FlowRoISettings):
+    """Plain JPEG2000's rate and PSNR inside the cells around the target rate."""
+    rates, qualities = [], []
+    for factor in PLAIN_LADDER:
+        rate = max(1.05, base.compression_rate * factor)
+        encoded = encode_plain(frame, base.replace(compression_rate=rate))
+        rates.append(encoded.raw_bytes / encoded.bytes_written)
+        qualities.append(psnr(frame, decode_frame(encoded), cells))
+    order = np.argsort(rates)
+    return np.asarray(rates)[order], np.asarray(qualities)[order]
