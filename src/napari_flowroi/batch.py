@@ -1,19 +1,35 @@
-"""Compress a whole movie into a container, in parallel with dask, resumable and cancellable."""
+"""Compress movies into containers, in parallel, resumable and cancellable.
+
+Work is cut into chunks of consecutive frames (one task each). Without a scheduler the chunks run
+on threads in this process (OpenCV and OpenJPEG release the GIL; the napari widget and
+`compress_movie(workers=N)` use this). With a scheduler (`scheduler=cluster.LOCAL` for worker
+processes on this machine, a dask.distributed address, or a Client) every chunk is a task that
+opens the input by its path and reads its own frames; the scheduler balances the chunks of all
+movies of a plate over the workers.
+"""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from dataclasses import dataclass
+import warnings
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .codec import encode_frame
-from .container import ContainerWriter, manifest_reserve, record_reserve
-from .errors import CancelledError, OutputError
-from .inputs import Movie, input_fingerprint, open_movie, require_motion
+from .container import ContainerWriter, PROGRESS, manifest_reserve, record_reserve, write_atomic
+from .errors import CancelledError, FlowRoIError, InputError, OutputError
+from .inputs import (Movie, check_frame_folder, input_fingerprint, list_wells, open_movie,
+                     require_motion, well_name)
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
+
+# scikit-image warns about every constant frame (a valid empty well) from the flow's drift step;
+# that says nothing the summary's empty-RoI note does not (in worker processes too).
+warnings.filterwarnings("ignore", message="Could not determine RMS error")
 
 #: Frames per dask task. A task reads its frames (plus the neighbours its masks need) itself and
 #: runs them through one RoiExtractor, so within a task no flow is computed twice; small enough
@@ -33,12 +49,40 @@ class CompressionSummary:
     achieved_rate: float
     mean_roi_fraction: float
     seconds: float
+    notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"output": str(self.output), "frames": self.frames,
-                "resumed_frames": self.resumed_frames, "raw_bytes": self.raw_bytes,
-                "bytes_written": self.bytes_written, "achieved_rate": self.achieved_rate,
-                "mean_roi_fraction": self.mean_roi_fraction, "seconds": round(self.seconds, 3)}
+        out = {"output": str(self.output), "frames": self.frames,
+               "resumed_frames": self.resumed_frames, "raw_bytes": self.raw_bytes,
+               "bytes_written": self.bytes_written, "achieved_rate": self.achieved_rate,
+               "mean_roi_fraction": self.mean_roi_fraction, "seconds": round(self.seconds, 3)}
+        if self.notes:
+            out["notes"] = list(self.notes)
+        return out
+
+
+#: What the summary says about a movie where nothing moved (a constant or empty well).
+EMPTY_ROI_NOTE = "RoI empty in all frames: no motion found (coded like plain JPEG2000)"
+
+
+@dataclass(frozen=True)
+class PlateSummary:
+    """One summary for several movies (the wells of a plate): per well and in total."""
+
+    output: Path
+    wells: tuple[tuple[str, CompressionSummary], ...]
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        wells = [{"well": name, **summary.as_dict()} for name, summary in self.wells]
+        raw = sum(s.raw_bytes for _, s in self.wells)
+        written = sum(s.bytes_written for _, s in self.wells)
+        return {"output": str(self.output), "wells": wells, "totals": {
+            "wells": len(wells), "frames": sum(s.frames for _, s in self.wells),
+            "resumed_frames": sum(s.resumed_frames for _, s in self.wells),
+            "raw_bytes": raw, "bytes_written": written,
+            "achieved_rate": round(raw / written, 4) if written else 0.0,
+            "seconds": round(self.seconds, 3)}}
 
 
 def check_output_location(source: Any, output: Path) -> None:
@@ -71,8 +115,11 @@ def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
 
 def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames: list[int],
                    overhead_bytes: int, on_frame: Callable[[], None] | None = None,
-                   cancel: threading.Event | None = None) -> list[dict]:
-    """Code `frames` of the movie at `source` into the container at `output` (one dask task)."""
+                   cancel: Any = None) -> list[dict]:
+    """Code `frames` of the movie at `source` into the container at `output` (one task).
+
+    `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
+    a Movie (threads in this process). `cancel` is anything with ``is_set()``."""
     movie = open_movie(source)
     # the cache holds what one chunk needs (its frames, their partners and the adjacent window)
     window = len(frames) + 2 * settings.adjacent_factor + 2
@@ -95,58 +142,290 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
     return records
 
 
+@dataclass
+class _Job:
+    """One movie to compress: everything decided before any frame is coded."""
+
+    name: str
+    source: Any          # what tasks open: the path, or the Movie for in-memory arrays
+    output: Path
+    movie: Movie
+    settings: FlowRoISettings
+    run: dict
+    state: str           # ContainerWriter.check: new, resume, replace or complete
+    created: bool        # the output folder did not exist before this run
+    overhead: int = 0
+    done: set = field(default_factory=set)
+    pending: int = 0     # chunks not finished yet
+    seconds: float = 0.0
+
+    @property
+    def writer(self) -> ContainerWriter:
+        return ContainerWriter(self.output)
+
+
+def _plan(source: Any, output: Path, settings: FlowRoISettings, overwrite: bool,
+          keep_complete: bool, name: str = "") -> _Job:
+    """Open and check one input and its output; nothing is written."""
+    movie = open_movie(source)
+    if not settings.plain:
+        require_motion(movie)
+    check_frame_folder(movie)
+    check_output_location(source, output)
+    run = run_description(movie, settings)
+    state = ContainerWriter(output).check(run, overwrite)
+    if state == "complete" and not keep_complete:
+        raise OutputError(f"Output {output} already holds a compressed stack. "
+                          "Choose another output or pass --overwrite to replace it.")
+    task_source = str(Path(source)) if isinstance(source, (str, Path)) else movie
+    return _Job(name=name or output.name, source=task_source, output=output, movie=movie,
+                settings=settings, run=run, state=state, created=not output.exists())
+
+
+def _begin(job: _Job, overwrite: bool) -> None:
+    done = job.writer.begin(job.run, overwrite=overwrite, keep_complete=True)
+    n_frames = len(job.movie)
+    job.done = set(range(n_frames)) if done is None else done
+    # Each frame pays for its manifest record and its share of the rest, so the total rate is met.
+    job.overhead = record_reserve(job.movie.frame_nbytes, job.settings.uses_roi,
+                                  job.movie.dtype.kind == "f") + manifest_reserve(job.run, n_frames)
+
+
+def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
+    totals = manifest["totals"]
+    roi = [r["roi_fraction"] for r in manifest["frames"]]
+    notes = (EMPTY_ROI_NOTE,) if job.settings.uses_roi and not any(roi) else ()
+    return CompressionSummary(
+        output=job.output, frames=len(job.movie), resumed_frames=len(job.done),
+        raw_bytes=totals["raw_bytes"], bytes_written=totals["bytes_written"],
+        achieved_rate=totals["achieved_rate"], mean_roi_fraction=sum(roi) / len(roi),
+        seconds=seconds, notes=notes)
+
+
+def _finish(job: _Job, seconds: float) -> CompressionSummary:
+    if job.state == "complete" and len(job.done) == len(job.movie) and \
+            (job.output / "manifest.json").is_file() and not (job.output / PROGRESS).exists():
+        manifest = json.loads((job.output / "manifest.json").read_text())
+    else:
+        manifest = job.writer.finish(job.run)
+    return _summary(job, manifest, seconds)
+
+
+class _AnySet:
+    """Set when any of its events is: the user's cancel or the run's own stop after an error."""
+
+    def __init__(self, *events):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
+                   progress: ProgressCallback | None, cancel: threading.Event | None,
+                   chunk_frames: int, scheduler: Any) -> list[CompressionSummary]:
+    started = time.perf_counter()
+    if scheduler is None:
+        return _compress_jobs_with(jobs, None, workers, overwrite, progress, cancel, chunk_frames,
+                                   started)
+    in_memory = [job.name for job in jobs if not isinstance(job.source, str)]
+    if in_memory:
+        raise InputError("A movie held in memory cannot be sent to a dask cluster (its workers "
+                         "read frames from files). Save it as a TIFF first, or compress "
+                         "without a scheduler (threads in this process).")
+    from .cluster import dask_client
+
+    # connect (or start the local cluster) before anything is written
+    with dask_client(scheduler, workers) as client:
+        return _compress_jobs_with(jobs, client, workers, overwrite, progress, cancel,
+                                   chunk_frames, started)
+
+
+def _compress_jobs_with(jobs, client, workers, overwrite, progress, cancel, chunk_frames,
+                        started) -> list[CompressionSummary]:
+    try:
+        for job in jobs:
+            _begin(job, overwrite)
+    except OutputError:
+        for job in jobs:
+            _discard_if_empty(job)
+        raise
+    total = sum(len(job.movie) for job in jobs)
+    lock = threading.Lock()
+    count = [sum(len(job.done) for job in jobs)]
+
+    def advance(frames: int) -> None:
+        with lock:
+            count[0] += frames
+            current = count[0]
+        if progress is not None:
+            progress(current, total)
+
+    if progress is not None:
+        progress(count[0], total)
+    tasks = []
+    for job in jobs:
+        todo = [t for t in range(len(job.movie)) if t not in job.done]
+        for chunk in chunks(todo, chunk_frames):
+            tasks.append((job, chunk))
+            job.pending += 1
+    finished_at = {id(job): started for job in jobs if job.pending == 0}
+    try:
+        if tasks and client is None:
+            _run_threads(tasks, workers, advance, cancel, finished_at)
+        elif tasks:
+            _run_distributed(tasks, client, advance, cancel, finished_at)
+    except InputError:
+        # bad input found half-way (a NaN frame, a truncated file): leave nothing behind that
+        # this run created; the input was only read
+        for job in jobs:
+            if job.created:
+                job.writer.abandon()
+        raise
+    except OutputError:  # disk full or unwritable before the first frame: no empty run left
+        for job in jobs:
+            _discard_if_empty(job)
+        raise
+    return [_finish(job, finished_at.get(id(job), time.perf_counter()) - started)
+            for job in jobs]
+
+
+def _discard_if_empty(job: _Job) -> None:
+    """A run that stopped before its first frame leaves no folder it created."""
+    progress = job.output / PROGRESS
+    if job.created and job.output.exists() and not any(progress.glob("frame_*.json")):
+        job.writer.abandon()
+
+
+def _run_threads(tasks, workers, advance, cancel, finished_at) -> None:
+    """Chunks on a pool of threads in this process; progress after every frame. On the first
+    error (or Ctrl-C) the other chunks stop at their next frame and are waited for, so nothing
+    writes into the output after this returns."""
+    stop = threading.Event()
+    should_stop = _AnySet(cancel, stop)
+    error: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=max(1, int(workers)),
+                            thread_name_prefix="flowroi") as pool:
+        futures = {pool.submit(compress_chunk, job.source, job.output, job.settings, chunk,
+                               job.overhead, lambda: advance(1), should_stop): job
+                   for job, chunk in tasks}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    exc = future.exception()
+                    if exc is not None:
+                        if error is None or (isinstance(error, CancelledError)
+                                             and not isinstance(exc, CancelledError)):
+                            error = exc
+                        stop.set()
+                        continue
+                    job = futures[future]
+                    job.pending -= 1
+                    if job.pending == 0:
+                        finished_at[id(job)] = time.perf_counter()
+        except BaseException:  # Ctrl-C while waiting: stop the chunks, then go
+            stop.set()
+            raise
+    if error is not None:
+        raise error  # a real error wins over the CancelledErrors of the chunks it stopped
+
+
+def _run_distributed(tasks, client, advance, cancel, finished_at) -> None:
+    """Chunks as tasks on a dask.distributed cluster; progress per finished chunk."""
+    from distributed import as_completed
+
+    from .cluster import RETRIES, WorkerLostError, is_killed_worker
+
+    futures = {}
+    for job, chunk in tasks:
+        future = client.submit(compress_chunk, job.source, str(job.output), job.settings,
+                               chunk, job.overhead, pure=False, retries=RETRIES)
+        futures[future] = (job, chunk)
+    try:
+        for future in as_completed(list(futures)):
+            job, chunk = futures[future]
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("Compression cancelled; finished frames are kept and a "
+                                     "rerun with the same settings resumes.")
+            if future.status != "finished":
+                exc = future.exception()
+                if is_killed_worker(exc):
+                    raise WorkerLostError(
+                        f"dask workers died repeatedly while coding frames {chunk[0]}-"
+                        f"{chunk[-1]} of {job.name} (out of memory?); finished frames are "
+                        "kept: rerun the same command to resume.") from exc
+                raise exc
+            job.pending -= 1
+            if job.pending == 0:
+                finished_at[id(job)] = time.perf_counter()
+            advance(len(chunk))
+    except BaseException:
+        client.cancel(list(futures))
+        raise
+
+
 def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | None = None, *,
                    workers: int = 1, overwrite: bool = False,
                    progress: ProgressCallback | None = None,
                    cancel: threading.Event | None = None,
-                   chunk_frames: int = CHUNK_FRAMES) -> CompressionSummary:
+                   chunk_frames: int = CHUNK_FRAMES, scheduler: Any = None) -> CompressionSummary:
     """Compress `source` (path, array or Movie) into the container folder `output`.
 
-    Resumes an interrupted run with the same settings; `progress(done, total)` is called after
-    every frame (from worker threads); setting `cancel` stops at the next frame.
+    Resumes an interrupted run with the same settings. Without `scheduler`, `workers` threads of
+    this process code the frames and `progress(done, total)` is called after every frame (from
+    worker threads); setting `cancel` stops at the next frame. With `scheduler` (cluster.LOCAL,
+    a dask.distributed address or Client) the input must be a path; progress comes per chunk.
     """
-    import dask
+    settings = settings or FlowRoISettings()
+    output = Path(output)
+    job = _plan(source, output, settings, overwrite, keep_complete=False)
+    return _compress_jobs([job], workers=workers, overwrite=overwrite, progress=progress,
+                          cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)[0]
 
+
+def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
+    """The movies of a plate run, or None for a single movie: several inputs, or one folder of
+    movies (see inputs.list_wells)."""
+    paths = [Path(s) for s in sources]
+    if len(paths) > 1:
+        return paths
+    return list_wells(paths[0]) if paths else None
+
+
+def compress_movies(sources: Sequence[str | Path], output_dir: str | Path,
+                    settings: FlowRoISettings | None = None, *, workers: int = 1,
+                    overwrite: bool = False, progress: ProgressCallback | None = None,
+                    cancel: threading.Event | None = None, chunk_frames: int = CHUNK_FRAMES,
+                    scheduler: Any = None) -> PlateSummary:
+    """Compress several movies (e.g. one per well) into `output_dir`/<name>.flowroi, side by side.
+
+    Every input is opened and checked before anything is written. A well whose stack is already
+    complete with the same input and settings is kept (a rerun finishes a plate); all chunks of
+    all wells go to the same pool or cluster. `summary.json` in `output_dir` is the returned
+    summary."""
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
-    output = Path(output)
-    movie = open_movie(source)
-    if not settings.plain:
-        require_motion(movie)
-    check_output_location(source, output)
-    run = run_description(movie, settings)
-    writer = ContainerWriter(output)
-    done = writer.begin(run, overwrite=overwrite)
-    n_frames = len(movie)
-    todo = [t for t in range(n_frames) if t not in done]
-    # Each frame pays for its manifest record and its share of the rest, so the total rate is met.
-    overhead = record_reserve(movie.frame_nbytes, settings.uses_roi, movie.dtype.kind == "f") \
-        + manifest_reserve(run, n_frames)
-
-    lock = threading.Lock()
-    count = [len(done)]
-
-    def on_frame():
-        with lock:
-            count[0] += 1
-            current = count[0]
-        if progress is not None:
-            progress(current, n_frames)
-
-    if progress is not None:
-        progress(len(done), n_frames)
-    # Frames of an in-memory movie are read through the Movie itself; paths are reopened by each
-    # task so that workers read their own frames.
-    source_for_tasks = source if isinstance(source, (str, Path)) else movie
-    tasks = [dask.delayed(compress_chunk, pure=False)(source_for_tasks, output, settings, chunk,
-                                                       overhead, on_frame, cancel)
-             for chunk in chunks(todo, chunk_frames)]
-    if tasks:
-        dask.compute(*tasks, scheduler="threads", num_workers=max(1, int(workers)))
-    manifest = writer.finish(run)
-    totals = manifest["totals"]
-    roi = [r["roi_fraction"] for r in manifest["frames"]]
-    return CompressionSummary(
-        output=output, frames=n_frames, resumed_frames=len(done), raw_bytes=totals["raw_bytes"],
-        bytes_written=totals["bytes_written"], achieved_rate=totals["achieved_rate"],
-        mean_roi_fraction=sum(roi) / len(roi), seconds=time.perf_counter() - started)
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise OutputError(f"Output {output_dir} is a file; give a folder for the compressed wells.")
+    if not sources:
+        raise InputError("No input movies given.")
+    names: dict[str, Path] = {}
+    for source in sources:
+        name = well_name(Path(source))
+        if name in names:
+            raise InputError(f"Two inputs are both called {name} ({names[name]} and {source}); "
+                             "rename one so each well gets its own output.")
+        names[name] = Path(source)
+    jobs = [_plan(source, output_dir / f"{name}.flowroi", settings, overwrite,
+                  keep_complete=True, name=name) for name, source in names.items()]
+    for source in sources:
+        check_output_location(source, output_dir)
+    summaries = _compress_jobs(jobs, workers=workers, overwrite=overwrite, progress=progress,
+                               cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)
+    plate = PlateSummary(output_dir, tuple((job.name, s) for job, s in zip(jobs, summaries)),
+                         time.perf_counter() - started)
+    write_atomic(output_dir / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    return plate

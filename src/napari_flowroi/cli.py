@@ -1,7 +1,8 @@
-"""The ``flowroi`` command line: compress, decompress, info.
+"""The ``flowroi`` command line: compress, decompress, info, verify.
 
-Exit status: 0 success, 2 bad input or usage (one line on stderr saying what to do), 1 anything
-unexpected (with a traceback, since that is a bug to report).
+Exit status: 0 success, 2 bad input or usage (one line on stderr saying what to do), 1 a failed
+check (`verify`), lost workers (one line) or anything unexpected (with a traceback, since that is a
+bug to report).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -64,10 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"napari-flowroi {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    compress = sub.add_parser("compress", help="compress a movie into a container folder")
-    compress.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
-    compress.add_argument("output", type=Path, help="container folder to create")
-    compress.add_argument("--workers", type=int, default=1, help="parallel workers [1]")
+    compress = sub.add_parser(
+        "compress", help="compress a movie (or a plate of movies) into container folders",
+        description="compress INPUT OUTPUT: one movie into the container folder OUTPUT. "
+                    "compress IN1 IN2 ... OUTPUT_DIR, or a folder of movies (one per well): "
+                    "OUTPUT_DIR/<name>.flowroi per input and OUTPUT_DIR/summary.json.")
+    compress.add_argument("paths", type=Path, nargs="+", metavar="INPUT... OUTPUT",
+                          help="multi-page TIFF/OME-TIFF or folder of frames (or several, or a "
+                               "folder of movies), then the output")
+    compress.add_argument("--workers", type=int, default=1,
+                          help="parallel workers [1]; above 1, worker processes of a local dask "
+                               "cluster (see --threads)")
+    compress.add_argument("--threads", action="store_true",
+                          help="use --workers threads in this process instead of a local cluster "
+                               "(starts at once; best for one short movie)")
+    compress.add_argument("--scheduler", metavar="ADDRESS",
+                          help="run on an existing dask.distributed cluster (tcp://host:8786 or a "
+                               "scheduler file); workers must see the input and output paths")
     compress.add_argument("--overwrite", action="store_true",
                           help="replace an existing compressed stack at OUTPUT")
     compress.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -80,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON")
     info.add_argument("container", type=Path)
+
+    verify = sub.add_parser("verify", help="check every frame against the manifest's checksums "
+                                           "and decode it (exit 1 and one line per bad frame)")
+    verify.add_argument("container", type=Path)
+    verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
 
 
@@ -105,16 +125,55 @@ class _StderrProgress:
         sys.stderr.flush()
 
 
+def _scheduler(args):
+    """Decision (docs/decisions.md): --scheduler ADDRESS runs on that cluster; otherwise one worker
+    is a thread of this process (no start-up cost), and N > 1 workers are processes of a local
+    dask cluster started for the run, unless --threads asks for threads."""
+    from .cluster import LOCAL
+
+    if args.scheduler:
+        return args.scheduler
+    if args.workers > 1 and not args.threads:
+        return LOCAL
+    return None
+
+
 def _compress(args) -> int:
-    from .batch import compress_movie
+    from .batch import compress_movie, compress_movies, plate_inputs
 
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
+    if len(args.paths) < 2:
+        raise _UsageError("compress needs an INPUT and an OUTPUT")
     settings = settings_from_args(args)
-    summary = compress_movie(args.input, args.output, settings, workers=args.workers,
-                             overwrite=args.overwrite,
-                             progress=_StderrProgress("compressing", not args.quiet))
+    inputs, output = args.paths[:-1], args.paths[-1]
+    progress = _StderrProgress("compressing", not args.quiet)
+    options = dict(workers=args.workers, overwrite=args.overwrite, progress=progress,
+                   scheduler=_scheduler(args))
+    wells = plate_inputs(inputs)
+    if wells is None:
+        summary = compress_movie(inputs[0], output, settings, **options)
+        notes = [f"flowroi: note: {note}" for note in summary.notes]
+    else:
+        summary = compress_movies(wells, output, settings, **options)
+        notes = [f"flowroi: note: {name}: {note}" for name, well in summary.wells
+                 for note in well.notes]
+    for note in notes:
+        sys.stderr.write(note + "\n")
     print(json.dumps(summary.as_dict(), indent=2))
+    return EXIT_OK
+
+
+def _verify(args) -> int:
+    from .verify import verify_container
+
+    problems = verify_container(args.container,
+                                progress=None if args.quiet else _StderrProgress("verifying"))
+    for problem in problems:
+        sys.stderr.write(f"{args.container}: {problem}\n")
+    if problems:
+        return EXIT_FAILURE
+    print(f"{args.container}: all frames match the manifest and decode")
     return EXIT_OK
 
 
@@ -159,12 +218,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"compress": _compress, "decompress": _decompress, "info": _info}[args.command]
-        return handler(args)
+        handler = {"compress": _compress, "decompress": _decompress, "info": _info,
+                   "verify": _verify}[args.command]
+        with warnings.catch_warnings():
+            # scikit-image warns on constant frames (a valid empty well), which is no news here
+            warnings.filterwarnings("ignore", message="Could not determine RMS error")
+            return handler(args)
     except (FlowRoIError, _UsageError) as exc:
-        sys.stderr.write(f"\nflowroi: error: {exc}\n" if isinstance(exc, FlowRoIError)
-                         else f"flowroi: error: {exc}\n")
-        return EXIT_USAGE
+        message = " ".join(str(exc).split())  # always one line
+        sys.stderr.write(f"\nflowroi: error: {message}\n" if isinstance(exc, FlowRoIError)
+                         else f"flowroi: error: {message}\n")
+        return getattr(exc, "exit_status", EXIT_USAGE)
     except KeyboardInterrupt:
         sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")
         return 130

@@ -11,17 +11,25 @@ Layout::
         frame_000000.json     record of a finished frame (written after its files)
 
 Every file is written to a temporary name and renamed, so a killed run never leaves a half-written
-file under a final name; a rerun keeps the frames whose record and checksums match and codes the
-rest. The manifest holds no timestamps so that a resumed run ends byte-identical to an
-uninterrupted one.
+file under a final name; a rerun removes leftover temporary files, keeps the frames whose record and
+checksums match and codes the rest. The manifest holds no timestamps so that a resumed run ends
+byte-identical to an uninterrupted one.
+
+Testing hook: with the environment variable ``FLOWROI_KILL_AT_STEP=N`` the process SIGKILLs itself
+at the N-th write step (each file write has two: half of its bytes in the temporary file, and just
+after the rename; the clean-up after the manifest has two more). tests/core/test_kill_resume.py
+uses it to kill a compression at every kind of point; unset, it costs one integer comparison.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import shutil
+import signal
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,15 +59,72 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+TMP_SUFFIX = ".tmp"
+
+_KILL_AT_STEP = int(os.environ.get("FLOWROI_KILL_AT_STEP", "0") or 0)
+_steps = [0]
+_steps_lock = threading.Lock()
+
+
+def _step() -> None:
+    """The kill-point testing hook (see the module docstring)."""
+    if _KILL_AT_STEP:
+        with _steps_lock:
+            _steps[0] += 1
+            if _steps[0] == _KILL_AT_STEP:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_error(path: Path, exc: OSError) -> OutputError:
+    """An OSError while writing the output, as a message that says what to do."""
+    if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return OutputError(f"No space left on the disk while writing {path}. Free some space (or "
+                           "choose an output on another disk) and rerun the same command: finished "
+                           "frames are kept and the run resumes.")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"Cannot write {path} ({exc.strerror}). Choose an output folder you "
+                           "can write to; nothing was written there.")
+    return OutputError(f"Cannot write {path} ({exc.strerror or exc}). Check the output location "
+                       "and rerun the same command; finished frames are kept.")
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary name in the same folder, flush to disk, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write to a temporary name in the same folder, flush to disk, then rename over `path`.
+
+    The temporary name starts with a dot, ends with ``.tmp`` and names the process and thread, so
+    two writers never share one and a leftover is never read as a frame. A write that fails
+    (disk full, no permission) removes its temporary file and raises :class:`OutputError`."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}{TMP_SUFFIX}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as handle:
+            half = len(data) // 2
+            handle.write(data[:half])
+            if _KILL_AT_STEP:
+                handle.flush()
+                _step()
+            handle.write(data[half:])
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise write_error(path, exc) from exc
+    _step()
+
+
+def remove_temporary_files(root: Path) -> int:
+    """Delete the temporary files a killed writer left behind; return how many."""
+    removed = 0
+    for folder in (root, root / "frames", root / "masks", root / PROGRESS):
+        if folder.is_dir():
+            for leftover in folder.glob(f".*{TMP_SUFFIX}"):
+                leftover.unlink(missing_ok=True)
+                removed += 1
+    return removed
 
 
 def is_container(path: str | Path) -> bool:
@@ -78,37 +143,75 @@ class ContainerWriter:
     def __init__(self, root: str | Path):
         self.root = Path(root)
 
-    def begin(self, run: dict[str, Any], overwrite: bool = False) -> set[int]:
-        """Prepare the folder for `run`; return the frames already done by an earlier, matching run."""
+    def check(self, run: dict[str, Any], overwrite: bool = False) -> str:
+        """What :meth:`begin` would do, without touching anything: 'new', 'resume', 'replace' or
+        'complete' (a finished stack of this very run); raises OutputError when it would refuse."""
         root = self.root
         if root.exists() and not root.is_dir():
             raise OutputError(f"Output {root} exists and is a file. Choose another output folder.")
-        if is_container(root) and not overwrite and not (root / PROGRESS).exists():
-            raise OutputError(f"Output {root} already holds a compressed stack. "
-                              "Choose another output or pass --overwrite to replace it.")
-        if root.exists() and overwrite:
-            self._remove_existing()
-        if root.exists() and any(root.iterdir()) and not (root / PROGRESS).exists() \
-                and not is_container(root):
-            raise OutputError(f"Output {root} exists and is not a FlowRoI container; choose a new "
-                              "or empty folder (nothing there was changed).")
         run_file = root / PROGRESS / "run.json"
+        if root.exists() and overwrite:
+            if not (is_container(root) or (root / PROGRESS).exists() or not any(root.iterdir())):
+                raise OutputError(f"Refusing to overwrite {root}: it is not a FlowRoI container. "
+                                  "Choose a new output folder.")
+            return "replace"
         if run_file.exists():
-            earlier = json.loads(run_file.read_text())
+            try:
+                earlier = json.loads(run_file.read_text())
+            except (OSError, ValueError):
+                earlier = None  # a damaged run record (cannot happen with atomic writes)
             if earlier != run:
                 raise OutputError(
                     f"Output {root} holds an interrupted run with other settings or another input. "
                     "Rerun with the same settings to resume, or pass --overwrite to start again.")
+            return "resume"
+        if is_container(root):
+            if self.completed_run() == run:
+                return "complete"
+            raise OutputError(f"Output {root} already holds a compressed stack. "
+                              "Choose another output or pass --overwrite to replace it.")
+        if root.exists() and any(p.name != PROGRESS for p in root.iterdir()):
+            raise OutputError(f"Output {root} exists and is not a FlowRoI container; choose a new "
+                              "or empty folder (nothing there was changed).")
+        return "new"
+
+    def completed_run(self) -> dict | None:
+        """The run description of the finished stack in this folder (None when there is none)."""
+        try:
+            manifest = json.loads((self.root / MANIFEST).read_text())
+        except (OSError, ValueError):
+            return None
+        return {key: manifest.get(key) for key in ("shape", "dtype", "input", "settings")}
+
+    def begin(self, run: dict[str, Any], overwrite: bool = False,
+              keep_complete: bool = False) -> set[int] | None:
+        """Prepare the folder for `run`; return the frames already done by an earlier, matching run.
+
+        A finished stack is refused unless `overwrite`; with `keep_complete`, a finished stack of
+        this very run is kept as it is and None is returned (a plate rerun skips finished wells)."""
+        root = self.root
+        state = self.check(run, overwrite)
+        if state == "complete" and (root / PROGRESS).exists():
+            shutil.rmtree(root / PROGRESS)  # the last clean-up step of that run was cut short
+        if state == "complete" and keep_complete:
+            return None
+        if state == "complete":
+            raise OutputError(f"Output {root} already holds a compressed stack. "
+                              "Choose another output or pass --overwrite to replace it.")
+        if state == "replace":
+            shutil.rmtree(root)
+        if state == "resume":
+            remove_temporary_files(root)
             return self._finished_frames()
-        write_atomic(run_file, _dumps(run))
+        if (root / PROGRESS).exists():  # the clean-up after a finished manifest was cut short
+            shutil.rmtree(root / PROGRESS)
+        write_atomic(root / PROGRESS / "run.json", _dumps(run))
         return set()
 
-    def _remove_existing(self) -> None:
-        root = self.root
-        if not (is_container(root) or (root / PROGRESS).exists() or not any(root.iterdir())):
-            raise OutputError(f"Refusing to overwrite {root}: it is not a FlowRoI container. "
-                              "Choose a new output folder.")
-        shutil.rmtree(root)
+    def abandon(self) -> None:
+        """Remove the output of a run that failed before it could be resumed (bad input found
+        half-way): its workers see the run record gone and stop writing."""
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def _finished_frames(self) -> set[int]:
         done = set()
@@ -134,6 +237,11 @@ class ContainerWriter:
 
     def write_frame(self, t: int, encoded: EncodedFrame) -> dict:
         """Write one frame's files, then its record; return the record."""
+        if not (self.root / PROGRESS / "run.json").is_file():
+            from .errors import CancelledError
+
+            # the run was finished, abandoned or replaced meanwhile: write nothing more
+            raise CancelledError(f"The run writing {self.root} was stopped; nothing more is written.")
         write_atomic(self.root / frame_name(t), encoded.jp2)
         # File names follow from the index (frame_name, mask_name), so records do not repeat them:
         # at high rates every byte of the manifest is taken from the image.
@@ -160,7 +268,15 @@ class ContainerWriter:
                                f"{self.root}; rerun the same command to finish.")
         manifest = build_manifest(run, records)
         write_atomic(self.root / MANIFEST, _manifest_bytes(manifest))
-        shutil.rmtree(self.root / PROGRESS, ignore_errors=True)
+        # Clean up with the run record last: a kill in between leaves a resumable run whose rerun
+        # rebuilds the same manifest.
+        progress = self.root / PROGRESS
+        for record_file in progress.glob("frame_*.json"):
+            record_file.unlink()
+        _step()
+        (progress / "run.json").unlink()
+        _step()
+        shutil.rmtree(progress, ignore_errors=True)
         return manifest
 
 

@@ -60,6 +60,12 @@ def open_movie(source: Any) -> Movie:
             return _open_frame_folder(path)
         if path.suffix.lower() in TIFF_SUFFIXES:
             return _open_tiff(path)
+        if path.suffix.lower() in FRAME_SUFFIXES:  # a single PNG image: a one-frame movie
+            frame = _read_frame_file(path)
+            if frame.ndim == 3 and frame.shape[-1] in (3, 4):
+                raise InputError(f"{path} is an RGB(A) image; FlowRoI compresses grey-level "
+                                 "movies. Convert it to one channel first.")
+            return movie_from_array(frame, source=str(path))
         raise InputError(f"Input {path} is not a TIFF stack or a folder of frames. "
                          "Give a multi-page .tif or a folder of numbered .png/.tif frames.")
     return movie_from_array(source)
@@ -136,14 +142,23 @@ def _open_tiff(path: Path) -> Movie:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        with _tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             shape, axes = tuple(series.shape), series.axes
             dtype = np.dtype(series.dtype)
             physical = _tiff_physical_metadata(tif)
+            page_count = len(tif.pages)
+            last = tif.pages[-1] if page_count else None
+            data_end = max((o + n for o, n in zip(getattr(last, "dataoffsets", ()),
+                                                  getattr(last, "databytecounts", ()))), default=0)
     except Exception as exc:  # tifffile raises many kinds for corrupt files
-        raise InputError(f"Cannot read {path} as a TIFF stack ({exc}). "
+        raise InputError(f"Cannot read {path} as a TIFF stack ({_one_line(exc)}). "
                          "Check that the file is complete and really a TIFF.") from exc
+    if complaints or data_end > path.stat().st_size:
+        # tifffile reads a cut-off file without raising: it logs and gives fewer frames
+        why = _one_line(complaints[0]) if complaints else "image data end past the end of the file"
+        raise InputError(f"{path} is truncated or damaged ({why}). Copy the complete file again "
+                         "(e.g. check its size against the original) and rerun.")
     shape, axes = _squeeze(shape, axes)
     if len(shape) == 2:  # a single image: a one-frame movie
         shape, axes = (1,) + shape, "I" + axes
@@ -158,7 +173,6 @@ def _open_tiff(path: Path) -> Movie:
     check_axes(shape, str(path))
     dtype = check_dtype(dtype, str(path))
     n_frames = shape[0]
-    page_count = _page_count(path)
     per_page = page_count == n_frames
 
     def read(t: int) -> np.ndarray:
@@ -179,11 +193,35 @@ def _squeeze(shape, axes):
     return tuple(shape[i] for i in keep), "".join(axes[i] for i in keep)
 
 
-def _page_count(path: Path) -> int:
-    import tifffile
+def _one_line(message: Any) -> str:
+    return " ".join(str(message).split())
 
-    with tifffile.TiffFile(path) as tif:
-        return len(tif.pages)
+
+class _tifffile_complaints:
+    """Collect what tifffile logs while a file is opened (it logs, rather than raises, about
+    invalid page offsets in cut-off files) and keep it off the user's terminal."""
+
+    def __enter__(self) -> list[str]:
+        import logging
+
+        self.logger = logging.getLogger("tifffile")
+        self.messages: list[str] = []
+        messages = self.messages
+
+        class _Collect(logging.Handler):
+            def emit(self, record):
+                if record.levelno >= logging.WARNING:
+                    messages.append(record.getMessage())
+
+        self.handler = _Collect()
+        self.propagate = self.logger.propagate
+        self.logger.addHandler(self.handler)
+        self.logger.propagate = False
+        return messages
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.propagate = self.propagate
 
 
 def _tiff_physical_metadata(tif) -> dict:
@@ -237,6 +275,52 @@ def list_frame_files(folder: Path) -> list[Path]:
     return sorted(files, key=frame_sort_key)
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def frame_file_shape(path: Path) -> tuple[int, ...]:
+    """Shape of one frame file read from its header only (PNG: 33 bytes; TIFF: its first IFD):
+    checking every frame of a folder before compressing costs little."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".png":
+            with open(path, "rb") as handle:
+                head = handle.read(33)
+            if len(head) < 33 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+                raise ValueError("not a PNG image")
+            width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(head[25], 1)
+            return (height, width) if channels == 1 else (height, width, channels)
+        import tifffile
+
+        with _tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
+            shape = tuple(tif.series[0].shape)
+        if complaints:
+            raise ValueError(complaints[0])
+        return tuple(s for s in shape if s != 1) if len(shape) > 2 else shape
+    except Exception as exc:
+        raise InputError(f"Cannot read frame {path} ({_one_line(exc)}). Check that it is a "
+                         "complete image file, or remove it from the folder.") from exc
+
+
+def check_frame_folder(movie: Movie) -> None:
+    """Check every frame file's header before anything is written: a folder with a damaged or
+    misnamed file, or frames of another size, is refused up front instead of half-way through."""
+    folder = Path(movie.source)
+    if not folder.is_dir():
+        return
+    for t, path in enumerate(list_frame_files(folder)):
+        shape = frame_file_shape(path)
+        if len(shape) == 3 and shape[-1] in (3, 4):
+            raise InputError(f"Frame {path.name} in {folder} is RGB(A); FlowRoI compresses "
+                             "grey-level movies. Convert it to one channel first.")
+        if shape != tuple(movie.shape[1:]):
+            raise InputError(
+                f"Frame {path.name} in {folder} is {'x'.join(map(str, shape[::-1]))} pixels but "
+                f"the first frame is {movie.shape[2]}x{movie.shape[1]}; all frames must be the "
+                "same size.")
+
+
 def _read_frame_file(path: Path) -> np.ndarray:
     try:
         if path.suffix.lower() in TIFF_SUFFIXES:
@@ -271,6 +355,51 @@ def _open_frame_folder(folder: Path) -> Movie:
     dtype = check_dtype(first.dtype, str(folder))
     return Movie(shape=(len(files),) + first.shape, dtype=dtype,
                  read=lambda t: _read_frame_file(files[t]), source=str(folder))
+
+
+# --- plates: folders of movies ---------------------------------------------------------------------
+
+MOVIE_SUFFIXES = TIFF_SUFFIXES
+
+
+def well_name(path: Path) -> str:
+    """`A01.ome.tif` -> `A01`; a folder of frames keeps its name."""
+    name = path.name
+    for suffix in (".ome.tiff", ".ome.tif") + MOVIE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def list_wells(folder: str | Path) -> list[Path] | None:
+    """The movies of a plate folder (one per well), or None when `folder` is one movie.
+
+    A folder is a plate when its TIFF files are stacks (the first, in natural order, holds more
+    than one frame), or when it holds no frame files but subfolders of frames or stacks. Anything
+    else is a folder of frames, i.e. one movie."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return None
+    files = list_frame_files(folder)
+    if files:
+        tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
+        if tiffs and len(tiffs) == len(files) and _frames_in(tiffs[0]) > 1:
+            return tiffs
+        return None
+    subfolders = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
+                         and list_frame_files(p)), key=frame_sort_key)
+    return subfolders or None
+
+
+def _frames_in(path: Path) -> int:
+    import tifffile
+
+    try:
+        with _tifffile_complaints(), tifffile.TiffFile(path) as tif:
+            shape = tif.series[0].shape
+    except Exception:
+        return 1  # unreadable: let open_movie say why when the folder is opened as frames
+    return int(shape[0]) if len([s for s in shape if s != 1]) > 2 or len(tif.pages) > 1 else 1
 
 
 def input_fingerprint(movie: Movie) -> dict:

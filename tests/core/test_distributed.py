@@ -1,0 +1,149 @@
+"""A plate of small movies through a real dask.distributed scheduler and two worker processes on
+loopback: the same bytes as in one process, and a worker killed mid-run costs retries, not data."""
+
+import json
+import os
+import signal
+import time
+
+import pytest
+import tifffile
+
+from napari_flowroi.batch import compress_movie, compress_movies
+from napari_flowroi.cli import main
+from napari_flowroi.errors import InputError
+from napari_flowroi.settings import FlowRoISettings
+from napari_flowroi.synthetic import moving_discs
+
+distributed = pytest.importorskip("distributed")
+
+WELLS = ("A01", "A02", "B01")
+SETTINGS = FlowRoISettings(compression_rate=10.0)  # as the CLI parses it
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    started = time.perf_counter()
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=50) as local:
+        with distributed.Client(local) as client:
+            client.wait_for_workers(2, timeout=60)
+            print(f"cluster up in {time.perf_counter() - started:.1f} s")
+            yield local, client
+
+
+@pytest.fixture(scope="module")
+def plate(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("plate")
+    for i, well in enumerate(WELLS):
+        frames = moving_discs(n_frames=9, shape=(64, 80), n_cells=2, seed=i).frames
+        tifffile.imwrite(folder / f"{well}.tif", frames, photometric="minisblack",
+                         metadata={"axes": "TYX"})
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(plate, tmp_path_factory):
+    """The single-process (threads) result every cluster run must equal byte for byte."""
+    out = tmp_path_factory.mktemp("reference")
+    for well in WELLS:
+        compress_movie(plate / f"{well}.tif", out / f"{well}.flowroi", SETTINGS)
+    return out
+
+
+def files_of(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def assert_same_wells(out, reference):
+    for well in WELLS:
+        got, want = files_of(out / f"{well}.flowroi"), files_of(reference / f"{well}.flowroi")
+        assert got.keys() == want.keys(), well
+        assert all(got[name] == want[name] for name in want), well
+
+
+def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, reference,
+                                                               tmp_path):
+    local, client = cluster
+    seen = []
+    started = time.perf_counter()
+    summary = compress_movies(sorted(plate.glob("*.tif")), tmp_path / "out", SETTINGS,
+                              scheduler=local.scheduler_address, chunk_frames=3,
+                              progress=lambda done, total: seen.append((done, total)))
+    print(f"plate of {len(WELLS)} x 9 frames on 2 workers: {time.perf_counter() - started:.1f} s")
+    assert_same_wells(tmp_path / "out", reference)
+    assert [name for name, _ in summary.wells] == list(WELLS)
+    assert seen[-1] == (27, 27)
+    totals = json.loads((tmp_path / "out" / "summary.json").read_text())["totals"]
+    assert totals["frames"] == 27 and totals["wells"] == 3
+    assert totals["bytes_written"] == sum(s.bytes_written for _, s in summary.wells)
+    # the workers did the work: both took part in it
+    assert len([w for w in client.scheduler_info()["workers"].values()]) == 2
+
+
+def test_the_command_line_runs_a_plate_on_an_existing_scheduler(cluster, plate, reference,
+                                                                tmp_path, capsys):
+    local, _ = cluster
+    assert main(["compress", str(plate), str(tmp_path / "out"), "--scheduler",
+                 local.scheduler_address, "--compression-rate", "10", "--quiet"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert [w["well"] for w in summary["wells"]] == list(WELLS)
+    assert_same_wells(tmp_path / "out", reference)
+
+
+def test_a_worker_killed_mid_run_costs_retries_not_data(cluster, plate, reference, tmp_path):
+    local, client = cluster
+    pids = client.run(os.getpid)  # worker address -> pid (the nanny restarts a killed worker)
+    victim = sorted(pids.values())[0]
+    killed = []
+
+    def progress(done, total):
+        if done >= 2 and not killed:
+            os.kill(victim, signal.SIGKILL)
+            killed.append(done)
+
+    out = tmp_path / "out"
+    started = time.perf_counter()
+    try:
+        compress_movies(sorted(plate.glob("*.tif")), out, SETTINGS,
+                        scheduler=local.scheduler_address, chunk_frames=1, progress=progress)
+        outcome = "completed"
+    except Exception as exc:  # allowed: a clear message, and a rerun completes
+        from napari_flowroi.errors import FlowRoIError
+
+        assert isinstance(exc, FlowRoIError) and "rerun" in str(exc), exc
+        compress_movies(sorted(plate.glob("*.tif")), out, SETTINGS,
+                        scheduler=local.scheduler_address, chunk_frames=1)
+        outcome = "failed, rerun completed"
+    print(f"worker {victim} killed after {killed} frames: {outcome} in "
+          f"{time.perf_counter() - started:.1f} s")
+    assert killed
+    assert_same_wells(out, reference)
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_an_in_memory_movie_cannot_go_to_a_cluster(cluster, tmp_path):
+    local, _ = cluster
+    frames = moving_discs(n_frames=3, shape=(32, 40)).frames
+    with pytest.raises(InputError, match="Save it as a TIFF"):
+        compress_movie(frames, tmp_path / "out", scheduler=local.scheduler_address)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unreachable_scheduler_is_one_clear_line(tmp_path, plate, capsys, monkeypatch):
+    import socket
+
+    import napari_flowroi.cluster as cluster_module
+
+    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", "1s")
+
+    with socket.socket() as s:  # a loopback port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    status = main(["compress", str(plate / "A01.tif"), str(tmp_path / "out"), "--quiet",
+                   "--scheduler", f"tcp://127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert status == 2 and "Cannot reach the dask scheduler" in err
+    assert not (tmp_path / "out").exists()
