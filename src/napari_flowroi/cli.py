@@ -144,7 +144,7 @@ def _compress(args) -> int:
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
     if len(args.paths) < 2:
-        raise _UsageError("compress needs an INPUT and an OUTPUT")
+        raise _UsageError("the following arguments are required: INPUT... OUTPUT (see: flowroi compress --help)")
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
     progress = _StderrProgress("compressing", not args.quiet)

@@ -267,7 +267,7 @@ class ContainerWriter:
             raise FlowRoIError(f"Only {len(records)} of {n_frames} frames were written to "
                                f"{self.root}; rerun the same command to finish.")
         manifest = build_manifest(run, records)
-        write_atomic(self.root / MANIFEST, _manifest_bytes(manifest))
+        write_atomic(self.root / MANIFEST, manifest_file_bytes(manifest))
         # Clean up with the run record last: a kill in between leaves a resumable run whose rerun
         # rebuilds the same manifest.
         progress = self.root / PROGRESS
@@ -313,11 +313,24 @@ def build_manifest(run: dict, records: list[dict]) -> dict:
     # The manifest counts towards the bytes written; its own size is known only once written, so
     # the totals are computed for the manifest as it will be (the numbers' widths are fixed first).
     manifest["totals"] = {"raw_bytes": raw, "bytes_written": 0, "achieved_rate": 0.0}
-    for _ in range(3):
+    for _ in range(10):  # a fixed point, usually in 2-3 rounds
         total = frame_bytes + len(_manifest_bytes(manifest))
+        declared = manifest["totals"]["bytes_written"]
+        if total == declared or 0 < total < declared:
+            # equal, or the sizes flip-flop (8.0432 -> 8.043 drops a digit): keep the larger
+            # total; manifest_file_bytes pads the file with spaces up to it
+            break
         manifest["totals"] = {"raw_bytes": raw, "bytes_written": total,
                               "achieved_rate": round(raw / total, 4)}
     return manifest
+
+
+def manifest_file_bytes(manifest: dict) -> bytes:
+    """The manifest as written: exactly as long as its totals say (padded with spaces)."""
+    data = _manifest_bytes(manifest)
+    frame_bytes = sum(r["bytes"] + r.get("mask_bytes", 0) for r in manifest["frames"])
+    short = manifest["totals"]["bytes_written"] - frame_bytes - len(data)
+    return data[:-1] + b" " * short + b"\n" if short > 0 else data
 
 
 def _dumps(data: Any) -> bytes:
