@@ -28,6 +28,7 @@ import numpy as np
 from .codec import decode_frame, encode_frame, encode_plain
 from .inputs import Movie, movie_from_array
 from .metrics import psnr
+from .guard import FrameCoverage, frame_coverage
 from .roi import MOTION_SETTINGS, RoiExtractor
 from .settings import FlowRoISettings
 
@@ -73,6 +74,7 @@ class FramePreview:
     psnr_roi_plain: float
     psnr_outside_plain: float
     seconds: float               # wall time spent on this preview (cached parts count as 0)
+    coverage: FrameCoverage | None = None  # the missed-cell guard; None in plain mode
 
     @property
     def flowroi_rate(self) -> float:
@@ -96,6 +98,7 @@ class FramePreview:
         """The figures of the readout, as plain numbers (for reports and tests)."""
         return {"frame": self.t, "roi_fraction": self.roi_fraction, "seconds": self.seconds,
                 "raw_bytes": self.raw_bytes,
+                "cell_coverage": None if self.coverage is None else self.coverage.pixel_share,
                 "flowroi": {"bytes": self.flowroi_bytes, "rate": self.flowroi_rate,
                             "psnr_roi": self.psnr_roi_flowroi,
                             "psnr_outside": self.psnr_outside_flowroi},
@@ -143,8 +146,9 @@ class Previewer:
     test can prove that only the visible frame was.
     """
 
-    def __init__(self, movie: Any, cache_frames: int = 24):
+    def __init__(self, movie: Any, cache_frames: int = 24, extra_roi=None):
         self.movie: Movie = movie if isinstance(movie, Movie) else movie_from_array(movie)
+        self.extra_roi = extra_roi
         self._previews = _Cache(cache_frames)
         self._plain = _Cache(cache_frames)
         self._extractors = _Cache(8)       # settings -> RoiExtractor (mask caches)
@@ -161,6 +165,14 @@ class Previewer:
     def dtype(self) -> np.dtype:
         return self.movie.dtype
 
+    def set_extra_roi(self, extra_roi) -> None:
+        """Protect these (T, Y, X) masks too (None: no user masks); drops what depended on them."""
+        with self._lock:
+            self.extra_roi = extra_roi
+            self._previews.clear()
+            self._extractors.clear()
+            self._motion_sources.clear()
+
     # --- pieces ------------------------------------------------------------------------------------
     def frame(self, t: int) -> np.ndarray:
         frame = self._frames.get(t)
@@ -176,8 +188,9 @@ class Previewer:
                 return extractor
             source = self._motion_sources.get(motion_key(settings))
             if source is None:
-                extractor = self._motion_sources.put(motion_key(settings),
-                                                     RoiExtractor(self.movie, settings))
+                extractor = self._motion_sources.put(
+                    motion_key(settings), RoiExtractor(self.movie, settings,
+                                                       extra_roi=self.extra_roi))
             else:
                 extractor = source.with_settings(settings)
             return self._extractors.put(settings, extractor)
@@ -207,18 +220,27 @@ class Previewer:
             return found
         started = time.perf_counter()
         frame = self.frame(t)
+        coverage = None
+        flow = magnitude = saliency = None
         if settings.uses_roi:
             extractor = self.extractor(settings)
             mask = extractor.mask(t)
-            motion = extractor.motion(t)
+            if settings.motion_roi:
+                motion = extractor.motion(t)
+                flow, magnitude, saliency = motion.flow, motion.magnitude, motion.saliency
             encoded = encode_frame(frame, mask, settings)
             flowroi = decode_frame(encoded)
-            flow, magnitude, saliency = motion.flow, motion.magnitude, motion.saliency
+            coverage = frame_coverage(t, mask, extractor.cells(t))
         else:
             mask = np.zeros(frame.shape, bool)
-            flow = magnitude = saliency = None
-        plain_encoded, plain = self.plain(settings.compression_rate, t)
-        if not settings.uses_roi:
+            if settings.target_psnr > 0:
+                encoded = encode_plain(frame, settings)
+                flowroi = decode_frame(encoded)
+        rate = settings.compression_rate
+        if settings.target_psnr > 0:  # the baseline is plain JPEG2000 at the size reached
+            rate = round(encoded.raw_bytes / encoded.bytes_written, 1)
+        plain_encoded, plain = self.plain(rate, t)
+        if not settings.uses_roi and settings.target_psnr == 0:
             encoded, flowroi = plain_encoded, plain
         peak = psnr_peak(frame)
         outside = ~mask
@@ -231,7 +253,7 @@ class Previewer:
             psnr_outside_flowroi=_db(frame, flowroi, outside, peak),
             psnr_roi_plain=_db(frame, plain, mask, peak),
             psnr_outside_plain=_db(frame, plain, outside, peak),
-            seconds=time.perf_counter() - started)
+            seconds=time.perf_counter() - started, coverage=coverage)
         with self._lock:
             self.computed.append((settings, t))
         return self._previews.put((settings, t), result)

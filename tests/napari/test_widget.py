@@ -29,8 +29,11 @@ def test_widget_docks_from_the_plugin_menu_with_one_control_per_setting(make_nap
     widget.form.expert_button.clicked()
     assert widget.form.expert_open
     wait_preview(qtbot, widget)
-    assert set(roles(viewer)) == {"mask", "flow", "flowroi", "plain"}
-    for layer in roles(viewer).values():
+    assert set(roles(viewer)) == {"mask", "flow", "flowroi", "plain", "missed"}
+    for role, layer in roles(viewer).items():
+        if role == "missed":  # points of the visible frame only
+            assert layer.ndim == 3
+            continue
         assert layer.data.shape == hsc_cut.shape
         assert layer.data.chunksize[0] == 1  # lazy, one chunk per frame
     assert roles(viewer)["mask"]._type_string == "labels"

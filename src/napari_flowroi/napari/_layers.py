@@ -94,6 +94,21 @@ class LiveLayers:
                 visible=(role == "flowroi"), **common)
         return layer
 
+    def show_missed(self, preview: FramePreview) -> None:
+        """Cells the guard found outside the RoI on this frame, as orange rings."""
+        missed = np.zeros((0, 2)) if preview.coverage is None else preview.coverage.missed
+        points = np.column_stack([np.full(len(missed), preview.t), missed]) if len(missed) \
+            else np.zeros((0, 3))
+        layer = self.layers.get("missed")
+        if layer is None or layer not in self.viewer.layers:
+            src = self.source
+            self.layers["missed"] = self.viewer.add_points(
+                points, ndim=3, name=f"{src.name} cells outside RoI", symbol="ring", size=18,
+                face_color="#ff8c3a", border_width=0, scale=src.scale, translate=src.translate,
+                metadata={ROLE_KEY: "missed", "flowroi_source": src.name})
+        else:
+            layer.data = points
+
     def set_flow_view(self, view: str, settings: FlowRoISettings) -> None:
         self.flow_view = view
         layer = self.layers.get("flow")

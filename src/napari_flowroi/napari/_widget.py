@@ -21,11 +21,19 @@ from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..batch import compress_movie
 from ..errors import CancelledError, FlowRoIError, SettingsError
+from ..guard import estimate_coverage
 from ..inputs import movie_from_array, require_motion
 from ..preview import FramePreview, Previewer, rate_distortion
+from ..roi import RoiExtractor
 from ..settings import FlowRoISettings
+from ..tune import suggest_settings
 from ._layers import FLOW_VIEWS, LiveLayers, is_preview_layer
+from ._roi_layers import LayerRoi
 from ._settings_form import SettingsForm
+
+
+class LowCoverage(FlowRoIError):
+    """The RoI is estimated to leave too many cells out; the user may go ahead anyway."""
 
 #: Core messages name command-line options; in the widget they are these controls.
 CLI_WORDS = {"pass --overwrite": "tick 'Replace an existing compressed stack'",
@@ -53,14 +61,40 @@ def readout_html(p: FramePreview) -> str:
             ("PSNR outside RoI", _db(p.psnr_outside_flowroi), _db(p.psnr_outside_plain))]
     cells = "".join(f"<tr><td>{a}</td><td align='right'>{b}</td><td align='right'>{c}</td></tr>"
                     for a, b, c in rows)
+    guard = ""
+    if p.coverage is not None:
+        c = p.coverage
+        warn = c.pixel_share < p.settings.coverage_target
+        colour = "#ff8c3a" if warn else "#9fdf9f"
+        guard = (f"<br><span style='color:{colour}'>Cells inside the RoI: "
+                 f"{100 * c.pixel_share:.1f} % of cell pixels, {100 * c.object_share:.0f} % of "
+                 f"cells ({len(c.missed)} left out{', shown in orange' if len(c.missed) else ''})"
+                 f"</span>")
     return (f"<b>Frame {p.t}</b> · RoI {100 * p.roi_fraction:.1f} % of the frame · "
-            f"computed in {p.seconds:.2f} s"
+            f"computed in {p.seconds:.2f} s{guard}"
             f"<table cellspacing='6'><tr><th></th><th>FlowRoI</th><th>JPEG2000</th></tr>"
             f"{cells}</table>")
 
 
-def _batch_job(movie, output, settings, overwrite, cancel, workers):
-    """Generator run in a napari worker: yields (done, total) while compress_movie runs."""
+def _check_coverage(movie, settings, extra_roi):
+    """The missed-cell guard before a batch: raise LowCoverage when the RoI is estimated to hold
+    less than the coverage target of the cells (on frames spread over the movie)."""
+    coverage = estimate_coverage(RoiExtractor(movie, settings, extra_roi=extra_roi))
+    if coverage.pixel_share < settings.coverage_target:
+        raise LowCoverage(
+            f"The RoI is estimated to hold only {coverage.pixel_share:.1%} of the cell pixels "
+            f"(target {settings.coverage_target:.0%}; worst frame {coverage.worst.t}). Cells left "
+            "outside are smeared. Click 'Suggest settings' for settings that keep them, or "
+            "'Compress stack' again to compress anyway.")
+    return coverage
+
+
+def _batch_job(movie, output, settings, overwrite, cancel, workers, extra_roi=None,
+               check_coverage=True):
+    """Generator run in a napari worker: checks cell coverage, then yields (done, total) while
+    compress_movie runs."""
+    if check_coverage and settings.uses_roi:
+        _check_coverage(movie, settings, extra_roi)
     events: queue.Queue = queue.Queue()
     outcome: dict = {}
 
@@ -68,7 +102,8 @@ def _batch_job(movie, output, settings, overwrite, cancel, workers):
         try:
             outcome["summary"] = compress_movie(
                 movie, output, settings, workers=workers, overwrite=overwrite, cancel=cancel,
-                progress=lambda done, total: events.put((done, total)))
+                progress=lambda done, total: events.put((done, total)),
+                **({} if extra_roi is None else {"extra_roi": extra_roi}))
         except BaseException as exc:  # handed to the GUI thread below
             outcome["error"] = exc
         finally:
@@ -103,11 +138,19 @@ class FlowRoIWidget(Container):
         self._progress = None
         self._grid_saved: dict | None = None
         self._rd_plot = None
+        self._tune_worker = None
+        self._suggestion = None
+        self._coverage_accepted: FlowRoISettings | None = None  # go ahead despite the guard
 
         self.source = ComboBox(label="Movie layer", choices=self._source_choices,
                                tooltip="The image layer to compress: a time-lapse movie shaped "
                                        "(time, y, x), uint8, uint16 or float.")
         self.form = SettingsForm(name="settings")
+        self.roi_layer = ComboBox(label="Extra RoI layer", choices=self._roi_layer_choices,
+                                  tooltip="A Labels or Shapes layer whose regions are always "
+                                          "protected (a segmentation, boxes or polygons drawn "
+                                          "around what must survive), on top of motion and "
+                                          "appearance.")
         self.flow_view = ComboBox(label="Flow layer shows", choices=list(FLOW_VIEWS),
                                   value="flow magnitude",
                                   tooltip="Colour-coded flow magnitude (pixels moved per frame) "
@@ -139,14 +182,27 @@ class FlowRoIWidget(Container):
                                         tooltip="Stop the compression at the next frame.")
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
+        self.suggest_button = PushButton(
+            text="Suggest settings",
+            tooltip="Try RoI sources, thresholds and scaling factors on a few frames spread over "
+                    "the movie, at this compression rate, and suggest the setting that keeps the "
+                    "cells and makes the smallest files for their quality (about 30 s for 1 MP).")
+        self.apply_button = PushButton(text="Apply suggestion", enabled=False,
+                                       tooltip="Put the suggested settings into the form.")
+        self.suggestion = Label(value="")
+        self.suggestion.native.setWordWrap(True)
 
         self.extend([
             Container(widgets=[self.source], labels=True),
             self.form,
+            Container(widgets=[self.roi_layer], labels=True),
             Container(widgets=[self.flow_view], labels=True),
             self.live, self.readout,
             Container(widgets=[self.side_by_side_button, self.rd_button], layout="horizontal",
                       labels=False),
+            Container(widgets=[self.suggest_button, self.apply_button], layout="horizontal",
+                      labels=False),
+            self.suggestion,
             Container(widgets=[self.save_preset_button, self.load_preset_button],
                       layout="horizontal", labels=False),
             Container(widgets=[self.output], labels=True), self.overwrite,
@@ -162,6 +218,9 @@ class FlowRoIWidget(Container):
         self.live.changed.connect(lambda *_: self.request_preview())
         self.side_by_side_button.changed.connect(self.toggle_side_by_side)
         self.rd_button.changed.connect(self.show_rate_distortion)
+        self.roi_layer.changed.connect(self._roi_layer_changed)
+        self.suggest_button.changed.connect(lambda *_: self.suggest())
+        self.apply_button.changed.connect(lambda *_: self.apply_suggestion())
         self.save_preset_button.changed.connect(self._ask_save_preset)
         self.load_preset_button.changed.connect(self._ask_load_preset)
         self.compress_button.changed.connect(lambda *_: self.compress())
@@ -178,6 +237,27 @@ class FlowRoIWidget(Container):
 
     def _layers_changed(self, *_):
         self.reset_choices()
+
+    # --- extra RoI layer -----------------------------------------------------------------------------
+    def _roi_layer_choices(self, *_):
+        from napari.layers import Labels, Shapes
+
+        layers = [(layer.name, layer) for layer in self.viewer.layers
+                  if isinstance(layer, (Labels, Shapes)) and not is_preview_layer(layer)]
+        return [("none", None)] + layers
+
+    def extra_roi(self):
+        """The extra RoI layer as (T, Y, X) masks of the movie's shape, or None."""
+        layer, source = self.roi_layer.value, self.source.value
+        if layer is None or source is None or source.data.ndim != 3:
+            return None
+        return LayerRoi(layer, source.data.shape)
+
+    def _roi_layer_changed(self, *_):
+        if self.previewer is not None:
+            self.previewer.set_extra_roi(self.extra_roi())
+            self._changed_at = time.perf_counter()
+            self.request_preview()
 
     def _teardown(self, *_):
         """The dock was closed: stop listening to the viewer and stop running work."""
@@ -215,13 +295,14 @@ class FlowRoIWidget(Container):
         try:
             movie = movie_from_array(layer.data, source=f"Layer '{layer.name}'")
             require_motion(movie)
-            self.previewer = Previewer(movie)
+            self.previewer = Previewer(movie, extra_roi=None)
         except FlowRoIError as exc:
             self.readout.value = str(exc)
             self.notify(str(exc))
             return
         self.live_layers = LiveLayers(self.viewer, layer, self.previewer)
         self.live_layers.flow_view = FLOW_VIEWS[self.flow_view.value]
+        self.previewer.set_extra_roi(self.extra_roi())
         if not self.output.value or str(self.output.value) in ("", "."):
             self.output.value = Path.cwd() / f"{layer.name}.flowroi"
         self.request_preview()
@@ -256,7 +337,8 @@ class FlowRoIWidget(Container):
     @property
     def busy(self) -> bool:
         return any(w is not None for w in (self._preview_worker, self._batch_worker,
-                                           self._rd_worker)) or self._timer.isActive()
+                                           self._rd_worker, self._tune_worker)) \
+            or self._timer.isActive()
 
     def request_preview(self) -> None:
         """Debounced: the visible frame is computed once changes have stopped for a moment."""
@@ -306,6 +388,7 @@ class FlowRoIWidget(Container):
         if target != self._target() or self.live_layers is None:
             return  # stale: the settings, frame or layer changed meanwhile
         self.live_layers.show(target[1], preview)
+        self.live_layers.show_missed(preview)
         self.last_preview = preview
         self.readout.value = readout_html(preview)
         if self._changed_at is not None:
@@ -369,6 +452,59 @@ class FlowRoIWidget(Container):
                                                area="right")
         self._rd_plot.plot(curve, current_rate)
 
+    # --- suggested settings --------------------------------------------------------------------------
+    def suggest(self):
+        """Search settings on a few frames in a worker; the result can then be applied."""
+        settings = self.settings()
+        if self.previewer is None or settings is None or self._tune_worker is not None:
+            if self.previewer is None:
+                self.notify("Pick a movie layer first.", "warning")
+            return None
+        self._tune_cancel = threading.Event()
+        worker = create_worker(suggest_settings, self.previewer.movie, settings,
+                               progress=lambda d, n: None, cancel=self._tune_cancel,
+                               _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._show_suggestion)
+        worker.errored.connect(self._preview_failed)
+        worker.finished.connect(self._tune_finished)
+        self._tune_worker = worker
+        self.suggest_button.enabled = False
+        self.suggestion.value = "Trying settings on frames spread over the movie…"
+        worker.start()
+        return worker
+
+    def _tune_finished(self):
+        self._tune_worker = None
+        self.suggest_button.enabled = True
+
+    def _show_suggestion(self, suggestion):
+        self._suggestion = suggestion
+        rows = "".join(
+            f"<tr><td>{' + '.join(c.settings.roi_sources)}</td>"
+            f"<td align='right'>{c.settings.roi_threshold:g}</td>"
+            f"<td align='right'>{c.settings.adjacent_factor}</td>"
+            f"<td align='right'>{c.settings.scaling_factor:g}</td>"
+            f"<td align='right'>{100 * c.coverage:.1f} %</td>"
+            f"<td align='right'>{c.gain:.2f}</td></tr>"
+            for c in sorted(suggestion.candidates, key=lambda c: -c.gain)[:5])
+        self.suggestion.value = (
+            f"{suggestion.summary()} ({suggestion.seconds:.0f} s)"
+            "<table cellspacing='4'><tr><th>sources</th><th>thr.</th><th>adj.</th><th>scal.</th>"
+            f"<th>cells kept</th><th>gain</th></tr>{rows}</table>")
+        self.apply_button.enabled = True
+
+    def apply_suggestion(self):
+        if self._suggestion is None:
+            return
+        current = self.settings() or FlowRoISettings()
+        suggested = self._suggestion.settings
+        # keep the rate (or quality) the user asked for; take the RoI settings suggested
+        with self.form.changed.blocked():
+            self.form.set_settings(suggested.replace(compression_rate=current.compression_rate,
+                                                     target_psnr=current.target_psnr))
+        self._settings_changed()
+        self.notify("Suggested settings applied.", "info")
+
     # --- presets -------------------------------------------------------------------------------------
     def save_preset(self, path) -> None:
         settings = self.settings()
@@ -429,9 +565,10 @@ class FlowRoIWidget(Container):
             return None
         self._cancel = threading.Event()
         workers = workers or max(1, os.cpu_count() or 1)
+        check = settings != self._coverage_accepted
         worker = create_worker(_batch_job, movie, output, settings, self.overwrite.value,
-                               self._cancel, workers, _start_thread=False,
-                               _ignore_errors=True)
+                               self._cancel, workers, self.extra_roi(), check,
+                               _start_thread=False, _ignore_errors=True)
         self._progress = progress(total=len(movie), desc=f"FlowRoI: compressing {layer.name}")
         self._batch_output = output
         self._batch_done = 0
@@ -442,7 +579,10 @@ class FlowRoIWidget(Container):
         self._batch_worker = worker
         self.compress_button.enabled = False
         self.cancel_button.enabled = True
-        self.status.value = f"Compressing {len(movie)} frames into {output}…"
+        self._batch_settings = settings
+        self.status.value = (f"Checking cell coverage, then compressing {len(movie)} frames into "
+                             f"{output}…" if check and settings.uses_roi else
+                             f"Compressing {len(movie)} frames into {output}…")
         worker.start()
         return worker
 
@@ -472,7 +612,11 @@ class FlowRoIWidget(Container):
 
     def _batch_failed(self, exc: Exception):
         out = self._batch_output
-        if isinstance(exc, CancelledError):
+        if isinstance(exc, LowCoverage):
+            self._coverage_accepted = self._batch_settings  # a second click goes ahead
+            self.status.value = str(exc)
+            self.notify(str(exc), "warning")
+        elif isinstance(exc, CancelledError):
             message = (f"Compression cancelled after {self._batch_done} frames. {out} is "
                        "incomplete (it has no manifest.json and will not open as a compressed "
                        "stack): compress again with the same settings into the same folder to "
