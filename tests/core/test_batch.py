@@ -99,3 +99,99 @@ def test_finished_chunks_release_their_frames_and_flows(tmp_path, discs, monkeyp
     for extractor in made:
         for cache in (extractor.prepared, extractor.motion, extractor.frame_mask):
             assert cache.cache_info().currsize == 0
+
+
+# --- valid but unusual movies ------------------------------------------------------------------
+
+def _decodes(out, frames):
+    container = open_container(out)
+    decoded = container.frames().compute()
+    assert decoded.shape == frames.shape and decoded.dtype == frames.dtype
+    return container
+
+
+@pytest.mark.parametrize("name, frames", [
+    ("constant well", np.full((4, 40, 50), 77, np.uint8)),
+    ("empty well", np.zeros((4, 40, 50), np.uint16)),
+    ("flat float well", np.full((3, 40, 50), 0.25, np.float32)),
+])
+def test_a_well_with_nothing_in_it_compresses_with_an_empty_roi_and_says_so(tmp_path, name,
+                                                                           frames):
+    from napari_flowroi.batch import EMPTY_ROI_NOTE
+
+    summary = compress_movie(frames, tmp_path / "out")
+    assert summary.mean_roi_fraction == 0.0 and summary.notes == (EMPTY_ROI_NOTE,)
+    assert summary.as_dict()["notes"] == [EMPTY_ROI_NOTE]
+    decoded = _decodes(tmp_path / "out", frames).frames().compute()
+    assert np.abs(decoded.astype(float) - frames).max() <= 1e-3 * max(1, float(frames.max()))
+
+
+@pytest.mark.parametrize("shape", [(2, 48, 64), (3, 1, 7), (3, 3, 5), (3, 33, 65), (2, 7, 1)])
+def test_two_frame_movies_and_odd_frame_sizes_compress_and_decode(tmp_path, shape):
+    frames = np.random.default_rng(1).integers(0, 255, shape, np.uint8)
+    summary = compress_movie(frames, tmp_path / "out")
+    assert summary.frames == shape[0]
+    _decodes(tmp_path / "out", frames)
+
+
+def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path, monkeypatch):
+    import napari_flowroi.batch as batch
+
+    frames = np.zeros((4, 40, 48), np.uint8)
+    frames[:, :, 24:] = 200  # two flat halves: no texture anywhere
+    summary = compress_movie(frames, tmp_path / "flat")
+    _decodes(tmp_path / "flat", frames)
+    assert summary.frames == 4
+
+    class AllRoi:  # every pixel in the RoI
+        def __init__(self, movie, *a, **k):
+            self.shape = movie.shape[1:]
+
+        def mask(self, t):
+            return np.ones(self.shape, bool)
+
+        def clear(self):
+            pass
+
+    monkeypatch.setattr(batch, "RoiExtractor", AllRoi)
+    moving = np.random.default_rng(3).integers(0, 255, (3, 40, 48), np.uint8)
+    summary = compress_movie(moving, tmp_path / "all")
+    assert summary.mean_roi_fraction == 1.0
+    _decodes(tmp_path / "all", moving)
+
+
+# --- long movies: memory stays flat ------------------------------------------------------------
+
+def _streamed_movie(n_frames, shape=(96, 128)):
+    """Frames made when read (like a long movie read from disk): nothing holds the whole movie."""
+    from napari_flowroi.inputs import Movie
+    from napari_flowroi.synthetic import moving_discs
+
+    base = moving_discs(n_frames=2, shape=shape, n_cells=3).frames
+
+    def read(t):
+        return np.roll(base[t % 2], 3 * t, axis=1)
+
+    return Movie(shape=(n_frames,) + shape, dtype=np.dtype(np.uint8), read=read, source="stream")
+
+
+def test_peak_memory_does_not_grow_with_the_number_of_frames(tmp_path):
+    """16 vs 64 streamed frames: the peak of traced allocations stays the same (after a warm-up
+    run, so lazily imported modules are not counted). The cycle collector stays on: glymur leaves
+    ~10 kB of cyclic garbage per encoded frame that only it frees (codec.py).
+    benchmarks/long_movie.py measures the process's peak RSS for 100 vs 2,000 1-MP frames."""
+    import gc
+    import tracemalloc
+
+    compress_movie(_streamed_movie(4), tmp_path / "warm-up", FlowRoISettings(compression_rate=20))
+    peaks = {}
+    for n_frames in (16, 64):
+        movie = _streamed_movie(n_frames)
+        gc.collect()
+        tracemalloc.start()
+        try:
+            compress_movie(movie, tmp_path / f"m{n_frames}", FlowRoISettings(compression_rate=20))
+            peaks[n_frames] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert peaks[64] < 1.25 * peaks[16], peaks

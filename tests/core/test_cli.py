@@ -52,6 +52,7 @@ def test_preset_file_supplies_settings_and_options_override_it(tmp_path, movie_f
     (["compress", "{movie}", "{tmp}/out", "--scaling-factor", "abc"], "invalid float"),
     (["compress", "{movie}", "{tmp}/out", "--workers", "0"], "--workers"),
     (["compress", "{movie}"], "required"),
+    (["compress", "{movie}", "{tmp}/out", "--threads", "--workers", "-1"], "--workers"),
     (["info", "{tmp}"], "not a complete FlowRoI"),
     (["decompress", "{tmp}/nothing", "{tmp}/x.tif"], "not a complete FlowRoI"),
 ])
@@ -81,3 +82,64 @@ def test_console_script_is_installed():
     script = Path(sys.executable).parent / "flowroi"
     result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "compress" in result.stdout
+
+
+def test_several_inputs_give_one_stack_each_side_by_side_and_one_summary(tmp_path, small_movie,
+                                                                         capsys):
+    from napari_flowroi.container import open_container
+
+    for well in ("B02", "A01"):
+        tifffile.imwrite(tmp_path / f"{well}.ome.tif", small_movie, photometric="minisblack",
+                         metadata={"axes": "TYX"})
+    still = np.full((3,) + small_movie.shape[1:], 90, np.uint8)  # an empty well
+    tifffile.imwrite(tmp_path / "C03.tif", still, photometric="minisblack",
+                     metadata={"axes": "TYX"})
+    out = tmp_path / "plate"
+    inputs = [str(tmp_path / n) for n in ("A01.ome.tif", "B02.ome.tif", "C03.tif")]
+    assert main(["compress", *inputs, str(out), "--threads", "--workers", "2"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert [w["well"] for w in summary["wells"]] == ["A01", "B02", "C03"]
+    for well in summary["wells"]:
+        assert {"achieved_rate", "bytes_written", "seconds", "frames"} <= set(well)
+        assert open_container(out / f"{well['well']}.flowroi").shape[0] == well["frames"]
+    assert summary["totals"]["frames"] == 13 and summary["totals"]["wells"] == 3
+    assert "C03: RoI empty in all frames: no motion found" in captured.err
+    assert json.loads((out / "summary.json").read_text())["totals"]["frames"] == 13
+    # a rerun keeps the finished wells
+    assert main(["compress", *inputs, str(out), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["totals"]["resumed_frames"] == 13
+
+
+def test_a_folder_of_movies_is_a_plate_and_a_folder_of_frames_is_one_movie(tmp_path,
+                                                                          small_movie):
+    import cv2
+
+    from napari_flowroi.batch import plate_inputs
+
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    for well in ("A1", "A2"):
+        tifffile.imwrite(plate / f"{well}.tif", small_movie, photometric="minisblack",
+                         metadata={"axes": "TYX"})
+    assert [p.name for p in plate_inputs([plate])] == ["A1.tif", "A2.tif"]
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for t, frame in enumerate(small_movie):
+        cv2.imwrite(str(frames / f"t{t}.png"), frame)
+    assert plate_inputs([frames]) is None
+    wells = tmp_path / "wells"
+    for well in ("B1", "B2"):
+        (wells / well).mkdir(parents=True)
+        for t, frame in enumerate(small_movie):
+            cv2.imwrite(str(wells / well / f"t{t}.png"), frame)
+    assert [p.name for p in plate_inputs([wells])] == ["B1", "B2"]
+
+
+def test_workers_above_one_run_a_local_cluster_of_processes_with_the_same_result(
+        tmp_path, movie_file, capsys):
+    assert main(["compress", str(movie_file), str(tmp_path / "threads"), "--quiet"]) == 0
+    assert main(["compress", str(movie_file), str(tmp_path / "procs"), "--quiet",
+                 "--workers", "2"]) == 0
+    for name in ("manifest.json", "frames/frame_000003.jp2"):
+        assert (tmp_path / "threads" / name).read_bytes() == (tmp_path / "procs" / name).read_bytes()

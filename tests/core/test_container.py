@@ -136,3 +136,103 @@ def test_a_corrupted_finished_frame_is_coded_again_on_resume(tmp_path, small_mov
     assert summary.resumed_frames == 2  # frames 0 and 2 survived, 1 was damaged
     record = open_container(out).manifest["frames"][1]
     assert sha256((out / frame_name(1)).read_bytes()) == record["sha256"]
+
+
+# --- disk full, unwritable output ----------------------------------------------------------------
+
+def _sha(folder):
+    return {p.name: sha256(p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_disk_full_is_a_clear_error_that_leaves_nothing_complete_looking(tmp_path, monkeypatch):
+    import errno
+    import os
+
+    import tifffile
+
+    from napari_flowroi.synthetic import moving_discs
+
+    movie = tmp_path / "in" / "movie.tif"
+    movie.parent.mkdir()
+    tifffile.imwrite(movie, moving_discs(n_frames=5, shape=(48, 64)).frames,
+                     photometric="minisblack", metadata={"axes": "TYX"})
+    before = _sha(movie.parent)
+    real_replace, renames = os.replace, []
+
+    def full_disk(src, dst):  # the sixth file (frame 1) does not fit
+        renames.append(dst)
+        if len(renames) == 6:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    out = tmp_path / "out"
+    with pytest.raises(OutputError, match="No space left.*rerun the same command"):
+        compress_movie(movie, out)
+    assert not (out / "manifest.json").exists()
+    assert not list(out.rglob("*.tmp"))  # the temporary file of the failed write is gone
+    with pytest.raises(FlowRoIError, match="interrupted"):
+        open_container(out)
+    assert _sha(movie.parent) == before
+    monkeypatch.setattr(os, "replace", real_replace)
+    summary = compress_movie(movie, out)  # space freed: the rerun resumes
+    assert summary.resumed_frames == 1 and open_container(out).shape[0] == 5
+
+
+def test_disk_full_at_the_first_write_leaves_no_folder(tmp_path, small_movie, monkeypatch):
+    import errno
+    import os
+
+    def full_disk(src, dst):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    with pytest.raises(OutputError, match="No space left"):
+        compress_movie(small_movie, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path, small_movie, monkeypatch):
+    import errno
+    from pathlib import Path
+
+    real_mkdir = Path.mkdir
+
+    def denied(self, *a, **k):  # tests run as root, where chmod does not stop writes
+        if "locked" in self.parts:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(OutputError, match="Permission denied.*can write to"):
+        compress_movie(small_movie, tmp_path / "locked" / "out")
+    assert not (tmp_path / "locked").exists()
+
+
+def test_an_output_under_a_file_is_a_clear_error(tmp_path, small_movie):
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(OutputError, match="Cannot write"):
+        compress_movie(small_movie, tmp_path / "afile" / "out")
+
+
+# --- the napari reader stays lazy ----------------------------------------------------------------
+
+def test_the_napari_reader_opens_a_stack_without_decoding_its_frames(tmp_path, small_movie,
+                                                                     monkeypatch):
+    import dask.array as da
+
+    import napari_flowroi.container as container_module
+    from napari_flowroi.napari._reader import get_reader
+
+    out = tmp_path / "stack"
+    compress_movie(small_movie, out)
+    reads = []
+    real = container_module.read_jp2_file
+    monkeypatch.setattr(container_module, "read_jp2_file",
+                        lambda path: reads.append(path) or real(path))
+    layers = get_reader(str(out))(str(out))
+    frames = layers[0][0]
+    assert isinstance(frames, da.Array) and frames.shape == small_movie.shape
+    assert reads == []  # uint8: not even the contrast limits need a frame
+    frames[3].compute()
+    assert len(reads) == 1
