@@ -24,9 +24,9 @@ import numpy as np
 
 from common import ClipQuality, matched_rate
 
-JXL_DISTANCES = tuple(0.01 * 2 ** (k / 2) for k in range(0, 24))        # 0.01 .. 29
+JXL_DISTANCES = tuple(0.01 * 2 ** (k * 0.75) for k in range(0, 15))     # 0.01 .. 14.7
 HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(0, 40))          # 1e-6 .. 0.6
-HEVC_CRFS = (0, 4, 8, 12, 16, 20, 24, 28, 32, 36, 42, 51)
+HEVC_CRFS = (4, 10, 16, 22, 28, 34, 40, 51)
 ROI_BLOCK = 64
 ROI_QOFFSET = -0.3
 
