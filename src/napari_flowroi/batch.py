@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import warnings
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,14 +21,11 @@ from typing import Any, Callable, Sequence
 from .codec import encode_frame
 from .container import ContainerWriter, PROGRESS, manifest_reserve, record_reserve, write_atomic
 from .errors import CancelledError, FlowRoIError, InputError, OutputError
+from .guard import frame_coverage
 from .inputs import (Movie, check_frame_folder, input_fingerprint, list_wells, open_movie,
                      require_motion, well_name)
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
-
-# scikit-image warns about every constant frame (a valid empty well) from the flow's drift step;
-# that says nothing the summary's empty-RoI note does not (in worker processes too).
-warnings.filterwarnings("ignore", message="Could not determine RMS error")
 
 #: Frames per dask task. A task reads its frames (plus the neighbours its masks need) itself and
 #: runs them through one RoiExtractor, so within a task no flow is computed twice; small enough
@@ -50,12 +46,15 @@ class CompressionSummary:
     mean_roi_fraction: float
     seconds: float
     notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
+    cell_coverage: dict | None = None  # the missed-cell guard over all frames (see coverage_of)
 
     def as_dict(self) -> dict[str, Any]:
         out = {"output": str(self.output), "frames": self.frames,
                "resumed_frames": self.resumed_frames, "raw_bytes": self.raw_bytes,
                "bytes_written": self.bytes_written, "achieved_rate": self.achieved_rate,
                "mean_roi_fraction": self.mean_roi_fraction, "seconds": round(self.seconds, 3)}
+        if self.cell_coverage is not None:
+            out["cell_coverage"] = self.cell_coverage
         if self.notes:
             out["notes"] = list(self.notes)
         return out
@@ -63,6 +62,17 @@ class CompressionSummary:
 
 #: What the summary says about a movie where nothing moved (a constant or empty well).
 EMPTY_ROI_NOTE = "RoI empty in all frames: no motion found (coded like plain JPEG2000)"
+
+
+def coverage_of(records: list[dict]) -> dict | None:
+    """The guard's estimate over a container's frames: mean and worst share of the cell pixels
+    (found from appearance, independently of motion) inside the RoI."""
+    shares = [(r["cell_coverage"], r["index"]) for r in records if "cell_coverage" in r]
+    if not shares:
+        return None
+    worst, worst_frame = min(shares)
+    return {"mean": round(sum(v for v, _ in shares) / len(shares), 4), "min": worst,
+            "worst_frame": worst_frame}
 
 
 @dataclass(frozen=True)
@@ -115,15 +125,19 @@ def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
 
 def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames: list[int],
                    overhead_bytes: int, on_frame: Callable[[], None] | None = None,
-                   cancel: Any = None) -> list[dict]:
+                   cancel: Any = None, extra_roi: Any = None) -> list[dict]:
     """Code `frames` of the movie at `source` into the container at `output` (one task).
 
     `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
-    a Movie (threads in this process). `cancel` is anything with ``is_set()``."""
+    a Movie (threads in this process); so is `extra_roi`, masks always protected. `cancel` is
+    anything with ``is_set()``."""
     movie = open_movie(source)
+    if isinstance(extra_roi, (str, Path)):
+        extra_roi = open_movie(extra_roi)
     # the cache holds what one chunk needs (its frames, their partners and the adjacent window)
     window = len(frames) + 2 * settings.adjacent_factor + 2
-    extractor = None if settings.plain else RoiExtractor(movie, settings, cache_frames=window)
+    extractor = None if settings.plain else RoiExtractor(movie, settings, cache_frames=window,
+                                                         extra_roi=extra_roi)
     writer = ContainerWriter(output)
     records = []
     try:
@@ -131,9 +145,14 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("Compression cancelled; finished frames are kept and a "
                                      "rerun with the same settings resumes.")
-            mask = None if extractor is None else extractor.mask(t)
+            coverage = None
+            if extractor is not None:
+                mask = extractor.mask(t)
+                coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
+            else:
+                mask = None
             encoded = encode_frame(movie[t], mask, settings, overhead_bytes)
-            records.append(writer.write_frame(t, encoded))
+            records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
             if on_frame is not None:
                 on_frame()
     finally:
@@ -154,6 +173,7 @@ class _Job:
     run: dict
     state: str           # ContainerWriter.check: new, resume, replace or complete
     created: bool        # the output folder did not exist before this run
+    extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
     overhead: int = 0
     done: set = field(default_factory=set)
     pending: int = 0     # chunks not finished yet
@@ -165,21 +185,41 @@ class _Job:
 
 
 def _plan(source: Any, output: Path, settings: FlowRoISettings, overwrite: bool,
-          keep_complete: bool, name: str = "") -> _Job:
+          keep_complete: bool, name: str = "", extra_roi: Any = None) -> _Job:
     """Open and check one input and its output; nothing is written."""
     movie = open_movie(source)
-    if not settings.plain:
+    if not settings.plain and settings.motion_roi:
         require_motion(movie)
     check_frame_folder(movie)
     check_output_location(source, output)
     run = run_description(movie, settings)
+    if extra_roi is not None:
+        run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
     if state == "complete" and not keep_complete:
         raise OutputError(f"Output {output} already holds a compressed stack. "
                           "Choose another output or pass --overwrite to replace it.")
     task_source = str(Path(source)) if isinstance(source, (str, Path)) else movie
+    task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
     return _Job(name=name or output.name, source=task_source, output=output, movie=movie,
-                settings=settings, run=run, state=state, created=not output.exists())
+                settings=settings, run=run, state=state, created=not output.exists(),
+                extra_roi=task_extra)
+
+
+def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) -> str:
+    """Check user masks against the movie; return how the manifest names them."""
+    if settings.plain:
+        raise InputError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
+    if isinstance(extra_roi, (str, Path)):
+        masks = open_movie(extra_roi)
+        label = str(extra_roi)
+    else:
+        masks, label = extra_roi, getattr(extra_roi, "name", "masks given in memory")
+    shape = tuple(getattr(masks, "shape", ()))
+    if shape != tuple(movie.shape):
+        raise InputError(f"The RoI mask {label} has shape {shape}, the movie {tuple(movie.shape)}; "
+                         "give one mask frame of the movie's size per movie frame.")
+    return label
 
 
 def _begin(job: _Job, overwrite: bool) -> None:
@@ -194,12 +234,18 @@ def _begin(job: _Job, overwrite: bool) -> None:
 def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     totals = manifest["totals"]
     roi = [r["roi_fraction"] for r in manifest["frames"]]
-    notes = (EMPTY_ROI_NOTE,) if job.settings.uses_roi and not any(roi) else ()
+    notes = [EMPTY_ROI_NOTE] if job.settings.uses_roi and not any(roi) else []
+    coverage = coverage_of(manifest["frames"])
+    if coverage is not None and coverage["mean"] < job.settings.coverage_target:
+        notes.append(f"the RoI holds an estimated {coverage['mean']:.1%} of the cell pixels "
+                     f"(worst frame {coverage['worst_frame']}: {coverage['min']:.1%}), below the "
+                     f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
+                     "smeared; try `flowroi tune` or --appearance-roi")
     return CompressionSummary(
         output=job.output, frames=len(job.movie), resumed_frames=len(job.done),
         raw_bytes=totals["raw_bytes"], bytes_written=totals["bytes_written"],
         achieved_rate=totals["achieved_rate"], mean_roi_fraction=sum(roi) / len(roi),
-        seconds=seconds, notes=notes)
+        seconds=seconds, notes=tuple(notes), cell_coverage=coverage)
 
 
 def _finish(job: _Job, seconds: float) -> CompressionSummary:
@@ -228,7 +274,8 @@ def _compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
     if scheduler is None:
         return _compress_jobs_with(jobs, None, workers, overwrite, progress, cancel, chunk_frames,
                                    started)
-    in_memory = [job.name for job in jobs if not isinstance(job.source, str)]
+    in_memory = [job.name for job in jobs if not isinstance(job.source, str)
+                 or not isinstance(job.extra_roi, (str, type(None)))]
     if in_memory:
         raise InputError("A movie held in memory cannot be sent to a dask cluster (its workers "
                          "read frames from files). Save it as a TIFF first, or compress "
@@ -307,7 +354,7 @@ def _run_threads(tasks, workers, advance, cancel, finished_at) -> None:
     with ThreadPoolExecutor(max_workers=max(1, int(workers)),
                             thread_name_prefix="flowroi") as pool:
         futures = {pool.submit(compress_chunk, job.source, job.output, job.settings, chunk,
-                               job.overhead, lambda: advance(1), should_stop): job
+                               job.overhead, lambda: advance(1), should_stop, job.extra_roi): job
                    for job, chunk in tasks}
         pending = set(futures)
         try:
@@ -341,7 +388,8 @@ def _run_distributed(tasks, client, advance, cancel, finished_at) -> None:
     futures = {}
     for job, chunk in tasks:
         future = client.submit(compress_chunk, job.source, str(job.output), job.settings,
-                               chunk, job.overhead, pure=False, retries=RETRIES)
+                               chunk, job.overhead, None, None, job.extra_roi, pure=False,
+                               retries=RETRIES)
         futures[future] = (job, chunk)
     try:
         for future in as_completed(list(futures)):
@@ -370,17 +418,19 @@ def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | 
                    workers: int = 1, overwrite: bool = False,
                    progress: ProgressCallback | None = None,
                    cancel: threading.Event | None = None,
-                   chunk_frames: int = CHUNK_FRAMES, scheduler: Any = None) -> CompressionSummary:
+                   chunk_frames: int = CHUNK_FRAMES, scheduler: Any = None,
+                   extra_roi: Any = None) -> CompressionSummary:
     """Compress `source` (path, array or Movie) into the container folder `output`.
 
     Resumes an interrupted run with the same settings. Without `scheduler`, `workers` threads of
     this process code the frames and `progress(done, total)` is called after every frame (from
     worker threads); setting `cancel` stops at the next frame. With `scheduler` (cluster.LOCAL,
     a dask.distributed address or Client) the input must be a path; progress comes per chunk.
+    `extra_roi`: masks or labels (T, Y, X) always protected, a TIFF path or frames in memory.
     """
     settings = settings or FlowRoISettings()
     output = Path(output)
-    job = _plan(source, output, settings, overwrite, keep_complete=False)
+    job = _plan(source, output, settings, overwrite, keep_complete=False, extra_roi=extra_roi)
     return _compress_jobs([job], workers=workers, overwrite=overwrite, progress=progress,
                           cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)[0]
 

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 from . import __version__
@@ -88,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_settings_options(compress)
 
+    compress.add_argument("--roi-mask", type=Path, metavar="TIFF",
+                          help="masks or labels (T, Y, X, the movie's size) that are always "
+                               "protected, on top of the RoI sources (one input only)")
+
+    tune = sub.add_parser("tune", help="suggest RoI settings for a movie at a compression rate")
+    tune.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
+    tune.add_argument("--save", type=Path, metavar="JSON",
+                      help="save the suggested settings as a preset for compress --preset")
+    tune.add_argument("--workers", type=int, default=2, help="threads [2]")
+    tune.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    _add_settings_options(tune)
+
     decompress = sub.add_parser("decompress", help="decode a container to a multi-page TIFF")
     decompress.add_argument("container", type=Path)
     decompress.add_argument("output", type=Path, help="TIFF file to write")
@@ -104,10 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 class _StderrProgress:
-    """One self-overwriting line on stderr: frames done/total, rate and time left."""
+    """One self-overwriting line on stderr: items done/total, rate and time left."""
 
-    def __init__(self, label: str, enabled: bool = True):
-        self.label, self.enabled = label, enabled
+    def __init__(self, label: str, enabled: bool = True, unit: str = "frames"):
+        self.label, self.enabled, self.unit = label, enabled, unit
         self.started = time.perf_counter()
         self.first_done = None
 
@@ -120,7 +131,8 @@ class _StderrProgress:
         fresh = done - self.first_done
         eta = f", {elapsed / fresh * (total - done):.0f} s left" if fresh else ""
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{self.label}: {done}/{total} frames ({100 * done / max(total, 1):.0f} %)"
+        sys.stderr.write(f"\r{self.label}: {done}/{total} {self.unit} "
+                         f"({100 * done / max(total, 1):.0f} %)"
                          f"{eta}   {end}")
         sys.stderr.flush()
 
@@ -151,8 +163,10 @@ def _compress(args) -> int:
     options = dict(workers=args.workers, overwrite=args.overwrite, progress=progress,
                    scheduler=_scheduler(args))
     wells = plate_inputs(inputs)
+    if wells is not None and args.roi_mask is not None:
+        raise _UsageError("--roi-mask goes with one input movie, not a plate")
     if wells is None:
-        summary = compress_movie(inputs[0], output, settings, **options)
+        summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask, **options)
         notes = [f"flowroi: note: {note}" for note in summary.notes]
     else:
         summary = compress_movies(wells, output, settings, **options)
@@ -161,6 +175,24 @@ def _compress(args) -> int:
     for note in notes:
         sys.stderr.write(note + "\n")
     print(json.dumps(summary.as_dict(), indent=2))
+    return EXIT_OK
+
+
+def _tune(args) -> int:
+    from .inputs import open_movie
+    from .tune import suggest_settings
+
+    if args.workers < 1:
+        raise _UsageError("--workers must be at least 1")
+    settings = settings_from_args(args)
+    suggestion = suggest_settings(open_movie(args.input), settings, workers=args.workers,
+                                  progress=_StderrProgress("trying settings", not args.quiet,
+                                                           unit="settings"))
+    if args.save is not None:
+        suggestion.settings.to_json(args.save)
+    if not args.quiet:
+        sys.stderr.write(f"flowroi: {suggestion.summary()}\n")
+    print(json.dumps(suggestion.as_dict(), indent=2))
     return EXIT_OK
 
 
@@ -199,7 +231,18 @@ def _decompress(args) -> int:
     return EXIT_OK
 
 
+def _frame_rates(records: list[dict]) -> dict:
+    """Lowest, median and highest compression rate of single frames (they differ in
+    target-quality mode)."""
+    import statistics
+
+    rates = [r["raw_bytes"] / (r["bytes"] + r.get("mask_bytes", 0)) for r in records]
+    return {"min": round(min(rates), 3), "median": round(statistics.median(rates), 3),
+            "max": round(max(rates), 3)}
+
+
 def _info(args) -> int:
+    from .batch import coverage_of
     from .container import open_container
 
     container = open_container(args.container)
@@ -210,6 +253,8 @@ def _info(args) -> int:
         "software": manifest["software"], **manifest["totals"],
         "mean_roi_fraction": round(sum(r["roi_fraction"] for r in manifest["frames"])
                                    / len(manifest["frames"]), 4),
+        "cell_coverage": coverage_of(manifest["frames"]),
+        "frame_rates": _frame_rates(manifest["frames"]),
     }, indent=2))
     return EXIT_OK
 
@@ -219,11 +264,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         handler = {"compress": _compress, "decompress": _decompress, "info": _info,
-                   "verify": _verify}[args.command]
-        with warnings.catch_warnings():
-            # scikit-image warns on constant frames (a valid empty well), which is no news here
-            warnings.filterwarnings("ignore", message="Could not determine RMS error")
-            return handler(args)
+                   "verify": _verify, "tune": _tune}[args.command]
+        return handler(args)
     except (FlowRoIError, _UsageError) as exc:
         message = " ".join(str(exc).split())  # always one line
         sys.stderr.write(f"\nflowroi: error: {message}\n" if isinstance(exc, FlowRoIError)

@@ -235,8 +235,10 @@ class ContainerWriter:
                 return False
         return True
 
-    def write_frame(self, t: int, encoded: EncodedFrame) -> dict:
-        """Write one frame's files, then its record; return the record."""
+    def write_frame(self, t: int, encoded: EncodedFrame, cell_coverage: float | None = None
+                    ) -> dict:
+        """Write one frame's files, then its record; return the record. `cell_coverage`: the
+        guard's share of cell pixels inside the RoI, kept so `flowroi info` can report it."""
         if not (self.root / PROGRESS / "run.json").is_file():
             from .errors import CancelledError
 
@@ -250,6 +252,8 @@ class ContainerWriter:
         if encoded.mask_png is not None:
             write_atomic(self.root / mask_name(t), encoded.mask_png)
             record.update(mask_bytes=len(encoded.mask_png), mask_sha256=sha256(encoded.mask_png))
+        if cell_coverage is not None:
+            record["cell_coverage"] = round(cell_coverage, 4)
         if encoded.value_range is not None:
             record["value_range"] = list(encoded.value_range)
         write_atomic(self.root / PROGRESS / f"frame_{t:06d}.json", _dumps(record))
@@ -287,7 +291,7 @@ def record_reserve(raw_bytes: int, has_mask: bool, is_float: bool) -> int:
     widest = {"index": 999999, "bytes": raw_bytes, "sha256": "0" * 64, "raw_bytes": raw_bytes,
               "roi_fraction": 0.123456}
     if has_mask:
-        widest.update(mask_bytes=raw_bytes, mask_sha256="0" * 64)
+        widest.update(mask_bytes=raw_bytes, mask_sha256="0" * 64, cell_coverage=0.1234)
     if is_float:
         widest["value_range"] = [-1.2345678901234567e-300, -1.2345678901234567e-300]
     return len(_record_line(widest)) + len(_RECORD_SEPARATOR)

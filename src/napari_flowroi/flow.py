@@ -14,6 +14,8 @@ def estimate_drift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, fl
     """
     from skimage.registration import phase_cross_correlation
 
+    if reference.min() == reference.max() or moving.min() == moving.max():
+        return 0.0, 0.0  # a blank frame (an empty well) has no drift to find
     window = _fast_fft_window(reference.shape)
     shift, _error, _phase = phase_cross_correlation(
         reference[window].astype(np.float32), moving[window].astype(np.float32),

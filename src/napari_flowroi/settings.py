@@ -107,7 +107,10 @@ class FlowRoISettings:
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
-            _validate(f, getattr(self, f.name))
+            value = getattr(self, f.name)
+            _validate(f, value)
+            if f.type in (float, "float"):  # 10 and 10.0 are one setting, in manifests too
+                object.__setattr__(self, f.name, float(value))
 
     # --- conversions -----------------------------------------------------------------------------
     def replace(self, **changes) -> "FlowRoISettings":

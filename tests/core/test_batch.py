@@ -134,7 +134,7 @@ def test_two_frame_movies_and_odd_frame_sizes_compress_and_decode(tmp_path, shap
     _decodes(tmp_path / "out", frames)
 
 
-def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path, monkeypatch):
+def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path):
     import napari_flowroi.batch as batch
 
     frames = np.zeros((4, 40, 48), np.uint8)
@@ -143,19 +143,9 @@ def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path, monkeypa
     _decodes(tmp_path / "flat", frames)
     assert summary.frames == 4
 
-    class AllRoi:  # every pixel in the RoI
-        def __init__(self, movie, *a, **k):
-            self.shape = movie.shape[1:]
-
-        def mask(self, t):
-            return np.ones(self.shape, bool)
-
-        def clear(self):
-            pass
-
-    monkeypatch.setattr(batch, "RoiExtractor", AllRoi)
     moving = np.random.default_rng(3).integers(0, 255, (3, 40, 48), np.uint8)
-    summary = compress_movie(moving, tmp_path / "all")
+    everything = np.ones(moving.shape, bool)  # a user mask that protects every pixel
+    summary = compress_movie(moving, tmp_path / "all", extra_roi=everything)
     assert summary.mean_roi_fraction == 1.0
     _decodes(tmp_path / "all", moving)
 

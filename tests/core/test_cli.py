@@ -143,3 +143,76 @@ def test_workers_above_one_run_a_local_cluster_of_processes_with_the_same_result
                  "--workers", "2"]) == 0
     for name in ("manifest.json", "frames/frame_000003.jp2"):
         assert (tmp_path / "threads" / name).read_bytes() == (tmp_path / "procs" / name).read_bytes()
+
+
+def test_tune_suggests_settings_and_saves_a_preset_compress_uses(tmp_path, capsys):
+    from napari_flowroi.settings import FlowRoISettings
+    from napari_flowroi.synthetic import moving_discs
+
+    movie = tmp_path / "still.tif"
+    tifffile.imwrite(movie, moving_discs(n_frames=4, shape=(128, 160), static_cells=True,
+                                         noise=4.0).frames, photometric="minisblack")
+    preset = tmp_path / "suggested.json"
+    assert main(["tune", str(movie), "--compression-rate", "12", "--no-appearance-roi",
+                 "--save", str(preset), "--quiet"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["candidates"]) >= 20 and report["summary"]
+    suggested = FlowRoISettings.from_json(preset)
+    assert suggested.to_dict() == report["suggested"] and suggested.compression_rate == 12
+    assert suggested.plain or suggested.appearance_roi  # still cells: motion alone cannot win
+    assert main(["compress", str(movie), str(tmp_path / "out"), "--preset", str(preset),
+                 "--quiet"]) == 0
+
+
+def test_coverage_estimate_is_in_the_summary_and_info_and_warns_when_low(tmp_path, capsys):
+    from napari_flowroi.synthetic import moving_discs
+
+    movie = tmp_path / "still.tif"
+    tifffile.imwrite(movie, moving_discs(n_frames=4, shape=(128, 160), static_cells=True).frames,
+                     photometric="minisblack")
+    assert main(["compress", str(movie), str(tmp_path / "motion"), "--no-appearance-roi",
+                 "--quiet"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["cell_coverage"]["mean"] < 0.5
+    assert "below the coverage target" in captured.err
+    assert main(["info", str(tmp_path / "motion")]) == 0
+    assert json.loads(capsys.readouterr().out)["cell_coverage"] == summary["cell_coverage"]
+    assert main(["compress", str(movie), str(tmp_path / "both"), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["cell_coverage"]["mean"] > 0.95
+    assert "coverage target" not in captured.err
+
+
+def test_roi_mask_file_is_protected_and_recorded(tmp_path, small_movie, capsys):
+    from napari_flowroi.container import open_container
+
+    movie = tmp_path / "movie.tif"
+    tifffile.imwrite(movie, small_movie, photometric="minisblack")
+    masks = np.zeros(small_movie.shape, np.uint16)
+    masks[:, 10:30, 10:40] = 7
+    mask_file = tmp_path / "masks.tif"
+    tifffile.imwrite(mask_file, masks, photometric="minisblack")
+    out = tmp_path / "out"
+    assert main(["compress", str(movie), str(out), "--no-motion-roi", "--no-appearance-roi",
+                 "--roi-mask", str(mask_file), "--quiet"]) == 0
+    container = open_container(out)
+    assert container.manifest["input"]["roi_mask"] == str(mask_file)
+    stored = np.asarray(container.masks()[2])
+    assert stored[10:30, 10:40].all()
+    bad = tmp_path / "bad.tif"
+    tifffile.imwrite(bad, masks[:, :20], photometric="minisblack")
+    assert main(["compress", str(movie), str(tmp_path / "o2"), "--roi-mask", str(bad)]) == 2
+    assert "give one mask frame of the movie's size" in capsys.readouterr().err
+    assert not (tmp_path / "o2").exists()
+
+
+def test_target_psnr_replaces_the_rate_and_frames_get_their_own_rates(tmp_path, movie_file,
+                                                                       capsys):
+    out = tmp_path / "quality"
+    assert main(["compress", str(movie_file), str(out), "--target-psnr", "38", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(out)]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["settings"]["target_psnr"] == 38
+    assert info["frame_rates"]["min"] <= info["frame_rates"]["median"] <= info["frame_rates"]["max"]

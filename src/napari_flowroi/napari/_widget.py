@@ -102,8 +102,7 @@ def _batch_job(movie, output, settings, overwrite, cancel, workers, extra_roi=No
         try:
             outcome["summary"] = compress_movie(
                 movie, output, settings, workers=workers, overwrite=overwrite, cancel=cancel,
-                progress=lambda done, total: events.put((done, total)),
-                **({} if extra_roi is None else {"extra_roi": extra_roi}))
+                progress=lambda done, total: events.put((done, total)), extra_roi=extra_roi)
         except BaseException as exc:  # handed to the GUI thread below
             outcome["error"] = exc
         finally:
