@@ -27,9 +27,11 @@ napari: venv system-deps
 	$(BIN)/python scripts/napari_demo.py
 
 bench: venv
+	bash scripts/install-bench-deps.sh
 	$(BIN)/python benchmarks/run.py
 
 bench-quick: venv
+	bash scripts/install-bench-deps.sh
 	$(BIN)/python benchmarks/run.py --quick
 
 clean:
