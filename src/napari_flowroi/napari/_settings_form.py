@@ -14,7 +14,7 @@ from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSlider, FloatS
 
 from ..settings import FlowRoISettings, describe_range
 
-_WORDS = {"roi": "RoI", "dis": "DIS"}
+_WORDS = {"roi": "RoI", "dis": "DIS", "psnr": "PSNR"}
 
 
 def label_for(name: str) -> str:
