@@ -408,15 +408,21 @@ def _lazy_stack(read, shape, dtype):
     return da.stack(frames)
 
 
-def open_container(path: str | Path) -> Container:
-    root = Path(path)
+def read_manifest(root: Path) -> dict:
+    """The parsed manifest of a container folder; FlowRoIError when there is none, and
+    json.JSONDecodeError (a ValueError) when it is damaged."""
     manifest_file = root / MANIFEST
     if not manifest_file.is_file():
         hint = (" It holds an interrupted run: rerun the compression to finish it."
                 if is_partial(root) else "")
         raise FlowRoIError(f"{root} is not a complete FlowRoI compressed stack (no {MANIFEST}).{hint}")
+    return json.loads(manifest_file.read_text())
+
+
+def open_container(path: str | Path) -> Container:
+    root = Path(path)
     try:
-        manifest = json.loads(manifest_file.read_text())
+        manifest = read_manifest(root)
     except json.JSONDecodeError as exc:
         raise FlowRoIError(f"The manifest of {root} is damaged ({exc}).") from exc
     if manifest.get("format") != FORMAT_NAME:

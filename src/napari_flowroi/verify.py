@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from .codec import decode_jp2, decode_mask
-from .container import MANIFEST, frame_name, is_partial, mask_name, sha256
-from .errors import FlowRoIError
+from .container import frame_name, mask_name, read_manifest, sha256
 
 
 @dataclass(frozen=True)
@@ -26,13 +24,8 @@ def verify_container(path: str | Path, progress=None) -> list[Problem]:
 
     Raises FlowRoIError when `path` is not a compressed stack at all."""
     root = Path(path)
-    manifest_file = root / MANIFEST
-    if not manifest_file.is_file():
-        hint = (" It holds an interrupted run: rerun the compression to finish it."
-                if is_partial(root) else "")
-        raise FlowRoIError(f"{root} is not a complete FlowRoI compressed stack (no {MANIFEST}).{hint}")
     try:
-        manifest = json.loads(manifest_file.read_text())
+        manifest = read_manifest(root)
         records = manifest["frames"]
         n_frames, height, width = manifest["shape"]
     except (ValueError, KeyError, TypeError) as exc:
