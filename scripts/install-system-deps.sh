@@ -4,7 +4,7 @@
 set -euo pipefail
 packages=(xvfb xauth libxcb-icccm4 libxcb-keysyms1 libxcb-xinerama0 libxcb-cursor0 libxcb-image0
           libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxkbcommon-x11-0 libgl1 libegl1
-          libglib2.0-0 libfontconfig1 libdbus-1-3)
+          libgl1-mesa-dri libglx-mesa0 libegl-mesa0 libglib2.0-0 libfontconfig1 libdbus-1-3)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
