@@ -11,6 +11,7 @@ that says how to split them, instead of being compressed plane by plane under gu
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -175,9 +176,17 @@ def _open_tiff(path: Path) -> Movie:
     n_frames = shape[0]
     per_page = page_count == n_frames
 
+    # One open file per Movie: tifffile finds page t by walking the pages before it and remembers
+    # where they were, so reopening the file for every frame would cost O(t) reads per frame.
+    handle: dict = {}
+    lock = threading.Lock()
+
     def read(t: int) -> np.ndarray:
         try:
-            with tifffile.TiffFile(path) as tif:
+            with lock:
+                if "tif" not in handle:
+                    handle["tif"] = tifffile.TiffFile(path)
+                tif = handle["tif"]
                 if per_page:
                     return tif.pages[t].asarray()
                 return tif.series[0].asarray()[t]  # one-page stacks: no streaming possible
