@@ -207,6 +207,13 @@ class ClipQuality:
         self.raw += original.nbytes
         self.bytes += int(nbytes)
 
+    def merge(self, other: "ClipQuality") -> None:
+        self.raw += other.raw
+        self.bytes += other.bytes
+        for k in self.sse:
+            self.sse[k] += other.sse[k]
+            self.count[k] += other.count[k]
+
     def psnr(self, region: str) -> float:
         if self.count[region] == 0:
             return float("nan")
@@ -223,15 +230,25 @@ class ClipQuality:
                 "psnr_frame": self.psnr("frame")}
 
 
+#: Plain-JPEG2000 ladder results per (case, frame, ratio): the sweep frames are among the quality
+#: frames, so each frame is coded once per ladder step.
+_LADDER_CACHE: dict = {}
+
+
 def plain_ladder(case: Case, frames: list[int], originals: dict) -> list[dict]:
     """Plain JPEG2000 (same OpenJPEG, 9/7) over LADDER; each point one encode per frame."""
     points = []
     for cratio in LADDER:
         q = ClipQuality(case.movie.dtype)
         for t in frames:
-            frame = originals[t]
-            data = codec.encode_jp2(frame, cratio)
-            q.add(frame, codec.decode_jp2(data), case.cells(t), len(data))
+            key = (case.name, t, cratio)
+            if key not in _LADDER_CACHE:
+                one = ClipQuality(case.movie.dtype)
+                frame = originals[t]
+                data = codec.encode_jp2(frame, cratio)
+                one.add(frame, codec.decode_jp2(data), case.cells(t), len(data))
+                _LADDER_CACHE[key] = one
+            q.merge(_LADDER_CACHE[key])
         points.append({"requested": cratio, **q.as_dict()})
     return points
 
@@ -266,7 +283,17 @@ def coverage(roi: np.ndarray, cells: np.ndarray) -> dict:
             "roi_fraction": float(np.mean(roi))}
 
 
+def sources_label(s: FlowRoISettings) -> str:
+    """'motion+appearance', 'motion' or 'appearance' (the automatic RoI sources switched on)."""
+    return "+".join(s.roi_sources) or "none"
+
+
 def settings_label(s: FlowRoISettings) -> str:
-    margin = "" if s.roi_margin == FlowRoISettings().roi_margin else f", margin {s.roi_margin}"
-    return (f"thr {s.roi_threshold:g}, adj {s.adjacent_factor}, scale {s.scaling_factor:g}, "
-            f"denoise {'on' if s.denoise else 'off'}{margin}")
+    if s.plain:
+        return "plain JPEG2000"
+    default = FlowRoISettings()
+    margin = "" if s.roi_margin == default.roi_margin else f", margin {s.roi_margin}"
+    contrast = "" if s.cell_contrast == default.cell_contrast else f", contrast {s.cell_contrast:g}"
+    motion = f"thr {s.roi_threshold:g}, adj {s.adjacent_factor}, " if s.motion_roi else ""
+    return (f"{sources_label(s)}, {motion}scale {s.scaling_factor:g}, "
+            f"denoise {'on' if s.denoise else 'off'}{margin}{contrast}")

@@ -9,45 +9,75 @@ import time
 import numpy as np
 
 from common import (GAIN_RATES, RATES, Case, ClipQuality, codec, coverage, gain, ideal_mask,
-                    plain_ladder, settings_label)
-from napari_flowroi.roi import RoiExtractor
+                    plain_ladder, settings_label, sources_label)
+from napari_flowroi.roi import MOTION_SETTINGS, RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 
-FULL_GRID = {"roi_threshold": (0.2, 0.4, 0.6, 0.8), "adjacent_factor": (0, 2),
-             "scaling_factor": (2.0, 5.0), "denoise": (True, False)}
-QUICK_GRID = {"roi_threshold": (0.4, 0.8), "adjacent_factor": (0,),
-              "scaling_factor": (2.0, 5.0), "denoise": (True,)}
-#: Scaling factors tried in a second stage around the best mask settings of each movie.
-REFINE_SCALING = (1.5, 3.0, 10.0)
+#: The RoI sources compared (the RoI is their union): the FlowRoI method (motion), the default
+#: (motion + appearance) and appearance alone (threshold and adjacent factor do not apply).
+SOURCES = {"motion+appearance": {"motion_roi": True, "appearance_roi": True},
+           "motion": {"motion_roi": True, "appearance_roi": False},
+           "appearance": {"motion_roi": False, "appearance_roi": True}}
+#: Stage 1 (every case, denoise on): sources x threshold x adjacent x scaling.
+FULL_GRID = {"sources": tuple(SOURCES), "roi_threshold": (0.4, 0.7), "adjacent_factor": (0, 2),
+             "scaling_factor": (2.0, 4.0, 8.0), "denoise": (True,)}
+QUICK_GRID = {"sources": tuple(SOURCES), "roi_threshold": (0.4, 0.8), "adjacent_factor": (0,),
+              "scaling_factor": (2.0, 4.0), "denoise": (True,)}
+#: Stage 2: denoise off for the best few settings over all cases (and each case's own best) ...
+DENOISE_TOP = 3
+#: ... other scaling factors around each case's best ...
+REFINE_SCALING = (6.0, 10.0)
 #: ... and wider RoI margins (expert setting), since cells left outside the RoI dominate the loss.
 REFINE_MARGIN = (6, 12)
-SWEEP_KEYS = ("roi_threshold", "adjacent_factor", "scaling_factor", "denoise", "roi_margin")
+SWEEP_KEYS = ("motion_roi", "appearance_roi", "roi_threshold", "adjacent_factor", "scaling_factor",
+              "denoise", "roi_margin")
 
 
 def grid_settings(grid: dict, base: FlowRoISettings) -> list[FlowRoISettings]:
-    keys = list(grid)
-    return [base.replace(**dict(zip(keys, values))) for values in itertools.product(*grid.values())]
+    """The grid's settings; appearance-only settings ignore threshold and adjacent factor, so they
+    are listed once (at the base threshold and adjacent factor)."""
+    keys = [k for k in grid if k != "sources"]
+    out, seen = [], set()
+    for source in grid.get("sources", ("motion+appearance",)):
+        for values in itertools.product(*(grid[k] for k in keys)):
+            changes = dict(zip(keys, values))
+            if not SOURCES[source]["motion_roi"]:
+                changes.update(roi_threshold=base.roi_threshold, adjacent_factor=base.adjacent_factor)
+            s = base.replace(**SOURCES[source], **changes)
+            if s not in seen:
+                seen.add(s)
+                out.append(s)
+    return out
+
+
+def _mask_key(s: FlowRoISettings) -> FlowRoISettings:
+    """Settings with everything that does not change the mask set to one value."""
+    return s.replace(scaling_factor=1.0, compression_rate=40.0, target_psnr=0.0, feather=4.0,
+                     background_sigma=2.0, coverage_target=0.98, plain=False)
 
 
 class MaskSource:
-    """RoI masks of one movie for many settings; the optical flow depends only on the denoise
-    switch (and expert flow settings), so it is computed once per switch and shared."""
+    """RoI masks of one movie for many settings. Extractors that agree on the motion settings
+    (denoise, flow) share frames and flows (RoiExtractor.with_settings), so a flow is computed
+    once per denoise switch whatever the threshold, adjacent factor or sources."""
 
     def __init__(self, movie):
         self.movie = movie
         self.base: dict = {}
         self.extractors: dict = {}
 
-    def mask(self, settings: FlowRoISettings, t: int) -> np.ndarray:
-        key = (settings.roi_threshold, settings.adjacent_factor, settings.denoise, settings.roi_margin)
+    def extractor(self, settings: FlowRoISettings) -> RoiExtractor:
+        key = _mask_key(settings)
         if key not in self.extractors:
-            ex = RoiExtractor(self.movie, settings, cache_frames=64)
-            if settings.denoise in self.base:
-                ex.motion = self.base[settings.denoise].motion
-            else:
-                self.base[settings.denoise] = ex
-            self.extractors[key] = ex
-        return self.extractors[key].mask(t)
+            motion_key = tuple(getattr(settings, n) for n in MOTION_SETTINGS)
+            if motion_key not in self.base:
+                self.base[motion_key] = RoiExtractor(self.movie, key.replace(motion_roi=True),
+                                                     cache_frames=64)
+            self.extractors[key] = self.base[motion_key].with_settings(key)
+        return self.extractors[key]
+
+    def mask(self, settings: FlowRoISettings, t: int) -> np.ndarray:
+        return self.extractor(settings).mask(t)
 
 
 def encode_clip(case: Case, frames, originals, masks, settings, rate, keep_decoded=False):
@@ -65,53 +95,73 @@ def encode_clip(case: Case, frames, originals, masks, settings, rate, keep_decod
     return out, decoded
 
 
-def sweep_case(case: Case, masks: MaskSource, grid: dict, rates, log) -> dict:
-    """Gain at matched cell PSNR for every setting of the grid, on the case's sweep frames."""
-    frames = case.sweep_frames
-    originals = {t: case.movie[t] for t in frames}
-    ladder = plain_ladder(case, frames, originals)
-    records = []
+class CaseSweep:
+    """Gain at matched cell PSNR of many settings on one case's sweep frames (records by label)."""
 
-    def run(s):
-        mk = {t: masks.mask(s, t) for t in frames}
+    def __init__(self, case: Case, masks: MaskSource, rates):
+        self.case, self.masks, self.rates = case, masks, tuple(rates)
+        self.frames = case.sweep_frames
+        self.originals = {t: case.movie[t] for t in self.frames}
+        self.ladder = plain_ladder(case, self.frames, self.originals)
+        self.records: dict = {}
+        self.seconds = 0.0
+
+    def run(self, s: FlowRoISettings) -> dict:
+        label = settings_label(s)
+        if label in self.records:
+            return self.records[label]
+        started = time.perf_counter()
+        case, frames = self.case, self.frames
+        mk = {t: self.masks.mask(s, t) for t in frames}
         cov = [coverage(mk[t], case.cells(t)) for t in frames]
         gains = {}
-        for r in rates:
-            point, _ = encode_clip(case, frames, originals, mk, s, r)
-            g, flag = gain(point, ladder)
+        for r in self.rates:
+            point, _ = encode_clip(case, frames, self.originals, mk, s, r)
+            g, flag = gain(point, self.ladder)
             gains[str(r)] = {"gain": g, "flag": flag, "psnr_cells": point["psnr_cells"],
                              "rate": point["rate"]}
         score = math.exp(np.mean([math.log(v["gain"]) for v in gains.values()]))
-        rec = {"settings": {k: getattr(s, k) for k in SWEEP_KEYS}, "label": settings_label(s),
-               "gains": gains, "score": score,
+        rec = {"settings": {k: getattr(s, k) for k in SWEEP_KEYS}, "label": label,
+               "sources": sources_label(s), "gains": gains, "score": score,
                **{k: float(np.mean([c[k] for c in cov])) for k in cov[0]}}
-        records.append(rec)
+        self.records[label] = rec
+        self.seconds += time.perf_counter() - started
         return rec
 
-    started = time.perf_counter()
-    for s in grid_settings(grid, FlowRoISettings()):
-        run(s)
-    best = max(records, key=lambda r: r["score"])
-    # Second stage: other scaling factors around the best mask settings.
-    if len(grid["roi_threshold"]) > 2:
-        seen = {r["label"] for r in records}
+    def best(self) -> dict:
+        return max(self.records.values(), key=lambda r: r["score"])
+
+    def refine(self) -> None:
+        """Other scaling factors, then wider margins, around this case's best."""
+        best = self.best()
         for sf in REFINE_SCALING:
-            s = FlowRoISettings().replace(**{**best["settings"], "scaling_factor": sf})
-            if settings_label(s) not in seen:
-                run(s)
-        best = max(records, key=lambda r: r["score"])
-        seen = {r["label"] for r in records}
+            self.run(FlowRoISettings().replace(**{**best["settings"], "scaling_factor": sf}))
+        best = self.best()
         for margin in REFINE_MARGIN:
-            s = FlowRoISettings().replace(**{**best["settings"], "roi_margin": margin})
-            if settings_label(s) not in seen:
-                run(s)
-    log(f"  sweep {case.name}: {len(records)} settings in {time.perf_counter() - started:.0f} s")
-    return {"frames": frames, "rates": list(rates), "records": records}
+            self.run(FlowRoISettings().replace(**{**best["settings"], "roi_margin": margin}))
+
+    def as_dict(self) -> dict:
+        return {"frames": self.frames, "rates": list(self.rates), "seconds": self.seconds,
+                "records": list(self.records.values())}
 
 
 def best_settings(sweep: dict) -> FlowRoISettings:
     best = max(sweep["records"], key=lambda r: r["score"])
     return FlowRoISettings().replace(**best["settings"])
+
+
+def measure_settings(case: Case, masks: MaskSource, settings: FlowRoISettings, rate, frames,
+                     originals, ladder) -> dict:
+    """Gain of `settings` at `rate` on the quality frames (plain=True: plain JPEG2000 through
+    the same rate-controlled encoder, which must come out at about 1)."""
+    mk = None if settings.plain else {t: masks.mask(settings, t) for t in frames}
+    point, _ = encode_clip(case, frames, originals, mk, settings, rate)
+    g, flag = gain(point, ladder)
+    out = {"gain": g, "flag": flag, "psnr_cells": point["psnr_cells"], "rate": point["rate"]}
+    if mk is not None:
+        out["pixel_coverage"] = float(np.mean([coverage(mk[t], case.cells(t))["pixel_coverage"]
+                                               for t in frames]))
+    return out
 
 
 def quality_case(case: Case, masks: MaskSource, configs: dict, log, rates=RATES) -> dict:

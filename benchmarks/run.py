@@ -83,6 +83,7 @@ def run_quality(args, parts, results):
     import downstream
     import other_codecs
     import quality
+    import suggested
 
     if args.quick:  # half the plain-JPEG2000 ladder (still 2^(1/2) steps)
         common.LADDER = common.LADDER[::2]
@@ -92,17 +93,46 @@ def run_quality(args, parts, results):
         cases = [c for c in cases if c.movie_name in wanted]
     grid = quality.QUICK_GRID if args.quick else quality.FULL_GRID
     sweep_rates = (16, 64) if args.quick else common.GAIN_RATES
+    tune_rates = (16, 64) if args.quick else common.GAIN_RATES
     rates = (8, 16, 32, 64) if args.quick else common.RATES
     hevc = "codecs" in parts and other_codecs.have_hevc()
     if "codecs" in parts and not hevc:
         log("ffmpeg with libx265 not found: HEVC rows skipped (run scripts/install-bench-deps.sh)")
     results["hevc"] = hevc
     results["grid"] = {k: list(v) for k, v in grid.items()}
-    refine = len(grid["roi_threshold"]) > 2
+    refine = not args.quick
     results["refine_scaling"] = list(quality.REFINE_SCALING) if refine else []
     results["refine_margin"] = list(quality.REFINE_MARGIN) if refine else []
+    results["denoise_top"] = quality.DENOISE_TOP
     results["sweep_rates"] = list(sweep_rates)
+    results["tune_rates"] = list(tune_rates)
     results["defaults"] = FlowRoISettings().to_dict()
+    results["default_label"] = common.settings_label(FlowRoISettings())
+
+    # Sweep, stage 1: the grid (denoise on) on every case.
+    masks, sweeps = {}, {}
+    for case in cases:
+        t0 = time.perf_counter()
+        masks[case.name] = quality.MaskSource(case.movie)
+        sweeps[case.name] = sw = quality.CaseSweep(case, masks[case.name], sweep_rates)
+        for s in quality.grid_settings(grid, FlowRoISettings()):
+            sw.run(s)
+        sw.run(FlowRoISettings())  # the defaults are always in the ranking ...
+        sw.run(FlowRoISettings().replace(appearance_roi=False, scaling_factor=2.0))  # ... the old ones too
+        log(f"  sweep {case.name}: {len(sw.records)} settings in {time.perf_counter() - t0:.0f} s")
+    # Stage 2: denoise off for the best few over all cases and for each case's best, then (full
+    # run) scaling factors and margins around each case's best.
+    top = [r["settings"] for r in _ranking(sweeps)[:quality.DENOISE_TOP]]
+    for case in cases:
+        t0 = time.perf_counter()
+        sw = sweeps[case.name]
+        for st in top + [sw.best()["settings"]]:
+            sw.run(FlowRoISettings().replace(**{**st, "denoise": False}))
+        if refine:
+            sw.refine()
+        log(f"  sweep {case.name} stage 2: {len(sw.records)} settings, "
+            f"{time.perf_counter() - t0:.0f} s")
+
     for case in cases:
         log(f"{case.name}: frames {case.frames}, sweep frames {case.sweep_frames}")
         entry = {"movie": case.movie_name, "noisy": case.noisy, "shape": list(case.movie.shape),
@@ -110,14 +140,14 @@ def run_quality(args, parts, results):
                  "cell_source": case.cell_source, "frames": case.frames}
         if case.noisy:
             entry["noise_sigma"] = common.noise_sigma(case.movie)
-        masks = quality.MaskSource(case.movie)
-        sweep = quality.sweep_case(case, masks, grid, sweep_rates, log)
+        mk = masks[case.name]
+        sweep = sweeps[case.name].as_dict()
         entry["sweep"] = sweep
         best = quality.best_settings(sweep)
         configs = {"default": FlowRoISettings()}
         if best != FlowRoISettings():
             configs["best"] = best
-        q, originals, decoded = quality.quality_case(case, masks, configs, log, rates)
+        q, originals, decoded = quality.quality_case(case, mk, configs, log, rates)
         if "best" not in configs:  # the default is this movie's best: same numbers
             for key in ("curves", "gains", "coverage", "settings"):
                 q[key]["best"] = q[key]["default"]
@@ -125,7 +155,14 @@ def run_quality(args, parts, results):
                 if name == "default":
                     decoded[("best", r)] = decoded[(name, r)]
         entry["best_settings"] = {k: getattr(best, k) for k in quality.SWEEP_KEYS}
+        entry["best_label"] = common.settings_label(best)
         entry["quality"] = q
+        t0 = time.perf_counter()
+        entry["guard"] = suggested.guard_case(case, mk, case.frames)
+        tune_frames = case.sweep_frames  # quick: 1 frame, full: 2
+        entry["suggested"] = suggested.tune_case(case, mk, tune_rates, tune_frames, case.frames,
+                                                 originals, q["ladder"], log)
+        log(f"  guard + suggested settings {case.name}: {time.perf_counter() - t0:.0f} s")
         if "downstream" in parts:
             t0 = time.perf_counter()
             chosen = {k: v for k, v in decoded.items() if k[0] in ("plain JPEG2000", "default", "best")}
@@ -133,12 +170,20 @@ def run_quality(args, parts, results):
             log(f"  downstream {case.name}: {time.perf_counter() - t0:.0f} s")
         del decoded
         if "codecs" in parts:
+            t0 = time.perf_counter()
             points = [p for p in q["curves"]["default"] if p["requested"] in common.GAIN_RATES]
-            roi_masks = {t: masks.mask(FlowRoISettings(), t) for t in case.frames}
+            roi_masks = {t: mk.mask(FlowRoISettings(), t) for t in case.frames}
             entry["codecs"] = other_codecs.run_case(case, originals, points, roi_masks, q["ladder"],
                                                     log, hevc, args.quick)
         results["cases"][case.name] = entry
+        del masks[case.name], sweeps[case.name]
     results["recommendation"] = recommend(results)
+
+
+def _ranking(sweeps) -> list[dict]:
+    fake = {"cases": {name: {"sweep": {"records": list(sw.records.values())}}
+                      for name, sw in sweeps.items()}}
+    return recommend(fake)["ranking"]
 
 
 def recommend(results) -> dict:
@@ -182,7 +227,10 @@ def run_speed(args, results):
 def run_memory(args, results):
     import speed
 
-    counts = (20, 100) if args.quick else (100, 1000)
+    counts = (20, 60) if args.quick else (100, 1000)
+    # This process's own peak so far: a child started from it inherits it in ru_maxrss (see
+    # speed.memory), which is why the child reports VmHWM.
+    results["parent_peak_rss_mb"] = speed.own_peak_mb()
     results["memory"] = []
     for n in counts:
         t0 = time.perf_counter()
