@@ -20,30 +20,32 @@ This page is generated from the code by `scripts/settings_doc.py`.
 
 WHY = """## Why these defaults
 
-The paper's defaults are RoI threshold 0.2 and scaling factor 5 with motion as the only source. On
-the real movies shipped with this project they leave 45–60 % of the cell pixels outside the RoI
-(measured with the reference cell masks), and cells outside the RoI are smeared: files came out
-worse than plain JPEG2000 at the same quality inside the cells (gain 0.1–0.6). Motion alone with
-RoI threshold 0.6 and a motion floor (`min_motion`) still misses 2–4 % of the cell pixels — cells
-that do not move — and gains 0.85–0.96 at 8–64:1 on the HSC movie. Adding the appearance source
-(cell-like local contrast) brings coverage to 98–100 %, and a scaling factor of 4 was as good as or
-better than 2 and 3 on every movie, clean and noisy. Measured per frame against the reference
-masks (HSC frame 22, HeLa frame 10; gain = plain JPEG2000 bytes ÷ FlowRoI bytes at equal PSNR
-inside the cells):
+From the benchmark sweep (docs/benchmarks.md; score = geometric-mean gain over 8–64:1 and six
+cases: HSC, GOWT1 and HeLa, clean and with camera noise; gain = plain JPEG2000 bytes ÷ FlowRoI
+bytes at equal PSNR inside the reference cells):
 
-| movie | RoI sources | scaling | coverage | gain 8:1 | 16:1 | 32:1 | 64:1 |
-|---|---|---|---|---|---|---|---|
-| HSC clean | motion | 2 | 97.0 % | 0.86 | 0.92 | 0.96 | 0.98 |
-| HSC clean | motion + appearance | 4 | 100 % | 1.22 | 1.05 | 0.99 | 0.99 |
-| HSC noisy (σ = 4) | motion + appearance | 4 | 100 % | 1.45 | 1.31 | 1.02 | 0.99 |
-| HeLa clean | motion + appearance | 4 | 98.2 % | 1.28 | 1.34 | 1.05 | 0.98 |
-| HeLa noisy (σ = 4) | motion + appearance | 4 | 99.0 % | 1.38 | 1.48 | 1.33 | 1.23 |
+| settings | geometric mean | worst case |
+|---|---|---|
+| paper (motion only, threshold 0.2, scaling 5) | 0.28 (earlier sweep) | 0.17 |
+| motion only, threshold 0.6, scaling 2 (the first defaults) | 1.03 | 0.86 |
+| best motion only (threshold 0.7, adjacent 2, scaling 2) | 1.09 | 0.97 |
+| **motion + appearance, threshold 0.6, adjacent 0, scaling 4 (the defaults)** | **1.17** | **1.06** |
+| motion + appearance, threshold 0.4, scaling 8 | 1.19 | 1.05 |
+| appearance only, scaling 8 | 1.29 | 1.07 |
 
-At 32–64:1 on clean movies plain JPEG2000 has already dropped the background detail, so there is
-little left to gain and the stored mask and its manifest record (about 1–2 % of the bytes at 64:1)
-decide. `flowroi tune` (napari: *Suggest settings*) searches the settings for a given movie and
-rate and suggests plain JPEG2000 when FlowRoI does not win. The benchmark report
-([benchmarks.md](benchmarks.md)) has the full sweep.
+- The paper's threshold 0.2 leaves 45–60 % of the cell pixels outside the RoI on these movies;
+  cells outside the RoI are smeared, so the files are worse than plain JPEG2000 at equal quality
+  inside the cells. Above about 0.5 the motion floor (`min_motion`), not the threshold, bounds the
+  RoI, so 0.6 and 0.8 give the same masks.
+- Motion alone misses the cells that do not move (2–3 % of the cell pixels). The appearance source
+  (cell-like local contrast) brings the coverage to 98–100 %.
+- Appearance alone scores higher, but keeps only 94.7 % of the reference-cell pixels on the noisy
+  HeLa movie, and there the guard cannot warn (the cells it sees are the ones appearance keeps).
+  The default keeps motion as a safety net for faint moving cells; `flowroi tune` (napari:
+  *Suggest settings*) picks appearance only, a stronger scaling factor or plain JPEG2000 per movie
+  and rate, and its suggestions beat the defaults on every movie and rate of the benchmark.
+- At 32–64:1 on clean movies plain JPEG2000 has already dropped the background detail; gains there
+  are 0.98–1.05 with any setting, even with a perfect mask (1.02–1.04).
 """
 
 HEADER = ["| setting | CLI option | default | allowed | what it does |", "|---|---|---|---|---|"]

@@ -34,10 +34,12 @@ class FlowRoISettings:
     denoise: bool = _setting(
         True, "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
               "specks are not taken for moving cells.")
-    # Defaults: the paper's, except roi_threshold 0.6 (paper 0.2), scaling_factor 4 (paper 5) and
-    # the appearance source switched on: on our real movies the paper's values leave 45-60 % of the
-    # cells outside the RoI, which makes files worse than plain JPEG2000, and motion alone still
-    # misses 2-4 % (still cells). Measurements in docs/settings.md and docs/benchmarks.md.
+    # Defaults from the benchmark sweep (docs/benchmarks.md, summarised in docs/settings.md):
+    # roi_threshold 0.6 (paper 0.2, which leaves 45-60 % of the cells outside the RoI), scaling
+    # factor 4 (paper 5) and the appearance source on beside motion (motion alone misses still
+    # cells): geometric-mean gain 1.17, worst case 1.06 over six movie cases at 8-64:1, against
+    # 0.28 for the paper's values. Appearance alone scores 1.29 but loses 5 % of the cells on noisy
+    # HeLa; `flowroi tune` picks it per movie where it is safe.
     roi_threshold: float = _setting(
         0.6, "Share of the frame that may become region of interest: the most-moving 60 % at 0.6 "
              "(pixels that do not move are never kept). "
