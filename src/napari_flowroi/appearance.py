@@ -17,8 +17,11 @@ from .settings import FlowRoISettings
 
 #: Window of the local contrast, in full-resolution pixels.
 CONTRAST_WINDOW = 7
-#: Scale of the smooth background a cell must stand out from, in full-resolution pixels.
-BACKGROUND_SCALE = 16.0
+#: Scale of the smooth background a cell must stand out from, in full-resolution pixels. Small
+#: enough that the broad, dim glow around fluorescent nuclei (GOWT1) counts as background: at 16 px
+#: the guard read 88 % where the nuclei were 97 % covered; at 6 px 95-97 %, and the brightfield
+#: cells found rose from 95.6 to 96-97 % of the HSC reference.
+BACKGROUND_SCALE = 6.0
 
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
