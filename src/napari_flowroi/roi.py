@@ -80,6 +80,8 @@ class Motion:
 
 #: Settings the flow of a frame depends on; extractors that agree on them can share flows.
 MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight")
+#: Settings the appearance cells of a frame depend on (with the frame preparation).
+CELL_SETTINGS = ("denoise", "flow_scale", "cell_contrast", "min_component_area")
 
 
 def partner_frame(t: int, n_frames: int) -> int:
@@ -112,6 +114,8 @@ class RoiExtractor:
                              self.extra_roi)
         if all(getattr(settings, n) == getattr(self.settings, n) for n in MOTION_SETTINGS):
             other.prepared, other.motion = self.prepared, self.motion
+        if all(getattr(settings, n) == getattr(self.settings, n) for n in CELL_SETTINGS):
+            other.prepared, other.cells = self.prepared, self.cells
         return other
 
     def clear(self) -> None:

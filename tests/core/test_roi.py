@@ -121,3 +121,22 @@ def test_clean_mask_drops_specks_and_fills_holes():
     mask[50, 50] = True           # a speck
     cleaned = clean_mask(mask, opening=3, closing=5, min_area=40)
     assert cleaned[20, 20] and not cleaned[50, 50]
+
+
+def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, monkeypatch):
+    import napari_flowroi.appearance as appearance
+    import napari_flowroi.roi as roi
+
+    flows, cells = [], []
+    real_flow, real_cells = roi.aligned_flow, appearance.cell_mask_small
+    monkeypatch.setattr(roi, "aligned_flow", lambda *a: flows.append(1) or real_flow(*a))
+    monkeypatch.setattr(appearance, "cell_mask_small",
+                        lambda *a: cells.append(1) or real_cells(*a))
+    first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
+    first.mask(3)
+    second = first.with_settings(FlowRoISettings(roi_threshold=0.3))
+    second.mask(3)
+    assert len(flows) == 1 and len(cells) == 1
+    third = first.with_settings(FlowRoISettings(cell_contrast=6.0))
+    third.mask(3)
+    assert len(flows) == 1 and len(cells) == 2
