@@ -28,6 +28,15 @@ def small_movie():
     return moving_discs(n_frames=5, shape=(96, 112), n_cells=3).frames
 
 
+def write_tiff(folder, name, data, **kwargs):
+    """A grey-level TIFF in `folder` (tifffile would take 3 or 4 planes for RGB otherwise)."""
+    import tifffile
+
+    path = folder / name
+    tifffile.imwrite(path, data, **{"photometric": "minisblack", **kwargs})
+    return path
+
+
 def far_from(cells: np.ndarray, distance: int) -> np.ndarray:
     import cv2
 

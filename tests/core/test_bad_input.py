@@ -9,11 +9,9 @@ import numpy as np
 import pytest
 import tifffile
 
+from ..conftest import write_tiff
 
-def _tif(folder, name, data, **kw):
-    path = folder / name
-    tifffile.imwrite(path, data, **{"photometric": "minisblack", **kw})
-    return path
+
 
 
 def _frames(folder, name, shapes):
@@ -29,7 +27,7 @@ def _frames(folder, name, shapes):
 def _movie(folder, name="movie.tif", n=4):
     from napari_flowroi.synthetic import moving_discs
 
-    return _tif(folder, name, moving_discs(n_frames=n, shape=(48, 64), n_cells=2).frames,
+    return write_tiff(folder, name, moving_discs(n_frames=n, shape=(48, 64), n_cells=2).frames,
                 metadata={"axes": "TYX"})
 
 
@@ -43,13 +41,13 @@ def _truncated(folder):
 def _nan(folder):
     data = np.random.default_rng(0).random((4, 32, 40)).astype(np.float32)
     data[2, 5, 5] = np.nan
-    return _tif(folder, "nan.tif", data)
+    return write_tiff(folder, "nan.tif", data)
 
 
 def _inf(folder):
     data = np.random.default_rng(0).random((4, 32, 40)).astype(np.float32)
     data[3, 1, 1] = np.inf
-    return _tif(folder, "inf.tif", data)
+    return write_tiff(folder, "inf.tif", data)
 
 
 def _fake_png_in_folder(folder):
@@ -86,18 +84,18 @@ CASES = {
                               "holds no frames"),
     "frames of different sizes": (lambda p: _frames(p, "sizes", [(16, 16), (16, 16), (16, 20)]),
                                   None, [], "same size"),
-    "single 2-D image": (lambda p: _tif(p, "one.tif", np.full((16, 24), 7, np.uint8)), None, [],
+    "single 2-D image": (lambda p: write_tiff(p, "one.tif", np.full((16, 24), 7, np.uint8)), None, [],
                          "at least two frames.*--plain"),
     "single PNG image": (lambda p: _frames(p, "one", [(16, 16)]) / "f0.png", None, [],
                          "at least two frames.*--plain"),
-    "unsupported axes": (lambda p: _tif(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8),
+    "unsupported axes": (lambda p: write_tiff(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8),
                                         metadata={"axes": "CZYX"}), None, [], "axes"),
-    "RGB frames": (lambda p: _tif(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8),
+    "RGB frames": (lambda p: write_tiff(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8),
                                   photometric="rgb"), None, [], "RGB"),
     "RGB PNG frames": (lambda p: _frames(p, "rgb", [(8, 8, 3)] * 3), None, [], "RGB"),
     "NaN in float data": (_nan, None, [], "NaN"),
     "inf in float data": (_inf, None, [], "infinite"),
-    "unsupported pixel type": (lambda p: _tif(p, "i32.tif", np.zeros((3, 8, 8), np.int32)), None,
+    "unsupported pixel type": (lambda p: write_tiff(p, "i32.tif", np.zeros((3, 8, 8), np.int32)), None,
                                [], "pixel type"),
     "text file named .tif": (lambda p: _fake(p, "fake.tif"), None, [], "Cannot read"),
     "text file named .png among frames": (_fake_png_in_folder, None, [], "Cannot read frame"),

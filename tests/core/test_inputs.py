@@ -5,6 +5,8 @@ import tifffile
 from napari_flowroi.errors import InputError
 from napari_flowroi.inputs import frame_sort_key, open_movie
 
+from ..conftest import write_tiff
+
 
 def test_folder_frames_sort_by_number_not_by_string(tmp_path):
     import cv2
@@ -29,10 +31,6 @@ def test_tiff_stack_reads_frame_by_frame_with_physical_metadata(tmp_path):
     assert movie.physical["time_interval"] == pytest.approx(30.0)
 
 
-def _write(tmp_path, name, data, **kw):
-    path = tmp_path / name
-    tifffile.imwrite(path, data, **{"photometric": "minisblack", **kw})
-    return path
 
 
 def _text(tmp_path, name, text):
@@ -50,13 +48,13 @@ def _folder(tmp_path, name):
 @pytest.mark.parametrize("make, words", [
     (lambda p: p / "missing.tif", "does not exist"),
     (lambda p: _folder(p, "empty"), "holds no frames"),
-    (lambda p: _write(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}),
+    (lambda p: write_tiff(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}),
      "axes"),
-    (lambda p: _write(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"), "RGB"),
-    (lambda p: _write(p, "int32.tif", np.zeros((3, 8, 8), np.int32)), "pixel type"),
+    (lambda p: write_tiff(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"), "RGB"),
+    (lambda p: write_tiff(p, "int32.tif", np.zeros((3, 8, 8), np.int32)), "pixel type"),
     (lambda p: _text(p, "fake.tif", "not a tiff at all"), "Cannot read"),
     (lambda p: _text(p, "notes.txt", "x"), "not a TIFF"),
-    (lambda p: _write(p, "planar_rgb.tif", np.zeros((3, 8, 8), np.uint8), photometric="rgb"),
+    (lambda p: write_tiff(p, "planar_rgb.tif", np.zeros((3, 8, 8), np.uint8), photometric="rgb"),
      "RGB"),
 ])
 def test_bad_inputs_are_refused_with_a_message_that_says_what_to_do(tmp_path, make, words):
@@ -67,7 +65,7 @@ def test_bad_inputs_are_refused_with_a_message_that_says_what_to_do(tmp_path, ma
 def test_nan_frames_are_refused_when_read(tmp_path):
     data = np.zeros((3, 8, 8), np.float32)
     data[1, 2, 2] = np.nan
-    movie = open_movie(_write(tmp_path, "nan.tif", data))
+    movie = open_movie(write_tiff(tmp_path, "nan.tif", data))
     movie[0]
     with pytest.raises(InputError, match="NaN"):
         movie[1]
@@ -87,7 +85,7 @@ def test_a_single_image_is_a_one_frame_movie_that_only_plain_mode_compresses(tmp
     from napari_flowroi.batch import compress_movie
     from napari_flowroi.settings import FlowRoISettings
 
-    path = _write(tmp_path, "single.tif", np.full((16, 24), 7, np.uint8))
+    path = write_tiff(tmp_path, "single.tif", np.full((16, 24), 7, np.uint8))
     assert open_movie(path).shape == (1, 16, 24)
     with pytest.raises(InputError, match="at least two.*--plain"):
         compress_movie(path, tmp_path / "out")
