@@ -30,6 +30,10 @@ def _ideal_name(q, scale) -> str | None:
     return name if name in q["curves"] else None
 
 
+#: Gains are ratios of interpolated rates: plain JPEG2000 against itself comes out 1 - 2e-16.
+FLOAT_SLACK = 1e-9
+
+
 def _suggested_gains(entry) -> dict:
     sug = entry.get("suggested", {}).get("rates", {})
     return {r: v["measured"] for r, v in sug.items()}
@@ -381,7 +385,7 @@ def _suggested_verdict(results) -> str:
              for r, g in _suggested_gains(e).items()]
     if not cells:
         return ""
-    fails = [(name, r, g) for name, r, g in cells if g["gain"] < 1.0]
+    fails = [(name, r, g) for name, r, g in cells if g["gain"] < 1.0 - FLOAT_SLACK]
     head = (f"Requirement *suggested settings give gain ≥ 1.0 at every rate on every movie*: "
             f"{len(cells) - len(fails)} of {len(cells)} movie × rate cells meet it")
     if not fails:
@@ -413,7 +417,7 @@ def _suggested_section(results, add):
             est = "– (plain)" if v["tune_gain"] is None else \
                 f"{v['tune_gain']:.2f}, {100 * v['tune_coverage']:.1f} %"
             cov = "–" if "pixel_coverage" not in m else f"{100 * m['pixel_coverage']:.1f} %"
-            mark = "" if m["gain"] >= 1.0 else " ✗"
+            mark = "" if m["gain"] >= 1.0 - FLOAT_SLACK else " ✗"
             frames = f" (tune frames {', '.join(map(str, e['suggested']['tune_frames']))})" if first else ""
             first = False
             add(f"| {name}{frames} | {r}:1 | {v['label']} | **{fmt_gain(m)}**{mark} | "

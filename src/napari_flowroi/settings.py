@@ -37,9 +37,9 @@ class FlowRoISettings:
     # Defaults from the benchmark sweep (docs/benchmarks.md, summarised in docs/settings.md):
     # roi_threshold 0.6 (paper 0.2, which leaves 45-60 % of the cells outside the RoI), scaling
     # factor 4 (paper 5) and the appearance source on beside motion (motion alone misses still
-    # cells): geometric-mean gain 1.17, worst case 1.06 over six movie cases at 8-64:1, against
-    # 0.28 for the paper's values. Appearance alone scores 1.29 but loses 5 % of the cells on noisy
-    # HeLa; `flowroi tune` picks it per movie where it is safe.
+    # cells): geometric-mean gain 1.18, worst case 1.07 over six movie cases at 8-64:1, against
+    # 0.28 for the paper's values. Appearance alone scores 1.29 but loses 5-11 % of the cells on
+    # noisy HeLa; `flowroi tune` picks it per movie where it is safe.
     roi_threshold: float = _setting(
         0.6, "Share of the frame that may become region of interest: the most-moving 60 % at 0.6 "
              "(pixels that do not move are never kept). "
