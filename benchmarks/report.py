@@ -81,6 +81,14 @@ def _figure_grid(n):
     return fig, axes.ravel()
 
 
+def _save(fig, path: Path) -> str:
+    """Lay out, write and close a figure; its file name for the report."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path.name
+
+
 def plot_rd(results, images: Path, region: str) -> str:
     cases = [(n, e) for n, e in results["cases"].items() if e.get("quality")]
     fig, axes = _figure_grid(len(cases))
@@ -102,11 +110,7 @@ def plot_rd(results, images: Path, region: str) -> str:
     for ax in axes[len(cases):]:
         ax.axis("off")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    path = images / f"bench-rd-{region}.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return _save(fig, images / f"bench-rd-{region}.png")
 
 
 def plot_gain(results, images: Path) -> str:
@@ -130,11 +134,7 @@ def plot_gain(results, images: Path) -> str:
     for ax in axes[len(cases):]:
         ax.axis("off")
     axes[0].legend(fontsize=6)
-    fig.tight_layout()
-    path = images / "bench-gain.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return _save(fig, images / "bench-gain.png")
 
 
 def plot_rate_accuracy(results, images: Path) -> str:
@@ -154,11 +154,7 @@ def plot_rate_accuracy(results, images: Path) -> str:
     ax.set_ylabel("achieved ÷ requested")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=5, ncol=2)
-    fig.tight_layout()
-    path = images / "bench-rate-accuracy.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return _save(fig, images / "bench-rate-accuracy.png")
 
 
 def plot_sweep(results, images: Path) -> str | None:
@@ -183,11 +179,7 @@ def plot_sweep(results, images: Path) -> str | None:
             if np.isfinite(matrix[i, j]):
                 ax.text(j, i, f"{matrix[i, j]:.2f}", ha="center", va="center", fontsize=5)
     fig.colorbar(im, ax=ax, label="log2 gain (geometric mean over sweep rates)")
-    fig.tight_layout()
-    path = images / "bench-sweep.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return _save(fig, images / "bench-sweep.png")
 
 
 def plot_codecs(results, images: Path) -> str | None:
@@ -216,11 +208,7 @@ def plot_codecs(results, images: Path) -> str | None:
     for ax in axes[len(cases):]:
         ax.axis("off")
     axes[0].legend(fontsize=6)
-    fig.tight_layout()
-    path = images / "bench-codecs.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return _save(fig, images / "bench-codecs.png")
 
 
 def plot_memory(results, images: Path) -> str | None:
@@ -236,11 +224,7 @@ def plot_memory(results, images: Path) -> str | None:
     ax.set_ylim(0, None)
     ax.grid(alpha=0.3)
     ax.legend()
-    fig.tight_layout()
-    path = images / "bench-memory.png"
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path.name
+    return _save(fig, images / "bench-memory.png")
 
 
 def _f(x, digits=2):
