@@ -463,7 +463,6 @@ def _settings_text(d: dict) -> str:
 
 def _verdict(results) -> str:
     wins = total = 0
-    ideal_wins = 0
     for e in results["cases"].values():
         q = e.get("quality")
         if not q:

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 
 from .codec import encode_frame
 from .container import ContainerWriter, PROGRESS, manifest_reserve, record_reserve, write_atomic
-from .errors import CancelledError, FlowRoIError, InputError, OutputError
+from .errors import CancelledError, InputError, OutputError
 from .guard import frame_coverage
 from .inputs import (Movie, check_frame_folder, input_fingerprint, list_wells, open_movie,
                      require_motion, well_name)

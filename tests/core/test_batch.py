@@ -135,8 +135,6 @@ def test_two_frame_movies_and_odd_frame_sizes_compress_and_decode(tmp_path, shap
 
 
 def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path):
-    import napari_flowroi.batch as batch
-
     frames = np.zeros((4, 40, 48), np.uint8)
     frames[:, :, 24:] = 200  # two flat halves: no texture anywhere
     summary = compress_movie(frames, tmp_path / "flat")
