@@ -80,8 +80,9 @@ class Suggestion:
 
     def summary(self) -> str:
         if self.best is None:
-            return ("No FlowRoI setting kept the cells and beat plain JPEG2000 at this rate on "
-                    f"frames {list(self.frames)}; plain JPEG2000 is suggested.")
+            return ("No FlowRoI setting kept the cells and beat plain JPEG2000 by "
+                    f"{MIN_GAIN - 1:.0%} at this rate on frames {list(self.frames)}; plain "
+                    "JPEG2000 is suggested.")
         b = self.best
         return (f"Sources {' + '.join(b.settings.roi_sources)}, RoI threshold "
                 f"{b.settings.roi_threshold:g}, adjacent factor {b.settings.adjacent_factor}, "
