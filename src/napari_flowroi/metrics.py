@@ -108,6 +108,10 @@ def object_coverage(roi: np.ndarray, cells: np.ndarray, min_inside: float = 0.5)
     their pixels inside the RoI (1.0 when there are no cells)."""
     cells = np.asarray(cells)
     roi = np.asarray(roi, bool)
+    if not np.any(cells.astype(bool, copy=False) > roi):
+        # every cell pixel inside the RoI (the batch's usual case: the appearance source protects
+        # the cells the guard counts): no labelling needed
+        return 1.0
     # integer counts of the labels under the RoI (a weighted bincount over every pixel converted
     # the frame to float64: 12 ms a frame at 1 MP in every batch run, through the guard); areas
     # come with the labelling for binary masks

@@ -79,3 +79,18 @@ def test_plain_rate_ladder_meets_its_rates_and_loses_quality_as_the_rate_rises()
     rate = float(ladder.rates[3])
     assert ladder.gain(rate, ladder.quality_at(rate)) == pytest.approx(1.0, rel=1e-6)
     assert ladder.gain(rate, float(ladder.psnr[1])) > 1.0
+
+
+def test_object_coverage_counts_cells_by_their_share_inside():
+    labels = np.zeros((30, 30), np.int32)
+    labels[2:6, 2:6] = 1      # fully inside
+    labels[10:14, 10:20] = 2  # 60 % inside
+    labels[20:24, 20:24] = 3  # 25 % inside
+    roi = np.zeros((30, 30), bool)
+    roi[2:6, 2:6] = True
+    roi[10:14, 10:16] = True
+    roi[20:24, 20:21] = True
+    assert metrics.object_coverage(roi, labels) == pytest.approx(2 / 3)
+    assert metrics.object_coverage(roi, labels, min_inside=0.7) == pytest.approx(1 / 3)
+    assert metrics.object_coverage(np.ones_like(roi), labels) == 1.0
+    assert metrics.object_coverage(roi, labels > 0) == pytest.approx(2 / 3)
