@@ -81,11 +81,11 @@ def test_cancel_halfway_stops_promptly_and_leaves_no_complete_looking_output(
     widget.live.value = False  # keep the preview out of the way
     output = tmp_path / "cancelled.flowroi"
     worker = widget.compress(output=output, workers=1)
-    qtbot.waitUntil(lambda: widget._batch_done >= 2, timeout=120_000)
+    qtbot.waitUntil(lambda: widget.frames_done >= 2, timeout=120_000)
     widget.cancel_button.clicked()
     with qtbot.waitSignal(worker.finished, timeout=30_000):
         pass
-    assert 2 <= widget._batch_done < 12
+    assert 2 <= widget.frames_done < 12
     assert not is_container(output)
     assert "cancelled" in widget.messages[-1] and "same settings" in widget.messages[-1]
     from napari_flowroi.napari._reader import get_reader
