@@ -79,8 +79,11 @@ class FlowRoIWidget(QWidget):
         self.model = TuningModel()
         self.live_layers: LiveLayers | None = None
         self.messages: list[str] = []       # every message shown to the user, newest last
-        self.last_update_seconds: float | None = None  # setting change -> layers updated
+        self.last_update_seconds: float | None = None  # setting change -> all layers updated
+        self.first_update_seconds: float | None = None  # setting change -> mask layer updated
         self.closed = False
+        self._watching = None                # the main window whose closing stops our work
+        self._batch_output = None
         self._changed_at: float | None = None
         self._preview_job = None
         self._long_job = None                # suggest, rate-distortion or batch
@@ -202,6 +205,25 @@ class FlowRoIWidget(QWidget):
     def native(self):
         return self
 
+    def showEvent(self, event):  # noqa: N802 - Qt name
+        self._watch_window()
+        super().showEvent(event)
+
+    def _watch_window(self):
+        """Watch the main window once docked: closing it stops what runs (see _teardown)."""
+        window = self.window()
+        if window is not self and self._watching is not window:
+            window.installEventFilter(self)
+            self._watching = window
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt name
+        from qtpy.QtCore import QEvent
+
+        if obj is self._watching and event.type() == QEvent.Type.Close \
+                and not self.closed:
+            self._teardown()
+        return False
+
     def _wire(self):
         m = self.model
         m.preview_ready.connect(self._show_preview)
@@ -248,8 +270,9 @@ class FlowRoIWidget(QWidget):
 
     @property
     def busy(self) -> bool:
-        return (self._preview_job is not None or self._long_job is not None
-                or self._timer.isActive())
+        running = any(job is not None and not job.done
+                      for job in (self._preview_job, self._long_job))
+        return running or (not self.closed and self._timer.isActive())
 
     # --- source layer ----------------------------------------------------------------------------
     def _source_choices(self, *_):
@@ -331,6 +354,8 @@ class FlowRoIWidget(QWidget):
     def _teardown(self, *_):
         """The dock (or the viewer) was closed: stop listening and stop running work; say what
         an interrupted compression leaves behind."""
+        if self.closed:
+            return
         self.closed = True
         try:
             self.viewer.dims.events.current_step.disconnect(self._step_changed)
@@ -341,13 +366,19 @@ class FlowRoIWidget(QWidget):
         for job in (self._preview_job, self._long_job):
             if job is not None:
                 job.cancel()
-        if self._long_job is not None and self._long_kind == "batch":
+        if self._long_job is not None and self._long_kind == "the compression":
             message = (f"FlowRoI: the viewer was closed during the compression into "
                        f"{self._batch_output}; it stops after the frames under way and the folder "
                        "is incomplete (no manifest.json). Compress again with the same settings "
                        "into the same folder to finish it, or delete the folder.")
             self.messages.append(message)
             print(message, file=sys.stderr)
+        # let the closed viewer go: workers still finishing hold this widget, not the viewer
+        self.viewer = self.live_layers = self._grid_saved = None
+        watching, self._watching = self._watching, None
+        if watching is not None and not _worker.qt_deleted(watching) \
+                and not _worker.qt_deleted(self):
+            watching.removeEventFilter(self)
 
     # --- settings --------------------------------------------------------------------------------
     def settings(self) -> FlowRoISettings | None:
@@ -447,6 +478,8 @@ class FlowRoIWidget(QWidget):
                 self.last_update_seconds = time.perf_counter() - self._changed_at
                 self._changed_at = None
         else:
+            if self._changed_at is not None:
+                self.first_update_seconds = time.perf_counter() - self._changed_at
             self._set_busy(f"Coding frame {preview.t} (FlowRoI and JPEG2000)…")
         self._update_readout(preview)
 
@@ -568,7 +601,7 @@ class FlowRoIWidget(QWidget):
         if self._long_job is not None:
             self._long_job.cancel()
             self.busy_label.value = "Cancelling after the step under way…"
-            if self._long_kind == "batch":
+            if self._long_kind == "the compression":
                 self.status.value = "Cancelling after the frames under way…"
 
     # --- suggested settings ----------------------------------------------------------------------
@@ -679,6 +712,7 @@ class FlowRoIWidget(QWidget):
                                 f"Checking cell coverage, then compressing {len(movie)} frames…"
                                 if check else f"Compressing {len(movie)} frames…"):
             return None
+        self._watch_window()
         cancel = threading.Event()
         self._batch_output, self._batch_settings, self._batch_done = output, settings, 0
         self.compress_button.enabled = False

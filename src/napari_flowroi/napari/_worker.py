@@ -34,6 +34,11 @@ class Job:
     def __init__(self, worker, cancel: threading.Event):
         self.worker = worker
         self.cancel_event = cancel
+        self.done = False
+        worker.finished.connect(self._finished)
+
+    def _finished(self):
+        self.done = True
 
     def cancel(self) -> None:
         """Ask the work to stop at its next check (the worker finishes normally)."""
