@@ -135,9 +135,9 @@ def test_an_in_memory_movie_cannot_go_to_a_cluster(cluster, tmp_path):
 def test_an_unreachable_scheduler_is_one_clear_line(tmp_path, plate, capsys, monkeypatch):
     import socket
 
-    import napari_flowroi.cluster as cluster_module
+    import napari_flowroi.executors as executors
 
-    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
 
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
