@@ -106,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     decompress.add_argument("container", type=Path)
     decompress.add_argument("output", type=Path, help="TIFF file to write")
     decompress.add_argument("--overwrite", action="store_true")
+    decompress.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON")
     info.add_argument("container", type=Path)
@@ -254,7 +255,7 @@ def _decompress(args) -> int:
 
     container = open_container(args.container)
     container.to_tiff(args.output, overwrite=args.overwrite,
-                      progress=_StderrProgress("decompressing"))
+                      progress=_StderrProgress("decompressing", not args.quiet))
     print(json.dumps({"output": str(args.output), "shape": list(container.shape),
                       "dtype": str(container.dtype)}))
     return EXIT_OK

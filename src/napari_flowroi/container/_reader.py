@@ -100,6 +100,22 @@ class Container:
                                "run `flowroi verify` on it to list every damaged frame.")
         return data
 
+    def check_frame(self, t: int) -> bytes:
+        """Frame `t`'s JP2 file, checked against the manifest (size, checksum, headers) without
+        decoding it.
+
+        Raises
+        ------
+        FlowRoIError
+            Missing, damaged, or its headers claim another image than the manifest's.
+        """
+        record = self.manifest["frames"][t]
+        data = self._checked_bytes(t, frame_name(t), record["bytes"], record["sha256"], "Frame")
+        problem = header_problem(data, self.shape[1:], self.manifest["dtype"])
+        if problem:
+            raise FlowRoIError(f"Frame {t} of {self.root} does not fit its manifest: {problem}.")
+        return data
+
     def read_frame(self, t: int) -> np.ndarray:
         """Frame `t`, decoded to the original dtype.
 
@@ -110,14 +126,12 @@ class Container:
             the manifest, or it does not decode.
         """
         record = self.manifest["frames"][t]
-        data = self._checked_bytes(t, frame_name(t), record["bytes"], record["sha256"], "Frame")
-        problem = header_problem(data, self.shape[1:], self.manifest["dtype"])
-        if problem:
-            raise FlowRoIError(f"Frame {t} of {self.root} does not fit its manifest: {problem}.")
+        data = self.check_frame(t)
         try:
             with warnings.catch_warnings():  # glymur warns about each damaged box it meets
                 warnings.simplefilter("ignore")
-                codes = codec.read_jp2_file(self.root / frame_name(t))
+                # the very bytes checked (glymur cannot open every path: undecodable bytes)
+                codes = codec.decode_jp2(data)
         except Exception as exc:  # glymur/OpenJPEG raise many kinds on damaged codestreams
             raise FlowRoIError(f"Frame {t} of {self.root} does not decode "
                                f"({' '.join(str(exc).split())[:100]}).") from exc
@@ -202,8 +216,10 @@ class Container:
         if not output.parent.is_dir():
             raise OutputError(f"The folder {output.parent} does not exist; create it first or "
                               "choose another output.")
-        tmp = output.with_name(f".{output.name}.partial")
         n_frames = self.shape[0]
+        for t in range(n_frames):  # a damaged frame stops the run before anything is written
+            self.check_frame(t)
+        tmp = output.with_name(f".{output.name}.partial")
         try:
             with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
                 for t in range(n_frames):
