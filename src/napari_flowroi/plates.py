@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .container import write_atomic
 from .errors import InputError, OutputError
@@ -52,8 +52,11 @@ def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
     return list_wells(paths[0]) if paths else None
 
 
-def well_names(sources: Sequence[Any]) -> dict[str, Any]:
-    """Each source by its well name; refuses two sources with one name."""
+def well_names(sources: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    """Each source by its well name; refuses two sources with one name. A mapping (well name ->
+    source, e.g. the positions of one multi-position file) is taken as it is."""
+    if isinstance(sources, Mapping):
+        return dict(sources)
     names: dict[str, Any] = {}
     for source in sources:
         name = well_name(Path(source))
@@ -64,7 +67,7 @@ def well_names(sources: Sequence[Any]) -> dict[str, Any]:
     return names
 
 
-def compress_movies(sources: Sequence[str | Path], output_dir: str | Path,
+def compress_movies(sources: Sequence[str | Path] | Mapping[str, Any], output_dir: str | Path,
                     settings: FlowRoISettings | None = None, *, workers: int = 1,
                     overwrite: bool = False, progress=None,
                     cancel: threading.Event | None = None, chunk_frames: int | None = None,
@@ -73,9 +76,9 @@ def compress_movies(sources: Sequence[str | Path], output_dir: str | Path,
 
     Parameters
     ----------
-    sources : sequence of str or Path
+    sources : sequence of str or Path, or mapping of well name to source
         One movie per well; the well's name is the file name without its TIFF suffix, or the
-        folder's name.
+        folder's name, or the mapping's key (anything `inputs.open_movie` opens).
     output_dir : str or Path
         Folder of the wells' containers and ``summary.json``.
     settings, workers, overwrite, progress, cancel, chunk_frames, scheduler
@@ -98,7 +101,7 @@ def compress_movies(sources: Sequence[str | Path], output_dir: str | Path,
     if not sources:
         raise InputError("No input movies given.")
     names = well_names(sources)
-    check_not_on_inputs(output_dir, sources)
+    check_not_on_inputs(output_dir, names.values())
     jobs = [_plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
             for name, source in names.items()]
     summaries = compress_jobs(jobs, workers=workers, overwrite=overwrite, progress=progress,
