@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import signal
 import threading
-import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
@@ -254,7 +253,3 @@ def run_distributed(tasks: list, run_chunk: Callable, client: Any,
     except BaseException:
         client.cancel(list(futures))
         raise
-
-
-def elapsed_since(started: float) -> float:
-    return time.perf_counter() - started

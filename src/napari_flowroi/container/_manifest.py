@@ -23,6 +23,7 @@ import numpy as np
 
 from .. import __version__
 from ..errors import FlowRoIError, SettingsError
+from ..settings import FlowRoISettings
 from ._files import MANIFEST, is_partial
 
 FORMAT_NAME = "flowroi-container"
@@ -204,8 +205,6 @@ def manifest_problem(manifest: Any) -> str | None:
     settings = manifest.get("settings")
     if not isinstance(settings, dict):
         return "settings missing"
-    from ..settings import FlowRoISettings
-
     try:
         FlowRoISettings.from_dict(settings)
     except (SettingsError, TypeError, ValueError, OverflowError) as exc:
