@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import cv2
@@ -185,7 +185,7 @@ class Previewer:
         self._extractors = _Cache(8)       # settings -> RoiExtractor (mask caches)
         self._motion_sources = _Cache(4)   # motion key -> RoiExtractor (flow caches)
         self._frames = _Cache(8)
-        self._coarse = _Cache(cache_frames)
+        self._coarse = _Cache(3 * cache_frames)
         self._lock = threading.Lock()
         self.computed: list[tuple[FlowRoISettings, int]] = []
 
@@ -252,9 +252,18 @@ class Previewer:
         return self._previews.get((preview_key(settings), int(t)))
 
     def cached_coarse(self, settings: FlowRoISettings, t: int) -> FramePreview | None:
-        """The full preview, else the coarse one (mask, flow, guard), else None; never computes."""
+        """The full preview, else the coarse one (mask, flow, guard; also that of other coding
+        settings with the same mask), else None; never computes."""
         found = self.cached(settings, t)
-        return found if found is not None else self._coarse.get((preview_key(settings), int(t)))
+        if found is not None:
+            return found
+        key, t = preview_key(settings), int(t)
+        found = self._coarse.get((key, t))
+        if found is None and settings.uses_roi:
+            same_mask = self._coarse.get((mask_key(settings), t))
+            if same_mask is not None:
+                found = self._coarse.put((key, t), replace(same_mask, settings=key, seconds=0.0))
+        return found
 
     def coarse(self, settings: FlowRoISettings, t: int) -> FramePreview:
         """The cheap part of a preview: RoI mask, flow and missed-cell guard, not coded
@@ -266,6 +275,9 @@ class Previewer:
         found = self._coarse.get((key, t))
         if found is not None:
             return found
+        same_mask = self._coarse.get((mask_key(settings), t))  # a coding change: mask reused
+        if same_mask is not None and settings.uses_roi:
+            return self._coarse.put((key, t), replace(same_mask, settings=key, seconds=0.0))
         started = time.perf_counter()
         frame = self.frame(t)
         coverage = None
@@ -286,6 +298,8 @@ class Previewer:
             roi_fraction=float(mask.mean()), psnr_roi_flowroi=nan, psnr_outside_flowroi=nan,
             psnr_roi_plain=nan, psnr_outside_plain=nan, seconds=time.perf_counter() - started,
             coverage=coverage, value_range=(float(frame.min()), float(frame.max())), coarse=True)
+        if settings.uses_roi:
+            self._coarse.put((mask_key(settings), t), coarse)
         return self._coarse.put((key, t), coarse)
 
     def preview(self, settings: FlowRoISettings, t: int,

@@ -86,6 +86,7 @@ class FlowRoIWidget(QWidget):
         self._batch_output = None
         self._changed_at: float | None = None
         self._preview_job = None
+        self._old_previews: list = []        # superseded preview jobs still finishing a step
         self._long_job = None                # suggest, rate-distortion or batch
         self._long_kind = ""
         self._grid_saved: dict | None = None
@@ -270,8 +271,9 @@ class FlowRoIWidget(QWidget):
 
     @property
     def busy(self) -> bool:
+        self._old_previews = [job for job in self._old_previews if not job.done]
         running = any(job is not None and not job.done
-                      for job in (self._preview_job, self._long_job))
+                      for job in (self._preview_job, self._long_job, *self._old_previews))
         return running or (not self.closed and self._timer.isActive())
 
     # --- source layer ----------------------------------------------------------------------------
@@ -432,9 +434,12 @@ class FlowRoIWidget(QWidget):
         coarse = self.model.cached(coarse=True)
         if coarse is not None:
             self.model.accept_preview(coarse)
-        if self._preview_job is not None:
-            return  # it was told to stop; when it finishes the newest request starts
+        running = self._preview_job
+        if running is not None and not running.done and not running.cancel_event.is_set():
+            return  # it computes this target already
         settings, t = target
+        if running is not None and not running.done:
+            self._old_previews.append(running)  # superseded: stops at its next step
         cancel = threading.Event()
         self._preview_job = _worker.run(
             self, _preview_steps, self.model, self.model.settings, t, cancel, cancel=cancel,
@@ -449,9 +454,12 @@ class FlowRoIWidget(QWidget):
             self.model.accept_size_factor(*result)
 
     def _preview_finished(self):
+        if self._preview_job is not None and not self._preview_job.done:
+            return  # a newer request is running
         self._preview_job = None
         if self.model.target() is not None and self.model.cached() is None:
-            self._compute_visible()  # the view moved on while computing: catch up
+            if not self._timer.isActive():
+                self._compute_visible()  # the view moved on while computing: catch up
         elif self._long_kind == "":
             self._set_busy("")
 

@@ -65,11 +65,11 @@ def run(owner, func: Callable, *args, yielded=None, returned=None, errored=None,
             callback(*values)
         return call
 
+    job = Job(worker, cancel)  # first: `job.done` is true when `finished` callbacks run
     for signal, callback in (("yielded", yielded), ("returned", returned),
                              ("errored", errored), ("finished", finished)):
         if callback is not None and hasattr(worker, signal):
             getattr(worker, signal).connect(guarded(callback))
-    job = Job(worker, cancel)
     worker.start()
     return job
 
