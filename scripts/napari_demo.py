@@ -52,7 +52,7 @@ if args.screenshot:
                 widget.tabs.setCurrentIndex(1)
                 widget.show_rate_distortion()
             elif state == "expert":
-                widget.form.toggle_expert()
+                widget.form.expert_button.clicked()
             elif state == "compress":
                 widget.tabs.setCurrentIndex(2)
                 out = Path(tempfile.mkdtemp()) / "hsc_brightfield.flowroi"

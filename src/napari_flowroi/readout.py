@@ -68,17 +68,15 @@ def verdict(preview, size_factor: float | None = None) -> str:
     same = "at the same size" if abs(size - 1) < 0.1 else f"at {size:.2f}× the size"
     if gain != gain:
         return "No RoI on this frame: FlowRoI codes it like plain JPEG2000."
-    if abs(gain) < 0.1:
-        return f"FlowRoI ≈ JPEG2000 on this frame (RoI {gain:+.1f} dB {same})."
+    if abs(gain) < 0.2:
+        return f"FlowRoI ≈ JPEG2000 here: RoI (cells) {gain:+.1f} dB {same}."
     text = f"FlowRoI: RoI (cells) {gain:+.1f} dB {same}"
-    if size_factor is not None and math.isfinite(size_factor):
-        if gain > 0:
-            text += f", or {size_factor:.1f}× smaller at the same cell quality"
-        else:
-            text += f" — JPEG2000 is {1 / size_factor:.1f}× smaller at the same cell quality"
-    if gain < 0:
-        text += ". Plain JPEG2000 is better here."
-    return text + "."
+    known = size_factor is not None and math.isfinite(size_factor) and size_factor > 0
+    if gain > 0:
+        return text + (f", or {size_factor:.1f}× smaller at the same cell quality."
+                       if known else ".")
+    return text + (f": plain JPEG2000 is better ({1 / size_factor:.1f}× smaller at the same cell "
+                   "quality)." if known else ": plain JPEG2000 is better here.")
 
 
 def readout_html(p, settings, dtype, size_factor: float | None = None) -> str:

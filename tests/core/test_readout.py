@@ -24,7 +24,7 @@ def test_the_verdict_says_which_is_better_and_by_how_much():
     assert text == ("FlowRoI: RoI (cells) +2.1 dB at the same size, or 1.4× smaller at the same "
                     "cell quality.")
     worse = verdict(preview(psnr_roi_flowroi=36.0), size_factor=0.8)
-    assert "Plain JPEG2000 is better" in worse
+    assert "plain JPEG2000 is better" in worse
     assert "coding" in verdict(preview(coarse=True))
 
 

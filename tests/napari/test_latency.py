@@ -11,6 +11,8 @@ from statistics import median
 import numpy as np
 import pytest
 
+from napari_flowroi.napari._widget import DEBOUNCE_MS
+
 from .conftest import wait_idle, wait_preview
 
 #: The full 1-MP movie lies in ../shared/data beside the repository (not shipped with the package).
@@ -19,6 +21,15 @@ REPEATS = 5
 
 
 def _change(qtbot, widget, name, value, t=None):
+    if name == "coverage_target":  # re-words the readout synchronously, computes nothing
+        import time
+
+        computed = len(widget.previewer.computed)
+        started = time.perf_counter()
+        widget.form.controls[name].value = value
+        seconds = time.perf_counter() - started
+        assert len(widget.previewer.computed) == computed and not widget.busy
+        return seconds, seconds
     widget.first_update_seconds = None
     if name == "time step":
         widget.viewer.dims.set_current_step(0, value)
@@ -50,7 +61,7 @@ def test_setting_changes_update_layers_of_a_1mp_frame(widget_on, qtbot):
         "roi_threshold": [round(0.40 + 0.03 * i, 2) for i in range(REPEATS)],
         "scaling_factor": [2.0 + 0.5 * i for i in range(REPEATS)],
         "compression_rate": [20.0 + 5 * i for i in range(REPEATS)],
-        "coverage_target": [0.5 + 0.05 * i for i in range(REPEATS)],
+        "coverage_target": [round(0.5 + 0.05 * i, 2) for i in range(REPEATS)],
         "adjacent_factor": [1, 2, 3, 4, 5][:REPEATS],
         "denoise": [False, True] * 3,
         "time step": [2, 3, 4, 5, 6][:REPEATS],
@@ -71,6 +82,7 @@ def test_setting_changes_update_layers_of_a_1mp_frame(widget_on, qtbot):
         lines.append(f"{name:>17}: first {median(firsts):.3f} s, all {median(alls):.3f} s "
                      f"(median of {len(alls)}; all: min {min(alls):.3f}, max {max(alls):.3f})"
                      if alls else f"{name:>17}: nothing to recompute (readout only)")
-    print("\n1 MP setting change -> layers updated (debounce 0.04 s included):\n" +
+    print(f"\n1 MP setting change -> layers updated (debounce {DEBOUNCE_MS / 1000:.2f} s "
+          "included; first: mask layer, all: every layer and the readout):\n" +
           "\n".join(lines))
     assert widget.last_preview is not None and not widget.last_preview.coarse

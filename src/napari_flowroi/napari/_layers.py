@@ -16,10 +16,12 @@ from ..preview import LAYER_VIEWS, FramePreview, Previewer, lazy_stack, view_dty
 from ..settings import FlowRoISettings
 
 ROLE_KEY = "flowroi_role"
-#: role -> (layer name suffix, napari layer type); inserted in this order (the mask on top).
+#: role -> (what the layer shows, napari layer type); inserted in this order (the mask on top).
+#: Layer names start with the role ("FlowRoI · movie"), so a narrow layer list still tells them
+#: apart, and FlowRoI comes first (left) in the side-by-side grid.
 ROLES = {
-    "plain": ("plain JPEG2000", "image"),
-    "flowroi": ("FlowRoI decoded", "image"),
+    "flowroi": ("FlowRoI", "image"),
+    "plain": ("JPEG2000", "image"),
     "flow": ("flow", "image"),
     "mask": ("RoI mask", "labels"),
 }
@@ -98,7 +100,8 @@ class LiveLayers:
     def _add(self, role: str, data):
         suffix, kind = ROLES[role]
         src = self.source
-        common = {"name": f"{short_name(src.name)}: {suffix}", "scale": src.scale, "translate": src.translate,
+        common = {"name": f"{suffix} · {short_name(src.name, 24)}", "scale": src.scale,
+                  "translate": src.translate,
                   "metadata": {ROLE_KEY: role, "flowroi_source": src.name}}
         if kind == "labels":
             from napari.utils.colormaps import DirectLabelColormap
@@ -127,7 +130,7 @@ class LiveLayers:
         if layer is None or layer not in self.viewer.layers:
             src = self.source
             self.layers["missed"] = self.viewer.add_points(
-                points, ndim=3, name=f"{short_name(src.name)}: cells outside RoI", symbol="ring",
+                points, ndim=3, name=f"missed cells · {short_name(src.name, 24)}", symbol="ring",
                 size=18, face_color=MISSED_COLOUR, border_width=0, scale=src.scale, translate=src.translate,
                 metadata={ROLE_KEY: "missed", "flowroi_source": src.name})
         else:

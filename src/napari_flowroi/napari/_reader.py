@@ -42,5 +42,8 @@ def read_container(path) -> list[tuple]:
                                     "metadata": metadata}, "image")]
     if container.has_masks:
         layers.append((container.masks().astype(np.uint8),
-                       {"name": f"{name} RoI", "opacity": 0.35, "metadata": metadata}, "labels"))
+                       {"name": f"{name} RoI", "opacity": 0.35, "metadata": metadata,
+                        # the widget's RoI colour (cyan), apart from the orange missed-cell rings
+                        "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"}},
+                       "labels"))
     return layers

@@ -181,22 +181,34 @@ class FlowRoIWidget(QWidget):
                              labels=False)
 
         header = Container(widgets=[
-            Container(widgets=[self.source], labels=True), self.verdict, self.busy_label,
-            Container(widgets=[self.progress_bar, self.cancel_button], layout="horizontal",
-                      labels=False)], labels=False)
+            Container(widgets=[self.source], labels=True), self.verdict,
+            Container(widgets=[self.busy_label, self.progress_bar, self.cancel_button],
+                      layout="horizontal", labels=False)], labels=False)
         self.tabs = QTabWidget()
         for name, panel in (("Tune", tune), ("Compare", self.compare),
                             ("Compress", compress)):
+            panel.native.layout().addStretch(1)  # short tabs keep their controls together
             self.tabs.addTab(panel.native, name)
+        from qtpy.QtWidgets import QSizePolicy
+
+        for label in (self.readout, self.verdict, self.suggestion, self.status, self.busy_label):
+            # long text wraps to the dock's width instead of widening the dock
+            label.native.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                       QSizePolicy.Policy.Preferred)
+            label.native.setMinimumWidth(0)
         content = QWidget()
         layout = QVBoxLayout(content)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(header.native)
         layout.addWidget(self.tabs)
         layout.addStretch(1)
+        from qtpy.QtCore import Qt
+
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroll.setWidget(content)
+
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
@@ -207,8 +219,25 @@ class FlowRoIWidget(QWidget):
         return self
 
     def showEvent(self, event):  # noqa: N802 - Qt name
+        from qtpy.QtCore import QTimer
+
         self._watch_window()
         super().showEvent(event)
+        QTimer.singleShot(0, self._fit_width)  # once the controls are polished
+
+    def _refit_soon(self, *_):
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, self._fit_width)
+
+    def _fit_width(self):
+        """Wide enough for the controls: the dock scrolls vertically, never sideways."""
+        if self.closed or _worker.qt_deleted(self):
+            return
+        content = self.scroll.widget()
+        need = max(content.minimumSizeHint().width(), self.tabs.minimumSizeHint().width())
+        self.setMinimumWidth(max(380, need + self.scroll.verticalScrollBar().sizeHint().width()
+                                 + 6))
 
     def _watch_window(self):
         """Watch the main window once docked: closing it stops what runs (see _teardown)."""
@@ -232,6 +261,7 @@ class FlowRoIWidget(QWidget):
         m.suggestion_ready.connect(self._show_suggestion)
         self.source.changed.connect(self._source_changed)
         self.form.changed.connect(self._settings_changed)
+        self.form.expert_button.changed.connect(self._refit_soon)
         self.flow_view.changed.connect(self._flow_view_changed)
         self.live.changed.connect(lambda *_: self.request_preview())
         self.side_by_side_button.changed.connect(self.toggle_side_by_side)
@@ -574,7 +604,8 @@ class FlowRoIWidget(QWidget):
 
         if self.rd_plot is None:
             self.rd_plot = RateDistortionPlot()
-            self.compare.native.layout().addWidget(self.rd_plot)
+            layout = self.compare.native.layout()
+            layout.insertWidget(layout.count() - 1, self.rd_plot)  # above the stretch
         cancel = threading.Event()
         settings, rate = self.model.settings, self.model.settings.compression_rate
         self.rd_button.enabled = False
