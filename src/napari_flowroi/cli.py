@@ -57,9 +57,9 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
-    if args.preset is not None and args.preset.is_dir():
-        raise SettingsError(f"Settings preset {args.preset} is a folder; give the preset's JSON "
-                            "file.")
+    if args.preset is not None and args.preset.exists() and not args.preset.is_file():
+        raise SettingsError(f"Settings preset {args.preset} is a folder or not a regular file; "
+                            "give the preset's JSON file.")
     base = FlowRoISettings.from_json(args.preset) if args.preset else FlowRoISettings()
     changes = {f.name: getattr(args, f.name) for f in FlowRoISettings.fields()
                if getattr(args, f.name, None) is not None}

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CancelledError, FlowRoIError, OutputError
 from ._files import (MANIFEST, PROGRESS, _step, frame_name, is_container, mask_name,
-                     remove_temporary_files, sha256, write_atomic)
+                     remove_temporary_files, sha256, write_atomic, write_error)
 from ._manifest import build_manifest, dumps, manifest_file_bytes
 
 if TYPE_CHECKING:
@@ -51,6 +51,14 @@ class ContainerWriter:
         self.root = Path(root)
 
     def check(self, run: dict[str, Any], overwrite: bool = False) -> str:
+        """See :meth:`_check`; an OSError on the way (a name too long, no permission to look)
+        becomes an OutputError that says what to do."""
+        try:
+            return self._check(run, overwrite)
+        except OSError as exc:
+            raise write_error(self.root, exc) from exc
+
+    def _check(self, run: dict[str, Any], overwrite: bool = False) -> str:
         """What :meth:`begin` would do, without touching anything.
 
         Returns
