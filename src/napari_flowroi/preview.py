@@ -344,7 +344,8 @@ class Previewer:
             self.computed.append((key, t))
         return self._previews.put((key, t), result)
 
-    def size_factor(self, preview: FramePreview, steps: int = 3) -> float | None:
+    def size_factor(self, preview: FramePreview, steps: int = 3,
+                    cancel: threading.Event | None = None) -> float | None:
         """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the RoI:
         plain JPEG2000 is coded at rates halving or doubling from the preview's until its PSNR
         crosses FlowRoI's, then the rate is interpolated in log scale (None if not crossed)."""
@@ -355,6 +356,8 @@ class Previewer:
         rate, quality = preview.plain_rate, preview.psnr_roi_plain
         step = 0.5 if target > quality else 2.0
         for _ in range(steps):
+            if cancel is not None and cancel.is_set():
+                return None
             next_rate = rate * step
             if next_rate <= 1.05:
                 return None

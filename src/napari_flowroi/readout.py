@@ -99,9 +99,10 @@ def readout_html(p, settings, dtype, size_factor: float | None = None) -> str:
         c = p.coverage
         warn = c.pixel_share < settings.coverage_target
         colour = "#ff8c3a" if warn else "#9fdf9f"
+        rings = ", shown as orange rings" if len(c.missed) else ""
         guard = (f"<br><span style='color:{colour}'>Cells inside the RoI: "
                  f"{100 * c.pixel_share:.1f} % of cell pixels, {100 * c.object_share:.0f} % of "
-                 f"cells ({len(c.missed)} left out{', shown as orange rings' if len(c.missed) else ''})"
+                 f"cells ({len(c.missed)} left out{rings})"
                  f"{' — below the coverage target' if warn else ''}</span>")
     state = "coding…" if p.coarse else f"computed in {p.seconds:.2f} s"
     return (f"<b>{verdict(p, size_factor)}</b><br>"

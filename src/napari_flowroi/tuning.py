@@ -162,9 +162,11 @@ class TuningModel:
         self.preview_ready.emit(preview)
         return True
 
-    def compute_size_factor(self, preview: FramePreview) -> float | None:
+    def compute_size_factor(self, preview: FramePreview,
+                            cancel: threading.Event | None = None) -> float | None:
         """FlowRoI's size advantage at the same PSNR inside the RoI (a few plain encodes)."""
-        return None if self.previewer is None else self.previewer.size_factor(preview)
+        return None if self.previewer is None else self.previewer.size_factor(preview,
+                                                                              cancel=cancel)
 
     def accept_size_factor(self, preview: FramePreview, factor: float | None) -> None:
         if factor is not None and preview is self.last_preview and self.is_current(preview):

@@ -1,4 +1,4 @@
-"""The Qt-free tuning model: what a setting change costs, previews, failures, coverage, preflight."""
+"""The Qt-free tuning model: what a setting change costs, previews, failures, preflight."""
 
 import sys
 import threading

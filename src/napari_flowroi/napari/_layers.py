@@ -131,7 +131,8 @@ class LiveLayers:
             src = self.source
             self.layers["missed"] = self.viewer.add_points(
                 points, ndim=3, name=f"missed cells · {short_name(src.name, 24)}", symbol="ring",
-                size=18, face_color=MISSED_COLOUR, border_width=0, scale=src.scale, translate=src.translate,
+                size=18, face_color=MISSED_COLOUR, border_width=0, scale=src.scale,
+                translate=src.translate,
                 metadata={ROLE_KEY: "missed", "flowroi_source": src.name})
         else:
             layer.data = points

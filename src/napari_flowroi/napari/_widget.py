@@ -67,7 +67,7 @@ def _preview_steps(model: TuningModel, settings, t, cancel):
     yield full
     if cancel.is_set():
         return None
-    return full, model.compute_size_factor(full)
+    return full, model.compute_size_factor(full, cancel)
 
 
 class FlowRoIWidget(QWidget):
