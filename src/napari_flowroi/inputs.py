@@ -53,10 +53,16 @@ def open_movie(source: Any) -> Movie:
     """Open a path (TIFF stack or folder of frames) or an array as a :class:`Movie`."""
     if isinstance(source, Movie):
         return source
+    if callable(getattr(source, "open_movie", None)):  # formats.Plane: one plane of a file
+        return source.open_movie()
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise InputError(f"Input {path} does not exist. Check the path.")
+        from .formats import claims, open_selected
+
+        if claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: through bioio
+            return open_selected(path)
         if path.is_dir():
             return _open_frame_folder(path)
         if path.suffix.lower() in TIFF_SUFFIXES:

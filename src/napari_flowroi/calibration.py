@@ -1,0 +1,214 @@
+"""Keep a movie's calibration from input to output: pixel size, time interval, channel names.
+
+The manifest's ``input.physical`` holds what the input told (docs/container.md). This module turns
+a napari layer's scale, units and name into that dict, turns it back into napari layer arguments
+for the reader, and writes decompressed stacks as OME-TIFF with the calibration, channel names and
+scenes restored, so napari, Fiji and tracking tools see the same pixel size and time step as on
+the original. No bioio and no Qt here: only tifffile.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .container import Container, is_container, open_container
+from .errors import FlowRoIError
+
+CONTAINER_SUFFIX = ".flowroi"
+#: what napari's default scale looks like: no calibration was given
+_UNCALIBRATED = 1.0
+
+
+# --- napari layers ------------------------------------------------------------------------------------
+
+def layer_physical(layer: Any) -> dict:
+    """The calibration of a napari image layer (or a writer's layer-state dict), for the manifest.
+
+    Parameters
+    ----------
+    layer : napari Image layer or dict
+        Reads ``scale``, ``units`` and ``name`` (a writer hook receives them in a dict).
+
+    Returns
+    -------
+    dict
+        ``layer_name`` and ``layer_scale`` always (the reader restores both exactly); the
+        ``pixel_size_y/x`` and ``space_unit``/``time_interval`` keys of a file's calibration
+        when the layer carries a scale other than napari's default 1.
+    """
+    get = layer.get if isinstance(layer, dict) else (lambda key, default=None:
+                                                     getattr(layer, key, default))
+    scale = [float(s) for s in (get("scale") if get("scale") is not None else ())]
+    out: dict[str, Any] = {}
+    if get("name"):
+        out["layer_name"] = str(get("name"))
+    if scale:
+        out["layer_scale"] = scale
+    units = get("units")
+    units = [str(u) for u in units] if units is not None else []
+    if len(scale) >= 2 and (scale[-1] != _UNCALIBRATED or scale[-2] != _UNCALIBRATED):
+        out["pixel_size_y"], out["pixel_size_x"] = scale[-2], scale[-1]
+        if len(units) == len(scale) and units[-1] not in ("pixel", "px", ""):
+            out["space_unit"] = _symbol(units[-1])
+    if len(scale) == 3 and scale[0] != _UNCALIBRATED:
+        out["time_interval"] = scale[0]
+        if len(units) == 3 and units[0] not in ("pixel", "px", ""):
+            out["time_unit"] = _symbol(units[0])
+    return out
+
+
+def _symbol(unit: str) -> str:
+    return {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "second": "s",
+            "millisecond": "ms", "minute": "min", "hour": "h"}.get(unit, unit)
+
+
+def layer_kwargs(manifest: dict) -> dict:
+    """napari layer arguments that restore a compressed movie's scale and name.
+
+    The layer's own scale when it was compressed from napari; else (1, pixel_size_y, pixel_size_x)
+    from the input file (time keeps napari's frame steps so the slider counts frames). The name is
+    the layer's, or the channel's name when the input was one channel of a file."""
+    physical = manifest.get("input", {}).get("physical", {}) or {}
+    out: dict[str, Any] = {}
+    scale = physical.get("layer_scale")
+    if scale and len(scale) == 3:
+        out["scale"] = [float(s) for s in scale]
+    elif "pixel_size_x" in physical and "pixel_size_y" in physical:
+        out["scale"] = [1.0, float(physical["pixel_size_y"]), float(physical["pixel_size_x"])]
+    if physical.get("layer_name"):
+        out["name"] = str(physical["layer_name"])
+    return out
+
+
+# --- folders of containers (plates, channels, positions) --------------------------------------------
+
+def container_set(path: str | Path) -> list[Path] | None:
+    """The containers of an output folder of several planes or wells, in name order; None when
+    `path` is not such a folder (a single container, or anything else)."""
+    path = Path(path)
+    if not path.is_dir() or is_container(path):
+        return None
+    members = sorted(p for p in path.iterdir() if p.is_dir() and is_container(p))
+    return members or None
+
+
+def _series(containers: list[Container]) -> list[tuple[str, list[list[Container]]]]:
+    """Group containers into OME series: the channels and z-planes of one scene of one file go
+    together as (C, Z) grids; any other container is a series of its own."""
+    groups: dict[Any, list[Container]] = {}
+    for c in containers:
+        physical = c.manifest.get("input", {}).get("physical", {}) or {}
+        source = c.manifest.get("input", {}).get("source", "").split(" [")[0]
+        if "channel_index" in physical:
+            key = (source, physical.get("scene_index", 0))
+        else:
+            key = (str(c.root),)
+        groups.setdefault(key, []).append(c)
+    out = []
+    for members in groups.values():
+        physical = [m.manifest["input"].get("physical", {}) or {} for m in members]
+        channels = sorted({p.get("channel_index", 0) for p in physical})
+        zs = sorted({p.get("z_index", 0) for p in physical})
+        grid: dict[tuple[int, int], Container] = {
+            (p.get("channel_index", 0), p.get("z_index", 0)): m for p, m in zip(physical, members)}
+        shapes = {(m.shape, str(m.dtype)) for m in members}
+        if len(grid) != len(channels) * len(zs) or len(shapes) != 1 or len(grid) != len(members):
+            out.extend((m.root.name, [[m]]) for m in members)  # not a full grid: one by one
+            continue
+        name = physical[0].get("scene") or members[0].root.name
+        out.append((str(name), [[grid[(c, z)] for z in zs] for c in channels]))
+    return out
+
+
+def ome_metadata(physical: dict, channel_names: list[str], name: str, axes: str) -> dict:
+    """tifffile's OME metadata for one series from a manifest's ``input.physical``."""
+    meta: dict[str, Any] = {"axes": axes, "Name": name}
+    if "pixel_size_x" in physical:
+        meta["PhysicalSizeX"] = float(physical["pixel_size_x"])
+        meta["PhysicalSizeY"] = float(physical.get("pixel_size_y", physical["pixel_size_x"]))
+        if physical.get("space_unit"):
+            meta["PhysicalSizeXUnit"] = meta["PhysicalSizeYUnit"] = physical["space_unit"]
+    if "pixel_size_z" in physical and "Z" in axes:
+        meta["PhysicalSizeZ"] = float(physical["pixel_size_z"])
+    if "time_interval" in physical:
+        meta["TimeIncrement"] = float(physical["time_interval"])
+        if physical.get("time_unit"):
+            meta["TimeIncrementUnit"] = physical["time_unit"]
+    if any(channel_names):
+        meta["Channel"] = {"Name": channel_names}
+    acquisition = physical.get("acquisition") or {}
+    if acquisition.get("date"):
+        meta["AcquisitionDate"] = str(acquisition["date"])
+    rest = {k: v for k, v in acquisition.items() if k != "date"}
+    if rest:  # instrument, objective, position: no OME field tifffile writes, kept as text
+        meta["Description"] = "acquisition: " + json.dumps(rest, ensure_ascii=False)
+    return meta
+
+
+def write_ome_tiff(source: str | Path, output: str | Path,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
+    """Decode a container, or a folder of containers, into one OME-TIFF with its calibration.
+
+    A container gives one (T, Y, X) series; a folder of the planes of a file gives one
+    (T, C, Z, Y, X) series per scene with the channel names (other containers, e.g. wells from
+    separate files, one series each). Pixel size, time interval and units come from the manifest.
+    Frames are decoded and written one at a time: memory stays flat in movie length.
+
+    Parameters
+    ----------
+    source : str or Path
+        A container folder, or an output folder of several containers.
+    output : str or Path
+        The OME-TIFF to write (written as given; the caller renames it into place).
+    progress : callable, optional
+        ``progress(done, total)`` after every frame.
+
+    Returns
+    -------
+    dict
+        ``series``: per series its name, axes and shape; ``dtype``.
+    """
+    import tifffile
+
+    members = container_set(source)
+    containers = ([open_container(m) for m in members] if members is not None
+                  else [open_container(source)])
+    series = _series(containers)
+    total = sum(len(grid) * len(grid[0]) * grid[0][0].shape[0] for _, grid in series)
+    done = 0
+    written = []
+    with tifffile.TiffWriter(output, bigtiff=True, ome=True) as tif:
+        for name, grid in series:
+            first = grid[0][0]
+            physical = first.manifest["input"].get("physical", {}) or {}
+            n_c, n_z = len(grid), len(grid[0])
+            t, y, x = first.shape
+            if n_c == 1 and n_z == 1 and "channel_index" not in physical:
+                axes, shape = "TYX", (t, y, x)
+            elif n_z == 1:
+                axes, shape = "TCYX", (t, n_c, y, x)
+            else:
+                axes, shape = "TCZYX", (t, n_c, n_z, y, x)
+            names = [str(row[0].manifest["input"].get("physical", {}).get("channel_name", ""))
+                     for row in grid]
+
+            def frames(grid=grid, t_count=t):
+                nonlocal done
+                for ti in range(t_count):  # pages in the order of the axes: T, then C, then Z
+                    for row in grid:
+                        for c in row:
+                            yield np.asarray(c.read_frame(ti))
+                            done += 1
+                            if progress is not None:
+                                progress(done, total)
+
+            tif.write(frames(), shape=shape, dtype=first.dtype, photometric="minisblack",
+                      metadata=ome_metadata(physical, names, name, axes))
+            written.append({"name": name, "axes": axes, "shape": list(shape)})
+    if not written:
+        raise FlowRoIError(f"{source} holds no compressed stack.")
+    return {"series": written, "dtype": str(containers[0].dtype)}
