@@ -61,6 +61,34 @@ def layer_physical(layer: Any) -> dict:
     return out
 
 
+def movie_from_layer(layer: Any):
+    """A napari image layer (or a writer's ``data`` plus layer-state dict) as a movie that keeps
+    the layer's scale, units and name in its calibration.
+
+    Readers give single-channel, single-plane files as (T, 1, Y, X) or (1, T, Y, X): axes of
+    length 1 before Y, X are dropped with their scale; a multiscale layer gives its full
+    resolution."""
+    from .inputs import movie_from_array
+
+    get = layer.get if isinstance(layer, dict) else (lambda key, default=None:
+                                                     getattr(layer, key, default))
+    data = get("data")
+    if get("multiscale", False) or isinstance(data, (list, tuple)):
+        data = data[0]
+    scale = list(get("scale")) if get("scale") is not None else [1.0] * data.ndim
+    units = list(get("units")) if get("units") is not None else None
+    while data.ndim > 3 and 1 in tuple(data.shape[:-2]):
+        axis = tuple(data.shape[:-2]).index(1)
+        data = data[(slice(None),) * axis + (0,)]
+        del scale[axis]
+        if units is not None and len(units) > axis:
+            del units[axis]
+    name = get("name") or "image"
+    movie = movie_from_array(data, source=f"Layer '{name}'")
+    movie.physical = layer_physical({"scale": scale, "units": units, "name": name})
+    return movie
+
+
 def _symbol(unit: str) -> str:
     return {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "second": "s",
             "millisecond": "ms", "minute": "min", "hour": "h"}.get(unit, unit)

@@ -20,6 +20,7 @@ from napari.utils import progress
 from napari.utils.notifications import show_error, show_info, show_warning
 
 from ..batch import compress_movie
+from ..calibration import movie_from_layer
 from ..errors import CancelledError, FlowRoIError, SettingsError
 from ..guard import estimate_coverage
 from ..inputs import movie_from_array, require_motion
@@ -552,7 +553,7 @@ class FlowRoIWidget(Container):
         if settings is None:
             return None
         try:
-            movie = movie_from_array(layer.data, source=f"Layer '{layer.name}'")
+            movie = movie_from_layer(layer)  # keeps the layer's scale and name (calibration.py)
             if settings.uses_roi:
                 require_motion(movie)
         except FlowRoIError as exc:

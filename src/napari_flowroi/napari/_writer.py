@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..batch import compress_movie
-from ..inputs import movie_from_array
+from ..calibration import movie_from_layer
 from ..settings import FlowRoISettings
 
 
@@ -13,6 +13,6 @@ def write_image(path: str, data, meta: dict) -> list[str]:
     Uses the default settings (the tuning widget's "Compress stack" uses the settings chosen
     there); raises the core's FlowRoIError, whose message says what to do, for unusable layers.
     """
-    movie = movie_from_array(data, source=f"Layer '{meta.get('name', 'image')}'")
+    movie = movie_from_layer({**meta, "data": data})  # keeps scale and name (calibration.py)
     compress_movie(movie, path, FlowRoISettings())
     return [str(path)]
