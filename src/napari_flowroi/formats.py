@@ -157,31 +157,36 @@ def describe(path: str | Path) -> list[SceneInfo]:
     path = Path(path)
     if not path.exists():
         raise InputError(f"Input {path} does not exist. Check the path.")
-    image, lock = _image(str(path), 0)
-    scenes = []
+    return [scene_info(path, index) for index in range(len(_scene_names(str(path))))]
+
+
+def _scene_names(path: str) -> tuple[str, ...]:
+    image, lock = _image(path, 0)
     with lock:
-        names = [str(n) for n in image.scenes]
+        names = tuple(str(n) for n in image.scenes)
         # OME-TIFF scene ids are "Image:0", "Image:1"; the image names are the wells' own
         titles = _try(lambda: [i.name for i in image.ome_metadata.images], [])
     if len(titles) == len(names) and all(titles) and len(set(titles)) == len(titles):
-        names = [str(t) for t in titles]
-    for index, name in enumerate(names):
-        image, lock = _image(str(path), index)
-        with lock:
-            dims = image.dims
-            sizes = {axis: int(getattr(dims, axis, 1) or 1) for axis in "TCZYX"}
-            if any(axis in dims.order for axis in "S") and getattr(dims, "S", 1) > 1:
-                raise InputError(f"{path} holds RGB(A) images (scene {name}); FlowRoI compresses "
-                                 "grey-level movies. Save one channel per plane first.")
-            try:
-                channels = tuple(str(c) for c in (image.channel_names or ()))
-            except Exception:
-                channels = ()
-            if len(channels) != sizes["C"]:
-                channels = tuple(f"C{c}" for c in range(sizes["C"]))
-            scenes.append(SceneInfo(index, str(name), sizes, str(np.dtype(image.dtype)), channels,
-                                    scene_metadata(image)))
-    return scenes
+        names = tuple(str(t) for t in titles)
+    return names
+
+
+def scene_info(path: str | Path, index: int) -> SceneInfo:
+    """One scene's description (a task opening one plane reads this scene's headers only)."""
+    path = str(path)
+    names = _scene_names(path)
+    image, lock = _image(path, index)
+    with lock:
+        dims = image.dims
+        sizes = {axis: int(getattr(dims, axis, 1) or 1) for axis in "TCZYX"}
+        if "S" in dims.order and getattr(dims, "S", 1) > 1:
+            raise InputError(f"{path} holds RGB(A) images (scene {names[index]}); FlowRoI "
+                             "compresses grey-level movies. Save one channel per plane first.")
+        channels = tuple(str(c) for c in _try(lambda: image.channel_names, ()))
+        if len(channels) != sizes["C"]:
+            channels = tuple(f"C{c}" for c in range(sizes["C"]))
+        return SceneInfo(index, names[index], sizes, str(np.dtype(image.dtype)), channels,
+                         scene_metadata(image))
 
 
 _UNIT_SYMBOLS = {"micrometer": "µm", "micron": "µm", "um": "µm", "nanometer": "nm",
@@ -305,7 +310,7 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
         Frames read one at a time, with the plane's calibration in ``physical``.
     """
     if info is None:
-        info = describe(plane.path)[plane.scene]
+        info = scene_info(plane.path, plane.scene)
     sizes = info.sizes
     for axis, index in (("C", plane.channel), ("Z", plane.z)):
         if not 0 <= index < sizes[axis]:
@@ -538,10 +543,7 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
     -------
     CompressionSummary or PlateSummary
     """
-    import json
-
     from . import batch
-    from .container import write_atomic
     from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
@@ -557,12 +559,34 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
         return batch._compress_jobs([job], progress=progress, **options)[0]
     if output.exists() and not output.is_dir():
         raise OutputError(f"Output {output} is a file; give a folder for the compressed planes.")
+    if scheduler is None:
+        return _compress_units(units, output, settings, options, progress, started)
+    from .cluster import dask_client
+
+    # both phases (motion channel, then the others) on one cluster, started once
+    with dask_client(scheduler, workers) as client:
+        return _compress_units(units, output, settings, {**options, "scheduler": client},
+                               progress, started)
+
+
+def _compress_units(units: list[_Unit], output: Path, settings, options: dict, progress,
+                    started: float):
+    """The planes of a file into `output`: the motion channels first, then the channels that
+    inherit their RoI; `summary.json` last."""
+    import json
+
+    from . import batch
+    from .container import write_atomic
+
     total = sum(u.info.sizes["T"] for u in units)
     own = [u for u in units if u.motion]
     inheriting = [u for u in units if not u.motion]
-    # every plane is opened and checked before anything is written
+    overwrite = options["overwrite"]
+    # every plane that codes its own motion is opened and checked before anything is written
     first = [batch._plan(u.plane, output / f"{u.name}.flowroi", settings, overwrite,
                          keep_complete=True, name=u.name) for u in own]
+    for u in inheriting:  # planned once the RoI they inherit exists; their input checked now
+        open_plane(u.plane, u.info)
     summaries: dict[str, Any] = {}
     offset = [0]
 
@@ -586,4 +610,5 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
     plate = batch.PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
                                time.perf_counter() - started)
     write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    return plate
     return plate

@@ -256,3 +256,21 @@ def test_without_the_formats_extra_one_line_names_it_and_exits_2(tmp_path, ome_p
     nd2.write_bytes(b"\0" * 64)
     code, _, err = _run(capsys, "compress", nd2, tmp_path / "o")
     assert code == 2 and "napari-flowroi[formats]" in err
+
+
+def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_path, ome_plate):
+    """Workers open the planes (and the inherited masks) by path themselves."""
+    distributed = pytest.importorskip("distributed")
+    from napari_flowroi.settings import FlowRoISettings
+
+    settings = FlowRoISettings(compression_rate=10.0)
+    here = formats.compress_file(ome_plate, tmp_path / "here", settings)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  host="127.0.0.1", dashboard_address=None,
+                                  silence_logs=50) as local, distributed.Client(local) as client:
+        there = formats.compress_file(ome_plate, tmp_path / "there", settings, scheduler=client)
+    assert [name for name, _ in there.wells] == [name for name, _ in here.wells]
+    for name, _ in here.wells:
+        a = open_container(tmp_path / "here" / f"{name}.flowroi").manifest["frames"]
+        b = open_container(tmp_path / "there" / f"{name}.flowroi").manifest["frames"]
+        assert [r["sha256"] for r in a] == [r["sha256"] for r in b]
