@@ -451,7 +451,7 @@ class _Unit:
     plane: Plane
     info: SceneInfo
     motion: bool          # codes its own motion (the motion channel, or no inheritance)
-    source: str | None = None  # name of the unit whose RoI it inherits
+    source: Any = None    # the unit whose RoI it inherits (its plane, then its name)
 
 
 def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
@@ -485,7 +485,7 @@ def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
             m = min(cs)  # the file's first selected channel: usually transmitted light
         inherit = m is not None and len(cs) > 1 and not plain
         for zi in zs:
-            source_name = None
+            source_plane = None
             for c in sorted(cs, key=lambda c: c != m):  # the motion channel first
                 parts = []
                 if several_scenes:
@@ -497,14 +497,18 @@ def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
                 name = "_".join(parts) or _safe(path.name.split(".")[0])
                 own = not inherit or c == m
                 unit = _Unit(name, Plane(str(path), info.index, c, zi), info, own,
-                             None if own else source_name)
+                             None if own else source_plane)
                 if inherit and c == m:
-                    source_name = name
+                    source_plane = unit.plane
                 units.append(unit)
     names = [u.name for u in units]
     for unit in units:  # scene names can collide once made file-safe: number them
         if names.count(unit.name) > 1:
             unit.name = f"{unit.name}_s{unit.plane.scene}"
+    by_plane = {u.plane: u.name for u in units}
+    for unit in units:
+        if unit.source is not None:
+            unit.source = by_plane[unit.source]
     return units
 
 

@@ -274,3 +274,18 @@ def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_p
         a = open_container(tmp_path / "here" / f"{name}.flowroi").manifest["frames"]
         b = open_container(tmp_path / "there" / f"{name}.flowroi").manifest["frames"]
         assert [r["sha256"] for r in a] == [r["sha256"] for r in b]
+
+
+def test_scene_names_that_collide_once_made_file_safe_are_numbered_and_keep_their_roi_source(
+        tmp_path):
+    path = tmp_path / "odd.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as tif:
+        for well in ("A 1", "A/1"):
+            tif.write(np.zeros((2, 2, 16, 16), np.uint8), photometric="minisblack",
+                      metadata={"axes": "TCYX", "Name": well, "Channel": {"Name": CHANNELS}})
+    units = formats.plan_planes(path)
+    assert len({u.name for u in units}) == 4
+    for unit in units:
+        if not unit.motion:
+            source = next(u for u in units if u.name == unit.source)
+            assert source.plane.scene == unit.plane.scene and source.plane.channel == 0
