@@ -133,13 +133,17 @@ def test_decompress_writes_an_ome_tiff_that_keeps_calibration_channels_and_posit
     assert image.dims.T == T and image.dims.C == 2
 
 
-def test_decompressing_one_container_from_a_layerless_tiff_stays_a_plain_stack(
+def test_a_single_movie_decompresses_to_a_t_y_x_ome_tiff_with_its_calibration(
         tmp_path, two_channels, capsys):
-    movie = tmp_path / "movie.tif"
-    tifffile.imwrite(movie, two_channels[:, 0], photometric="minisblack", metadata={"axes": "TYX"})
+    movie = tmp_path / "movie.ome.tif"
+    tifffile.imwrite(movie, two_channels[:, 0], ome=True, metadata={
+        "axes": "TYX", "PhysicalSizeX": 0.325, "PhysicalSizeY": 0.325, "TimeIncrement": 5.0})
     assert _run(capsys, "compress", movie, tmp_path / "c", "--plain", "--quiet")[0] == 0
     assert _run(capsys, "decompress", tmp_path / "c", tmp_path / "d.tif")[0] == 0
-    assert tifffile.imread(tmp_path / "d.tif").shape == (T, Y, X)
+    with tifffile.TiffFile(tmp_path / "d.tif") as tif:
+        assert tif.series[0].axes == "TYX" and tif.series[0].shape == (T, Y, X)
+        xml = tif.ome_metadata
+    assert 'PhysicalSizeX="0.325"' in xml and 'TimeIncrement="5.0"' in xml
 
 
 def test_channel_and_scene_selection_gives_one_container_of_that_plane(tmp_path, ome_plate,
@@ -289,3 +293,12 @@ def test_scene_names_that_collide_once_made_file_safe_are_numbered_and_keep_thei
         if not unit.motion:
             source = next(u for u in units if u.name == unit.source)
             assert source.plane.scene == unit.plane.scene and source.plane.channel == 0
+
+
+def test_tune_looks_at_one_plane_of_a_file(tmp_path, ome_plate, capsys):
+    code, stdout, err = _run(capsys, "tune", ome_plate, "--scene", "A02", "--quiet",
+                             "--compression-rate", "8")
+    assert code == 0, err
+    assert json.loads(stdout)["suggested"]["compression_rate"] == 8
+    code, _, err = _run(capsys, "tune", ome_plate, "--channel", "DAPI", "--quiet")
+    assert code == 2 and "0: Phase, 1: GFP" in err
