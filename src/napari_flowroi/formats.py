@@ -318,16 +318,12 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
                              f"(it has {sizes[axis]}).")
     source = _plane_label(plane, info)
     dtype = check_dtype(np.dtype(info.dtype), source)
-    image, lock = _image(plane.path, plane.scene)
-    with lock:
-        data = image.dask_data  # (T, C, Z, Y, X) for every bioio reader; a lazy graph, no pixels
+    read = (_tiff_frames(plane, info) if Path(plane.path).suffix.lower() in TIFF_SUFFIXES
+            else None) or _bioio_frames(plane)
 
-    def read(t: int) -> np.ndarray:
+    def checked(t: int) -> np.ndarray:
         try:
-            with lock:
-                # synchronous: one chunk in this thread, never through a dask cluster this task
-                # may itself be running on
-                return np.asarray(data[t, plane.channel, plane.z].compute(scheduler="synchronous"))
+            return read(t)
         except Exception as exc:
             raise InputError(f"Cannot read frame {t} of {source} ({type(exc).__name__}: "
                              f"{' '.join(str(exc).split())[:200]}); the file may be truncated."
@@ -338,8 +334,71 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
         plane.channel], channel_index=plane.channel, channels=sizes["C"])
     if sizes["Z"] > 1:
         physical.update(z_index=plane.z, z_planes=sizes["Z"])
-    return Movie(shape=(sizes["T"], sizes["Y"], sizes["X"]), dtype=dtype, read=read,
+    return Movie(shape=(sizes["T"], sizes["Y"], sizes["X"]), dtype=dtype, read=checked,
                  source=source, physical=physical)
+
+
+def _bioio_frames(plane: Plane):
+    """Frame t as one chunk of bioio's lazy array. The plane's chunks become delayed objects once
+    per process: computing a slice of the whole array instead optimises the whole file's graph
+    for every frame, which grows with movie length."""
+    image, lock = _image(plane.path, plane.scene)
+    key = (plane.path, plane.scene, plane.channel, plane.z)
+    with lock:
+        frames = _PLANE_CHUNKS.get(key)
+        if frames is None:
+            # this axis order whatever the reader's own (S of 1, tiles, ...); no pixels read
+            data = image.get_image_dask_data("TCZYX")[:, plane.channel, plane.z]
+            data = data.rechunk({0: 1, 1: -1, 2: -1})  # one chunk per frame (a no-op usually)
+            frames = _PLANE_CHUNKS[key] = list(data.to_delayed().ravel())
+            if len(_PLANE_CHUNKS) > 32:
+                _PLANE_CHUNKS.pop(next(iter(_PLANE_CHUNKS)))
+
+    def read(t: int) -> np.ndarray:
+        with lock:
+            # synchronous: in this thread, never through a dask cluster this task may be on
+            return np.asarray(frames[t].compute(scheduler="synchronous"))[0]
+
+    return read
+
+
+_PLANE_CHUNKS: dict = {}
+
+
+def _tiff_frames(plane: Plane, info: SceneInfo):
+    """Frame t of an OME-TIFF read as one page with tifffile, from one open file.
+
+    bioio-ome-tiff reopens the file and parses every page's header for every chunk it reads, so a
+    frame cost grew with movie length (0.1-0.4 s per 512² frame of a 320-frame file); tifffile
+    finds page t directly. None when the series is not a plain page per (T, C, Z) plane (then
+    bioio reads it)."""
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(plane.path)
+        series = tif.series[plane.scene]
+        axes, shape = series.axes, series.shape
+        outer = [(axis, n) for axis, n in zip(axes, shape) if axis not in "YX"]
+        sizes = dict(outer)
+        if (any(axis not in "TCZ" for axis, _ in outer) or axes[-2:] != "YX"
+                or shape[-2:] != (info.sizes["Y"], info.sizes["X"])
+                or any(sizes.get(a, 1) != info.sizes[a] for a in "TCZ")
+                or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
+                or any(page is None for page in (series.pages[0], series.pages[-1]))):
+            tif.close()
+            return None
+    except Exception:
+        return None
+    lock = threading.Lock()
+    counts = [n for _, n in outer]
+
+    def read(t: int) -> np.ndarray:
+        where = {"T": t, "C": plane.channel, "Z": plane.z}
+        index = int(np.ravel_multi_index([where[a] for a, _ in outer], counts)) if outer else 0
+        with lock:
+            return series.pages[index].asarray()
+
+    return read
 
 
 def _plane_label(plane: Plane, info: SceneInfo) -> str:

@@ -231,20 +231,22 @@ def test_planes_and_inherited_masks_travel_to_dask_workers_by_path(tmp_path, ome
 
 def test_frames_are_read_one_plane_at_a_time(ome_zarr, monkeypatch):
     """Memory flat in movie length: a frame computes one (Y, X) chunk, never the whole array."""
-    import dask.array as da
+    from dask.delayed import Delayed
 
     path, data = ome_zarr
     computed = []
-    original = da.Array.compute
+    original = Delayed.compute
 
     def spy(self, *args, **kwargs):
-        computed.append(self.shape)
-        return original(self, *args, **kwargs)
+        result = original(self, *args, **kwargs)
+        computed.append(np.shape(result))
+        return result
 
-    monkeypatch.setattr(da.Array, "compute", spy)
+    monkeypatch.setattr(Delayed, "compute", spy)
     movie = formats.open_selected(path, channel="GFP", z=1)
     assert np.array_equal(movie[5], data[5, 1, 1])
-    assert computed == [(Y, X)]
+    assert np.array_equal(movie[2], data[2, 1, 1])
+    assert computed == [(1, Y, X), (1, Y, X)]
 
 
 def test_without_the_formats_extra_one_line_names_it_and_exits_2(tmp_path, ome_plate, capsys,
@@ -302,3 +304,19 @@ def test_tune_looks_at_one_plane_of_a_file(tmp_path, ome_plate, capsys):
     assert json.loads(stdout)["suggested"]["compression_rate"] == 8
     code, _, err = _run(capsys, "tune", ome_plate, "--channel", "DAPI", "--quiet")
     assert code == 2 and "0: Phase, 1: GFP" in err
+
+
+def test_ome_tiff_pages_are_found_for_every_axis_order(tmp_path):
+    """OME-TIFF frames are read as single pages by tifffile (bioio-ome-tiff reparses the file per
+    frame); the page of (t, c, z) must be the one bioio would give, whatever the axis order."""
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 60000, (3, 2, 2, 16, 20), dtype=np.uint16)  # T, Z, C, Y, X
+    path = tmp_path / "tzc.ome.tif"
+    tifffile.imwrite(path, data, ome=True, photometric="minisblack", metadata={"axes": "TZCYX"})
+    image = bioio.BioImage(path)
+    for c in range(2):
+        for z in range(2):
+            movie = formats.open_plane(formats.Plane(str(path), 0, c, z))
+            for t in range(3):
+                assert np.array_equal(movie[t], data[t, z, c])
+                assert np.array_equal(movie[t], image.get_image_data("YX", T=t, C=c, Z=z))
