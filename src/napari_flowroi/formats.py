@@ -106,24 +106,35 @@ def _image(path: str, scene: int):
 
 @lru_cache(maxsize=8)
 def _cached_image(path: str, scene: int, stamp: int):
+    import logging
+
     BioImage = _bioio()
+    # bioio logs every reader it tried before raising; the error below says it in one line
+    logger = logging.getLogger("bioio")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
         image = BioImage(path)
     except Exception as exc:  # bioio raises its own kinds for unsupported or damaged files
         raise InputError(_open_failure(Path(path), exc)) from exc
+    finally:
+        logger.setLevel(level)
     if scene:
         image.set_scene(scene)
     return image, threading.Lock()
 
 
 def _open_failure(path: Path, exc: Exception) -> str:
-    plugin = VENDOR_SUFFIXES.get(path.suffix.lower())
-    why = " ".join(str(exc).split())[:300]
-    if plugin is not None and ("plugin" in why.lower() or "unsupported" in why.lower()):
+    import importlib.util
+
+    plugin = VENDOR_SUFFIXES.get(path.suffix.lower(), "bioio-ome-zarr" if is_zarr(path) else None)
+    if plugin is not None and importlib.util.find_spec(plugin.replace("-", "_")) is None:
         extra = CZI_EXTRA if plugin == "bioio-czi" else FORMATS_EXTRA
         return f"Cannot read {path}: its reader ({plugin}) is not installed: {extra}"
-    return (f"Cannot read {path} ({type(exc).__name__}: {why}). Check that the file is complete "
-            f"and that its bioio reader is installed ({FORMATS_EXTRA}).")
+    why = ("no installed bioio reader accepts it" if "Unsupported" in type(exc).__name__
+           else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+    return (f"Cannot read {path} ({why}). Check that the file is complete and really the format "
+            f"its name says (readers: {FORMATS_EXTRA}).")
 
 
 # --- what a file holds ---------------------------------------------------------------------------------

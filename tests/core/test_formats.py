@@ -320,3 +320,19 @@ def test_ome_tiff_pages_are_found_for_every_axis_order(tmp_path):
             for t in range(3):
                 assert np.array_equal(movie[t], data[t, z, c])
                 assert np.array_equal(movie[t], image.get_image_data("YX", T=t, C=c, Z=z))
+
+
+def test_a_damaged_vendor_file_or_a_missing_reader_plugin_is_one_line_exit_2(tmp_path, capsys,
+                                                                            monkeypatch):
+    nd2 = tmp_path / "damaged.nd2"
+    nd2.write_bytes(b"\0" * 64)
+    code, _, err = _run(capsys, "compress", nd2, tmp_path / "o")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Cannot read" in err
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "bioio_nd2" else find_spec(name, *a))
+    formats._cached_image.cache_clear()
+    code, _, err = _run(capsys, "compress", nd2, tmp_path / "o")
+    assert code == 2 and "bioio-nd2) is not installed: pip install 'napari-flowroi[formats]'" in err
