@@ -15,8 +15,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .container import Container, is_container, open_container
-from .errors import FlowRoIError
+from .container import Container, is_container, open_container, write_error
+from .errors import OutputError
 
 CONTAINER_SUFFIX = ".flowroi"
 #: what napari's default scale looks like: no calibration was given
@@ -177,7 +177,55 @@ def ome_metadata(physical: dict, channel_names: list[str], name: str, axes: str)
     return meta
 
 
-def write_ome_tiff(source: str | Path, output: str | Path,
+def has_calibration(manifest: dict) -> bool:
+    """Whether a manifest holds anything an OME-TIFF keeps: pixel size, time, a channel name."""
+    physical = manifest.get("input", {}).get("physical", {}) or {}
+    return any(key in physical for key in ("pixel_size_x", "time_interval", "channel_name",
+                                           "acquisition"))
+
+
+def decompress(source: str | Path, output: str | Path, *, overwrite: bool = False,
+               progress: Callable[[int, int], None] | None = None) -> dict:
+    """Decode a container or a folder of containers into one TIFF, keeping the calibration.
+
+    A folder of containers, or a container whose input had a calibration or a channel name,
+    gives an OME-TIFF (:func:`write_ome_tiff`); any other container a plain (T, Y, X) TIFF
+    (``Container.to_tiff``).
+
+    Returns
+    -------
+    dict
+        ``series`` (name, axes and shape of each) and ``dtype``.
+    """
+    if container_set(source) is None:
+        container = open_container(source)
+        if not has_calibration(container.manifest):
+            container.to_tiff(output, overwrite=overwrite, progress=progress)
+            return {"series": [{"name": container.root.name, "axes": "TYX",
+                                "shape": list(container.shape)}],
+                    "dtype": str(container.dtype)}
+    return write_ome_tiff(source, output, overwrite=overwrite, progress=progress)
+
+
+def _check_output(source: Path, containers: list[Container], output: Path,
+                  overwrite: bool) -> None:
+    """The refusals of Container.to_tiff, for a folder of containers too."""
+    target = output.resolve()
+    for root in [source] + [c.root for c in containers]:
+        root = root.resolve()
+        if target == root or root in target.parents:
+            raise OutputError(f"Output {output} is inside the container {root}; write the TIFF "
+                              "somewhere else so the container stays untouched.")
+    if output.is_dir():
+        raise OutputError(f"Output {output} is a folder; give the name of the TIFF file to write.")
+    if output.exists() and not overwrite:
+        raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
+    if not output.parent.is_dir():
+        raise OutputError(f"The folder {output.parent} does not exist; create it first or choose "
+                          "another output.")
+
+
+def write_ome_tiff(source: str | Path, output: str | Path, *, overwrite: bool = False,
                    progress: Callable[[int, int], None] | None = None) -> dict:
     """Decode a container, or a folder of containers, into one OME-TIFF with its calibration.
 
@@ -191,7 +239,10 @@ def write_ome_tiff(source: str | Path, output: str | Path,
     source : str or Path
         A container folder, or an output folder of several containers.
     output : str or Path
-        The OME-TIFF to write (written as given; the caller renames it into place).
+        The OME-TIFF to write: under a temporary name beside it, renamed when complete; on any
+        failure nothing is left behind. Never inside a container.
+    overwrite : bool
+        Replace an existing file.
     progress : callable, optional
         ``progress(done, total)`` after every frame.
 
@@ -202,41 +253,58 @@ def write_ome_tiff(source: str | Path, output: str | Path,
     """
     import tifffile
 
+    source, output = Path(source), Path(output)
     members = container_set(source)
     containers = ([open_container(m) for m in members] if members is not None
                   else [open_container(source)])
+    _check_output(source, containers, output, overwrite)
+    for container in containers:  # a damaged frame stops the run before anything is written
+        for t in range(container.shape[0]):
+            container.check_frame(t)
     series = _series(containers)
     total = sum(len(grid) * len(grid[0]) * grid[0][0].shape[0] for _, grid in series)
-    done = 0
-    written = []
-    with tifffile.TiffWriter(output, bigtiff=True, ome=True) as tif:
-        for name, grid in series:
-            first = grid[0][0]
-            physical = first.manifest["input"].get("physical", {}) or {}
-            n_c, n_z = len(grid), len(grid[0])
-            t, y, x = first.shape
-            if n_c == 1 and n_z == 1 and "channel_index" not in physical:
-                axes, shape = "TYX", (t, y, x)
-            elif n_z == 1:
-                axes, shape = "TCYX", (t, n_c, y, x)
-            else:
-                axes, shape = "TCZYX", (t, n_c, n_z, y, x)
-            names = [str(row[0].manifest["input"].get("physical", {}).get("channel_name", ""))
-                     for row in grid]
+    count = [0]
 
-            def frames(grid=grid, t_count=t):
-                nonlocal done
-                for ti in range(t_count):  # pages in the order of the axes: T, then C, then Z
-                    for row in grid:
-                        for c in row:
-                            yield np.asarray(c.read_frame(ti))
-                            done += 1
-                            if progress is not None:
-                                progress(done, total)
+    def advance() -> None:
+        count[0] += 1
+        if progress is not None:
+            progress(count[0], total)
 
-            tif.write(frames(), shape=shape, dtype=first.dtype, photometric="minisblack",
-                      metadata=ome_metadata(physical, names, name, axes))
-            written.append({"name": name, "axes": axes, "shape": list(shape)})
-    if not written:
-        raise FlowRoIError(f"{source} holds no compressed stack.")
+    tmp = output.with_name(f".{output.name}.partial")
+    try:
+        with tifffile.TiffWriter(tmp, bigtiff=True, ome=True) as tif:
+            written = [_write_series(tif, name, grid, advance) for name, grid in series]
+        tmp.replace(output)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(output, exc) from exc
+        raise
     return {"series": written, "dtype": str(containers[0].dtype)}
+
+
+def _write_series(tif, name: str, grid: list[list[Container]], advance) -> dict:
+    """One scene's (C, Z) grid of containers as one OME series, a frame at a time."""
+    first = grid[0][0]
+    physical = first.manifest["input"].get("physical", {}) or {}
+    n_c, n_z = len(grid), len(grid[0])
+    t, y, x = first.shape
+    if n_c == 1 and n_z == 1 and "channel_index" not in physical:
+        axes, shape = "TYX", (t, y, x)
+    elif n_z == 1:
+        axes, shape = "TCYX", (t, n_c, y, x)
+    else:
+        axes, shape = "TCZYX", (t, n_c, n_z, y, x)
+    names = [str(row[0].manifest["input"].get("physical", {}).get("channel_name", ""))
+             for row in grid]
+
+    def frames():
+        for ti in range(t):  # pages in the order of the axes: T, then C, then Z
+            for row in grid:
+                for container in row:
+                    yield np.asarray(container.read_frame(ti))
+                    advance()
+
+    tif.write(frames(), shape=shape, dtype=first.dtype, photometric="minisblack",
+              metadata=ome_metadata(physical, names, name, axes))
+    return {"name": name, "axes": axes, "shape": list(shape)}

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import FlowRoIError
+from .errors import FlowRoIError, OutputError, SettingsError
 from .settings import FlowRoISettings, describe_range
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -36,7 +36,7 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     for f in FlowRoISettings.fields():
         flag = "--" + f.name.replace("_", "-")
         meta = f.metadata
-        text = f"{meta['help']} [{f.default}]"
+        text = f"{meta['help']} [{f.default}]".replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):
             if f.name == "plain":
                 group.add_argument(flag, dest=f.name, action="store_true", default=None, help=text)
@@ -74,6 +74,9 @@ def _add_file_options(parser: argparse.ArgumentParser, compress: bool) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
+    if args.preset is not None and args.preset.is_dir():
+        raise SettingsError(f"Settings preset {args.preset} is a folder; give the preset's JSON "
+                            "file.")
     base = FlowRoISettings.from_json(args.preset) if args.preset else FlowRoISettings()
     changes = {f.name: getattr(args, f.name) for f in FlowRoISettings.fields()
                if getattr(args, f.name, None) is not None}
@@ -126,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     decompress.add_argument("container", type=Path)
     decompress.add_argument("output", type=Path, help="(OME-)TIFF file to write")
     decompress.add_argument("--overwrite", action="store_true")
+    decompress.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON")
     info.add_argument("container", type=Path)
@@ -164,7 +168,7 @@ def _scheduler(args):
     """Decision (docs/decisions.md): --scheduler ADDRESS runs on that cluster; otherwise one worker
     is a thread of this process (no start-up cost), and N > 1 workers are processes of a local
     dask cluster started for the run, unless --threads asks for threads."""
-    from .cluster import LOCAL
+    from .executors import LOCAL
 
     if args.scheduler:
         return args.scheduler
@@ -193,16 +197,21 @@ def _compress(args) -> int:
     if len(inputs) == 1 and (selection or claims(inputs[0])):  # a microscopy file: every plane
         if args.roi_mask is not None:
             raise _UsageError("--roi-mask goes with a (T, Y, X) movie, not a multi-plane file")
+        _preflight(inputs, settings, args)
         summary = compress_file(inputs[0], output, settings, **selection, **options)
     elif selection:
         raise _UsageError("--channel, --scene, --z and --motion-channel go with one microscopy "
                           "file (ND2, CZI, LIF, OME-TIFF, OME-Zarr)")
-    elif (wells := plate_inputs(inputs)) is None:
-        summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask, **options)
-    elif args.roi_mask is not None:
-        raise _UsageError("--roi-mask goes with one input movie, not a plate")
     else:
-        summary = compress_movies(wells, output, settings, **options)
+        wells = plate_inputs(inputs)
+        if wells is not None and args.roi_mask is not None:
+            raise _UsageError("--roi-mask goes with one input movie, not a plate")
+        _preflight(wells or inputs, settings, args)
+        if wells is None:
+            summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask,
+                                     **options)
+        else:
+            summary = compress_movies(wells, output, settings, **options)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [f"flowroi: note: {name}: {note}" for name, well in summary.wells
                  for note in well.notes]
@@ -214,26 +223,61 @@ def _compress(args) -> int:
     return EXIT_OK
 
 
+def _preflight(movies, settings: FlowRoISettings, args) -> None:
+    """The place for a check of the RoI before anything is coded (the plugin's preflight coverage
+    estimate, guard.py): called with the input paths (one per well) and the settings, after the
+    arguments are checked and before any output is written. It may raise FlowRoIError to refuse
+    (one line, exit 2) or write notes to stderr. Nothing is checked here yet: the coverage estimate
+    over all frames is reported after the run (summary, `flowroi info`)."""
+    return None
+
+
+def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
+    """Write a preset to `path`, never onto an input, a folder or a file that is not a preset."""
+    from .container import write_atomic
+    from .outputs import check_not_on_inputs
+
+    check_not_on_inputs(path, inputs, what="preset")
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give the name of the preset file to write "
+                          "(e.g. preset.json).")
+    if path.exists():
+        try:
+            FlowRoISettings.from_json(path)
+        except FlowRoIError:
+            raise OutputError(f"{path} exists and is not a settings preset; choose another name "
+                              "(it was left untouched).") from None
+    write_atomic(path, (json.dumps(settings.to_dict(), indent=2) + "\n").encode())
+
+
 def _tune(args) -> int:
-    from .inputs import open_movie
+    from .inputs import check_fits_memory, open_movie
     from .tune import suggest_settings
 
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
     settings = settings_from_args(args)
+    if args.save is not None:  # refuse a bad destination before minutes of trying settings
+        from .outputs import check_not_on_inputs
+
+        check_not_on_inputs(args.save, [args.input, args.preset], what="preset")
+        if args.save.is_dir():
+            raise OutputError(f"{args.save} is a folder; give the name of the preset file to "
+                              "write (e.g. preset.json).")
     from .formats import claims, open_selected
 
     if args.channel is not None or args.scene is not None or args.z is not None or \
-            claims(args.input):  # tune looks at one plane: the first unless named
+            claims(args.input):  # tune looks at one plane of a file: the first unless named
         movie = open_selected(args.input, scene=args.scene, channel=args.channel, z=args.z,
                               first_if_several=True)
     else:
         movie = open_movie(args.input)
+    check_fits_memory(movie, plain=False)
     suggestion = suggest_settings(movie, settings, workers=args.workers,
                                   progress=_StderrProgress("trying settings", not args.quiet,
                                                            unit="settings"))
     if args.save is not None:
-        suggestion.settings.to_json(args.save)
+        _save_preset(suggestion.settings, args.save, [args.input, args.preset])
     if not args.quiet:
         sys.stderr.write(f"flowroi: {suggestion.summary()}\n")
     print(json.dumps(suggestion.as_dict(), indent=2))
@@ -241,7 +285,7 @@ def _tune(args) -> int:
 
 
 def _verify(args) -> int:
-    from .verify import verify_container
+    from .container import verify_container
 
     problems = verify_container(args.container,
                                 progress=None if args.quiet else _StderrProgress("verifying"))
@@ -254,18 +298,12 @@ def _verify(args) -> int:
 
 
 def _decompress(args) -> int:
-    from .calibration import write_ome_tiff
+    from .calibration import decompress
 
-    if args.output.exists() and not args.overwrite:
-        raise FlowRoIError(f"{args.output} exists; choose another name or pass --overwrite.")
-    tmp = args.output.with_name(f".{args.output.name}.partial")
-    # OME-TIFF with the input's pixel size, time interval and channel names (docs/formats.md)
-    try:
-        written = write_ome_tiff(args.container, tmp, progress=_StderrProgress("decompressing"))
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    tmp.replace(args.output)
+    # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
+    # has them; a folder of containers gives one series per scene (docs/formats.md)
+    written = decompress(args.container, args.output, overwrite=args.overwrite,
+                         progress=_StderrProgress("decompressing", not args.quiet))
     first = written["series"][0]
     print(json.dumps({"output": str(args.output), "shape": first["shape"],
                       "dtype": written["dtype"], "axes": first["axes"],
@@ -273,35 +311,30 @@ def _decompress(args) -> int:
     return EXIT_OK
 
 
-def _frame_rates(records: list[dict]) -> dict:
-    """Lowest, median and highest compression rate of single frames (they differ in
-    target-quality mode)."""
-    import statistics
-
-    rates = [r["raw_bytes"] / (r["bytes"] + r.get("mask_bytes", 0)) for r in records]
-    return {"min": round(min(rates), 3), "median": round(statistics.median(rates), 3),
-            "max": round(max(rates), 3)}
-
-
 def _info(args) -> int:
-    from .batch import coverage_of
     from .container import open_container
 
-    container = open_container(args.container)
-    manifest = container.manifest
-    print(json.dumps({
-        "container": str(args.container), "shape": manifest["shape"], "dtype": manifest["dtype"],
-        "settings": manifest["settings"], "input": manifest["input"],
-        "software": manifest["software"], **manifest["totals"],
-        "mean_roi_fraction": round(sum(r["roi_fraction"] for r in manifest["frames"])
-                                   / len(manifest["frames"]), 4),
-        "cell_coverage": coverage_of(manifest["frames"]),
-        "frame_rates": _frame_rates(manifest["frames"]),
-    }, indent=2))
+    summary = open_container(args.container).summary()
+    summary["container"] = str(args.container)
+    print(json.dumps(summary, indent=2))
     return EXIT_OK
 
 
+def _os_error_message(exc: OSError) -> str:
+    """An OSError nobody mapped earlier, as one line that names the file."""
+    where = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or type(exc).__name__
+    return f"{what}: {where}. Check the path and its permissions." if where else \
+        f"{what} ({exc}). Check the paths and their permissions."
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (see the module docstring)."""
+    for stream in (sys.stdout, sys.stderr):  # paths with undecodable bytes still print
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -313,6 +346,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"\nflowroi: error: {message}\n" if isinstance(exc, FlowRoIError)
                          else f"flowroi: error: {message}\n")
         return getattr(exc, "exit_status", EXIT_USAGE)
+    except OSError as exc:  # the OS refused something no check foresaw: still one line
+        sys.stderr.write(f"\nflowroi: error: {' '.join(_os_error_message(exc).split())}\n")
+        return EXIT_USAGE
+    except MemoryError:
+        sys.stderr.write("\nflowroi: error: out of memory; close other programs, use fewer "
+                         "workers or a larger machine.\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")
         return 130

@@ -346,7 +346,17 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
     if sizes["Z"] > 1:
         physical.update(z_index=plane.z, z_planes=sizes["Z"])
     return Movie(shape=(sizes["T"], sizes["Y"], sizes["X"]), dtype=dtype, read=checked,
-                 source=source, physical=physical)
+                 source=source, physical=physical, files=_content_files(Path(plane.path)))
+
+
+@lru_cache(maxsize=8)
+def _content_files(path: Path) -> tuple[Path, ...]:
+    """The files a resume fingerprints (inputs.content_fingerprint samples their bytes without
+    decoding): the file itself, or every file of an OME-Zarr folder. Without them every frame
+    would be decoded once before each run."""
+    if path.is_dir():
+        return tuple(sorted(p for p in path.rglob("*") if p.is_file()))
+    return (path,)
 
 
 def _bioio_frames(plane: Plane):
@@ -618,6 +628,7 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
     CompressionSummary or PlateSummary
     """
     from . import batch
+    from .outputs import check_not_on_inputs
     from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
@@ -625,17 +636,17 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
     output = Path(output)
     units = plan_planes(path, scenes=scenes, channels=channels, z=z,
                         motion_channel=motion_channel, plain=settings.plain)
-    batch.check_output_location(path, output)
+    check_not_on_inputs(output, [path])
     options = dict(workers=workers, overwrite=overwrite, cancel=cancel, scheduler=scheduler,
                    chunk_frames=chunk_frames or batch.CHUNK_FRAMES)
     if len(units) == 1:
-        job = batch._plan(units[0].plane, output, settings, overwrite, keep_complete=False)
-        return batch._compress_jobs([job], progress=progress, **options)[0]
+        job = batch._plan(units[0].plane, output, settings, overwrite)
+        return batch.compress_jobs([job], progress=progress, **options)[0]
     if output.exists() and not output.is_dir():
         raise OutputError(f"Output {output} is a file; give a folder for the compressed planes.")
     if scheduler is None:
         return _compress_units(units, output, settings, options, progress, started)
-    from .cluster import dask_client
+    from .executors import dask_client
 
     # both phases (motion channel, then the others) on one cluster, started once
     with dask_client(scheduler, workers) as client:
@@ -651,6 +662,7 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
 
     from . import batch
     from .container import write_atomic
+    from .plates import PlateSummary
 
     total = sum(u.info.sizes["T"] for u in units)
     own = [u for u in units if u.motion]
@@ -658,7 +670,7 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
     overwrite = options["overwrite"]
     # every plane that codes its own motion is opened and checked before anything is written
     first = [batch._plan(u.plane, output / f"{u.name}.flowroi", settings, overwrite,
-                         keep_complete=True, name=u.name) for u in own]
+                         name=u.name) for u in own]
     for u in inheriting:  # planned once the RoI they inherit exists; their input checked now
         open_plane(u.plane, u.info)
     summaries: dict[str, Any] = {}
@@ -668,7 +680,7 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
         if progress is not None:
             progress(offset[0] + done, total)
 
-    for job, summary in zip(first, batch._compress_jobs(first, progress=shifted, **options)):
+    for job, summary in zip(first, batch.compress_jobs(first, progress=shifted, **options)):
         summaries[job.name] = summary
     offset[0] = sum(len(job.movie) for job in first)
     if inheriting:
@@ -678,10 +690,10 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
             masks = ContainerMasks(output / f"{u.source}.flowroi",
                                    name=f"RoI of {u.source}.flowroi (motion channel)")
             second.append(batch._plan(u.plane, output / f"{u.name}.flowroi", inherit_settings,
-                                      overwrite, keep_complete=True, name=u.name, extra_roi=masks))
-        for job, summary in zip(second, batch._compress_jobs(second, progress=shifted, **options)):
+                                      overwrite, name=u.name, extra_roi=masks))
+        for job, summary in zip(second, batch.compress_jobs(second, progress=shifted, **options)):
             summaries[job.name] = summary
-    plate = batch.PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
+    plate = PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
                                time.perf_counter() - started)
     write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
     return plate

@@ -63,7 +63,9 @@ def test_batch_compression_completes_reports_the_rate_and_reopens_lazily(
     assert np.asarray(reopened.data[2]).std() > 0
     assert viewer.layers["cells.flowroi RoI"].data.shape == hsc_cut.shape
     assert widget.compress_button.enabled and not widget.cancel_button.enabled
-    # a second run into the same folder is refused with what to do
+    # a second run with other settings into the same folder is refused with what to do (the
+    # very same run again would be a success that changes nothing: "already complete")
+    widget.form.set_settings(widget.form.settings().replace(compression_rate=12))
     widget.compress(output=output)
     qtbot.waitUntil(lambda: "already holds a compressed stack" in widget.messages[-1]
                     and "tick 'Replace" in widget.messages[-1], timeout=30_000)
