@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ from .errors import FlowRoIError, OutputError, SettingsError
 from .settings import FlowRoISettings, describe_range
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: Local workers (threads or processes) beyond this many per CPU are refused as a usage error.
+MAX_WORKERS_PER_CPU = 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -74,9 +77,9 @@ def _add_file_options(parser: argparse.ArgumentParser, compress: bool) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
-    if args.preset is not None and args.preset.is_dir():
-        raise SettingsError(f"Settings preset {args.preset} is a folder; give the preset's JSON "
-                            "file.")
+    if args.preset is not None and args.preset.exists() and not args.preset.is_file():
+        raise SettingsError(f"Settings preset {args.preset} is a folder or not a regular file; "
+                            "give the preset's JSON file.")
     base = FlowRoISettings.from_json(args.preset) if args.preset else FlowRoISettings()
     changes = {f.name: getattr(args, f.name) for f in FlowRoISettings.fields()
                if getattr(args, f.name, None) is not None}
@@ -184,6 +187,12 @@ def _compress(args) -> int:
         raise _UsageError("--workers must be at least 1")
     if len(args.paths) < 2:
         raise _UsageError("the following arguments are required: INPUT... OUTPUT (see: flowroi compress --help)")
+    local_cpus = os.cpu_count() or 1
+    if not args.scheduler and args.workers > max(MAX_WORKERS_PER_CPU * local_cpus, 8):
+        raise _UsageError(f"--workers {args.workers} is far more than this machine's {local_cpus} "
+                          "CPUs and would only slow it down; use at most "
+                          f"{max(MAX_WORKERS_PER_CPU * local_cpus, 8)} (or --scheduler for a "
+                          "cluster)")
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
     progress = _StderrProgress("compressing", not args.quiet)

@@ -250,6 +250,7 @@ def run_distributed(tasks: list, run_chunk: Callable, client: Any,
             if job.pending == 0:
                 on_job_done(job)
             advance(len(chunk))
-    except BaseException:
+    finally:
+        # Release every task, finished ones too: a finished chunk whose result sat on a worker
+        # that died later would otherwise be recomputed by dask while the manifest is written.
         client.cancel(list(futures))
-        raise

@@ -80,7 +80,13 @@ def open_movie(source: Any) -> Movie:
         if claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: through bioio
             return open_selected(path)
         if path.is_dir():
+            if (path / "manifest.json").is_file() and (path / "frames").is_dir():
+                raise InputError(f"{path} is a FlowRoI compressed stack, not a movie; decompress "
+                                 "it first (flowroi decompress) if you want to compress it again.")
             return _open_frame_folder(path)
+        if not path.is_file():  # a FIFO or a device would block or never end
+            raise InputError(f"Input {path} is not a regular file. Give a TIFF stack or a folder "
+                             "of frames.")
         if path.suffix.lower() in TIFF_SUFFIXES:
             return _open_tiff(path)
         if path.suffix.lower() in FRAME_SUFFIXES:  # a single PNG image: a one-frame movie
@@ -479,8 +485,8 @@ def list_wells(folder: str | Path) -> list[Path] | None:
     than one frame), or when it holds no frame files but subfolders of frames or stacks. Anything
     else is a folder of frames, i.e. one movie."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return None
+    if not folder.is_dir() or (folder / "manifest.json").is_file():
+        return None  # a compressed stack: open_movie says what to do
     files = list_frame_files(folder)
     if files:
         tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]

@@ -174,6 +174,14 @@ def _link_to_container(folder):
     return link
 
 
+def _fifo(folder):
+    import os
+
+    path = folder / "pipe.tif"
+    os.mkfifo(path)
+    return path
+
+
 MORE_CASES = {
     "TIFF header claiming 4294967295 x 4294967295 pixels": (
         lambda p: _huge_tiff(p, 4294967295), None, [], "pixels"),
@@ -191,6 +199,10 @@ MORE_CASES = {
                                     lambda p: p, ["--overwrite"], "holds the input|not a FlowRoI"),
     "scheduler file that does not exist": (_movie, None, ["--scheduler", "{p}/nowhere.json"],
                                            "does not exist"),
+    "a named pipe called .tif": (_fifo, None, [], "not a regular file"),
+    "a compressed stack as the input": (_container, None, [], "compressed stack, not a movie"),
+    "a million local workers": (_movie, None, ["--workers", "1000000", "--threads"],
+                                "far more than"),
 }
 
 
@@ -344,3 +356,12 @@ def test_paths_with_undecodable_bytes_work_end_to_end(tmp_path):
                                 capture_output=True, timeout=120)
         assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
     assert os.path.exists(tiff) and not [n for n in os.listdir(folder) if n.endswith(b".partial")]
+
+
+def test_decompress_never_replaces_a_device_or_pipe(stack, tmp_path, capsys):
+    from napari_flowroi.cli import main
+
+    pipe = _fifo(tmp_path)
+    assert main(["decompress", str(stack), str(pipe), "--overwrite", "--quiet"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert pipe.exists() and not pipe.is_file()

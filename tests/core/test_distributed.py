@@ -61,7 +61,8 @@ def assert_same_wells(out, reference):
     for well in WELLS:
         got, want = files_of(out / f"{well}.flowroi"), files_of(reference / f"{well}.flowroi")
         assert got.keys() == want.keys(), well
-        assert all(got[name] == want[name] for name in want), well
+        differ = [name for name in want if got[name] != want[name]]
+        assert not differ, (well, differ)
 
 
 def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, reference,

@@ -89,6 +89,8 @@ class Container:
     def _checked_bytes(self, t: int, name: str, size: int, checksum: str, what: str) -> bytes:
         path = self.root / name
         try:
+            if not path.is_file():  # missing, or a FIFO/device that would block the reader
+                raise FileNotFoundError(path)
             data = path.read_bytes()
         except FileNotFoundError:
             raise FlowRoIError(f"{what} {t} of {self.root} is missing ({name}); run `flowroi "
@@ -213,6 +215,9 @@ class Container:
                               "write.")
         if output.exists() and not overwrite:
             raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
+        if output.exists() and not output.is_file():
+            raise OutputError(f"{output} is not a regular file (a device or a pipe); choose "
+                              "another name.")
         if not output.parent.is_dir():
             raise OutputError(f"The folder {output.parent} does not exist; create it first or "
                               "choose another output.")

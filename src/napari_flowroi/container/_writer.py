@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import CancelledError, FlowRoIError, OutputError
 from ._files import (MANIFEST, PROGRESS, _step, frame_name, is_container, mask_name,
-                     remove_temporary_files, sha256, write_atomic)
+                     remove_temporary_files, sha256, write_atomic, write_error)
 from ._manifest import build_manifest, dumps, manifest_file_bytes
 
 if TYPE_CHECKING:
@@ -29,12 +29,17 @@ def _mismatch(earlier: Any, run: dict) -> str:
         return "a damaged run record"
     if earlier.get("settings") != run.get("settings"):
         return "other settings"
-    old, new = earlier.get("input") or {}, run.get("input") or {}
+    old, new = earlier.get("input"), run.get("input") or {}
+    old = old if isinstance(old, dict) else {}
     if old.get("source") != new.get("source"):
         return "another input"
+    if "content" not in old and "content" in new:
+        return "an input recorded by an older napari-flowroi (no content fingerprint to compare)"
     if old.get("content") != new.get("content") or earlier.get("shape") != run.get("shape") \
             or earlier.get("dtype") != run.get("dtype"):
         return "an input whose pixels have changed since"
+    if old.get("roi_mask") != new.get("roi_mask"):
+        return "another RoI mask"
     return "another input"
 
 
@@ -61,8 +66,15 @@ class ContainerWriter:
         Raises
         ------
         OutputError
-            When it would refuse (another run's output, not a container, a file, a link...).
+            When it would refuse (another run's output, not a container, a file, a link...), or
+            when the OS refuses to look (a name too long, no permission).
         """
+        try:
+            return self._check(run, overwrite)
+        except OSError as exc:
+            raise write_error(self.root, exc) from exc
+
+    def _check(self, run: dict[str, Any], overwrite: bool) -> str:
         root = self.root
         if root.is_symlink():
             raise OutputError(f"Output {root} is a symbolic link; give the folder it points to, "
