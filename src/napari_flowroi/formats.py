@@ -97,11 +97,7 @@ def _image(path: str, scene: int):
     """One open BioImage per (file, scene) and process, with a lock: a task's chunks reuse it
     instead of parsing the file's metadata again for every chunk of 8 frames. Keyed by the
     modification time too, so a file replaced on disk is opened afresh."""
-    try:
-        stamp = Path(path).stat().st_mtime_ns
-    except OSError:
-        stamp = 0
-    return _cached_image(path, scene, stamp)
+    return _cached_image(path, scene, _stamp(path))
 
 
 @lru_cache(maxsize=8)
@@ -364,7 +360,7 @@ def _bioio_frames(plane: Plane):
     per process: computing a slice of the whole array instead optimises the whole file's graph
     for every frame, which grows with movie length."""
     image, lock = _image(plane.path, plane.scene)
-    key = (plane.path, plane.scene, plane.channel, plane.z)
+    key = (plane.path, plane.scene, plane.channel, plane.z, id(image))  # a replaced file: new image
     with lock:
         frames = _PLANE_CHUNKS.get(key)
         if frames is None:
@@ -393,24 +389,14 @@ def _tiff_frames(plane: Plane, info: SceneInfo):
     frame cost grew with movie length (0.1-0.4 s per 512² frame of a 320-frame file); tifffile
     finds page t directly. None when the series is not a plain page per (T, C, Z) plane (then
     bioio reads it)."""
-    import tifffile
-
-    try:
-        tif = tifffile.TiffFile(plane.path)
-        series = tif.series[plane.scene]
-        axes, shape = series.axes, series.shape
-        outer = [(axis, n) for axis, n in zip(axes, shape) if axis not in "YX"]
-        sizes = dict(outer)
-        if (any(axis not in "TCZ" for axis, _ in outer) or axes[-2:] != "YX"
-                or shape[-2:] != (info.sizes["Y"], info.sizes["X"])
-                or any(sizes.get(a, 1) != info.sizes[a] for a in "TCZ")
-                or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
-                or any(page is None for page in (series.pages[0], series.pages[-1]))):
-            tif.close()
-            return None
-    except Exception:
+    opened = _tiff_series(plane.path, plane.scene, _stamp(plane.path))
+    if opened is None:
         return None
-    lock = threading.Lock()
+    series, outer, lock = opened
+    sizes = dict(outer)
+    if (series.shape[-2:] != (info.sizes["Y"], info.sizes["X"])
+            or any(sizes.get(a, 1) != info.sizes[a] for a in "TCZ")):
+        return None
     counts = [n for _, n in outer]
 
     def read(t: int) -> np.ndarray:
@@ -420,6 +406,34 @@ def _tiff_frames(plane: Plane, info: SceneInfo):
             return series.pages[index].asarray()
 
     return read
+
+
+def _stamp(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@lru_cache(maxsize=8)
+def _tiff_series(path: str, scene: int, stamp: int):
+    """One open OME-TIFF series per (file, scene) and process: tifffile maps the pages of an OME
+    series once (its cost grows with the file's page count), not for every chunk."""
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(path)
+        series = tif.series[scene]
+        axes, shape = series.axes, series.shape
+        outer = tuple((axis, n) for axis, n in zip(axes, shape) if axis not in "YX")
+        if (any(axis not in "TCZ" for axis, _ in outer) or axes[-2:] != "YX"
+                or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
+                or any(page is None for page in (series.pages[0], series.pages[-1]))):
+            tif.close()
+            return None
+    except Exception:
+        return None
+    return series, outer, threading.Lock()
 
 
 def _plane_label(plane: Plane, info: SceneInfo) -> str:
@@ -474,7 +488,8 @@ def open_selected(path: str | Path, *, scene: str | int | None = None,
         if z is None and info.sizes["Z"] > 1:
             several.append(f"{info.sizes['Z']} z-planes")
         if several:
-            raise InputError(f"{path} holds {' and '.join(several)} (axes TCZYX {tuple(info.sizes.values())}); "
+            shape = tuple(info.sizes.values())
+            raise InputError(f"{path} holds {' and '.join(several)} (axes TCZYX {shape}); "
                              "`flowroi compress` codes them all into one output folder, or pick "
                              "one with --scene/--channel/--z.")
     return open_plane(Plane(str(path), s, c, zz), info)
