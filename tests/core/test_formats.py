@@ -336,3 +336,21 @@ def test_a_damaged_vendor_file_or_a_missing_reader_plugin_is_one_line_exit_2(tmp
     formats._cached_image.cache_clear()
     code, _, err = _run(capsys, "compress", nd2, tmp_path / "o")
     assert code == 2 and "bioio-nd2) is not installed: pip install 'napari-flowroi[formats]'" in err
+
+
+def test_chunks_of_an_ome_tiff_reuse_one_page_map_per_process(ome_plate, monkeypatch):
+    """Each dask task opens its plane again; the file's pages are mapped once, not per chunk
+    (mapping an OME series costs time in proportion to the file's page count)."""
+    formats.open_plane(formats.Plane(str(ome_plate), 1, 1))[0]
+    opened = []
+    real = tifffile.TiffFile
+
+    class Counting(real):
+        def __init__(self, *args, **kwargs):
+            opened.append(args[0])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(tifffile, "TiffFile", Counting)
+    for t in range(T):  # one "chunk" per frame
+        formats.Plane(str(ome_plate), 1, 1).open_movie()[t]
+    assert opened == []
