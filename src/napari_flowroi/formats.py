@@ -356,20 +356,9 @@ def _content_files(path: Path) -> tuple[Path, ...]:
 
 
 def _bioio_frames(plane: Plane):
-    """Frame t as one chunk of bioio's lazy array. The plane's chunks become delayed objects once
-    per process: computing a slice of the whole array instead optimises the whole file's graph
-    for every frame, which grows with movie length."""
-    image, lock = _image(plane.path, plane.scene)
-    key = (plane.path, plane.scene, plane.channel, plane.z, id(image))  # a replaced file: new image
-    with lock:
-        frames = _PLANE_CHUNKS.get(key)
-        if frames is None:
-            # this axis order whatever the reader's own (S of 1, tiles, ...); no pixels read
-            data = image.get_image_dask_data("TCZYX")[:, plane.channel, plane.z]
-            data = data.rechunk({0: 1, 1: -1, 2: -1})  # one chunk per frame (a no-op usually)
-            frames = _PLANE_CHUNKS[key] = list(data.to_delayed().ravel())
-            if len(_PLANE_CHUNKS) > 32:
-                _PLANE_CHUNKS.pop(next(iter(_PLANE_CHUNKS)))
+    """Frame t as one chunk of bioio's lazy array, computed in this thread."""
+    frames, lock = _plane_chunks(plane.path, plane.scene, plane.channel, plane.z,
+                                 _stamp(plane.path))
 
     def read(t: int) -> np.ndarray:
         with lock:
@@ -379,7 +368,17 @@ def _bioio_frames(plane: Plane):
     return read
 
 
-_PLANE_CHUNKS: dict = {}
+@lru_cache(maxsize=32)
+def _plane_chunks(path: str, scene: int, channel: int, z: int, stamp: int):
+    """A plane's chunks as one delayed object per frame, made once per process: computing a slice
+    of the whole array instead optimises the whole file's graph for every frame, a cost that
+    grows with movie length."""
+    image, lock = _image(path, scene)
+    with lock:
+        # this axis order whatever the reader's own (S of 1, tiles, ...); no pixels are read
+        data = image.get_image_dask_data("TCZYX")[:, channel, z]
+        data = data.rechunk({0: 1, 1: -1, 2: -1})  # one chunk per frame (a no-op usually)
+        return list(data.to_delayed().ravel()), lock
 
 
 def _tiff_frames(plane: Plane, info: SceneInfo):
