@@ -1,29 +1,33 @@
-"""Compress movies into containers, in parallel, resumable and cancellable.
+"""Compress movies into containers: plan, run, summarise.
 
-Work is cut into chunks of consecutive frames (one task each). Without a scheduler the chunks run
-on threads in this process (OpenCV and OpenJPEG release the GIL; the napari widget and
-`compress_movie(workers=N)` use this). With a scheduler (`scheduler=cluster.LOCAL` for worker
-processes on this machine, a dask.distributed address, or a Client) every chunk is a task that
-opens the input by its path and reads its own frames; the scheduler balances the chunks of all
-movies of a plate over the workers.
+1. **Plan** (`_plan`): open and check every input and its output before anything is written (the
+   movie's axes, dtype, size against memory, the output's location and state, the content
+   fingerprint a resume must match).
+2. **Run** (`_run`): cut the frames still to do into chunks of consecutive frames, one task each,
+   and hand them to an executor (executors.py: threads of this process, or a dask.distributed
+   cluster whose workers open the input by its path). `compress_chunk` codes one chunk.
+3. **Summarise** (`_finish`, `_summary`): write each manifest and report rates, RoI, coverage.
+
+Plates (several movies, one container each) are in plates.py.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .codec import encode_frame
-from .container import ContainerWriter, PROGRESS, manifest_reserve, record_reserve, write_atomic
+from .container import (PROGRESS, ContainerWriter, coverage_of, manifest_reserve, open_container,
+                        record_reserve)
 from .errors import CancelledError, InputError, OutputError
+from .executors import run_distributed, run_threads
 from .guard import frame_coverage
-from .inputs import (Movie, check_frame_folder, input_fingerprint, list_wells, open_movie,
-                     require_motion, well_name)
+from .inputs import (Movie, check_fits_memory, check_frame_folder, input_fingerprint, open_movie,
+                     require_motion)
+from .outputs import check_not_on_inputs
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -37,6 +41,8 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class CompressionSummary:
+    """What one compressed movie came to (`as_dict` is what the CLI prints)."""
+
     output: Path
     frames: int
     resumed_frames: int
@@ -47,12 +53,15 @@ class CompressionSummary:
     seconds: float
     notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
     cell_coverage: dict | None = None  # the missed-cell guard over all frames (see coverage_of)
+    already_complete: bool = False  # the output already held this very compression
 
     def as_dict(self) -> dict[str, Any]:
         out = {"output": str(self.output), "frames": self.frames,
                "resumed_frames": self.resumed_frames, "raw_bytes": self.raw_bytes,
                "bytes_written": self.bytes_written, "achieved_rate": self.achieved_rate,
                "mean_roi_fraction": self.mean_roi_fraction, "seconds": round(self.seconds, 3)}
+        if self.already_complete:
+            out["already_complete"] = True
         if self.cell_coverage is not None:
             out["cell_coverage"] = self.cell_coverage
         if self.notes:
@@ -62,47 +71,14 @@ class CompressionSummary:
 
 #: What the summary says about a movie where nothing moved (a constant or empty well).
 EMPTY_ROI_NOTE = "RoI empty in all frames: no motion found (coded like plain JPEG2000)"
-
-
-def coverage_of(records: list[dict]) -> dict | None:
-    """The guard's estimate over a container's frames: mean and worst share of the cell pixels
-    (found from appearance, independently of motion) inside the RoI."""
-    shares = [(r["cell_coverage"], r["index"]) for r in records if "cell_coverage" in r]
-    if not shares:
-        return None
-    worst, worst_frame = min(shares)
-    return {"mean": round(sum(v for v, _ in shares) / len(shares), 4), "min": worst,
-            "worst_frame": worst_frame}
-
-
-@dataclass(frozen=True)
-class PlateSummary:
-    """One summary for several movies (the wells of a plate): per well and in total."""
-
-    output: Path
-    wells: tuple[tuple[str, CompressionSummary], ...]
-    seconds: float
-
-    def as_dict(self) -> dict[str, Any]:
-        wells = [{"well": name, **summary.as_dict()} for name, summary in self.wells]
-        raw = sum(s.raw_bytes for _, s in self.wells)
-        written = sum(s.bytes_written for _, s in self.wells)
-        return {"output": str(self.output), "wells": wells, "totals": {
-            "wells": len(wells), "frames": sum(s.frames for _, s in self.wells),
-            "resumed_frames": sum(s.resumed_frames for _, s in self.wells),
-            "raw_bytes": raw, "bytes_written": written,
-            "achieved_rate": round(raw / written, 4) if written else 0.0,
-            "seconds": round(self.seconds, 3)}}
+#: What the summary says when the output already held this very compression.
+ALREADY_COMPLETE_NOTE = ("already complete: the output holds this compression (same input and "
+                         "settings); nothing was redone")
 
 
 def check_output_location(source: Any, output: Path) -> None:
-    if not isinstance(source, (str, Path)):
-        return
-    source_path = Path(source).resolve()
-    out = output.resolve()
-    if out == source_path or (source_path.is_dir() and source_path in out.parents):
-        raise OutputError(f"Output {output} is inside the input {source}; write the compressed "
-                          "stack somewhere else so the input stays untouched.")
+    """Refuse an output on, inside or around the input (see outputs.check_not_on_inputs)."""
+    check_not_on_inputs(output, [source])
 
 
 def run_description(movie: Movie, settings: FlowRoISettings) -> dict[str, Any]:
@@ -184,22 +160,23 @@ class _Job:
         return ContainerWriter(self.output)
 
 
+# --- plan --------------------------------------------------------------------------------------------
+
 def _plan(source: Any, output: Path, settings: FlowRoISettings, overwrite: bool,
-          keep_complete: bool, name: str = "", extra_roi: Any = None) -> _Job:
+          name: str = "", extra_roi: Any = None) -> _Job:
     """Open and check one input and its output; nothing is written."""
     movie = open_movie(source)
     if not settings.plain and settings.motion_roi:
         require_motion(movie)
+    check_fits_memory(movie, settings.plain)  # per frame: a refusal means no worker could
     check_frame_folder(movie)
-    check_output_location(source, output)
+    check_not_on_inputs(output, [source, extra_roi])
     run = run_description(movie, settings)
     if extra_roi is not None:
         run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
-    if state == "complete" and not keep_complete:
-        raise OutputError(f"Output {output} already holds a compressed stack. "
-                          "Choose another output or pass --overwrite to replace it.")
-    task_source = str(Path(source)) if isinstance(source, (str, Path)) else movie
+    task_source = str(Path(source)) if isinstance(source, (str, Path)) else \
+        source if getattr(source, "by_path", False) else movie  # formats.Plane opens by path
     task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
     return _Job(name=name or output.name, source=task_source, output=output, movie=movie,
                 settings=settings, run=run, state=state, created=not output.exists(),
@@ -223,7 +200,7 @@ def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) ->
 
 
 def _begin(job: _Job, overwrite: bool) -> None:
-    done = job.writer.begin(job.run, overwrite=overwrite, keep_complete=True)
+    done = job.writer.begin(job.run, overwrite=overwrite)
     n_frames = len(job.movie)
     job.done = set(range(n_frames)) if done is None else done
     # Each frame pays for its manifest record and its share of the rest, so the total rate is met.
@@ -231,65 +208,35 @@ def _begin(job: _Job, overwrite: bool) -> None:
                                   job.movie.dtype.kind == "f") + manifest_reserve(job.run, n_frames)
 
 
-def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
-    totals = manifest["totals"]
-    roi = [r["roi_fraction"] for r in manifest["frames"]]
-    notes = [EMPTY_ROI_NOTE] if job.settings.uses_roi and not any(roi) else []
-    coverage = coverage_of(manifest["frames"])
-    if coverage is not None and coverage["mean"] < job.settings.coverage_target:
-        notes.append(f"the RoI holds an estimated {coverage['mean']:.1%} of the cell pixels "
-                     f"(worst frame {coverage['worst_frame']}: {coverage['min']:.1%}), below the "
-                     f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
-                     "smeared; try `flowroi tune` or --appearance-roi")
-    return CompressionSummary(
-        output=job.output, frames=len(job.movie), resumed_frames=len(job.done),
-        raw_bytes=totals["raw_bytes"], bytes_written=totals["bytes_written"],
-        achieved_rate=totals["achieved_rate"], mean_roi_fraction=sum(roi) / len(roi),
-        seconds=seconds, notes=tuple(notes), cell_coverage=coverage)
+# --- run ---------------------------------------------------------------------------------------------
 
-
-def _finish(job: _Job, seconds: float) -> CompressionSummary:
-    if job.state == "complete" and len(job.done) == len(job.movie) and \
-            (job.output / "manifest.json").is_file() and not (job.output / PROGRESS).exists():
-        manifest = json.loads((job.output / "manifest.json").read_text())
-    else:
-        manifest = job.writer.finish(job.run)
-    return _summary(job, manifest, seconds)
-
-
-class _AnySet:
-    """Set when any of its events is: the user's cancel or the run's own stop after an error."""
-
-    def __init__(self, *events):
-        self.events = [e for e in events if e is not None]
-
-    def is_set(self) -> bool:
-        return any(e.is_set() for e in self.events)
-
-
-def _compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
-                   progress: ProgressCallback | None, cancel: threading.Event | None,
-                   chunk_frames: int, scheduler: Any) -> list[CompressionSummary]:
+def compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
+                  progress: ProgressCallback | None, cancel: threading.Event | None,
+                  chunk_frames: int, scheduler: Any) -> list[CompressionSummary]:
+    """Run planned jobs on threads (no `scheduler`) or a dask cluster; return their summaries."""
     started = time.perf_counter()
     if scheduler is None:
-        return _compress_jobs_with(jobs, None, workers, overwrite, progress, cancel, chunk_frames,
-                                   started)
-    in_memory = [job.name for job in jobs if not isinstance(job.source, str)
-                 or not isinstance(job.extra_roi, (str, type(None)))]
+        return _run(jobs, None, workers, overwrite, progress, cancel, chunk_frames, started)
+    in_memory = [job.name for job in jobs if not _by_path(job.source)
+                 or not (job.extra_roi is None or _by_path(job.extra_roi))]
     if in_memory:
         raise InputError("A movie held in memory cannot be sent to a dask cluster (its workers "
                          "read frames from files). Save it as a TIFF first, or compress "
                          "without a scheduler (threads in this process).")
-    from .cluster import dask_client
+    from .executors import dask_client
 
     # connect (or start the local cluster) before anything is written
     with dask_client(scheduler, workers) as client:
-        return _compress_jobs_with(jobs, client, workers, overwrite, progress, cancel,
-                                   chunk_frames, started)
+        return _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames, started)
 
 
-def _compress_jobs_with(jobs, client, workers, overwrite, progress, cancel, chunk_frames,
-                        started) -> list[CompressionSummary]:
+def _by_path(source: Any) -> bool:
+    """Whether a task can open `source` itself: a path, or a formats.Plane / ContainerMasks."""
+    return isinstance(source, str) or getattr(source, "by_path", False)
+
+
+def _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames,
+         started) -> list[CompressionSummary]:
     try:
         for job in jobs:
             _begin(job, overwrite)
@@ -317,11 +264,15 @@ def _compress_jobs_with(jobs, client, workers, overwrite, progress, cancel, chun
             tasks.append((job, chunk))
             job.pending += 1
     finished_at = {id(job): started for job in jobs if job.pending == 0}
+
+    def job_done(job: _Job) -> None:
+        finished_at[id(job)] = time.perf_counter()
+
     try:
         if tasks and client is None:
-            _run_threads(tasks, workers, advance, cancel, finished_at)
+            run_threads(tasks, compress_chunk, workers, advance, cancel, job_done)
         elif tasks:
-            _run_distributed(tasks, client, advance, cancel, finished_at)
+            run_distributed(tasks, compress_chunk, client, advance, cancel, job_done)
     except InputError:
         # bad input found half-way (a NaN frame, a truncated file): leave nothing behind that
         # this run created; the input was only read
@@ -344,75 +295,38 @@ def _discard_if_empty(job: _Job) -> None:
         job.writer.abandon()
 
 
-def _run_threads(tasks, workers, advance, cancel, finished_at) -> None:
-    """Chunks on a pool of threads in this process; progress after every frame. On the first
-    error (or Ctrl-C) the other chunks stop at their next frame and are waited for, so nothing
-    writes into the output after this returns."""
-    stop = threading.Event()
-    should_stop = _AnySet(cancel, stop)
-    error: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, int(workers)),
-                            thread_name_prefix="flowroi") as pool:
-        futures = {pool.submit(compress_chunk, job.source, job.output, job.settings, chunk,
-                               job.overhead, lambda: advance(1), should_stop, job.extra_roi): job
-                   for job, chunk in tasks}
-        pending = set(futures)
-        try:
-            while pending:
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    exc = future.exception()
-                    if exc is not None:
-                        if error is None or (isinstance(error, CancelledError)
-                                             and not isinstance(exc, CancelledError)):
-                            error = exc
-                        stop.set()
-                        continue
-                    job = futures[future]
-                    job.pending -= 1
-                    if job.pending == 0:
-                        finished_at[id(job)] = time.perf_counter()
-        except BaseException:  # Ctrl-C while waiting: stop the chunks, then go
-            stop.set()
-            raise
-    if error is not None:
-        raise error  # a real error wins over the CancelledErrors of the chunks it stopped
+# --- summarise ---------------------------------------------------------------------------------------
+
+def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
+    totals = manifest["totals"]
+    roi = [r["roi_fraction"] for r in manifest["frames"]]
+    already = job.state == "complete"
+    notes = [ALREADY_COMPLETE_NOTE] if already else []
+    if job.settings.uses_roi and not any(roi):
+        notes.append(EMPTY_ROI_NOTE)
+    coverage = coverage_of(manifest["frames"])
+    if coverage is not None and coverage["mean"] < job.settings.coverage_target:
+        notes.append(f"the RoI holds an estimated {coverage['mean']:.1%} of the cell pixels "
+                     f"(worst frame {coverage['worst_frame']}: {coverage['min']:.1%}), below the "
+                     f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
+                     "smeared; try `flowroi tune` or --appearance-roi")
+    return CompressionSummary(
+        output=job.output, frames=len(job.movie), resumed_frames=len(job.done),
+        raw_bytes=totals["raw_bytes"], bytes_written=totals["bytes_written"],
+        achieved_rate=totals["achieved_rate"], mean_roi_fraction=sum(roi) / len(roi),
+        seconds=seconds, notes=tuple(notes), cell_coverage=coverage, already_complete=already)
 
 
-def _run_distributed(tasks, client, advance, cancel, finished_at) -> None:
-    """Chunks as tasks on a dask.distributed cluster; progress per finished chunk."""
-    from distributed import as_completed
+def _finish(job: _Job, seconds: float) -> CompressionSummary:
+    if job.state == "complete" and len(job.done) == len(job.movie) and \
+            not (job.output / PROGRESS).exists():
+        manifest = open_container(job.output).manifest
+    else:
+        manifest = job.writer.finish(job.run)
+    return _summary(job, manifest, seconds)
 
-    from .cluster import RETRIES, WorkerLostError, is_killed_worker
 
-    futures = {}
-    for job, chunk in tasks:
-        future = client.submit(compress_chunk, job.source, str(job.output), job.settings,
-                               chunk, job.overhead, None, None, job.extra_roi, pure=False,
-                               retries=RETRIES)
-        futures[future] = (job, chunk)
-    try:
-        for future in as_completed(list(futures)):
-            job, chunk = futures[future]
-            if cancel is not None and cancel.is_set():
-                raise CancelledError("Compression cancelled; finished frames are kept and a "
-                                     "rerun with the same settings resumes.")
-            if future.status != "finished":
-                exc = future.exception()
-                if is_killed_worker(exc):
-                    raise WorkerLostError(
-                        f"dask workers died repeatedly while coding frames {chunk[0]}-"
-                        f"{chunk[-1]} of {job.name} (out of memory?); finished frames are "
-                        "kept: rerun the same command to resume.") from exc
-                raise exc
-            job.pending -= 1
-            if job.pending == 0:
-                finished_at[id(job)] = time.perf_counter()
-            advance(len(chunk))
-    except BaseException:
-        client.cancel(list(futures))
-        raise
-
+# --- entry points ------------------------------------------------------------------------------------
 
 def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | None = None, *,
                    workers: int = 1, overwrite: bool = False,
@@ -422,60 +336,46 @@ def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | 
                    extra_roi: Any = None) -> CompressionSummary:
     """Compress `source` (path, array or Movie) into the container folder `output`.
 
-    Resumes an interrupted run with the same settings. Without `scheduler`, `workers` threads of
-    this process code the frames and `progress(done, total)` is called after every frame (from
-    worker threads); setting `cancel` stops at the next frame. With `scheduler` (cluster.LOCAL,
-    a dask.distributed address or Client) the input must be a path; progress comes per chunk.
-    `extra_roi`: masks or labels (T, Y, X) always protected, a TIFF path or frames in memory.
+    Parameters
+    ----------
+    source : str, Path, array or Movie
+        A TIFF stack, a folder of frames, or (T, Y, X) frames in memory.
+    output : str or Path
+        The container folder to write.
+    settings : FlowRoISettings, optional
+        Defaults when omitted.
+    workers : int
+        Threads of this process (no `scheduler`), or processes of a LOCAL cluster.
+    overwrite : bool
+        Replace an existing container of another run.
+    progress : callable, optional
+        ``progress(done, total)``: after every frame on threads (called from worker threads), per
+        chunk on a cluster.
+    cancel : threading.Event, optional
+        Set it to stop at the next frame; finished frames are kept.
+    chunk_frames : int
+        Consecutive frames per task.
+    scheduler : optional
+        executors.LOCAL, a dask.distributed address or scheduler file, or a Client; the input
+        must then be a path.
+    extra_roi : optional
+        Masks or labels (T, Y, X) always protected: a TIFF path or frames in memory.
+
+    Returns
+    -------
+    CompressionSummary
+        A rerun into a container of this very compression (same input content and settings)
+        does nothing and says so (``already_complete``); an interrupted run resumes.
     """
     settings = settings or FlowRoISettings()
     output = Path(output)
-    job = _plan(source, output, settings, overwrite, keep_complete=False, extra_roi=extra_roi)
-    return _compress_jobs([job], workers=workers, overwrite=overwrite, progress=progress,
-                          cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)[0]
+    job = _plan(source, output, settings, overwrite, extra_roi=extra_roi)
+    return compress_jobs([job], workers=workers, overwrite=overwrite, progress=progress,
+                         cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)[0]
 
 
-def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
-    """The movies of a plate run, or None for a single movie: several inputs, or one folder of
-    movies (see inputs.list_wells)."""
-    paths = [Path(s) for s in sources]
-    if len(paths) > 1:
-        return paths
-    return list_wells(paths[0]) if paths else None
+from .plates import PlateSummary, compress_movies, plate_inputs  # noqa: E402  (re-exported)
 
-
-def compress_movies(sources: Sequence[str | Path], output_dir: str | Path,
-                    settings: FlowRoISettings | None = None, *, workers: int = 1,
-                    overwrite: bool = False, progress: ProgressCallback | None = None,
-                    cancel: threading.Event | None = None, chunk_frames: int = CHUNK_FRAMES,
-                    scheduler: Any = None) -> PlateSummary:
-    """Compress several movies (e.g. one per well) into `output_dir`/<name>.flowroi, side by side.
-
-    Every input is opened and checked before anything is written. A well whose stack is already
-    complete with the same input and settings is kept (a rerun finishes a plate); all chunks of
-    all wells go to the same pool or cluster. `summary.json` in `output_dir` is the returned
-    summary."""
-    settings = settings or FlowRoISettings()
-    started = time.perf_counter()
-    output_dir = Path(output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise OutputError(f"Output {output_dir} is a file; give a folder for the compressed wells.")
-    if not sources:
-        raise InputError("No input movies given.")
-    names: dict[str, Path] = {}
-    for source in sources:
-        name = well_name(Path(source))
-        if name in names:
-            raise InputError(f"Two inputs are both called {name} ({names[name]} and {source}); "
-                             "rename one so each well gets its own output.")
-        names[name] = Path(source)
-    jobs = [_plan(source, output_dir / f"{name}.flowroi", settings, overwrite,
-                  keep_complete=True, name=name) for name, source in names.items()]
-    for source in sources:
-        check_output_location(source, output_dir)
-    summaries = _compress_jobs(jobs, workers=workers, overwrite=overwrite, progress=progress,
-                               cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)
-    plate = PlateSummary(output_dir, tuple((job.name, s) for job, s in zip(jobs, summaries)),
-                         time.perf_counter() - started)
-    write_atomic(output_dir / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
-    return plate
+__all__ = ["CHUNK_FRAMES", "CompressionSummary", "EMPTY_ROI_NOTE", "ALREADY_COMPLETE_NOTE",
+           "PlateSummary", "chunks", "compress_chunk", "compress_movie", "compress_movies",
+           "plate_inputs", "run_description", "coverage_of"]

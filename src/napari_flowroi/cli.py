@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
 
 from . import __version__
-from .errors import FlowRoIError
+from .errors import FlowRoIError, OutputError, SettingsError
 from .settings import FlowRoISettings, describe_range
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: Local workers (threads or processes) beyond this many per CPU are refused as a usage error.
+MAX_WORKERS_PER_CPU = 4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,7 +39,7 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     for f in FlowRoISettings.fields():
         flag = "--" + f.name.replace("_", "-")
         meta = f.metadata
-        text = f"{meta['help']} [{f.default}]"
+        text = f"{meta['help']} [{f.default}]".replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):
             if f.name == "plain":
                 group.add_argument(flag, dest=f.name, action="store_true", default=None, help=text)
@@ -53,7 +56,30 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
                            .split("_")[-1] if kind is not str else "NAME", help=text)
 
 
+def _add_file_options(parser: argparse.ArgumentParser, compress: bool) -> None:
+    """Which planes of a multi-dimensional file (ND2, CZI, LIF, OME-TIFF, OME-Zarr) to use: input
+    choices, not settings, so they are options here and not fields of FlowRoISettings."""
+    group = parser.add_argument_group("microscopy files (ND2, CZI, LIF, OME-TIFF, OME-Zarr; "
+                                      "see docs/formats.md)")
+    many = dict(action="append") if compress else {}
+    group.add_argument("--channel", metavar="NAME", **many,
+                       help="channel name or index" + (" (repeat for several) [all]" if compress
+                                                        else " [the first]"))
+    group.add_argument("--scene", metavar="NAME", **many,
+                       help="scene (stage position, well) name or index" +
+                            (" (repeat for several) [all]" if compress else " [the first]"))
+    group.add_argument("--z", type=int, metavar="INDEX",
+                       help="one z-plane" + (" [every plane, each its own stack]" if compress
+                                             else " [the first]"))
+    if compress:
+        group.add_argument("--motion-channel", metavar="NAME",
+                           help="channel whose motion gives the RoI of every channel [the first]")
+
+
 def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
+    if args.preset is not None and args.preset.exists() and not args.preset.is_file():
+        raise SettingsError(f"Settings preset {args.preset} is a folder or not a regular file; "
+                            "give the preset's JSON file.")
     base = FlowRoISettings.from_json(args.preset) if args.preset else FlowRoISettings()
     changes = {f.name: getattr(args, f.name) for f in FlowRoISettings.fields()
                if getattr(args, f.name, None) is not None}
@@ -90,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--roi-mask", type=Path, metavar="TIFF",
                           help="masks or labels (T, Y, X, the movie's size) that are always "
                                "protected, on top of the RoI sources (one input only)")
+    _add_file_options(compress, compress=True)
 
     tune = sub.add_parser("tune", help="suggest RoI settings for a movie at a compression rate")
     tune.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
@@ -98,11 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=int, default=2, help="threads [2]")
     tune.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_settings_options(tune)
+    _add_file_options(tune, compress=False)
 
-    decompress = sub.add_parser("decompress", help="decode a container to a multi-page TIFF")
+    decompress = sub.add_parser("decompress", help="decode a container (or a folder of them) to an "
+                                                   "OME-TIFF with its calibration")
     decompress.add_argument("container", type=Path)
-    decompress.add_argument("output", type=Path, help="TIFF file to write")
+    decompress.add_argument("output", type=Path, help="(OME-)TIFF file to write")
     decompress.add_argument("--overwrite", action="store_true")
+    decompress.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
     info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON")
     info.add_argument("container", type=Path)
@@ -141,7 +171,7 @@ def _scheduler(args):
     """Decision (docs/decisions.md): --scheduler ADDRESS runs on that cluster; otherwise one worker
     is a thread of this process (no start-up cost), and N > 1 workers are processes of a local
     dask cluster started for the run, unless --threads asks for threads."""
-    from .cluster import LOCAL
+    from .executors import LOCAL
 
     if args.scheduler:
         return args.scheduler
@@ -157,39 +187,106 @@ def _compress(args) -> int:
         raise _UsageError("--workers must be at least 1")
     if len(args.paths) < 2:
         raise _UsageError("the following arguments are required: INPUT... OUTPUT (see: flowroi compress --help)")
+    local_cpus = os.cpu_count() or 1
+    if not args.scheduler and args.workers > max(MAX_WORKERS_PER_CPU * local_cpus, 8):
+        raise _UsageError(f"--workers {args.workers} is far more than this machine's {local_cpus} "
+                          "CPUs and would only slow it down; use at most "
+                          f"{max(MAX_WORKERS_PER_CPU * local_cpus, 8)} (or --scheduler for a "
+                          "cluster)")
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
     progress = _StderrProgress("compressing", not args.quiet)
     options = dict(workers=args.workers, overwrite=args.overwrite, progress=progress,
                    scheduler=_scheduler(args))
-    wells = plate_inputs(inputs)
-    if wells is not None and args.roi_mask is not None:
-        raise _UsageError("--roi-mask goes with one input movie, not a plate")
-    if wells is None:
-        summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask, **options)
-        notes = [f"flowroi: note: {note}" for note in summary.notes]
+    from .formats import claims, compress_file
+
+    selection = {key: getattr(args, option) for key, option in (
+        ("scenes", "scene"), ("channels", "channel"), ("z", "z"), ("motion_channel", "motion_channel"))
+        if getattr(args, option) is not None}
+    if len(inputs) == 1 and (selection or claims(inputs[0])):  # a microscopy file: every plane
+        if args.roi_mask is not None:
+            raise _UsageError("--roi-mask goes with a (T, Y, X) movie, not a multi-plane file")
+        _preflight(inputs, settings, args)
+        summary = compress_file(inputs[0], output, settings, **selection, **options)
+    elif selection:
+        raise _UsageError("--channel, --scene, --z and --motion-channel go with one microscopy "
+                          "file (ND2, CZI, LIF, OME-TIFF, OME-Zarr)")
     else:
-        summary = compress_movies(wells, output, settings, **options)
+        wells = plate_inputs(inputs)
+        if wells is not None and args.roi_mask is not None:
+            raise _UsageError("--roi-mask goes with one input movie, not a plate")
+        _preflight(wells or inputs, settings, args)
+        if wells is None:
+            summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask,
+                                     **options)
+        else:
+            summary = compress_movies(wells, output, settings, **options)
+    if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [f"flowroi: note: {name}: {note}" for name, well in summary.wells
                  for note in well.notes]
+    else:
+        notes = [f"flowroi: note: {note}" for note in summary.notes]
     for note in notes:
         sys.stderr.write(note + "\n")
     print(json.dumps(summary.as_dict(), indent=2))
     return EXIT_OK
 
 
+def _preflight(movies, settings: FlowRoISettings, args) -> None:
+    """The place for a check of the RoI before anything is coded (the plugin's preflight coverage
+    estimate, guard.py): called with the input paths (one per well) and the settings, after the
+    arguments are checked and before any output is written. It may raise FlowRoIError to refuse
+    (one line, exit 2) or write notes to stderr. Nothing is checked here yet: the coverage estimate
+    over all frames is reported after the run (summary, `flowroi info`)."""
+    return None
+
+
+def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
+    """Write a preset to `path`, never onto an input, a folder or a file that is not a preset."""
+    from .container import write_atomic
+    from .outputs import check_not_on_inputs
+
+    check_not_on_inputs(path, inputs, what="preset")
+    if path.is_dir():
+        raise OutputError(f"{path} is a folder; give the name of the preset file to write "
+                          "(e.g. preset.json).")
+    if path.exists():
+        try:
+            FlowRoISettings.from_json(path)
+        except FlowRoIError:
+            raise OutputError(f"{path} exists and is not a settings preset; choose another name "
+                              "(it was left untouched).") from None
+    write_atomic(path, (json.dumps(settings.to_dict(), indent=2) + "\n").encode())
+
+
 def _tune(args) -> int:
-    from .inputs import open_movie
+    from .inputs import check_fits_memory, open_movie
     from .tune import suggest_settings
 
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
     settings = settings_from_args(args)
-    suggestion = suggest_settings(open_movie(args.input), settings, workers=args.workers,
+    if args.save is not None:  # refuse a bad destination before minutes of trying settings
+        from .outputs import check_not_on_inputs
+
+        check_not_on_inputs(args.save, [args.input, args.preset], what="preset")
+        if args.save.is_dir():
+            raise OutputError(f"{args.save} is a folder; give the name of the preset file to "
+                              "write (e.g. preset.json).")
+    from .formats import claims, open_selected
+
+    if args.channel is not None or args.scene is not None or args.z is not None or \
+            claims(args.input):  # tune looks at one plane of a file: the first unless named
+        movie = open_selected(args.input, scene=args.scene, channel=args.channel, z=args.z,
+                              first_if_several=True)
+    else:
+        movie = open_movie(args.input)
+    check_fits_memory(movie, plain=False)
+    suggestion = suggest_settings(movie, settings, workers=args.workers,
                                   progress=_StderrProgress("trying settings", not args.quiet,
                                                            unit="settings"))
     if args.save is not None:
-        suggestion.settings.to_json(args.save)
+        _save_preset(suggestion.settings, args.save, [args.input, args.preset])
     if not args.quiet:
         sys.stderr.write(f"flowroi: {suggestion.summary()}\n")
     print(json.dumps(suggestion.as_dict(), indent=2))
@@ -197,7 +294,7 @@ def _tune(args) -> int:
 
 
 def _verify(args) -> int:
-    from .verify import verify_container
+    from .container import verify_container
 
     problems = verify_container(args.container,
                                 progress=None if args.quiet else _StderrProgress("verifying"))
@@ -210,56 +307,43 @@ def _verify(args) -> int:
 
 
 def _decompress(args) -> int:
-    import numpy as np
-    import tifffile
+    from .calibration import decompress
 
-    from .container import open_container
-
-    if args.output.exists() and not args.overwrite:
-        raise FlowRoIError(f"{args.output} exists; choose another name or pass --overwrite.")
-    container = open_container(args.container)
-    progress = _StderrProgress("decompressing")
-    tmp = args.output.with_name(f".{args.output.name}.partial")
-    with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
-        for t in range(container.shape[0]):
-            tif.write(np.asarray(container.read_frame(t)), contiguous=True,
-                      metadata={"axes": "TYX"} if t == 0 else None)
-            progress(t + 1, container.shape[0])
-    tmp.replace(args.output)
-    print(json.dumps({"output": str(args.output), "shape": list(container.shape),
-                      "dtype": str(container.dtype)}))
+    # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
+    # has them; a folder of containers gives one series per scene (docs/formats.md)
+    written = decompress(args.container, args.output, overwrite=args.overwrite,
+                         progress=_StderrProgress("decompressing", not args.quiet))
+    first = written["series"][0]
+    print(json.dumps({"output": str(args.output), "shape": first["shape"],
+                      "dtype": written["dtype"], "axes": first["axes"],
+                      **({"series": written["series"]} if len(written["series"]) > 1 else {})}))
     return EXIT_OK
-
-
-def _frame_rates(records: list[dict]) -> dict:
-    """Lowest, median and highest compression rate of single frames (they differ in
-    target-quality mode)."""
-    import statistics
-
-    rates = [r["raw_bytes"] / (r["bytes"] + r.get("mask_bytes", 0)) for r in records]
-    return {"min": round(min(rates), 3), "median": round(statistics.median(rates), 3),
-            "max": round(max(rates), 3)}
 
 
 def _info(args) -> int:
-    from .batch import coverage_of
     from .container import open_container
 
-    container = open_container(args.container)
-    manifest = container.manifest
-    print(json.dumps({
-        "container": str(args.container), "shape": manifest["shape"], "dtype": manifest["dtype"],
-        "settings": manifest["settings"], "input": manifest["input"],
-        "software": manifest["software"], **manifest["totals"],
-        "mean_roi_fraction": round(sum(r["roi_fraction"] for r in manifest["frames"])
-                                   / len(manifest["frames"]), 4),
-        "cell_coverage": coverage_of(manifest["frames"]),
-        "frame_rates": _frame_rates(manifest["frames"]),
-    }, indent=2))
+    summary = open_container(args.container).summary()
+    summary["container"] = str(args.container)
+    print(json.dumps(summary, indent=2))
     return EXIT_OK
 
 
+def _os_error_message(exc: OSError) -> str:
+    """An OSError nobody mapped earlier, as one line that names the file."""
+    where = exc.filename if exc.filename is not None else ""
+    what = exc.strerror or type(exc).__name__
+    return f"{what}: {where}. Check the path and its permissions." if where else \
+        f"{what} ({exc}). Check the paths and their permissions."
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (see the module docstring)."""
+    for stream in (sys.stdout, sys.stderr):  # paths with undecodable bytes still print
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -271,6 +355,13 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"\nflowroi: error: {message}\n" if isinstance(exc, FlowRoIError)
                          else f"flowroi: error: {message}\n")
         return getattr(exc, "exit_status", EXIT_USAGE)
+    except OSError as exc:  # the OS refused something no check foresaw: still one line
+        sys.stderr.write(f"\nflowroi: error: {' '.join(_os_error_message(exc).split())}\n")
+        return EXIT_USAGE
+    except MemoryError:
+        sys.stderr.write("\nflowroi: error: out of memory; close other programs, use fewer "
+                         "workers or a larger machine.\n")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")
         return 130

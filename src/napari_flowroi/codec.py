@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from ._openjpeg import ensure_openjpeg
+from .container._masks import MASK_SHARE, encode_mask  # the stored-mask format is the container's
 from .metrics import compression_rate
 from .settings import FlowRoISettings
 
@@ -89,21 +90,41 @@ def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISetting
 # --- sample values <-> codec integers --------------------------------------------------------------
 
 def to_codec_values(frame: np.ndarray) -> tuple[np.ndarray, tuple[float, float] | None]:
-    """uint8/uint16 go as they are; floats are mapped linearly onto 16-bit codes."""
+    """uint8/uint16 go as they are; floats are mapped linearly onto 16-bit codes.
+
+    Returns
+    -------
+    codes : ndarray of uint8 or uint16
+    value_range : (low, high) or None
+        For floats, the frame's lowest and highest value (codes 0 and FLOAT_CODE_MAX).
+
+    Notes
+    -----
+    The span ``high - low`` of a float64 frame can overflow (values near +-1.8e308), so the
+    position of a value in the range is computed from halves, which cannot.
+    """
     if frame.dtype in (np.uint8, np.uint16):
         return np.ascontiguousarray(frame), None
     low, high = float(frame.min()), float(frame.max())
-    span = high - low if high > low else 1.0
-    codes = np.rint((frame.astype(np.float64) - low) * (FLOAT_CODE_MAX / span))
+    half_span = high / 2 - low / 2
+    if not half_span > 0:
+        return np.zeros(frame.shape, np.uint16), (low, high)
+    position = (frame.astype(np.float64) / 2 - low / 2) / half_span
+    codes = np.rint(np.clip(position, 0.0, 1.0) * FLOAT_CODE_MAX)
     return codes.astype(np.uint16), (low, high)
 
 
 def from_codec_values(codes: np.ndarray, dtype: str, value_range) -> np.ndarray:
+    """The inverse of :func:`to_codec_values` (floats: ``low + code / FLOAT_CODE_MAX * span``,
+    written as a weighted mean of low and high so that it cannot overflow)."""
     if value_range is None:
         return codes.astype(dtype, copy=False)
-    low, high = value_range
-    span = high - low if high > low else 1.0
-    return (codes.astype(np.float64) * (span / FLOAT_CODE_MAX) + low).astype(dtype)
+    low, high = (float(v) for v in value_range)
+    weight = codes.astype(np.float64) / FLOAT_CODE_MAX
+    values = low * (1.0 - weight) + high * weight
+    if np.dtype(dtype) == np.float32:  # a float32 range stays inside float32
+        np.clip(values, low, high, out=values)
+    return values.astype(dtype)
 
 
 # --- scratch files ---------------------------------------------------------------------------------
@@ -228,58 +249,6 @@ def decode_jp2(data: bytes) -> np.ndarray:
 
 def read_jp2_file(path) -> np.ndarray:
     return ensure_openjpeg().Jp2k(str(path))[:]
-
-
-# --- masks ------------------------------------------------------------------------------------------
-
-#: The stored mask is kept on a grid of blocks: it only shows what was protected (decoding does not
-#: need it), and at full resolution it would take much of the byte budget (measured on HSC
-#: brightfield at 1 MP: 15-19 kB full size, 0.6 kB in 16-pixel blocks, against 22 kB for the whole
-#: frame at 64:1). The finest block whose PNG fits MASK_SHARE of the frame's budget is used.
-MASK_BLOCKS = (16, 32, 64, 128)
-MASK_SHARE = 0.01
-
-
-def _blocks(mask: np.ndarray, block: int) -> np.ndarray:
-    height, width = mask.shape
-    padded = np.zeros((-(-height // block) * block, -(-width // block) * block), bool)
-    padded[:height, :width] = mask
-    return padded.reshape(padded.shape[0] // block, block,
-                          padded.shape[1] // block, block).any(axis=(1, 3))
-
-
-def _png(bits: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".png", bits.astype(np.uint8) * 255,
-                            [cv2.IMWRITE_PNG_BILEVEL, 1, cv2.IMWRITE_PNG_COMPRESSION, 9])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode the RoI mask as PNG")
-    return data.tobytes()
-
-
-def encode_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
-    """A 1-bit PNG of the mask on the finest block grid (16, 32, 64 or 128 px) that fits in
-    `max_bytes`; a block is set when any of its pixels is in the RoI."""
-    for block in MASK_BLOCKS:
-        data = _png(_blocks(mask, block))
-        if len(data) <= max_bytes:
-            break
-    return data
-
-
-def mask_block(png_shape: tuple[int, int], frame_shape: tuple[int, int]) -> int:
-    """The block size a stored mask was made with, from its size and the frame's."""
-    for block in MASK_BLOCKS:
-        if -(-frame_shape[0] // block) == png_shape[0] and -(-frame_shape[1] // block) == png_shape[1]:
-            return block
-    raise ValueError(f"a {png_shape} mask does not fit a {frame_shape} frame")
-
-
-def decode_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
-    """The stored mask at full frame size (block-wise: it covers every protected pixel)."""
-    blocks = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE) > 0
-    block = mask_block(blocks.shape, shape)
-    full = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)
-    return full[:shape[0], :shape[1]]
 
 
 # --- rate control -----------------------------------------------------------------------------------

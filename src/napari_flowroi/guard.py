@@ -73,3 +73,55 @@ def estimate_coverage(extractor, frames=None) -> MovieCoverage:
     frames = sample_frames(len(extractor.movie)) if frames is None else frames
     return MovieCoverage(tuple(frame_coverage(t, extractor.mask(t), extractor.cells(t))
                                for t in frames))
+
+
+@dataclass(frozen=True)
+class Preflight:
+    """The verdict of the missed-cell guard before a batch.
+
+    `ok` False means: stop and ask (the message says what to do); `coverage` is None when no
+    check was needed (plain JPEG2000, or the user accepted these settings already)."""
+
+    ok: bool
+    message: str
+    coverage: MovieCoverage | None = None
+
+
+def preflight(movie, settings, *, extra_roi=None, accepted: bool = False,
+              frames=None) -> Preflight:
+    """Check, before compressing `movie` with `settings`, that the RoI keeps the cells.
+
+    Parameters
+    ----------
+    movie : Movie or (T, Y, X) array
+    settings : FlowRoISettings
+        Its ``coverage_target`` is the threshold.
+    extra_roi : (T, Y, X) masks, optional
+        The user's masks, protected on top of motion and appearance.
+    accepted : bool
+        The user chose to go ahead with these settings anyway (the widget's second click, the
+        command line's ``--force``): no check, ``ok`` True.
+    frames : sequence of int, optional
+        Frames to check (default: five spread over the movie).
+
+    Returns
+    -------
+    Preflight
+        ``ok`` False with a message saying what to do when the estimated share of cell pixels
+        inside the RoI is below ``settings.coverage_target``.
+    """
+    if not settings.uses_roi:
+        return Preflight(True, "Plain JPEG2000: no region of interest to check.")
+    if accepted:
+        return Preflight(True, "Going ahead although the RoI may leave cells out (accepted).")
+    from .roi import RoiExtractor
+
+    coverage = estimate_coverage(RoiExtractor(movie, settings, extra_roi=extra_roi), frames)
+    if coverage.pixel_share < settings.coverage_target:
+        return Preflight(False, (
+            f"The RoI is estimated to hold only {coverage.pixel_share:.1%} of the cell pixels "
+            f"(target {settings.coverage_target:.0%}; worst frame {coverage.worst.t}). Cells left "
+            "outside are smeared. Use suggested settings (Suggest settings / flowroi tune) that "
+            "keep them, lower the coverage target, or compress anyway."), coverage)
+    return Preflight(True, f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell "
+                           "pixels.", coverage)

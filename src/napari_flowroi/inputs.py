@@ -10,6 +10,8 @@ that says how to split them, instead of being compressed plane by plane under gu
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -23,6 +25,13 @@ from .errors import InputError
 FRAME_SUFFIXES = (".png", ".tif", ".tiff")
 TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8")
 SUPPORTED_DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
+#: Largest frame side accepted (the container's limit, see container/_manifest.py): a header
+#: claiming more is damaged or not a time-lapse, and is refused before anything is allocated.
+MAX_SIDE = 65535
+#: Rough working memory per frame pixel while compressing (frames, flows and masks of one chunk
+#: cached, float copies for the codec), measured as peak RSS on 1-MP movies (docs/cluster.md),
+#: with a margin; plain JPEG2000 needs far less.
+BYTES_PER_PIXEL = {"flowroi": 200, "plain": 24}
 
 
 @dataclass
@@ -34,6 +43,7 @@ class Movie:
     read: Any = field(repr=False)  # callable: index -> 2-D array
     source: str = "array"
     physical: dict = field(default_factory=dict)  # pixel_size, time_interval, units when known
+    files: tuple = ()  # the files the frames come from (for the content fingerprint)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -44,6 +54,12 @@ class Movie:
         frame = np.asarray(self.read(t))
         return check_frame(frame, t, self.shape[1:], self.dtype, self.source)
 
+    def sample(self, t: int) -> bytes:
+        """A strided sample of about 4096 values of frame `t` (the content fingerprint of
+        in-memory movies)."""
+        flat = np.ascontiguousarray(np.asarray(self.read(t))).reshape(-1)
+        return flat[::max(1, flat.size // 4096)].tobytes()
+
     @property
     def frame_nbytes(self) -> int:
         return int(np.prod(self.shape[1:])) * self.dtype.itemsize
@@ -53,12 +69,24 @@ def open_movie(source: Any) -> Movie:
     """Open a path (TIFF stack or folder of frames) or an array as a :class:`Movie`."""
     if isinstance(source, Movie):
         return source
+    if callable(getattr(source, "open_movie", None)):  # formats.Plane: one plane of a file
+        return source.open_movie()
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise InputError(f"Input {path} does not exist. Check the path.")
+        from .formats import claims, open_selected
+
+        if claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: through bioio
+            return open_selected(path)
         if path.is_dir():
+            if (path / "manifest.json").is_file() and (path / "frames").is_dir():
+                raise InputError(f"{path} is a FlowRoI compressed stack, not a movie; decompress "
+                                 "it first (flowroi decompress) if you want to compress it again.")
             return _open_frame_folder(path)
+        if not path.is_file():  # a FIFO or a device would block or never end
+            raise InputError(f"Input {path} is not a regular file. Give a TIFF stack or a folder "
+                             "of frames.")
         if path.suffix.lower() in TIFF_SUFFIXES:
             return _open_tiff(path)
         if path.suffix.lower() in FRAME_SUFFIXES:  # a single PNG image: a one-frame movie
@@ -102,11 +130,43 @@ def check_axes(shape: tuple[int, ...], source: str) -> None:
             "(T, Y, X). Split channels or z-planes into separate movies first.")
     if shape[0] < 1 or shape[1] < 1 or shape[2] < 1:
         raise InputError(f"{source} has an empty axis {shape}.")
+    if shape[1] > MAX_SIDE or shape[2] > MAX_SIDE:
+        raise InputError(f"{source} claims frames of {shape[2]}x{shape[1]} pixels; FlowRoI takes "
+                         f"frames of at most {MAX_SIDE} pixels a side. If the file is damaged, "
+                         "copy it again; otherwise crop or tile the movie first.")
+
+
+def check_fits_memory(movie: "Movie", plain: bool, workers: int = 1) -> None:
+    """Refuse a movie whose frames cannot be compressed in this machine's memory, before anything
+    is allocated or written (a header claiming 100000x100000 pixels would otherwise fail deep in
+    the RoI code)."""
+    per_pixel = BYTES_PER_PIXEL["plain" if plain else "flowroi"]
+    needed = movie.shape[1] * movie.shape[2] * max(per_pixel, movie.dtype.itemsize * 4)
+    needed *= max(1, int(workers))
+    total = _physical_memory()
+    if total and needed > total:
+        raise InputError(
+            f"Frames of {movie.shape[2]}x{movie.shape[1]} pixels need about {needed / 1e9:.1f} GB "
+            f"to compress{f' with {workers} workers' if workers > 1 else ''}, more than this "
+            f"machine's {total / 1e9:.1f} GB. Crop or tile the movie, use fewer workers, or run "
+            "on a larger machine.")
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no check
+        return 0
 
 
 def check_dtype(dtype: np.dtype, source: str) -> np.dtype:
-    if dtype == np.bool_ or dtype == np.int8:
-        return np.dtype(np.uint8) if dtype == np.bool_ else _refuse_dtype(dtype, source)
+    if dtype == np.bool_:
+        raise InputError(f"{source} is a binary (true/false) movie, such as masks or labels; "
+                         "FlowRoI compresses grey-level images lossily and would blur it. "
+                         "Keep masks lossless (e.g. a compressed TIFF), or convert to uint8 "
+                         "0/255 if you want it compressed as an image anyway.")
+    if dtype == np.int8:
+        return _refuse_dtype(dtype, source)
     if dtype in (np.int16, np.int32, np.uint32, np.int64, np.uint64):
         return _refuse_dtype(dtype, source)
     if dtype == np.float16:
@@ -133,7 +193,11 @@ def check_frame(frame: np.ndarray, t: int, shape: tuple[int, int], dtype: np.dty
         raise InputError(f"Frame {t} of {source} contains NaN or infinite values; replace them "
                          "(e.g. with 0) before compressing.")
     if frame.dtype != dtype:
-        frame = frame.astype(dtype)
+        if frame.dtype == np.float16 and dtype == np.float32:
+            return frame.astype(dtype)
+        raise InputError(f"Frame {t} of {source} has pixel type {frame.dtype} but the first frame "
+                         f"{dtype}; all frames must have one pixel type. Convert them to one "
+                         "type (e.g. uint16) first.")
     return frame
 
 
@@ -145,13 +209,22 @@ def _open_tiff(path: Path) -> Movie:
     try:
         with _tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            others = [s for s in tif.series[1:] if not _is_reduced(s)]
             shape, axes = tuple(series.shape), series.axes
+            if others:
+                kinds = ", ".join(f"{s.dtype} {tuple(s.shape)}" for s in tif.series[:4])
+                raise _MixedPages(f"{path} holds {1 + len(others)} image series of different "
+                                  f"page sizes or pixel types ({kinds}); FlowRoI compresses one "
+                                  "(T, Y, X) stack whose pages are all alike. Save each series "
+                                  "as its own TIFF first.")
             dtype = np.dtype(series.dtype)
             physical = _tiff_physical_metadata(tif)
             page_count = len(tif.pages)
             last = tif.pages[-1] if page_count else None
             data_end = max((o + n for o, n in zip(getattr(last, "dataoffsets", ()),
                                                   getattr(last, "databytecounts", ()))), default=0)
+    except _MixedPages as exc:
+        raise InputError(str(exc)) from None
     except Exception as exc:  # tifffile raises many kinds for corrupt files
         raise InputError(f"Cannot read {path} as a TIFF stack ({_one_line(exc)}). "
                          "Check that the file is complete and really a TIFF.") from exc
@@ -194,7 +267,20 @@ def _open_tiff(path: Path) -> Movie:
             raise InputError(f"Cannot read frame {t} of {path} ({exc}); the file may be truncated."
                              ) from exc
 
-    return Movie(shape=shape, dtype=dtype, read=read, source=str(path), physical=physical)
+    return Movie(shape=shape, dtype=dtype, read=read, source=str(path), physical=physical,
+                 files=(path,))
+
+
+class _MixedPages(Exception):
+    pass
+
+
+def _is_reduced(series) -> bool:
+    """A reduced-resolution copy (thumbnail, pyramid level) stored beside the stack."""
+    try:
+        return all(bool(getattr(p, "is_reduced", False)) for p in series.pages)
+    except Exception:
+        return False
 
 
 def _squeeze(shape, axes):
@@ -288,8 +374,13 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def frame_file_shape(path: Path) -> tuple[int, ...]:
-    """Shape of one frame file read from its header only (PNG: 33 bytes; TIFF: its first IFD):
-    checking every frame of a folder before compressing costs little."""
+    """Shape of one frame file read from its header only (see frame_file_header)."""
+    return frame_file_header(path)[0]
+
+
+def frame_file_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and pixel type of one frame file read from its header only (PNG: 33 bytes; TIFF: its
+    first IFD): checking every frame of a folder before compressing costs little."""
     suffix = path.suffix.lower()
     try:
         if suffix == ".png":
@@ -299,14 +390,16 @@ def frame_file_shape(path: Path) -> tuple[int, ...]:
                 raise ValueError("not a PNG image")
             width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
             channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(head[25], 1)
-            return (height, width) if channels == 1 else (height, width, channels)
+            dtype = np.dtype(np.uint16 if head[24] == 16 else np.uint8)
+            return ((height, width) if channels == 1 else (height, width, channels)), dtype
         import tifffile
 
         with _tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
             shape = tuple(tif.series[0].shape)
+            dtype = np.dtype(tif.series[0].dtype)
         if complaints:
             raise ValueError(complaints[0])
-        return tuple(s for s in shape if s != 1) if len(shape) > 2 else shape
+        return (tuple(s for s in shape if s != 1) if len(shape) > 2 else shape), dtype
     except Exception as exc:
         raise InputError(f"Cannot read frame {path} ({_one_line(exc)}). Check that it is a "
                          "complete image file, or remove it from the folder.") from exc
@@ -319,7 +412,7 @@ def check_frame_folder(movie: Movie) -> None:
     if not folder.is_dir():
         return
     for t, path in enumerate(list_frame_files(folder)):
-        shape = frame_file_shape(path)
+        shape, dtype = frame_file_header(path)
         if len(shape) == 3 and shape[-1] in (3, 4):
             raise InputError(f"Frame {path.name} in {folder} is RGB(A); FlowRoI compresses "
                              "grey-level movies. Convert it to one channel first.")
@@ -328,6 +421,11 @@ def check_frame_folder(movie: Movie) -> None:
                 f"Frame {path.name} in {folder} is {'x'.join(map(str, shape[::-1]))} pixels but "
                 f"the first frame is {movie.shape[2]}x{movie.shape[1]}; all frames must be the "
                 "same size.")
+        if dtype != movie.dtype and not (dtype == np.float16 and movie.dtype == np.float32):
+            raise InputError(
+                f"Frame {path.name} in {folder} has pixel type {dtype} but the first frame "
+                f"{movie.dtype}; all frames must have one pixel type. Convert them to one type "
+                "(e.g. uint16) first.")
 
 
 def _read_frame_file(path: Path) -> np.ndarray:
@@ -363,7 +461,7 @@ def _open_frame_folder(folder: Path) -> Movie:
     check_axes((len(files),) + first.shape, str(folder))
     dtype = check_dtype(first.dtype, str(folder))
     return Movie(shape=(len(files),) + first.shape, dtype=dtype,
-                 read=lambda t: _read_frame_file(files[t]), source=str(folder))
+                 read=lambda t: _read_frame_file(files[t]), source=str(folder), files=tuple(files))
 
 
 # --- plates: folders of movies ---------------------------------------------------------------------
@@ -387,8 +485,8 @@ def list_wells(folder: str | Path) -> list[Path] | None:
     than one frame), or when it holds no frame files but subfolders of frames or stacks. Anything
     else is a folder of frames, i.e. one movie."""
     folder = Path(folder)
-    if not folder.is_dir():
-        return None
+    if not folder.is_dir() or (folder / "manifest.json").is_file():
+        return None  # a compressed stack: open_movie says what to do
     files = list_frame_files(folder)
     if files:
         tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
@@ -412,6 +510,46 @@ def _frames_in(path: Path) -> int:
 
 
 def input_fingerprint(movie: Movie) -> dict:
-    """What identifies an input for resuming: its shape, dtype and source."""
-    return {"source": movie.source, "shape": list(movie.shape), "dtype": str(movie.dtype)}
+    """What identifies an input for resuming: its source, shape, dtype and a fingerprint of its
+    content (see content_fingerprint), so an input replaced by other pixels is not resumed."""
+    return {"source": movie.source, "shape": list(movie.shape), "dtype": str(movie.dtype),
+            "content": content_fingerprint(movie)}
 
+
+#: Bytes read per sample of a file, and samples per frame, for the content fingerprint.
+SAMPLE_BYTES = 512
+SAMPLES_PER_FRAME = 4
+
+
+def content_fingerprint(movie: Movie) -> str:
+    """A hash of a sample of every frame, cheap enough to take before every run.
+
+    Files (TIFF stacks, frame files): their sizes and SAMPLE_BYTES at SAMPLES_PER_FRAME evenly
+    spaced places per frame's share of the file, read without decoding. In-memory movies: a
+    strided sample of every frame (Movie.sample). Any other movie of the same shape differs in
+    nearly every sample; an edit of a few pixels may go unnoticed (decision in docs/decisions.md).
+    """
+    digest = hashlib.sha256()
+    if movie.files:
+        per_file = max(1, SAMPLES_PER_FRAME * len(movie) // len(movie.files))
+        for path in movie.files:
+            _sample_file(Path(path), per_file, digest)
+    else:
+        for t in range(len(movie)):
+            digest.update(movie.sample(t))
+    return digest.hexdigest()[:32]
+
+
+def _sample_file(path: Path, samples: int, digest) -> None:
+    try:
+        size = path.stat().st_size
+        digest.update(size.to_bytes(8, "little"))
+        with open(path, "rb") as handle:
+            step = max(SAMPLE_BYTES, size // samples)
+            for offset in range(0, size, step):
+                handle.seek(offset)
+                digest.update(handle.read(SAMPLE_BYTES))
+            handle.seek(max(0, size - SAMPLE_BYTES))
+            digest.update(handle.read(SAMPLE_BYTES))
+    except OSError as exc:
+        raise InputError(f"Cannot read {path} ({exc.strerror or exc}).") from exc

@@ -19,13 +19,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
 
 from .codec import decode_frame, encode_frame, encode_plain
+from .errors import CancelledError, InputError
 from .inputs import Movie, movie_from_array
 from .metrics import psnr
 from .guard import FrameCoverage, frame_coverage
@@ -34,11 +35,39 @@ from .settings import FlowRoISettings
 
 
 #: Compression rates of the rate-distortion curve (the current rate is added to them).
-DEFAULT_RD_RATES = (10.0, 20.0, 40.0, 80.0, 160.0, 320.0)
+DEFAULT_RD_RATES = (10.0, 20.0, 40.0, 80.0, 160.0)
+
+
+#: Settings that change how a frame is coded but not its RoI mask.
+CODEC_SETTINGS = ("scaling_factor", "compression_rate", "target_psnr", "feather",
+                  "background_sigma")
+#: Settings that change only what the readout says (the verdict), not any image.
+READOUT_SETTINGS = ("coverage_target",)
+_DEFAULTS = FlowRoISettings()
 
 
 def motion_key(settings: FlowRoISettings) -> tuple:
     return tuple(getattr(settings, name) for name in MOTION_SETTINGS)
+
+
+def _reset(settings: FlowRoISettings, names) -> FlowRoISettings:
+    return settings.replace(**{name: getattr(_DEFAULTS, name) for name in names})
+
+
+def mask_key(settings: FlowRoISettings) -> FlowRoISettings:
+    """`settings` with the coding settings at their defaults: equal keys give equal RoI masks."""
+    return _reset(settings, CODEC_SETTINGS + READOUT_SETTINGS)
+
+
+def preview_key(settings: FlowRoISettings) -> FlowRoISettings:
+    """`settings` with what cannot change the preview at its default: equal keys, equal previews.
+
+    The coverage target only changes the verdict; plain JPEG2000 depends on the compression rate
+    (or target PSNR) alone, not on any RoI setting."""
+    if not settings.uses_roi:
+        keep = {"plain", "compression_rate", "target_psnr"}
+        return _reset(settings, [f.name for f in FlowRoISettings.fields() if f.name not in keep])
+    return _reset(settings, READOUT_SETTINGS)
 
 
 def _db(*args) -> float:
@@ -63,8 +92,8 @@ class FramePreview:
     flow: np.ndarray | None      # (h, w, 2) flow at the flow resolution, None for plain settings
     magnitude: np.ndarray | None  # (h, w) flow magnitude in pixels per frame
     saliency: np.ndarray | None   # (h, w) motion saliency in [0, 1]
-    flowroi: np.ndarray          # (Y, X) frame decoded after FlowRoI coding
-    plain: np.ndarray            # (Y, X) frame decoded after plain JPEG2000 at the same rate
+    flowroi: np.ndarray | None   # (Y, X) frame decoded after FlowRoI coding (None when coarse)
+    plain: np.ndarray | None     # (Y, X) decoded after plain JPEG2000 at the same rate (idem)
     raw_bytes: int
     flowroi_bytes: int
     plain_bytes: int
@@ -75,14 +104,16 @@ class FramePreview:
     psnr_outside_plain: float
     seconds: float               # wall time spent on this preview (cached parts count as 0)
     coverage: FrameCoverage | None = None  # the missed-cell guard; None in plain mode
+    value_range: tuple[float, float] = (0.0, 0.0)  # darkest and brightest value of the frame
+    coarse: bool = False         # True: mask, flow and guard only; not coded yet (figures are nan)
 
     @property
     def flowroi_rate(self) -> float:
-        return self.raw_bytes / self.flowroi_bytes
+        return self.raw_bytes / self.flowroi_bytes if self.flowroi_bytes else float("nan")
 
     @property
     def plain_rate(self) -> float:
-        return self.raw_bytes / self.plain_bytes
+        return self.raw_bytes / self.plain_bytes if self.plain_bytes else float("nan")
 
     def full_size(self, what: str) -> np.ndarray:
         """'magnitude' or 'saliency' resized to the frame (zeros for plain settings)."""
@@ -154,6 +185,7 @@ class Previewer:
         self._extractors = _Cache(8)       # settings -> RoiExtractor (mask caches)
         self._motion_sources = _Cache(4)   # motion key -> RoiExtractor (flow caches)
         self._frames = _Cache(8)
+        self._coarse = _Cache(3 * cache_frames)
         self._lock = threading.Lock()
         self.computed: list[tuple[FlowRoISettings, int]] = []
 
@@ -170,6 +202,7 @@ class Previewer:
         with self._lock:
             self.extra_roi = extra_roi
             self._previews.clear()
+            self._coarse.clear()
             self._extractors.clear()
             self._motion_sources.clear()
 
@@ -177,11 +210,19 @@ class Previewer:
     def frame(self, t: int) -> np.ndarray:
         frame = self._frames.get(t)
         if frame is None:
-            frame = self._frames.put(t, self.movie[t])
+            frame = np.asarray(self.movie[t])
+            if frame.dtype.kind == "f" and not np.isfinite(frame).all():
+                bad = int(np.count_nonzero(~np.isfinite(frame)))
+                raise InputError(
+                    f"Frame {t} holds {bad} pixels that are not numbers (NaN or infinity); "
+                    "JPEG2000 cannot code them. Replace them (for example with 0 or the frame's "
+                    "median) before compressing.")
+            frame = self._frames.put(t, frame)
         return frame
 
     def extractor(self, settings: FlowRoISettings) -> RoiExtractor:
         """An extractor for `settings` that shares the flow of earlier settings with the same motion."""
+        settings = mask_key(settings)
         with self._lock:
             extractor = self._extractors.get(settings)
             if extractor is not None:
@@ -208,16 +249,35 @@ class Previewer:
     # --- the preview -------------------------------------------------------------------------------
     def cached(self, settings: FlowRoISettings, t: int) -> FramePreview | None:
         """The preview if it was computed already, else None (never computes)."""
-        return self._previews.get((settings, t))
+        return self._previews.get((preview_key(settings), int(t)))
 
-    def preview(self, settings: FlowRoISettings, t: int) -> FramePreview:
-        """The preview of frame `t` under `settings` (computed once, then cached)."""
-        t = int(t)
-        if not 0 <= t < self.shape[0]:
-            raise IndexError(f"frame {t} outside 0..{self.shape[0] - 1}")
+    def cached_coarse(self, settings: FlowRoISettings, t: int) -> FramePreview | None:
+        """The full preview, else the coarse one (mask, flow, guard; also that of other coding
+        settings with the same mask), else None; never computes."""
         found = self.cached(settings, t)
         if found is not None:
             return found
+        key, t = preview_key(settings), int(t)
+        found = self._coarse.get((key, t))
+        if found is None and settings.uses_roi:
+            same_mask = self._coarse.get((mask_key(settings), t))
+            if same_mask is not None:
+                found = self._coarse.put((key, t), replace(same_mask, settings=key, seconds=0.0))
+        return found
+
+    def coarse(self, settings: FlowRoISettings, t: int) -> FramePreview:
+        """The cheap part of a preview: RoI mask, flow and missed-cell guard, not coded
+        (cached; the full preview reuses it)."""
+        t = int(t)
+        if not 0 <= t < self.shape[0]:
+            raise IndexError(f"frame {t} outside 0..{self.shape[0] - 1}")
+        key = preview_key(settings)
+        found = self._coarse.get((key, t))
+        if found is not None:
+            return found
+        same_mask = self._coarse.get((mask_key(settings), t))  # a coding change: mask reused
+        if same_mask is not None and settings.uses_roi:
+            return self._coarse.put((key, t), replace(same_mask, settings=key, seconds=0.0))
         started = time.perf_counter()
         frame = self.frame(t)
         coverage = None
@@ -228,24 +288,49 @@ class Previewer:
             if settings.motion_roi:
                 motion = extractor.motion(t)
                 flow, magnitude, saliency = motion.flow, motion.magnitude, motion.saliency
-            encoded = encode_frame(frame, mask, settings)
-            flowroi = decode_frame(encoded)
             coverage = frame_coverage(t, mask, extractor.cells(t))
         else:
             mask = np.zeros(frame.shape, bool)
-            if settings.target_psnr > 0:
-                encoded = encode_plain(frame, settings)
-                flowroi = decode_frame(encoded)
-        rate = settings.compression_rate
-        if settings.target_psnr > 0:  # the baseline is plain JPEG2000 at the size reached
-            rate = round(encoded.raw_bytes / encoded.bytes_written, 1)
-        plain_encoded, plain = self.plain(rate, t)
-        if not settings.uses_roi and settings.target_psnr == 0:
-            encoded, flowroi = plain_encoded, plain
+        nan = float("nan")
+        coarse = FramePreview(
+            t=t, settings=key, mask=mask, flow=flow, magnitude=magnitude, saliency=saliency,
+            flowroi=None, plain=None, raw_bytes=frame.nbytes, flowroi_bytes=0, plain_bytes=0,
+            roi_fraction=float(mask.mean()), psnr_roi_flowroi=nan, psnr_outside_flowroi=nan,
+            psnr_roi_plain=nan, psnr_outside_plain=nan, seconds=time.perf_counter() - started,
+            coverage=coverage, value_range=(float(frame.min()), float(frame.max())), coarse=True)
+        if settings.uses_roi:
+            self._coarse.put((mask_key(settings), t), coarse)
+        return self._coarse.put((key, t), coarse)
+
+    def preview(self, settings: FlowRoISettings, t: int,
+                cancel: threading.Event | None = None,
+                on_coarse: Callable[[FramePreview], None] | None = None) -> FramePreview:
+        """The preview of frame `t` under `settings` (computed once, then cached).
+
+        In two steps: the RoI mask, flow and missed-cell guard (cheap), handed to `on_coarse`,
+        then the FlowRoI and plain JPEG2000 codings, run side by side. `cancel` (set when the
+        user has moved on) stops between the steps with CancelledError."""
+        t = int(t)
+        if not 0 <= t < self.shape[0]:
+            raise IndexError(f"frame {t} outside 0..{self.shape[0] - 1}")
+        key = preview_key(settings)
+        found = self._previews.get((key, t))
+        if found is not None:
+            return found
+        started = time.perf_counter()
+        coarse = self.coarse(settings, t)
+        if on_coarse is not None:
+            on_coarse(coarse)
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("superseded")
+        frame, mask = self.frame(t), coarse.mask
+        flow, magnitude, saliency = coarse.flow, coarse.magnitude, coarse.saliency
+        coverage, value_range = coarse.coverage, coarse.value_range
+        encoded, flowroi, plain_encoded, plain = self._code(frame, mask, settings, t)
         peak = psnr_peak(frame)
         outside = ~mask
         result = FramePreview(
-            t=t, settings=settings, mask=mask, flow=flow, magnitude=magnitude, saliency=saliency,
+            t=t, settings=key, mask=mask, flow=flow, magnitude=magnitude, saliency=saliency,
             flowroi=flowroi, plain=plain, raw_bytes=encoded.raw_bytes,
             flowroi_bytes=encoded.bytes_written, plain_bytes=plain_encoded.bytes_written,
             roi_fraction=float(mask.mean()),
@@ -253,10 +338,61 @@ class Previewer:
             psnr_outside_flowroi=_db(frame, flowroi, outside, peak),
             psnr_roi_plain=_db(frame, plain, mask, peak),
             psnr_outside_plain=_db(frame, plain, outside, peak),
-            seconds=time.perf_counter() - started, coverage=coverage)
+            seconds=coarse.seconds + time.perf_counter() - started, coverage=coverage,
+            value_range=value_range)
         with self._lock:
-            self.computed.append((settings, t))
-        return self._previews.put((settings, t), result)
+            self.computed.append((key, t))
+        return self._previews.put((key, t), result)
+
+    def size_factor(self, preview: FramePreview, steps: int = 3,
+                    cancel: threading.Event | None = None) -> float | None:
+        """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the RoI:
+        plain JPEG2000 is coded at rates halving or doubling from the preview's until its PSNR
+        crosses FlowRoI's, then the rate is interpolated in log scale (None if not crossed)."""
+        if preview.coarse or not preview.settings.uses_roi or not preview.mask.any():
+            return None
+        frame, mask, peak = self.frame(preview.t), preview.mask, psnr_peak(self.frame(preview.t))
+        target = preview.psnr_roi_flowroi
+        rate, quality = preview.plain_rate, preview.psnr_roi_plain
+        step = 0.5 if target > quality else 2.0
+        for _ in range(steps):
+            if cancel is not None and cancel.is_set():
+                return None
+            next_rate = rate * step
+            if next_rate <= 1.05:
+                return None
+            encoded, decoded = self.plain(round(next_rate, 2), preview.t)
+            next_rate = encoded.raw_bytes / encoded.bytes_written
+            next_quality = _db(frame, decoded, mask, peak)
+            if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
+                w = (target - quality) / (next_quality - quality)
+                matched = float(np.exp(np.log(rate) + w * (np.log(next_rate) - np.log(rate))))
+                return preview.flowroi_rate / matched
+            rate, quality = next_rate, next_quality
+        return None
+
+    def _code(self, frame, mask, settings: FlowRoISettings, t: int):
+        """(FlowRoI encoded, decoded, plain encoded, decoded); both codings at once when the
+        plain rate is known in advance."""
+        if settings.target_psnr > 0:  # the baseline is plain JPEG2000 at the size reached
+            encoded = (encode_frame(frame, mask, settings) if settings.uses_roi
+                       else encode_plain(frame, settings))
+            flowroi = decode_frame(encoded)
+            rate = round(encoded.raw_bytes / encoded.bytes_written, 1)
+            plain_encoded, plain = self.plain(rate, t)
+            return encoded, flowroi, plain_encoded, plain
+        rate = settings.compression_rate
+        if not settings.uses_roi:
+            plain_encoded, plain = self.plain(rate, t)
+            return plain_encoded, plain, plain_encoded, plain
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:  # the codec releases the GIL: two encodes at once
+            plain_future = pool.submit(self.plain, rate, t)
+            encoded = encode_frame(frame, mask, settings)
+            flowroi = decode_frame(encoded)
+            plain_encoded, plain = plain_future.result()
+        return encoded, flowroi, plain_encoded, plain
 
 
 # --- lazy stacks -------------------------------------------------------------------------------------
@@ -311,6 +447,41 @@ class RateDistortion:
     plain_psnr_roi: np.ndarray
 
 
+def rate_distortion_steps(previewer: Previewer, settings: FlowRoISettings, t: int,
+                         rates: Sequence[float] = DEFAULT_RD_RATES,
+                         cancel: threading.Event | None = None):
+    """Generator: the curve of :func:`rate_distortion`, one more rate each step (nearest the
+    current rate first, so the part that matters is drawn first); returns the whole curve."""
+    current = float(settings.compression_rate)
+    rates = sorted({float(r) for r in rates} | {current}, key=lambda r: abs(np.log(r / current)))
+    frame = previewer.frame(t)
+    mask = (previewer.extractor(settings).mask(t) if settings.uses_roi
+            else np.ones(frame.shape, bool))
+    peak = psnr_peak(frame)
+    points = []  # (rate asked, flowroi rate, flowroi psnr, plain rate, plain psnr)
+    curve = None
+    for rate in rates:
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("rate-distortion cancelled")
+        plain_encoded, plain = previewer.plain(rate, t)
+        if settings.uses_roi:
+            encoded = encode_frame(frame, mask, settings.replace(compression_rate=rate,
+                                                                 target_psnr=0.0))
+            decoded = decode_frame(encoded)
+        else:
+            encoded, decoded = plain_encoded, plain
+        points.append((rate, encoded.raw_bytes / encoded.bytes_written,
+                       _db(frame, decoded, mask, peak),
+                       plain_encoded.raw_bytes / plain_encoded.bytes_written,
+                       _db(frame, plain, mask, peak)))
+        p = np.array(sorted(points))
+        curve = RateDistortion(t=t, roi_fraction=float(mask.mean()), flowroi_rates=p[:, 1],
+                               flowroi_psnr_roi=p[:, 2], plain_rates=p[:, 3],
+                               plain_psnr_roi=p[:, 4])
+        yield len(points), len(rates), curve
+    return curve
+
+
 def rate_distortion(previewer: Previewer, settings: FlowRoISettings, t: int,
                     rates: Sequence[float] = DEFAULT_RD_RATES,
                     cancel: threading.Event | None = None) -> RateDistortion:
@@ -318,27 +489,9 @@ def rate_distortion(previewer: Previewer, settings: FlowRoISettings, t: int,
 
     The RoI is the mask of `settings` (the same for every rate and both codings), so the two
     curves compare like with like."""
-    rates = sorted({float(r) for r in rates} | {float(settings.compression_rate)})
-    frame = previewer.frame(t)
-    if settings.uses_roi:
-        mask = previewer.extractor(settings).mask(t)
-    else:
-        mask = np.ones(frame.shape, bool)
-    peak = psnr_peak(frame)
-    out = {"fr": [], "fp": [], "pr": [], "pp": []}
-    for rate in rates:
-        if cancel is not None and cancel.is_set():
-            break
-        plain_encoded, plain = previewer.plain(rate, t)
-        out["pr"].append(plain_encoded.raw_bytes / plain_encoded.bytes_written)
-        out["pp"].append(_db(frame, plain, mask, peak))
-        if settings.uses_roi:
-            encoded = encode_frame(frame, mask, settings.replace(compression_rate=rate))
-            decoded = decode_frame(encoded)
-        else:
-            encoded, decoded = plain_encoded, plain
-        out["fr"].append(encoded.raw_bytes / encoded.bytes_written)
-        out["fp"].append(_db(frame, decoded, mask, peak))
-    return RateDistortion(t=t, roi_fraction=float(mask.mean()),
-                          flowroi_rates=np.array(out["fr"]), flowroi_psnr_roi=np.array(out["fp"]),
-                          plain_rates=np.array(out["pr"]), plain_psnr_roi=np.array(out["pp"]))
+    steps = rate_distortion_steps(previewer, settings, t, rates, cancel)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value

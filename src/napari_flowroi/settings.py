@@ -113,6 +113,8 @@ class FlowRoISettings:
             _validate(f, value)
             if f.type in (float, "float"):  # 10 and 10.0 are one setting, in manifests too
                 object.__setattr__(self, f.name, float(value))
+            elif f.type in (int, "int"):  # a whole number written as 1.0 (e.g. by a JSON tool)
+                object.__setattr__(self, f.name, int(value))
 
     # --- conversions -----------------------------------------------------------------------------
     def replace(self, **changes) -> "FlowRoISettings":
@@ -136,8 +138,8 @@ class FlowRoISettings:
     @classmethod
     def from_json(cls, path: str | Path) -> "FlowRoISettings":
         try:
-            data = json.loads(Path(path).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
+            data = json.loads(Path(path).read_bytes().decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as exc:  # ValueError: also not UTF-8
             raise SettingsError(f"Cannot read settings preset {path}: {exc}. "
                                 "Save a preset from the widget or write a JSON object of settings.") from exc
         if not isinstance(data, dict):
@@ -177,10 +179,15 @@ def _validate(f: dataclasses.Field, value: Any) -> None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(f"{name} must be a number, not {value!r}.")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer of hundreds of digits
+        finite = False
+    if not finite:
+        shown = repr(value) if len(repr(value)) <= 20 else repr(value)[:20] + "..."
+        raise SettingsError(f"{name} must be a finite number, not {shown}.")
     if kind is int and value != int(value):
         raise SettingsError(f"{name} must be a whole number, not {value!r}.")
-    if not math.isfinite(value):
-        raise SettingsError(f"{name} must be a finite number, not {value!r}.")
     low, high = meta["low"], meta["high"]
     too_low = low is not None and (value <= low if meta["low_open"] else value < low)
     too_high = high is not None and (value >= high if meta["high_open"] else value > high)

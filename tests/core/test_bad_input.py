@@ -136,3 +136,232 @@ def test_bad_input_exits_2_with_one_line_and_leaves_nothing(tmp_path, case):
 
     assert re.search(words, lines[0]), lines[0]
     assert snapshot(tmp_path) == before  # input untouched, nothing written, nothing removed
+
+
+def _huge_tiff(folder, side):
+    """A two-page TIFF whose headers claim side x side pixels (its data is a few bytes)."""
+    import struct
+
+    path = folder / f"huge{side}.tif"
+    entries = lambda strip: [(256, 4, side), (257, 4, side), (258, 3, 8), (259, 3, 1),  # noqa: E731
+                             (262, 3, 1), (273, 4, strip), (277, 3, 1), (278, 4, side),
+                             (279, 4, 4)]
+    data = bytearray(b"II*\x00" + struct.pack("<I", 8))
+    offsets = []
+    for page in range(2):
+        ifd = len(data)
+        n = len(entries(0))
+        strip = ifd + 2 + 12 * n + 4
+        body = struct.pack("<H", n) + b"".join(struct.pack("<HHII", tag, kind, 1, value)
+                                               for tag, kind, value in entries(strip))
+        offsets.append(ifd)
+        data += body + b"\x00\x00\x00\x00" + b"\x01\x02\x03\x04"
+    struct.pack_into("<I", data, offsets[0] + 2 + 12 * len(entries(0)), offsets[1])
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _preset(folder, content: bytes):
+    path = folder / "preset.json"
+    path.write_bytes(content)
+    return path
+
+
+def _link_to_container(folder):
+    target = _container(folder)
+    link = folder / "link.flowroi"
+    link.symlink_to(target)
+    return link
+
+
+def _fifo(folder):
+    import os
+
+    path = folder / "pipe.tif"
+    os.mkfifo(path)
+    return path
+
+
+MORE_CASES = {
+    "TIFF header claiming 4294967295 x 4294967295 pixels": (
+        lambda p: _huge_tiff(p, 4294967295), None, [], "pixels"),
+    "TIFF header claiming 100000 x 100000 pixels": (
+        lambda p: _huge_tiff(p, 100000), None, [], "pixels"),
+    "bool movie": (lambda p: write_tiff(p, "masks.tif", np.ones((3, 8, 8), bool)), None, [],
+                   "binary"),
+    "preset that is not UTF-8": (_movie, None, ["--preset", "{p}/bad.json"], "Cannot read"),
+    "preset with a 400-digit integer": (_movie, None, ["--preset", "{p}/big.json"], "finite"),
+    "preset that is a folder": (_movie, None, ["--preset", "{p}"], "folder"),
+    "output name of 300 characters": (_movie, lambda p: p / ("x" * 300), [], "too long"),
+    "output that is a link to a container, with --overwrite": (
+        _movie, _link_to_container, ["--overwrite"], "symbolic link"),
+    "output that holds the input": (lambda p: _frames(p, "frames", [(16, 16)] * 3),
+                                    lambda p: p, ["--overwrite"], "holds the input|not a FlowRoI"),
+    "scheduler file that does not exist": (_movie, None, ["--scheduler", "{p}/nowhere.json"],
+                                           "does not exist"),
+    "a named pipe called .tif": (_fifo, None, [], "not a regular file"),
+    "a compressed stack as the input": (_container, None, [], "compressed stack, not a movie"),
+    "a million local workers": (_movie, None, ["--workers", "1000000", "--threads"],
+                                "far more than"),
+}
+
+
+@pytest.mark.parametrize("case", list(MORE_CASES))
+def test_hostile_compress_input_exits_2_with_one_line_and_leaves_nothing(tmp_path, case):
+    import re
+
+    make_input, make_output, options, words = MORE_CASES[case]
+    _preset(tmp_path, b"\xff\xfe{not utf-8").rename(tmp_path / "bad.json")
+    _preset(tmp_path, b'{"adjacent_factor": ' + b"9" * 400 + b"}").rename(tmp_path / "big.json")
+    inputs = make_input(tmp_path)
+    output = make_output(tmp_path) if make_output else tmp_path / "out"
+    options = [o.replace("{p}", str(tmp_path)) for o in options]
+    before = snapshot(tmp_path)
+    result = subprocess.run([sys.executable, "-m", "napari_flowroi.cli", "compress",
+                             str(inputs), str(output), "--quiet", *options],
+                            capture_output=True, text=True, timeout=120)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(words, lines[0]), lines[0]
+    assert snapshot(tmp_path) == before
+
+
+def test_whole_number_settings_written_as_1_0_in_a_preset_are_taken(tmp_path, capsys):
+    from napari_flowroi.cli import main
+
+    preset = _preset(tmp_path, b'{"adjacent_factor": 1.0, "plain": true}')
+    assert main(["compress", str(_movie(tmp_path)), str(tmp_path / "out"), "--quiet",
+                 "--preset", str(preset)]) == 0
+    from napari_flowroi.container import open_container
+
+    assert open_container(tmp_path / "out").manifest["settings"]["adjacent_factor"] == 1
+
+
+def test_help_shows_percentages_as_written(capsys):
+    from napari_flowroi.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(["compress", "--help"])
+    assert stop.value.code == 0
+    assert "60 %" in capsys.readouterr().out
+
+
+# --- damaged containers and the other commands -----------------------------------------------------
+
+@pytest.fixture
+def stack(tmp_path):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    out = tmp_path / "stack"
+    compress_movie(_movie(tmp_path), out, FlowRoISettings(plain=True, compression_rate=4))
+    return out
+
+
+def _manifest(stack, change):
+    import json
+
+    path = stack / "manifest.json"
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(change(manifest)))
+
+
+DAMAGED_MANIFESTS = {
+    "a JSON list": lambda m: [m],
+    "a record index escaping the folder": lambda m: {**m, "frames": [
+        {**r, "index": "../../escaped"} if r["index"] == 1 else r for r in m["frames"]]},
+    "no frame records": lambda m: {**m, "frames": []},
+    "a claimed 10**9 frames": lambda m: {**m, "shape": [10 ** 9] + m["shape"][1:]},
+    "a nonsense dtype": lambda m: {**m, "dtype": "complex1024"},
+    "settings of the wrong kind": lambda m: {**m, "settings": {"roi_threshold": "high"}},
+    "a value range on an integer movie": lambda m: {**m, "frames": [
+        {**r, "value_range": [0, 1]} for r in m["frames"]]},
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED_MANIFESTS))
+def test_info_verify_and_decompress_refuse_a_damaged_manifest_in_one_line(stack, tmp_path, case,
+                                                                         capsys):
+    from napari_flowroi.cli import main
+
+    _manifest(stack, DAMAGED_MANIFESTS[case])
+    for argv, status in ((["info", str(stack)], 2), (["verify", str(stack), "--quiet"], 1),
+                         (["decompress", str(stack), str(tmp_path / "d.tif"), "--quiet"], 2)):
+        assert main(argv) == status, argv
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert len(err) == 1 and "manifest" in err[0], err
+    assert not (tmp_path / "d.tif").exists() and not list(tmp_path.glob(".*partial"))
+
+
+def _decompress_case(stack, tmp_path, case, monkeypatch):
+    """Set up one way decompress can fail; return (output path, words of the message)."""
+    import errno
+
+    import tifffile
+
+    out = tmp_path / "decoded.tif"
+    if case == "output folder missing":
+        return tmp_path / "nowhere" / "decoded.tif", "does not exist"
+    if case == "output is its own container":
+        return stack, "inside the container"
+    if case == "output inside the container":
+        return stack / "frames" / "x.tif", "inside the container"
+    if case == "a frame file missing":
+        (stack / "frames" / "frame_000002.jp2").unlink()
+        return out, "missing"
+    if case in ("read-only output folder", "disk full"):
+        real = tifffile.TiffWriter.write
+        code = errno.EROFS if case == "read-only output folder" else errno.ENOSPC
+        calls = []
+
+        def failing(self, *args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:
+                raise OSError(code, "simulated", str(out))
+            return real(self, *args, **kwargs)
+
+        monkeypatch.setattr(tifffile.TiffWriter, "write", failing)
+        return out, "Cannot write|No space left"
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["output folder missing", "output is its own container",
+                                  "output inside the container", "a frame file missing",
+                                  "read-only output folder", "disk full"])
+def test_decompress_failures_are_one_line_and_leave_no_partial_file(stack, tmp_path, case,
+                                                                    monkeypatch, capsys):
+    import re
+
+    from napari_flowroi.cli import main
+
+    output, words = _decompress_case(stack, tmp_path, case, monkeypatch)
+    before = snapshot(tmp_path)
+    assert main(["decompress", str(stack), str(output), "--overwrite", "--quiet"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and re.search(words, err[0]), err
+    assert snapshot(tmp_path) == before  # no .partial, the container untouched
+
+
+def test_paths_with_undecodable_bytes_work_end_to_end(tmp_path):
+    import os
+
+    folder = os.fsencode(tmp_path)
+    movie = _movie(tmp_path)
+    stack = folder + b"/st\xffack"
+    tiff = folder + b"/d\xfe.tif"
+    for argv in ([b"compress", os.fsencode(movie), stack, b"--quiet", b"--plain"],
+                 [b"info", stack], [b"verify", stack, b"--quiet"], [b"decompress", stack, tiff]):
+        result = subprocess.run([os.fsencode(sys.executable), b"-m", b"napari_flowroi.cli", *argv],
+                                capture_output=True, timeout=120)
+        assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
+    assert os.path.exists(tiff) and not [n for n in os.listdir(folder) if n.endswith(b".partial")]
+
+
+def test_decompress_never_replaces_a_device_or_pipe(stack, tmp_path, capsys):
+    from napari_flowroi.cli import main
+
+    pipe = _fifo(tmp_path)
+    assert main(["decompress", str(stack), str(pipe), "--overwrite", "--quiet"]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+    assert pipe.exists() and not pipe.is_file()

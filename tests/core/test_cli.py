@@ -67,11 +67,24 @@ def test_bad_usage_exits_2_with_one_line_and_no_traceback(tmp_path, movie_file, 
     assert not (tmp_path / "out").exists()
 
 
-def test_existing_output_exits_2_and_is_kept(tmp_path, movie_file, capsys):
+def test_a_rerun_of_a_finished_identical_job_succeeds_and_says_already_complete(
+        tmp_path, movie_file, capsys):
+    out = tmp_path / "stack"
+    assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "already complete" in captured.err
+    assert json.loads(captured.out)["already_complete"] is True
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files
+
+
+def test_existing_output_of_other_settings_exits_2_and_is_kept(tmp_path, movie_file, capsys):
     out = tmp_path / "stack"
     assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
     manifest = (out / "manifest.json").read_bytes()
-    assert main(["compress", str(movie_file), str(out), "--quiet"]) == 2
+    assert main(["compress", str(movie_file), str(out), "--quiet", "--compression-rate", "9"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "manifest.json").read_bytes() == manifest
 

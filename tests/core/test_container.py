@@ -221,15 +221,14 @@ def test_the_napari_reader_opens_a_stack_without_decoding_its_frames(tmp_path, s
                                                                      monkeypatch):
     import dask.array as da
 
-    import napari_flowroi.container as container_module
+    from napari_flowroi import codec
     from napari_flowroi.napari._reader import get_reader
 
     out = tmp_path / "stack"
     compress_movie(small_movie, out)
     reads = []
-    real = container_module.read_jp2_file
-    monkeypatch.setattr(container_module, "read_jp2_file",
-                        lambda path: reads.append(path) or real(path))
+    real = codec.decode_jp2
+    monkeypatch.setattr(codec, "decode_jp2", lambda data: reads.append(data) or real(data))
     layers = get_reader(str(out))(str(out))
     frames = layers[0][0]
     assert isinstance(frames, da.Array) and frames.shape == small_movie.shape

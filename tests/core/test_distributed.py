@@ -61,7 +61,8 @@ def assert_same_wells(out, reference):
     for well in WELLS:
         got, want = files_of(out / f"{well}.flowroi"), files_of(reference / f"{well}.flowroi")
         assert got.keys() == want.keys(), well
-        assert all(got[name] == want[name] for name in want), well
+        differ = [name for name in want if got[name] != want[name]]
+        assert not differ, (well, differ)
 
 
 def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, reference,
@@ -135,9 +136,9 @@ def test_an_in_memory_movie_cannot_go_to_a_cluster(cluster, tmp_path):
 def test_an_unreachable_scheduler_is_one_clear_line(tmp_path, plate, capsys, monkeypatch):
     import socket
 
-    import napari_flowroi.cluster as cluster_module
+    import napari_flowroi.executors as executors
 
-    monkeypatch.setattr(cluster_module, "CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(executors, "CONNECT_TIMEOUT", "1s")
 
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
@@ -147,3 +148,40 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path, plate, capsys, mon
     err = capsys.readouterr().err
     assert status == 2 and "Cannot reach the dask scheduler" in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_scheduler_file_that_does_not_exist_is_one_clear_line(tmp_path, plate, capsys):
+    status = main(["compress", str(plate / "A01.tif"), str(tmp_path / "out"), "--quiet",
+                   "--scheduler", str(tmp_path / "scheduler.json")])
+    assert status == 2 and "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_local_workers_prints_one_line_and_the_rerun_resumes(tmp_path):
+    """Ctrl-C reaches the whole foreground process group: the workers must not print tracebacks."""
+    import subprocess
+    import sys
+
+    movie = tmp_path / "long.tif"
+    tifffile.imwrite(movie, moving_discs(n_frames=160, shape=(96, 112), n_cells=2).frames,
+                     photometric="minisblack")
+    command = [sys.executable, "-m", "napari_flowroi.cli", "compress", str(movie),
+               str(tmp_path / "out"), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = b""
+    while b"/160 frames" not in seen.replace(b"0/160", b""):  # the first chunk is done
+        chunk = process.stderr.read1(256)
+        assert chunk, seen.decode(errors="replace")
+        seen += chunk
+    os.killpg(process.pid, signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    err = (seen + rest).decode(errors="replace")
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert err.rstrip().endswith("flowroi: interrupted; rerun the same command to resume.")
+    result = subprocess.run(command + ["--quiet"], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["frames"] == 160

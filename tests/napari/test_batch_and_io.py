@@ -63,7 +63,9 @@ def test_batch_compression_completes_reports_the_rate_and_reopens_lazily(
     assert np.asarray(reopened.data[2]).std() > 0
     assert viewer.layers["cells.flowroi RoI"].data.shape == hsc_cut.shape
     assert widget.compress_button.enabled and not widget.cancel_button.enabled
-    # a second run into the same folder is refused with what to do
+    # a second run with other settings into the same folder is refused with what to do (the
+    # very same run again would be a success that changes nothing: "already complete")
+    widget.form.set_settings(widget.form.settings().replace(compression_rate=12))
     widget.compress(output=output)
     qtbot.waitUntil(lambda: "already holds a compressed stack" in widget.messages[-1]
                     and "tick 'Replace" in widget.messages[-1], timeout=30_000)
@@ -81,11 +83,11 @@ def test_cancel_halfway_stops_promptly_and_leaves_no_complete_looking_output(
     widget.live.value = False  # keep the preview out of the way
     output = tmp_path / "cancelled.flowroi"
     worker = widget.compress(output=output, workers=1)
-    qtbot.waitUntil(lambda: widget._batch_done >= 2, timeout=120_000)
+    qtbot.waitUntil(lambda: widget.frames_done >= 2, timeout=120_000)
     widget.cancel_button.clicked()
     with qtbot.waitSignal(worker.finished, timeout=30_000):
         pass
-    assert 2 <= widget._batch_done < 12
+    assert 2 <= widget.frames_done < 12
     assert not is_container(output)
     assert "cancelled" in widget.messages[-1] and "same settings" in widget.messages[-1]
     from napari_flowroi.napari._reader import get_reader

@@ -19,7 +19,7 @@ def test_cells_the_motion_misses_are_shown_and_guard_the_batch(widget_on, qtbot,
     widget.form.controls["appearance_roi"].value = False  # motion only: still cells are missed
     preview = wait_preview(qtbot, widget)
     assert preview.coverage.pixel_share < 0.5
-    assert "Cells inside the RoI" in widget.readout.value and "shown in orange" in widget.readout.value
+    assert "Cells inside the RoI" in widget.readout.value and "orange rings" in widget.readout.value
     missed = roles(viewer)["missed"].data
     assert len(missed) >= 3 and (missed[:, 0] == preview.t).all()
     # the first click warns and writes nothing; the second goes ahead
@@ -80,11 +80,11 @@ def test_suggested_settings_are_shown_and_applied(widget_on, qtbot):
     worker = widget.suggest()
     with qtbot.waitSignal(worker.finished, timeout=120_000):
         pass
-    assert widget._suggestion is not None and widget.apply_button.enabled
+    assert widget.model.suggestion is not None and widget.apply_button.enabled
     assert "gain" in widget.suggestion.value
     widget.apply_button.clicked()
     applied = widget.form.settings()
-    suggested = widget._suggestion.settings
+    suggested = widget.model.suggestion.settings
     assert applied.compression_rate == 12
     assert (applied.plain, applied.appearance_roi, applied.scaling_factor) == \
         (suggested.plain, suggested.appearance_roi, suggested.scaling_factor)

@@ -16,15 +16,27 @@ from ..preview import LAYER_VIEWS, FramePreview, Previewer, lazy_stack, view_dty
 from ..settings import FlowRoISettings
 
 ROLE_KEY = "flowroi_role"
-#: role -> (layer name suffix, napari layer type); inserted in this order (the mask on top).
+#: role -> (what the layer shows, napari layer type); inserted in this order (the mask on top).
+#: Layer names start with the role ("FlowRoI · movie"), so a narrow layer list still tells them
+#: apart, and FlowRoI comes first (left) in the side-by-side grid.
 ROLES = {
-    "plain": ("plain JPEG2000", "image"),
-    "flowroi": ("FlowRoI decoded", "image"),
+    "flowroi": ("FlowRoI", "image"),
+    "plain": ("JPEG2000", "image"),
     "flow": ("flow", "image"),
     "mask": ("RoI mask", "labels"),
 }
 FLOW_VIEWS = {"flow magnitude": "magnitude", "motion saliency": "saliency"}
+#: Roles whose data come with the coarse preview (mask and flow), the rest with the coded one.
+COARSE_ROLES = ("mask", "flow")
+#: The RoI mask in cyan: apart from the orange rings of cells left outside.
+MASK_COLOUR = "#00e5ff"
+MISSED_COLOUR = "#ff8c3a"
 _generation = itertools.count()
+
+
+def short_name(name: str, limit: int = 18) -> str:
+    """A layer name short enough for the layer list: long names are cut in the middle."""
+    return name if len(name) <= limit else f"{name[:limit - 7]}…{name[-6:]}"
 
 
 def is_preview_layer(layer) -> bool:
@@ -46,8 +58,11 @@ class LiveLayers:
         shape = self.previewer.shape[1:]
         dtype = view_dtype(what, self.previewer.dtype)
 
+        find = self.previewer.cached_coarse if what in ("mask", "magnitude", "saliency") \
+            else self.previewer.cached
+
         def read(t: int) -> np.ndarray:
-            found = self.previewer.cached(settings, t)
+            found = find(settings, t)
             return getter(found) if found is not None else np.zeros(shape, dtype)
 
         return read
@@ -64,8 +79,14 @@ class LiveLayers:
         return all(layer in self.viewer.layers for layer in self.layers.values())
 
     def show(self, settings: FlowRoISettings, preview: FramePreview | None = None) -> None:
-        """Point every layer at `settings` (creating missing layers)."""
+        """Point the layers at `settings` (creating missing layers): only the mask and flow for
+        a coarse preview, every layer for a coded one."""
+        coarse = preview is not None and preview.coarse
         for role in ROLES:
+            layer = self.layers.get(role)
+            if coarse and role not in COARSE_ROLES and layer is not None \
+                    and layer in self.viewer.layers:
+                continue  # the decoded frames keep showing until the coded preview arrives
             data = self.stack(settings, self._what(role))
             layer = self.layers.get(role)
             if layer is None or layer not in self.viewer.layers:
@@ -79,15 +100,21 @@ class LiveLayers:
     def _add(self, role: str, data):
         suffix, kind = ROLES[role]
         src = self.source
-        common = {"name": f"{src.name} {suffix}", "scale": src.scale, "translate": src.translate,
+        common = {"name": f"{suffix} · {short_name(src.name, 24)}", "scale": src.scale,
+                  "translate": src.translate,
                   "metadata": {ROLE_KEY: role, "flowroi_source": src.name}}
         if kind == "labels":
+            from napari.utils.colormaps import DirectLabelColormap
+
             layer = self.viewer.add_labels(data, opacity=0.4, **common)
+            layer.colormap = DirectLabelColormap(
+                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], 1: MASK_COLOUR})
         elif role == "flow":
             layer = self.viewer.add_image(
                 data, colormap="turbo", blending="additive", opacity=0.6, visible=False,
                 contrast_limits=[0.0, 1.0] if self.flow_view == "saliency" else [0.0, 3.0],
                 **common)
+            layer.colorbar.visible = True  # the colour scale, in pixels per frame
         else:
             layer = self.viewer.add_image(
                 data, colormap="gray", contrast_limits=list(src.contrast_limits),
@@ -103,8 +130,9 @@ class LiveLayers:
         if layer is None or layer not in self.viewer.layers:
             src = self.source
             self.layers["missed"] = self.viewer.add_points(
-                points, ndim=3, name=f"{src.name} cells outside RoI", symbol="ring", size=18,
-                face_color="#ff8c3a", border_width=0, scale=src.scale, translate=src.translate,
+                points, ndim=3, name=f"missed cells · {short_name(src.name, 24)}", symbol="ring",
+                size=18, face_color=MISSED_COLOUR, border_width=0, scale=src.scale,
+                translate=src.translate,
                 metadata={ROLE_KEY: "missed", "flowroi_source": src.name})
         else:
             layer.data = points

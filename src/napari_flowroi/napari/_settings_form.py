@@ -90,7 +90,7 @@ class SettingsForm(Container):
             (expert if f.metadata["expert"] else main).append(control)
         self.expert_button = PushButton(text="▸ Expert settings", name="expert_toggle")
         self.expert_button.tooltip = "Show or hide the settings most users never need to change."
-        self.expert = Container(widgets=expert, labels=True, name="expert_settings")
+        self.expert = Container(widgets=expert, labels=True, name="expert_settings", label="")
         self.expert.visible = False
         self.expert_open = False
         self.expert_button.changed.connect(self.toggle_expert)

@@ -1,0 +1,36 @@
+"""The compressed-stack container: a folder of standard JP2 frames, their RoI masks and a manifest.
+
+Layout (docs/container.md)::
+
+    OUTPUT/
+      manifest.json           written last, atomically: its presence means "complete"
+      frames/frame_000000.jp2 one standard JPEG2000 file per frame, names sort in frame order
+      masks/mask_000000.png   the RoI each frame was coded with (16-128-pixel blocks, 1-bit PNG)
+      .progress/              only while a run is under way or was interrupted
+
+The package owns the format: file names and atomic writes (`_files`), the manifest and its schema
+(`_manifest`), the stored masks (`_masks`), JP2 headers (`_jp2`), writing (`_writer`), reading
+(`_reader`) and checking (`_verify`).
+"""
+
+from ._files import (MANIFEST, PROGRESS, TMP_SUFFIX, frame_name, is_container, is_partial,
+                     mask_name, remove_temporary_files, sha256, write_atomic, write_error)
+from ._manifest import (DTYPES, FORMAT_NAME, FORMAT_VERSION, ManifestError, build_manifest,
+                        manifest_file_bytes, manifest_problem, NoManifestError, manifest_reserve, read_manifest,
+                        record_reserve)
+from ._masks import MASK_BLOCKS, MASK_SHARE, decode_mask, encode_mask, mask_block
+from ._reader import Container, coverage_of, frame_rates, open_container
+from ._verify import Problem, verify_container
+from ._writer import ContainerWriter
+
+__all__ = [
+    "MANIFEST", "PROGRESS", "TMP_SUFFIX", "frame_name", "is_container", "is_partial", "mask_name",
+    "remove_temporary_files", "sha256", "write_atomic", "write_error",
+    "DTYPES", "FORMAT_NAME", "FORMAT_VERSION", "ManifestError", "build_manifest",
+    "manifest_file_bytes", "manifest_problem", "NoManifestError", "manifest_reserve", "read_manifest",
+    "record_reserve",
+    "MASK_BLOCKS", "MASK_SHARE", "decode_mask", "encode_mask", "mask_block",
+    "Container", "coverage_of", "frame_rates", "open_container",
+    "Problem", "verify_container",
+    "ContainerWriter",
+]

@@ -1,0 +1,265 @@
+"""Reading a container: lazy frames and masks, its summary and a TIFF of the decoded movie.
+
+Nothing is decoded before it has been checked: the manifest against its schema when the container
+is opened (`read_manifest`), each frame's file against its size and checksum in the manifest, and
+its JP2 headers against the manifest's shape and dtype, before the decoder allocates anything.
+"""
+
+from __future__ import annotations
+
+import statistics
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import codec
+from ..errors import FlowRoIError, OutputError
+from ..settings import FlowRoISettings
+from ._files import frame_name, mask_name, sha256, write_error
+from ._jp2 import HeaderError, read_header
+from ._manifest import read_manifest
+from ._masks import decode_mask
+
+
+def expected_bits(dtype: str) -> int:
+    """Bits per sample of a container's JP2 files for a movie of `dtype` (floats: 16-bit codes)."""
+    return 8 if dtype == "uint8" else 16
+
+
+def header_problem(data: bytes, shape: tuple[int, int], dtype: str) -> str | None:
+    """How a frame's JP2 headers disagree with the manifest, in words (None when they agree)."""
+    try:
+        header = read_header(data)
+    except HeaderError as exc:
+        return f"unreadable JP2 headers ({exc})"
+    if (header.height, header.width) != tuple(shape):
+        return (f"its headers claim {header.width}x{header.height} pixels, the manifest "
+                f"{shape[1]}x{shape[0]}")
+    if header.components != 1 or header.signed or header.bits != expected_bits(dtype):
+        return (f"its headers claim {header.components} component(s) of {header.bits} bits, the "
+                f"manifest one of {expected_bits(dtype)} ({dtype})")
+    return None
+
+
+def coverage_of(records: list[dict]) -> dict | None:
+    """The guard's estimate over a container's frames: mean and worst share of the cell pixels
+    (found from appearance, independently of motion) inside the RoI; None when not recorded."""
+    shares = [(r["cell_coverage"], r["index"]) for r in records if "cell_coverage" in r]
+    if not shares:
+        return None
+    worst, worst_frame = min(shares)
+    return {"mean": round(sum(v for v, _ in shares) / len(shares), 4), "min": worst,
+            "worst_frame": worst_frame}
+
+
+def frame_rates(records: list[dict]) -> dict:
+    """Lowest, median and highest compression rate of single frames (they differ in
+    target-quality mode)."""
+    rates = [r["raw_bytes"] / (r["bytes"] + r.get("mask_bytes", 0)) for r in records]
+    return {"min": round(min(rates), 3), "median": round(statistics.median(rates), 3),
+            "max": round(max(rates), 3)}
+
+
+@dataclass
+class Container:
+    """An opened compressed stack: lazy frames and masks, and the (validated) manifest."""
+
+    root: Path
+    manifest: dict
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.manifest["shape"])
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(self.manifest["dtype"])
+
+    @property
+    def settings(self) -> FlowRoISettings:
+        return FlowRoISettings.from_dict(self.manifest["settings"])
+
+    @property
+    def has_masks(self) -> bool:
+        return all("mask_sha256" in r for r in self.manifest["frames"])
+
+    def _checked_bytes(self, t: int, name: str, size: int, checksum: str, what: str) -> bytes:
+        path = self.root / name
+        try:
+            if not path.is_file():  # missing, or a FIFO/device that would block the reader
+                raise FileNotFoundError(path)
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise FlowRoIError(f"{what} {t} of {self.root} is missing ({name}); run `flowroi "
+                               "verify` on it to list every damaged frame.") from None
+        except OSError as exc:
+            raise FlowRoIError(f"Cannot read {path} ({exc.strerror or exc}).") from exc
+        if len(data) != size or sha256(data) != checksum:
+            raise FlowRoIError(f"{what} {t} of {self.root} does not match its checksum (damaged); "
+                               "run `flowroi verify` on it to list every damaged frame.")
+        return data
+
+    def check_frame(self, t: int) -> bytes:
+        """Frame `t`'s JP2 file, checked against the manifest (size, checksum, headers) without
+        decoding it.
+
+        Raises
+        ------
+        FlowRoIError
+            Missing, damaged, or its headers claim another image than the manifest's.
+        """
+        record = self.manifest["frames"][t]
+        data = self._checked_bytes(t, frame_name(t), record["bytes"], record["sha256"], "Frame")
+        problem = header_problem(data, self.shape[1:], self.manifest["dtype"])
+        if problem:
+            raise FlowRoIError(f"Frame {t} of {self.root} does not fit its manifest: {problem}.")
+        return data
+
+    def read_frame(self, t: int) -> np.ndarray:
+        """Frame `t`, decoded to the original dtype.
+
+        Raises
+        ------
+        FlowRoIError
+            The frame's file is missing, does not match its checksum, its headers disagree with
+            the manifest, or it does not decode.
+        """
+        record = self.manifest["frames"][t]
+        data = self.check_frame(t)
+        try:
+            with warnings.catch_warnings():  # glymur warns about each damaged box it meets
+                warnings.simplefilter("ignore")
+                # the very bytes checked (glymur cannot open every path: undecodable bytes)
+                codes = codec.decode_jp2(data)
+        except Exception as exc:  # glymur/OpenJPEG raise many kinds on damaged codestreams
+            raise FlowRoIError(f"Frame {t} of {self.root} does not decode "
+                               f"({' '.join(str(exc).split())[:100]}).") from exc
+        if codes.shape != self.shape[1:]:
+            raise FlowRoIError(f"Frame {t} of {self.root} decodes to {codes.shape}, not "
+                               f"{self.shape[1:]}.")
+        return codec.from_codec_values(codes, str(self.dtype), record.get("value_range"))
+
+    def read_mask(self, t: int) -> np.ndarray:
+        """The RoI frame `t` was coded with (block-wise), all False without a stored mask."""
+        record = self.manifest["frames"][t]
+        if "mask_sha256" not in record:
+            return np.zeros(self.shape[1:], bool)
+        data = self._checked_bytes(t, mask_name(t), record["mask_bytes"], record["mask_sha256"],
+                                   "The mask of frame")
+        try:
+            return decode_mask(data, self.shape[1:])
+        except ValueError as exc:
+            raise FlowRoIError(f"The mask of frame {t} of {self.root} does not decode ({exc}).") \
+                from exc
+
+    def frames(self):
+        """The decoded movie as a lazy dask array (T, Y, X), one chunk per frame."""
+        return _lazy_stack(self.read_frame, self.shape, self.dtype)
+
+    def masks(self):
+        """The stored RoI masks as a lazy dask array of bool (T, Y, X)."""
+        return _lazy_stack(self.read_mask, self.shape, np.dtype(bool))
+
+    def summary(self) -> dict:
+        """What `flowroi info` prints: shape, dtype, settings, input, software, totals, mean RoI
+        fraction, the guard's cell coverage and the spread of per-frame rates."""
+        manifest = self.manifest
+        records = manifest["frames"]
+        return {
+            "container": str(self.root), "shape": manifest["shape"], "dtype": manifest["dtype"],
+            "settings": manifest["settings"], "input": manifest["input"],
+            "software": manifest["software"], **manifest["totals"],
+            "mean_roi_fraction": round(sum(r["roi_fraction"] for r in records) / len(records), 4),
+            "cell_coverage": coverage_of(records),
+            "frame_rates": frame_rates(records),
+        }
+
+    def to_tiff(self, output: str | Path, *, overwrite: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> Path:
+        """Write the decoded movie as a multi-page (Big)TIFF with axes TYX.
+
+        The TIFF is written under a temporary name (``.NAME.partial``) beside `output` and renamed
+        when complete; on any failure (disk full, a damaged frame, Ctrl-C) the temporary file is
+        removed and nothing is left behind.
+
+        Parameters
+        ----------
+        output : str or Path
+            The TIFF file to write; never inside the container, never a folder.
+        overwrite : bool
+            Replace an existing file.
+        progress : callable, optional
+            Called as ``progress(done, total)`` after every frame.
+
+        Raises
+        ------
+        OutputError
+            The output is refused (exists, a folder, inside the container, its folder missing) or
+            cannot be written.
+        FlowRoIError
+            A frame is damaged.
+        """
+        import tifffile
+
+        output = Path(output)
+        root = self.root.resolve()
+        target = output.resolve()
+        if target == root or root in target.parents:
+            raise OutputError(f"Output {output} is inside the container {self.root}; write the "
+                              "TIFF somewhere else so the container stays untouched.")
+        if output.is_dir():
+            raise OutputError(f"Output {output} is a folder; give the name of the TIFF file to "
+                              "write.")
+        if output.exists() and not overwrite:
+            raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
+        if output.exists() and not output.is_file():
+            raise OutputError(f"{output} is not a regular file (a device or a pipe); choose "
+                              "another name.")
+        if not output.parent.is_dir():
+            raise OutputError(f"The folder {output.parent} does not exist; create it first or "
+                              "choose another output.")
+        n_frames = self.shape[0]
+        for t in range(n_frames):  # a damaged frame stops the run before anything is written
+            self.check_frame(t)
+        tmp = output.with_name(f".{output.name}.partial")
+        try:
+            with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
+                for t in range(n_frames):
+                    tif.write(np.asarray(self.read_frame(t)), contiguous=True,
+                              metadata={"axes": "TYX"} if t == 0 else None)
+                    if progress is not None:
+                        progress(t + 1, n_frames)
+            tmp.replace(output)
+        except BaseException as exc:
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+            if isinstance(exc, OSError):
+                raise write_error(output, exc) from exc
+            raise
+        return output
+
+
+def _lazy_stack(read, shape, dtype):
+    import dask
+    import dask.array as da
+
+    frames = [da.from_delayed(dask.delayed(read, pure=True)(t), shape[1:], dtype)
+              for t in range(shape[0])]
+    return da.stack(frames)
+
+
+def open_container(path: str | Path) -> Container:
+    """Open the compressed stack in folder `path` (nothing is decoded yet).
+
+    Raises
+    ------
+    FlowRoIError
+        `path` holds no complete stack, or its manifest is damaged or fails the schema.
+    """
+    root = Path(path)
+    return Container(root, read_manifest(root))

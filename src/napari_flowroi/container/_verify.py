@@ -1,0 +1,103 @@
+"""Check a compressed stack against its manifest: every frame's file, size, checksum, headers and
+decoding, and every stored mask."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import codec
+from ._files import frame_name, mask_name, sha256
+from ._manifest import ManifestError, NoManifestError, read_manifest
+from ._masks import decode_mask
+from ._reader import header_problem
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a stack: a frame's, or (frame None) the container's as a whole."""
+
+    frame: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message if self.frame is None else f"frame {self.frame}: {self.message}"
+
+
+def verify_container(path: str | Path, progress=None) -> list[Problem]:
+    """Every problem found, one per bad frame (an empty list: the stack is intact).
+
+    Parameters
+    ----------
+    path : str or Path
+        The container folder.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after every frame.
+
+    Returns
+    -------
+    list of Problem
+        A manifest that fails its schema is one problem for the whole container.
+
+    Raises
+    ------
+    FlowRoIError
+        `path` is not a compressed stack at all (no manifest).
+    """
+    root = Path(path)
+    try:
+        manifest = read_manifest(root)
+    except NoManifestError:
+        raise
+    except ManifestError as exc:
+        return [Problem(None, f"manifest.json is damaged: {exc}; the frames cannot be checked")]
+    n_frames, height, width = manifest["shape"]
+    problems = []
+    for t, record in enumerate(manifest["frames"]):
+        found = _check_frame(root, t, record, (height, width), manifest["dtype"])
+        if found:
+            problems.append(Problem(t, "; ".join(found)))
+        if progress is not None:
+            progress(t + 1, n_frames)
+    return problems
+
+
+def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype: str) -> list[str]:
+    found = []
+    path = root / frame_name(t)
+    if not path.is_file():
+        return ["missing"]
+    data = path.read_bytes()
+    if len(data) < record["bytes"]:
+        found.append(f"truncated ({len(data)} of {record['bytes']} bytes)")
+    elif len(data) != record["bytes"]:
+        found.append(f"size {len(data)} bytes, manifest says {record['bytes']}")
+    elif sha256(data) != record["sha256"]:
+        found.append("checksum mismatch")
+    problem = header_problem(data, shape, dtype)
+    if problem:  # never hand the decoder a file whose headers claim another image
+        found.append(f"{problem}; not decoded" if "unreadable" not in problem else "does not decode")
+    else:
+        try:
+            with warnings.catch_warnings():  # glymur warns about each damaged box it meets
+                warnings.simplefilter("ignore")
+                codes = codec.decode_jp2(data)
+            if tuple(codes.shape[:2]) != tuple(shape):
+                found.append(f"decodes to {codes.shape} instead of {tuple(shape)}")
+        except Exception:  # glymur/OpenJPEG raise many kinds on damaged codestreams
+            found.append("does not decode")
+    if "mask_sha256" in record:
+        mask = root / mask_name(t)
+        if not mask.is_file():
+            found.append("mask missing")
+        else:
+            mask_data = mask.read_bytes()
+            if sha256(mask_data) != record["mask_sha256"]:
+                found.append("mask checksum mismatch")
+            else:
+                try:
+                    decode_mask(mask_data, shape)
+                except Exception:
+                    found.append("mask does not decode")
+    return found

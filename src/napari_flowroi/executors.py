@@ -1,0 +1,256 @@
+"""Where compression chunks run: threads of this process, or a dask.distributed cluster.
+
+The batch (batch.py) plans the work as chunks of consecutive frames and hands them here with the
+function that codes one chunk. Two executors run them:
+
+- :func:`run_threads`: a pool of threads in this process (OpenCV and OpenJPEG release the GIL; the
+  napari widget and ``compress_movie(workers=N)`` use it). Progress after every frame.
+- :func:`run_distributed`: tasks on a dask.distributed cluster (:func:`dask_client`: an existing
+  scheduler, a scheduler file, or a LocalCluster of worker processes started for the run). Tasks
+  name the input by its PATH: every worker opens the movie and reads its own frames, so no movie
+  travels through the scheduler, and the scheduler (not our code) decides which worker codes which
+  chunk. A worker that dies costs the chunks it was running, which the scheduler gives to another
+  worker. Progress per finished chunk.
+
+Scale-out is dask's: nothing here schedules work across machines by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from .errors import CancelledError, FlowRoIError
+
+#: `scheduler=LOCAL`: start a cluster of worker processes on this machine for the run.
+LOCAL = "local"
+#: Times a chunk that raised is tried again (e.g. a network filesystem hiccup). A chunk whose
+#: worker died is rescheduled by dask on its own, up to `distributed.scheduler.allowed-failures`.
+RETRIES = 2
+CONNECT_TIMEOUT = "10s"
+
+
+class ClusterError(FlowRoIError):
+    """The dask cluster cannot be used (not reachable, distributed not installed...)."""
+
+
+class WorkerLostError(FlowRoIError):
+    """Workers died while coding frames: the run stopped, finished frames are kept."""
+
+    exit_status = 1  # not the user's input: the command line exits 1, still with one line
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ClusterError("Running on a dask cluster needs the 'distributed' package: "
+                           "pip install 'napari-flowroi[distributed]'.") from exc
+    return distributed
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C while worker processes are started: they inherit it, so a Ctrl-C reaches
+    only this process (which stops the run with one line) and not the workers (which would each
+    print a traceback). Only possible from the main thread; elsewhere nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_scheduler_file(address: str) -> None:
+    path = Path(address)
+    try:
+        info = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ClusterError(f"The dask scheduler file {address} does not exist. Give the file the "
+                           "scheduler wrote (dask scheduler --scheduler-file PATH), or its "
+                           "address (tcp://host:8786).") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ClusterError(f"Cannot read the dask scheduler file {address} ({exc}).") from exc
+    if not isinstance(info, dict) or not isinstance(info.get("address"), str):
+        raise ClusterError(f"{address} is not a dask scheduler file (no scheduler address in "
+                           "it).")
+
+
+@contextmanager
+def dask_client(scheduler: Any, workers: int = 1) -> Iterator[Any]:
+    """A distributed Client for `scheduler`.
+
+    Parameters
+    ----------
+    scheduler : Client, str or LOCAL
+        A Client (used as is), an address such as ``tcp://10.0.0.5:8786`` or a scheduler file
+        path ending in ``.json`` (connected to), or LOCAL (a cluster of `workers` single-threaded
+        processes on this machine, started here and shut down after).
+    workers : int
+        Worker processes of a LOCAL cluster.
+
+    Raises
+    ------
+    ClusterError
+        The scheduler cannot be reached, its file does not exist, or distributed is missing.
+    """
+    distributed = _distributed()
+    if isinstance(scheduler, distributed.Client):
+        yield scheduler
+        return
+    if scheduler == LOCAL:
+        # quiet, loopback only, no dashboard: this cluster lives for one run
+        with _sigint_ignored():
+            cluster = distributed.LocalCluster(
+                n_workers=max(1, int(workers)), threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None, silence_logs=50)
+        try:
+            with distributed.Client(cluster) as client:
+                yield client
+        finally:
+            cluster.close()
+        return
+    address = str(scheduler)
+    if address.endswith(".json"):
+        _check_scheduler_file(address)
+        kwargs = {"scheduler_file": address}
+    else:
+        kwargs = {"address": address}
+    try:
+        client = distributed.Client(**kwargs, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise ClusterError(
+            f"Cannot reach the dask scheduler at {address} ({' '.join(str(exc).split())[:160]}). "
+            "Check the address (e.g. tcp://host:8786) and that the scheduler is running."
+        ) from exc
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def is_killed_worker(exc: BaseException) -> bool:
+    """Whether `exc` is dask's report of a task whose workers kept dying."""
+    try:
+        from distributed import KilledWorker
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(exc, KilledWorker)
+
+
+class AnySet:
+    """Set when any of its events is: the user's cancel or the run's own stop after an error."""
+
+    def __init__(self, *events):
+        self.events = [e for e in events if e is not None]
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _cancelled() -> CancelledError:
+    return CancelledError("Compression cancelled; finished frames are kept and a rerun with the "
+                          "same settings resumes.")
+
+
+def run_threads(tasks: list, run_chunk: Callable, workers: int, advance: Callable[[int], None],
+                cancel: Any, on_job_done: Callable[[Any], None]) -> None:
+    """Run chunks on a pool of `workers` threads in this process; progress after every frame.
+
+    Parameters
+    ----------
+    tasks : list of (job, chunk)
+        The job (its source, output, settings, overhead, extra RoI) and the frame indices.
+    run_chunk : callable
+        ``run_chunk(source, output, settings, frames, overhead, on_frame, cancel, extra_roi)``
+        (batch.compress_chunk).
+    advance : callable
+        Called with the number of frames just finished.
+    cancel : object with ``is_set()`` or None
+        The user's cancel: chunks stop at their next frame.
+    on_job_done : callable
+        Called with a job once all its chunks have finished.
+
+    Notes
+    -----
+    On the first error (or Ctrl-C) the other chunks stop at their next frame and are waited for,
+    so nothing writes into the output after this returns. A real error wins over the
+    CancelledErrors of the chunks it stopped.
+    """
+    stop = threading.Event()
+    should_stop = AnySet(cancel, stop)
+    error: BaseException | None = None
+    with ThreadPoolExecutor(max_workers=max(1, int(workers)),
+                            thread_name_prefix="flowroi") as pool:
+        futures = {pool.submit(run_chunk, job.source, job.output, job.settings, chunk,
+                               job.overhead, lambda: advance(1), should_stop, job.extra_roi): job
+                   for job, chunk in tasks}
+        pending = set(futures)
+        try:
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    exc = future.exception()
+                    if exc is not None:
+                        if error is None or (isinstance(error, CancelledError)
+                                             and not isinstance(exc, CancelledError)):
+                            error = exc
+                        stop.set()
+                        continue
+                    job = futures[future]
+                    job.pending -= 1
+                    if job.pending == 0:
+                        on_job_done(job)
+        except BaseException:  # Ctrl-C while waiting: stop the chunks, then go
+            stop.set()
+            raise
+    if error is not None:
+        raise error
+
+
+def run_distributed(tasks: list, run_chunk: Callable, client: Any,
+                    advance: Callable[[int], None], cancel: Any,
+                    on_job_done: Callable[[Any], None]) -> None:
+    """Run chunks as tasks on a dask.distributed cluster; progress per finished chunk.
+
+    Same parameters as :func:`run_threads`, with the Client instead of a worker count. Tasks are
+    submitted with ``pure=False, retries=RETRIES``; a chunk whose workers keep dying raises
+    :class:`WorkerLostError`.
+    """
+    from distributed import as_completed
+
+    futures = {}
+    for job, chunk in tasks:
+        future = client.submit(run_chunk, job.source, str(job.output), job.settings,
+                               chunk, job.overhead, None, None, job.extra_roi, pure=False,
+                               retries=RETRIES)
+        futures[future] = (job, chunk)
+    try:
+        for future in as_completed(list(futures)):
+            job, chunk = futures[future]
+            if cancel is not None and cancel.is_set():
+                raise _cancelled()
+            if future.status != "finished":
+                exc = future.exception()
+                if is_killed_worker(exc):
+                    raise WorkerLostError(
+                        f"dask workers died repeatedly while coding frames {chunk[0]}-"
+                        f"{chunk[-1]} of {job.name} (out of memory?); finished frames are "
+                        "kept: rerun the same command to resume.") from exc
+                raise exc
+            job.pending -= 1
+            if job.pending == 0:
+                on_job_done(job)
+            advance(len(chunk))
+    finally:
+        # Release every task, finished ones too: a finished chunk whose result sat on a worker
+        # that died later would otherwise be recomputed by dask while the manifest is written.
+        client.cancel(list(futures))

@@ -1,0 +1,114 @@
+"""Plates: several movies (one per well) compressed side by side in one run.
+
+``compress_movies`` plans every well before anything is written, sends the chunks of all wells to
+the same pool or cluster (batch.compress_jobs), and writes ``OUTPUT_DIR/<well>.flowroi`` per well
+and ``OUTPUT_DIR/summary.json``. A well is anything `inputs.open_movie` opens (a TIFF stack, a
+folder of frames; a reader that splits one file into positions can hand its wells in here as
+sources with their own names).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .container import write_atomic
+from .errors import InputError, OutputError
+from .inputs import list_wells, well_name
+from .outputs import check_not_on_inputs
+from .settings import FlowRoISettings
+
+
+@dataclass(frozen=True)
+class PlateSummary:
+    """One summary for several movies (the wells of a plate): per well and in total."""
+
+    output: Path
+    wells: tuple[tuple[str, Any], ...]  # (name, batch.CompressionSummary)
+    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        wells = [{"well": name, **summary.as_dict()} for name, summary in self.wells]
+        raw = sum(s.raw_bytes for _, s in self.wells)
+        written = sum(s.bytes_written for _, s in self.wells)
+        return {"output": str(self.output), "wells": wells, "totals": {
+            "wells": len(wells), "frames": sum(s.frames for _, s in self.wells),
+            "resumed_frames": sum(s.resumed_frames for _, s in self.wells),
+            "raw_bytes": raw, "bytes_written": written,
+            "achieved_rate": round(raw / written, 4) if written else 0.0,
+            "seconds": round(self.seconds, 3)}}
+
+
+def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
+    """The movies of a plate run, or None for a single movie: several inputs, or one folder of
+    movies (see inputs.list_wells)."""
+    paths = [Path(s) for s in sources]
+    if len(paths) > 1:
+        return paths
+    return list_wells(paths[0]) if paths else None
+
+
+def well_names(sources: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    """Each source by its well name; refuses two sources with one name. A mapping (well name ->
+    source, e.g. the positions of one multi-position file) is taken as it is."""
+    if isinstance(sources, Mapping):
+        return dict(sources)
+    names: dict[str, Any] = {}
+    for source in sources:
+        name = well_name(Path(source))
+        if name in names:
+            raise InputError(f"Two inputs are both called {name} ({names[name]} and {source}); "
+                             "rename one so each well gets its own output.")
+        names[name] = source
+    return names
+
+
+def compress_movies(sources: Sequence[str | Path] | Mapping[str, Any], output_dir: str | Path,
+                    settings: FlowRoISettings | None = None, *, workers: int = 1,
+                    overwrite: bool = False, progress=None,
+                    cancel: threading.Event | None = None, chunk_frames: int | None = None,
+                    scheduler: Any = None) -> PlateSummary:
+    """Compress several movies (e.g. one per well) into `output_dir`/<name>.flowroi, side by side.
+
+    Parameters
+    ----------
+    sources : sequence of str or Path, or mapping of well name to source
+        One movie per well; the well's name is the file name without its TIFF suffix, or the
+        folder's name, or the mapping's key (anything `inputs.open_movie` opens).
+    output_dir : str or Path
+        Folder of the wells' containers and ``summary.json``.
+    settings, workers, overwrite, progress, cancel, chunk_frames, scheduler
+        As for :func:`napari_flowroi.batch.compress_movie`.
+
+    Returns
+    -------
+    PlateSummary
+        Also written to ``summary.json``. A well already complete with the same input and
+        settings is kept (a rerun finishes a plate).
+    """
+    from .batch import CHUNK_FRAMES, _plan, compress_jobs
+
+    settings = settings or FlowRoISettings()
+    started = time.perf_counter()
+    output_dir = Path(output_dir)
+    if output_dir.is_symlink() or (output_dir.exists() and not output_dir.is_dir()):
+        raise OutputError(f"Output {output_dir} is a file or a link; give a folder for the "
+                          "compressed wells.")
+    if not sources:
+        raise InputError("No input movies given.")
+    names = well_names(sources)
+    check_not_on_inputs(output_dir, names.values())
+    jobs = [_plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
+            for name, source in names.items()]
+    summaries = compress_jobs(jobs, workers=workers, overwrite=overwrite, progress=progress,
+                              cancel=cancel, chunk_frames=chunk_frames or CHUNK_FRAMES,
+                              scheduler=scheduler)
+    plate = PlateSummary(output_dir, tuple((job.name, s) for job, s in zip(jobs, summaries)),
+                         time.perf_counter() - started)
+    write_atomic(output_dir / "summary.json",
+                 (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    return plate

@@ -1,0 +1,180 @@
+"""The silently-wrong class of issue 13: inputs and containers that used to give a wrong result with
+exit 0 are now coded right or refused with one line (exit 2)."""
+
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_flowroi.batch import compress_movie
+from napari_flowroi.cli import main
+from napari_flowroi.container import frame_name, open_container, sha256
+from napari_flowroi.errors import FlowRoIError, InputError, OutputError
+from napari_flowroi.settings import FlowRoISettings
+
+from ..conftest import write_tiff
+
+PLAIN = FlowRoISettings(plain=True, compression_rate=4)
+
+
+def test_float64_near_the_largest_double_round_trips_without_nan(tmp_path):
+    big = np.finfo(np.float64).max
+    rng = np.random.default_rng(1)
+    frames = rng.uniform(-1, 1, (3, 32, 40)) * big
+    frames[0, 0, 0], frames[0, 0, 1] = big, -big
+    compress_movie(frames, tmp_path / "out", PLAIN)
+    decoded = open_container(tmp_path / "out").frames().compute()
+    assert np.isfinite(decoded).all()
+    # within a few 16-bit code steps of the frame's range
+    assert np.abs(decoded / big - frames / big).max() < 0.05
+
+
+def test_a_tiff_with_one_page_of_another_size_is_refused_not_cut(tmp_path):
+    path = tmp_path / "mixed.tif"
+    with tifffile.TiffWriter(path) as tif:
+        for t in range(5):
+            shape = (40, 48) if t != 3 else (40, 50)
+            tif.write(np.full(shape, 10 * t, np.uint8), photometric="minisblack")
+    with pytest.raises(InputError, match="series"):
+        compress_movie(path, tmp_path / "out", PLAIN)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_frame_folder_mixing_uint8_and_uint16_is_refused(tmp_path):
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for t in range(4):
+        frame = np.full((32, 32), 57750, np.uint16) if t == 2 else np.full((32, 32), 40, np.uint8)
+        cv2.imwrite(str(folder / f"f{t}.png"), frame)
+    with pytest.raises(InputError, match="pixel type"):
+        compress_movie(folder, tmp_path / "out", PLAIN)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_in_memory_frame_of_another_dtype_is_refused_when_read(tmp_path):
+    from napari_flowroi.inputs import Movie
+
+    frames = [np.zeros((16, 16), np.uint8)] * 2 + [np.full((16, 16), 57750, np.uint16)]
+    movie = Movie(shape=(3, 16, 16), dtype=np.dtype(np.uint8), read=lambda t: frames[t])
+    with pytest.raises(InputError, match="pixel type"):
+        movie[2]
+
+
+def test_a_bool_movie_is_refused_rather_than_coded_as_0_and_1(tmp_path):
+    masks = np.zeros((3, 32, 32), bool)
+    masks[:, 8:20, 8:20] = True
+    with pytest.raises(InputError, match="binary"):
+        compress_movie(masks, tmp_path / "out", PLAIN)
+    assert main(["compress", str(write_tiff(tmp_path, "masks.tif", masks)), str(tmp_path / "o"),
+                 "--quiet", "--plain"]) == 2
+
+
+def test_resume_after_the_input_was_replaced_by_other_pixels_is_refused(tmp_path, small_movie,
+                                                                         monkeypatch):
+    import napari_flowroi.batch as batch
+
+    movie = write_tiff(tmp_path, "movie.tif", small_movie)
+    out = tmp_path / "out"
+    real, calls = batch.encode_frame, []
+
+    def interrupted(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "encode_frame", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        compress_movie(movie, out)
+    monkeypatch.setattr(batch, "encode_frame", real)
+    write_tiff(tmp_path, "movie.tif", 255 - small_movie)  # same path, shape and dtype
+    with pytest.raises(OutputError, match="pixels have changed"):
+        compress_movie(movie, out)
+    write_tiff(tmp_path, "movie.tif", small_movie)  # the original back: the run resumes
+    assert compress_movie(movie, out).resumed_frames == 2
+
+
+def test_a_finished_well_whose_input_changed_is_not_kept(tmp_path, small_movie):
+    from napari_flowroi.batch import compress_movies
+
+    wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
+    compress_movies(wells, tmp_path / "plate", PLAIN)
+    write_tiff(tmp_path, "A2.tif", small_movie[::-1].copy())
+    with pytest.raises(OutputError, match="pixels have changed"):
+        compress_movies(wells, tmp_path / "plate", PLAIN)
+
+
+@pytest.fixture
+def stack(tmp_path, small_movie):
+    out = tmp_path / "stack"
+    compress_movie(small_movie.astype(np.uint16) * 200, out, PLAIN)
+    return out
+
+
+def _edit_manifest(stack, change):
+    path = stack / "manifest.json"
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+@pytest.mark.parametrize("change, words, info_status", [
+    # another frame shape: raw_bytes no longer fit it, the schema refuses
+    (lambda m: m.update(shape=[m["shape"][0], 64, 64]), "raw_bytes", 2),
+    # uint16 narrowed to uint8 with consistent sizes: schema-valid, the JP2 headers (16 bits) say
+    # otherwise; info reads no frame and reports what the manifest says
+    (lambda m: m.update(dtype="uint8") or [r.update(raw_bytes=r["raw_bytes"] // 2)
+                                           for r in m["frames"]], "bits", 0),
+    (lambda m: m.update(dtype="object"), "dtype", 2),
+])
+def test_a_manifest_that_lies_about_the_frames_is_refused_by_every_reader(
+        stack, tmp_path, change, words, info_status, capsys):
+    import re
+
+    _edit_manifest(stack, change)
+    out = tmp_path / "decoded.tif"
+    assert main(["decompress", str(stack), str(out)]) == 2
+    assert re.search(words, capsys.readouterr().err)
+    assert not out.exists() and not list(tmp_path.glob(".*partial"))
+    assert main(["verify", str(stack), "--quiet"]) == 1
+    assert main(["info", str(stack)]) == info_status
+
+
+def test_a_frame_whose_headers_claim_a_huge_image_is_never_decoded(stack, tmp_path, capsys,
+                                                                   monkeypatch):
+    from napari_flowroi import codec
+
+    path = stack / frame_name(1)
+    data = bytearray(path.read_bytes())
+    siz = data.index(b"\xff\x4f\xff\x51") + 4
+    data[siz + 4:siz + 12] = (46000).to_bytes(4, "big") * 2  # codestream: Xsiz, Ysiz
+    ihdr = data.index(b"ihdr") + 4
+    data[ihdr:ihdr + 8] = (46000).to_bytes(4, "big") * 2  # JP2 image header: height, width
+    path.write_bytes(bytes(data))
+    _edit_manifest(stack, lambda m: m["frames"][1].update(sha256=sha256(bytes(data))))
+    decoded = []
+    real_read, real_decode = codec.read_jp2_file, codec.decode_jp2
+    monkeypatch.setattr(codec, "read_jp2_file", lambda p: decoded.append(p.name) or real_read(p))
+    monkeypatch.setattr(codec, "decode_jp2", lambda d: decoded.append(sha256(d)) or real_decode(d))
+    with pytest.raises(FlowRoIError, match="46000x46000"):
+        open_container(stack).read_frame(1)
+    assert main(["verify", str(stack), "--quiet"]) == 1
+    assert "frame 1: its headers claim 46000x46000" in capsys.readouterr().err
+    assert main(["decompress", str(stack), str(tmp_path / "out.tif")]) == 2
+    assert "46000x46000" in capsys.readouterr().err
+    assert not (tmp_path / "out.tif").exists() and not list(tmp_path.glob(".*partial"))
+    assert "frame_000001.jp2" not in decoded and sha256(bytes(data)) not in decoded
+
+
+def test_tune_save_never_overwrites_the_input_movie(tmp_path, small_movie, capsys):
+    movie = write_tiff(tmp_path, "movie.tif", small_movie)
+    before = movie.read_bytes()
+    assert main(["tune", str(movie), "--save", str(movie), "--quiet"]) == 2
+    assert "input" in capsys.readouterr().err
+    assert movie.read_bytes() == before
+    (tmp_path / "folder").mkdir()
+    assert main(["tune", str(movie), "--save", str(tmp_path / "folder"), "--quiet"]) == 2
+    assert "folder" in capsys.readouterr().err

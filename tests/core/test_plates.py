@@ -1,0 +1,39 @@
+"""Plates (plates.py): several movies side by side, one container each and one summary."""
+
+import json
+
+import pytest
+
+from napari_flowroi.errors import InputError
+from napari_flowroi.plates import compress_movies, well_names
+from napari_flowroi.settings import FlowRoISettings
+
+from ..conftest import write_tiff
+
+PLAIN = FlowRoISettings(plain=True, compression_rate=4)
+
+
+def test_wells_can_be_named_by_a_mapping_such_as_the_positions_of_one_file(tmp_path, small_movie):
+    plate = compress_movies({"pos0": small_movie, "pos1": small_movie[::-1].copy()},
+                            tmp_path / "plate", PLAIN)
+    assert [name for name, _ in plate.wells] == ["pos0", "pos1"]
+    assert (tmp_path / "plate" / "pos1.flowroi" / "manifest.json").is_file()
+    summary = json.loads((tmp_path / "plate" / "summary.json").read_text())
+    assert summary["totals"]["wells"] == 2
+
+
+def test_two_wells_with_one_name_are_refused(tmp_path, small_movie):
+    (tmp_path / "x").mkdir()
+    paths = [write_tiff(tmp_path, "A1.tif", small_movie), write_tiff(tmp_path / "x", "A1.tif",
+                                                                     small_movie)]
+    with pytest.raises(InputError, match="both called A1"):
+        well_names(paths)
+
+
+def test_a_rerun_keeps_finished_wells_and_says_they_are_complete(tmp_path, small_movie):
+    wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
+    compress_movies(wells, tmp_path / "plate", PLAIN)
+    manifest = (tmp_path / "plate" / "A1.flowroi" / "manifest.json").read_bytes()
+    again = compress_movies(wells, tmp_path / "plate", PLAIN)
+    assert all(summary.already_complete for _, summary in again.wells)
+    assert (tmp_path / "plate" / "A1.flowroi" / "manifest.json").read_bytes() == manifest
