@@ -24,7 +24,8 @@ sys.path.insert(0, str(REPO / "src"))
 
 from napari_flowroi import codec  # noqa: E402
 from napari_flowroi.inputs import Movie, open_movie  # noqa: E402
-from napari_flowroi.metrics import object_coverage, pixel_coverage  # noqa: E402
+from napari_flowroi.metrics import (compression_rate, object_coverage, pixel_coverage,  # noqa: E402
+                                    plain_codings)
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 NOISE_SIGMA_8BIT = 4.0
@@ -222,7 +223,7 @@ class ClipQuality:
 
     @property
     def rate(self) -> float:
-        return self.raw / self.bytes
+        return compression_rate(self.raw, self.bytes)
 
     def as_dict(self) -> dict:
         return {"rate": self.rate, "bytes": self.bytes, "raw": self.raw,
@@ -245,8 +246,8 @@ def plain_ladder(case: Case, frames: list[int], originals: dict) -> list[dict]:
             if key not in _LADDER_CACHE:
                 one = ClipQuality(case.movie.dtype)
                 frame = originals[t]
-                data = codec.encode_jp2(frame, cratio)
-                one.add(frame, codec.decode_jp2(data), case.cells(t), len(data))
+                _, encoded, decoded = next(plain_codings(frame, [cratio]))  # the one plain ladder
+                one.add(frame, decoded, case.cells(t), encoded.bytes_written)
                 _LADDER_CACHE[key] = one
             q.merge(_LADDER_CACHE[key])
         points.append({"requested": cratio, **q.as_dict()})

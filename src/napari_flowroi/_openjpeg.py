@@ -67,10 +67,3 @@ def _import_glymur() -> None:
     finally:
         ctypes.util.find_library = real_find_library
 
-
-def openjpeg_library() -> str:
-    """Where the OpenJPEG that glymur uses lives (for the manifest and bug reports)."""
-    from glymur.lib import openjp2
-
-    ensure_openjpeg()
-    return str(getattr(openjp2.OPENJP2, "_name", "unknown"))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import cv2
@@ -20,12 +22,14 @@ import numpy as np
 
 from ._openjpeg import ensure_openjpeg
 from .container._masks import MASK_SHARE, encode_mask  # the stored-mask format is the container's
+from .metrics import compression_rate
 from .settings import FlowRoISettings
 
 #: Largest number of wavelet resolutions used (OpenJPEG's default is 6).
 MAX_RESOLUTIONS = 6
 #: How close to the byte budget a frame must land before rate control stops re-encoding.
 RATE_TOLERANCE = 0.02
+#: Encodes per frame at most (RateController).
 MAX_RATE_ATTEMPTS = 4
 FLOAT_CODE_MAX = 65535
 
@@ -45,6 +49,11 @@ class EncodedFrame:
     @property
     def bytes_written(self) -> int:
         return len(self.jp2) + (len(self.mask_png) if self.mask_png else 0)
+
+    @property
+    def compression_rate(self) -> float:
+        """Raw bytes of the frame divided by every byte written for it (JP2 file and mask)."""
+        return compression_rate(self.raw_bytes, self.bytes_written)
 
 
 # --- RoI priority ------------------------------------------------------------------------------------
@@ -118,7 +127,7 @@ def from_codec_values(codes: np.ndarray, dtype: str, value_range) -> np.ndarray:
     return values.astype(dtype)
 
 
-# --- JPEG2000 through glymur ----------------------------------------------------------------------
+# --- scratch files ---------------------------------------------------------------------------------
 
 def _scratch_dir() -> str | None:
     # glymur writes files only; RAM-backed /dev/shm keeps that off the disk where there is one.
@@ -130,14 +139,93 @@ def resolutions_for(shape: tuple[int, int]) -> int:
     return max(1, min(MAX_RESOLUTIONS, int(math.log2(max(1, min(shape)))) + 1))
 
 
+# --- OpenJPEG threads ------------------------------------------------------------------------------
+
+#: OpenJPEG threads per encode or decode; None shares the CPUs among the encodes running at once.
+_threads_setting: int | None = None
+_active_lock = threading.Lock()
+_active = 0
+
+
+def available_cpus() -> int:
+    """CPUs this process may use: its CPU affinity, capped by OMP_NUM_THREADS when set (dask's
+    worker processes set it to 1, so a cluster of single-threaded workers is not oversubscribed)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        cap = int(os.environ.get("OMP_NUM_THREADS", "0"))
+    except ValueError:
+        cap = 0
+    return max(1, min(cpus, cap) if cap > 0 else cpus)
+
+
+def set_codec_threads(threads: int | None) -> None:
+    """Fix the number of OpenJPEG threads per encode/decode (1 = single-threaded coding).
+
+    Parameters
+    ----------
+    threads : int or None
+        Threads per call; None (the default) divides `available_cpus()` among the encodes that
+        run at the same moment in this process, so one worker on a 4-core machine codes with 4
+        threads and 4 workers with 1 each. The coded bytes do not depend on it (OpenJPEG codes
+        code-blocks independently).
+    """
+    global _threads_setting
+    if threads is not None and int(threads) < 1:
+        raise ValueError(f"threads must be >= 1 or None, not {threads}")
+    _threads_setting = None if threads is None else int(threads)
+
+
+@contextmanager
+def _coding_threads():
+    """Set glymur's thread option for one call. glymur's option is process-wide: a call that
+    starts while another runs may change it under the first, which costs speed, never bytes."""
+    global _active
+    with _active_lock:
+        _active += 1
+        active = _active
+    try:
+        threads = _threads_setting or max(1, available_cpus() // active)
+        glymur = ensure_openjpeg()
+        if glymur.get_option("lib.num_threads") != threads:
+            try:
+                glymur.set_option("lib.num_threads", threads)
+            except RuntimeError:  # an OpenJPEG built without threads
+                pass
+        yield
+    finally:
+        with _active_lock:
+            _active -= 1
+
+
+# --- JPEG2000 through glymur ----------------------------------------------------------------------
+
 def encode_jp2(codes: np.ndarray, cratio: float) -> bytes:
-    """A standard JP2 file (9/7 irreversible wavelet) at compression ratio `cratio` (codec bytes)."""
+    """A standard JP2 file (9/7 irreversible wavelet) at compression ratio `cratio`.
+
+    Parameters
+    ----------
+    codes : ndarray
+        uint8 or uint16 frame (see `to_codec_values`).
+    cratio : float
+        Raw bytes of `codes` divided by the codestream's bytes, as OpenJPEG's rate control
+        understands it (the JP2 boxes add ~100 bytes).
+
+    Returns
+    -------
+    bytes
+        The JP2 file.
+    """
     glymur = ensure_openjpeg()
-    # glymur refuses to write over an existing (even empty) file, so only a fresh name will do.
+    # glymur writes files only (not to memory), and refuses to write over an existing (even
+    # empty) file, so only a fresh name will do; /dev/shm keeps it in RAM.
     path = os.path.join(_scratch_dir() or tempfile.gettempdir(), f"flowroi-{uuid.uuid4().hex}.jp2")
     try:
-        glymur.Jp2k(path, data=codes, cratios=[max(1.0, cratio)], irreversible=True,
-                    numres=resolutions_for(codes.shape))
+        with _coding_threads():
+            glymur.Jp2k(path, data=codes, cratios=[max(1.0, cratio)], irreversible=True,
+                        numres=resolutions_for(codes.shape))
         with open(path, "rb") as handle:
             return handle.read()
     finally:
@@ -145,13 +233,16 @@ def encode_jp2(codes: np.ndarray, cratio: float) -> bytes:
 
 
 def decode_jp2(data: bytes) -> np.ndarray:
-    """Decode JP2 bytes to the integer codes they hold."""
+    """Decode JP2 bytes (or a bare JPEG2000 codestream, including HTJ2K) to the integer codes
+    they hold."""
     glymur = ensure_openjpeg()
-    fd, path = tempfile.mkstemp(suffix=".jp2", dir=_scratch_dir())
+    suffix = ".jp2" if data[4:8] == b"jP  " else ".j2k"
+    fd, path = tempfile.mkstemp(suffix=suffix, dir=_scratch_dir())
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-        return glymur.Jp2k(path)[:]
+        with _coding_threads():
+            return glymur.Jp2k(path)[:]
     finally:
         os.unlink(path)
 
@@ -160,19 +251,169 @@ def read_jp2_file(path) -> np.ndarray:
     return ensure_openjpeg().Jp2k(str(path))[:]
 
 
+# --- rate control -----------------------------------------------------------------------------------
+
+class RateController:
+    """Meets a byte budget frame after frame, starting each frame from what worked on the last.
+
+    OpenJPEG's rate control lands close to, not exactly on, the ratio it is given, and it misses
+    by about the same factor on neighbouring frames of a movie. The controller keeps that factor
+    (the ratio that hit the budget divided by the nominal one) and starts the next frame from it,
+    so a frame is usually coded once; when the file is more than `tolerance` off its budget, the
+    ratio is corrected by the observed miss and the frame coded again (at most `max_attempts`
+    encodes, the closest file kept). The carried factor moves in steps of 2 * `tolerance`, so a
+    frame whose first encode hits starts the next one exactly where a cold start would (and
+    gets the file a cold start gets). Keep one controller per stream of frames; it is not shared
+    between threads.
+
+    The batch (`batch.compress_chunk`) does not carry one from frame to frame: where OpenJPEG
+    misses systematically (frames of a few kB, whose fixed header bytes it does not count) the
+    carried start moves, and a run resumed after a kill would write other bytes (still within
+    the rate) than an uninterrupted one. On real movies a cold start hits at once (1.00 encodes
+    per frame, docs/speed.md), so the batch loses nothing; the ladders (`metrics.plain_codings`),
+    tune and the preview, which code one frame at many rates, use it.
+
+    Parameters
+    ----------
+    tolerance : float
+        Relative distance to the budget at which a file is accepted.
+    max_attempts : int
+        Encodes per frame at most.
+
+    Examples
+    --------
+    >>> control = RateController()
+    >>> for frame in frames:                                          # doctest: +SKIP
+    ...     encoded = encode_frame(frame, None, settings, rate_control=control)
+    >>> control.encodes_per_frame                                     # doctest: +SKIP
+    1.0
+    """
+
+    def __init__(self, tolerance: float = RATE_TOLERANCE, max_attempts: int = MAX_RATE_ATTEMPTS):
+        self.tolerance = float(tolerance)
+        self.max_attempts = int(max_attempts)
+        self.correction = 1.0  # ratio that hit the last budget / nominal ratio
+        self.frames = 0
+        self.encodes = 0
+
+    @property
+    def encodes_per_frame(self) -> float:
+        """Mean number of encodes per frame so far (0 before the first frame)."""
+        return self.encodes / self.frames if self.frames else 0.0
+
+    def encode(self, codes: np.ndarray, budget: float) -> bytes:
+        """A JP2 file of `codes` within `tolerance` of `budget` bytes when reachable.
+
+        Parameters
+        ----------
+        codes : ndarray
+            uint8 or uint16 frame.
+        budget : float
+            Bytes the JP2 file may take (at least 64 are allowed).
+
+        Returns
+        -------
+        bytes
+            The JP2 file closest to the budget among those coded.
+        """
+        budget = max(float(budget), 64.0)
+        nominal = codes.nbytes / budget
+        cratio = nominal * self.correction
+        best, best_ratio, attempts, previous = None, cratio, 0, None
+        while attempts < self.max_attempts:
+            jp2 = encode_jp2(codes, cratio)
+            attempts += 1
+            error = len(jp2) / budget - 1.0
+            if best is None or abs(error) < abs(len(best) / budget - 1.0):
+                best, best_ratio = jp2, cratio
+            if abs(error) <= self.tolerance or cratio <= 1.0:
+                break
+            cratio, previous = self._next_ratio(cratio, len(jp2), budget, previous), (cratio, len(jp2))
+        # kept on a grid of 2*tolerance steps: a miss within tolerance leaves the start exactly
+        # where it was, so where OpenJPEG hits at once (real movies, OpenJPEG 2.5) every frame
+        # starts at the same ratio as a cold start and a resumed run writes the same bytes as an
+        # uninterrupted one; a systematic miss moves the start by whole steps
+        step = math.log1p(2 * self.tolerance)
+        self.correction = math.exp(step * round(math.log(best_ratio / nominal) / step))
+        self.frames += 1
+        self.encodes += attempts
+        _record_encodes(attempts)
+        return best
+
+    @staticmethod
+    def _next_ratio(cratio: float, size: int, budget: float, previous) -> float:
+        """The ratio expected to hit `budget`: file size taken as proportional to 1/ratio after
+        one miss, then along the secant of log(size) against log(ratio) through the last two
+        (its slope kept within [-2, -0.3]: a flat or inverted secant from two near-equal files
+        would jump far)."""
+        slope = -1.0
+        if previous is not None and previous[0] != cratio and previous[1] > 0:
+            slope = (math.log(size) - math.log(previous[1])) / (math.log(cratio) - math.log(previous[0]))
+            slope = min(-0.3, max(-2.0, slope))
+        return max(1.0, cratio * math.exp((math.log(budget) - math.log(size)) / slope))
+
+
+_counts_lock = threading.Lock()
+_counts = {"frames": 0, "encodes": 0}
+
+
+def _record_encodes(encodes: int) -> None:
+    with _counts_lock:
+        _counts["frames"] += 1
+        _counts["encodes"] += encodes
+
+
+def rate_control_counts(reset: bool = False) -> dict[str, int]:
+    """Frames coded to a byte budget in this process and the encodes they took (benchmarks).
+
+    Parameters
+    ----------
+    reset : bool
+        Start counting afresh after reading.
+
+    Returns
+    -------
+    dict
+        ``{"frames": ..., "encodes": ...}``.
+    """
+    with _counts_lock:
+        out = dict(_counts)
+        if reset:
+            _counts.update(frames=0, encodes=0)
+    return out
+
+
 # --- whole frames ------------------------------------------------------------------------------------
 
 def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISettings,
-                 overhead_bytes: int = 0) -> EncodedFrame:
+                 overhead_bytes: int = 0, *, rate_control: RateController | None = None
+                 ) -> EncodedFrame:
     """Code one frame at the settings' compression rate, or at their target PSNR when set.
 
     The byte budget (raw bytes / rate) covers the JP2 file, the stored mask and `overhead_bytes`
-    (the frame's share of the manifest), so the achieved rate counts every byte written. OpenJPEG's
-    own rate control lands close but not exactly on its target, so the ratio passed to it is
-    corrected and the frame re-encoded until it is within RATE_TOLERANCE of the budget.
+    (the frame's share of the manifest), so the achieved rate counts every byte written.
+
+    Parameters
+    ----------
+    frame : ndarray
+        (Y, X) uint8, uint16 or float frame.
+    mask : ndarray of bool or None
+        The RoI; None codes plain JPEG2000 and stores no mask.
+    settings : FlowRoISettings
+        Compression rate (or target PSNR), scaling factor, feather, background sigma.
+    overhead_bytes : int
+        Bytes written for this frame besides the JP2 file and the mask.
+    rate_control : RateController, optional
+        Carries the rate control from the previous frame of the same stream (about one encode
+        per frame); without it every frame starts cold.
+
+    Returns
+    -------
+    EncodedFrame
     """
     frame = np.asarray(frame)
-    codes, value_range = to_codec_values(frame)
+    original, value_range = to_codec_values(frame)
+    codes = original
     raw_bytes = frame.nbytes
     mask_png = None
     roi_fraction = 0.0
@@ -182,12 +423,11 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
         codes = prioritise_roi(codes, mask, settings)
         mask_png = encode_mask(mask, MASK_SHARE * raw_bytes / settings.compression_rate)
     if settings.target_psnr > 0:
-        original, _ = to_codec_values(frame)
         jp2 = _encode_to_quality(codes, original, mask, settings.target_psnr)
     else:
         budget = raw_bytes / settings.compression_rate
         fixed = overhead_bytes + (len(mask_png) if mask_png else 0)
-        jp2 = _encode_to_budget(codes, budget - fixed)
+        jp2 = _encode_to_budget(codes, budget - fixed, rate_control)
     return EncodedFrame(jp2=jp2, mask_png=mask_png, raw_bytes=raw_bytes, shape=frame.shape,
                         dtype=str(frame.dtype), value_range=value_range, roi_fraction=roi_fraction)
 
@@ -202,13 +442,12 @@ def _encode_to_quality(codes: np.ndarray, original: np.ndarray, mask: np.ndarray
     """The smallest file whose PSNR inside the RoI (the whole frame when there is none) reaches
     `target_db`: bisection on log(compression ratio). PSNR is measured on the original values
     (for floats on their 16-bit codes), against the frame before background damping."""
-    from .metrics import peak_value, psnr
+    from .metrics import psnr
 
     where = mask if mask is not None and mask.any() else None
-    peak = peak_value(original.dtype)
 
     def quality(jp2: bytes) -> float:
-        return psnr(original, decode_jp2(jp2), where, peak)
+        return psnr(original, decode_jp2(jp2), where)
 
     low, high = (np.log(r) for r in QUALITY_RATIO_RANGE)  # low ratio: big file, high quality
     best = encode_jp2(codes, QUALITY_RATIO_RANGE[0])  # meets the target if anything does
@@ -224,26 +463,101 @@ def _encode_to_quality(codes: np.ndarray, original: np.ndarray, mask: np.ndarray
     return best
 
 
-def _encode_to_budget(codes: np.ndarray, budget: float) -> bytes:
-    budget = max(budget, 64.0)
-    cratio = codes.nbytes / budget
-    best = None
-    for _ in range(MAX_RATE_ATTEMPTS):
-        jp2 = encode_jp2(codes, cratio)
-        error = len(jp2) / budget - 1.0
-        if best is None or abs(error) < abs(len(best) / budget - 1.0):
-            best = jp2
-        if abs(error) <= RATE_TOLERANCE or cratio <= 1.0:
-            break
-        cratio *= len(jp2) / budget
-    return best
+def _encode_to_budget(codes: np.ndarray, budget: float,
+                      rate_control: RateController | None = None) -> bytes:
+    return (rate_control or RateController()).encode(codes, budget)
+
+
+# --- HTJ2K (JPEG2000 Part 15), for facilities that need speed first ------------------------------------
+
+#: HTJ2K has no rate allocation (one quantisation step for the whole frame): the step is searched.
+HTJ2K_MAX_ATTEMPTS = 8
+HTJ2K_FIRST_STEP = 0.002
+
+
+def encode_htj2k(codes: np.ndarray, qstep: float) -> bytes:
+    """A high-throughput JPEG2000 (Part 15) codestream of `codes`, 9/7 irreversible wavelet.
+
+    Parameters
+    ----------
+    codes : ndarray
+        uint8 or uint16 frame.
+    qstep : float
+        Base quantisation step (relative to the sample range): larger is smaller and coarser.
+
+    Returns
+    -------
+    bytes
+        A J2K codestream with HT code-blocks (OpenJPH through imagecodecs); OpenJPEG >= 2.5
+        (glymur, imagecodecs.jpeg2k_decode, `decode_jp2`) and OpenJPH decode it.
+    """
+    try:
+        import imagecodecs
+    except ImportError as error:  # optional: only the HTJ2K output needs it
+        from .errors import FlowRoIError
+
+        raise FlowRoIError("HTJ2K output needs imagecodecs (pip install imagecodecs).") from error
+    return imagecodecs.htj2k_encode(np.ascontiguousarray(codes), level=float(qstep),
+                                    reversible=False, resolutions=resolutions_for(codes.shape))
+
+
+class HTJ2KRateController:
+    """Meets a byte budget with HTJ2K by searching its quantisation step, starting from the step
+    that hit the previous frame's budget.
+
+    OpenJPH has no rate control: file size falls with the step roughly as a power law, so the
+    step is moved along the secant of log(size) against log(step) until the file is within
+    `tolerance` of the budget (at most HTJ2K_MAX_ATTEMPTS encodes; the closest file not over
+    the budget by more than `tolerance` is preferred). Encodes are ~8x cheaper than classic
+    JPEG2000's, so a few per frame still leave it far ahead.
+
+    Parameters
+    ----------
+    tolerance : float
+        Relative distance to the budget at which a file is accepted.
+    """
+
+    def __init__(self, tolerance: float = RATE_TOLERANCE):
+        self.tolerance = float(tolerance)
+        self.qstep = HTJ2K_FIRST_STEP
+        self.slope = -1.0  # d log(size) / d log(step), learned
+        self.frames = 0
+        self.encodes = 0
+
+    @property
+    def encodes_per_frame(self) -> float:
+        """Mean number of encodes per frame so far."""
+        return self.encodes / self.frames if self.frames else 0.0
+
+    def encode(self, codes: np.ndarray, budget: float) -> bytes:
+        """An HTJ2K codestream of `codes` close to `budget` bytes (see the class)."""
+        budget = max(float(budget), 64.0)
+        step, tried = self.qstep, []
+        for _ in range(HTJ2K_MAX_ATTEMPTS):
+            data = encode_htj2k(codes, step)
+            tried.append((step, len(data), data))
+            error = len(data) / budget - 1.0
+            if abs(error) <= self.tolerance:
+                break
+            if len(tried) >= 2 and tried[-2][0] != step and tried[-2][1] != len(data):
+                slope = math.log(len(data) / tried[-2][1]) / math.log(step / tried[-2][0])
+                if -4.0 < slope < -0.2:
+                    self.slope = slope
+            step *= math.exp(math.log(budget / len(data)) / self.slope)
+        step, _, data = min(tried, key=lambda x: abs(x[1] / budget - 1.0))
+        self.qstep = step
+        self.frames += 1
+        self.encodes += len(tried)
+        return data
 
 
 def decode_frame(encoded: EncodedFrame) -> np.ndarray:
+    """The frame's values, in its original dtype."""
     return from_codec_values(decode_jp2(encoded.jp2), encoded.dtype, encoded.value_range)
 
 
-def encode_plain(frame: np.ndarray, settings: FlowRoISettings, overhead_bytes: int = 0
-                 ) -> EncodedFrame:
-    """Plain JPEG2000 at the same rate: the baseline FlowRoI is compared with."""
-    return encode_frame(frame, None, settings, overhead_bytes)
+def encode_plain(frame: np.ndarray, settings: FlowRoISettings, overhead_bytes: int = 0, *,
+                 rate_control: RateController | None = None) -> EncodedFrame:
+    """Plain JPEG2000 at the same rate: the baseline FlowRoI is compared with (no RoI, no mask;
+    arguments as in `encode_frame`)."""
+    return encode_frame(frame, None, settings, overhead_bytes, rate_control=rate_control)

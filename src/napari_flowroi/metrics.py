@@ -1,20 +1,89 @@
-"""Quality, coverage and rate figures, the same in tests, benchmarks, the CLI and napari."""
+"""Quality, coverage and rate figures, the same in tests, benchmarks, the CLI and napari.
+
+One vocabulary for every figure the project reports:
+
+- `compression_rate`: raw bytes divided by every byte written;
+- `psnr` with the peak `psnr_peak` chooses (the dtype's maximum for integers; for floats the
+  value range of the frame, which is what the codec maps onto its 16-bit codes);
+- `plain_rate_ladder`: plain JPEG2000 at a list of rates with the PSNR inside a region, and from
+  it the gain of a coding at matched quality (`RateLadder.gain`).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 
 
-def peak_value(dtype) -> float:
-    """PSNR peak: the dtype's maximum for integers, 1.0 for floats (assumed in [0, 1])."""
-    dtype = np.dtype(dtype)
-    return float(np.iinfo(dtype).max) if dtype.kind in "ui" else 1.0
+def compression_rate(raw_bytes: float, bytes_written: float) -> float:
+    """Raw bytes divided by every byte written for them (> 1 means smaller than raw).
+
+    Parameters
+    ----------
+    raw_bytes : float
+        Bytes of the uncompressed frames (their arrays' ``nbytes``).
+    bytes_written : float
+        Every byte written for them: codestreams, masks, the manifest's share.
+
+    Returns
+    -------
+    float
+        The rate; inf when nothing was written.
+    """
+    return float(raw_bytes) / bytes_written if bytes_written else float("inf")
+
+
+def psnr_peak(original: np.ndarray, value_range: tuple[float, float] | None = None) -> float:
+    """The PSNR peak of `original`: one rule for the CLI, napari, tune and the benchmarks.
+
+    Integers: the dtype's maximum (255, 65535), whatever the frame holds, so figures compare
+    across frames and movies. Floats: the value range, by default of `original` itself (`max -
+    min`, 1.0 for a constant frame). The codec maps each float frame's own range onto its 16-bit
+    codes, so with this peak a float frame's PSNR equals the PSNR of its codes against 65535, and
+    a target PSNR means the same for float and uint16 inputs (docs/decisions.md).
+
+    Parameters
+    ----------
+    original : ndarray
+        The uncompressed frame (or region) the PSNR is measured against.
+    value_range : (low, high), optional
+        For floats, a range to use instead of the frame's (e.g. the movie's); ignored for
+        integers.
+
+    Returns
+    -------
+    float
+    """
+    original = np.asarray(original)
+    if original.dtype.kind in "uib":
+        return float(np.iinfo(original.dtype).max) if original.dtype.kind != "b" else 1.0
+    if value_range is None:
+        value_range = (float(np.min(original)), float(np.max(original))) if original.size else (0, 1)
+    span = float(value_range[1]) - float(value_range[0])
+    return span if span > 0 else 1.0
 
 
 def psnr(original: np.ndarray, decoded: np.ndarray, where: np.ndarray | None = None,
          peak: float | None = None) -> float:
-    """PSNR in dB over the pixels `where` is true (all pixels when None); inf when identical."""
+    """PSNR in dB over the pixels `where` is true.
+
+    Parameters
+    ----------
+    original, decoded : ndarray
+        Same shape; `decoded` is compared with `original`.
+    where : ndarray of bool, optional
+        The pixels to measure (all when None).
+    peak : float, optional
+        Defaults to `psnr_peak(original)` (of the whole frame, not of the region).
+
+    Returns
+    -------
+    float
+        dB; inf when identical, nan when `where` selects nothing.
+    """
     original = np.asarray(original)
     diff = original.astype(np.float64) - np.asarray(decoded, np.float64)
     if where is not None:
@@ -23,7 +92,7 @@ def psnr(original: np.ndarray, decoded: np.ndarray, where: np.ndarray | None = N
             return float("nan")
         diff = diff[where]
     mse = float(np.mean(diff * diff))
-    peak = peak_value(original.dtype) if peak is None else peak
+    peak = psnr_peak(original) if peak is None else peak
     return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)
 
 
@@ -38,16 +107,26 @@ def object_coverage(roi: np.ndarray, cells: np.ndarray, min_inside: float = 0.5)
     """Share of cells (connected components, or instance labels) with at least `min_inside` of
     their pixels inside the RoI (1.0 when there are no cells)."""
     cells = np.asarray(cells)
+    roi = np.asarray(roi, bool)
+    if not np.any(cells.astype(bool, copy=False) > roi):
+        # every cell pixel inside the RoI (the batch's usual case: the appearance source protects
+        # the cells the guard counts): no labelling needed
+        return 1.0
+    # integer counts of the labels under the RoI (a weighted bincount over every pixel converted
+    # the frame to float64: 12 ms a frame at 1 MP in every batch run, through the guard); areas
+    # come with the labelling for binary masks
     if cells.dtype == bool or cells.max() <= 1:
-        _, labels = cv2.connectedComponents(cells.astype(np.uint8), connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(cells.astype(np.uint8),
+                                                                   connectivity=8)
+        count -= 1
+        area = stats[1:, cv2.CC_STAT_AREA]
     else:
         labels = cells.astype(np.int64)
-    labels = labels.ravel()
-    count = int(labels.max())
+        count = int(labels.max())
+        area = np.bincount(labels.ravel(), minlength=count + 1)[1:]
     if count == 0:
         return 1.0
-    area = np.bincount(labels, minlength=count + 1)[1:]
-    inside = np.bincount(labels, weights=np.asarray(roi, bool).ravel(), minlength=count + 1)[1:]
+    inside = np.bincount(labels[roi], minlength=count + 1)[1:]
     present = area > 0
     return float(np.mean(inside[present] / area[present] >= min_inside))
 
@@ -68,3 +147,96 @@ def gain_at_matched_quality(rate: float, quality: float, baseline_rates, baselin
     """How many times smaller a file coded at `rate` with `quality` is than the baseline's file of
     the same quality (> 1: better than the baseline)."""
     return rate / rate_for_quality(baseline_rates, baseline_qualities, quality)
+
+
+# --- plain JPEG2000 rate ladder --------------------------------------------------------------------
+
+#: Plain JPEG2000 around a target rate, as multiples of it (enough for log-rate interpolation).
+LADDER_FACTORS = (0.5, 0.7, 0.85, 1.0, 1.2, 1.45, 2.0)
+
+
+def ladder_rates(rate: float, factors: Sequence[float] = LADDER_FACTORS) -> list[float]:
+    """Rates around `rate` for a plain ladder (none below 1.05:1)."""
+    return [max(1.05, float(rate) * f) for f in factors]
+
+
+@dataclass(frozen=True)
+class RateLadder:
+    """Plain JPEG2000's quality against its achieved rate on one frame, ascending in rate.
+
+    Attributes
+    ----------
+    requested : ndarray
+        Rates asked for.
+    rates : ndarray
+        Rates achieved, every byte of the JP2 file counted (`compression_rate`).
+    psnr : ndarray
+        PSNR (dB, `psnr_peak` of the frame) inside the region the ladder was made for.
+    """
+
+    requested: np.ndarray
+    rates: np.ndarray
+    psnr: np.ndarray
+
+    def rate_for_quality(self, quality: float) -> float:
+        """The plain rate that gives `quality` (log-rate interpolation; nearest end outside)."""
+        return rate_for_quality(self.rates, self.psnr, quality)
+
+    def quality_at(self, rate: float) -> float:
+        """Plain JPEG2000's PSNR at `rate` (interpolated on log rate)."""
+        return float(np.interp(np.log(rate), np.log(self.rates), self.psnr))
+
+    def gain(self, rate: float, quality: float) -> float:
+        """How many times smaller a file of `rate` and `quality` is than plain JPEG2000's file of
+        the same quality (> 1: better than plain)."""
+        return float(rate) / self.rate_for_quality(quality)
+
+
+def plain_codings(frame: np.ndarray, rates: Sequence[float]) -> Iterator[tuple[float, object,
+                                                                                 np.ndarray]]:
+    """Plain JPEG2000 of `frame` at each rate: ``(requested rate, EncodedFrame, decoded frame)``.
+
+    One rate controller runs down the list, so each rung costs about one encode. For callers
+    that need more than one region's PSNR (the benchmarks); others use `plain_rate_ladder`.
+    """
+    from .codec import RateController, decode_frame, encode_plain  # codec imports this module
+    from .settings import FlowRoISettings
+
+    control = RateController()
+    for rate in rates:
+        encoded = encode_plain(frame, FlowRoISettings(compression_rate=float(rate)),
+                               rate_control=control)
+        yield float(rate), encoded, decode_frame(encoded)
+
+
+def plain_rate_ladder(frame: np.ndarray, rates: Sequence[float], where: np.ndarray | None = None,
+                      *, peak: float | None = None) -> RateLadder:
+    """Plain JPEG2000 of `frame` at each of `rates`, with its PSNR inside `where`.
+
+    The one plain ladder of the project: `flowroi tune`, the napari rate-distortion plot and the
+    benchmarks compare FlowRoI with it.
+
+    Parameters
+    ----------
+    frame : ndarray
+        The original frame.
+    rates : sequence of float
+        Compression rates to code at (see `ladder_rates`).
+    where : ndarray of bool, optional
+        Region for the PSNR (cells, the RoI); the whole frame when None.
+    peak : float, optional
+        PSNR peak; `psnr_peak(frame)` by default.
+
+    Returns
+    -------
+    RateLadder
+    """
+    peak = psnr_peak(frame) if peak is None else peak
+    requested, achieved, quality = [], [], []
+    for rate, encoded, decoded in plain_codings(frame, rates):
+        requested.append(rate)
+        achieved.append(encoded.compression_rate)
+        quality.append(psnr(frame, decoded, where, peak))
+    order = np.argsort(achieved)
+    return RateLadder(np.asarray(requested)[order], np.asarray(achieved)[order],
+                      np.asarray(quality)[order])

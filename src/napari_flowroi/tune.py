@@ -23,10 +23,10 @@ from typing import Callable
 
 import numpy as np
 
-from .codec import decode_frame, encode_frame, encode_plain
+from .codec import decode_frame, encode_frame
 from .errors import CancelledError
 from .guard import sample_frames
-from .metrics import pixel_coverage, psnr, rate_for_quality
+from .metrics import ladder_rates, pixel_coverage, plain_rate_ladder, psnr
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -38,8 +38,6 @@ SOURCES = ({"motion_roi": True, "appearance_roi": True},
 THRESHOLDS = (0.4, 0.7)
 ADJACENT = (0, 1)
 SCALING = (2.0, 4.0, 8.0)
-#: Plain JPEG2000 is coded at these multiples of the target rate to interpolate its quality.
-PLAIN_LADDER = (0.5, 0.7, 0.85, 1.0, 1.2, 1.45, 2.0)
 FRAMES = 3
 #: A candidate must beat plain JPEG2000 by this much on the sampled frames to be suggested: the
 #: estimate comes from three frames and from detected (not true) cells, and at high rates wins of
@@ -124,7 +122,9 @@ def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
     cells = {t: reference.cells(t) for t in frames}
     for t in frames:
         reference.motion(t)  # computed once here, not raced for by the workers
-    ladders = {t: _plain_ladder(originals[t], cells[t], base) for t in frames}
+    # plain JPEG2000 around the target rate (metrics.LADDER_FACTORS), PSNR inside the cells
+    ladders = {t: plain_rate_ladder(originals[t], ladder_rates(base.compression_rate), cells[t])
+               for t in frames}
     lock, done = threading.Lock(), [0]
 
     def evaluate(settings: FlowRoISettings) -> Candidate:
@@ -153,26 +153,14 @@ def _evaluate(extractor: RoiExtractor, originals, cells, ladders) -> Candidate:
         roi = extractor.mask(t)
         encoded = encode_frame(original, roi, settings)
         q = psnr(original, decode_frame(encoded), cells[t])
-        rates, qualities = ladders[t]
-        rate = encoded.raw_bytes / encoded.bytes_written
-        gains.append(rate / rate_for_quality(rates, qualities, q))
+        rate = encoded.compression_rate
+        gains.append(ladders[t].gain(rate, q))
         coverage.append(pixel_coverage(roi, cells[t]))
         fractions.append(float(roi.mean()))
         quality.append(q)
-        plain_quality.append(float(np.interp(np.log(rate), np.log(rates), qualities)))
+        plain_quality.append(ladders[t].quality_at(rate))
     # the worst frame's gain: a setting must not lose on any sampled frame
     return Candidate(settings, float(np.mean(coverage)), float(np.min(gains)),
                      float(np.mean(fractions)), float(np.mean(quality)),
                      float(np.mean(plain_quality)))
 
-
-def _plain_ladder(frame, cells, base: FlowRoISettings):
-    """Plain JPEG2000's rate and PSNR inside the cells around the target rate."""
-    rates, qualities = [], []
-    for factor in PLAIN_LADDER:
-        rate = max(1.05, base.compression_rate * factor)
-        encoded = encode_plain(frame, base.replace(compression_rate=rate))
-        rates.append(encoded.raw_bytes / encoded.bytes_written)
-        qualities.append(psnr(frame, decode_frame(encoded), cells))
-    order = np.argsort(rates)
-    return np.asarray(rates)[order], np.asarray(qualities)[order]
