@@ -175,7 +175,8 @@ def _plan(source: Any, output: Path, settings: FlowRoISettings, overwrite: bool,
     if extra_roi is not None:
         run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
-    task_source = str(Path(source)) if isinstance(source, (str, Path)) else movie
+    task_source = str(Path(source)) if isinstance(source, (str, Path)) else \
+        source if getattr(source, "by_path", False) else movie  # formats.Plane opens by path
     task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
     return _Job(name=name or output.name, source=task_source, output=output, movie=movie,
                 settings=settings, run=run, state=state, created=not output.exists(),
@@ -216,8 +217,8 @@ def compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
     started = time.perf_counter()
     if scheduler is None:
         return _run(jobs, None, workers, overwrite, progress, cancel, chunk_frames, started)
-    in_memory = [job.name for job in jobs if not isinstance(job.source, str)
-                 or not isinstance(job.extra_roi, (str, type(None)))]
+    in_memory = [job.name for job in jobs if not _by_path(job.source)
+                 or not (job.extra_roi is None or _by_path(job.extra_roi))]
     if in_memory:
         raise InputError("A movie held in memory cannot be sent to a dask cluster (its workers "
                          "read frames from files). Save it as a TIFF first, or compress "
@@ -227,6 +228,11 @@ def compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
     # connect (or start the local cluster) before anything is written
     with dask_client(scheduler, workers) as client:
         return _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames, started)
+
+
+def _by_path(source: Any) -> bool:
+    """Whether a task can open `source` itself: a path, or a formats.Plane / ContainerMasks."""
+    return isinstance(source, str) or getattr(source, "by_path", False)
 
 
 def _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames,

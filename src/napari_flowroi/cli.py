@@ -56,6 +56,26 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
                            .split("_")[-1] if kind is not str else "NAME", help=text)
 
 
+def _add_file_options(parser: argparse.ArgumentParser, compress: bool) -> None:
+    """Which planes of a multi-dimensional file (ND2, CZI, LIF, OME-TIFF, OME-Zarr) to use: input
+    choices, not settings, so they are options here and not fields of FlowRoISettings."""
+    group = parser.add_argument_group("microscopy files (ND2, CZI, LIF, OME-TIFF, OME-Zarr; "
+                                      "see docs/formats.md)")
+    many = dict(action="append") if compress else {}
+    group.add_argument("--channel", metavar="NAME", **many,
+                       help="channel name or index" + (" (repeat for several) [all]" if compress
+                                                        else " [the first]"))
+    group.add_argument("--scene", metavar="NAME", **many,
+                       help="scene (stage position, well) name or index" +
+                            (" (repeat for several) [all]" if compress else " [the first]"))
+    group.add_argument("--z", type=int, metavar="INDEX",
+                       help="one z-plane" + (" [every plane, each its own stack]" if compress
+                                             else " [the first]"))
+    if compress:
+        group.add_argument("--motion-channel", metavar="NAME",
+                           help="channel whose motion gives the RoI of every channel [the first]")
+
+
 def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
     if args.preset is not None and args.preset.exists() and not args.preset.is_file():
         raise SettingsError(f"Settings preset {args.preset} is a folder or not a regular file; "
@@ -96,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--roi-mask", type=Path, metavar="TIFF",
                           help="masks or labels (T, Y, X, the movie's size) that are always "
                                "protected, on top of the RoI sources (one input only)")
+    _add_file_options(compress, compress=True)
 
     tune = sub.add_parser("tune", help="suggest RoI settings for a movie at a compression rate")
     tune.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
@@ -104,10 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--workers", type=int, default=2, help="threads [2]")
     tune.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_settings_options(tune)
+    _add_file_options(tune, compress=False)
 
-    decompress = sub.add_parser("decompress", help="decode a container to a multi-page TIFF")
+    decompress = sub.add_parser("decompress", help="decode a container (or a folder of them) to an "
+                                                   "OME-TIFF with its calibration")
     decompress.add_argument("container", type=Path)
-    decompress.add_argument("output", type=Path, help="TIFF file to write")
+    decompress.add_argument("output", type=Path, help="(OME-)TIFF file to write")
     decompress.add_argument("--overwrite", action="store_true")
     decompress.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
@@ -175,17 +198,34 @@ def _compress(args) -> int:
     progress = _StderrProgress("compressing", not args.quiet)
     options = dict(workers=args.workers, overwrite=args.overwrite, progress=progress,
                    scheduler=_scheduler(args))
-    wells = plate_inputs(inputs)
-    if wells is not None and args.roi_mask is not None:
-        raise _UsageError("--roi-mask goes with one input movie, not a plate")
-    _preflight(wells or inputs, settings, args)
-    if wells is None:
-        summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask, **options)
-        notes = [f"flowroi: note: {note}" for note in summary.notes]
+    from .formats import claims, compress_file
+
+    selection = {key: getattr(args, option) for key, option in (
+        ("scenes", "scene"), ("channels", "channel"), ("z", "z"), ("motion_channel", "motion_channel"))
+        if getattr(args, option) is not None}
+    if len(inputs) == 1 and (selection or claims(inputs[0])):  # a microscopy file: every plane
+        if args.roi_mask is not None:
+            raise _UsageError("--roi-mask goes with a (T, Y, X) movie, not a multi-plane file")
+        _preflight(inputs, settings, args)
+        summary = compress_file(inputs[0], output, settings, **selection, **options)
+    elif selection:
+        raise _UsageError("--channel, --scene, --z and --motion-channel go with one microscopy "
+                          "file (ND2, CZI, LIF, OME-TIFF, OME-Zarr)")
     else:
-        summary = compress_movies(wells, output, settings, **options)
+        wells = plate_inputs(inputs)
+        if wells is not None and args.roi_mask is not None:
+            raise _UsageError("--roi-mask goes with one input movie, not a plate")
+        _preflight(wells or inputs, settings, args)
+        if wells is None:
+            summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask,
+                                     **options)
+        else:
+            summary = compress_movies(wells, output, settings, **options)
+    if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [f"flowroi: note: {name}: {note}" for name, well in summary.wells
                  for note in well.notes]
+    else:
+        notes = [f"flowroi: note: {note}" for note in summary.notes]
     for note in notes:
         sys.stderr.write(note + "\n")
     print(json.dumps(summary.as_dict(), indent=2))
@@ -233,7 +273,14 @@ def _tune(args) -> int:
         if args.save.is_dir():
             raise OutputError(f"{args.save} is a folder; give the name of the preset file to "
                               "write (e.g. preset.json).")
-    movie = open_movie(args.input)
+    from .formats import claims, open_selected
+
+    if args.channel is not None or args.scene is not None or args.z is not None or \
+            claims(args.input):  # tune looks at one plane of a file: the first unless named
+        movie = open_selected(args.input, scene=args.scene, channel=args.channel, z=args.z,
+                              first_if_several=True)
+    else:
+        movie = open_movie(args.input)
     check_fits_memory(movie, plain=False)
     suggestion = suggest_settings(movie, settings, workers=args.workers,
                                   progress=_StderrProgress("trying settings", not args.quiet,
@@ -260,13 +307,16 @@ def _verify(args) -> int:
 
 
 def _decompress(args) -> int:
-    from .container import open_container
+    from .calibration import decompress
 
-    container = open_container(args.container)
-    container.to_tiff(args.output, overwrite=args.overwrite,
-                      progress=_StderrProgress("decompressing", not args.quiet))
-    print(json.dumps({"output": str(args.output), "shape": list(container.shape),
-                      "dtype": str(container.dtype)}))
+    # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
+    # has them; a folder of containers gives one series per scene (docs/formats.md)
+    written = decompress(args.container, args.output, overwrite=args.overwrite,
+                         progress=_StderrProgress("decompressing", not args.quiet))
+    first = written["series"][0]
+    print(json.dumps({"output": str(args.output), "shape": first["shape"],
+                      "dtype": written["dtype"], "axes": first["axes"],
+                      **({"series": written["series"]} if len(written["series"]) > 1 else {})}))
     return EXIT_OK
 
 

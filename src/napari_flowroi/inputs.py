@@ -69,10 +69,16 @@ def open_movie(source: Any) -> Movie:
     """Open a path (TIFF stack or folder of frames) or an array as a :class:`Movie`."""
     if isinstance(source, Movie):
         return source
+    if callable(getattr(source, "open_movie", None)):  # formats.Plane: one plane of a file
+        return source.open_movie()
     if isinstance(source, (str, Path)):
         path = Path(source)
         if not path.exists():
             raise InputError(f"Input {path} does not exist. Check the path.")
+        from .formats import claims, open_selected
+
+        if claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: through bioio
+            return open_selected(path)
         if path.is_dir():
             if (path / "manifest.json").is_file() and (path / "frames").is_dir():
                 raise InputError(f"{path} is a FlowRoI compressed stack, not a movie; decompress "

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration import container_set, layer_kwargs
 from ..container import is_container, open_container
 
 
@@ -15,7 +16,11 @@ def get_reader(path):
         if len(path) != 1:
             return None
         path = path[0]
-    if not isinstance(path, (str, Path)) or not is_container(path):
+    if not isinstance(path, (str, Path)):
+        return None
+    if container_set(path):  # a folder of channels, positions or wells: a layer each
+        return read_container_set
+    if not is_container(path):
         return None
     return read_container
 
@@ -38,12 +43,23 @@ def read_container(path) -> list[tuple]:
     totals = container.manifest.get("totals", {})
     metadata = {"flowroi_container": str(path), "flowroi_settings": container.manifest["settings"],
                 "flowroi_totals": totals}
+    # the input's scale; the original layer's name goes to metadata (the layer keeps its folder's
+    # name so it is not mistaken for the original: docs/decisions.md)
+    calibrated = layer_kwargs(container.manifest)
+    metadata["flowroi_layer_name"] = calibrated.pop("name", None)
     layers = [(container.frames(), {"name": name, "contrast_limits": contrast_limits(container),
-                                    "metadata": metadata}, "image")]
+                                    "metadata": metadata, **calibrated}, "image")]
     if container.has_masks:
         layers.append((container.masks().astype(np.uint8),
                        {"name": f"{name} RoI", "opacity": 0.35, "metadata": metadata,
                         # the widget's RoI colour (cyan), apart from the orange missed-cell rings
-                        "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"}},
-                       "labels"))
+                        "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"},
+                        **calibrated}, "labels"))
     return layers
+
+
+def read_container_set(path) -> list[tuple]:
+    """Every container of an output folder (channels, positions, wells), named after its folder."""
+    if isinstance(path, (list, tuple)):
+        path = path[0]
+    return [layer for member in container_set(path) for layer in read_container(member)]

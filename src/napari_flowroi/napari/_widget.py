@@ -25,6 +25,7 @@ from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 from ..batch import compress_movie
+from ..calibration import movie_from_layer
 from ..errors import CancelledError, FlowRoIError, SettingsError
 from ..guard import Preflight
 from ..preview import DEFAULT_RD_RATES, rate_distortion_steps
@@ -747,6 +748,12 @@ class FlowRoIWidget(QWidget):
             return None
         check = settings.uses_roi and not self.model.coverage_accepted(settings)
         movie = self.model.movie
+        try:  # the layer's scale, units and name go into the manifest (calibration.py)
+            calibrated = movie_from_layer(layer)
+        except FlowRoIError:
+            calibrated = None
+        if calibrated is not None and calibrated.shape == movie.shape:
+            movie = calibrated
         if not self._start_long("the compression",
                                 f"Checking cell coverage, then compressing {len(movie)} frames…"
                                 if check else f"Compressing {len(movie)} frames…"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..batch import compress_movie
-from ..inputs import movie_from_array
+from ..calibration import movie_from_layer
 from ..settings import FlowRoISettings
 
 
@@ -19,7 +19,7 @@ def write_image(path: str, data, meta: dict) -> list[str]:
     """
     from napari.utils import progress
 
-    movie = movie_from_array(data, source=f"Layer '{meta.get('name', 'image')}'")
+    movie = movie_from_layer({**meta, "data": data})  # keeps scale and name (calibration.py)
     from ._worker import progress_steps
 
     steps = progress_steps(compress_movie, movie, path, FlowRoISettings(),

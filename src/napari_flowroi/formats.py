@@ -1,0 +1,714 @@
+"""Open what microscopes write: ND2, CZI, LIF, OME-TIFF and OME-Zarr through bioio.
+
+A microscope file holds up to five axes (T, C, Z, Y, X) per scene (a stage position, a well).
+FlowRoI codes (T, Y, X) movies, so a file is cut into *planes*: one (scene, channel, z) each, a
+movie read one frame at a time through bioio's dask data (one 2-D chunk computed per frame, in the
+calling thread), so memory stays flat in movie length whatever the format.
+
+A :class:`Plane` names a plane by path and indices only: it pickles into a dask task, and the worker
+opens the file itself, as it does for TIFF paths (docs/cluster.md).
+
+:func:`compress_file` compresses the planes of one file into one output folder of ordinary
+containers, one per plane (docs/formats.md, docs/decisions.md): the motion channel's containers are
+coded first, and every other channel of the same scene and z-plane is coded with the RoI stored in
+them (a fluorescence channel inherits the cells found in phase contrast) instead of its own motion.
+
+bioio and its reader plugins are an optional extra: without them a file that needs them is refused
+with one line naming ``pip install 'napari-flowroi[formats]'``.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .errors import InputError, OutputError
+from .inputs import Movie, TIFF_SUFFIXES, check_dtype
+
+FORMATS_EXTRA = "pip install 'napari-flowroi[formats]'"
+CZI_EXTRA = "pip install 'napari-flowroi[czi]'"
+#: Vendor formats that only bioio opens; OME-Zarr is recognised by its folder (see `claims`).
+VENDOR_SUFFIXES = {".nd2": "bioio-nd2", ".czi": "bioio-czi", ".lif": "bioio-lif"}
+ZARR_SUFFIX = ".zarr"
+
+__all__ = ["Plane", "SceneInfo", "claims", "describe", "open_plane", "open_selected",
+           "compress_file", "ContainerMasks", "FORMATS_EXTRA"]
+
+
+# --- which inputs go through bioio -------------------------------------------------------------------
+
+def is_zarr(path: Path) -> bool:
+    """An OME-Zarr image or plate: a folder named *.zarr, or one with Zarr group metadata."""
+    return path.is_dir() and (path.suffix.lower() == ZARR_SUFFIX or (path / "zarr.json").is_file()
+                              or (path / ".zattrs").is_file())
+
+
+def claims(path: str | Path) -> bool:
+    """Whether `path` is read through bioio rather than the built-in TIFF and frame readers.
+
+    Vendor files (ND2, CZI, LIF) and OME-Zarr always are; an OME-TIFF is when it holds more than one
+    (T, Y, X) movie (channels, z-planes with time, several series). Plain (T, Y, X) TIFFs and
+    non-OME TIFFs keep the built-in reader, which needs no extra."""
+    path = Path(path)
+    if path.suffix.lower() in VENDOR_SUFFIXES:
+        return True
+    if is_zarr(path):
+        return True
+    if path.is_file() and path.suffix.lower() in TIFF_SUFFIXES:
+        return _ome_tiff_is_multidimensional(path)
+    return False
+
+
+def _ome_tiff_is_multidimensional(path: Path) -> bool:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            if not tif.is_ome:
+                return False
+            series = tif.series
+            if len(series) > 1:
+                return True
+            axes, shape = series[0].axes, series[0].shape
+    except Exception:
+        return False  # let the TIFF reader say what is wrong with the file
+    sizes = dict(zip(axes, shape))
+    return sizes.get("C", 1) > 1 or (sizes.get("Z", 1) > 1 and sizes.get("T", 1) > 1)
+
+
+def _bioio():
+    """bioio's BioImage, or one clear line naming the extra to install."""
+    try:
+        from bioio import BioImage
+    except ImportError as exc:
+        raise InputError(f"Reading ND2, CZI, LIF, OME-Zarr and multi-channel OME-TIFF needs the "
+                         f"optional readers: {FORMATS_EXTRA}") from exc
+    return BioImage
+
+
+def _image(path: str, scene: int):
+    """One open BioImage per (file, scene) and process, with a lock: a task's chunks reuse it
+    instead of parsing the file's metadata again for every chunk of 8 frames. Keyed by the
+    modification time too, so a file replaced on disk is opened afresh."""
+    return _cached_image(path, scene, _stamp(path))
+
+
+@lru_cache(maxsize=8)
+def _cached_image(path: str, scene: int, stamp: int):
+    import logging
+
+    BioImage = _bioio()
+    # bioio logs every reader it tried before raising; the error below says it in one line
+    logger = logging.getLogger("bioio")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        image = BioImage(path)
+    except Exception as exc:  # bioio raises its own kinds for unsupported or damaged files
+        raise InputError(_open_failure(Path(path), exc)) from exc
+    finally:
+        logger.setLevel(level)
+    if scene:
+        image.set_scene(scene)
+    return image, threading.Lock()
+
+
+def _open_failure(path: Path, exc: Exception) -> str:
+    import importlib.util
+
+    plugin = VENDOR_SUFFIXES.get(path.suffix.lower(), "bioio-ome-zarr" if is_zarr(path) else None)
+    if plugin is not None and importlib.util.find_spec(plugin.replace("-", "_")) is None:
+        extra = CZI_EXTRA if plugin == "bioio-czi" else FORMATS_EXTRA
+        return f"Cannot read {path}: its reader ({plugin}) is not installed: {extra}"
+    why = ("no installed bioio reader accepts it" if "Unsupported" in type(exc).__name__
+           else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
+    return (f"Cannot read {path} ({why}). Check that the file is complete and really the format "
+            f"its name says (readers: {FORMATS_EXTRA}).")
+
+
+# --- what a file holds ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SceneInfo:
+    """One scene (stage position, well) of a file: its axes sizes, channels and calibration."""
+
+    index: int
+    name: str
+    sizes: dict          # T, C, Z, Y, X
+    dtype: str
+    channel_names: tuple[str, ...]
+    metadata: dict = field(default_factory=dict)  # pixel sizes, time interval, acquisition
+
+
+def describe(path: str | Path) -> list[SceneInfo]:
+    """The scenes of a microscopy file, with sizes, channel names and metadata (nothing is read but
+    headers).
+
+    Parameters
+    ----------
+    path : str or Path
+        An ND2, CZI, LIF, OME-TIFF or OME-Zarr file (folder for OME-Zarr).
+
+    Returns
+    -------
+    list of SceneInfo
+        One per scene, in the file's order.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"Input {path} does not exist. Check the path.")
+    return [scene_info(path, index) for index in range(len(_scene_names(str(path))))]
+
+
+def _scene_names(path: str) -> tuple[str, ...]:
+    image, lock = _image(path, 0)
+    with lock:
+        names = tuple(str(n) for n in image.scenes)
+        # OME-TIFF scene ids are "Image:0", "Image:1"; the image names are the wells' own
+        titles = _try(lambda: [i.name for i in image.ome_metadata.images], [])
+    if len(titles) == len(names) and all(titles) and len(set(titles)) == len(titles):
+        names = tuple(str(t) for t in titles)
+    return names
+
+
+def scene_info(path: str | Path, index: int) -> SceneInfo:
+    """One scene's description (a task opening one plane reads this scene's headers only)."""
+    path = str(path)
+    names = _scene_names(path)
+    image, lock = _image(path, index)
+    with lock:
+        dims = image.dims
+        sizes = {axis: int(getattr(dims, axis, 1) or 1) for axis in "TCZYX"}
+        if "S" in dims.order and getattr(dims, "S", 1) > 1:
+            raise InputError(f"{path} holds RGB(A) images (scene {names[index]}); FlowRoI "
+                             "compresses grey-level movies. Save one channel per plane first.")
+        channels = tuple(str(c) for c in _try(lambda: image.channel_names, ()))
+        if len(channels) != sizes["C"]:
+            channels = tuple(f"C{c}" for c in range(sizes["C"]))
+        return SceneInfo(index, names[index], sizes, str(np.dtype(image.dtype)), channels,
+                         scene_metadata(image))
+
+
+_UNIT_SYMBOLS = {"micrometer": "µm", "micron": "µm", "um": "µm", "nanometer": "nm",
+                 "millimeter": "mm", "meter": "m", "second": "s", "millisecond": "ms",
+                 "minute": "min", "hour": "h"}
+
+
+def _unit(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(getattr(value, "value", value))  # ome-types enums carry the OME symbol as value
+    if text in ("", "dimensionless", "None"):
+        return None
+    return _UNIT_SYMBOLS.get(text, text)
+
+
+def _try(getter, default=None):
+    """bioio readers raise NotImplementedError (or worse) for metadata their format lacks."""
+    try:
+        value = getter()
+    except Exception:
+        return default
+    return default if value is None else value
+
+
+def scene_metadata(image) -> dict:
+    """Calibration and acquisition metadata of the current scene of a BioImage, JSON-ready.
+
+    Keys (only those the file gives): ``pixel_size_x``, ``pixel_size_y``, ``pixel_size_z``,
+    ``space_unit``, ``time_interval``, ``time_unit``, ``acquisition`` (``date``, ``instrument``,
+    ``objective``, ``imaged_by``, ``binning``, ``position``: row, column, stage x/y)."""
+    out: dict[str, Any] = {}
+    sizes = _try(lambda: image.physical_pixel_sizes)
+    for axis in "XYZ":
+        value = getattr(sizes, axis, None) if sizes is not None else None
+        if value:  # CZI reports Z=0 for a single plane: no z calibration
+            out[f"pixel_size_{axis.lower()}"] = float(value)
+    props = _try(lambda: image.dimension_properties)
+    ome_pixels = _try(lambda: image.ome_metadata.images[image.current_scene_index].pixels)
+    space_unit = _unit(getattr(getattr(props, "X", None), "unit", None))
+    if space_unit is None and ome_pixels is not None and "pixel_size_x" in out:
+        space_unit = _unit(getattr(ome_pixels, "physical_size_x_unit", None))
+    if space_unit and "pixel_size_x" in out:
+        out["space_unit"] = space_unit
+    interval = _try(lambda: image.time_interval)
+    if not interval and ome_pixels is not None:
+        interval = getattr(ome_pixels, "time_increment", None)
+    if interval:
+        out["time_interval"] = float(getattr(interval, "total_seconds", lambda: interval)())
+        time_unit = _unit(getattr(getattr(props, "T", None), "unit", None))
+        if time_unit is None and ome_pixels is not None and ome_pixels.time_increment:
+            time_unit = _unit(getattr(ome_pixels, "time_increment_unit", None))
+        if hasattr(interval, "total_seconds"):
+            time_unit = "s"
+        if time_unit:
+            out["time_unit"] = time_unit
+    acquisition: dict[str, Any] = {}
+    standard = _try(lambda: image.standard_metadata)
+    if standard is not None:
+        date = getattr(standard, "imaging_datetime", None)
+        if date is not None:
+            acquisition["date"] = date.isoformat() if hasattr(date, "isoformat") else str(date)
+        for key in ("objective", "imaged_by", "binning"):
+            value = getattr(standard, key, None)
+            if value not in (None, ""):
+                acquisition[key] = str(value)
+        position = {k: getattr(standard, k, None) for k in ("row", "column", "stage_position_x",
+                                                            "stage_position_y")}
+        position = {k: (v if isinstance(v, (int, float)) else str(v))
+                    for k, v in position.items() if v is not None}
+        if position:
+            acquisition["position"] = position
+    ome_image = _try(lambda: image.ome_metadata.images[image.current_scene_index])
+    if ome_image is not None and "date" not in acquisition and ome_image.acquisition_date:
+        acquisition["date"] = ome_image.acquisition_date.isoformat()
+    instrument = _try(lambda: image.ome_metadata.instruments[0].microscope)
+    if instrument is not None:
+        model = " ".join(str(x) for x in (instrument.manufacturer, instrument.model) if x)
+        if model:
+            acquisition["instrument"] = model
+    if acquisition:
+        out["acquisition"] = acquisition
+    return out
+
+
+# --- one plane as a movie ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Plane:
+    """One (scene, channel, z) movie of a microscopy file, named by path and indices.
+
+    Picklable: dask tasks receive it and open the file themselves (``by_path``); ``open_movie``
+    turns it into a :class:`~napari_flowroi.inputs.Movie`."""
+
+    path: str
+    scene: int = 0
+    channel: int = 0
+    z: int = 0
+    by_path = True  # batch: may be sent to a dask cluster, like a path
+
+    def open_movie(self) -> Movie:
+        return open_plane(self)
+
+    def __str__(self) -> str:
+        return f"{self.path} [scene {self.scene}, channel {self.channel}, z {self.z}]"
+
+
+def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
+    """A lazy (T, Y, X) movie of one plane; each frame is one 2-D chunk computed when read.
+
+    Parameters
+    ----------
+    plane : Plane
+        The file and the scene, channel and z-plane to read.
+    info : SceneInfo, optional
+        The scene's description, when the caller has it already.
+
+    Returns
+    -------
+    Movie
+        Frames read one at a time, with the plane's calibration in ``physical``.
+    """
+    if info is None:
+        info = scene_info(plane.path, plane.scene)
+    sizes = info.sizes
+    for axis, index in (("C", plane.channel), ("Z", plane.z)):
+        if not 0 <= index < sizes[axis]:
+            raise InputError(f"{plane.path} scene {info.name} has no {axis.lower()} index {index} "
+                             f"(it has {sizes[axis]}).")
+    source = _plane_label(plane, info)
+    dtype = check_dtype(np.dtype(info.dtype), source)
+    read = (_tiff_frames(plane, info) if Path(plane.path).suffix.lower() in TIFF_SUFFIXES
+            else None) or _bioio_frames(plane)
+
+    def checked(t: int) -> np.ndarray:
+        try:
+            return read(t)
+        except Exception as exc:
+            raise InputError(f"Cannot read frame {t} of {source} ({type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())[:200]}); the file may be truncated."
+                             ) from exc
+
+    physical = dict(info.metadata)
+    physical.update(scene=info.name, scene_index=info.index, channel_name=info.channel_names[
+        plane.channel], channel_index=plane.channel, channels=sizes["C"])
+    if sizes["Z"] > 1:
+        physical.update(z_index=plane.z, z_planes=sizes["Z"])
+    return Movie(shape=(sizes["T"], sizes["Y"], sizes["X"]), dtype=dtype, read=checked,
+                 source=source, physical=physical, files=_content_files(Path(plane.path)))
+
+
+@lru_cache(maxsize=8)
+def _content_files(path: Path) -> tuple[Path, ...]:
+    """The files a resume fingerprints (inputs.content_fingerprint samples their bytes without
+    decoding): the file itself, or every file of an OME-Zarr folder. Without them every frame
+    would be decoded once before each run."""
+    if path.is_dir():
+        return tuple(sorted(p for p in path.rglob("*") if p.is_file()))
+    return (path,)
+
+
+def _bioio_frames(plane: Plane):
+    """Frame t as one chunk of bioio's lazy array, computed in this thread."""
+    frames, lock = _plane_chunks(plane.path, plane.scene, plane.channel, plane.z,
+                                 _stamp(plane.path))
+
+    def read(t: int) -> np.ndarray:
+        with lock:
+            # synchronous: in this thread, never through a dask cluster this task may be on
+            return np.asarray(frames[t].compute(scheduler="synchronous"))[0]
+
+    return read
+
+
+@lru_cache(maxsize=32)
+def _plane_chunks(path: str, scene: int, channel: int, z: int, stamp: int):
+    """A plane's chunks as one delayed object per frame, made once per process: computing a slice
+    of the whole array instead optimises the whole file's graph for every frame, a cost that
+    grows with movie length."""
+    image, lock = _image(path, scene)
+    with lock:
+        # this axis order whatever the reader's own (S of 1, tiles, ...); no pixels are read
+        data = image.get_image_dask_data("TCZYX")[:, channel, z]
+        data = data.rechunk({0: 1, 1: -1, 2: -1})  # one chunk per frame (a no-op usually)
+        return list(data.to_delayed().ravel()), lock
+
+
+def _tiff_frames(plane: Plane, info: SceneInfo):
+    """Frame t of an OME-TIFF read as one page with tifffile, from one open file.
+
+    bioio-ome-tiff reopens the file and parses every page's header for every chunk it reads, so a
+    frame cost grew with movie length (0.1-0.4 s per 512² frame of a 320-frame file); tifffile
+    finds page t directly. None when the series is not a plain page per (T, C, Z) plane (then
+    bioio reads it)."""
+    opened = _tiff_series(plane.path, plane.scene, _stamp(plane.path))
+    if opened is None:
+        return None
+    series, outer, lock = opened
+    sizes = dict(outer)
+    if (series.shape[-2:] != (info.sizes["Y"], info.sizes["X"])
+            or any(sizes.get(a, 1) != info.sizes[a] for a in "TCZ")):
+        return None
+    counts = [n for _, n in outer]
+
+    def read(t: int) -> np.ndarray:
+        where = {"T": t, "C": plane.channel, "Z": plane.z}
+        index = int(np.ravel_multi_index([where[a] for a, _ in outer], counts)) if outer else 0
+        with lock:
+            return series.pages[index].asarray()
+
+    return read
+
+
+def _stamp(path: str) -> int:
+    try:
+        return Path(path).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+@lru_cache(maxsize=8)
+def _tiff_series(path: str, scene: int, stamp: int):
+    """One open OME-TIFF series per (file, scene) and process: tifffile maps the pages of an OME
+    series once (its cost grows with the file's page count), not for every chunk."""
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(path)
+        series = tif.series[scene]
+        axes, shape = series.axes, series.shape
+        outer = tuple((axis, n) for axis, n in zip(axes, shape) if axis not in "YX")
+        if (any(axis not in "TCZ" for axis, _ in outer) or axes[-2:] != "YX"
+                or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
+                or any(page is None for page in (series.pages[0], series.pages[-1]))):
+            tif.close()
+            return None
+    except Exception:
+        return None
+    return series, outer, threading.Lock()
+
+
+def _plane_label(plane: Plane, info: SceneInfo) -> str:
+    parts = [f"scene {info.name}"] if info.name else []
+    parts.append(f"channel {info.channel_names[plane.channel]}")
+    if info.sizes["Z"] > 1:
+        parts.append(f"z {plane.z}")
+    return f"{plane.path} [{', '.join(parts)}]"
+
+
+def _pick(wanted: str | int, names: Sequence[str], what: str, path) -> int:
+    """An index from a name (exact, then case-insensitive) or a number."""
+    text = str(wanted)
+    for folded in (False, True):
+        for i, name in enumerate(names):
+            if (name.lower() == text.lower()) if folded else name == text:
+                return i
+    if text.lstrip("-").isdigit() and 0 <= int(text) < len(names):
+        return int(text)
+    raise InputError(f"{path} has no {what} {text!r}; its {what}s are "
+                     f"{', '.join(f'{i}: {n}' for i, n in enumerate(names))}. "
+                     f"Give a name or index from that list.")
+
+
+def open_selected(path: str | Path, *, scene: str | int | None = None,
+                  channel: str | int | None = None, z: int | None = None,
+                  first_if_several: bool = False) -> Movie:
+    """One plane of a file as a movie.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file bioio reads.
+    scene, channel, z : optional
+        Names or indices; None means the only one.
+    first_if_several : bool
+        Take the first scene, channel and z-plane when there are several and none was named (for
+        `flowroi tune`, which looks at the motion channel); otherwise several are refused with a
+        message that lists them.
+    """
+    scenes = describe(path)
+    s = _pick(scene, [i.name for i in scenes], "scene", path) if scene is not None else 0
+    info = scenes[s]
+    c = _pick(channel, info.channel_names, "channel", path) if channel is not None else 0
+    zz = int(z) if z is not None else 0
+    if not first_if_several:
+        several = []
+        if scene is None and len(scenes) > 1:
+            several.append(f"{len(scenes)} scenes")
+        if channel is None and info.sizes["C"] > 1:
+            several.append(f"{info.sizes['C']} channels ({', '.join(info.channel_names)})")
+        if z is None and info.sizes["Z"] > 1:
+            several.append(f"{info.sizes['Z']} z-planes")
+        if several:
+            shape = tuple(info.sizes.values())
+            raise InputError(f"{path} holds {' and '.join(several)} (axes TCZYX {shape}); "
+                             "`flowroi compress` codes them all into one output folder, or pick "
+                             "one with --scene/--channel/--z.")
+    return open_plane(Plane(str(path), s, c, zz), info)
+
+
+# --- the motion channel's RoI for the other channels -------------------------------------------------
+
+class ContainerMasks:
+    """The RoI masks stored in a finished container, as (T, Y, X) masks read one at a time.
+
+    Given as ``extra_roi`` to the other channels of a scene: they are coded with the RoI the motion
+    channel was coded with. Picklable by path (``by_path``), so dask workers read it themselves."""
+
+    by_path = True
+
+    def __init__(self, path: str | Path, name: str | None = None):
+        self.path = str(path)
+        self.name = name or f"RoI of {Path(path).name}"
+        self._container = None
+
+    def __getstate__(self):
+        return {"path": self.path, "name": self.name, "_container": None}
+
+    def _open(self):
+        if self._container is None:
+            from .container import open_container
+
+            self._container = open_container(self.path)
+        return self._container
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self._open().shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        return self._open().read_mask(t)
+
+
+# --- compressing a whole file ------------------------------------------------------------------------
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(text: str) -> str:
+    return _SAFE.sub("_", text).strip("_.") or "x"
+
+
+@dataclass
+class _Unit:
+    name: str
+    plane: Plane
+    info: SceneInfo
+    motion: bool          # codes its own motion (the motion channel, or no inheritance)
+    source: Any = None    # the unit whose RoI it inherits (its plane, then its name)
+
+
+def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
+                channels: Sequence[str | int] | None = None, z: int | None = None,
+                motion_channel: str | int | None = None, plain: bool = False) -> list[_Unit]:
+    """Every plane to code and how its RoI is found; nothing is read but headers.
+
+    Names are ``<scene>_c<i>-<channel>_z<k>`` with only the parts that vary in the selection."""
+    path = Path(path)
+    infos = describe(path)
+    chosen = ([infos[_pick(s, [i.name for i in infos], "scene", path)] for s in scenes]
+              if scenes else infos)
+    chosen = list({info.index: info for info in chosen}.values())
+    units: list[_Unit] = []
+    several_scenes = len(chosen) > 1
+    for info in chosen:
+        cs = ([_pick(c, info.channel_names, "channel", path) for c in channels]
+              if channels else list(range(info.sizes["C"])))
+        cs = list(dict.fromkeys(cs))
+        if z is not None and not 0 <= int(z) < info.sizes["Z"]:
+            raise InputError(f"{path} scene {info.name} has no z-plane {z} (it has "
+                             f"{info.sizes['Z']}, numbered from 0).")
+        zs = [int(z)] if z is not None else list(range(info.sizes["Z"]))
+        if motion_channel is not None:
+            m = _pick(motion_channel, info.channel_names, "channel", path)
+            if m not in cs:
+                raise InputError(f"The motion channel {info.channel_names[m]} is not among the "
+                                 "channels selected with --channel; add it, or leave "
+                                 "--motion-channel out so each channel finds its own motion.")
+        else:
+            m = min(cs)  # the file's first selected channel: usually transmitted light
+        inherit = m is not None and len(cs) > 1 and not plain
+        for zi in zs:
+            source_plane = None
+            for c in sorted(cs, key=lambda c: c != m):  # the motion channel first
+                parts = []
+                if several_scenes:
+                    parts.append(_safe(info.name))
+                if len(cs) > 1:
+                    parts.append(f"c{c}-{_safe(info.channel_names[c])}")
+                if len(zs) > 1:
+                    parts.append(f"z{zi:02d}")
+                name = "_".join(parts) or _safe(path.name.split(".")[0])
+                own = not inherit or c == m
+                unit = _Unit(name, Plane(str(path), info.index, c, zi), info, own,
+                             None if own else source_plane)
+                if inherit and c == m:
+                    source_plane = unit.plane
+                units.append(unit)
+    names = [u.name for u in units]
+    for unit in units:  # scene names can collide once made file-safe: number them
+        if names.count(unit.name) > 1:
+            unit.name = f"{unit.name}_s{unit.plane.scene}"
+    by_plane = {u.plane: u.name for u in units}
+    for unit in units:
+        if unit.source is not None:
+            unit.source = by_plane[unit.source]
+    return units
+
+
+def compress_file(path: str | Path, output: str | Path, settings=None, *,
+                  scenes: Sequence[str | int] | None = None,
+                  channels: Sequence[str | int] | None = None, z: int | None = None,
+                  motion_channel: str | int | None = None, workers: int = 1,
+                  overwrite: bool = False, progress=None, cancel=None, chunk_frames: int | None = None,
+                  scheduler: Any = None):
+    """Compress every selected plane of a microscopy file.
+
+    One plane gives one container at `output` (as :func:`~napari_flowroi.batch.compress_movie`).
+    Several give a folder `output` of ``<name>.flowroi`` containers and ``summary.json`` (as a plate,
+    :func:`~napari_flowroi.batch.compress_movies`): the motion channel of each scene and z-plane is
+    coded first, then the other channels with its stored RoI (motion off, their own appearance
+    source as set) so a fluorescence channel keeps the cells found in phase contrast.
+
+    Parameters
+    ----------
+    path : str or Path
+        ND2, CZI, LIF, OME-TIFF or OME-Zarr.
+    output : str or Path
+        Container folder (one plane) or output folder (several).
+    settings : FlowRoISettings, optional
+        Settings of the motion channel (and of every channel, less motion, for the others).
+    scenes, channels : sequence of names or indices, optional
+        The scenes (positions, wells) and channels to code; all by default.
+    z : int, optional
+        One z-plane to code; every plane, each its own container, by default.
+    motion_channel : name or index, optional
+        The channel whose motion gives the RoI of all channels; the first channel by default.
+    workers, overwrite, progress, cancel, chunk_frames, scheduler
+        As for :func:`~napari_flowroi.batch.compress_movies`.
+
+    Returns
+    -------
+    CompressionSummary or PlateSummary
+    """
+    from . import batch
+    from .outputs import check_not_on_inputs
+    from .settings import FlowRoISettings
+
+    settings = settings or FlowRoISettings()
+    started = time.perf_counter()
+    output = Path(output)
+    units = plan_planes(path, scenes=scenes, channels=channels, z=z,
+                        motion_channel=motion_channel, plain=settings.plain)
+    check_not_on_inputs(output, [path])
+    options = dict(workers=workers, overwrite=overwrite, cancel=cancel, scheduler=scheduler,
+                   chunk_frames=chunk_frames or batch.CHUNK_FRAMES)
+    if len(units) == 1:
+        job = batch._plan(units[0].plane, output, settings, overwrite)
+        return batch.compress_jobs([job], progress=progress, **options)[0]
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"Output {output} is a file; give a folder for the compressed planes.")
+    if scheduler is None:
+        return _compress_units(units, output, settings, options, progress, started)
+    from .executors import dask_client
+
+    # both phases (motion channel, then the others) on one cluster, started once
+    with dask_client(scheduler, workers) as client:
+        return _compress_units(units, output, settings, {**options, "scheduler": client},
+                               progress, started)
+
+
+def _compress_units(units: list[_Unit], output: Path, settings, options: dict, progress,
+                    started: float):
+    """The planes of a file into `output`: the motion channels first, then the channels that
+    inherit their RoI; `summary.json` last."""
+    import json
+
+    from . import batch
+    from .container import write_atomic
+    from .plates import PlateSummary
+
+    total = sum(u.info.sizes["T"] for u in units)
+    own = [u for u in units if u.motion]
+    inheriting = [u for u in units if not u.motion]
+    overwrite = options["overwrite"]
+    # every plane that codes its own motion is opened and checked before anything is written
+    first = [batch._plan(u.plane, output / f"{u.name}.flowroi", settings, overwrite,
+                         name=u.name) for u in own]
+    for u in inheriting:  # planned once the RoI they inherit exists; their input checked now
+        open_plane(u.plane, u.info)
+    summaries: dict[str, Any] = {}
+    offset = [0]
+
+    def shifted(done, _total):
+        if progress is not None:
+            progress(offset[0] + done, total)
+
+    for job, summary in zip(first, batch.compress_jobs(first, progress=shifted, **options)):
+        summaries[job.name] = summary
+    offset[0] = sum(len(job.movie) for job in first)
+    if inheriting:
+        inherit_settings = settings.replace(motion_roi=False)
+        second = []
+        for u in inheriting:
+            masks = ContainerMasks(output / f"{u.source}.flowroi",
+                                   name=f"RoI of {u.source}.flowroi (motion channel)")
+            second.append(batch._plan(u.plane, output / f"{u.name}.flowroi", inherit_settings,
+                                      overwrite, name=u.name, extra_roi=masks))
+        for job, summary in zip(second, batch.compress_jobs(second, progress=shifted, **options)):
+            summaries[job.name] = summary
+    plate = PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
+                               time.perf_counter() - started)
+    write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    return plate
+    return plate
