@@ -28,7 +28,7 @@ import numpy as np
 from .codec import decode_frame, encode_frame, encode_plain
 from .errors import CancelledError, InputError
 from .inputs import Movie, movie_from_array
-from .metrics import peak_value, psnr
+from .metrics import compression_rate, psnr, psnr_peak
 from .guard import FrameCoverage, frame_coverage
 from .roi import MOTION_SETTINGS, RoiExtractor
 from .settings import FlowRoISettings
@@ -83,7 +83,7 @@ def _psnr_pair(frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray,
     total, inside = float(err.sum()), float(err[mask].sum())
     n_in = int(np.count_nonzero(mask))
     n_out = mask.size - n_in
-    peak = peak_value(frame.dtype) if peak is None else peak
+    peak = psnr_peak(frame) if peak is None else peak
 
     def db(sq: float, n: int) -> float:
         if n == 0:
@@ -92,14 +92,6 @@ def _psnr_pair(frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray,
         return float("inf") if mse == 0 else float(10.0 * np.log10(peak * peak / mse))
 
     return db(inside, n_in), db(max(total - inside, 0.0), n_out)
-
-
-def psnr_peak(frame: np.ndarray) -> float | None:
-    """The PSNR peak: the dtype maximum for integers, the frame's value range for floats."""
-    if frame.dtype.kind == "f":
-        span = float(frame.max() - frame.min())
-        return span if span > 0 else 1.0
-    return None
 
 
 @dataclass(frozen=True)
@@ -129,11 +121,11 @@ class FramePreview:
 
     @property
     def flowroi_rate(self) -> float:
-        return self.raw_bytes / self.flowroi_bytes if self.flowroi_bytes else float("nan")
+        return compression_rate(self.raw_bytes, self.flowroi_bytes) if self.flowroi_bytes else float("nan")
 
     @property
     def plain_rate(self) -> float:
-        return self.raw_bytes / self.plain_bytes if self.plain_bytes else float("nan")
+        return compression_rate(self.raw_bytes, self.plain_bytes) if self.plain_bytes else float("nan")
 
     def full_size(self, what: str) -> np.ndarray:
         """'magnitude' or 'saliency' resized to the frame (zeros for plain settings)."""
@@ -388,7 +380,7 @@ class Previewer:
             if next_rate <= 1.05:
                 return None
             encoded, decoded = self.plain(round(next_rate, 2), preview.t)
-            next_rate = encoded.raw_bytes / encoded.bytes_written
+            next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
             next_quality = _db(frame, decoded, mask, peak)
             if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
                 w = (target - quality) / (next_quality - quality)
@@ -404,7 +396,7 @@ class Previewer:
             encoded = (encode_frame(frame, mask, settings) if settings.uses_roi
                        else encode_plain(frame, settings))
             flowroi = decode_frame(encoded)
-            rate = round(encoded.raw_bytes / encoded.bytes_written, 1)
+            rate = round(compression_rate(encoded.raw_bytes, encoded.bytes_written), 1)
             plain_encoded, plain = self.plain(rate, t)
             return encoded, flowroi, plain_encoded, plain
         rate = settings.compression_rate
@@ -493,9 +485,9 @@ def rate_distortion_steps(previewer: Previewer, settings: FlowRoISettings, t: in
             decoded = decode_frame(encoded)
         else:
             encoded, decoded = plain_encoded, plain
-        points.append((rate, encoded.raw_bytes / encoded.bytes_written,
+        points.append((rate, compression_rate(encoded.raw_bytes, encoded.bytes_written),
                        _db(frame, decoded, mask, peak),
-                       plain_encoded.raw_bytes / plain_encoded.bytes_written,
+                       compression_rate(plain_encoded.raw_bytes, plain_encoded.bytes_written),
                        _db(frame, plain, mask, peak)))
         p = np.array(sorted(points))
         curve = RateDistortion(t=t, roi_fraction=float(mask.mean()), flowroi_rates=p[:, 1],
