@@ -3,7 +3,7 @@
 With --screenshot PATH, wait for the live layers, save the window and quit. --size WxH sets the
 window size (1366x768 for a laptop), --state picks what is shown: tune (default), compare (side
 by side, labelled panes), plot (rate-distortion curve in the Compare tab), compress (the Compress
-tab after a batch), expert (expert settings open).
+tab after a batch), expert (expert settings open), suggest (Suggest settings running).
 """
 
 import argparse
@@ -16,7 +16,7 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--screenshot", help="save a screenshot of the window here and quit")
 parser.add_argument("--side-by-side", action="store_true", help="same as --state compare")
 parser.add_argument("--state", default="tune",
-                    choices=["tune", "compare", "plot", "compress", "expert"])
+                    choices=["tune", "compare", "plot", "compress", "expert", "suggest"])
 parser.add_argument("--size", default="1500x950", help="window size, e.g. 1366x768")
 args = parser.parse_args()
 state = "compare" if args.side_by_side else args.state
@@ -53,6 +53,10 @@ if args.screenshot:
                 widget.show_rate_distortion()
             elif state == "expert":
                 widget.form.expert_button.clicked()
+            elif state == "suggest":  # the busy line while Suggest settings runs
+                widget.suggest()
+                QTimer.singleShot(2500, save)
+                return
             elif state == "compress":
                 widget.tabs.setCurrentIndex(2)
                 out = Path(tempfile.mkdtemp()) / "hsc_brightfield.flowroi"

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     compress.add_argument("--overwrite", action="store_true",
                           help="replace an existing compressed stack at OUTPUT")
     compress.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    compress.add_argument("--force", action="store_true",
+                          help="compress even when the missed-cell guard estimates that the RoI "
+                               "leaves cells out (below --coverage-target)")
     _add_settings_options(compress)
 
     compress.add_argument("--roi-mask", type=Path, metavar="TIFF",
@@ -206,7 +209,6 @@ def _compress(args) -> int:
     if len(inputs) == 1 and (selection or claims(inputs[0])):  # a microscopy file: every plane
         if args.roi_mask is not None:
             raise _UsageError("--roi-mask goes with a (T, Y, X) movie, not a multi-plane file")
-        _preflight(inputs, settings, args)
         summary = compress_file(inputs[0], output, settings, **selection, **options)
     elif selection:
         raise _UsageError("--channel, --scene, --z and --motion-channel go with one microscopy "
@@ -233,12 +235,26 @@ def _compress(args) -> int:
 
 
 def _preflight(movies, settings: FlowRoISettings, args) -> None:
-    """The place for a check of the RoI before anything is coded (the plugin's preflight coverage
-    estimate, guard.py): called with the input paths (one per well) and the settings, after the
-    arguments are checked and before any output is written. It may raise FlowRoIError to refuse
-    (one line, exit 2) or write notes to stderr. Nothing is checked here yet: the coverage estimate
-    over all frames is reported after the run (summary, `flowroi info`)."""
-    return None
+    """The missed-cell guard before anything is coded, the same check the widget makes
+    (guard.preflight): on five frames of each movie, the share of cell pixels (found by appearance,
+    independently of motion) that the RoI holds must reach the coverage target, or the run is
+    refused with one line (exit 2) unless --force. Microscopy files with several planes are
+    checked after the run only (summary, `flowroi info`): their planes open inside the run."""
+    from .guard import preflight
+    from .inputs import open_movie
+
+    if not settings.uses_roi or args.force:
+        return
+    extra_roi = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    for source in movies:
+        movie = open_movie(source)
+        if extra_roi is not None and tuple(extra_roi.shape) != tuple(movie.shape):
+            return  # the run refuses the mask with its own message (batch._check_extra_roi)
+        verdict = preflight(movie, settings, extra_roi=extra_roi)
+        if not verdict.ok:
+            where = f"{source}: " if len(movies) > 1 else ""
+            raise FlowRoIError(f"{where}{verdict.message} (--force compresses anyway; "
+                               "--coverage-target sets the threshold)")
 
 
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:

@@ -114,6 +114,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False,
         return Preflight(True, "Plain JPEG2000: no region of interest to check.")
     if accepted:
         return Preflight(True, "Going ahead although the RoI may leave cells out (accepted).")
+    if not settings.roi_sources:  # motion and appearance off: the user's own masks are the RoI
+        return Preflight(True, "Only your own masks make the RoI: nothing to check.")
     from .roi import RoiExtractor
 
     coverage = estimate_coverage(RoiExtractor(movie, settings, extra_roi=extra_roi), frames)

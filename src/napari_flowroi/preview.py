@@ -28,7 +28,7 @@ import numpy as np
 from .codec import decode_frame, encode_frame, encode_plain
 from .errors import CancelledError, InputError
 from .inputs import Movie, movie_from_array
-from .metrics import psnr
+from .metrics import compression_rate, psnr, psnr_peak
 from .guard import FrameCoverage, frame_coverage
 from .roi import MOTION_SETTINGS, RoiExtractor
 from .settings import FlowRoISettings
@@ -74,12 +74,24 @@ def _db(*args) -> float:
     return float(psnr(*args))
 
 
-def psnr_peak(frame: np.ndarray) -> float | None:
-    """The PSNR peak: the dtype maximum for integers, the frame's value range for floats."""
-    if frame.dtype.kind == "f":
-        span = float(frame.max() - frame.min())
-        return span if span > 0 else 1.0
-    return None
+def _psnr_pair(frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray,
+               peak: float | None) -> tuple[float, float]:
+    """(PSNR inside `mask`, PSNR outside it) from one error map: the same figures as two
+    ``metrics.psnr`` calls for half the work."""
+    diff = frame.astype(np.float64) - np.asarray(decoded, np.float64)
+    err = diff * diff
+    total, inside = float(err.sum()), float(err[mask].sum())
+    n_in = int(np.count_nonzero(mask))
+    n_out = mask.size - n_in
+    peak = psnr_peak(frame) if peak is None else peak
+
+    def db(sq: float, n: int) -> float:
+        if n == 0:
+            return float("nan")
+        mse = sq / n
+        return float("inf") if mse == 0 else float(10.0 * np.log10(peak * peak / mse))
+
+    return db(inside, n_in), db(max(total - inside, 0.0), n_out)
 
 
 @dataclass(frozen=True)
@@ -109,11 +121,11 @@ class FramePreview:
 
     @property
     def flowroi_rate(self) -> float:
-        return self.raw_bytes / self.flowroi_bytes if self.flowroi_bytes else float("nan")
+        return compression_rate(self.raw_bytes, self.flowroi_bytes) if self.flowroi_bytes else float("nan")
 
     @property
     def plain_rate(self) -> float:
-        return self.raw_bytes / self.plain_bytes if self.plain_bytes else float("nan")
+        return compression_rate(self.raw_bytes, self.plain_bytes) if self.plain_bytes else float("nan")
 
     def full_size(self, what: str) -> np.ndarray:
         """'magnitude' or 'saliency' resized to the frame (zeros for plain settings)."""
@@ -288,7 +300,6 @@ class Previewer:
             if settings.motion_roi:
                 motion = extractor.motion(t)
                 flow, magnitude, saliency = motion.flow, motion.magnitude, motion.saliency
-            coverage = frame_coverage(t, mask, extractor.cells(t))
         else:
             mask = np.zeros(frame.shape, bool)
         nan = float("nan")
@@ -325,21 +336,28 @@ class Previewer:
             raise CancelledError("superseded")
         frame, mask = self.frame(t), coarse.mask
         flow, magnitude, saliency = coarse.flow, coarse.magnitude, coarse.saliency
-        coverage, value_range = coarse.coverage, coarse.value_range
-        encoded, flowroi, plain_encoded, plain = self._code(frame, mask, settings, t)
         peak = psnr_peak(frame)
-        outside = ~mask
+        from concurrent.futures import ThreadPoolExecutor
+
+        # the codec, OpenCV and numpy release the GIL: the guard and the plain coding run beside
+        # the FlowRoI coding
+        with ThreadPoolExecutor(2) as pool:
+            coverage = (pool.submit(frame_coverage, t, mask, self.extractor(settings).cells(t))
+                        if settings.uses_roi else None)
+            encoded, flowroi, plain_encoded, plain = self._code(frame, mask, settings, t, pool)
+            plain_psnr = pool.submit(_psnr_pair, frame, plain, mask, peak)
+            roi_flowroi, outside_flowroi = _psnr_pair(frame, flowroi, mask, peak)
+            roi_plain, outside_plain = plain_psnr.result()
+            coverage = None if coverage is None else coverage.result()
         result = FramePreview(
             t=t, settings=key, mask=mask, flow=flow, magnitude=magnitude, saliency=saliency,
             flowroi=flowroi, plain=plain, raw_bytes=encoded.raw_bytes,
             flowroi_bytes=encoded.bytes_written, plain_bytes=plain_encoded.bytes_written,
             roi_fraction=float(mask.mean()),
-            psnr_roi_flowroi=_db(frame, flowroi, mask, peak),
-            psnr_outside_flowroi=_db(frame, flowroi, outside, peak),
-            psnr_roi_plain=_db(frame, plain, mask, peak),
-            psnr_outside_plain=_db(frame, plain, outside, peak),
+            psnr_roi_flowroi=roi_flowroi, psnr_outside_flowroi=outside_flowroi,
+            psnr_roi_plain=roi_plain, psnr_outside_plain=outside_plain,
             seconds=coarse.seconds + time.perf_counter() - started, coverage=coverage,
-            value_range=value_range)
+            value_range=coarse.value_range)
         with self._lock:
             self.computed.append((key, t))
         return self._previews.put((key, t), result)
@@ -362,7 +380,7 @@ class Previewer:
             if next_rate <= 1.05:
                 return None
             encoded, decoded = self.plain(round(next_rate, 2), preview.t)
-            next_rate = encoded.raw_bytes / encoded.bytes_written
+            next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
             next_quality = _db(frame, decoded, mask, peak)
             if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
                 w = (target - quality) / (next_quality - quality)
@@ -371,27 +389,24 @@ class Previewer:
             rate, quality = next_rate, next_quality
         return None
 
-    def _code(self, frame, mask, settings: FlowRoISettings, t: int):
+    def _code(self, frame, mask, settings: FlowRoISettings, t: int, pool):
         """(FlowRoI encoded, decoded, plain encoded, decoded); both codings at once when the
         plain rate is known in advance."""
         if settings.target_psnr > 0:  # the baseline is plain JPEG2000 at the size reached
             encoded = (encode_frame(frame, mask, settings) if settings.uses_roi
                        else encode_plain(frame, settings))
             flowroi = decode_frame(encoded)
-            rate = round(encoded.raw_bytes / encoded.bytes_written, 1)
+            rate = round(compression_rate(encoded.raw_bytes, encoded.bytes_written), 1)
             plain_encoded, plain = self.plain(rate, t)
             return encoded, flowroi, plain_encoded, plain
         rate = settings.compression_rate
         if not settings.uses_roi:
             plain_encoded, plain = self.plain(rate, t)
             return plain_encoded, plain, plain_encoded, plain
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1) as pool:  # the codec releases the GIL: two encodes at once
-            plain_future = pool.submit(self.plain, rate, t)
-            encoded = encode_frame(frame, mask, settings)
-            flowroi = decode_frame(encoded)
-            plain_encoded, plain = plain_future.result()
+        plain_future = pool.submit(self.plain, rate, t)  # two encodes at once
+        encoded = encode_frame(frame, mask, settings)
+        flowroi = decode_frame(encoded)
+        plain_encoded, plain = plain_future.result()
         return encoded, flowroi, plain_encoded, plain
 
 
@@ -470,9 +485,9 @@ def rate_distortion_steps(previewer: Previewer, settings: FlowRoISettings, t: in
             decoded = decode_frame(encoded)
         else:
             encoded, decoded = plain_encoded, plain
-        points.append((rate, encoded.raw_bytes / encoded.bytes_written,
+        points.append((rate, compression_rate(encoded.raw_bytes, encoded.bytes_written),
                        _db(frame, decoded, mask, peak),
-                       plain_encoded.raw_bytes / plain_encoded.bytes_written,
+                       compression_rate(plain_encoded.raw_bytes, plain_encoded.bytes_written),
                        _db(frame, plain, mask, peak)))
         p = np.array(sorted(points))
         curve = RateDistortion(t=t, roi_fraction=float(mask.mean()), flowroi_rates=p[:, 1],

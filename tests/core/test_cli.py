@@ -177,14 +177,20 @@ def test_tune_suggests_settings_and_saves_a_preset_compress_uses(tmp_path, capsy
                  "--quiet"]) == 0
 
 
-def test_coverage_estimate_is_in_the_summary_and_info_and_warns_when_low(tmp_path, capsys):
+def test_low_coverage_is_refused_before_coding_unless_forced_then_reported(tmp_path, capsys):
     from napari_flowroi.synthetic import moving_discs
 
     movie = tmp_path / "still.tif"
     tifffile.imwrite(movie, moving_discs(n_frames=4, shape=(128, 160), static_cells=True).frames,
                      photometric="minisblack")
+    # still cells give no motion: the guard refuses before anything is written
     assert main(["compress", str(movie), str(tmp_path / "motion"), "--no-appearance-roi",
-                 "--quiet"]) == 0
+                 "--quiet"]) == 2
+    error = capsys.readouterr().err
+    assert error.strip().count("\n") == 0 and "--force" in error and "cell pixels" in error
+    assert not (tmp_path / "motion").exists()
+    assert main(["compress", str(movie), str(tmp_path / "motion"), "--no-appearance-roi",
+                 "--quiet", "--force"]) == 0
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["cell_coverage"]["mean"] < 0.5

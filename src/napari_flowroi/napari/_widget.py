@@ -182,9 +182,9 @@ class FlowRoIWidget(QWidget):
                              labels=False)
 
         header = Container(widgets=[
-            Container(widgets=[self.source], labels=True), self.verdict,
-            Container(widgets=[self.busy_label, self.progress_bar, self.cancel_button],
-                      layout="horizontal", labels=False)], labels=False)
+            Container(widgets=[self.source], labels=True), self.verdict, self.busy_label,
+            Container(widgets=[self.progress_bar, self.cancel_button], layout="horizontal",
+                      labels=False)], labels=False)
         self.tabs = QTabWidget()
         for name, panel in (("Tune", tune), ("Compare", self.compare),
                             ("Compress", compress)):
@@ -295,6 +295,7 @@ class FlowRoIWidget(QWidget):
 
     def _set_busy(self, text: str, done: int | None = None, total: int | None = None) -> None:
         self.busy_label.value = text
+        self.busy_label.native.setHidden(not text)  # no empty line when idle
         self.progress_bar.visible = bool(text) and total is not None
         if total is not None:  # total 0: a busy bar without figures
             self.progress_bar.max = max(int(total), 0)
