@@ -22,10 +22,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from napari_flowroi import codec  # noqa: E402
 from napari_flowroi.inputs import Movie, open_movie  # noqa: E402
-from napari_flowroi.metrics import (compression_rate, object_coverage, pixel_coverage,  # noqa: E402
-                                    plain_codings)
+from napari_flowroi.metrics import compression_rate, object_coverage, pixel_coverage, plain_codings  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 NOISE_SIGMA_8BIT = 4.0
@@ -158,7 +156,7 @@ def _memmappable(path: Path) -> bool:
     try:
         tifffile.memmap(path, mode="r")
         return True
-    except Exception:
+    except Exception:  # noqa: BLE001 - a probe: tifffile raises various errors for files it cannot map
         return False
 
 
@@ -208,7 +206,7 @@ class ClipQuality:
         self.raw += original.nbytes
         self.bytes += int(nbytes)
 
-    def merge(self, other: "ClipQuality") -> None:
+    def merge(self, other: ClipQuality) -> None:
         self.raw += other.raw
         self.bytes += other.bytes
         for k in self.sse:

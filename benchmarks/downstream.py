@@ -27,11 +27,11 @@ LINK_TOLERANCE = 5.0
 
 
 def segment(frame: np.ndarray, modality: str) -> np.ndarray:
+    from common import drop_small
     from scipy import ndimage as ndi
     from skimage.feature import peak_local_max
     from skimage.filters import threshold_otsu
     from skimage.measure import label
-    from common import drop_small
     from skimage.segmentation import watershed
 
     image = frame.astype(np.float32)
@@ -132,7 +132,7 @@ def evaluate(case, originals: dict, decoded: dict) -> dict:
     frames = sorted(originals)
     seg_orig = {t: segment(originals[t], case.modality) for t in frames}
     links_orig = [link(centroids(seg_orig[a]), centroids(seg_orig[b]))
-                  for a, b in zip(frames, frames[1:])]
+                  for a, b in zip(frames, frames[1:], strict=False)]
     out: dict = {"objects_per_frame": float(np.mean([seg_orig[t].max() for t in frames]))}
     for (config, rate), clip in decoded.items():
         seg = {t: segment(clip[t], case.modality) for t in frames}
@@ -141,9 +141,9 @@ def evaluate(case, originals: dict, decoded: dict) -> dict:
             m = match_instances(seg_orig[t], seg[t])
             for k in total:
                 total[k] += m[k]
-        links = [link(centroids(seg[a]), centroids(seg[b])) for a, b in zip(frames, frames[1:])]
+        links = [link(centroids(seg[a]), centroids(seg[b])) for a, b in zip(frames, frames[1:], strict=False)]
         ltotal = {"tp": 0, "n_reference": 0, "n_test": 0}
-        for ref, tst in zip(links_orig, links):
+        for ref, tst in zip(links_orig, links, strict=True):
             m = match_links(ref, tst)
             for k in ltotal:
                 ltotal[k] += m[k]

@@ -7,9 +7,20 @@ import math
 import time
 
 import numpy as np
+from common import (
+    GAIN_RATES,
+    RATES,
+    Case,
+    ClipQuality,
+    codec,
+    coverage,
+    gain,
+    ideal_mask,
+    plain_ladder,
+    settings_label,
+    sources_label,
+)
 
-from common import (GAIN_RATES, RATES, Case, ClipQuality, codec, coverage, gain, ideal_mask,
-                    plain_ladder, settings_label, sources_label)
 from napari_flowroi.roi import MOTION_SETTINGS, RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 
@@ -40,7 +51,7 @@ def grid_settings(grid: dict, base: FlowRoISettings) -> list[FlowRoISettings]:
     out, seen = [], set()
     for source in grid.get("sources", ("motion+appearance",)):
         for values in itertools.product(*(grid[k] for k in keys)):
-            changes = dict(zip(keys, values))
+            changes = dict(zip(keys, values, strict=True))
             if not SOURCES[source]["motion_roi"]:
                 changes.update(roi_threshold=base.roi_threshold, adjacent_factor=base.adjacent_factor)
             s = base.replace(**SOURCES[source], **changes)
@@ -183,7 +194,7 @@ def quality_case(case: Case, masks: MaskSource, configs: dict, log, rates=RATES)
         result["coverage"][name] = {k: float(np.mean([c[k] for c in cov])) for k in cov[0]}
         result["settings"][name] = settings_label(s)
     scalings = []
-    for name, s in configs.items():
+    for _name, s in configs.items():
         if s.scaling_factor not in scalings:
             scalings.append(s.scaling_factor)
     for sf in scalings:
@@ -201,7 +212,7 @@ def quality_case(case: Case, masks: MaskSource, configs: dict, log, rates=RATES)
                 decoded[(name, r)] = dec
         result["curves"][name] = curve
         if mk is not None:
-            result["gains"][name] = {str(int(p["requested"])): dict(zip(("gain", "flag"), gain(p, ladder)))
+            result["gains"][name] = {str(int(p["requested"])): dict(zip(("gain", "flag"), gain(p, ladder), strict=True))
                                      for p in curve if p["requested"] in GAIN_RATES}
     log(f"  quality {case.name}: {time.perf_counter() - started:.0f} s")
     return result, originals, decoded

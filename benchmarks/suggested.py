@@ -16,13 +16,13 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 from common import Case, settings_label
+from quality import MaskSource, measure_settings
+
 from napari_flowroi.guard import estimate_coverage
 from napari_flowroi.metrics import pixel_coverage
 from napari_flowroi.settings import FlowRoISettings
 from napari_flowroi.tune import suggest_settings
-from quality import MaskSource, measure_settings
 
 MOTION_ONLY = FlowRoISettings().replace(appearance_roi=False)
 GUARD_SETTINGS = {"default": FlowRoISettings(), "motion only": MOTION_ONLY}

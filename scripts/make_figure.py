@@ -36,7 +36,7 @@ def main(out: Path = Path("docs/images/demo-comparison.png")) -> None:
         (f"plain JPEG2000 {RATE}:1, cells {psnr(frame, plain, cells):.1f} dB", plain, None),
     ]
     fig, axes = plt.subplots(1, 4, figsize=(16, 4.4))
-    for ax, (title, image, mask) in zip(axes, panels):
+    for ax, (title, image, mask) in zip(axes, panels, strict=True):
         ax.imshow(image[CROP], cmap="gray", vmin=0, vmax=255)
         if mask is not None:
             ax.imshow(np.ma.masked_where(~mask[CROP], mask[CROP]), cmap="autumn", alpha=0.35)

@@ -15,18 +15,31 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .codec import encode_frame
-from .container import (PROGRESS, ContainerWriter, coverage_of, manifest_reserve, open_container,
-                        record_reserve)
+from .container import (
+    PROGRESS,
+    ContainerWriter,
+    coverage_of,
+    manifest_reserve,
+    open_container,
+    record_reserve,
+)
 from .errors import CancelledError, InputError, OutputError
 from .executors import run_distributed, run_threads
 from .guard import frame_coverage
-from .inputs import (Movie, check_fits_memory, check_frame_folder, input_fingerprint, open_movie,
-                     require_motion)
+from .inputs import (
+    Movie,
+    check_fits_memory,
+    check_frame_folder,
+    input_fingerprint,
+    open_movie,
+    require_motion,
+)
 from .outputs import check_not_on_inputs
 from .roi import RoiExtractor
 from .settings import FlowRoISettings

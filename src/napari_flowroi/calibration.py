@@ -10,8 +10,9 @@ the original. No bioio and no Qt here: only tifffile.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -142,7 +143,7 @@ def _series(containers: list[Container]) -> list[tuple[str, list[list[Container]
         channels = sorted({p.get("channel_index", 0) for p in physical})
         zs = sorted({p.get("z_index", 0) for p in physical})
         grid: dict[tuple[int, int], Container] = {
-            (p.get("channel_index", 0), p.get("z_index", 0)): m for p, m in zip(physical, members)}
+            (p.get("channel_index", 0), p.get("z_index", 0)): m for p, m in zip(physical, members, strict=True)}
         shapes = {(m.shape, str(m.dtype)) for m in members}
         if len(grid) != len(channels) * len(zs) or len(shapes) != 1 or len(grid) != len(members):
             out.extend((m.root.name, [[m]]) for m in members)  # not a full grid: one by one

@@ -8,6 +8,7 @@ bug to report).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -61,7 +62,7 @@ def _add_file_options(parser: argparse.ArgumentParser, compress: bool) -> None:
     choices, not settings, so they are options here and not fields of FlowRoISettings."""
     group = parser.add_argument_group("microscopy files (ND2, CZI, LIF, OME-TIFF, OME-Zarr; "
                                       "see docs/formats.md)")
-    many = dict(action="append") if compress else {}
+    many = {"action": "append"} if compress else {}
     group.add_argument("--channel", metavar="NAME", **many,
                        help="channel name or index" + (" (repeat for several) [all]" if compress
                                                         else " [the first]"))
@@ -199,8 +200,8 @@ def _compress(args) -> int:
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
     progress = _StderrProgress("compressing", not args.quiet)
-    options = dict(workers=args.workers, overwrite=args.overwrite, progress=progress,
-                   scheduler=_scheduler(args))
+    options = {"workers": args.workers, "overwrite": args.overwrite, "progress": progress,
+               "scheduler": _scheduler(args)}
     from .formats import claims, compress_file
 
     selection = {key: getattr(args, option) for key, option in (
@@ -356,10 +357,8 @@ def _os_error_message(exc: OSError) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (see the module docstring)."""
     for stream in (sys.stdout, sys.stderr):  # paths with undecodable bytes still print
-        try:
+        with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")
-        except (AttributeError, ValueError):
-            pass
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -14,7 +14,7 @@ import os
 import tempfile
 import threading
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 
 import cv2
@@ -190,10 +190,8 @@ def _coding_threads():
         threads = _threads_setting or max(1, available_cpus() // active)
         glymur = ensure_openjpeg()
         if glymur.get_option("lib.num_threads") != threads:
-            try:
+            with suppress(RuntimeError):  # an OpenJPEG built without threads
                 glymur.set_option("lib.num_threads", threads)
-            except RuntimeError:  # an OpenJPEG built without threads
-                pass
         yield
     finally:
         with _active_lock:

@@ -22,15 +22,16 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from .errors import InputError, OutputError
-from .inputs import Movie, TIFF_SUFFIXES, check_dtype
+from .inputs import TIFF_SUFFIXES, Movie, check_dtype
 
 FORMATS_EXTRA = "pip install 'napari-flowroi[formats]'"
 CZI_EXTRA = "pip install 'napari-flowroi[czi]'"
@@ -77,9 +78,9 @@ def _ome_tiff_is_multidimensional(path: Path) -> bool:
             if len(series) > 1:
                 return True
             axes, shape = series[0].axes, series[0].shape
-    except Exception:
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds on odd files; the TIFF reader reports them
         return False  # let the TIFF reader say what is wrong with the file
-    sizes = dict(zip(axes, shape))
+    sizes = dict(zip(axes, shape, strict=True))
     return sizes.get("C", 1) > 1 or (sizes.get("Z", 1) > 1 and sizes.get("T", 1) > 1)
 
 
@@ -214,7 +215,7 @@ def _try(getter, default=None):
     """bioio readers raise NotImplementedError (or worse) for metadata their format lacks."""
     try:
         value = getter()
-    except Exception:
+    except Exception:  # noqa: BLE001 - bioio readers raise anything for metadata their format lacks
         return default
     return default if value is None else value
 
@@ -424,13 +425,13 @@ def _tiff_series(path: str, scene: int, stamp: int):
         tif = tifffile.TiffFile(path)
         series = tif.series[scene]
         axes, shape = series.axes, series.shape
-        outer = tuple((axis, n) for axis, n in zip(axes, shape) if axis not in "YX")
+        outer = tuple((axis, n) for axis, n in zip(axes, shape, strict=True) if axis not in "YX")
         if (any(axis not in "TCZ" for axis, _ in outer) or axes[-2:] != "YX"
                 or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
                 or any(page is None for page in (series.pages[0], series.pages[-1]))):
             tif.close()
             return None
-    except Exception:
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds on odd files; None = the general reader
         return None
     return series, outer, threading.Lock()
 
@@ -651,8 +652,8 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
     units = plan_planes(path, scenes=scenes, channels=channels, z=z,
                         motion_channel=motion_channel, plain=settings.plain)
     check_not_on_inputs(output, [path])
-    options = dict(workers=workers, overwrite=overwrite, cancel=cancel, scheduler=scheduler,
-                   chunk_frames=chunk_frames or batch.CHUNK_FRAMES)
+    options = {"workers": workers, "overwrite": overwrite, "cancel": cancel, "scheduler": scheduler,
+               "chunk_frames": chunk_frames or batch.CHUNK_FRAMES}
     if len(units) == 1:
         job = batch._plan(units[0].plane, output, settings, overwrite)
         return batch.compress_jobs([job], progress=progress, **options)[0]
@@ -694,7 +695,8 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
         if progress is not None:
             progress(offset[0] + done, total)
 
-    for job, summary in zip(first, batch.compress_jobs(first, progress=shifted, **options)):
+    for job, summary in zip(first, batch.compress_jobs(first, progress=shifted, **options),
+                            strict=True):
         summaries[job.name] = summary
     offset[0] = sum(len(job.movie) for job in first)
     if inheriting:
@@ -705,7 +707,8 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
                                    name=f"RoI of {u.source}.flowroi (motion channel)")
             second.append(batch._plan(u.plane, output / f"{u.name}.flowroi", inherit_settings,
                                       overwrite, name=u.name, extra_roi=masks))
-        for job, summary in zip(second, batch.compress_jobs(second, progress=shifted, **options)):
+        for job, summary in zip(second, batch.compress_jobs(second, progress=shifted, **options),
+                                strict=True):
             summaries[job.name] = summary
     plate = PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
                                time.perf_counter() - started)

@@ -136,7 +136,7 @@ def check_axes(shape: tuple[int, ...], source: str) -> None:
                          "copy it again; otherwise crop or tile the movie first.")
 
 
-def check_fits_memory(movie: "Movie", plain: bool, workers: int = 1) -> None:
+def check_fits_memory(movie: Movie, plain: bool, workers: int = 1) -> None:
     """Refuse a movie whose frames cannot be compressed in this machine's memory, before anything
     is allocated or written (a header claiming 100000x100000 pixels would otherwise fail deep in
     the RoI code)."""
@@ -222,7 +222,8 @@ def _open_tiff(path: Path) -> Movie:
             page_count = len(tif.pages)
             last = tif.pages[-1] if page_count else None
             data_end = max((o + n for o, n in zip(getattr(last, "dataoffsets", ()),
-                                                  getattr(last, "databytecounts", ()))), default=0)
+                                                  getattr(last, "databytecounts", ()),
+                                                  strict=False)), default=0)
     except _MixedPages as exc:
         raise InputError(str(exc)) from None
     except Exception as exc:  # tifffile raises many kinds for corrupt files
@@ -279,7 +280,7 @@ def _is_reduced(series) -> bool:
     """A reduced-resolution copy (thumbnail, pyramid level) stored beside the stack."""
     try:
         return all(bool(getattr(p, "is_reduced", False)) for p in series.pages)
-    except Exception:
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds loading pages of damaged files
         return False
 
 
@@ -411,7 +412,7 @@ def check_frame_folder(movie: Movie) -> None:
     folder = Path(movie.source)
     if not folder.is_dir():
         return
-    for t, path in enumerate(list_frame_files(folder)):
+    for path in list_frame_files(folder):
         shape, dtype = frame_file_header(path)
         if len(shape) == 3 and shape[-1] in (3, 4):
             raise InputError(f"Frame {path.name} in {folder} is RGB(A); FlowRoI compresses "
@@ -504,7 +505,7 @@ def _frames_in(path: Path) -> int:
     try:
         with _tifffile_complaints(), tifffile.TiffFile(path) as tif:
             shape = tif.series[0].shape
-    except Exception:
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds for corrupt files
         return 1  # unreadable: let open_movie say why when the folder is opened as frames
     return int(shape[0]) if len([s for s in shape if s != 1]) > 2 or len(tif.pages) > 1 else 1
 

@@ -6,8 +6,9 @@ here before anything is written, so no command can overwrite, delete or write in
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import OutputError
 

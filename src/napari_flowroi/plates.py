@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .container import write_atomic
 from .errors import InputError, OutputError
@@ -107,7 +108,7 @@ def compress_movies(sources: Sequence[str | Path] | Mapping[str, Any], output_di
     summaries = compress_jobs(jobs, workers=workers, overwrite=overwrite, progress=progress,
                               cancel=cancel, chunk_frames=chunk_frames or CHUNK_FRAMES,
                               scheduler=scheduler)
-    plate = PlateSummary(output_dir, tuple((job.name, s) for job, s in zip(jobs, summaries)),
+    plate = PlateSummary(output_dir, tuple((job.name, s) for job, s in zip(jobs, summaries, strict=True)),
                          time.perf_counter() - started)
     write_atomic(output_dir / "summary.json",
                  (json.dumps(plate.as_dict(), indent=2) + "\n").encode())

@@ -19,20 +19,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
 from .codec import decode_frame, encode_frame, encode_plain
 from .errors import CancelledError, InputError
+from .guard import FrameCoverage, frame_coverage
 from .inputs import Movie, movie_from_array
 from .metrics import compression_rate, psnr, psnr_peak
-from .guard import FrameCoverage, frame_coverage
 from .roi import MOTION_SETTINGS, RoiExtractor
 from .settings import FlowRoISettings
-
 
 #: Compression rates of the rate-distortion curve (the current rate is added to them).
 DEFAULT_RD_RATES = (10.0, 20.0, 40.0, 80.0, 160.0)

@@ -56,7 +56,7 @@ def moving_discs(n_frames: int = 8, shape=(128, 160), n_cells: int = 6, radius: 
         shift = np.float32([[1, 0, dx], [0, 1, dy]])
         frame = cv2.warpAffine(background, shift, background.shape[::-1], flags=cv2.INTER_LINEAR,
                                borderMode=cv2.BORDER_REFLECT)[pad:pad + height, pad:pad + width]
-        for (cy, cx), (vy, vx) in zip(positions, velocity):
+        for (cy, cx), (vy, vx) in zip(positions, velocity, strict=True):
             # bounce off the frame edges, and drift with the stage like everything else
             y = _bounce(cy + vy * t, radius, height - radius) + dy
             x = _bounce(cx + vx * t, radius, width - radius) + dx

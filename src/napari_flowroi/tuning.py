@@ -15,7 +15,7 @@ not depend on any RoI setting; only RoI settings recompute the mask.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from psygnal import Signal
 

@@ -11,8 +11,6 @@ import pytest
 from ..conftest import write_tiff
 
 
-
-
 def _frames(folder, name, shapes):
     import cv2
 
@@ -148,7 +146,7 @@ def _huge_tiff(folder, side):
                              (279, 4, 4)]
     data = bytearray(b"II*\x00" + struct.pack("<I", 8))
     offsets = []
-    for page in range(2):
+    for _page in range(2):
         ifd = len(data)
         n = len(entries(0))
         strip = ifd + 2 + 12 * n + 4

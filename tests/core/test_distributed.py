@@ -11,7 +11,7 @@ import tifffile
 
 from napari_flowroi.batch import compress_movie, compress_movies
 from napari_flowroi.cli import main
-from napari_flowroi.errors import InputError
+from napari_flowroi.errors import FlowRoIError, InputError
 from napari_flowroi.settings import FlowRoISettings
 from napari_flowroi.synthetic import moving_discs
 
@@ -26,11 +26,10 @@ def cluster():
     started = time.perf_counter()
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   host="127.0.0.1", dashboard_address=None,
-                                  silence_logs=50) as local:
-        with distributed.Client(local) as client:
-            client.wait_for_workers(2, timeout=60)
-            print(f"cluster up in {time.perf_counter() - started:.1f} s")
-            yield local, client
+                                  silence_logs=50) as local, distributed.Client(local) as client:
+        client.wait_for_workers(2, timeout=60)
+        print(f"cluster up in {time.perf_counter() - started:.1f} s")
+        yield local, client
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +80,7 @@ def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, r
     assert totals["frames"] == 27 and totals["wells"] == 3
     assert totals["bytes_written"] == sum(s.bytes_written for _, s in summary.wells)
     # the workers did the work: both took part in it
-    assert len([w for w in client.scheduler_info()["workers"].values()]) == 2
+    assert len(list(client.scheduler_info()["workers"].values())) == 2
 
 
 def test_the_command_line_runs_a_plate_on_an_existing_scheduler(cluster, plate, reference,
@@ -111,10 +110,8 @@ def test_a_worker_killed_mid_run_costs_retries_not_data(cluster, plate, referenc
         compress_movies(sorted(plate.glob("*.tif")), out, SETTINGS,
                         scheduler=local.scheduler_address, chunk_frames=1, progress=progress)
         outcome = "completed"
-    except Exception as exc:  # allowed: a clear message, and a rerun completes
-        from napari_flowroi.errors import FlowRoIError
-
-        assert isinstance(exc, FlowRoIError) and "rerun" in str(exc), exc
+    except FlowRoIError as exc:  # allowed: a clear message, and a rerun completes
+        assert "rerun" in str(exc), exc
         compress_movies(sorted(plate.glob("*.tif")), out, SETTINGS,
                         scheduler=local.scheduler_address, chunk_frames=1)
         outcome = "failed, rerun completed"

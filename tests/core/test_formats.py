@@ -126,7 +126,7 @@ def test_decompress_writes_an_ome_tiff_that_keeps_calibration_channels_and_posit
     image = bioio.BioImage(decoded)  # what downstream tools read
     assert list(image.scenes) != [] and len(image.scenes) == 2
     assert [str(c) for c in image.channel_names] == CHANNELS
-    assert image.physical_pixel_sizes.X == pytest.approx(0.65)
+    assert pytest.approx(0.65) == image.physical_pixel_sizes.X
     pixels = image.ome_metadata.images[1].pixels
     assert pixels.time_increment == pytest.approx(30.0) and image.ome_metadata.images[1].name == "A02"
     image.set_scene(1)

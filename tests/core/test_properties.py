@@ -3,6 +3,7 @@ right or refused with a FlowRoIError, never a wrong result and never another exc
 
 Example counts are kept small so the whole suite stays a few minutes on two cores."""
 
+import contextlib
 import json
 import math
 import shutil
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from napari_flowroi.batch import compress_movie
@@ -68,7 +70,7 @@ def test_any_supported_movie_round_trips_with_its_shape_dtype_and_range(spec):
     assert decoded.shape == frames.shape and decoded.dtype == frames.dtype
     if frames.dtype.kind == "f":
         assert np.isfinite(decoded).all()
-        for before, after in zip(frames, decoded):
+        for before, after in zip(frames, decoded, strict=True):
             assert before.min() <= after.min() and after.max() <= before.max()
 
 
@@ -165,7 +167,5 @@ def test_a_preset_of_any_bytes_is_taken_or_refused_with_a_settings_error(content
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "preset.json"
         path.write_bytes(content)
-        try:
+        with contextlib.suppress(SettingsError):
             FlowRoISettings.from_json(path)
-        except SettingsError:
-            pass

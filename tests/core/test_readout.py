@@ -4,17 +4,22 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from napari_flowroi.readout import (batch_done, display_peak_shift, plain_words, readout_html,
-                                    verdict)
+from napari_flowroi.readout import (
+    batch_done,
+    display_peak_shift,
+    plain_words,
+    readout_html,
+    verdict,
+)
 from napari_flowroi.settings import FlowRoISettings
 
 
 def preview(**kw):
-    base = dict(t=3, settings=FlowRoISettings(), coarse=False, psnr_roi_flowroi=40.0,
-                psnr_roi_plain=37.9, psnr_outside_flowroi=30.0, psnr_outside_plain=33.0,
-                flowroi_bytes=1000, plain_bytes=1010, raw_bytes=40000, roi_fraction=0.3,
-                seconds=0.2, coverage=None, value_range=(0.0, 255.0), flowroi_rate=40.0,
-                plain_rate=39.6)
+    base = {"t": 3, "settings": FlowRoISettings(), "coarse": False, "psnr_roi_flowroi": 40.0,
+            "psnr_roi_plain": 37.9, "psnr_outside_flowroi": 30.0, "psnr_outside_plain": 33.0,
+            "flowroi_bytes": 1000, "plain_bytes": 1010, "raw_bytes": 40000, "roi_fraction": 0.3,
+            "seconds": 0.2, "coverage": None, "value_range": (0.0, 255.0), "flowroi_rate": 40.0,
+            "plain_rate": 39.6}
     base.update(kw)
     return SimpleNamespace(**base)
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -49,7 +50,7 @@ def test_unknown_setting_in_a_preset_is_named(tmp_path):
 
 def test_settings_are_frozen_and_replace_validates():
     settings = FlowRoISettings()
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         settings.roi_threshold = 0.5
     with pytest.raises(SettingsError):
         settings.replace(scaling_factor=20)

@@ -7,9 +7,8 @@ import pytest
 
 from napari_flowroi.batch import compress_movie
 from napari_flowroi.cli import main
-from napari_flowroi.container import frame_name, mask_name
+from napari_flowroi.container import frame_name, mask_name, verify_container
 from napari_flowroi.settings import FlowRoISettings
-from napari_flowroi.container import verify_container
 
 
 @pytest.fixture

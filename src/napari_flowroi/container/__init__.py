@@ -13,11 +13,32 @@ The package owns the format: file names and atomic writes (`_files`), the manife
 (`_reader`) and checking (`_verify`).
 """
 
-from ._files import (MANIFEST, PROGRESS, TMP_SUFFIX, frame_name, is_container, is_partial,
-                     mask_name, remove_temporary_files, sha256, write_atomic, write_error)
-from ._manifest import (DTYPES, FORMAT_NAME, FORMAT_VERSION, ManifestError, build_manifest,
-                        manifest_file_bytes, manifest_problem, NoManifestError, manifest_reserve, read_manifest,
-                        record_reserve)
+from ._files import (
+                     MANIFEST,
+                     PROGRESS,
+                     TMP_SUFFIX,
+                     frame_name,
+                     is_container,
+                     is_partial,
+                     mask_name,
+                     remove_temporary_files,
+                     sha256,
+                     write_atomic,
+                     write_error,
+)
+from ._manifest import (
+                     DTYPES,
+                     FORMAT_NAME,
+                     FORMAT_VERSION,
+                     ManifestError,
+                     NoManifestError,
+                     build_manifest,
+                     manifest_file_bytes,
+                     manifest_problem,
+                     manifest_reserve,
+                     read_manifest,
+                     record_reserve,
+)
 from ._masks import MASK_BLOCKS, MASK_SHARE, decode_mask, encode_mask, mask_block
 from ._reader import Container, coverage_of, frame_rates, open_container
 from ._verify import Problem, verify_container

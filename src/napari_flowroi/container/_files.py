@@ -11,6 +11,7 @@ uses it to kill a compression at every kind of point; unset, it costs one intege
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -103,10 +104,8 @@ def write_atomic(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        try:
+        with contextlib.suppress(OSError):
             tmp.unlink()
-        except OSError:
-            pass
         raise write_error(path, exc) from exc
     _step()
 

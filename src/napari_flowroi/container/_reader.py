@@ -7,11 +7,12 @@ its JP2 headers against the manifest's shape and dtype, before the decoder alloc
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -234,10 +235,8 @@ class Container:
                         progress(t + 1, n_frames)
             tmp.replace(output)
         except BaseException as exc:
-            try:
+            with contextlib.suppress(OSError):
                 tmp.unlink()
-            except OSError:
-                pass
             if isinstance(exc, OSError):
                 raise write_error(output, exc) from exc
             raise

@@ -15,8 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CancelledError, FlowRoIError, OutputError
-from ._files import (MANIFEST, PROGRESS, _step, frame_name, is_container, mask_name,
-                     remove_temporary_files, sha256, write_atomic, write_error)
+from ._files import (
+    MANIFEST,
+    PROGRESS,
+    _step,
+    frame_name,
+    is_container,
+    mask_name,
+    remove_temporary_files,
+    sha256,
+    write_atomic,
+    write_error,
+)
 from ._manifest import build_manifest, dumps, manifest_file_bytes
 
 if TYPE_CHECKING:
@@ -172,7 +182,7 @@ class ContainerWriter:
                 return False
         return True
 
-    def write_frame(self, t: int, encoded: "EncodedFrame", cell_coverage: float | None = None
+    def write_frame(self, t: int, encoded: EncodedFrame, cell_coverage: float | None = None
                     ) -> dict:
         """Write one frame's files, then its record; return the record.
 

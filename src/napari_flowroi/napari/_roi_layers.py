@@ -47,7 +47,7 @@ class LayerRoi:
         frame_shape = self.shape[1:]
         everywhere = np.zeros(frame_shape, bool)
         per_frame: dict[int, np.ndarray] = {}
-        for coords, kind in zip(layer.data, layer.shape_type):
+        for coords, kind in zip(layer.data, layer.shape_type, strict=True):
             coords = np.asarray(coords, float)
             flat = Shapes([coords[:, -2:]], shape_type=[kind]).to_masks(frame_shape)[0]
             if coords.shape[1] == 2:

@@ -9,8 +9,16 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from magicgui.widgets import (CheckBox, ComboBox, Container, FloatSlider, FloatSpinBox,
-                              PushButton, SpinBox, Widget)
+from magicgui.widgets import (
+    CheckBox,
+    ComboBox,
+    Container,
+    FloatSlider,
+    FloatSpinBox,
+    PushButton,
+    SpinBox,
+    Widget,
+)
 
 from ..settings import FlowRoISettings, describe_range
 

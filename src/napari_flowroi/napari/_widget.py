@@ -19,8 +19,7 @@ import time
 from functools import partial
 from pathlib import Path
 
-from magicgui.widgets import (CheckBox, ComboBox, Container, FileEdit, Label, ProgressBar,
-                              PushButton)
+from magicgui.widgets import CheckBox, ComboBox, Container, FileEdit, Label, ProgressBar, PushButton
 from napari.utils.notifications import show_error, show_info, show_warning
 from qtpy.QtWidgets import QScrollArea, QTabWidget, QVBoxLayout, QWidget
 

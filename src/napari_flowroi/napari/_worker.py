@@ -9,7 +9,7 @@ was closed does not touch dead widgets ("wrapped C/C++ object has been deleted")
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 
 def qt_deleted(qobject) -> bool:
