@@ -1,18 +1,29 @@
 """Cell-like structure found from one frame's appearance, independently of motion.
 
-Used two ways: as an extra RoI source (so cells that do not move are kept) and by the missed-cell
-guard (how much of what looks like a cell the RoI holds). A pixel is taken for a cell when its local
-contrast (standard deviation in a 7-pixel window) or its departure from the smooth background
-stands out from what the frame's background shows, measured in robust standard deviations
-(median and MAD over the frame, which is mostly background). That finds textured brightfield cells
-and bright fluorescent nuclei alike, in a few milliseconds per megapixel at the flow resolution.
+Used three ways: as the outline of the cells the motion source selects (``roi.py``, rule
+``cells``), as an extra RoI source (cells that do not move are kept) and by the missed-cell guard
+(how much of what looks like a cell the RoI holds).
+
+A pixel stands out when its local contrast (standard deviation in a 7-pixel window) or its
+departure from the smooth background is large compared with what the frame's background shows,
+measured in robust standard deviations (median and MAD over the frame, which is mostly
+background): the threshold is referenced to the movie's own noise, not to a grey level. That finds
+textured brightfield cells and bright fluorescent nuclei alike.
+
+Regions come in two strengths (hysteresis): *candidate* regions are connected pixels above half
+the cell contrast; a candidate holding a pixel above the full cell contrast is a *confident*
+cell. The appearance source protects confident cells; the motion source protects candidates that
+move, so a faint cell is kept when it moves and a faint speck of background is not.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
+from .masks import clean_mask, fill_holes
 from .settings import FlowRoISettings
 
 #: Window of the local contrast, in full-resolution pixels.
@@ -22,6 +33,8 @@ CONTRAST_WINDOW = 7
 #: the guard read 88 % where the nuclei were 97 % covered; at 6 px 95-97 %, and the brightfield
 #: cells found rose from 95.6 to 96-97 % of the HSC reference.
 BACKGROUND_SCALE = 6.0
+#: Candidate regions need half the cell contrast (hysteresis low threshold).
+CANDIDATE_SHARE = 0.5
 
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
@@ -32,7 +45,21 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
 
 
 def cell_score(prepared: np.ndarray, scale: float) -> np.ndarray:
-    """How many robust standard deviations each pixel stands out (at the prepared resolution)."""
+    """How many robust standard deviations each pixel stands out (at the prepared resolution).
+
+    Parameters
+    ----------
+    prepared : ndarray
+        The 8-bit frame motion is measured on (``preprocess.prepare_frame``).
+    scale : float
+        Its size relative to the full frame (the flow scale), so windows keep their full-size
+        meaning.
+
+    Returns
+    -------
+    ndarray
+        float32 score, same shape as `prepared`.
+    """
     image = prepared.astype(np.float32)
     window = max(3, int(round(CONTRAST_WINDOW * scale)) | 1)
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
@@ -43,11 +70,58 @@ def cell_score(prepared: np.ndarray, scale: float) -> np.ndarray:
     return np.maximum(_robust_z(contrast), _robust_z(departure))
 
 
-def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
-    """Cell-like pixels at the prepared (flow) resolution, cleaned like the motion mask."""
-    from .roi import clean_mask
+@dataclass(frozen=True)
+class CellRegions:
+    """Candidate cell regions of one frame at the prepared resolution."""
 
+    labels: np.ndarray      # (h, w) int32, 0 = background, 1..n = candidate regions
+    confident: np.ndarray   # (n + 1,) bool, regions that hold a pixel above the cell contrast
+    count: int              # n
+
+    def mask(self, keep: np.ndarray | None = None) -> np.ndarray:
+        """Pixels of the regions flagged in `keep` ((n + 1,) bool; default: confident ones)."""
+        keep = self.confident if keep is None else keep
+        return keep[self.labels]
+
+
+def cell_regions(score: np.ndarray, *, contrast: float, opening: int, closing: int,
+                 min_area: float) -> CellRegions:
+    """Candidate and confident cell regions from a :func:`cell_score` image.
+
+    Parameters
+    ----------
+    score : ndarray
+        Robust z-score of each pixel.
+    contrast : float
+        Confident cells hold a pixel above it; candidates are connected pixels above
+        ``CANDIDATE_SHARE * contrast``.
+    opening, closing : int
+        Sizes (pixels at this resolution) of the opening and closing that clean candidates.
+    min_area : float
+        Candidates smaller than this (pixels at this resolution) are dropped.
+
+    Returns
+    -------
+    CellRegions
+    """
+    candidates = clean_mask(score > CANDIDATE_SHARE * contrast, opening, closing, min_area)
+    candidates = fill_holes(candidates)
+    count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    confident = np.bincount(labels[score > contrast], minlength=count) > 0
+    confident[0] = False
+    return CellRegions(labels, confident, count - 1)
+
+
+def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
+    """:func:`cell_regions` of a prepared frame under `settings` (clean-up sizes, contrast)."""
     scale = settings.flow_scale
-    found = cell_score(prepared, scale) > settings.cell_contrast
-    return clean_mask(found, max(1, round(3 * scale)), max(1, round(5 * scale)),
-                      settings.min_component_area * scale ** 2)
+    return cell_regions(
+        cell_score(prepared, scale), contrast=settings.cell_contrast,
+        opening=max(1, round(settings.opening_size * scale)),
+        closing=max(1, round(settings.closing_size * scale)),
+        min_area=settings.min_component_area * scale ** 2)
+
+
+def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
+    """Confident cell pixels at the prepared (flow) resolution."""
+    return regions_for(prepared, settings).mask()

@@ -79,12 +79,38 @@ def test_adjacent_factor_unions_neighbouring_masks(discs):
     assert np.array_equal(union, expected)
 
 
-def test_higher_threshold_never_shrinks_the_mask(discs):
+@pytest.mark.parametrize("rule", ["cells", "quantile"])
+def test_higher_threshold_never_shrinks_the_mask(discs, rule):
     movie = movie_from_array(discs.frames)
-    small = RoiExtractor(movie, MOTION.replace(roi_threshold=0.05)).mask(3)
-    large = RoiExtractor(movie, MOTION.replace(roi_threshold=0.6)).mask(3)
-    assert small.sum() < large.sum()
-    assert not (small & ~large).any()
+    small = RoiExtractor(movie, MOTION.replace(roi_rule=rule, roi_threshold=0.05)).mask(3)
+    large = RoiExtractor(movie, MOTION.replace(roi_rule=rule, roi_threshold=0.6)).mask(3)
+    assert small.sum() < large.sum() or rule == "cells"
+    assert large.any() and not (small & ~large).any()
+
+
+def test_cells_rule_follows_cell_outlines_and_drops_still_texture(discs):
+    # the default rule keeps the moving discs with their outlines: next to nothing 8 px away
+    extractor = RoiExtractor(movie_from_array(discs.frames), MOTION)
+    for t in (2, 5):
+        mask = extractor.mask(t)
+        assert pixel_coverage(mask, discs.cells[t]) > 0.95
+        assert mask[far_from(discs.cells[t], 8)].mean() < 0.02
+
+
+def test_quantile_rule_is_still_the_papers(discs):
+    extractor = RoiExtractor(movie_from_array(discs.frames),
+                             MOTION.replace(roi_rule="quantile", roi_threshold=0.2))
+    assert pixel_coverage(extractor.mask(3), discs.cells[3]) > 0.9
+
+
+def test_motion_floor_follows_the_movies_flow_noise():
+    from napari_flowroi.roi import motion_floor
+
+    rng = np.random.default_rng(0)
+    calm = np.abs(rng.normal(0, 0.05, (64, 64)))
+    noisy = np.abs(rng.normal(0, 1.0, (64, 64)))
+    assert motion_floor(calm, min_motion=0.5) == 0.5
+    assert motion_floor(noisy, min_motion=0.5) > 2.0
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32])
@@ -124,14 +150,12 @@ def test_clean_mask_drops_specks_and_fills_holes():
 
 
 def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, monkeypatch):
-    import napari_flowroi.appearance as appearance
     import napari_flowroi.roi as roi
 
     flows, cells = [], []
-    real_flow, real_cells = roi.aligned_flow, appearance.cell_mask_small
+    real_flow, real_cells = roi.aligned_flow, roi.regions_for
     monkeypatch.setattr(roi, "aligned_flow", lambda *a: flows.append(1) or real_flow(*a))
-    monkeypatch.setattr(appearance, "cell_mask_small",
-                        lambda *a: cells.append(1) or real_cells(*a))
+    monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
     second = first.with_settings(FlowRoISettings(roi_threshold=0.3))
