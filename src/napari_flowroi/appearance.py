@@ -107,7 +107,9 @@ def cell_regions(score: np.ndarray, *, contrast: float, opening: int, closing: i
     candidates = clean_mask(score > CANDIDATE_SHARE * contrast, opening, closing, min_area)
     candidates = fill_holes(candidates)
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
-    confident = np.bincount(labels[score > contrast], minlength=count) > 0
+    # seeds are opened like the candidates, so a lone noisy pixel above the contrast seeds nothing
+    seeds = clean_mask(score > contrast, opening, 1, 0)
+    confident = np.bincount(labels[seeds], minlength=count) > 0
     confident[0] = False
     return CellRegions(labels, confident, count - 1)
 

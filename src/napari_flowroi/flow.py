@@ -18,10 +18,16 @@ def estimate_drift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, fl
     """
     if reference.min() == reference.max() or moving.min() == moving.max():
         return 0.0, 0.0  # a blank frame (an empty well) has no drift to find
+    if min(reference.shape) < MIN_DRIFT_SIDE:
+        return 0.0, 0.0  # a frame a few pixels wide has no drift worth finding
     window = _dft_window(reference.shape)
     (dx, dy), _response = cv2.phaseCorrelate(reference[window].astype(np.float32),
                                              moving[window].astype(np.float32))
     return float(dy), float(dx)
+
+
+#: Frames narrower than this (at the flow resolution) are not registered.
+MIN_DRIFT_SIDE = 8
 
 
 def _dft_window(shape: tuple[int, int]) -> tuple[slice, slice]:
