@@ -71,7 +71,8 @@ def aligned_flow(current: np.ndarray, other: np.ndarray, method: str
     # Phase correlation is off by a few tenths of a pixel on small or smooth frames, enough to
     # make a drifting background look like motion; the median flow is that residual, since most
     # pixels are background (a scene where most pixels move one way would lose that motion).
-    residual = np.median(flow.reshape(-1, 2), axis=0)
+    sample = flow[::4, ::4] if min(flow.shape[:2]) >= 64 else flow
+    residual = np.median(sample.reshape(-1, 2), axis=0)
     flow -= residual
     _clear_uncovered_border(flow, dy, dx)
     return flow, (dy + float(residual[1]), dx + float(residual[0]))
