@@ -255,6 +255,15 @@ def write(results: dict, docs: Path) -> Path:
         "Plain JPEG2000 is the same OpenJPEG encoder (9/7 wavelet) without the RoI step. "
         "The reference cells are never FlowRoI's own mask.")
     add("")
+    if results.get("roi_gap"):
+        import roi_gap
+        gap = results["roi_gap"]
+        add("## The default RoI against the ideal RoI (issue 10)")
+        add("")
+        add(f"First {gap['n_frames']} frames of each clip below (`roi` part, "
+            f"{gap['wall_seconds'] / 60:.1f} min).")
+        add("")
+        md.extend(roi_gap.table(gap))
     cases = {n: e for n, e in results["cases"].items() if e.get("quality")}
     if cases:
         add("## Data")

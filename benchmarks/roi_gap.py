@@ -184,7 +184,6 @@ def _f1(row: dict, key: str) -> str:
 
 
 def write_doc(results: dict, path: Path) -> None:
-    s = FlowRoISettings()
     lines = [
         "# Benchmarks: the default RoI against the ideal RoI (issue 10)",
         "",
@@ -192,6 +191,15 @@ def write_doc(results: dict, path: Path) -> None:
         f"{results['started']}, wall time {results['wall_seconds'] / 60:.1f} min. Do not edit by "
         "hand.*",
         "",
+        *table(results),
+    ]
+    path.write_text("\n".join(lines))
+
+
+def table(results: dict) -> list[str]:
+    """The issue-10 table and its legend as Markdown lines (also a section of benchmarks.md)."""
+    s = FlowRoISettings()
+    lines = [
         "Same data, noise and measurement as docs/benchmarks.md (gain = times smaller than plain "
         "JPEG2000 at the same PSNR inside the reference cells, plain JPEG2000 over the 34-rate "
         "ladder). *default* = the settings' defaults "
@@ -231,7 +239,21 @@ def write_doc(results: dict, path: Path) -> None:
               "(ladder 4:1 … 256:1 in 2^½ steps, log-interpolated) whose F1 still reaches "
               "FlowRoI's; `>x` when even plain 4:1 does not reach it, `<x` when plain 256:1 still "
               "does. Tracking needs two frames.", ""]
-    path.write_text("\n".join(lines))
+    return lines
+
+
+def run(frames: int, movies=(), log=print) -> dict:
+    """The table's numbers on the first `frames` frames of each benchmark clip."""
+    started = time.perf_counter()
+    results = {"n_frames": frames, "started": time.strftime("%Y-%m-%d %H:%M"), "cases": {}}
+    for case in common.load_cases(quick=False):
+        if movies and case.movie_name not in movies:
+            continue
+        clip = case.frames[:frames]
+        log(f"{case.name} frames {clip}")
+        results["cases"][case.name] = run_case(case, clip, FlowRoISettings(), log)
+    results["wall_seconds"] = time.perf_counter() - started
+    return results
 
 
 def main(argv=None) -> int:
@@ -241,17 +263,8 @@ def main(argv=None) -> int:
     parser.add_argument("--movies", default="")
     parser.add_argument("--docs", default=str(HERE.parent / "docs"))
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    results = {"n_frames": args.frames, "started": time.strftime("%Y-%m-%d %H:%M"), "cases": {}}
     wanted = {m.strip() for m in args.movies.split(",") if m.strip()}
-    for case in common.load_cases(quick=False):
-        if wanted and case.movie_name not in wanted:
-            continue
-        frames = case.frames[:args.frames]
-        print(f"{case.name} frames {frames}", flush=True)
-        results["cases"][case.name] = run_case(case, frames, FlowRoISettings(),
-                                               lambda m: print(m, flush=True))
-    results["wall_seconds"] = time.perf_counter() - started
+    results = run(args.frames, wanted, lambda m: print(m, flush=True))
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "roi_gap.json").write_text(json.dumps(results, indent=1, default=float))
