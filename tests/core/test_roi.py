@@ -164,3 +164,21 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
     third = first.with_settings(FlowRoISettings(cell_contrast=6.0))
     third.mask(3)
     assert len(flows) == 1 and len(cells) == 2
+
+
+def test_fill_holes_fills_enclosed_background_only():
+    from napari_flowroi.masks import fill_holes
+
+    ring = np.zeros((40, 40), bool)
+    ring[10:30, 10:30] = True
+    ring[15:25, 15:25] = False      # enclosed hole
+    filled = fill_holes(ring)
+    assert filled[20, 20] and not filled[2, 2] and filled.sum() == 400
+
+
+def test_extractors_with_other_thresholds_share_one_pool(discs):
+    extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
+    other = extractor.with_settings(FlowRoISettings(roi_threshold=0.5, scaling_factor=3.0))
+    assert other.pool is extractor.pool
+    extractor.mask(3)
+    assert other.regions(3) is extractor.regions(3) and other.motion(3) is extractor.motion(3)
