@@ -53,11 +53,13 @@ def denoise(image: np.ndarray) -> np.ndarray:
     return cv2.bilateralFilter(smoothed, d=5, sigmaColor=25, sigmaSpace=5)
 
 
-def prepare_frame(frame: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
-    """The 8-bit, downscaled, optionally denoised image that flow is computed on."""
+def prepare_frame(frame: np.ndarray, settings: FlowRoISettings, *, stabilise: bool = False
+                  ) -> np.ndarray:
+    """The 8-bit, downscaled, optionally denoised image that flow (and, with `stabilise`, the
+    appearance score) is computed on."""
     frame = np.asarray(frame)
     if frame.dtype == np.float64 or frame.dtype.itemsize > 4:
         frame = frame.astype(np.float32)
     # shrink first: 4x fewer pixels to stretch
-    image = to_uint8(resize(frame, settings.flow_scale), stabilise=True)
+    image = to_uint8(resize(frame, settings.flow_scale), stabilise=stabilise)
     return denoise(image) if settings.denoise else image

@@ -31,7 +31,7 @@ from .flow import aligned_flow
 from .inputs import require_motion
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
-from .preprocess import prepare_frame, resize
+from .preprocess import prepare_frame
 from .settings import FlowRoISettings
 
 __all__ = ["Motion", "RoiExtractor", "MOTION_SETTINGS", "CELL_SETTINGS", "motion_saliency",
@@ -40,9 +40,7 @@ __all__ = ["Motion", "RoiExtractor", "MOTION_SETTINGS", "CELL_SETTINGS", "motion
 
 #: Robust standard deviations above the median flow magnitude that count as motion.
 NOISE_FLOOR_Z = 3.0
-#: Rule `cells` measures flow at this fraction of the prepared frame: motion only has to say which
-#: region moves (outlines come from appearance), so a coarser flow is enough and 4x cheaper.
-CELLS_FLOW_SHRINK = 0.5
+
 def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
     """weight * normalised flow magnitude + (1 - weight) * its normalised Scharr gradient, in [0, 1]."""
     peak = float(magnitude.max())
@@ -108,8 +106,7 @@ class Motion:
 #: Settings the prepared (8-bit, downscaled) frame depends on.
 PREPARE_SETTINGS = ("denoise", "flow_scale")
 #: Settings the flow of a frame depends on; extractors that agree on them can share flows.
-MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight", "min_motion",
-                   "roi_rule")
+MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight", "min_motion")
 #: Settings the appearance cells of a frame depend on (with the frame preparation).
 CELL_SETTINGS = ("denoise", "flow_scale", "cell_contrast", "min_component_area", "opening_size",
                  "closing_size")
@@ -226,10 +223,18 @@ class RoiExtractor:
         return self.pool.get("motion", (t, _key(self.settings, MOTION_SETTINGS)),
                              lambda: self._motion(t))
 
+    def appearance_image(self, t: int) -> np.ndarray:
+        """Frame t prepared for the appearance score: like :meth:`prepared`, but a dark-field frame
+        is stretched by a square root so dim cells keep grey levels. (Flow keeps the linear
+        stretch: the square root also lifts the noise of a dark background, where Farnebäck then
+        reads 1.6 px of random motion and the noise floor rises above the cells' own.)"""
+        return self.pool.get("appearance", (t, _key(self.settings, PREPARE_SETTINGS)),
+                             lambda: prepare_frame(self.movie[t], self.settings, stabilise=True))
+
     def _pooled_regions(self, t: int) -> CellRegions:
         """Candidate and confident cell regions of frame t from its appearance (flow resolution)."""
         return self.pool.get("regions", (t, _key(self.settings, CELL_SETTINGS)),
-                             lambda: regions_for(self.prepared(t), self.settings))
+                             lambda: regions_for(self.appearance_image(t), self.settings))
 
     def _pooled_cells(self, t: int) -> np.ndarray:
         """Confident cell-like structure of frame t from its appearance alone, full resolution."""
@@ -240,14 +245,8 @@ class RoiExtractor:
         s = self.settings
         current = self.prepared(t)
         other = self.prepared(partner_frame(t, len(self.movie)))
-        shrink = CELLS_FLOW_SHRINK if s.roi_rule == "cells" and min(current.shape) >= 64 else 1.0
-        if shrink != 1.0:
-            current, other = resize(current, shrink), resize(other, shrink)
         flow, (dy, dx) = aligned_flow(current, other, s.flow_method)
-        scale = s.flow_scale * shrink
-        if shrink != 1.0:  # back to the prepared frame's grid, where the cell regions are
-            size = self.prepared(t).shape[::-1]
-            flow = cv2.resize(flow, size, interpolation=cv2.INTER_LINEAR)
+        scale = s.flow_scale
         flow = flow / scale
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
         saliency = motion_saliency(magnitude, s.saliency_weight)
