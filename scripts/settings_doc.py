@@ -22,30 +22,35 @@ WHY = """## Why these defaults
 
 Measured on the benchmark movies (HSC brightfield, GOWT1 and HeLa fluorescence, clean and with
 camera noise; first frames of each benchmark clip; gain = plain JPEG2000 bytes ÷ FlowRoI bytes at
-equal PSNR inside reference cells that do not come from motion). The current figures are in
-docs/benchmarks-roi.md (`python benchmarks/roi_gap.py`); the earlier sweep in docs/benchmarks.md.
+equal PSNR inside reference cells that do not come from motion). The full table, per movie and
+rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part of `make bench`).
 
 - **`roi_rule = cells`.** The paper's per-frame quantile rule on half-resolution Farnebäck flow
   gave RoIs of 51–55 % of the HSC frame (reference cells + 2 px: 15 %), 30 % of GOWT1 (6 %) and
   48–55 % of HeLa (17 %): flow smears motion 5–10 px into the background, and a fixed share of the
   frame cannot fit sparse and dense fields. Taking the outlines from appearance and only the
-  decision from motion brings them to 34–35 % (HSC), 32–33 % (GOWT1) and 39–44 % (HeLa) with
-  99.9 % / 100 % / 97–98 % of the reference-cell pixels kept. Tighter variants (candidate regions
-  at the full cell contrast, 1-px margin) reached 1.6–1.8× the reference but lost 2–4 % of the
-  cell pixels (HSC 96–97 %), and a missed cell costs more than background does.
+  decision from motion, with the cell skirts trimmed (docs/decisions.md, "Appearance score"),
+  brings them to 19 % (HSC, 1.29× the reference + 2 px, 99.5 % of its pixels kept), 16 % (GOWT1,
+  2.6×, 99.9 %; the dim cytoplasm around the nuclei is kept, the Otsu reference has only nuclei)
+  and 28 % (HeLa, 1.6×, 99.6 %; with noise 96.5 %).
 - **`roi_threshold = 0.8`**: a region counts as moving when a fifth of its pixels move faster than
   the noise floor. Higher keeps more, as in the paper; with the quantile rule the paper's value is
-  0.2.
+  0.2. Motion alone (appearance off) then keeps 99.0 % of the HSC, 99.9 % of the GOWT1 and 97.7 %
+  of the HeLa reference-cell pixels.
 - **`min_motion = 0.5`** is only the lowest floor: the floor used is the median flow magnitude plus
   3 robust standard deviations of it over the frame, so a noisy movie needs more motion.
 - **`flow_method = farneback`**: DIS (MEDIUM) flow is 4× faster but noisy enough to lift the floor
   above the cells' own motion; it then selected 1–10 % of the reference cells where Farnebäck
-  selected 98–100 %.
+  selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
+  half the time). Mask time on one thread: 0.079 s per 1.4-MP HSC frame against 0.179 s for the
+  previous defaults (CPU seconds, 31 consecutive frames, whole-process difference measured pair by
+  pair); the 0.03 s per megapixel target is not reached (0.055 s/MP), Farnebäck being 70 % of it.
 - **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
   8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
   1.25–1.26 (σ 6–12, s 10), against 2.27 / 1.68 / 1.27 for a flat background (design note,
-  roi-coding.md). The background outside the RoI then keeps its 8-px shape but loses texture and
-  noise: it looks smooth. Lower either to keep more background texture.
+  roi-coding.md); with the new RoI σ 8 beat σ 4 and σ 6 on every benchmark case tried. The
+  background outside the RoI then keeps its 8-px shape but loses texture and noise: it looks
+  smooth, and a cell the RoI misses looks blurred. Lower either to keep more background texture.
 - **Appearance on beside motion**: it keeps cells that do not move; motion adds faint cells
   (between half and the full cell contrast) when they move.
 """
