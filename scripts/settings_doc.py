@@ -55,7 +55,9 @@ rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part
   background outside the RoI then keeps its 8-px shape but loses texture and noise: it looks
   smooth, and a cell the RoI misses looks blurred. Lower either to keep more background texture.
 - **Appearance on beside motion**: it keeps cells that do not move; motion adds faint cells
-  (between half and the full cell contrast) when they move.
+  (between half and the full cell contrast) when they move. So with both on, the RoI threshold
+  only decides on faint cells; switch the appearance source off to let motion decide for every
+  cell (then 0.05 asks a region to move over 95 % of its pixels, 0.95 over 5 %).
 """
 
 HEADER = ["| setting | CLI option | default | allowed | what it does |", "|---|---|---|---|---|"]
