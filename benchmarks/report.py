@@ -465,9 +465,11 @@ def _settings_text(d: dict) -> str:
         return "?"
     sources = "+".join(n for n, k in (("motion", "motion_roi"), ("appearance", "appearance_roi"))
                        if d.get(k, k == "motion_roi"))
-    return (f"RoI sources {sources}, RoI threshold {d['roi_threshold']:g}, adjacent {d['adjacent_factor']}, scaling "
-            f"{d['scaling_factor']:g}, denoise {'on' if d['denoise'] else 'off'}, {d['flow_method']} "
-            f"flow at scale {d['flow_scale']:g}")
+    rule = f"RoI rule {d['roi_rule']}, " if "roi_rule" in d else ""
+    return (f"RoI sources {sources}, {rule}RoI threshold {d['roi_threshold']:g}, adjacent "
+            f"{d['adjacent_factor']}, scaling {d['scaling_factor']:g}, background_sigma "
+            f"{d.get('background_sigma', 2.0):g}, denoise {'on' if d['denoise'] else 'off'}, "
+            f"{d['flow_method']} flow at scale {d['flow_scale']:g}")
 
 
 def _verdict(results) -> str:
