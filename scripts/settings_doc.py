@@ -25,8 +25,8 @@ camera noise; first frames of each benchmark clip; gain = plain JPEG2000 bytes �
 equal PSNR inside reference cells that do not come from motion). The full table, per movie and
 rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part of `make bench`).
 
-- **`roi_rule = cells`.** The paper's per-frame quantile rule on half-resolution Farnebäck flow
-  gave RoIs of 51–55 % of the HSC frame (reference cells + 2 px: 15 %), 30 % of GOWT1 (6 %) and
+- **`roi_rule = cells`.** The previous defaults (the paper's per-frame quantile rule at 0.6 on
+  half-resolution Farnebäck flow, plus the appearance source) gave RoIs of 51–55 % of the HSC frame (reference cells + 2 px: 15 %), 30 % of GOWT1 (6 %) and
   48–55 % of HeLa (17 %): flow smears motion 5–10 px into the background, and a fixed share of the
   frame cannot fit sparse and dense fields. Taking the outlines from appearance and only the
   decision from motion, with the cell skirts trimmed (docs/decisions.md, "Appearance score"),
