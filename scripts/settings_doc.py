@@ -44,9 +44,9 @@ rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part
 - **`flow_method = farneback`**: DIS (MEDIUM) flow is 4× faster but noisy enough to lift the floor
   above the cells' own motion; it then selected 1–10 % of the reference cells where Farnebäck
   selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
-  half the time). Mask time on one thread: 0.079 s per 1.4-MP HSC frame against 0.179 s for the
+  half the time). Mask time on one thread: 0.077 s per 1.4-MP HSC frame against 0.229 s for the
   previous defaults (CPU seconds, 31 consecutive frames, whole-process difference measured pair by
-  pair); the 0.03 s per megapixel target is not reached (0.055 s/MP), Farnebäck being about two
+  pair); the 0.03 s per megapixel target is not reached (0.053 s/MP), Farnebäck being about two
   thirds of it.
 - **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
   8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
