@@ -1,4 +1,5 @@
-"""What a user might pick instead: JPEG XL and HTJ2K (imagecodecs), HEVC (ffmpeg + libx265).
+"""What a user might pick instead: JPEG XL and HTJ2K (imagecodecs), HEVC (ffmpeg + libx265), AV1
+(ffmpeg + SVT-AV1).
 
 Each codec is run over a ladder of its own quality parameter on the same clip as FlowRoI; its
 rate at a given cell PSNR is interpolated as for plain JPEG2000, so every codec is reported as
@@ -11,6 +12,12 @@ libx265 (preset `fast`, CRF ladder), bytes = the raw HEVC bitstream. Modes: all-
 FlowRoI mask of each clip frame, united and cut into 64x64-pixel rectangles, is passed with
 ffmpeg's `addroi` filter (qoffset -0.3: lower QP inside), which libx265 turns into per-block
 quantiser offsets (needs adaptive quantisation, x265's default).
+
+AV1: the same clip through ffmpeg's libsvtav1 (preset 8, CRF ladder, default GOP: inter
+coding), as 8-bit 4:2:0 video with neutral chroma (uint8) or 10-bit after subtracting the
+minimum (uint16 ranges under 1024 levels exact, wider ranges keep their top 10 bits; noted as
+lossy before coding); bytes = the IVF stream (chroma of a constant plane costs next to
+nothing).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from common import ClipQuality, matched_rate
 JXL_DISTANCES = tuple(0.01 * 2 ** (k * 0.75) for k in range(0, 15))     # 0.01 .. 14.7
 HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(0, 40))          # 1e-6 .. 0.6
 HEVC_CRFS = (4, 10, 16, 22, 28, 34, 40, 51)
+AV1_CRFS = (4, 12, 20, 28, 36, 44, 52, 63)
 ROI_BLOCK = 64
 ROI_QOFFSET = -0.3
 
@@ -36,6 +44,13 @@ def have_hevc() -> bool:
         return False
     out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
     return "libx265" in out.stdout
+
+
+def have_av1() -> bool:
+    if shutil.which("ffmpeg") is None:
+        return False
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-encoders"], capture_output=True, text=True)
+    return "libsvtav1" in out.stdout
 
 
 def _image_ladder(case, originals, encode, decode, params):
@@ -151,6 +166,57 @@ def hevc_encode_decode(frames: list[np.ndarray], crf: int, mode: str, roi=None, 
     return size, [np.clip(d, info.min, info.max).astype(frames[0].dtype) for d in decoded]
 
 
+def av1_encode_decode(frames: list[np.ndarray], crf: int):
+    """(bytes of the AV1 stream, decoded frames) for the clip, SVT-AV1 through ffmpeg."""
+    stack = np.stack(frames)
+    if stack.dtype == np.uint8:
+        luma, pix_fmt, shift, low, neutral, dtype = stack, "yuv420p", 0, 0, 128, np.uint8
+    else:
+        low = int(stack.min())
+        shift = max(0, int(int(stack.max()) - low).bit_length() - 10)
+        luma = ((stack.astype(np.int64) - low) >> shift).astype("<u2")
+        pix_fmt, neutral, dtype = "yuv420p10le", 512, np.dtype("<u2")
+    n, h, w = luma.shape
+    ph, pw = h + h % 2, w + w % 2
+    if (ph, pw) != (h, w):
+        luma = np.pad(luma, ((0, 0), (0, ph - h), (0, pw - w)), mode="edge")
+    chroma = np.full((n, 2, ph // 2, pw // 2), neutral, luma.dtype)
+    raw = b"".join(luma[i].tobytes() + chroma[i].tobytes() for i in range(n))
+    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None) as tmp:
+        out = os.path.join(tmp, "clip.ivf")
+        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
+               "-pix_fmt", pix_fmt, "-s", f"{pw}x{ph}", "-r", "10", "-i", "-",
+               "-c:v", "libsvtav1", "-preset", "8", "-crf", str(crf), "-pix_fmt", pix_fmt,
+               "-svtav1-params", "lp=2", "-f", "ivf", out]
+        subprocess.run(cmd, input=raw, check=True, capture_output=True)
+        size = os.path.getsize(out)
+        dec = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", out, "-f",
+                              "rawvideo", "-pix_fmt", pix_fmt, "-"],
+                             check=True, capture_output=True).stdout
+    plane = ph * pw
+    per_frame = plane + 2 * (plane // 4)
+    values = np.frombuffer(dec, dtype)
+    decoded = [values[i * per_frame:i * per_frame + plane].reshape(ph, pw)[:h, :w]
+               for i in range(n)]
+    info = np.iinfo(frames[0].dtype)
+    return size, [np.clip((d.astype(np.int64) << shift) + low, info.min, info.max)
+                  .astype(frames[0].dtype) for d in decoded]
+
+
+def av1_ladder(case, originals, crfs=AV1_CRFS):
+    frames = sorted(originals)
+    clip = [originals[t] for t in frames]
+    points = []
+    for crf in crfs:
+        size, decoded = av1_encode_decode(clip, crf)
+        q = ClipQuality(case.movie.dtype)
+        for t, d in zip(frames, decoded):
+            q.add(originals[t], d, case.cells(t), 0)
+        q.bytes = size
+        points.append({"param": crf, **q.as_dict()})
+    return points
+
+
 def hevc_ladder(case, originals, mode, roi_mask=None, crfs=HEVC_CRFS):
     frames = sorted(originals)
     clip = [originals[t] for t in frames]
@@ -180,6 +246,8 @@ def run_case(case, originals, flowroi_points, roi_masks, plain_ladder, log, hevc
         ladders["HEVC all-intra (x265)"] = hevc_ladder(case, originals, "intra", crfs=crfs)
         ladders["HEVC inter (x265)"] = hevc_ladder(case, originals, "inter", crfs=crfs)
         ladders["HEVC inter + RoI qoffset (x265)"] = hevc_ladder(case, originals, "inter", union, crfs)
+    if have_av1():
+        ladders["AV1 inter (SVT-AV1, preset 8)"] = av1_ladder(case, originals, AV1_CRFS[::step])
     gains = {}
     for name, ladder in ladders.items():
         gains[name] = {}

@@ -21,7 +21,7 @@ from common import (
     sources_label,
 )
 
-from napari_flowroi.roi import MOTION_SETTINGS, RoiExtractor
+from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 
 #: The RoI sources compared (the RoI is their union): the FlowRoI method (motion), the default
@@ -68,23 +68,22 @@ def _mask_key(s: FlowRoISettings) -> FlowRoISettings:
 
 
 class MaskSource:
-    """RoI masks of one movie for many settings. Extractors that agree on the motion settings
-    (denoise, flow) share frames and flows (RoiExtractor.with_settings), so a flow is computed
-    once per denoise switch whatever the threshold, adjacent factor or sources."""
+    """RoI masks of one movie for many settings: one extractor and its FramePool
+    (RoiExtractor.with_settings), so a prepared frame, a flow and the cell regions of a frame are
+    computed once per setting they depend on (denoise, flow, cell contrast), whatever the
+    threshold, adjacent factor, sources or coding."""
 
     def __init__(self, movie):
         self.movie = movie
-        self.base: dict = {}
+        self.base: RoiExtractor | None = None
         self.extractors: dict = {}
 
     def extractor(self, settings: FlowRoISettings) -> RoiExtractor:
         key = _mask_key(settings)
         if key not in self.extractors:
-            motion_key = tuple(getattr(settings, n) for n in MOTION_SETTINGS)
-            if motion_key not in self.base:
-                self.base[motion_key] = RoiExtractor(self.movie, key.replace(motion_roi=True),
-                                                     cache_frames=64)
-            self.extractors[key] = self.base[motion_key].with_settings(key)
+            if self.base is None:
+                self.base = RoiExtractor(self.movie, key.replace(motion_roi=True), cache_frames=64)
+            self.extractors[key] = self.base.with_settings(key)
         return self.extractors[key]
 
     def mask(self, settings: FlowRoISettings, t: int) -> np.ndarray:

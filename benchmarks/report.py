@@ -255,6 +255,15 @@ def write(results: dict, docs: Path) -> Path:
         "Plain JPEG2000 is the same OpenJPEG encoder (9/7 wavelet) without the RoI step. "
         "The reference cells are never FlowRoI's own mask.")
     add("")
+    if results.get("roi_gap"):
+        import roi_gap
+        gap = results["roi_gap"]
+        add("## The default RoI against the ideal RoI (issue 10)")
+        add("")
+        add(f"First {gap['n_frames']} frames of each clip below (`roi` part, "
+            f"{gap['wall_seconds'] / 60:.1f} min).")
+        add("")
+        md.extend(roi_gap.table(gap))
     cases = {n: e for n, e in results["cases"].items() if e.get("quality")}
     if cases:
         add("## Data")
@@ -456,9 +465,11 @@ def _settings_text(d: dict) -> str:
         return "?"
     sources = "+".join(n for n, k in (("motion", "motion_roi"), ("appearance", "appearance_roi"))
                        if d.get(k, k == "motion_roi"))
-    return (f"RoI sources {sources}, RoI threshold {d['roi_threshold']:g}, adjacent {d['adjacent_factor']}, scaling "
-            f"{d['scaling_factor']:g}, denoise {'on' if d['denoise'] else 'off'}, {d['flow_method']} "
-            f"flow at scale {d['flow_scale']:g}")
+    rule = f"RoI rule {d['roi_rule']}, " if "roi_rule" in d else ""
+    return (f"RoI sources {sources}, {rule}RoI threshold {d['roi_threshold']:g}, adjacent "
+            f"{d['adjacent_factor']}, scaling {d['scaling_factor']:g}, background_sigma "
+            f"{d.get('background_sigma', 2.0):g}, denoise {'on' if d['denoise'] else 'off'}, "
+            f"{d['flow_method']} flow at scale {d['flow_scale']:g}")
 
 
 def _verdict(results) -> str:

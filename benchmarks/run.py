@@ -22,7 +22,7 @@ sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
-PARTS = ("quality", "downstream", "codecs", "speed", "memory")
+PARTS = ("roi", "quality", "downstream", "codecs", "speed", "memory")
 
 
 def log(message: str) -> None:
@@ -59,6 +59,12 @@ def main(argv=None) -> int:
     # Speed first, while nothing else of ours has warmed or fragmented the process.
     if "speed" in parts:
         run_speed(args, results)
+    if "roi" in parts:  # issue 10's table: default RoI against the ideal one
+        import roi_gap
+        wanted = {m.strip() for m in args.movies.split(",") if m.strip()}
+        t0 = time.perf_counter()
+        results["roi_gap"] = roi_gap.run(2, wanted, log)
+        log(f"roi gap: {time.perf_counter() - t0:.0f} s")
     if {"quality", "downstream", "codecs"} & set(parts):
         run_quality(args, parts, results)
     if "memory" in parts:

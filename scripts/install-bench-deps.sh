@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the benchmark's "other codecs" part needs: ffmpeg built with libx265 (HEVC).
+# Debian packages the benchmark's "other codecs" part needs: ffmpeg built with libx265 (HEVC)
+# and libsvtav1 (AV1).
 # As root they are installed; otherwise the exact apt command is printed. The benchmark runs
 # without them and marks the HEVC rows as skipped, so this script never fails the build.
 set -uo pipefail
-packages=(ffmpeg)
-if command -v ffmpeg >/dev/null 2>&1 && ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx265; then
+packages=(ffmpeg)  # Debian's ffmpeg carries libx265 (HEVC) and libsvtav1 (AV1)
+if command -v ffmpeg >/dev/null 2>&1 && ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libx265 \
+        && ffmpeg -hide_banner -encoders 2>/dev/null | grep -q libsvtav1; then
     exit 0
 fi
 if [ "$(id -u)" -eq 0 ]; then

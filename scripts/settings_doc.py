@@ -20,34 +20,44 @@ This page is generated from the code by `scripts/settings_doc.py`.
 
 WHY = """## Why these defaults
 
-From the benchmark sweep (docs/benchmarks.md; score = geometric-mean gain over 8–64:1 and six
-cases: HSC, GOWT1 and HeLa, clean and with camera noise; gain = plain JPEG2000 bytes ÷ FlowRoI
-bytes at equal PSNR inside the reference cells):
+Measured on the benchmark movies (HSC brightfield, GOWT1 and HeLa fluorescence, clean and with
+camera noise; first frames of each benchmark clip; gain = plain JPEG2000 bytes ÷ FlowRoI bytes at
+equal PSNR inside reference cells that do not come from motion). The full table, per movie and
+rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part of `make bench`).
 
-| settings | geometric mean | worst case |
-|---|---|---|
-| paper (motion only, threshold 0.2, scaling 5) | 0.28 (earlier sweep) | 0.17 |
-| motion only, threshold 0.6, scaling 2 (the first defaults) | 1.03 | 0.86 |
-| best motion only (threshold 0.7, adjacent 2, scaling 2) | 1.09 | 0.97 |
-| **motion + appearance, threshold 0.6, adjacent 0, scaling 4 (the defaults)** | **1.18** | **1.07** |
-| motion + appearance, threshold 0.4, scaling 4 or 8 | 1.20 | 1.08 |
-| appearance only, scaling 8 | 1.29 | 1.09 |
-
-- The paper's threshold 0.2 leaves 45–60 % of the cell pixels outside the RoI on these movies;
-  cells outside the RoI are smeared, so the files are worse than plain JPEG2000 at equal quality
-  inside the cells. Above about 0.5 the motion floor (`min_motion`), not the threshold, bounds the
-  RoI, so 0.6 and 0.8 give the same masks.
-- Motion alone misses the cells that do not move (2–3 % of the cell pixels). The appearance source
-  (cell-like local contrast) brings the coverage to 98–100 %.
-- Appearance alone scores higher, but keeps only 89–95 % of the reference-cell pixels on the noisy
-  HeLa movie, and there the guard cannot warn (the cells it sees are the ones appearance keeps).
-- A motion threshold of 0.4 scores slightly higher than 0.6 (1.20 against 1.18); the difference is
-  within the noise of a two-frame sweep and was measured after these defaults were set.
-  The default keeps motion as a safety net for faint moving cells; `flowroi tune` (napari:
-  *Suggest settings*) picks appearance only, a stronger scaling factor or plain JPEG2000 per movie
-  and rate, and its suggestions beat the defaults on every movie and rate of the benchmark.
-- At 32–64:1 on clean movies plain JPEG2000 has already dropped the background detail; gains there
-  are 0.98–1.05 with any setting, even with a perfect mask (1.02–1.04).
+- **`roi_rule = cells`.** The previous defaults (the paper's per-frame quantile rule at 0.6 on
+  half-resolution Farnebäck flow, plus the appearance source) gave RoIs of 51–55 % of the HSC frame (reference cells + 2 px: 15 %), 30 % of GOWT1 (6 %) and
+  48–55 % of HeLa (17 %): flow smears motion 5–10 px into the background, and a fixed share of the
+  frame cannot fit sparse and dense fields. Taking the outlines from appearance and only the
+  decision from motion, with the cell skirts trimmed (docs/decisions.md, "Appearance score"),
+  brings them to 21 % (HSC, 1.38× the reference + 2 px, 99.6 % of its pixels kept), 18 % (GOWT1,
+  2.8×, 99.96 %; the dim cytoplasm around the nuclei is kept, the Otsu reference has only nuclei)
+  and 31 % (HeLa, 1.8×, 99.9 %; with noise 26 %, 96.6 %). A tighter trim (no exemption for
+  pixels at twice the cell contrast) gave 1.29× on HSC but cut parts off dim HeLa nuclei next to
+  bright ones, which then came out ~20 dB worse than plain JPEG2000.
+- **`roi_threshold = 0.8`**: a region counts as moving when a fifth of its pixels move faster than
+  the noise floor. Higher keeps more, as in the paper; with the quantile rule the paper's value is
+  0.2. Motion alone (appearance off) then keeps 99.0 % of the HSC, 99.9 % of the GOWT1 and 97.7 %
+  of the HeLa reference-cell pixels.
+- **`min_motion = 0.5`** is only the lowest floor: the floor used is the median flow magnitude plus
+  3 robust standard deviations of it over the frame, so a noisy movie needs more motion.
+- **`flow_method = farneback`**: DIS (MEDIUM) flow is 4× faster but noisy enough to lift the floor
+  above the cells' own motion; it then selected 1–10 % of the reference cells where Farnebäck
+  selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
+  half the time). Mask time on one thread: 0.077 s per 1.4-MP HSC frame against 0.229 s for the
+  previous defaults (CPU seconds, 31 consecutive frames, whole-process difference measured pair by
+  pair); the 0.03 s per megapixel target is not reached (0.053 s/MP), Farnebäck being about two
+  thirds of it.
+- **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
+  8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
+  1.25–1.26 (σ 6–12, s 10), against 2.27 / 1.68 / 1.27 for a flat background (design note,
+  roi-coding.md); with the new RoI σ 8 beat σ 4 and σ 6 on every benchmark case tried. The
+  background outside the RoI then keeps its 8-px shape but loses texture and noise: it looks
+  smooth, and a cell the RoI misses looks blurred. Lower either to keep more background texture.
+- **Appearance on beside motion**: it keeps cells that do not move; motion adds faint cells
+  (between half and the full cell contrast) when they move. So with both on, the RoI threshold
+  only decides on faint cells; switch the appearance source off to let motion decide for every
+  cell (then 0.05 asks a region to move over 95 % of its pixels, 0.95 over 5 %).
 """
 
 HEADER = ["| setting | CLI option | default | allowed | what it does |", "|---|---|---|---|---|"]

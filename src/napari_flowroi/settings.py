@@ -17,6 +17,7 @@ from typing import Any
 from .errors import SettingsError
 
 FLOW_METHODS = ("farneback", "dis")
+ROI_RULES = ("cells", "quantile")
 
 
 def _setting(default, help: str, *, low=None, high=None, low_open=False, high_open=False,
@@ -34,21 +35,21 @@ class FlowRoISettings:
     denoise: bool = _setting(
         True, "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
               "specks are not taken for moving cells.")
-    # Defaults from the benchmark sweep (docs/benchmarks.md, summarised in docs/settings.md):
-    # roi_threshold 0.6 (paper 0.2, which leaves 45-60 % of the cells outside the RoI), scaling
-    # factor 4 (paper 5) and the appearance source on beside motion (motion alone misses still
-    # cells): geometric-mean gain 1.18, worst case 1.07 over six movie cases at 8-64:1, against
-    # 0.28 for the paper's values. Appearance alone scores 1.29 but loses 5-11 % of the cells on
-    # noisy HeLa; `flowroi tune` picks it per movie where it is safe.
+    # roi_threshold: in the default rule `cells` a cell-like region is protected when at least
+    # 1 - threshold of its pixels move above the movie's motion noise floor (0.8: a fifth of them);
+    # in the paper's rule `quantile` it is the share of the frame's most salient motion that is
+    # kept (paper 0.2). Either way a higher value keeps more. docs/settings.md gives the
+    # measurements behind every default.
     roi_threshold: float = _setting(
-        0.6, "Share of the frame that may become region of interest: the most-moving 60 % at 0.6 "
-             "(pixels that do not move are never kept). "
+        0.8, "How readily motion is protected; higher keeps more. Rule 'cells': a cell-like region "
+             "is protected when at least 1 - threshold of its pixels move (0.8: a fifth). Rule "
+             "'quantile' (the paper's): the most-moving share of the frame kept (paper: 0.2). "
              "Raise it when cells are missed.", low=0.0, high=1.0, low_open=True, high_open=True)
     adjacent_factor: int = _setting(
         0, "Also protect what moved in this many frames before and after (0 = this frame only). "
            "Helps slow cells.", low=0, high=50)
     scaling_factor: float = _setting(
-        4.0, "How strongly the region of interest is favoured over the background "
+        10.0, "How strongly the region of interest is favoured over the background "
              "(1 = plain JPEG2000, 10 = background reduced to its coarse shape).", low=1.0, high=10.0)
     compression_rate: float = _setting(
         40.0, "Target compression rate: raw bytes divided by bytes written "
@@ -70,8 +71,13 @@ class FlowRoISettings:
               "this share of the cells (found by local contrast, independently of motion).",
         low=0.0, high=1.0)
     # expert settings
+    roi_rule: str = _setting(
+        "cells", "How motion becomes the region of interest: 'cells' protects the cell-like "
+                 "regions (found by contrast) that move, with their own outlines; 'quantile' keeps "
+                 "the most-moving share of the frame (the paper's rule).",
+        expert=True, choices=ROI_RULES)
     flow_method: str = _setting(
-        "farneback", "Optical flow: 'farneback' (as in the paper) or 'dis' (faster).",
+        "farneback", "Optical flow: 'farneback' (as in the paper) or 'dis' (faster; too noisy to select cells).",
         expert=True, choices=FLOW_METHODS)
     flow_scale: float = _setting(
         0.5, "Resolution at which motion is measured, as a fraction of the frame size "
@@ -82,7 +88,8 @@ class FlowRoISettings:
         low=0.0, high=1.0, expert=True)
     min_motion: float = _setting(
         0.5, "Pixels moving less than this (pixels per frame, after drift is removed) never count "
-             "as motion, so a still or drifting field gives no region of interest.",
+             "as motion, so a still or drifting field gives no region of interest. The floor "
+             "actually used is higher when the movie's own flow noise is.",
         low=0.0, high=100.0, expert=True)
     opening_size: int = _setting(
         3, "Size in pixels of the morphological opening that removes specks (0 = none).",
@@ -100,7 +107,8 @@ class FlowRoISettings:
         4.0, "Width in pixels of the soft edge between region of interest and background.",
         low=0.0, high=50.0, expert=True)
     background_sigma: float = _setting(
-        2.0, "Scale in pixels of the coarse background shape that is always kept.",
+        8.0, "Scale in pixels of the coarse background shape that is always kept (larger: "
+             "calmer, coarser background, more bytes for the cells).",
         low=0.5, high=50.0, expert=True)
     cell_contrast: float = _setting(
         4.0, "How far above the background's own local contrast a pixel must stand out to be "

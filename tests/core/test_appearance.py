@@ -50,3 +50,49 @@ def test_user_masks_are_always_protected(discs):
                              extra_roi=extra)
     mask = extractor.mask(2)
     assert mask[:10, :10].all() and mask.sum() == 100
+
+
+def test_a_faint_cell_is_kept_when_it_moves_and_not_when_it_stands_still():
+    # one bright disc (a confident cell) and one faint disc between half and the full contrast
+    from napari_flowroi.appearance import cell_regions
+
+    rng = np.random.default_rng(3)
+    score = np.abs(rng.normal(0, 0.4, (80, 120))).astype(np.float32)
+    yy, xx = np.mgrid[:80, :120]
+    bright = (yy - 40) ** 2 + (xx - 30) ** 2 < 100
+    faint = (yy - 40) ** 2 + (xx - 90) ** 2 < 100
+    score[bright] = 12.0
+    score[faint] = 3.0
+    regions = cell_regions(score, contrast=4.0, opening=1, closing=1, min_area=10)
+    assert regions.count == 2
+    assert pixel_coverage(regions.mask(), bright) > 0.95
+    assert pixel_coverage(regions.mask(), faint) < 0.05
+    from napari_flowroi.roi import moving_regions
+
+    magnitude = np.where(faint, 3.0, 0.1).astype(np.float32)
+    keep = moving_regions(regions, magnitude, floor=1.0, share=0.2)
+    assert pixel_coverage(regions.mask(keep), faint) > 0.95
+    assert pixel_coverage(regions.mask(keep), bright) < 0.05
+
+
+def test_the_faint_skirt_of_a_bright_cell_is_trimmed():
+    from napari_flowroi.appearance import cell_regions
+
+    yy, xx = np.mgrid[:80, :80]
+    r = np.hypot(yy - 40, xx - 40)
+    score = np.where(r < 8, 40.0, np.where(r < 14, 3.0, 0.0)).astype(np.float32)  # core + skirt
+    with_trim = cell_regions(score, contrast=4.0, opening=1, closing=1, min_area=5, peak_radius=8)
+    without = cell_regions(score, contrast=4.0, opening=1, closing=1, min_area=5)
+    assert with_trim.mask()[r < 7].all() and not with_trim.mask()[(r > 10) & (r < 13)].any()
+    assert without.mask()[(r > 10) & (r < 13)].all()
+
+
+def test_dim_nuclei_keep_grey_levels_in_a_dark_field_frame():
+    from napari_flowroi.preprocess import to_uint8
+
+    frame = np.full((64, 64), 1000, np.uint16)
+    frame[5:15, 5:15] = 1040     # a dim nucleus, 40 counts above the background
+    frame[30:50, 30:50] = 9000   # a bright one sets the top of the stretch
+    linear, stable = to_uint8(frame), to_uint8(frame, stabilise=True)
+    assert int(stable[10, 10]) - int(stable[0, 0]) > 3 * (int(linear[10, 10]) - int(linear[0, 0]))
+    assert stable[40, 40] == 255 and stable[0, 0] == 0

@@ -236,13 +236,25 @@ def test_whole_number_settings_written_as_1_0_in_a_preset_are_taken(tmp_path, ca
     assert open_container(tmp_path / "out").manifest["settings"]["adjacent_factor"] == 1
 
 
-def test_help_shows_percentages_as_written(capsys):
-    from napari_flowroi.cli import main
+def test_help_shows_percentages_as_written(capsys, monkeypatch):
+    import dataclasses
+    import types
 
+    from napari_flowroi import cli
+    from napari_flowroi.settings import FlowRoISettings
+
+    # a setting whose help holds a per-cent sign, as help texts may ("60 %" once broke argparse)
+    fields = FlowRoISettings.fields()
+    patched = [dataclasses.field(default=f.default, metadata={
+        **f.metadata, "help": f.metadata["help"] + " Keeps 60 % at 0.6."}) for f in fields]
+    for new, old in zip(patched, fields, strict=True):
+        new.name, new.type = old.name, old.type
+    monkeypatch.setattr(cli, "FlowRoISettings", types.SimpleNamespace(
+        fields=lambda: tuple(patched)))
     with pytest.raises(SystemExit) as stop:
-        main(["compress", "--help"])
+        cli.main(["compress", "--help"])
     assert stop.value.code == 0
-    assert "60 %" in capsys.readouterr().out
+    assert "60 % at 0.6" in " ".join(capsys.readouterr().out.split())
 
 
 # --- damaged containers and the other commands -----------------------------------------------------

@@ -64,7 +64,7 @@ def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
 
     calls = []
     real = roi.aligned_flow
-    monkeypatch.setattr(roi, "aligned_flow", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(roi, "aligned_flow", lambda *a, **k: calls.append(1) or real(*a, **k))
     extractor = RoiExtractor(movie_from_array(discs.frames), MOTION.replace(adjacent_factor=1))
     for t in range(len(discs.frames)):
         extractor.mask(t)
@@ -79,12 +79,38 @@ def test_adjacent_factor_unions_neighbouring_masks(discs):
     assert np.array_equal(union, expected)
 
 
-def test_higher_threshold_never_shrinks_the_mask(discs):
+@pytest.mark.parametrize("rule", ["cells", "quantile"])
+def test_higher_threshold_never_shrinks_the_mask(discs, rule):
     movie = movie_from_array(discs.frames)
-    small = RoiExtractor(movie, MOTION.replace(roi_threshold=0.05)).mask(3)
-    large = RoiExtractor(movie, MOTION.replace(roi_threshold=0.6)).mask(3)
-    assert small.sum() < large.sum()
-    assert not (small & ~large).any()
+    small = RoiExtractor(movie, MOTION.replace(roi_rule=rule, roi_threshold=0.05)).mask(3)
+    large = RoiExtractor(movie, MOTION.replace(roi_rule=rule, roi_threshold=0.6)).mask(3)
+    assert small.sum() < large.sum() or rule == "cells"
+    assert large.any() and not (small & ~large).any()
+
+
+def test_cells_rule_follows_cell_outlines_and_drops_still_texture(discs):
+    # the default rule keeps the moving discs with their outlines: next to nothing 8 px away
+    extractor = RoiExtractor(movie_from_array(discs.frames), MOTION)
+    for t in (2, 5):
+        mask = extractor.mask(t)
+        assert pixel_coverage(mask, discs.cells[t]) > 0.95
+        assert mask[far_from(discs.cells[t], 8)].mean() < 0.02
+
+
+def test_quantile_rule_is_still_the_papers(discs):
+    extractor = RoiExtractor(movie_from_array(discs.frames),
+                             MOTION.replace(roi_rule="quantile", roi_threshold=0.2))
+    assert pixel_coverage(extractor.mask(3), discs.cells[3]) > 0.9
+
+
+def test_motion_floor_follows_the_movies_flow_noise():
+    from napari_flowroi.roi import motion_floor
+
+    rng = np.random.default_rng(0)
+    calm = np.abs(rng.normal(0, 0.05, (64, 64)))
+    noisy = np.abs(rng.normal(0, 1.0, (64, 64)))
+    assert motion_floor(calm, min_motion=0.5) == 0.5
+    assert motion_floor(noisy, min_motion=0.5) > 2.0
 
 
 @pytest.mark.parametrize("dtype", [np.uint16, np.float32])
@@ -124,14 +150,12 @@ def test_clean_mask_drops_specks_and_fills_holes():
 
 
 def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, monkeypatch):
-    import napari_flowroi.appearance as appearance
     import napari_flowroi.roi as roi
 
     flows, cells = [], []
-    real_flow, real_cells = roi.aligned_flow, appearance.cell_mask_small
-    monkeypatch.setattr(roi, "aligned_flow", lambda *a: flows.append(1) or real_flow(*a))
-    monkeypatch.setattr(appearance, "cell_mask_small",
-                        lambda *a: cells.append(1) or real_cells(*a))
+    real_flow, real_cells = roi.aligned_flow, roi.regions_for
+    monkeypatch.setattr(roi, "aligned_flow", lambda *a, **k: flows.append(1) or real_flow(*a, **k))
+    monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
     second = first.with_settings(FlowRoISettings(roi_threshold=0.3))
@@ -140,3 +164,21 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
     third = first.with_settings(FlowRoISettings(cell_contrast=6.0))
     third.mask(3)
     assert len(flows) == 1 and len(cells) == 2
+
+
+def test_fill_holes_fills_enclosed_background_only():
+    from napari_flowroi.masks import fill_holes
+
+    ring = np.zeros((40, 40), bool)
+    ring[10:30, 10:30] = True
+    ring[15:25, 15:25] = False      # enclosed hole
+    filled = fill_holes(ring)
+    assert filled[20, 20] and not filled[2, 2] and filled.sum() == 400
+
+
+def test_extractors_with_other_thresholds_share_one_pool(discs):
+    extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
+    other = extractor.with_settings(FlowRoISettings(roi_threshold=0.5, scaling_factor=3.0))
+    assert other.pool is extractor.pool
+    extractor.mask(3)
+    assert other.regions(3) is extractor.regions(3) and other.motion(3) is extractor.motion(3)

@@ -42,13 +42,19 @@ def test_widget_docks_from_the_plugin_menu_with_one_control_per_setting(make_nap
 def test_threshold_change_updates_the_mask_of_the_visible_frame_only(widget_on, hsc_cut, qtbot):
     viewer, widget = widget_on(hsc_cut)
     viewer.dims.set_current_step(0, 3)
-    before = wait_preview(qtbot, widget, t=3)
+    # motion alone: with the appearance source on (default) every clearly visible cell is kept
+    # whatever the threshold, which then only decides on faint moving cells
+    initial = wait_preview(qtbot, widget, t=3)
+    widget.form.controls["appearance_roi"].value = False
+    before = wait_preview(qtbot, widget, settings=initial.settings.replace(appearance_roi=False), t=3)
     mask_layer = roles(viewer)["mask"]
     mask_before = np.asarray(mask_layer.data[3])
     computed_before = len(widget.previewer.computed)
 
-    widget.form.controls["roi_threshold"].value = 0.25
-    new = wait_preview(qtbot, widget, settings=before.settings.replace(roi_threshold=0.25), t=3)
+    # (rule cells: at 0.05 a region must move over 95 % of its pixels; at 0.25 every cell of
+    # this cut still qualifies)
+    widget.form.controls["roi_threshold"].value = 0.05
+    new = wait_preview(qtbot, widget, settings=before.settings.replace(roi_threshold=0.05), t=3)
 
     # exactly one preview was computed: the visible frame under the new settings
     assert widget.previewer.computed[computed_before:] == [(new.settings, 3)]

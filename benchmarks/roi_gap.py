@@ -1,0 +1,285 @@
+"""Issue 10's table: how close the default RoI comes to the ideal (reference-cell) RoI.
+
+    python benchmarks/roi_gap.py [--frames N] [--movies HSC,GOWT1,HeLa] [--docs docs]
+
+Per movie (clean and with camera noise) and rate (8, 16, 32:1), on N consecutive frames:
+RoI share of the frame against the reference cells + 2 px, share of the reference-cell pixels
+inside the RoI, reference cells (instances) coded more than 1 dB worse than by plain JPEG2000 at
+the same rate, and the gain at matched cell PSNR of the default settings and of the ideal mask
+under the same background settings, with default / ideal. Writes benchmarks/results/roi_gap.json
+docs/benchmarks-roi.md; `make bench` runs the same as its part `roi` and puts the table at the
+top of docs/benchmarks.md (`--from-results benchmarks/results/results.json` rewrites
+docs/benchmarks-roi.md from that run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+from common import ClipQuality, codec, gain, ideal_mask, plain_ladder  # noqa: E402
+from napari_flowroi.roi import RoiExtractor  # noqa: E402
+from napari_flowroi.settings import FlowRoISettings  # noqa: E402
+
+RATES = (8, 16, 32)
+#: Plain JPEG2000 rates for the downstream ladder: 2^(k/2), 4:1 ... 256:1.
+F1_LADDER = tuple(2 ** (k / 2) for k in range(4, 17))
+#: A reference cell "pays" when it comes out this many dB below plain JPEG2000 at the same rate.
+PAY_DB = 1.0
+#: Reference instances smaller than this (px) are also counted apart: the HSC reference (local
+#: contrast > 12.5, shipped) holds fragments of 1-20 px whose PSNR is that of a handful of pixels.
+MIN_CELL_AREA = 30
+
+
+def cell_psnr(original, decoded, labels, peak) -> np.ndarray:
+    """PSNR of every labelled cell (index = label; label 0 unused)."""
+    sq = (original.astype(np.float64) - decoded.astype(np.float64)) ** 2
+    n = int(labels.max()) + 1
+    sse = np.bincount(labels.ravel(), weights=sq.ravel(), minlength=n)
+    count = np.bincount(labels.ravel(), minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 10 * np.log10(peak ** 2 / (sse / np.maximum(count, 1)))
+
+
+def downstream_scores(case, originals, decoded_by_t, reference) -> dict:
+    """Segmentation F1 (IoU > 0.5) and tracking F1 of decoded frames against the same pipeline
+    on the originals (benchmarks/downstream.py)."""
+    import downstream
+
+    frames = sorted(originals)
+    seg = {t: downstream.segment(decoded_by_t[t], case.modality) for t in frames}
+    total = {"tp": 0, "n_reference": 0, "n_test": 0}
+    for t in frames:
+        for k, v in downstream.match_instances(reference["seg"][t], seg[t]).items():
+            total[k] += v
+    ltotal = {"tp": 0, "n_reference": 0, "n_test": 0}
+    for ref, (a, b) in zip(reference["links"], zip(frames, frames[1:])):
+        links = downstream.link(downstream.centroids(seg[a]), downstream.centroids(seg[b]))
+        for k, v in downstream.match_links(ref, links).items():
+            ltotal[k] += v
+    return {"segmentation": downstream.prf(total)["f1"],
+            "tracking": downstream.prf(ltotal)["f1"] if len(frames) > 1 else float("nan")}
+
+
+def rate_at_f1(ladder: list[dict], key: str, f1: float) -> tuple[float, str]:
+    """The highest plain rate whose F1 (`key`) still reaches `f1`, interpolated in log(rate)
+    between the last rung that reaches it and the next; '>' when even the lowest rung does
+    not reach it (gain at least the value), '<' when the highest rung still does."""
+    rates = np.array([p["rate"] for p in ladder])
+    scores = np.array([p[key] for p in ladder])
+    order = np.argsort(rates)
+    rates, scores = rates[order], scores[order]
+    ok = np.nonzero(scores >= f1 - 1e-9)[0]
+    if len(ok) == 0:
+        return float(rates[0]), ">"
+    i = int(ok.max())
+    if i == len(rates) - 1:
+        return float(rates[-1]), "<"
+    s0, s1 = scores[i], scores[i + 1]
+    w = 0.0 if s0 == s1 else (s0 - f1) / (s0 - s1)
+    return float(np.exp(np.log(rates[i]) + w * (np.log(rates[i + 1]) - np.log(rates[i])))), ""
+
+
+def f1_ladder(case, originals, reference) -> list[dict]:
+    out = []
+    for cratio in F1_LADDER:
+        decoded, nbytes, raw = {}, 0, 0
+        for t, frame in originals.items():
+            data = codec.encode_jp2(frame, cratio)
+            decoded[t] = codec.decode_jp2(data)
+            nbytes += len(data)
+            raw += frame.nbytes
+        out.append({"rate": raw / nbytes, **downstream_scores(case, originals, decoded, reference)})
+    return out
+
+
+def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
+    originals = {t: case.movie[t] for t in frames}
+    peak = float(np.iinfo(case.movie.dtype).max)
+    ladder = plain_ladder(case, frames, originals)
+    extractor = RoiExtractor(case.movie, settings, cache_frames=8)
+    started = time.perf_counter()
+    masks = {t: extractor.mask(t) for t in frames}
+    mask_seconds = (time.perf_counter() - started) / len(frames)
+    ideal = {t: ideal_mask(case.cells(t)) for t in frames}
+    cover = [common.coverage(masks[t], case.cells(t)) for t in frames]
+    out = {"frames": frames, "mask_seconds": mask_seconds,
+           "roi_fraction": float(np.mean([c["roi_fraction"] for c in cover])),
+           "ideal_fraction": float(np.mean([ideal[t].mean() for t in frames])),
+           "cell_fraction": float(np.mean([np.mean(case.cells(t) > 0) for t in frames])),
+           "pixel_coverage": float(np.mean([c["pixel_coverage"] for c in cover])),
+           "object_coverage": float(np.mean([c["object_coverage"] for c in cover])),
+           "rates": {}}
+    reference = ladder_f1 = None
+    if downstream_f1:
+        import downstream
+
+        seg = {t: downstream.segment(originals[t], case.modality) for t in frames}
+        reference = {"seg": seg, "links": [
+            downstream.link(downstream.centroids(seg[a]), downstream.centroids(seg[b]))
+            for a, b in zip(frames, frames[1:])]}
+        ladder_f1 = f1_ladder(case, originals, reference)
+        out["f1_ladder"] = ladder_f1
+    for rate in RATES:
+        s = settings.replace(compression_rate=float(rate))
+        row = {}
+        decoded_default, bytes_default, raw_default = {}, 0, 0
+        worse, cells_total, worse_big, big_total = 0, 0, 0, 0
+        for name, mk in (("default", masks), ("ideal", ideal)):
+            q = ClipQuality(case.movie.dtype)
+            for t in frames:
+                enc = codec.encode_frame(originals[t], mk[t], s)
+                dec = codec.decode_frame(enc)
+                q.add(originals[t], dec, case.cells(t), enc.bytes_written)
+                if name == "default":
+                    decoded_default[t] = dec
+                    bytes_default += enc.bytes_written
+                    raw_default += originals[t].nbytes
+                    plain = codec.decode_frame(codec.encode_plain(originals[t], s))
+                    labels = case.cells(t)
+                    ours = cell_psnr(originals[t], dec, labels, peak)[1:]
+                    theirs = cell_psnr(originals[t], plain, labels, peak)[1:]
+                    area = np.bincount(labels.ravel(), minlength=len(ours) + 1)[1:]
+                    present, big = area > 0, area >= MIN_CELL_AREA
+                    pays = ours < theirs - PAY_DB
+                    worse += int(np.sum(pays & present))
+                    cells_total += int(present.sum())
+                    worse_big += int(np.sum(pays & big))
+                    big_total += int(big.sum())
+            g, flag = gain(q.as_dict(), ladder)
+            row[name] = {"gain": g, "flag": flag, "rate": q.rate, "psnr_cells": q.psnr("cells")}
+        row["cells_worse"] = worse
+        row["cells_total"] = cells_total
+        row["cells_worse_big"] = worse_big
+        row["cells_total_big"] = big_total
+        row["default_over_ideal"] = row["default"]["gain"] / row["ideal"]["gain"]
+        if reference is not None:
+            scores = downstream_scores(case, originals, decoded_default, reference)
+            achieved = raw_default / bytes_default
+            for key in ("segmentation", "tracking"):
+                if not np.isfinite(scores[key]):
+                    continue
+                plain_rate, flag = rate_at_f1(ladder_f1, key, scores[key])
+                row[f"{key}_f1"] = scores[key]
+                row[f"{key}_gain"] = {"gain": achieved / plain_rate, "flag": flag}
+        out["rates"][str(rate)] = row
+        log(f"  {case.name} {rate}:1 default {row['default']['gain']:.2f}{row['default']['flag']} "
+            f"ideal {row['ideal']['gain']:.2f}{row['ideal']['flag']} worse {worse}/{cells_total}")
+    return out
+
+
+def _f1(row: dict, key: str) -> str:
+    if f"{key}_f1" not in row:
+        return "–"
+    g = row[f"{key}_gain"]
+    return f"{row[key + '_f1']:.2f} ({g['flag']}{g['gain']:.2f})"
+
+
+def write_doc(results: dict, path: Path, source: str = "") -> None:
+    source = source or f"`python benchmarks/roi_gap.py --frames {results['n_frames']}`"
+    lines = [
+        "# Benchmarks: the default RoI against the ideal RoI (issue 10)",
+        "",
+        f"*Generated by {source} ({results['n_frames']} frames per clip); run started "
+        f"{results['started']}, wall time {results['wall_seconds'] / 60:.1f} min. Do not edit by "
+        "hand.*",
+        "",
+        *table(results),
+    ]
+    path.write_text("\n".join(lines))
+
+
+def table(results: dict) -> list[str]:
+    """The issue-10 table and its legend as Markdown lines (also a section of benchmarks.md)."""
+    s = FlowRoISettings()
+    lines = [
+        "Same data, noise and measurement as docs/benchmarks.md (gain = times smaller than plain "
+        "JPEG2000 at the same PSNR inside the reference cells, plain JPEG2000 over the 34-rate "
+        "ladder). *default* = the settings' defaults "
+        f"(rule {s.roi_rule}, RoI threshold {s.roi_threshold:g}, flow {s.flow_method}, "
+        f"cell contrast {s.cell_contrast:g}, margin {s.roi_margin}, scaling {s.scaling_factor:g}, "
+        f"background_sigma {s.background_sigma:g}); *ideal* = the reference cells dilated 2 px as "
+        "the RoI, coded with the same background settings. *RoI / ideal* = RoI share of the frame "
+        "÷ share of the reference cells + 2 px (target ≤ 1.3); *covered* = share of the "
+        "reference-cell pixels inside the RoI (target ≥ 99.5 %); *cells > 1 dB worse* = reference "
+        "cells (instances) whose PSNR is more than 1 dB below plain JPEG2000's at the same rate "
+        f"(target 0; in brackets: cells of at least {MIN_CELL_AREA} px). Mask time: seconds per frame for the RoI of the evaluated frames on one "
+        "extractor (2 shared cores, other jobs running; docs/speed.md has the controlled figure).",
+        "",
+        "| movie | frames | RoI | ideal | RoI / ideal | covered | mask s/frame | rate | cells > 1 dB worse | gain default | gain ideal | default ÷ ideal | segmentation F1 (gain) | tracking F1 (gain) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, r in results["cases"].items():
+        first = True
+        for rate, row in r["rates"].items():
+            head = (f"| {name} | {r['frames'][0]}–{r['frames'][-1]} | {r['roi_fraction']:.1%} | "
+                    f"{r['ideal_fraction']:.1%} | {r['roi_fraction'] / r['ideal_fraction']:.2f} | "
+                    f"{r['pixel_coverage']:.2%} | {r['mask_seconds']:.3f} |") if first else \
+                "| | | | | | | |"
+            first = False
+            d, i = row["default"], row["ideal"]
+            lines.append(f"{head} {rate}:1 | {row['cells_worse']} / {row['cells_total']} "
+                         f"({row['cells_worse_big']} / {row['cells_total_big']}) | "
+                         f"{d['flag']}{d['gain']:.2f} | {i['flag']}{i['gain']:.2f} | "
+                         f"{row['default_over_ideal']:.0%} | {_f1(row, 'segmentation')} | "
+                         f"{_f1(row, 'tracking')} |")
+    lines += ["", "`>x`: plain JPEG2000 never reached that cell quality on the ladder (gain at "
+              "least x); a ratio with such a bound is itself a bound.", "",
+              "Segmentation and tracking F1: the benchmark's classical pipeline "
+              "(benchmarks/downstream.py: threshold + watershed, IoU > 0.5; mutual nearest-"
+              "neighbour links) on the decoded frames against the same pipeline on the originals. "
+              "In brackets the gain at equal F1: FlowRoI's rate ÷ the highest plain-JPEG2000 rate "
+              "(ladder 4:1 … 256:1 in 2^½ steps, log-interpolated) whose F1 still reaches "
+              "FlowRoI's; `>x` when even plain 4:1 does not reach it, `<x` when plain 256:1 still "
+              "does. Tracking needs two frames.", ""]
+    return lines
+
+
+def run(frames: int, movies=(), log=print) -> dict:
+    """The table's numbers on the first `frames` frames of each benchmark clip."""
+    started = time.perf_counter()
+    results = {"n_frames": frames, "started": time.strftime("%Y-%m-%d %H:%M"), "cases": {}}
+    for case in common.load_cases(quick=False):
+        if movies and case.movie_name not in movies:
+            continue
+        clip = case.frames[:frames]
+        log(f"{case.name} frames {clip}")
+        results["cases"][case.name] = run_case(case, clip, FlowRoISettings(), log)
+    results["wall_seconds"] = time.perf_counter() - started
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=2)
+    parser.add_argument("--movies", default="")
+    parser.add_argument("--docs", default=str(HERE.parent / "docs"))
+    parser.add_argument("--from-results", default="",
+                        help="write the doc from the roi part of a make-bench results.json")
+    args = parser.parse_args(argv)
+    if args.from_results:
+        write_doc(json.loads(Path(args.from_results).read_text())["roi_gap"],
+                  Path(args.docs) / "benchmarks-roi.md", source="the `roi` part of `make bench`")
+        return 0
+    wanted = {m.strip() for m in args.movies.split(",") if m.strip()}
+    results = run(args.frames, wanted, lambda m: print(m, flush=True))
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "roi_gap.json").write_text(json.dumps(results, indent=1, default=float))
+    write_doc(results, Path(args.docs) / "benchmarks-roi.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,65 @@
+"""Binary-mask helpers shared by every RoI source (motion, appearance): clean-up, hole filling,
+growing and resizing. Kept apart so that the sources import it and not each other."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def ellipse(size: int) -> np.ndarray:
+    """An elliptic structuring element of `size` x `size` pixels."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+
+
+def drop_small(mask: np.ndarray, min_area: float) -> np.ndarray:
+    """Remove 8-connected regions of fewer than `min_area` pixels."""
+    if min_area <= 0 or not mask.any():
+        return mask.astype(bool)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    return keep[labels]
+
+
+def clean_mask(mask: np.ndarray, opening: int, closing: int, min_area: float) -> np.ndarray:
+    """Opening removes specks, closing fills small gaps, then regions under `min_area` px go."""
+    out = mask.astype(np.uint8)
+    if opening > 1:
+        out = cv2.morphologyEx(out, cv2.MORPH_OPEN, ellipse(opening))
+    if closing > 1:
+        out = cv2.morphologyEx(out, cv2.MORPH_CLOSE, ellipse(closing))
+    return drop_small(out, min_area)
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill every background region not connected to the image border (a cell's flat inside).
+
+    One flood fill from a padded corner (OpenCV) instead of scipy's iterative fill: 1-2 ms on a
+    half-resolution megapixel frame.
+    """
+    mask = mask.astype(bool)
+    if not mask.any():
+        return mask
+    padded = np.zeros((mask.shape[0] + 2, mask.shape[1] + 2), np.uint8)
+    padded[1:-1, 1:-1] = mask
+    flood = np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8)
+    cv2.floodFill(padded, flood, (0, 0), 1)
+    outside = flood[1:-1, 1:-1].astype(bool)
+    return ~outside[1:-1, 1:-1]
+
+
+def grow(mask: np.ndarray, margin: int) -> np.ndarray:
+    """Dilate `mask` by `margin` pixels (a disc)."""
+    if margin <= 0 or not mask.any():
+        return mask
+    return cv2.dilate(mask.astype(np.uint8), ellipse(2 * margin + 1)).astype(bool)
+
+
+def to_shape(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Resize a mask computed at the flow resolution to `shape`, with smooth (interpolated, then
+    re-thresholded at one half) rather than blocky outlines."""
+    if mask.shape == tuple(shape):
+        return mask.astype(bool)
+    up = cv2.resize(mask.astype(np.uint8) * 255, tuple(shape)[::-1], interpolation=cv2.INTER_LINEAR)
+    return up > 127
