@@ -28,11 +28,10 @@ import subprocess
 import tempfile
 
 import numpy as np
-
 from common import ClipQuality, matched_rate
 
-JXL_DISTANCES = tuple(0.01 * 2 ** (k * 0.75) for k in range(0, 15))     # 0.01 .. 14.7
-HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(0, 40))          # 1e-6 .. 0.6
+JXL_DISTANCES = tuple(0.01 * 2 ** (k * 0.75) for k in range(15))     # 0.01 .. 14.7
+HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(40))          # 1e-6 .. 0.6
 HEVC_CRFS = (4, 10, 16, 22, 28, 34, 40, 51)
 AV1_CRFS = (4, 12, 20, 28, 36, 44, 52, 63)
 ROI_BLOCK = 64
@@ -61,7 +60,7 @@ def _image_ladder(case, originals, encode, decode, params):
             for t in sorted(originals):
                 data = encode(originals[t], p)
                 q.add(originals[t], decode(data), case.cells(t), len(data))
-        except Exception as exc:  # a parameter the codec refuses: skip that point
+        except Exception as exc:  # noqa: BLE001  a parameter the codec refuses (any error type): skip that point
             print(f"    skipped {p}: {exc}")
             continue
         points.append({"param": p, **q.as_dict()})
@@ -210,7 +209,7 @@ def av1_ladder(case, originals, crfs=AV1_CRFS):
     for crf in crfs:
         size, decoded = av1_encode_decode(clip, crf)
         q = ClipQuality(case.movie.dtype)
-        for t, d in zip(frames, decoded):
+        for t, d in zip(frames, decoded, strict=False):
             q.add(originals[t], d, case.cells(t), 0)
         q.bytes = size
         points.append({"param": crf, **q.as_dict()})
@@ -225,7 +224,7 @@ def hevc_ladder(case, originals, mode, roi_mask=None, crfs=HEVC_CRFS):
     for crf in crfs:
         size, decoded = hevc_encode_decode(clip, crf, mode, roi)
         q = ClipQuality(case.movie.dtype)
-        for t, d in zip(frames, decoded):
+        for t, d in zip(frames, decoded, strict=False):
             q.add(originals[t], d, case.cells(t), 0)
         q.bytes = size
         points.append({"param": crf, **q.as_dict()})

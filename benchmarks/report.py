@@ -14,8 +14,8 @@ import numpy as np  # noqa: E402
 GAIN_RATES = ("8", "16", "32", "64")
 REGIONS = {"cells": "inside reference cells", "background": "outside reference cells",
            "frame": "whole frame"}
-STYLE = {"plain JPEG2000": dict(color="black", marker="s"), "default": dict(color="tab:blue", marker="o"),
-         "best": dict(color="tab:green", marker="^")}
+STYLE = {"plain JPEG2000": {"color": "black", "marker": "s"}, "default": {"color": "tab:blue", "marker": "o"},
+         "best": {"color": "tab:green", "marker": "^"}}
 
 
 def fmt_gain(item) -> str:
@@ -45,7 +45,7 @@ def _noise(entry) -> str:
 
 def headline(results) -> list[str]:
     lines = ["| movie | noise | RoI | 8:1 | 16:1 | 32:1 | 64:1 |", "|---|---|---|---|---|---|---|"]
-    for name, entry in results["cases"].items():
+    for entry in results["cases"].values():
         q = entry.get("quality")
         if not q:
             continue
@@ -92,13 +92,13 @@ def _save(fig, path: Path) -> str:
 def plot_rd(results, images: Path, region: str) -> str:
     cases = [(n, e) for n, e in results["cases"].items() if e.get("quality")]
     fig, axes = _figure_grid(len(cases))
-    for ax, (name, entry) in zip(axes, cases):
+    for ax, (name, entry) in zip(axes, cases, strict=False):
         q = entry["quality"]
         ladder = q["ladder"]
         ax.plot([p["rate"] for p in ladder], [p[f"psnr_{region}"] for p in ladder], "-", color="0.6",
                 label="plain JPEG2000 (ladder)")
         for key, curve in q["curves"].items():
-            style = STYLE.get(key, dict(marker="x", linestyle="--"))
+            style = STYLE.get(key, {"marker": "x", "linestyle": "--"})
             ax.plot([p["rate"] for p in curve], [p[f"psnr_{region}"] for p in curve], label=key,
                     **({"linestyle": "-"} | style))
         ax.set_xscale("log", base=2)
@@ -116,10 +116,10 @@ def plot_rd(results, images: Path, region: str) -> str:
 def plot_gain(results, images: Path) -> str:
     cases = [(n, e) for n, e in results["cases"].items() if e.get("quality")]
     fig, axes = _figure_grid(len(cases))
-    for ax, (name, entry) in zip(axes, cases):
+    for ax, (name, entry) in zip(axes, cases, strict=False):
         for key, gains in entry["quality"]["gains"].items():
             rates = [int(r) for r in GAIN_RATES if r in gains]
-            style = STYLE.get(key, dict(marker="x", linestyle="--"))
+            style = STYLE.get(key, {"marker": "x", "linestyle": "--"})
             ax.plot(rates, [gains[str(r)]["gain"] for r in rates], label=key, **({"linestyle": "-"} | style))
         for cname, cg in entry.get("codecs", {}).get("gains", {}).items():
             rates = [int(r) for r in GAIN_RATES if r in cg]
@@ -187,7 +187,7 @@ def plot_codecs(results, images: Path) -> str | None:
     if not cases:
         return None
     fig, axes = _figure_grid(len(cases))
-    for ax, (name, entry) in zip(axes, cases):
+    for ax, (name, entry) in zip(axes, cases, strict=False):
         q = entry["quality"]
         ax.plot([p["rate"] for p in q["ladder"]], [p["psnr_cells"] for p in q["ladder"]], "-",
                 color="black", label="plain JPEG2000")

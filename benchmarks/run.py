@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
+
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 PARTS = ("roi", "quality", "downstream", "codecs", "speed", "memory")
@@ -215,6 +216,7 @@ def recommend(results) -> dict:
 
 def run_speed(args, results):
     import speed
+
     from napari_flowroi.inputs import open_movie
 
     data = common.shared_data_dir()

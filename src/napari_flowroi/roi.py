@@ -19,7 +19,7 @@ mask of frame t needs only frames t-1-k .. t+1+k, a frame is prepared and its ce
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
@@ -191,7 +191,7 @@ class RoiExtractor:
         self.cells = lru_cache(maxsize=cache_frames)(self._pooled_cells)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
 
-    def with_settings(self, settings: FlowRoISettings) -> "RoiExtractor":
+    def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:
         """An extractor for other settings sharing this one's pool: prepared frames, flows and
         cells are reused wherever the settings they depend on agree (a threshold change
         recomputes masks only)."""

@@ -20,8 +20,8 @@ FLOW_METHODS = ("farneback", "dis")
 ROI_RULES = ("cells", "quantile")
 
 
-def _setting(default, help: str, *, low=None, high=None, low_open=False, high_open=False,
-             expert=False, choices=None, log=False):
+def _setting(default, help: str, *, low=None, high=None,  # noqa: A002  (argparse's word)
+             low_open=False, high_open=False, expert=False, choices=None, log=False):
     return field(default=default, metadata={
         "help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
         "expert": expert, "choices": choices, "log": log,
@@ -125,14 +125,14 @@ class FlowRoISettings:
                 object.__setattr__(self, f.name, int(value))
 
     # --- conversions -----------------------------------------------------------------------------
-    def replace(self, **changes) -> "FlowRoISettings":
+    def replace(self, **changes) -> FlowRoISettings:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FlowRoISettings":
+    def from_dict(cls, data: dict[str, Any]) -> FlowRoISettings:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -144,7 +144,7 @@ class FlowRoISettings:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
-    def from_json(cls, path: str | Path) -> "FlowRoISettings":
+    def from_json(cls, path: str | Path) -> FlowRoISettings:
         try:
             data = json.loads(Path(path).read_bytes().decode("utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # ValueError: also not UTF-8

@@ -4,9 +4,15 @@ import numpy as np
 import pytest
 
 from napari_flowroi.batch import compress_movie
-from napari_flowroi.container import (PROGRESS, frame_name, manifest_reserve, mask_name,
-                                      open_container,
-                                      record_reserve, sha256)
+from napari_flowroi.container import (
+    PROGRESS,
+    frame_name,
+    manifest_reserve,
+    mask_name,
+    open_container,
+    record_reserve,
+    sha256,
+)
 from napari_flowroi.errors import FlowRoIError, OutputError
 from napari_flowroi.settings import FlowRoISettings
 

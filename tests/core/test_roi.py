@@ -4,8 +4,13 @@ import pytest
 from napari_flowroi.errors import InputError
 from napari_flowroi.inputs import movie_from_array
 from napari_flowroi.metrics import pixel_coverage
-from napari_flowroi.roi import (RoiExtractor, clean_mask, motion_saliency, partner_frame,
-                                threshold_saliency)
+from napari_flowroi.roi import (
+    RoiExtractor,
+    clean_mask,
+    motion_saliency,
+    partner_frame,
+    threshold_saliency,
+)
 from napari_flowroi.settings import FlowRoISettings
 
 from ..conftest import far_from

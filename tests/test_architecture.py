@@ -1,0 +1,106 @@
+"""The layering that docs/architecture.md describes, checked from the code's own imports."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).parents[1] / "src" / "napari_flowroi"
+GUI = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt", "vispy")
+
+
+def _core_modules() -> dict[str, Path]:
+    """Core module name (e.g. 'roi', 'container') -> its files; the napari side is left out."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        if parts[0] in ("napari", "sample_data"):
+            continue
+        modules.setdefault(parts[0], []).append(path)
+    return modules
+
+
+def _imports(path: Path) -> set[str]:
+    """Every module an import in `path` names, at any depth (inside functions too), made absolute."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join(base + ((node.module,) if node.module else ()))
+                if node.module is None:  # `from . import x`: x may be a module
+                    names.update(f"{module}.{alias.name}" for alias in node.names)
+                names.add(module)
+            else:
+                names.add(node.module)
+    return names
+
+
+def _core_graph() -> dict[str, set[str]]:
+    modules = _core_modules()
+    graph = {}
+    for name, paths in modules.items():
+        targets = set()
+        for path in paths:
+            for imported in _imports(path):
+                bits = imported.split(".")
+                if bits[0] == "napari_flowroi" and len(bits) > 1 and bits[1] in modules:
+                    targets.add(bits[1])
+        targets.discard(name)
+        graph[name] = targets
+    return graph
+
+
+def test_the_core_imports_no_gui_toolkit_and_not_the_napari_side():
+    for paths in _core_modules().values():
+        for path in paths:
+            for imported in _imports(path):
+                top = imported.split(".")[0]
+                assert top not in GUI, f"{path.name} imports {imported}: the core must run without a GUI"
+                assert not imported.startswith("napari_flowroi.napari"), \
+                    f"{path.name} imports the napari side ({imported})"
+
+
+def test_core_modules_import_each_other_without_cycles():
+    graph = _core_graph()
+    # verify.py and cluster.py only re-export their successors; __init__ is the package's face
+    graph.pop("__init__", None)
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
+            if nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = 2
+
+    for start in sorted(graph):
+        if start not in state:
+            visit(start, [start])
+
+
+def test_the_cycle_check_sees_a_cycle():
+    # the check itself can fail: two modules that import each other inside functions
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "napari_flowroi"
+        root.mkdir()
+        (root / "a.py").write_text("def f():\n    from .b import g\n")
+        (root / "b.py").write_text("def g():\n    from . import a\n")
+        global PACKAGE
+        saved, PACKAGE = PACKAGE, root
+        try:
+            try:
+                test_core_modules_import_each_other_without_cycles()
+            except AssertionError as exc:
+                assert "a -> b -> a" in str(exc) or "b -> a -> b" in str(exc)
+            else:
+                raise AssertionError("a two-module cycle went unnoticed")
+        finally:
+            PACKAGE = saved
