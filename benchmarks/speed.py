@@ -350,7 +350,7 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
     codec.HTJ2KRateController), plain and FlowRoI (default settings, same masks), on HSC frames
     22.. and HeLa frames 8.. with their reference cells. Per frame: encode time on one thread,
     encodes, achieved rate, PSNR inside the cells; gain = rate / the classic plain ladder's rate
-    at the same cell PSNR (metrics.RateLadder.gain). Also checks that OpenJPEG decodes the HTJ2K
+    at the same cell PSNR (ladders.RateLadder.gain). Also checks that OpenJPEG decodes the HTJ2K
     codestreams to what OpenJPH decodes."""
     import cv2
     import imagecodecs
@@ -358,7 +358,8 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
 
     from napari_flowroi import codec
     from napari_flowroi.inputs import open_movie
-    from napari_flowroi.metrics import compression_rate, ladder_rates, plain_rate_ladder, psnr
+    from napari_flowroi.ladders import ladder_rates, plain_rate_ladder
+    from napari_flowroi.metrics import compression_rate, psnr
     from napari_flowroi.roi import RoiExtractor
     from napari_flowroi.settings import FlowRoISettings
 

@@ -7,14 +7,18 @@ PACKAGE = Path(__file__).parents[1] / "src" / "napari_flowroi"
 GUI = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt", "vispy")
 
 
-def _core_modules() -> dict[str, Path]:
-    """Core module name (e.g. 'roi', 'container') -> its files; the napari side is left out."""
+def _core_modules() -> dict[str, list[Path]]:
+    """Core module name (e.g. 'roi', 'container._masks') -> its file; the napari side is left out.
+    A package's modules count one by one, so `codec` may use `container._masks` while
+    `container._reader` uses `codec`."""
     modules = {}
     for path in PACKAGE.rglob("*.py"):
         parts = path.relative_to(PACKAGE).with_suffix("").parts
         if parts[0] in ("napari", "sample_data"):
             continue
-        modules.setdefault(parts[0], []).append(path)
+        if parts[-1] == "__init__" and len(parts) > 1:
+            parts = parts[:-1]
+        modules[".".join(parts)] = [path]
     return modules
 
 
@@ -46,8 +50,14 @@ def _core_graph() -> dict[str, set[str]]:
         for path in paths:
             for imported in _imports(path):
                 bits = imported.split(".")
-                if bits[0] == "napari_flowroi" and len(bits) > 1 and bits[1] in modules:
-                    targets.add(bits[1])
+                if bits[0] != "napari_flowroi":
+                    continue
+                # the longest module the import names (`from .container._masks import x`)
+                for end in range(len(bits), 1, -1):
+                    candidate = ".".join(bits[1:end])
+                    if candidate in modules:
+                        targets.add(candidate)
+                        break
         targets.discard(name)
         graph[name] = targets
     return graph

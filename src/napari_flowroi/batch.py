@@ -387,8 +387,5 @@ def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | 
                          cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)[0]
 
 
-from .plates import PlateSummary, compress_movies, plate_inputs  # noqa: E402  (re-exported)
-
 __all__ = ["CHUNK_FRAMES", "CompressionSummary", "EMPTY_ROI_NOTE", "ALREADY_COMPLETE_NOTE",
-           "PlateSummary", "chunks", "compress_chunk", "compress_movie", "compress_movies",
-           "plate_inputs", "run_description", "coverage_of"]
+           "chunks", "compress_chunk", "compress_movie", "run_description", "coverage_of"]

@@ -185,7 +185,8 @@ def _scheduler(args):
 
 
 def _compress(args) -> int:
-    from .batch import compress_movie, compress_movies, plate_inputs
+    from .batch import compress_movie
+    from .plates import compress_movies, plate_inputs
 
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
@@ -202,7 +203,8 @@ def _compress(args) -> int:
     progress = _StderrProgress("compressing", not args.quiet)
     options = {"workers": args.workers, "overwrite": args.overwrite, "progress": progress,
                "scheduler": _scheduler(args)}
-    from .formats import claims, compress_file
+    from .formats import claims
+    from .planes import compress_file
 
     selection = {key: getattr(args, option) for key, option in (
         ("scenes", "scene"), ("channels", "channel"), ("z", "z"), ("motion_channel", "motion_channel"))

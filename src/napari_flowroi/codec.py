@@ -268,7 +268,7 @@ class RateController:
     misses systematically (frames of a few kB, whose fixed header bytes it does not count) the
     carried start moves, and a run resumed after a kill would write other bytes (still within
     the rate) than an uninterrupted one. On real movies a cold start hits at once (1.00 encodes
-    per frame, docs/speed.md), so the batch loses nothing; the ladders (`metrics.plain_codings`),
+    per frame, docs/speed.md), so the batch loses nothing; the ladders (`ladders.plain_codings`),
     tune and the preview, which code one frame at many rates, use it.
 
     Parameters

@@ -5,14 +5,13 @@ One vocabulary for every figure the project reports:
 - `compression_rate`: raw bytes divided by every byte written;
 - `psnr` with the peak `psnr_peak` chooses (the dtype's maximum for integers; for floats the
   value range of the frame, which is what the codec maps onto its 16-bit codes);
-- `plain_rate_ladder`: plain JPEG2000 at a list of rates with the PSNR inside a region, and from
-  it the gain of a coding at matched quality (`RateLadder.gain`).
+- coverage of the cells by a RoI, and the gain at matched quality from rate/quality pairs.
+
+The plain-JPEG2000 rate ladder that gains are measured against codes frames, so it lives in
+ladders.py (this module stays below the codec, which measures PSNR with it).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -147,96 +146,3 @@ def gain_at_matched_quality(rate: float, quality: float, baseline_rates, baselin
     """How many times smaller a file coded at `rate` with `quality` is than the baseline's file of
     the same quality (> 1: better than the baseline)."""
     return rate / rate_for_quality(baseline_rates, baseline_qualities, quality)
-
-
-# --- plain JPEG2000 rate ladder --------------------------------------------------------------------
-
-#: Plain JPEG2000 around a target rate, as multiples of it (enough for log-rate interpolation).
-LADDER_FACTORS = (0.5, 0.7, 0.85, 1.0, 1.2, 1.45, 2.0)
-
-
-def ladder_rates(rate: float, factors: Sequence[float] = LADDER_FACTORS) -> list[float]:
-    """Rates around `rate` for a plain ladder (none below 1.05:1)."""
-    return [max(1.05, float(rate) * f) for f in factors]
-
-
-@dataclass(frozen=True)
-class RateLadder:
-    """Plain JPEG2000's quality against its achieved rate on one frame, ascending in rate.
-
-    Attributes
-    ----------
-    requested : ndarray
-        Rates asked for.
-    rates : ndarray
-        Rates achieved, every byte of the JP2 file counted (`compression_rate`).
-    psnr : ndarray
-        PSNR (dB, `psnr_peak` of the frame) inside the region the ladder was made for.
-    """
-
-    requested: np.ndarray
-    rates: np.ndarray
-    psnr: np.ndarray
-
-    def rate_for_quality(self, quality: float) -> float:
-        """The plain rate that gives `quality` (log-rate interpolation; nearest end outside)."""
-        return rate_for_quality(self.rates, self.psnr, quality)
-
-    def quality_at(self, rate: float) -> float:
-        """Plain JPEG2000's PSNR at `rate` (interpolated on log rate)."""
-        return float(np.interp(np.log(rate), np.log(self.rates), self.psnr))
-
-    def gain(self, rate: float, quality: float) -> float:
-        """How many times smaller a file of `rate` and `quality` is than plain JPEG2000's file of
-        the same quality (> 1: better than plain)."""
-        return float(rate) / self.rate_for_quality(quality)
-
-
-def plain_codings(frame: np.ndarray, rates: Sequence[float]) -> Iterator[tuple[float, object,
-                                                                                 np.ndarray]]:
-    """Plain JPEG2000 of `frame` at each rate: ``(requested rate, EncodedFrame, decoded frame)``.
-
-    One rate controller runs down the list, so each rung costs about one encode. For callers
-    that need more than one region's PSNR (the benchmarks); others use `plain_rate_ladder`.
-    """
-    from .codec import RateController, decode_frame, encode_plain  # codec imports this module
-    from .settings import FlowRoISettings
-
-    control = RateController()
-    for rate in rates:
-        encoded = encode_plain(frame, FlowRoISettings(compression_rate=float(rate)),
-                               rate_control=control)
-        yield float(rate), encoded, decode_frame(encoded)
-
-
-def plain_rate_ladder(frame: np.ndarray, rates: Sequence[float], where: np.ndarray | None = None,
-                      *, peak: float | None = None) -> RateLadder:
-    """Plain JPEG2000 of `frame` at each of `rates`, with its PSNR inside `where`.
-
-    The one plain ladder of the project: `flowroi tune`, the napari rate-distortion plot and the
-    benchmarks compare FlowRoI with it.
-
-    Parameters
-    ----------
-    frame : ndarray
-        The original frame.
-    rates : sequence of float
-        Compression rates to code at (see `ladder_rates`).
-    where : ndarray of bool, optional
-        Region for the PSNR (cells, the RoI); the whole frame when None.
-    peak : float, optional
-        PSNR peak; `psnr_peak(frame)` by default.
-
-    Returns
-    -------
-    RateLadder
-    """
-    peak = psnr_peak(frame) if peak is None else peak
-    requested, achieved, quality = [], [], []
-    for rate, encoded, decoded in plain_codings(frame, rates):
-        requested.append(rate)
-        achieved.append(encoded.compression_rate)
-        quality.append(psnr(frame, decoded, where, peak))
-    order = np.argsort(achieved)
-    return RateLadder(np.asarray(requested)[order], np.asarray(achieved)[order],
-                      np.asarray(quality)[order])

@@ -26,7 +26,8 @@ import numpy as np
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
 from .guard import sample_frames
-from .metrics import ladder_rates, pixel_coverage, plain_rate_ladder, psnr
+from .ladders import ladder_rates, plain_rate_ladder
+from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -122,7 +123,7 @@ def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
     cells = {t: reference.cells(t) for t in frames}
     for t in frames:
         reference.motion(t)  # computed once here, not raced for by the workers
-    # plain JPEG2000 around the target rate (metrics.LADDER_FACTORS), PSNR inside the cells
+    # plain JPEG2000 around the target rate (ladders.LADDER_FACTORS), PSNR inside the cells
     ladders = {t: plain_rate_ladder(originals[t], ladder_rates(base.compression_rate), cells[t])
                for t in frames}
     lock, done = threading.Lock(), [0]

@@ -128,7 +128,7 @@ def test_a_folder_of_movies_is_a_plate_and_a_folder_of_frames_is_one_movie(tmp_p
                                                                           small_movie):
     import cv2
 
-    from napari_flowroi.batch import plate_inputs
+    from napari_flowroi.plates import plate_inputs
 
     plate = tmp_path / "plate"
     plate.mkdir()

@@ -9,9 +9,10 @@ import time
 import pytest
 import tifffile
 
-from napari_flowroi.batch import compress_movie, compress_movies
+from napari_flowroi.batch import compress_movie
 from napari_flowroi.cli import main
 from napari_flowroi.errors import FlowRoIError, InputError
+from napari_flowroi.plates import compress_movies
 from napari_flowroi.settings import FlowRoISettings
 from napari_flowroi.synthetic import moving_discs
 

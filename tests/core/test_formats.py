@@ -16,7 +16,7 @@ from napari_flowroi.synthetic import moving_discs
 
 bioio = pytest.importorskip("bioio")
 
-from napari_flowroi import formats  # noqa: E402
+from napari_flowroi import formats, planes  # noqa: E402
 
 T, Y, X = 6, 96, 112
 CHANNELS = ["Phase", "GFP"]
@@ -223,7 +223,7 @@ def test_planes_and_inherited_masks_travel_to_dask_workers_by_path(tmp_path, ome
     assert np.array_equal(plane.open_movie()[3], np.roll(two_channels, 9, axis=-1)[3, 1])
     out = tmp_path / "out"
     assert _run(capsys, "compress", ome_plate, out, "--quiet", "--scene", "A01")[0] == 0
-    masks = formats.ContainerMasks(out / "c0-Phase.flowroi")
+    masks = planes.ContainerMasks(out / "c0-Phase.flowroi")
     assert masks.shape == (T, Y, X)
     copy = pickle.loads(pickle.dumps(masks))
     assert copy._container is None and np.array_equal(copy[2], masks[2])
@@ -270,11 +270,11 @@ def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_p
     from napari_flowroi.settings import FlowRoISettings
 
     settings = FlowRoISettings(compression_rate=10.0)
-    here = formats.compress_file(ome_plate, tmp_path / "here", settings)
+    here = planes.compress_file(ome_plate, tmp_path / "here", settings)
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                   host="127.0.0.1", dashboard_address=None,
                                   silence_logs=50) as local, distributed.Client(local) as client:
-        there = formats.compress_file(ome_plate, tmp_path / "there", settings, scheduler=client)
+        there = planes.compress_file(ome_plate, tmp_path / "there", settings, scheduler=client)
     assert [name for name, _ in there.wells] == [name for name, _ in here.wells]
     for name, _ in here.wells:
         a = open_container(tmp_path / "here" / f"{name}.flowroi").manifest["frames"]
@@ -289,7 +289,7 @@ def test_scene_names_that_collide_once_made_file_safe_are_numbered_and_keep_thei
         for well in ("A 1", "A/1"):
             tif.write(np.zeros((2, 2, 16, 16), np.uint8), photometric="minisblack",
                       metadata={"axes": "TCYX", "Name": well, "Channel": {"Name": CHANNELS}})
-    units = formats.plan_planes(path)
+    units = planes.plan_planes(path)
     assert len({u.name for u in units}) == 4
     for unit in units:
         if not unit.motion:

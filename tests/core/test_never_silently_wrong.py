@@ -98,7 +98,7 @@ def test_resume_after_the_input_was_replaced_by_other_pixels_is_refused(tmp_path
 
 
 def test_a_finished_well_whose_input_changed_is_not_kept(tmp_path, small_movie):
-    from napari_flowroi.batch import compress_movies
+    from napari_flowroi.plates import compress_movies
 
     wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
     compress_movies(wells, tmp_path / "plate", PLAIN)

@@ -1,0 +1,243 @@
+"""Compress every plane of a microscopy file into one output folder of ordinary containers.
+
+One container per plane (scene, channel, z; docs/formats.md, docs/decisions.md): the motion
+channel's containers are coded first, and every other channel of the same scene and z-plane is
+coded with the RoI stored in them (a fluorescence channel inherits the cells found in phase
+contrast) instead of its own motion. Planes are read by formats.py; the runs go through batch.py
+and the plate summary of plates.py.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError, OutputError
+from .formats import Plane, SceneInfo, _pick, describe, open_plane
+
+# --- the motion channel's RoI for the other channels -------------------------------------------------
+
+class ContainerMasks:
+    """The RoI masks stored in a finished container, as (T, Y, X) masks read one at a time.
+
+    Given as ``extra_roi`` to the other channels of a scene: they are coded with the RoI the motion
+    channel was coded with. Picklable by path (``by_path``), so dask workers read it themselves."""
+
+    by_path = True
+
+    def __init__(self, path: str | Path, name: str | None = None):
+        self.path = str(path)
+        self.name = name or f"RoI of {Path(path).name}"
+        self._container = None
+
+    def __getstate__(self):
+        return {"path": self.path, "name": self.name, "_container": None}
+
+    def _open(self):
+        if self._container is None:
+            from .container import open_container
+
+            self._container = open_container(self.path)
+        return self._container
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self._open().shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        return self._open().read_mask(t)
+
+
+# --- compressing a whole file ------------------------------------------------------------------------
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _safe(text: str) -> str:
+    return _SAFE.sub("_", text).strip("_.") or "x"
+
+
+@dataclass
+class _Unit:
+    name: str
+    plane: Plane
+    info: SceneInfo
+    motion: bool          # codes its own motion (the motion channel, or no inheritance)
+    source: Any = None    # the unit whose RoI it inherits (its plane, then its name)
+
+
+def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
+                channels: Sequence[str | int] | None = None, z: int | None = None,
+                motion_channel: str | int | None = None, plain: bool = False) -> list[_Unit]:
+    """Every plane to code and how its RoI is found; nothing is read but headers.
+
+    Names are ``<scene>_c<i>-<channel>_z<k>`` with only the parts that vary in the selection."""
+    path = Path(path)
+    infos = describe(path)
+    chosen = ([infos[_pick(s, [i.name for i in infos], "scene", path)] for s in scenes]
+              if scenes else infos)
+    chosen = list({info.index: info for info in chosen}.values())
+    units: list[_Unit] = []
+    several_scenes = len(chosen) > 1
+    for info in chosen:
+        cs = ([_pick(c, info.channel_names, "channel", path) for c in channels]
+              if channels else list(range(info.sizes["C"])))
+        cs = list(dict.fromkeys(cs))
+        if z is not None and not 0 <= int(z) < info.sizes["Z"]:
+            raise InputError(f"{path} scene {info.name} has no z-plane {z} (it has "
+                             f"{info.sizes['Z']}, numbered from 0).")
+        zs = [int(z)] if z is not None else list(range(info.sizes["Z"]))
+        if motion_channel is not None:
+            m = _pick(motion_channel, info.channel_names, "channel", path)
+            if m not in cs:
+                raise InputError(f"The motion channel {info.channel_names[m]} is not among the "
+                                 "channels selected with --channel; add it, or leave "
+                                 "--motion-channel out so each channel finds its own motion.")
+        else:
+            m = min(cs)  # the file's first selected channel: usually transmitted light
+        inherit = m is not None and len(cs) > 1 and not plain
+        for zi in zs:
+            source_plane = None
+            for c in sorted(cs, key=lambda c: c != m):  # the motion channel first
+                parts = []
+                if several_scenes:
+                    parts.append(_safe(info.name))
+                if len(cs) > 1:
+                    parts.append(f"c{c}-{_safe(info.channel_names[c])}")
+                if len(zs) > 1:
+                    parts.append(f"z{zi:02d}")
+                name = "_".join(parts) or _safe(path.name.split(".")[0])
+                own = not inherit or c == m
+                unit = _Unit(name, Plane(str(path), info.index, c, zi), info, own,
+                             None if own else source_plane)
+                if inherit and c == m:
+                    source_plane = unit.plane
+                units.append(unit)
+    names = [u.name for u in units]
+    for unit in units:  # scene names can collide once made file-safe: number them
+        if names.count(unit.name) > 1:
+            unit.name = f"{unit.name}_s{unit.plane.scene}"
+    by_plane = {u.plane: u.name for u in units}
+    for unit in units:
+        if unit.source is not None:
+            unit.source = by_plane[unit.source]
+    return units
+
+
+def compress_file(path: str | Path, output: str | Path, settings=None, *,
+                  scenes: Sequence[str | int] | None = None,
+                  channels: Sequence[str | int] | None = None, z: int | None = None,
+                  motion_channel: str | int | None = None, workers: int = 1,
+                  overwrite: bool = False, progress=None, cancel=None, chunk_frames: int | None = None,
+                  scheduler: Any = None):
+    """Compress every selected plane of a microscopy file.
+
+    One plane gives one container at `output` (as :func:`~napari_flowroi.batch.compress_movie`).
+    Several give a folder `output` of ``<name>.flowroi`` containers and ``summary.json`` (as a plate,
+    :func:`~napari_flowroi.plates.compress_movies`): the motion channel of each scene and z-plane is
+    coded first, then the other channels with its stored RoI (motion off, their own appearance
+    source as set) so a fluorescence channel keeps the cells found in phase contrast.
+
+    Parameters
+    ----------
+    path : str or Path
+        ND2, CZI, LIF, OME-TIFF or OME-Zarr.
+    output : str or Path
+        Container folder (one plane) or output folder (several).
+    settings : FlowRoISettings, optional
+        Settings of the motion channel (and of every channel, less motion, for the others).
+    scenes, channels : sequence of names or indices, optional
+        The scenes (positions, wells) and channels to code; all by default.
+    z : int, optional
+        One z-plane to code; every plane, each its own container, by default.
+    motion_channel : name or index, optional
+        The channel whose motion gives the RoI of all channels; the first channel by default.
+    workers, overwrite, progress, cancel, chunk_frames, scheduler
+        As for :func:`~napari_flowroi.plates.compress_movies`.
+
+    Returns
+    -------
+    CompressionSummary or PlateSummary
+    """
+    from . import batch
+    from .outputs import check_not_on_inputs
+    from .settings import FlowRoISettings
+
+    settings = settings or FlowRoISettings()
+    started = time.perf_counter()
+    output = Path(output)
+    units = plan_planes(path, scenes=scenes, channels=channels, z=z,
+                        motion_channel=motion_channel, plain=settings.plain)
+    check_not_on_inputs(output, [path])
+    options = {"workers": workers, "overwrite": overwrite, "cancel": cancel, "scheduler": scheduler,
+               "chunk_frames": chunk_frames or batch.CHUNK_FRAMES}
+    if len(units) == 1:
+        job = batch._plan(units[0].plane, output, settings, overwrite)
+        return batch.compress_jobs([job], progress=progress, **options)[0]
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"Output {output} is a file; give a folder for the compressed planes.")
+    if scheduler is None:
+        return _compress_units(units, output, settings, options, progress, started)
+    from .executors import dask_client
+
+    # both phases (motion channel, then the others) on one cluster, started once
+    with dask_client(scheduler, workers) as client:
+        return _compress_units(units, output, settings, {**options, "scheduler": client},
+                               progress, started)
+
+
+def _compress_units(units: list[_Unit], output: Path, settings, options: dict, progress,
+                    started: float):
+    """The planes of a file into `output`: the motion channels first, then the channels that
+    inherit their RoI; `summary.json` last."""
+    import json
+
+    from . import batch
+    from .container import write_atomic
+    from .plates import PlateSummary
+
+    total = sum(u.info.sizes["T"] for u in units)
+    own = [u for u in units if u.motion]
+    inheriting = [u for u in units if not u.motion]
+    overwrite = options["overwrite"]
+    # every plane that codes its own motion is opened and checked before anything is written
+    first = [batch._plan(u.plane, output / f"{u.name}.flowroi", settings, overwrite,
+                         name=u.name) for u in own]
+    for u in inheriting:  # planned once the RoI they inherit exists; their input checked now
+        open_plane(u.plane, u.info)
+    summaries: dict[str, Any] = {}
+    offset = [0]
+
+    def shifted(done, _total):
+        if progress is not None:
+            progress(offset[0] + done, total)
+
+    for job, summary in zip(first, batch.compress_jobs(first, progress=shifted, **options),
+                            strict=True):
+        summaries[job.name] = summary
+    offset[0] = sum(len(job.movie) for job in first)
+    if inheriting:
+        inherit_settings = settings.replace(motion_roi=False)
+        second = []
+        for u in inheriting:
+            masks = ContainerMasks(output / f"{u.source}.flowroi",
+                                   name=f"RoI of {u.source}.flowroi (motion channel)")
+            second.append(batch._plan(u.plane, output / f"{u.name}.flowroi", inherit_settings,
+                                      overwrite, name=u.name, extra_roi=masks))
+        for job, summary in zip(second, batch.compress_jobs(second, progress=shifted, **options),
+                                strict=True):
+            summaries[job.name] = summary
+    plate = PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
+                               time.perf_counter() - started)
+    write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    return plate
+    return plate
