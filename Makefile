@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv system-deps demo test test-core napari bench bench-quick clean
+.PHONY: venv system-deps demo lint test test-core napari bench bench-quick clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,10 @@ CORE_TESTS := tests/core tests/integration tests/test_docs.py
 # Decision (docs/decisions.md): without the GUI packages (a user who is not root and lacks Xvfb)
 # the core tests still run, then the target fails with a line saying the GUI tests did not run and
 # what they need; `make test-core` is the target that runs (and passes on) the core tests alone.
-test: venv
+lint: venv
+	$(BIN)/ruff check .
+
+test: venv lint
 	@if bash scripts/install-system-deps.sh; then \
 		$(BIN)/python -m pytest -q -ra; \
 	else \
