@@ -31,7 +31,7 @@ from .errors import CancelledError, InputError
 from .guard import FrameCoverage, frame_coverage
 from .inputs import Movie, movie_from_array
 from .metrics import compression_rate, psnr, psnr_peak
-from .roi import MOTION_SETTINGS, RoiExtractor
+from .roi import FramePool, RoiExtractor
 from .settings import FlowRoISettings
 
 #: Compression rates of the rate-distortion curve (the current rate is added to them).
@@ -44,10 +44,6 @@ CODEC_SETTINGS = ("scaling_factor", "compression_rate", "target_psnr", "feather"
 #: Settings that change only what the readout says (the verdict), not any image.
 READOUT_SETTINGS = ("coverage_target",)
 _DEFAULTS = FlowRoISettings()
-
-
-def motion_key(settings: FlowRoISettings) -> tuple:
-    return tuple(getattr(settings, name) for name in MOTION_SETTINGS)
 
 
 def _reset(settings: FlowRoISettings, names) -> FlowRoISettings:
@@ -194,8 +190,9 @@ class Previewer:
         self.extra_roi = extra_roi
         self._previews = _Cache(cache_frames)
         self._plain = _Cache(cache_frames)
-        self._extractors = _Cache(8)       # settings -> RoiExtractor (mask caches)
-        self._motion_sources = _Cache(4)   # motion key -> RoiExtractor (flow caches)
+        self._extractors = _Cache(8)       # settings -> RoiExtractor (its mask cache)
+        # the movie's one cache of prepared frames, flows and cells, shared by every extractor
+        self._pool = FramePool(capacity=32)
         self._frames = _Cache(8)
         self._coarse = _Cache(3 * cache_frames)
         self._lock = threading.Lock()
@@ -215,8 +212,7 @@ class Previewer:
             self.extra_roi = extra_roi
             self._previews.clear()
             self._coarse.clear()
-            self._extractors.clear()
-            self._motion_sources.clear()
+            self._extractors.clear()  # the pool stays: flows do not depend on the user's masks
 
     # --- pieces ------------------------------------------------------------------------------------
     def frame(self, t: int) -> np.ndarray:
@@ -233,19 +229,15 @@ class Previewer:
         return frame
 
     def extractor(self, settings: FlowRoISettings) -> RoiExtractor:
-        """An extractor for `settings` that shares the flow of earlier settings with the same motion."""
+        """An extractor for `settings`; all share the movie's FramePool, so flows, prepared frames
+        and cells are computed once for all settings that agree on what they depend on."""
         settings = mask_key(settings)
         with self._lock:
             extractor = self._extractors.get(settings)
             if extractor is not None:
                 return extractor
-            source = self._motion_sources.get(motion_key(settings))
-            if source is None:
-                extractor = self._motion_sources.put(
-                    motion_key(settings), RoiExtractor(self.movie, settings,
-                                                       extra_roi=self.extra_roi))
-            else:
-                extractor = source.with_settings(settings)
+            extractor = RoiExtractor(self.movie, settings, extra_roi=self.extra_roi,
+                                     pool=self._pool)
             return self._extractors.put(settings, extractor)
 
     def plain(self, compression_rate: float, t: int):

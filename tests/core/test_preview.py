@@ -30,23 +30,28 @@ def test_preview_reports_both_codings_at_the_same_rate(previewer, discs):
 
 
 def test_previews_are_cached_and_a_threshold_change_reuses_the_flow(previewer, monkeypatch):
+    from napari_flowroi import roi
+
+    calls = []
+    original = roi.aligned_flow
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(roi, "aligned_flow", counting)
     s = FlowRoISettings()
     first = previewer.preview(s, 2)
     assert previewer.preview(s, 2) is first
     assert previewer.computed == [(s, 2)]
-    calls = []
-    extractor = previewer.extractor(s)
-    original = extractor.motion
-
-    def counting(t):
-        calls.append(t)
-        return original(t)
-
-    extractor.motion = counting
+    flows = len(calls)
+    assert flows >= 1
     changed = s.replace(roi_threshold=0.3)
     previewer.preview(changed, 2)
-    assert previewer.extractor(changed).motion is counting  # shares the flow of `s`
     assert previewer.computed == [(s, 2), (changed, 2)]
+    assert len(calls) == flows  # the flow of frame 2 is shared through the movie's pool
+    previewer.preview(s.replace(denoise=not s.denoise), 2)
+    assert len(calls) > flows  # what the flow depends on changed: computed again
 
 
 def test_plain_settings_give_an_empty_mask_and_identical_codings(previewer):
