@@ -39,7 +39,25 @@ BYTES_PER_PIXEL = {"flowroi": 200, "plain": 24}
 
 
 def open_movie(source: Any) -> Movie:
-    """Open a path (TIFF stack or folder of frames) or an array as a :class:`Movie`."""
+    """Open a movie to compress, read one frame at a time.
+
+    Parameters
+    ----------
+    source : str, Path, array or Movie
+        A (T, Y, X) TIFF/OME-TIFF stack, a folder of numbered PNG/TIFF frames, a microscopy file
+        with one plane (ND2, CZI, LIF, OME-TIFF, OME-Zarr; needs the ``formats`` extra), a
+        (T, Y, X) numpy or dask array, or a Movie (returned as it is).
+
+    Returns
+    -------
+    Movie
+        ``len(movie)`` frames; ``movie[t]`` reads frame t.
+
+    Raises
+    ------
+    InputError
+        The input does not exist or cannot be compressed correctly; the message says what to do.
+    """
     if isinstance(source, Movie):
         return source
     if callable(getattr(source, "open_movie", None)):  # formats.Plane: one plane of a file

@@ -110,7 +110,35 @@ def candidate_settings(base: FlowRoISettings) -> list[FlowRoISettings]:
 def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
                      progress: Callable[[int, int], None] | None = None,
                      cancel: threading.Event | None = None, workers: int = 2) -> Suggestion:
-    """Search the candidate grid on a few frames of `movie` at `base.compression_rate`."""
+    """Suggest RoI settings that keep the cells and beat plain JPEG2000 at `base`'s rate.
+
+    Every candidate of a small grid (RoI sources, threshold, adjacent factor, scaling factor) is
+    tried on a few frames: candidates whose RoI leaves cells out (the missed-cell guard, below
+    ``base.coverage_target``) are dropped, the rest are ranked by their gain over plain JPEG2000 at
+    the same PSNR inside the cells (`ladders.plain_rate_ladder`). Plain JPEG2000 is suggested when
+    no candidate wins by the margin (docs/guard.md).
+
+    Parameters
+    ----------
+    movie : Movie or (T, Y, X) array
+        The movie (see `napari_flowroi.open_movie`).
+    base : FlowRoISettings, optional
+        Settings the candidates start from; its compression rate and coverage target are kept.
+    frames : sequence of int, optional
+        Frames to try the candidates on (default: a few spread over the movie).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each candidate.
+    cancel : threading.Event, optional
+        Set it to stop early; `CancelledError` is raised.
+    workers : int
+        Threads that try candidates at once.
+
+    Returns
+    -------
+    Suggestion
+        ``settings`` to use (``plain=True`` when plain JPEG2000 is the better choice), the best
+        candidate and every candidate's figures, and ``summary()`` in words.
+    """
     import dask
 
     started = time.perf_counter()
