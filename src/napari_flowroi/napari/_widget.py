@@ -151,7 +151,8 @@ class FlowRoIWidget(QWidget):
         self.flow_view = ComboBox(label="Flow layer shows", choices=list(FLOW_VIEWS),
                                   value="flow magnitude",
                                   tooltip="Colour-coded flow magnitude (pixels moved per frame) "
-                                          "or the motion saliency the RoI threshold cuts.")
+                                          "or the motion saliency (what the RoI threshold cuts "
+                                          "under the paper's quantile rule).")
         self.side_by_side_button = PushButton(
             text="Side by side: FlowRoI | JPEG2000",
             tooltip="Show the decoded FlowRoI and plain JPEG2000 frames next to each other, "
