@@ -96,3 +96,41 @@ def test_dim_nuclei_keep_grey_levels_in_a_dark_field_frame():
     linear, stable = to_uint8(frame), to_uint8(frame, stabilise=True)
     assert int(stable[10, 10]) - int(stable[0, 0]) > 3 * (int(linear[10, 10]) - int(linear[0, 0]))
     assert stable[40, 40] == 255 and stable[0, 0] == 0
+
+
+def _nuclei_in_cell_bodies():
+    """A dark-field frame: two bright nuclei, each in a dim, textured cell body (cytoplasm) that
+    reaches 20 px past the nucleus, and a lone dim nucleus; blurred by the optics, camera noise.
+    Returns the frame, the nuclei, the dim nucleus and the cell bodies away from the nuclei."""
+    import cv2
+
+    rng = np.random.default_rng(5)
+    yy, xx = np.mgrid[:192, :192]
+    nuclei, bodies = np.zeros((192, 192), bool), np.zeros((192, 192), bool)
+    for cy, cx in ((50, 50), (60, 140)):
+        r = np.hypot(yy - cy, xx - cx)
+        bodies |= r < 30
+        nuclei |= r < 10
+    texture = cv2.GaussianBlur(rng.normal(0, 1, (192, 192)), (0, 0), 2)
+    texture /= texture.std()
+    image = np.full((192, 192), 20.0)
+    image[bodies] += 8 * (1 + 0.3 * texture[bodies])
+    image[nuclei] = 220.0
+    dim = np.hypot(yy - 150, xx - 100) < 9
+    image[dim] = 45.0
+    image = cv2.GaussianBlur(image, (0, 0), 1.5) + rng.normal(0, 1.0, image.shape)
+    near = cv2.dilate(nuclei.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
+    return np.clip(image, 0, 255).astype(np.uint8), nuclei, dim, bodies & ~near
+
+
+def test_dark_field_regions_end_at_their_own_edge_not_in_the_cell_body(monkeypatch):
+    import napari_flowroi.appearance as appearance
+
+    frame, nuclei, dim, bodies = _nuclei_in_cell_bodies()
+    settings = FlowRoISettings(motion_roi=False, appearance_roi=True, roi_margin=0)
+    mask = RoiExtractor(movie_from_array(frame[None]), settings).mask(0)
+    assert pixel_coverage(mask, nuclei) > 0.995 and pixel_coverage(mask, dim) > 0.995
+    assert mask[bodies].mean() < 0.3
+    monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.0)   # without each object's own edge
+    untrimmed = RoiExtractor(movie_from_array(frame[None]), settings).mask(0)
+    assert untrimmed[bodies].mean() > 0.5
