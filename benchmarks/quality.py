@@ -12,7 +12,6 @@ from common import (
     RATES,
     Case,
     ClipQuality,
-    codec,
     coverage,
     gain,
     ideal_mask,
@@ -21,6 +20,7 @@ from common import (
     sources_label,
 )
 
+from napari_flowroi import codec
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 

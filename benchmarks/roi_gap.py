@@ -26,8 +26,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import ClipQuality, codec, gain, ideal_mask, plain_ladder  # noqa: E402
+from common import ClipQuality, gain, ideal_mask, plain_ladder  # noqa: E402
 
+from napari_flowroi import codec  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
