@@ -202,33 +202,30 @@ def av1_encode_decode(frames: list[np.ndarray], crf: int):
                   .astype(frames[0].dtype) for d in decoded]
 
 
-def av1_ladder(case, originals, crfs=AV1_CRFS):
+def _clip_ladder(case, originals, crfs, encode_decode):
+    """Quality inside the cells of a whole clip coded by a video codec at each CRF:
+    `encode_decode(clip, crf)` gives (bytes, decoded frames)."""
     frames = sorted(originals)
     clip = [originals[t] for t in frames]
     points = []
     for crf in crfs:
-        size, decoded = av1_encode_decode(clip, crf)
+        size, decoded = encode_decode(clip, crf)
         q = ClipQuality(case.movie.dtype)
         for t, d in zip(frames, decoded, strict=False):
             q.add(originals[t], d, case.cells(t), 0)
         q.bytes = size
         points.append({"param": crf, **q.as_dict()})
     return points
+
+
+def av1_ladder(case, originals, crfs=AV1_CRFS):
+    return _clip_ladder(case, originals, crfs, av1_encode_decode)
 
 
 def hevc_ladder(case, originals, mode, roi_mask=None, crfs=HEVC_CRFS):
-    frames = sorted(originals)
-    clip = [originals[t] for t in frames]
     roi = roi_rectangles(roi_mask) if roi_mask is not None else None
-    points = []
-    for crf in crfs:
-        size, decoded = hevc_encode_decode(clip, crf, mode, roi)
-        q = ClipQuality(case.movie.dtype)
-        for t, d in zip(frames, decoded, strict=False):
-            q.add(originals[t], d, case.cells(t), 0)
-        q.bytes = size
-        points.append({"param": crf, **q.as_dict()})
-    return points
+    return _clip_ladder(case, originals, crfs,
+                        lambda clip, crf: hevc_encode_decode(clip, crf, mode, roi))
 
 
 def run_case(case, originals, flowroi_points, roi_masks, plain_ladder, log, hevc: bool,

@@ -284,7 +284,6 @@ class Previewer:
             return self._coarse.put((key, t), replace(same_mask, settings=key, seconds=0.0))
         started = time.perf_counter()
         frame = self.frame(t)
-        coverage = None
         flow = magnitude = saliency = None
         if settings.uses_roi:
             extractor = self.extractor(settings)
@@ -300,7 +299,7 @@ class Previewer:
             flowroi=None, plain=None, raw_bytes=frame.nbytes, flowroi_bytes=0, plain_bytes=0,
             roi_fraction=float(mask.mean()), psnr_roi_flowroi=nan, psnr_outside_flowroi=nan,
             psnr_roi_plain=nan, psnr_outside_plain=nan, seconds=time.perf_counter() - started,
-            coverage=coverage, value_range=(float(frame.min()), float(frame.max())), coarse=True)
+            coverage=None, value_range=(float(frame.min()), float(frame.max())), coarse=True)
         if settings.uses_roi:
             self._coarse.put((mask_key(settings), t), coarse)
         return self._coarse.put((key, t), coarse)
@@ -312,10 +311,9 @@ class Previewer:
 
         In two steps: the RoI mask, flow and missed-cell guard (cheap), handed to `on_coarse`,
         then the FlowRoI and plain JPEG2000 codings, run side by side. `cancel` (set when the
-        user has moved on) stops between the steps with CancelledError."""
+        user has moved on) stops between the steps with CancelledError. A frame outside the
+        movie raises IndexError (from `coarse`)."""
         t = int(t)
-        if not 0 <= t < self.shape[0]:
-            raise IndexError(f"frame {t} outside 0..{self.shape[0] - 1}")
         key = preview_key(settings)
         found = self._previews.get((key, t))
         if found is not None:
