@@ -25,7 +25,7 @@ def _core_modules() -> dict[str, list[Path]]:
 def _imports(path: Path) -> set[str]:
     """Every module an import in `path` names, at any depth (inside functions too), made absolute."""
     parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    package = parts[:-1] if parts[-1] != "__init__" else parts[:-1]
+    package = parts[:-1]  # a module and a package's __init__ both resolve `.` to their folder
     names = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
