@@ -67,13 +67,46 @@ def roi_weight(mask: np.ndarray, feather: float) -> np.ndarray:
     return np.clip(1.0 - distance / feather, 0.0, 1.0)
 
 
+def background_base(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """The low-pass base of the background: a Gaussian blur of the pixels outside the RoI only
+    (normalised convolution: blur(frame * outside) / blur(outside)).
+
+    A blur of the whole frame carries each cell's brightness into the background around it, and
+    coding the background as that base put a halo round every cell, with a step at the RoI's
+    edge that the encoder paid for and that rang into the cells. Where no background pixel lies
+    within reach of the blur (deep inside a large RoI) the base is meaningless, and unused: the
+    RoI keeps all its detail there.
+
+    Parameters
+    ----------
+    values : ndarray of float32
+        The frame.
+    mask : ndarray of bool
+        The RoI.
+    sigma : float
+        Scale of the base in pixels (background_sigma).
+    """
+    share = (~mask).astype(np.float32)
+    weighted = cv2.multiply(values, share)
+    cv2.GaussianBlur(weighted, (0, 0), sigma, dst=weighted, borderType=cv2.BORDER_REFLECT)
+    cv2.GaussianBlur(share, (0, 0), sigma, dst=share, borderType=cv2.BORDER_REFLECT)
+    np.maximum(share, BASE_MIN_SHARE, out=share)
+    return cv2.divide(weighted, share)
+
+
+#: Below this share of background within the blur's reach the base is not used (the RoI weight
+#: is 1 there); the floor only keeps the division finite.
+BASE_MIN_SHARE = 1e-6
+
+
 def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
-    """Divide background detail (image minus its low-pass base) by the scaling factor."""
+    """Divide background detail (image minus the background's low-pass base) by the scaling
+    factor, with a feathered edge outside the RoI."""
     if settings.scaling_factor == 1 or mask.all():
         return image
+    mask = np.asarray(mask, bool)
     values = image.astype(np.float32)
-    base = cv2.GaussianBlur(values, (0, 0), settings.background_sigma,
-                            borderType=cv2.BORDER_REFLECT)
+    base = background_base(values, mask, settings.background_sigma)
     attenuation = 1.0 / settings.scaling_factor
     gain = roi_weight(mask, settings.feather)
     gain *= 1.0 - attenuation

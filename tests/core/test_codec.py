@@ -86,6 +86,26 @@ def test_background_detail_is_attenuated_but_its_base_kept():
     assert abs(out.mean() - frame.mean()) < 1.0
 
 
+def test_background_base_carries_no_halo_of_the_cells():
+    # a bright cell on a flat background: damping the background must leave it flat, not paint
+    # a blurred copy of the cell around it (a step at the RoI edge the encoder pays for)
+    frame = np.full((96, 96), 40, np.uint8)
+    yy, xx = np.mgrid[:96, :96]
+    cell = (yy - 48) ** 2 + (xx - 48) ** 2 < 10 ** 2
+    frame[cell] = 220
+    settings = FlowRoISettings(scaling_factor=10, background_sigma=8, feather=2)
+    out = codec.prioritise_roi(frame, cell, settings)
+    assert np.array_equal(out[cell], frame[cell])
+    assert np.abs(out[~cell].astype(int) - 40).max() <= 1
+    # the background's own coarse shape is still kept (exactly away from the cell and the
+    # frame's border, where one side of the blur is missing)
+    ramp = (np.arange(96)[None, :] * np.ones((96, 1))).astype(np.uint8)
+    damped = codec.prioritise_roi(ramp, cell, settings).astype(int)
+    far = ((yy - 48) ** 2 + (xx - 48) ** 2 > 26 ** 2) & (xx >= 16) & (xx < 80)
+    assert np.abs(damped[far] - ramp[far]).max() <= 1
+    assert np.abs(damped[~cell] - ramp[~cell]).mean() < 1
+
+
 def test_feathered_weight_falls_off_outside_the_mask():
     mask = np.zeros((40, 40), bool)
     mask[10:20, 10:20] = True
