@@ -99,20 +99,68 @@ def background_base(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.nd
 BASE_MIN_SHARE = 1e-6
 
 
+#: The soft edge: a background pixel within DETAIL_BAND px of the RoI (at most `feather`) is
+#: protected in proportion to its own detail (RMS of frame - base over a DETAIL_WINDOW-px
+#: square): not at all below DETAIL_LOW times the reference, fully from DETAIL_HIGH times it. The
+#: reference is the DETAIL_QUANTILE-th percentile of the background's detail, but at least
+#: DETAIL_OF_ROI times the RoI's median detail (on a flat dark-field background any faint
+#: texture would otherwise count). Measured in docs/codec.md.
+DETAIL_WINDOW = 5
+DETAIL_BAND = 3.0
+DETAIL_QUANTILE = 90
+DETAIL_OF_ROI = 0.2
+DETAIL_LOW, DETAIL_HIGH = 1.5, 3.0
+
+
+def soft_weight(detail: np.ndarray, mask: np.ndarray, feather: float) -> np.ndarray:
+    """How much of its detail each pixel keeps, 0-1: 1 inside the RoI; outside it the linear
+    feather of `roi_weight`, raised within DETAIL_BAND px of the RoI where the pixel has more
+    detail than most of the background (a cell edge the RoI cut rather than background).
+
+    Parameters
+    ----------
+    detail : ndarray of float32
+        The frame minus the background's base.
+    mask : ndarray of bool
+        The RoI.
+    feather : float
+        Width of the soft edge in pixels (0: a hard edge, no detail rule).
+    """
+    if feather <= 0 or mask.all() or not mask.any():
+        return roi_weight(mask, feather)
+    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    weight = np.clip(1.0 - distance / feather, 0.0, 1.0)  # roi_weight, distance kept
+    energy = cv2.boxFilter(detail * detail, -1, (DETAIL_WINDOW, DETAIL_WINDOW),
+                           borderType=cv2.BORDER_REFLECT)
+    cv2.sqrt(np.maximum(energy, 0, out=energy), dst=energy)
+    sample, inside = energy[::3, ::3], mask[::3, ::3]
+    background, roi = sample[~inside], sample[inside]
+    reference = max(float(np.percentile(background, DETAIL_QUANTILE)) if background.size else 0.0,
+                    DETAIL_OF_ROI * float(np.median(roi)) if roi.size else 0.0)
+    if not reference > 0:
+        return weight
+    low, high = DETAIL_LOW * reference, DETAIL_HIGH * reference
+    np.subtract(energy, low, out=energy)
+    np.multiply(energy, 1.0 / (high - low), out=energy)
+    np.clip(energy, 0.0, 1.0, out=energy)
+    energy[distance > min(feather, DETAIL_BAND)] = 0.0
+    return np.maximum(weight, energy, out=weight)
+
+
 def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
     """Divide background detail (image minus the background's low-pass base) by the scaling
-    factor, with a feathered edge outside the RoI."""
+    factor, with a soft edge outside the RoI (`soft_weight`)."""
     if settings.scaling_factor == 1 or mask.all():
         return image
     mask = np.asarray(mask, bool)
     values = image.astype(np.float32)
     base = background_base(values, mask, settings.background_sigma)
-    attenuation = 1.0 / settings.scaling_factor
-    gain = roi_weight(mask, settings.feather)
-    gain *= 1.0 - attenuation
-    gain += attenuation
     # in place, with OpenCV: this runs on every frame and numpy's temporaries cost as much as the blur
     cv2.subtract(values, base, dst=values)
+    attenuation = 1.0 / settings.scaling_factor
+    gain = soft_weight(values, mask, settings.feather)
+    gain *= 1.0 - attenuation
+    gain += attenuation
     cv2.multiply(values, gain, dst=values)
     cv2.add(values, base, dst=values)
     info = np.iinfo(image.dtype)

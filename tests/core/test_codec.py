@@ -114,6 +114,22 @@ def test_feathered_weight_falls_off_outside_the_mask():
     assert weight[15, 30] == 0
 
 
+def test_soft_edge_keeps_the_detail_of_a_cell_edge_the_roi_cut():
+    rng = np.random.default_rng(1)
+    detail = rng.normal(0, 1.0, (80, 80)).astype(np.float32)  # background texture
+    mask = np.zeros((80, 80), bool)
+    mask[20:60, 20:40] = True
+    detail[20:60, 20:42] += rng.normal(0, 12.0, (40, 22)).astype(np.float32)  # the cell spills 2 px
+    detail[30:36, 60:66] += rng.normal(0, 12.0, (6, 6)).astype(np.float32)  # far from the RoI
+    soft = codec.soft_weight(detail, mask, feather=4)
+    plain = codec.roi_weight(mask, feather=4)
+    assert np.array_equal(soft[mask], plain[mask])
+    assert soft[25:55, 41].mean() > plain[25:55, 41].mean() + 0.3  # the cut edge is kept
+    assert np.allclose(soft[:, 50:], plain[:, 50:])  # detail far from the RoI is not
+    assert np.abs(soft[25:55, 43:45] - plain[25:55, 43:45]).max() < 0.3  # plain texture nearby
+    assert np.array_equal(codec.soft_weight(detail, mask, feather=0), mask.astype(np.float32))
+
+
 def test_tiny_and_odd_frames_encode():
     for shape in [(3, 5), (17, 1), (33, 65)]:
         frame = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
