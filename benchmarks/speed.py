@@ -392,7 +392,7 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
                     ladder = plain_rate_ladder(frame, ladder_rates(rate), cells)
                     mask = extractor.mask(t)
                     damped = codec.prioritise_roi(frame, mask, settings)
-                    mask_bytes = len(codec.encode_mask(mask, codec.MASK_SHARE * frame.nbytes / rate))
+                    mask_bytes = len(codec.encode_mask(mask, codec.mask_budget(frame.nbytes, rate)))
                     budget = frame.nbytes / rate
                     for key, control, codes, extra in (
                             ("classic plain", classic, frame, 0), ("HTJ2K plain", ht, frame, 0),

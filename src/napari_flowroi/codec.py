@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ._openjpeg import ensure_openjpeg
-from .container._masks import MASK_SHARE, encode_mask  # the stored-mask format is the container's
+from .container._masks import attach_mask, encode_mask, mask_budget  # the container's format
 from .metrics import compression_rate
 from .settings import FlowRoISettings
 
@@ -36,10 +36,11 @@ FLOAT_CODE_MAX = 65535
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """One coded frame: the JP2 file, its RoI mask (PNG) and what is needed to decode it exactly."""
+    """One coded frame: the JP2 file (its RoI mask in a box at the end) and what is needed to
+    decode it exactly."""
 
     jp2: bytes
-    mask_png: bytes | None
+    mask_bytes: int  # bytes of `jp2` that hold the stored RoI mask (0 without one)
     raw_bytes: int
     shape: tuple[int, int]
     dtype: str
@@ -48,11 +49,12 @@ class EncodedFrame:
 
     @property
     def bytes_written(self) -> int:
-        return len(self.jp2) + (len(self.mask_png) if self.mask_png else 0)
+        return len(self.jp2)
 
     @property
     def compression_rate(self) -> float:
-        """Raw bytes of the frame divided by every byte written for it (JP2 file and mask)."""
+        """Raw bytes of the frame divided by every byte written for it (the JP2 file, its mask
+        box included)."""
         return compression_rate(self.raw_bytes, self.bytes_written)
 
 
@@ -469,7 +471,7 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
                  ) -> EncodedFrame:
     """Code one frame at the settings' compression rate, or at their target PSNR when set.
 
-    The byte budget (raw bytes / rate) covers the JP2 file, the stored mask and `overhead_bytes`
+    The byte budget (raw bytes / rate) covers the JP2 file, its mask box and `overhead_bytes`
     (the frame's share of the manifest), so the achieved rate counts every byte written.
 
     Parameters
@@ -494,21 +496,21 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
     original, value_range = to_codec_values(frame)
     codes = original
     raw_bytes = frame.nbytes
-    mask_png = None
+    box = b""
     roi_fraction = 0.0
     if mask is not None:
         mask = np.asarray(mask, bool)
         roi_fraction = float(mask.mean())
         codes = prioritise_roi(codes, mask, settings)
-        mask_png = encode_mask(mask, MASK_SHARE * raw_bytes / settings.compression_rate)
+        box = encode_mask(mask, mask_budget(raw_bytes, settings.compression_rate))
     if settings.target_psnr > 0:
         jp2 = _encode_to_quality(codes, original, mask, settings.target_psnr)
     else:
         budget = raw_bytes / settings.compression_rate
-        fixed = overhead_bytes + (len(mask_png) if mask_png else 0)
-        jp2 = _encode_to_budget(codes, budget - fixed, rate_control)
-    return EncodedFrame(jp2=jp2, mask_png=mask_png, raw_bytes=raw_bytes, shape=frame.shape,
-                        dtype=str(frame.dtype), value_range=value_range, roi_fraction=roi_fraction)
+        jp2 = _encode_to_budget(codes, budget - overhead_bytes - len(box), rate_control)
+    return EncodedFrame(jp2=attach_mask(jp2, box) if box else jp2, mask_bytes=len(box),
+                        raw_bytes=raw_bytes, shape=frame.shape, dtype=str(frame.dtype),
+                        value_range=value_range, roi_fraction=roi_fraction)
 
 
 #: Search range and steps of the target-quality mode (compression ratios handed to OpenJPEG).
