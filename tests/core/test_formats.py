@@ -1,6 +1,6 @@
 """Microscopy files through bioio: OME-TIFF with channels and positions, OME-Zarr with z-planes,
 CZI, written at test time with the formats' own writers (tifffile, bioio-ome-zarr, pylibCZIrw).
-ND2 and LIF have no open writers, so no test here can make one (docs/formats.md)."""
+ND2 and LIF are tested in test_vendor_formats.py (a shipped ND2 file, a LIF written by the test)."""
 
 import json
 import pickle
