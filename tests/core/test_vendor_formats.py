@@ -23,6 +23,7 @@ import tifffile
 
 from napari_flowroi.cli import main
 from napari_flowroi.container import open_container
+from napari_flowroi.inputs import open_movie
 from napari_flowroi.synthetic import moving_discs
 
 from ..lif_writer import LifChannel, write_lif
@@ -90,6 +91,7 @@ def test_a_nikon_time_lapse_is_read_with_its_calibration_compressed_and_verified
     movie = formats.open_selected(path)
     for t in (0, 26, scene.sizes["T"] - 1):
         assert np.array_equal(movie[t], truth["frames"][t])
+    assert np.array_equal(open_movie(path)[5], truth["frames"][5])  # one plane: a movie
 
     out = tmp_path / "gfp.flowroi"
     code, stdout, err = _run(capsys, "compress", path, out, "--quiet", "--compression-rate", "4")
