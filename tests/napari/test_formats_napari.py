@@ -160,3 +160,20 @@ def test_a_layer_with_channels_and_z_planes_is_refused_with_one_clear_line(widge
     assert widget.model.movie is None
     assert "more axes than time and channels" in widget.messages[-1]
     assert widget.compress(output="unused") is None
+
+
+def test_labels_drawn_over_a_layer_with_channels_protect_their_frame(widget_on, hsc_cut, qtbot):
+    movie = _two_channels(hsc_cut)
+    viewer, widget = widget_on(movie, name="two")
+    widget.form.controls["motion_roi"].value = False
+    widget.form.controls["appearance_roi"].value = False
+    labels = np.zeros(movie.shape, np.uint8)  # as napari's "new labels" makes them: (T, C, Y, X)
+    labels[2, 1, 10:20, 30:40] = 1  # drawn on the other channel than the RoI channel
+    viewer.add_labels(labels, name="keep")
+    widget.roi_layer.value = viewer.layers["keep"]
+    viewer.dims.set_current_step(0, 2)
+    qtbot.waitUntil(lambda: widget.last_preview is not None and widget.last_preview.t == 2
+                    and widget.last_preview.mask.any() and not widget.busy, timeout=60_000)
+    mask = widget.last_preview.mask
+    assert mask[10:20, 30:40].all() and not mask[100:, :].any()
+    assert not widget.extra_roi()[1].any()
