@@ -140,7 +140,8 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
                 coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
             else:
                 mask = None
-            encoded = encode_frame(movie[t], mask, settings, overhead_bytes)
+            frame = movie[t] if extractor is None else extractor.frame(t)  # read once
+            encoded = encode_frame(frame, mask, settings, overhead_bytes)
             records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
             if on_frame is not None:
                 on_frame()

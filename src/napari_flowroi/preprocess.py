@@ -26,17 +26,28 @@ def to_uint8(frame: np.ndarray, *, stabilise: bool = False) -> np.ndarray:
     brightest nuclei at 255 and dim whole nuclei 1-5 grey levels above the background, where
     no contrast rule can find them.
     """
+    linear, stabilised = _stretches(frame, stabilise=stabilise)
+    return stabilised if stabilise else linear
+
+
+def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """The linear 8-bit stretch of `frame` and (with `stabilise`) the square-root one of
+    :func:`to_uint8`, from one pass over the frame's percentiles; the same array twice when the
+    frame is not dark-field (or `stabilise` is off)."""
     frame = np.asarray(frame)
     sample = frame[::2, ::2] if frame.size > 65536 else frame
     low, high = np.percentile(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
     if high <= low:
-        return np.zeros(frame.shape, np.uint8)
+        blank = np.zeros(frame.shape, np.uint8)
+        return blank, blank
     scaled = (frame.astype(np.float32) - low) * (1.0 / (high - low))
-    if stabilise and (float(np.median(sample)) - low) < DARK_FIELD * (high - low):
-        np.clip(scaled, 0, None, out=scaled)
-        cv2.sqrt(scaled, dst=scaled)
+    linear = np.clip(scaled * 255.0, 0, 255).astype(np.uint8)
+    if not (stabilise and (float(np.median(sample)) - low) < DARK_FIELD * (high - low)):
+        return linear, linear
+    np.clip(scaled, 0, None, out=scaled)
+    cv2.sqrt(scaled, dst=scaled)
     scaled *= 255.0
-    return np.clip(scaled, 0, 255).astype(np.uint8)
+    return linear, np.clip(scaled, 0, 255).astype(np.uint8)
 
 
 def resize(image: np.ndarray, scale: float) -> np.ndarray:
@@ -63,3 +74,17 @@ def prepare_frame(frame: np.ndarray, settings: FlowRoISettings, *, stabilise: bo
     # shrink first: 4x fewer pixels to stretch
     image = to_uint8(resize(frame, settings.flow_scale), stabilise=stabilise)
     return denoise(image) if settings.denoise else image
+
+
+def prepare_frames(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`prepare_frame` of `frame` without and with `stabilise` (flow's image and the
+    appearance score's), sharing the downscale, the percentiles and, on frames that are not
+    dark-field (where both are the same), the denoising."""
+    frame = np.asarray(frame)
+    if frame.dtype == np.float64 or frame.dtype.itemsize > 4:
+        frame = frame.astype(np.float32)
+    linear, stabilised = _stretches(resize(frame, settings.flow_scale))
+    if not settings.denoise:
+        return linear, stabilised
+    linear_clean = denoise(linear)
+    return linear_clean, (linear_clean if stabilised is linear else denoise(stabilised))

@@ -27,22 +27,28 @@ import numpy as np
 
 from .appearance import CellRegions, regions_for
 from .errors import InputError
-from .flow import FARNEBACK_ITERATIONS, aligned_flow
+from .flow import FARNEBACK_ITERATIONS, aligned_flow, aligned_flow_in, flow_boxes
 from .inputs import require_motion
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
-from .preprocess import prepare_frame
+from .preprocess import prepare_frames
 from .settings import FlowRoISettings
 
 __all__ = ["Motion", "RoiExtractor", "MOTION_SETTINGS", "CELL_SETTINGS", "motion_saliency",
            "threshold_saliency", "motion_floor", "moving_regions", "clean_mask", "grow",
            "partner_frame"]
 
+#: Raw frames an extractor keeps (frame t and the one before, plus one for the encoder's turn).
+RAW_FRAMES = 3
 #: Robust standard deviations above the median flow magnitude that count as motion.
 NOISE_FLOOR_Z = 3.0
 #: Farnebäck iterations for rule `cells`: on the benchmark's first frames 2 selected the same
 #: regions as the paper's 5 (motion-only coverage within 0.2 pp on all six cases) in half the time.
 CELLS_FLOW_ITERATIONS = 2
+#: Context (pixels at the flow resolution) around the regions whose motion rule `cells` measures:
+#: Farnebäck's window (11 px) at its coarsest level (a quarter of the resolution) spans 44 px, so
+#: a box this much wider than a region gives its pixels almost the flow of the whole frame.
+FLOW_CONTEXT = 24
 
 def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
     """weight * normalised flow magnitude + (1 - weight) * its normalised Scharr gradient, in [0, 1]."""
@@ -73,8 +79,14 @@ def motion_floor(magnitude: np.ndarray, *, min_motion: float) -> float:
 
     The frame is mostly still background, so the median and MAD of the magnitude measure how much
     the flow of this movie wanders where nothing moves (camera noise, texture, residual drift).
+    `magnitude` is a frame (subsampled 4x4) or a 1-D sample of one.
     """
-    sample = magnitude[::4, ::4] if min(magnitude.shape) >= 64 else magnitude
+    if magnitude.size == 0:
+        return float(min_motion)
+    if magnitude.ndim == 1:
+        sample = magnitude[::16] if magnitude.size >= 4096 else magnitude
+    else:
+        sample = magnitude[::4, ::4] if min(magnitude.shape) >= 64 else magnitude
     median = float(np.median(sample))
     spread = 1.4826 * float(np.median(np.abs(sample - median)))
     return max(float(min_motion), median + NOISE_FLOOR_Z * spread)
@@ -185,10 +197,14 @@ class RoiExtractor:
         self.pool = pool if pool is not None else FramePool(cache_frames)
         # Per-extractor views of the pool (lru caches holding the same arrays, so callers can
         # still ask for cache_info() and tests can wrap one); clear() empties both.
+        # the last frames read: frame t feeds its prepared image, its appearance image and (in a
+        # batch) the encoder, so it is read and decoded once instead of three times
+        self.frame = lru_cache(maxsize=RAW_FRAMES)(self._read)
         self.prepared = lru_cache(maxsize=cache_frames)(self._pooled_prepared)
         self.motion = lru_cache(maxsize=cache_frames)(self._pooled_motion)
         self.regions = lru_cache(maxsize=cache_frames)(self._pooled_regions)
         self.cells = lru_cache(maxsize=cache_frames)(self._pooled_cells)
+        self.region_motion = lru_cache(maxsize=cache_frames)(self._pooled_region_motion)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
 
     def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:
@@ -203,6 +219,9 @@ class RoiExtractor:
             other.motion = self.motion
         if _key(settings, CELL_SETTINGS) == _key(self.settings, CELL_SETTINGS):
             other.regions, other.cells = self.regions, self.cells
+            if (_key(settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS)
+                    and other.tests_every_region == self.tests_every_region):
+                other.region_motion = self.region_motion
         return other
 
     def clear(self) -> None:
@@ -211,15 +230,25 @@ class RoiExtractor:
         cycle collector: a batch grew by ~5 MB per 1-MP frame before this was called at the end
         of each chunk.)"""
         self.pool.clear()
-        for cached in (self.prepared, self.motion, self.regions, self.cells, self.frame_mask):
+        for cached in (self.frame, self.prepared, self.motion, self.regions, self.cells, self.region_motion,
+                       self.frame_mask):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
 
     # --- per-frame work, pooled -----------------------------------------------------------------
+    def _read(self, t: int) -> np.ndarray:
+        """Frame t of the movie as an array (see :attr:`frame`)."""
+        return np.asarray(self.movie[t])
+
     def _pooled_prepared(self, t: int) -> np.ndarray:
         """Frame t as the 8-bit, downscaled, optionally denoised image motion is measured on."""
+        return self._prepared_pair(t)[0]
+
+    def _prepared_pair(self, t: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame t prepared for flow and for the appearance score, made together (one read,
+        one downscale; one image when the frame is not dark-field)."""
         return self.pool.get("prepared", (t, _key(self.settings, PREPARE_SETTINGS)),
-                             lambda: prepare_frame(self.movie[t], self.settings))
+                             lambda: prepare_frames(self.frame(t), self.settings))
 
     def _pooled_motion(self, t: int) -> Motion:
         """Flow of frame t towards its partner frame (drift removed), its magnitude, saliency and
@@ -232,8 +261,7 @@ class RoiExtractor:
         is stretched by a square root so dim cells keep grey levels. (Flow keeps the linear
         stretch: the square root also lifts the noise of a dark background, where Farnebäck then
         reads 1.6 px of random motion and the noise floor rises above the cells' own.)"""
-        return self.pool.get("appearance", (t, _key(self.settings, PREPARE_SETTINGS)),
-                             lambda: prepare_frame(self.movie[t], self.settings, stabilise=True))
+        return self._prepared_pair(t)[1]
 
     def _pooled_regions(self, t: int) -> CellRegions:
         """Candidate and confident cell regions of frame t from its appearance (flow resolution)."""
@@ -244,6 +272,44 @@ class RoiExtractor:
         """Confident cell-like structure of frame t from its appearance alone, full resolution."""
         return self.pool.get("cells", (t, _key(self.settings, CELL_SETTINGS)),
                              lambda: to_shape(self.regions(t).mask(), self.shape))
+
+    @property
+    def tests_every_region(self) -> bool:
+        """Whether rule `cells` asks every candidate region whether it moves. When the
+        appearance source is on and no neighbouring frame is unioned (adjacent factor 0), the
+        confident regions of frame t are protected whatever they do, so only the others are
+        asked: their motion is the only motion that can change the RoI."""
+        s = self.settings
+        return not (s.appearance_roi and s.adjacent_factor == 0)
+
+    def regions_to_test(self, t: int) -> np.ndarray:
+        """(count + 1,) bool: the candidate regions of frame t whose motion rule `cells` asks."""
+        regions = self.regions(t)
+        test = np.ones(regions.count + 1, bool) if self.tests_every_region else ~regions.confident
+        test[0] = False
+        return test
+
+    def _pooled_region_motion(self, t: int) -> Motion:
+        """Flow of frame t measured only around the regions :meth:`regions_to_test` names (rule
+        `cells`), zero elsewhere; its floor comes from the measured pixels. On the benchmark
+        movies the RoI is the same as with the whole frame's flow, at a fraction of the cost
+        (docs/decisions.md)."""
+        key = (t, _key(self.settings, MOTION_SETTINGS + CELL_SETTINGS), self.tests_every_region)
+        return self.pool.get("region_motion", key, lambda: self._region_motion(t))
+
+    def _region_motion(self, t: int) -> Motion:
+        s = self.settings
+        regions = self.regions(t)
+        boxes = flow_boxes(regions.mask(self.regions_to_test(t)), FLOW_CONTEXT)
+        current = self.prepared(t)
+        other = self.prepared(partner_frame(t, len(self.movie))) if boxes else current
+        flow, measured, (dy, dx) = aligned_flow_in(current, other, boxes, s.flow_method,
+                                                   iterations=CELLS_FLOW_ITERATIONS)
+        scale = s.flow_scale
+        flow = flow / scale
+        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
+        floor = motion_floor(magnitude[measured], min_motion=s.min_motion)
+        return Motion(flow, magnitude, magnitude, (dy / scale, dx / scale), floor)
 
     def _motion(self, t: int) -> Motion:
         s = self.settings
@@ -261,12 +327,13 @@ class RoiExtractor:
     def _frame_mask(self, t: int) -> np.ndarray:
         """The motion mask of frame t alone, at full resolution, before the adjacent union."""
         s = self.settings
-        motion = self.motion(t)
         if s.roi_rule == "cells":
             regions = self.regions(t)
+            motion = self.region_motion(t)
             keep = moving_regions(regions, motion.magnitude, floor=motion.floor,
-                                  share=1.0 - s.roi_threshold)
+                                  share=1.0 - s.roi_threshold) & self.regions_to_test(t)
             return grow(to_shape(regions.mask(keep), self.shape), s.roi_margin)
+        motion = self.motion(t)
         mask = threshold_saliency(motion.saliency, motion.magnitude, s.roi_threshold, s.min_motion)
         mask = clean_mask(mask, max(1, round(s.opening_size * s.flow_scale)),
                           max(1, round(s.closing_size * s.flow_scale)),

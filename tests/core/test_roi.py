@@ -68,12 +68,67 @@ def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
     import napari_flowroi.roi as roi
 
     calls = []
-    real = roi.aligned_flow
-    monkeypatch.setattr(roi, "aligned_flow", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = roi.aligned_flow_in
+    monkeypatch.setattr(roi, "aligned_flow_in", lambda *a, **k: calls.append(1) or real(*a, **k))
     extractor = RoiExtractor(movie_from_array(discs.frames), MOTION.replace(adjacent_factor=1))
     for t in range(len(discs.frames)):
         extractor.mask(t)
     assert len(calls) == len(discs.frames)
+
+
+def test_each_frame_is_read_once_for_its_mask(discs):
+    movie = CountingMovie(discs.frames)
+    extractor = RoiExtractor(movie, FlowRoISettings())
+    for t in range(len(discs.frames)):
+        extractor.mask(t)
+        extractor.frame(t)  # what the batch hands the encoder
+    assert sorted(movie.reads) == list(range(len(discs.frames)))
+
+
+def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_selects(discs):
+    from napari_flowroi.flow import aligned_flow
+    from napari_flowroi.roi import CELLS_FLOW_ITERATIONS, motion_floor, moving_regions
+
+    extractor = RoiExtractor(movie_from_array(discs.frames), MOTION)
+    share = 1.0 - MOTION.roi_threshold
+    agree, moving = [], 0
+    for t in range(1, len(discs.frames)):
+        regions = extractor.regions(t)
+        flow, _ = aligned_flow(extractor.prepared(t), extractor.prepared(t - 1), "farneback",
+                               iterations=CELLS_FLOW_ITERATIONS)
+        magnitude = np.hypot(flow[..., 0], flow[..., 1]) / MOTION.flow_scale
+        whole = moving_regions(regions, magnitude, share=share,
+                               floor=motion_floor(magnitude, min_motion=MOTION.min_motion))
+        around = extractor.region_motion(t)
+        boxed = moving_regions(regions, around.magnitude, floor=around.floor, share=share)
+        agree.append(np.array_equal(whole[1:], boxed[1:]))
+        moving += int(boxed.sum())
+    assert moving > 0 and all(agree)
+
+
+def test_with_appearance_on_only_regions_it_does_not_protect_are_asked_whether_they_move(
+        monkeypatch):
+    import napari_flowroi.flow as flow
+    from napari_flowroi.synthetic import moving_discs
+
+    discs = moving_discs(n_frames=6, shape=(384, 448), n_cells=4)
+    discs.frames[~discs.cells] = 110  # a flat background: nothing there for motion to decide
+
+    pixels = []
+    real = flow.dense_flow
+    monkeypatch.setattr(flow, "dense_flow",
+                        lambda current, *a, **k: pixels.append(current.size) or real(current, *a, **k))
+    extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
+    for t in range(len(discs.frames)):
+        regions, asked = extractor.regions(t), extractor.regions_to_test(t)
+        assert not (asked & regions.confident).any()
+        assert pixel_coverage(extractor.mask(t), discs.cells[t]) > 0.9
+    frame_pixels = extractor.prepared(0).size
+    assert sum(pixels) < 0.5 * frame_pixels * len(discs.frames)  # flow only around a few regions
+    # with the appearance source off (or neighbouring frames unioned) every region is asked
+    for settings in (MOTION, FlowRoISettings(adjacent_factor=1)):
+        asked = RoiExtractor(movie_from_array(discs.frames), settings).regions_to_test(3)
+        assert asked[1:].all() and not asked[0]
 
 
 def test_adjacent_factor_unions_neighbouring_masks(discs):
@@ -158,17 +213,19 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
     import napari_flowroi.roi as roi
 
     flows, cells = [], []
-    real_flow, real_cells = roi.aligned_flow, roi.regions_for
-    monkeypatch.setattr(roi, "aligned_flow", lambda *a, **k: flows.append(1) or real_flow(*a, **k))
+    real_flow, real_cells = roi.aligned_flow_in, roi.regions_for
+    monkeypatch.setattr(roi, "aligned_flow_in",
+                        lambda *a, **k: flows.append(1) or real_flow(*a, **k))
     monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
     second = first.with_settings(FlowRoISettings(roi_threshold=0.3))
     second.mask(3)
     assert len(flows) == 1 and len(cells) == 1
+    # other cells are other regions to ask about: their flow is measured anew
     third = first.with_settings(FlowRoISettings(cell_contrast=6.0))
     third.mask(3)
-    assert len(flows) == 1 and len(cells) == 2
+    assert len(flows) == 2 and len(cells) == 2
 
 
 def test_fill_holes_fills_enclosed_background_only():
