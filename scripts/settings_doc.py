@@ -44,10 +44,11 @@ rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part
 - **`flow_method = farneback`**: DIS (MEDIUM) flow is 4× faster but noisy enough to lift the floor
   above the cells' own motion; it then selected 1–10 % of the reference cells where Farnebäck
   selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
-  half the time). Mask time on one thread: 0.077 s per 1.4-MP HSC frame against 0.229 s for the
-  previous defaults (CPU seconds, 31 consecutive frames, whole-process difference measured pair by
-  pair); the 0.03 s per megapixel target is not reached (0.053 s/MP), Farnebäck being about two
-  thirds of it.
+  half the time), and only around the candidate regions the appearance source does not already
+  protect (docs/decisions.md, "Where rule `cells` measures motion"). Mask CPU time on one thread
+  (docs/speed.md): ~0.035 s per 1.4-MP HSC frame (0.024 s/MP; 0.229 s for the first release's
+  defaults) and ~0.046 s per 1-MP uint16 fluorescence frame, where the dark-field edge (h-maxima
+  and watershed) and the flow around the many faint nuclei remain.
 - **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
   8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
   1.25–1.26 (σ 6–12, s 10), against 2.27 / 1.68 / 1.27 for a flat background (design note,
