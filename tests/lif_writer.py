@@ -1,9 +1,11 @@
 """A minimal Leica LIF writer, for tests only.
 
 Why a writer of our own: no open library writes LIF (Leica's LAS X is the only writer; readlif,
-liffile and bioio-lif only read), and no package on PyPI ships a small LIF file (bioio-lif keeps
-its test files in Git LFS, outside its sdist and wheel). So the tests write the LIF structure as
-Leica documents it and liffile (which bioio-lif reads through) parses it:
+liffile and bioio-lif only read), and no package on PyPI ships a small LIF file: bioio-lif keeps
+its test files in Git LFS, outside its sdist and wheel; the distributions of readlif, liffile,
+convertleica-file-browser, leica-browser-qt and fractal-lif-converters hold none either. So the
+tests write the LIF structure as Leica documents it and liffile (which bioio-lif reads through)
+parses it:
 
 - a header block: int32 0x70, int32 block length, byte 0x2A, int32 character count, then the XML
   description of every element as UTF-16-LE;
