@@ -2,7 +2,7 @@
 
 Exit status: 0 success, 2 bad input or usage (one line on stderr saying what to do), 1 a failed
 check (`verify`), lost workers (one line) or anything unexpected (with a traceback, since that is a
-bug to report).
+bug to report), 141 (quietly) when the program reading the output closed the pipe early.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ from .errors import FlowRoIError, OutputError, SettingsError
 from .settings import FlowRoISettings, describe_range
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+#: The reader of stdout closed the pipe (`flowroi info X | head`): 128 + SIGPIPE, as a shell
+#: reports a command stopped by it; nothing is printed.
+EXIT_BROKEN_PIPE = 141
 #: Local workers (threads or processes) beyond this many per CPU are refused as a usage error.
 MAX_WORKERS_PER_CPU = 4
 
@@ -138,11 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     decompress.add_argument("--overwrite", action="store_true")
     decompress.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
-    info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON")
+    info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON "
+                                       "(a folder of them: one JSON line per container)")
     info.add_argument("container", type=Path)
 
     verify = sub.add_parser("verify", help="check every frame against the manifest's checksums "
-                                           "and decode it (exit 1 and one line per bad frame)")
+                                           "and decode it (exit 1 and one line per bad frame); "
+                                           "a folder of containers: every one of them")
     verify.add_argument("container", type=Path)
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
@@ -314,7 +319,25 @@ def _tune(args) -> int:
 
 def _verify(args) -> int:
     from .container import verify_container
+    from .container._verify import folder_members, verify_member
 
+    members = folder_members(args.container)
+    if members is not None:  # the planes or wells of one run: each stack, one line each
+        failed = 0
+        for member in members:
+            problems = verify_member(member, progress=None if args.quiet else
+                                     _StderrProgress(f"verifying {member.name}"))
+            for problem in problems:
+                sys.stderr.write(f"{member}: {problem}\n")
+            if problems:
+                failed += 1
+            else:
+                print(f"{member}: all frames match the manifest and decode")
+        if failed:
+            sys.stderr.write(f"{args.container}: {failed} of {len(members)} stacks failed\n")
+            return EXIT_FAILURE
+        print(f"{args.container}: all {len(members)} stacks match their manifests and decode")
+        return EXIT_OK
     problems = verify_container(args.container,
                                 progress=None if args.quiet else _StderrProgress("verifying"))
     for problem in problems:
@@ -339,9 +362,47 @@ def _decompress(args) -> int:
     return EXIT_OK
 
 
+#: What `flowroi info FOLDER` prints of each stack (one JSON line each); `flowroi info STACK`
+#: prints everything.
+_BRIEF_INPUT = ("scene", "channel_name", "z_index", "layer_name")
+
+
+def _brief(summary: dict) -> dict:
+    physical = summary.get("input", {}).get("physical", {}) or {}
+    out = {key: summary[key] for key in ("container", "shape", "dtype", "raw_bytes",
+                                        "bytes_written", "achieved_rate", "mean_roi_fraction")}
+    out.update({key: physical[key] for key in _BRIEF_INPUT if key in physical})
+    out["motion_roi"] = summary["settings"].get("motion_roi")
+    if summary.get("cell_coverage"):
+        out["cell_coverage_min"] = summary["cell_coverage"].get("min")
+    return out
+
+
 def _info(args) -> int:
     from .container import open_container
+    from .container._verify import folder_members, member_problem
 
+    members = folder_members(args.container)
+    if members is not None:  # the planes or wells of one run: one JSON line per stack
+        failed = 0
+        for member in members:
+            problem = member_problem(member)
+            if problem is None:
+                try:
+                    summary = open_container(member).summary()
+                except FlowRoIError as exc:
+                    problem = " ".join(str(exc).split())
+            if problem is not None:
+                sys.stderr.write(f"{member}: {problem}\n")
+                failed += 1
+                continue
+            summary["container"] = str(member)
+            print(json.dumps(_brief(summary), ensure_ascii=False))
+        if failed:
+            sys.stderr.write(f"{args.container}: {failed} of {len(members)} stacks could not be "
+                             "read\n")
+            return EXIT_USAGE
+        return EXIT_OK
     summary = open_container(args.container).summary()
     summary["container"] = str(args.container)
     print(json.dumps(summary, indent=2))
@@ -356,6 +417,15 @@ def _os_error_message(exc: OSError) -> str:
         f"{what} ({exc}). Check the paths and their permissions."
 
 
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the interpreter's last flush at exit does not fail on
+    the closed pipe again (the recipe of Python's signal documentation)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (see the module docstring)."""
     for stream in (sys.stdout, sys.stderr):  # paths with undecodable bytes still print
@@ -366,7 +436,12 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         handler = {"compress": _compress, "decompress": _decompress, "info": _info,
                    "verify": _verify, "tune": _tune}[args.command]
-        return handler(args)
+        status = handler(args)
+        sys.stdout.flush()  # a reader gone away shows here, inside the handlers below
+        return status
+    except BrokenPipeError:  # `flowroi info X | head`: the reader closed the pipe; stop quietly
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (FlowRoIError, _UsageError) as exc:
         message = " ".join(str(exc).split())  # always one line
         sys.stderr.write(f"\nflowroi: error: {message}\n" if isinstance(exc, FlowRoIError)

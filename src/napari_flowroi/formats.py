@@ -17,8 +17,10 @@ with one line naming ``pip install 'napari-flowroi[formats]'``.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -222,7 +224,38 @@ def scene_metadata(image) -> dict:
     Keys (only those the file gives): ``pixel_size_x``, ``pixel_size_y``, ``pixel_size_z``,
     ``space_unit``, ``time_interval``, ``time_unit``, ``acquisition`` (``date``, ``instrument``,
     ``objective``, ``imaged_by``, ``binning``, ``position``: row, column, stage x/y)."""
+    with _quiet_reader_logs(image):
+        return _scene_metadata(image)
+
+
+@contextmanager
+def _quiet_reader_logs(image):
+    """Reader plugins log a warning with a traceback for every metadata field their file lacks
+    (bioio-lif: binning, objective, durations); `_try` already stands for those, so the command
+    line must not print them."""
+    import logging
+
+    name = _reader_module(image)
+    logger = logging.getLogger(name) if name else None
+    level = logger.level if logger else None
+    if logger:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        if logger:
+            logger.setLevel(level)
+
+
+def _reader_module(image) -> str:
+    """The reader plugin's package name ("bioio_lif", "bioio_nd2", ...), or ""."""
+    reader = _try(lambda: image.reader)
+    return type(reader).__module__.split(".")[0] if reader is not None else ""
+
+
+def _scene_metadata(image) -> dict:
     out: dict[str, Any] = {}
+    reader = _reader_module(image)
     sizes = _try(lambda: image.physical_pixel_sizes)
     for axis in "XYZ":
         value = getattr(sizes, axis, None) if sizes is not None else None
@@ -233,17 +266,26 @@ def scene_metadata(image) -> dict:
     space_unit = _unit(getattr(getattr(props, "X", None), "unit", None))
     if space_unit is None and ome_pixels is not None and "pixel_size_x" in out:
         space_unit = _unit(getattr(ome_pixels, "physical_size_x_unit", None))
+    if space_unit is None and reader == "bioio_lif":
+        space_unit = "µm"  # bioio-lif converts LIF's metres to micrometres and says no unit
     if space_unit and "pixel_size_x" in out:
         out["space_unit"] = space_unit
     interval = _try(lambda: image.time_interval)
     if not interval and ome_pixels is not None:
         interval = getattr(ome_pixels, "time_increment", None)
+    measured = False
+    if not interval:
+        # a loop with no set period (ND2 "no delay"): the mean measured one, in seconds
+        interval = _plane_time_step(ome_pixels)
+        if not interval and reader == "bioio_lif":
+            interval = _lif_time_step(image)
+        measured = bool(interval)
     if interval:
         out["time_interval"] = float(getattr(interval, "total_seconds", lambda: interval)())
         time_unit = _unit(getattr(getattr(props, "T", None), "unit", None))
         if time_unit is None and ome_pixels is not None and ome_pixels.time_increment:
             time_unit = _unit(getattr(ome_pixels, "time_increment_unit", None))
-        if hasattr(interval, "total_seconds"):
+        if hasattr(interval, "total_seconds") or measured:
             time_unit = "s"
         if time_unit:
             out["time_unit"] = time_unit
@@ -259,7 +301,9 @@ def scene_metadata(image) -> dict:
                 acquisition[key] = str(value)
         position = {k: getattr(standard, k, None) for k in ("row", "column", "stage_position_x",
                                                             "stage_position_y")}
-        position = {k: (v if isinstance(v, (int, float)) else str(v))
+        if not _is_well(position["row"], position["column"]):
+            position.update(row=None, column=None)
+        position = {k: (float(v) if isinstance(v, float) else v if isinstance(v, int) else str(v))
                     for k, v in position.items() if v is not None}
         if position:
             acquisition["position"] = position
@@ -274,6 +318,53 @@ def scene_metadata(image) -> dict:
     if acquisition:
         out["acquisition"] = acquisition
     return out
+
+
+_SECONDS = {"s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6, "ns": 1e-9, "min": 60.0, "h": 3600.0}
+
+
+def _plane_time_step(pixels) -> float | None:
+    """The mean interval between time points from the OME planes' ``DeltaT`` (first channel and
+    plane), in seconds: last minus first over their distance in T. (bioio's own
+    ``timelapse_interval`` takes the last plane's DeltaT for the whole duration, which counts the
+    time before the first frame too: 0.58 s instead of 0.50 s on a Nikon file.)"""
+    planes = [p for p in (getattr(pixels, "planes", None) or [])
+              if p.the_z in (0, None) and p.the_c in (0, None) and p.the_t is not None
+              and p.delta_t is not None]
+    if len(planes) < 2:
+        return None
+    first, last = min(planes, key=lambda p: p.the_t), max(planes, key=lambda p: p.the_t)
+    scale = _SECONDS.get(_unit(first.delta_t_unit) or "s")
+    if scale is None or last.the_t == first.the_t:
+        return None
+    step = (last.delta_t - first.delta_t) * scale / (last.the_t - first.the_t)
+    return step if step > 0 else None
+
+
+def _lif_time_step(image) -> float | None:
+    """bioio-lif gives a LIF's frame interval (its T dimension's length over its frames, in
+    seconds) only as the T coordinates; its own interval needs a plate layout."""
+    coords = _try(lambda: image.xarray_dask_data.coords)
+    if coords is None or "T" not in coords or coords["T"].size < 2:
+        return None
+    step = float(np.diff(np.asarray(coords["T"], dtype=float)).mean())
+    return step if step > 0 else None
+
+
+_WELL_ROW = re.compile(r"[A-Za-z]{1,2}")
+_WELL_COLUMN = re.compile(r"\d{1,3}")
+
+
+def _is_well(row, column) -> bool:
+    """Whether a reader's row and column look like a plate well (A/1, AB/12, or indices).
+
+    bioio-lif takes any element with an alphabetic name for a row and its children for columns,
+    so a project named "timelapse" holding "Position 1" would become well timelapse/Position 1."""
+    if row is None or column is None:
+        return row is None and column is None
+    ok_row = isinstance(row, int) or bool(_WELL_ROW.fullmatch(str(row)))
+    ok_column = isinstance(column, int) or bool(_WELL_COLUMN.fullmatch(str(column)))
+    return ok_row and ok_column
 
 
 # --- one plane as a movie ----------------------------------------------------------------------------

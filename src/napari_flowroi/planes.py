@@ -69,10 +69,15 @@ def _safe(text: str) -> str:
 @dataclass
 class _Unit:
     name: str
-    plane: Plane
-    info: SceneInfo
+    plane: Any            # a formats.Plane, or a Movie held in memory (compress_channels)
+    info: SceneInfo | None
     motion: bool          # codes its own motion (the motion channel, or no inheritance)
     source: Any = None    # the unit whose RoI it inherits (its plane, then its name)
+    extra_roi: Any = None  # masks always protected (the user's), for a unit with its own motion
+
+    @property
+    def frames(self) -> int:
+        return self.info.sizes["T"] if self.info is not None else len(self.plane)
 
 
 def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
@@ -205,15 +210,16 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
     from .container import write_atomic
     from .plates import PlateSummary
 
-    total = sum(u.info.sizes["T"] for u in units)
+    total = sum(u.frames for u in units)
     own = [u for u in units if u.motion]
     inheriting = [u for u in units if not u.motion]
     overwrite = options["overwrite"]
     # every plane that codes its own motion is opened and checked before anything is written
     first = [batch._plan(u.plane, output / f"{u.name}.flowroi", settings, overwrite,
-                         name=u.name) for u in own]
+                         name=u.name, extra_roi=u.extra_roi) for u in own]
     for u in inheriting:  # planned once the RoI they inherit exists; their input checked now
-        open_plane(u.plane, u.info)
+        if isinstance(u.plane, Plane):
+            open_plane(u.plane, u.info)
     summaries: dict[str, Any] = {}
     offset = [0]
 
@@ -240,4 +246,71 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
                                time.perf_counter() - started)
     write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
     return plate
-    return plate
+
+
+# --- the channels of a movie held in memory (napari's (T, C, Y, X) layers) -----------------------
+
+def compress_channels(channels: Sequence[Any], output: str | Path, settings=None, *,
+                      names: Sequence[str] | None = None, motion_channel: int = 0,
+                      extra_roi: Any = None, workers: int = 1, overwrite: bool = False,
+                      progress=None, cancel=None, chunk_frames: int | None = None):
+    """Compress the channels of one movie as :func:`compress_file` does those of a file: one
+    container per channel in the folder `output`, the motion channel first, then every other
+    channel with the RoI stored in it (motion off), and ``summary.json``.
+
+    Parameters
+    ----------
+    channels : sequence of Movie or (T, Y, X) arrays
+        The channels, all of one shape.
+    output : str or Path
+        The output folder.
+    settings : FlowRoISettings, optional
+        Settings of the motion channel (and of every channel, less motion, for the others).
+    names : sequence of str, optional
+        Channel names; containers are ``c<i>-<name>.flowroi`` (``c<i>.flowroi`` without names).
+    motion_channel : int
+        Index of the channel whose motion gives the RoI of all channels.
+    extra_roi : optional
+        Masks always protected in the motion channel (so in the RoI every channel inherits).
+    workers, overwrite, progress, cancel, chunk_frames
+        As for :func:`~napari_flowroi.batch.compress_movie` (threads in this process).
+
+    Returns
+    -------
+    PlateSummary
+    """
+    from . import batch
+    from .inputs import open_movie
+    from .settings import FlowRoISettings
+
+    settings = settings or FlowRoISettings()
+    started = time.perf_counter()
+    output = Path(output)
+    movies = [open_movie(c) for c in channels]
+    if not movies:
+        raise InputError("No channel to compress.")
+    if not 0 <= motion_channel < len(movies):
+        raise InputError(f"There is no channel {motion_channel} to take the RoI from (channels "
+                         f"0 to {len(movies) - 1}).")
+    if names is not None and len(names) != len(movies):
+        raise InputError(f"{len(names)} channel names for {len(movies)} channels.")
+    if len({tuple(m.shape) for m in movies}) != 1:
+        raise InputError("The channels differ in shape "
+                         f"({', '.join(str(tuple(m.shape)) for m in movies)}); give channels of "
+                         "one movie.")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"Output {output} is a file; give a folder for the compressed channels.")
+    inherit = len(movies) > 1 and not settings.plain
+    units: list[_Unit] = []
+    motion_name = None
+    for c in sorted(range(len(movies)), key=lambda c: c != motion_channel):
+        name = f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}"
+        own = not inherit or c == motion_channel
+        units.append(_Unit(name, movies[c], None, own, None if own else motion_name,
+                           extra_roi if own else None))
+        if c == motion_channel:
+            motion_name = name
+    units.sort(key=lambda u: int(u.name[1:].split("-")[0]))  # summary in channel order
+    options = {"workers": workers, "overwrite": overwrite, "cancel": cancel, "scheduler": None,
+               "chunk_frames": chunk_frames or batch.CHUNK_FRAMES}
+    return _compress_units(units, output, settings, options, progress, started)

@@ -235,3 +235,69 @@ def test_target_psnr_replaces_the_rate_and_frames_get_their_own_rates(tmp_path, 
     info = json.loads(capsys.readouterr().out)
     assert info["settings"]["target_psnr"] == 38
     assert info["frame_rates"]["min"] <= info["frame_rates"]["median"] <= info["frame_rates"]["max"]
+
+
+@pytest.fixture
+def plate_output(tmp_path, small_movie, capsys):
+    """A folder of three stacks and summary.json, as a plate run (or a file's planes) writes."""
+    inputs = []
+    for i in range(3):
+        path = tmp_path / f"well{i}.tif"
+        tifffile.imwrite(path, np.roll(small_movie, 7 * i, axis=-1), photometric="minisblack",
+                         metadata={"axes": "TYX"})
+        inputs.append(str(path))
+    out = tmp_path / "plate"
+    assert main(["compress", *inputs, str(out), "--quiet", "--compression-rate", "6"]) == 0
+    capsys.readouterr()
+    return out
+
+
+def test_info_and_verify_of_a_folder_give_one_line_per_stack(plate_output, capsys):
+    stacks = sorted(p for p in plate_output.iterdir() if p.is_dir())
+    assert main(["info", str(plate_output)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["container"] for line in lines] == [str(p) for p in stacks]
+    for line, stack in zip(lines, stacks, strict=True):
+        assert main(["info", str(stack)]) == 0
+        full = json.loads(capsys.readouterr().out)
+        brief = json.loads(line)
+        assert brief["shape"] == full["shape"] and brief["bytes_written"] == full["bytes_written"]
+    assert main(["verify", str(plate_output), "--quiet"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == len(stacks) + 1 and all("all frames match" in x for x in out[:-1])
+
+
+def test_verify_of_a_folder_fails_when_any_stack_is_damaged_missing_or_unfinished(plate_output,
+                                                                                   capsys):
+    import shutil
+
+    stacks = sorted(p for p in plate_output.iterdir() if p.is_dir())
+    frame = sorted((stacks[1] / "frames").iterdir())[2]
+    frame.write_bytes(frame.read_bytes()[:-40])  # truncated
+    assert main(["verify", str(plate_output), "--quiet"]) == 1
+    captured = capsys.readouterr()
+    assert f"{stacks[1]}: frame 2: truncated" in captured.err
+    assert "1 of 3 stacks failed" in captured.err
+    assert captured.out.count("all frames match") == 2
+    # a stack summary.json lists that is gone, one whose run never finished
+    shutil.rmtree(stacks[0])
+    (stacks[2] / "manifest.json").unlink()
+    assert main(["verify", str(plate_output), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert f"{stacks[0]}: missing" in err and f"{stacks[2]}:" in err and "3 of 3" in err
+    assert main(["info", str(plate_output)]) == 2
+    captured = capsys.readouterr()
+    assert len(captured.out.strip().splitlines()) == 1  # the one stack that still opens
+    assert "2 of 3 stacks could not be read" in captured.err
+
+
+def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(tmp_path, movie_file):
+    """`flowroi info X | head`: no "Broken pipe" error, no traceback."""
+    out = tmp_path / "stack"
+    assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
+    process = subprocess.Popen([sys.executable, "-m", "napari_flowroi.cli", "info", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # before the command has written anything: its first write fails
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert err == ""

@@ -1,6 +1,6 @@
 """Microscopy files through bioio: OME-TIFF with channels and positions, OME-Zarr with z-planes,
 CZI, written at test time with the formats' own writers (tifffile, bioio-ome-zarr, pylibCZIrw).
-ND2 and LIF have no open writers, so no test here can make one (docs/formats.md)."""
+ND2 and LIF are tested in test_vendor_formats.py (a shipped ND2 file, a LIF written by the test)."""
 
 import json
 import pickle
@@ -354,3 +354,20 @@ def test_chunks_of_an_ome_tiff_reuse_one_page_map_per_process(ome_plate, monkeyp
     for t in range(T):  # one "chunk" per frame
         formats.Plane(str(ome_plate), 1, 1).open_movie()[t]
     assert opened == []
+
+
+def test_channels_held_in_memory_are_compressed_as_those_of_a_file(tmp_path, two_channels):
+    """planes.compress_channels (the napari widget's (T, C, Y, X) layers): the named motion
+    channel first, the other inheriting its RoI, summary in channel order."""
+    from napari_flowroi.settings import FlowRoISettings
+
+    fluo, phase = two_channels[:, 1], two_channels[:, 0]
+    plate = planes.compress_channels([fluo, phase], tmp_path / "out",
+                                     FlowRoISettings(compression_rate=8), names=["GFP", "Phase"],
+                                     motion_channel=1)
+    assert [name for name, _ in plate.wells] == ["c0-GFP", "c1-Phase"]
+    gfp = open_container(tmp_path / "out" / "c0-GFP.flowroi")
+    assert gfp.settings.motion_roi is False and "c1-Phase" in gfp.manifest["input"]["roi_mask"]
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["totals"]["wells"] == 2
+    with pytest.raises(formats.InputError, match="no channel 2|There is no channel 2"):
+        planes.compress_channels([fluo, phase], tmp_path / "o2", motion_channel=2)

@@ -169,8 +169,10 @@ def test_invalid_settings_are_shown_as_a_message_not_a_crash(widget_on, hsc_cut,
 
 
 @pytest.mark.parametrize("shape, words", [((64, 64), "single 2-D image"),
-                                           ((3, 2, 48, 48), "Split channels or z-planes")])
-def test_2d_images_and_4d_stacks_get_a_clear_message(widget_on, shape, words, qtbot):
+                                           ((3, 2, 2, 48, 48), "more axes than time and channels")])
+def test_2d_images_and_z_stacks_with_channels_get_a_clear_message(widget_on, shape, words, qtbot):
+    """(T, C, Y, X) layers are movies with channels (test_formats_napari.py); with z as well they
+    are refused."""
     viewer, widget = widget_on(np.zeros(shape, np.uint8))
     assert widget.previewer is None
     assert any(words in m for m in widget.messages)

@@ -110,3 +110,63 @@ def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype
                 except Exception:  # noqa: BLE001 - OpenCV's PNG decoder may raise cv2.error on damaged masks
                     found.append("mask does not decode")
     return found
+
+
+# --- folders of stacks (the planes of a microscopy file, the wells of a plate) ---------------------
+
+SUMMARY = "summary.json"
+
+
+def folder_members(path: str | Path) -> list[Path] | None:
+    """The stacks of an output folder of several planes or wells, complete or not, in name order:
+    every sub-folder that is a stack, an interrupted one or named ``*.flowroi``, and every stack
+    its ``summary.json`` lists (even when gone). None when `path` is a stack itself or holds none
+    (then the caller reports it as one stack)."""
+    from ._files import is_container, is_partial
+
+    root = Path(path)
+    try:
+        if not root.is_dir() or is_container(root) or is_partial(root):
+            return None
+        members = {p.name: p for p in root.iterdir() if p.is_dir() and (
+            is_container(p) or is_partial(p) or p.suffix == ".flowroi")}
+    except OSError:
+        return None
+    for name in _summary_names(root):
+        members.setdefault(name, root / name)
+    return [members[name] for name in sorted(members)] or None
+
+
+def _summary_names(root: Path) -> list[str]:
+    """The stack folder names a finished run listed in its summary.json (none if unreadable)."""
+    import json
+
+    try:
+        wells = json.loads((root / SUMMARY).read_text(encoding="utf-8")).get("wells", [])
+        return [Path(str(w["output"])).name for w in wells if isinstance(w, dict) and "output" in w]
+    except (OSError, ValueError, AttributeError):
+        return []
+
+
+def member_problem(path: str | Path) -> str | None:
+    """Why a member of a folder of stacks cannot be opened as a stack, or None when it can."""
+    from ._files import is_container, is_partial
+
+    path = Path(path)
+    if not path.exists():
+        return f"missing ({SUMMARY} lists it)"
+    if is_partial(path):
+        return ("incomplete: its run was interrupted (no manifest.json); compress again with the "
+                "same settings into the same folder to finish it")
+    if not is_container(path):
+        return "not a complete compressed stack (no manifest.json)"
+    return None
+
+
+def verify_member(path: str | Path, progress=None) -> list[Problem]:
+    """:func:`verify_container` for a member of a folder of stacks: a missing or incomplete member
+    is one problem for the whole stack."""
+    problem = member_problem(path)
+    if problem is not None:
+        return [Problem(None, problem)]
+    return verify_container(path, progress)

@@ -1,8 +1,10 @@
 """A napari Labels or Shapes layer as an extra RoI source: masks of the movie's frame size.
 
-Labels: every non-zero label is protected; a 2-D labels layer applies to every frame. Shapes: a
-shape drawn on a 2-D layer applies to every frame, one drawn in a plane of a 3-D layer to that
-frame. Coordinates are taken as the movie layer's data coordinates (same scale and translation).
+Labels: every non-zero label is protected; a 2-D labels layer applies to every frame; in a layer
+of more dimensions (time first, e.g. (T, C, Y, X) drawn over a movie with channels) a label in any
+plane of a frame protects that frame. Shapes: a shape drawn on a 2-D layer applies to every frame,
+one drawn in a plane of a layer of more dimensions to that frame (its first coordinate). Coordinates
+are taken as the movie layer's data coordinates (same scale and translation).
 """
 
 from __future__ import annotations
@@ -35,7 +37,9 @@ class LayerRoi:
         data, frame_shape = layer.data, self.shape[1:]
 
         def frame(t):
-            plane = np.asarray(data[t] if data.ndim == 3 else data)
+            plane = np.asarray(data[t] if data.ndim >= 3 else data)
+            if plane.ndim > 2 and plane.shape[-2:] == frame_shape:  # channels: any of them
+                return (plane != 0).reshape(-1, *frame_shape).any(axis=0)
             if plane.shape != frame_shape:
                 return np.zeros(frame_shape, bool)  # the core reports size mismatches; ignore here
             return plane != 0

@@ -28,11 +28,11 @@ from ..calibration import movie_from_layer
 from ..errors import CancelledError, FlowRoIError, SettingsError
 from ..guard import Preflight
 from ..preview import DEFAULT_RD_RATES, rate_distortion_steps
-from ..readout import batch_done, plain_words, readout_html, suggestion_html, verdict
+from ..readout import batch_done, kb, plain_words, readout_html, suggestion_html, verdict
 from ..settings import FlowRoISettings
 from ..tuning import TuningModel
 from . import _worker
-from ._layers import FLOW_VIEWS, LiveLayers, is_preview_layer
+from ._layers import FLOW_VIEWS, LayerAxes, LiveLayers, is_preview_layer, layer_axes
 from ._roi_layers import LayerRoi
 from ._settings_form import SettingsForm
 
@@ -53,6 +53,24 @@ def _batch_steps(model: TuningModel, movie, output, settings, overwrite, cancel,
     return (yield from _worker.progress_steps(
         compress_movie, movie, output, settings, workers=workers, overwrite=overwrite,
         cancel=cancel, extra_roi=extra_roi))
+
+
+def _channel_batch_steps(model: TuningModel, movies, motion_channel, output, settings, overwrite,
+                         cancel, workers, extra_roi):
+    """Generator for the batch worker of a (T, C, Y, X) layer: the preflight check on the RoI
+    channel, then every channel into one folder, the others inheriting its RoI
+    (planes.compress_channels, as `flowroi compress` does for a file)."""
+    from ..planes import compress_channels
+
+    yield ("checking", len(movies[motion_channel]))
+    verdict_ = model.preflight(movies[motion_channel], settings)
+    if not verdict_.ok:
+        return verdict_
+    if cancel.is_set():
+        raise CancelledError("cancelled before the first frame")
+    return (yield from _worker.progress_steps(
+        compress_channels, movies, output, settings, motion_channel=motion_channel,
+        workers=workers, overwrite=overwrite, cancel=cancel, extra_roi=extra_roi))
 
 
 def _preview_steps(model: TuningModel, settings, t, cancel):
@@ -78,6 +96,7 @@ class FlowRoIWidget(QWidget):
         self.viewer = napari_viewer
         self.model = TuningModel()
         self.live_layers: LiveLayers | None = None
+        self.axes = LayerAxes(3, 0)          # where the movie sits in the source layer
         self.messages: list[str] = []       # every message shown to the user, newest last
         self.last_update_seconds: float | None = None  # setting change -> all layers updated
         self.first_update_seconds: float | None = None  # setting change -> mask layer updated
@@ -103,7 +122,12 @@ class FlowRoIWidget(QWidget):
     def _build(self):
         self.source = ComboBox(label="Movie layer", choices=self._source_choices,
                                tooltip="The image layer to compress: a time-lapse movie shaped "
-                                       "(time, y, x), uint8, uint16 or float.")
+                                       "(time, y, x) or (time, channel, y, x), uint8, uint16 or "
+                                       "float.")
+        self.channel = ComboBox(label="RoI channel", choices=[], visible=False,
+                                tooltip="The channel whose motion gives the RoI (usually the "
+                                        "transmitted-light one). The preview shows this channel; "
+                                        "the other channels are compressed with its RoI.")
         self.busy_label = Label(value="")
         self.busy_label.native.setWordWrap(True)
         self.progress_bar = ProgressBar(value=0, min=0, max=1, visible=False)
@@ -172,17 +196,22 @@ class FlowRoIWidget(QWidget):
                                        "movie's file.")
         self.output.choose_btn.text = "Choose…"
         self.overwrite = CheckBox(text="Replace an existing compressed stack", value=False)
+        self.all_channels = CheckBox(
+            text="Every channel, each with the RoI channel's RoI", value=True, visible=False,
+            tooltip="Compress every channel of the layer into the output folder, one stack per "
+                    "channel; untick to compress the RoI channel alone.")
         self.compress_button = PushButton(text="Compress stack",
                                           tooltip="Check that the RoI keeps the cells, then "
                                                   "compress every frame with these settings.")
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
         compress = Container(widgets=[Container(widgets=[self.output], labels=True),
-                                      self.overwrite, self.compress_button, self.status],
-                             labels=False)
+                                      self.all_channels, self.overwrite, self.compress_button,
+                                      self.status], labels=False)
 
         header = Container(widgets=[
-            Container(widgets=[self.source], labels=True), self.verdict, self.busy_label,
+            Container(widgets=[self.source, self.channel], labels=True), self.verdict,
+            self.busy_label,
             Container(widgets=[self.progress_bar, self.cancel_button], layout="horizontal",
                       labels=False)], labels=False)
         self.tabs = QTabWidget()
@@ -261,6 +290,8 @@ class FlowRoIWidget(QWidget):
         m.size_factor_ready.connect(lambda *_: self._update_readout())
         m.suggestion_ready.connect(self._show_suggestion)
         self.source.changed.connect(self._source_changed)
+        self.channel.changed.connect(self._channel_changed)
+        self.all_channels.changed.connect(self._all_channels_changed)
         self.form.changed.connect(self._settings_changed)
         self.form.expert_button.changed.connect(self._refit_soon)
         self.flow_view.changed.connect(self._flow_view_changed)
@@ -315,10 +346,10 @@ class FlowRoIWidget(QWidget):
         return [(layer.name, layer) for layer in self.viewer.layers
                 if isinstance(layer, Image) and not is_preview_layer(layer)]
 
-    def _source_changed(self, *_):
+    def _source_changed(self, *_, channel: int | None = None):
         layer = self.source.value
         if self.live_layers is not None:
-            if self.live_layers.source is layer and self.live_layers.alive():
+            if self.live_layers.source is layer and self.live_layers.alive() and channel is None:
                 return
             self._restore_single_view()
             self.live_layers.remove()
@@ -328,18 +359,23 @@ class FlowRoIWidget(QWidget):
             self._preview_job.cancel()
         if layer is None:
             self.model.clear_movie()
+            self._show_channels(LayerAxes(3, 0))
             self.readout.value = "Pick a movie layer (time, y, x) to start."
             return
         try:
-            self.model.set_movie(layer.data, layer.name, rgb=bool(getattr(layer, "rgb", False)))
+            self.axes = layer_axes(layer, channel or 0)
+            self._show_channels(self.axes)
+            self.model.set_movie(self._movie_data(layer), layer.name,
+                                 rgb=bool(getattr(layer, "rgb", False)))
         except FlowRoIError as exc:
             self.readout.value = plain_words(str(exc))
             self.notify(str(exc))
             return
-        self.live_layers = LiveLayers(self.viewer, layer, self.model.previewer)
+        self.live_layers = LiveLayers(self.viewer, layer, self.model.previewer, self.axes)
         self.live_layers.flow_view = FLOW_VIEWS[self.flow_view.value]
         self.model.set_extra_roi(self.extra_roi())
-        self.output.value = default_output(layer)
+        self.output.value = self._default_output(layer)
+        self._show_channel_plane()
         self.model.set_frame(self.current_frame())
         settings = self.settings()
         if settings is not None:
@@ -348,12 +384,59 @@ class FlowRoIWidget(QWidget):
                               "(mask first, then the coded frames)…")
         self.request_preview()
 
+    def _movie_data(self, layer):
+        """The (T, Y, X) movie of the layer's RoI channel (size-1 axes dropped)."""
+        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+        return data[self.axes.movie_index()] if self.axes.ndim > 3 else data
+
+    def _show_channels(self, axes: LayerAxes) -> None:
+        """The channel picker and the every-channel box, for layers with channels only."""
+        several = axes.channels > 1
+        choices = [(f"channel {c}", c) for c in range(axes.channels)] if several else []
+        if list(self.channel.choices) != [c for _, c in choices]:
+            with self.channel.changed.blocked():
+                self.channel.choices = choices
+        if several and self.channel.value != axes.index:
+            with self.channel.changed.blocked():
+                self.channel.value = axes.index
+        self.channel.visible = several
+        self.all_channels.visible = several
+
+    def _channel_changed(self, *_):
+        if self.closed or self.channel.value is None or self.channel.value == self.axes.index:
+            return
+        self._source_changed(channel=int(self.channel.value))
+
+    def _show_channel_plane(self) -> None:
+        """Move the viewer's channel slider to the RoI channel, where the preview layers are."""
+        layer = self.source.value
+        if self.axes.channel is None or layer is None:
+            return
+        axis = self.viewer.dims.ndim - layer.ndim + self.axes.channel
+        self.viewer.dims.set_point(axis, float(layer.translate[self.axes.channel])
+                                   + self.axes.index * float(layer.scale[self.axes.channel]))
+
+    @property
+    def compresses_channels(self) -> bool:
+        """Whether Compress writes every channel of the layer (a folder), not one stack."""
+        return self.axes.channels > 1 and bool(self.all_channels.value)
+
+    def _default_output(self, layer) -> Path:
+        path = default_output(layer)
+        return path.with_suffix("") if self.compresses_channels else path
+
+    def _all_channels_changed(self, *_):
+        layer = self.source.value
+        if layer is not None and self.axes.channels > 1:
+            self.output.value = self._default_output(layer)
+
     def current_frame(self) -> int:
         layer = self.source.value
         if layer is None or self.model.movie is None:
             return 0
         position = layer.world_to_data(self.viewer.dims.point[-layer.ndim:])
-        return int(min(max(round(position[0]), 0), layer.data.shape[0] - 1))
+        time = self.axes.time if self.axes.ndim == layer.ndim else 0
+        return int(min(max(round(position[time]), 0), len(self.model.movie) - 1))
 
     def _step_changed(self, *_):
         if self.closed or self.model.movie is None:
@@ -735,7 +818,8 @@ class FlowRoIWidget(QWidget):
             return None
         if self.model.movie is None:  # refused when picked: say why again
             try:
-                self.model.set_movie(layer.data, layer.name,
+                self.axes = layer_axes(layer, self.channel.value or 0)
+                self.model.set_movie(self._movie_data(layer), layer.name,
                                      rgb=bool(getattr(layer, "rgb", False)))
             except FlowRoIError as exc:
                 self.notify(str(exc))
@@ -749,10 +833,9 @@ class FlowRoIWidget(QWidget):
             return None
         check = settings.uses_roi and not self.model.coverage_accepted(settings)
         movie = self.model.movie
-        try:  # the layer's scale, units and name go into the manifest (calibration.py)
-            calibrated = movie_from_layer(layer)
-        except FlowRoIError:
-            calibrated = None
+        if self.compresses_channels:
+            return self._compress_channels(layer, output, settings, check, workers)
+        calibrated = self._channel_movie(layer, self.axes.index)
         if calibrated is not None and calibrated.shape == movie.shape:
             movie = calibrated
         if not self._start_long("the compression",
@@ -771,6 +854,54 @@ class FlowRoIWidget(QWidget):
             cancel, workers or max(1, os.cpu_count() or 1), self.model.extra_roi,
             cancel=cancel, yielded=self._batch_progress, returned=self._batch_returned,
             errored=self._batch_failed, finished=self._batch_finished)
+        return self._long_job
+
+    def _channel_movie(self, layer, channel: int):
+        """One channel of the layer as a movie whose calibration keeps the layer's scale, units
+        and name (calibration.py), and, for a layer with channels, which channel it is."""
+        try:
+            if self.axes.ndim <= 3 or self.axes.ndim != layer.ndim:
+                return movie_from_layer(layer)
+            data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+            keep = [self.axes.time, layer.ndim - 2, layer.ndim - 1]
+            units = getattr(layer, "units", None)
+            several = self.axes.channels > 1
+            movie = movie_from_layer({
+                "data": data[self.axes.movie_index(channel)],
+                "scale": [layer.scale[a] for a in keep],
+                "units": [units[a] for a in keep] if units is not None else None,
+                "name": f"{layer.name} c{channel}" if several else layer.name})
+        except FlowRoIError:
+            return None
+        if several:
+            movie.source = f"Layer '{layer.name}' [channel {channel}]"
+            movie.physical.update(channel_index=channel, channel_name=f"C{channel}",
+                                  channels=self.axes.channels)
+        return movie
+
+    def _compress_channels(self, layer, output: Path, settings, check: bool, workers):
+        movies = [self._channel_movie(layer, c) for c in range(self.axes.channels)]
+        if any(m is None for m in movies):
+            self.notify(f"Layer '{layer.name}' cannot be read channel by channel.")
+            return None
+        n, m = self.axes.channels, self.axes.index
+        frames = sum(len(movie) for movie in movies)
+        if not self._start_long("the compression",
+                                f"Checking cell coverage, then compressing {n} channels…"
+                                if check else f"Compressing {n} channels ({frames} frames)…"):
+            return None
+        self._watch_window()
+        cancel = threading.Event()
+        self._batch_output, self._batch_settings, self._batch_done = output, settings, 0
+        self.compress_button.enabled = False
+        self.status.value = (f"Compressing {n} channels into {output}, each with the RoI of "
+                             f"channel {m}…")
+        self._long_job = _worker.run(
+            self, _channel_batch_steps, self.model, movies, m, output, settings,
+            self.overwrite.value, cancel, workers or max(1, os.cpu_count() or 1),
+            self.model.extra_roi, cancel=cancel, yielded=self._batch_progress,
+            returned=self._batch_returned, errored=self._batch_failed,
+            finished=self._batch_finished)
         return self._long_job
 
     @property
@@ -795,8 +926,15 @@ class FlowRoIWidget(QWidget):
             self.notify(self.status.value, "warning")
             return
         self.last_summary = result
-        message, kind = batch_done(result, None if self._batch_settings.target_psnr else
-                                   self._batch_settings.compression_rate)
+        if hasattr(result, "wells"):  # every channel of the layer, one stack each
+            totals = result.as_dict()["totals"]
+            message, kind = (f"Done: {totals['wells']} channels ({totals['frames']} frames) into "
+                             f"{result.output}, one stack each with the RoI of channel "
+                             f"{self.axes.index}, {kb(totals['bytes_written'])}, achieved rate "
+                             f"{totals['achieved_rate']:.1f} : 1, {result.seconds:.1f} s."), "info"
+        else:
+            message, kind = batch_done(result, None if self._batch_settings.target_psnr else
+                                       self._batch_settings.compression_rate)
         self.status.value = message
         if not self.closed and self.viewer.window is not None:
             self.viewer.open(str(result.output), plugin="napari-flowroi")
