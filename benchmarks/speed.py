@@ -145,7 +145,7 @@ def movie_inputs(data: Path, tmp: Path, n_frames: int) -> dict[str, Path]:
 
 class _Split:
     """Wall time spent in the mask (RoI extraction and the guard's coverage count) and in coding (RoI
-    priority, mask PNG, JPEG2000 with rate control) during a compress_movie call; the rest is
+    priority, mask box, JPEG2000 with rate control) during a compress_movie call; the rest is
     overhead (reading frames, writing files and the manifest, scheduling)."""
 
     def __init__(self):
@@ -269,8 +269,8 @@ def speed_report(results: dict) -> str:
               "jobs: absolute times are noisy, ratios of runs made side by side less so."), "",
              "## What makes FlowRoI cost more than plain JPEG2000, and what was done", "",
              ("- **Coding** costs FlowRoI no more than plain JPEG2000: the damped background has "
-              "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority plus "
-              "the mask PNG cost ~0.01 s/frame at 1 MP."),
+              "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority (two "
+              "blurs and the soft edge) plus the mask box cost ~0.03 s/frame at 1 MP."),
              "- **Rate control** hits the byte budget in one encode: "
              + ", ".join(f"{r['movie']} {r[c]['encodes_per_frame']:.2f}"
                          for r in results["whole"] if r["threads"] == "single"
@@ -287,7 +287,7 @@ def speed_report(results: dict) -> str:
              ("`batch.compress_movie(path, out, settings, workers=1)`, i.e. `flowroi compress IN OUT "
               "--workers 1` without the command's start-up: reading the frames, RoI, coding, writing "
               "the container. FlowRoI with the default settings, plain = `--plain`. *mask*: RoI "
-              "extraction and the guard's coverage count; *coding*: RoI priority, mask PNG and JPEG2000 with "
+              "extraction and the guard's coverage count; *coding*: RoI priority, mask box and JPEG2000 with "
               "rate control; *overhead*: the rest (reading, writing, manifest)."), "",
              ("Wall-clock seconds per frame, and CPU seconds per frame of the process (all its "
               "threads; *mask* and *coding*: while those steps ran). With one thread per "
@@ -392,7 +392,7 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
                     ladder = plain_rate_ladder(frame, ladder_rates(rate), cells)
                     mask = extractor.mask(t)
                     damped = codec.prioritise_roi(frame, mask, settings)
-                    mask_bytes = len(codec.encode_mask(mask, codec.MASK_SHARE * frame.nbytes / rate))
+                    mask_bytes = len(codec.encode_mask(mask, codec.mask_budget(frame.nbytes, rate)))
                     budget = frame.nbytes / rate
                     for key, control, codes, extra in (
                             ("classic plain", classic, frame, 0), ("HTJ2K plain", ht, frame, 0),

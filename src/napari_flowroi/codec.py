@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ._openjpeg import ensure_openjpeg
-from .container._masks import MASK_SHARE, encode_mask  # the stored-mask format is the container's
+from .container._masks import attach_mask, encode_mask, mask_budget  # the container's format
 from .metrics import compression_rate
 from .settings import FlowRoISettings
 
@@ -36,10 +36,11 @@ FLOAT_CODE_MAX = 65535
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """One coded frame: the JP2 file, its RoI mask (PNG) and what is needed to decode it exactly."""
+    """One coded frame: the JP2 file (its RoI mask in a box at the end) and what is needed to
+    decode it exactly."""
 
     jp2: bytes
-    mask_png: bytes | None
+    mask_bytes: int  # bytes of `jp2` that hold the stored RoI mask (0 without one)
     raw_bytes: int
     shape: tuple[int, int]
     dtype: str
@@ -48,11 +49,12 @@ class EncodedFrame:
 
     @property
     def bytes_written(self) -> int:
-        return len(self.jp2) + (len(self.mask_png) if self.mask_png else 0)
+        return len(self.jp2)
 
     @property
     def compression_rate(self) -> float:
-        """Raw bytes of the frame divided by every byte written for it (JP2 file and mask)."""
+        """Raw bytes of the frame divided by every byte written for it (the JP2 file, its mask
+        box included)."""
         return compression_rate(self.raw_bytes, self.bytes_written)
 
 
@@ -67,19 +69,100 @@ def roi_weight(mask: np.ndarray, feather: float) -> np.ndarray:
     return np.clip(1.0 - distance / feather, 0.0, 1.0)
 
 
+def background_base(values: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """The low-pass base of the background: a Gaussian blur of the pixels outside the RoI only
+    (normalised convolution: blur(frame * outside) / blur(outside)).
+
+    A blur of the whole frame carries each cell's brightness into the background around it, and
+    coding the background as that base put a halo round every cell, with a step at the RoI's
+    edge that the encoder paid for and that rang into the cells. Where no background pixel lies
+    within reach of the blur (deep inside a large RoI) the base is meaningless, and unused: the
+    RoI keeps all its detail there.
+
+    Parameters
+    ----------
+    values : ndarray of float32
+        The frame.
+    mask : ndarray of bool
+        The RoI.
+    sigma : float
+        Scale of the base in pixels (background_sigma).
+    """
+    share = (~mask).astype(np.float32)
+    weighted = cv2.multiply(values, share)
+    cv2.GaussianBlur(weighted, (0, 0), sigma, dst=weighted, borderType=cv2.BORDER_REFLECT)
+    cv2.GaussianBlur(share, (0, 0), sigma, dst=share, borderType=cv2.BORDER_REFLECT)
+    np.maximum(share, BASE_MIN_SHARE, out=share)
+    return cv2.divide(weighted, share)
+
+
+#: Below this share of background within the blur's reach the base is not used (the RoI weight
+#: is 1 there); the floor only keeps the division finite.
+BASE_MIN_SHARE = 1e-6
+
+
+#: The soft edge: a background pixel within DETAIL_BAND px of the RoI (at most `feather`) is
+#: protected in proportion to its own detail (RMS of frame - base over a DETAIL_WINDOW-px
+#: square): not at all below DETAIL_LOW times the reference, fully from DETAIL_HIGH times it. The
+#: reference is the DETAIL_QUANTILE-th percentile of the background's detail, but at least
+#: DETAIL_OF_ROI times the RoI's median detail (on a flat dark-field background any faint
+#: texture would otherwise count). Measured in docs/codec.md.
+DETAIL_WINDOW = 5
+DETAIL_BAND = 3.0
+DETAIL_QUANTILE = 90
+DETAIL_OF_ROI = 0.2
+DETAIL_LOW, DETAIL_HIGH = 1.5, 3.0
+
+
+def soft_weight(detail: np.ndarray, mask: np.ndarray, feather: float) -> np.ndarray:
+    """How much of its detail each pixel keeps, 0-1: 1 inside the RoI; outside it the linear
+    feather of `roi_weight`, raised within DETAIL_BAND px of the RoI where the pixel has more
+    detail than most of the background (a cell edge the RoI cut rather than background).
+
+    Parameters
+    ----------
+    detail : ndarray of float32
+        The frame minus the background's base.
+    mask : ndarray of bool
+        The RoI.
+    feather : float
+        Width of the soft edge in pixels (0: a hard edge, no detail rule).
+    """
+    if feather <= 0 or mask.all() or not mask.any():
+        return roi_weight(mask, feather)
+    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    weight = np.clip(1.0 - distance / feather, 0.0, 1.0)  # roi_weight, distance kept
+    energy = cv2.boxFilter(detail * detail, -1, (DETAIL_WINDOW, DETAIL_WINDOW),
+                           borderType=cv2.BORDER_REFLECT)
+    cv2.sqrt(np.maximum(energy, 0, out=energy), dst=energy)
+    sample, inside = energy[::3, ::3], mask[::3, ::3]
+    background, roi = sample[~inside], sample[inside]
+    reference = max(float(np.percentile(background, DETAIL_QUANTILE)) if background.size else 0.0,
+                    DETAIL_OF_ROI * float(np.median(roi)) if roi.size else 0.0)
+    if not reference > 0:
+        return weight
+    low, high = DETAIL_LOW * reference, DETAIL_HIGH * reference
+    np.subtract(energy, low, out=energy)
+    np.multiply(energy, 1.0 / (high - low), out=energy)
+    np.clip(energy, 0.0, 1.0, out=energy)
+    energy[distance > min(feather, DETAIL_BAND)] = 0.0
+    return np.maximum(weight, energy, out=weight)
+
+
 def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
-    """Divide background detail (image minus its low-pass base) by the scaling factor."""
+    """Divide background detail (image minus the background's low-pass base) by the scaling
+    factor, with a soft edge outside the RoI (`soft_weight`)."""
     if settings.scaling_factor == 1 or mask.all():
         return image
+    mask = np.asarray(mask, bool)
     values = image.astype(np.float32)
-    base = cv2.GaussianBlur(values, (0, 0), settings.background_sigma,
-                            borderType=cv2.BORDER_REFLECT)
-    attenuation = 1.0 / settings.scaling_factor
-    gain = roi_weight(mask, settings.feather)
-    gain *= 1.0 - attenuation
-    gain += attenuation
+    base = background_base(values, mask, settings.background_sigma)
     # in place, with OpenCV: this runs on every frame and numpy's temporaries cost as much as the blur
     cv2.subtract(values, base, dst=values)
+    attenuation = 1.0 / settings.scaling_factor
+    gain = soft_weight(values, mask, settings.feather)
+    gain *= 1.0 - attenuation
+    gain += attenuation
     cv2.multiply(values, gain, dst=values)
     cv2.add(values, base, dst=values)
     info = np.iinfo(image.dtype)
@@ -388,7 +471,7 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
                  ) -> EncodedFrame:
     """Code one frame at the settings' compression rate, or at their target PSNR when set.
 
-    The byte budget (raw bytes / rate) covers the JP2 file, the stored mask and `overhead_bytes`
+    The byte budget (raw bytes / rate) covers the JP2 file, its mask box and `overhead_bytes`
     (the frame's share of the manifest), so the achieved rate counts every byte written.
 
     Parameters
@@ -413,21 +496,21 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
     original, value_range = to_codec_values(frame)
     codes = original
     raw_bytes = frame.nbytes
-    mask_png = None
+    box = b""
     roi_fraction = 0.0
     if mask is not None:
         mask = np.asarray(mask, bool)
         roi_fraction = float(mask.mean())
         codes = prioritise_roi(codes, mask, settings)
-        mask_png = encode_mask(mask, MASK_SHARE * raw_bytes / settings.compression_rate)
+        box = encode_mask(mask, mask_budget(raw_bytes, settings.compression_rate))
     if settings.target_psnr > 0:
         jp2 = _encode_to_quality(codes, original, mask, settings.target_psnr)
     else:
         budget = raw_bytes / settings.compression_rate
-        fixed = overhead_bytes + (len(mask_png) if mask_png else 0)
-        jp2 = _encode_to_budget(codes, budget - fixed, rate_control)
-    return EncodedFrame(jp2=jp2, mask_png=mask_png, raw_bytes=raw_bytes, shape=frame.shape,
-                        dtype=str(frame.dtype), value_range=value_range, roi_fraction=roi_fraction)
+        jp2 = _encode_to_budget(codes, budget - overhead_bytes - len(box), rate_control)
+    return EncodedFrame(jp2=attach_mask(jp2, box) if box else jp2, mask_bytes=len(box),
+                        raw_bytes=raw_bytes, shape=frame.shape, dtype=str(frame.dtype),
+                        value_range=value_range, roi_fraction=roi_fraction)
 
 
 #: Search range and steps of the target-quality mode (compression ratios handed to OpenJPEG).

@@ -104,7 +104,9 @@ class FlowRoISettings:
         2, "Grow the region of interest by this many pixels so cell edges are kept.",
         low=0, high=50, expert=True)
     feather: float = _setting(
-        4.0, "Width in pixels of the soft edge between region of interest and background.",
+        4.0, "Width in pixels of the soft edge outside the region of interest: background detail "
+             "fades out over it, and within 3 px of the region structure that stands out from "
+             "the background (a cell edge the region cut) keeps its detail. 0 = a hard edge.",
         low=0.0, high=50.0, expert=True)
     background_sigma: float = _setting(
         8.0, "Scale in pixels of the coarse background shape that is always kept (larger: "

@@ -86,12 +86,48 @@ def test_background_detail_is_attenuated_but_its_base_kept():
     assert abs(out.mean() - frame.mean()) < 1.0
 
 
+def test_background_base_carries_no_halo_of_the_cells():
+    # a bright cell on a flat background: damping the background must leave it flat, not paint
+    # a blurred copy of the cell around it (a step at the RoI edge the encoder pays for)
+    frame = np.full((96, 96), 40, np.uint8)
+    yy, xx = np.mgrid[:96, :96]
+    cell = (yy - 48) ** 2 + (xx - 48) ** 2 < 10 ** 2
+    frame[cell] = 220
+    settings = FlowRoISettings(scaling_factor=10, background_sigma=8, feather=2)
+    out = codec.prioritise_roi(frame, cell, settings)
+    assert np.array_equal(out[cell], frame[cell])
+    assert np.abs(out[~cell].astype(int) - 40).max() <= 1
+    # the background's own coarse shape is still kept (exactly away from the cell and the
+    # frame's border, where one side of the blur is missing)
+    ramp = (np.arange(96)[None, :] * np.ones((96, 1))).astype(np.uint8)
+    damped = codec.prioritise_roi(ramp, cell, settings).astype(int)
+    far = ((yy - 48) ** 2 + (xx - 48) ** 2 > 26 ** 2) & (xx >= 16) & (xx < 80)
+    assert np.abs(damped[far] - ramp[far]).max() <= 1
+    assert np.abs(damped[~cell] - ramp[~cell]).mean() < 1
+
+
 def test_feathered_weight_falls_off_outside_the_mask():
     mask = np.zeros((40, 40), bool)
     mask[10:20, 10:20] = True
     weight = codec.roi_weight(mask, feather=4)
     assert weight[15, 15] == 1 and weight[15, 21] == pytest.approx(0.5, abs=0.1)
     assert weight[15, 30] == 0
+
+
+def test_soft_edge_keeps_the_detail_of_a_cell_edge_the_roi_cut():
+    rng = np.random.default_rng(1)
+    detail = rng.normal(0, 1.0, (80, 80)).astype(np.float32)  # background texture
+    mask = np.zeros((80, 80), bool)
+    mask[20:60, 20:40] = True
+    detail[20:60, 20:42] += rng.normal(0, 12.0, (40, 22)).astype(np.float32)  # the cell spills 2 px
+    detail[30:36, 60:66] += rng.normal(0, 12.0, (6, 6)).astype(np.float32)  # far from the RoI
+    soft = codec.soft_weight(detail, mask, feather=4)
+    plain = codec.roi_weight(mask, feather=4)
+    assert np.array_equal(soft[mask], plain[mask])
+    assert soft[25:55, 41].mean() > plain[25:55, 41].mean() + 0.3  # the cut edge is kept
+    assert np.allclose(soft[:, 50:], plain[:, 50:])  # detail far from the RoI is not
+    assert np.abs(soft[25:55, 43:45] - plain[25:55, 43:45]).max() < 0.3  # plain texture nearby
+    assert np.array_equal(codec.soft_weight(detail, mask, feather=0), mask.astype(np.float32))
 
 
 def test_tiny_and_odd_frames_encode():

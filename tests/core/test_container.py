@@ -7,8 +7,8 @@ from napari_flowroi.batch import compress_movie
 from napari_flowroi.container import (
     PROGRESS,
     frame_name,
+    has_mask,
     manifest_reserve,
-    mask_name,
     open_container,
     record_reserve,
     sha256,
@@ -29,7 +29,8 @@ def test_container_holds_sortable_jp2_frames_masks_and_a_manifest(tmp_path, smal
     assert manifest["software"]["name"] == "napari-flowroi"
     for t, record in enumerate(manifest["frames"]):
         assert sha256((out / frame_name(t)).read_bytes()) == record["sha256"]
-        assert (out / mask_name(t)).stat().st_size == record["mask_bytes"]
+        assert has_mask((out / frame_name(t)).read_bytes())  # the RoI, in a box of the JP2
+    assert not (out / "masks").exists()
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
@@ -168,9 +169,9 @@ def test_disk_full_is_a_clear_error_that_leaves_nothing_complete_looking(tmp_pat
     before = _sha(movie.parent)
     real_replace, renames = os.replace, []
 
-    def full_disk(src, dst):  # the sixth file (frame 1) does not fit
-        renames.append(dst)
-        if len(renames) == 6:
+    def full_disk(src, dst):  # the fourth file (frame 1's JP2, after run.json and frame 0's
+        renames.append(dst)    # JP2 and record) does not fit
+        if len(renames) == 4:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
 

@@ -1,25 +1,134 @@
-"""The stored RoI masks (container/_masks.py)."""
+"""The stored RoI masks (container/_masks.py): a box in each frame's JP2 file (format 2), and the
+PNG files of format 1 that must stay readable."""
+
+import io
+import json
 
 import numpy as np
+import pytest
 
+from napari_flowroi import codec
+from napari_flowroi.batch import compress_movie
 from napari_flowroi.container import _masks as masks
+from napari_flowroi.container import (
+    build_manifest,
+    frame_name,
+    manifest_file_bytes,
+    mask_name,
+    open_container,
+    sha256,
+    verify_container,
+)
+from napari_flowroi.settings import FlowRoISettings
 
 
-def test_mask_is_stored_small_and_covers_every_protected_pixel():
+def test_mask_box_is_small_and_covers_every_protected_pixel():
     mask = np.zeros((100, 130), bool)
     mask[17:43, 61:99] = True
-    stored = masks.encode_mask(mask)
-    restored = masks.decode_mask(stored, mask.shape)
+    box = masks.encode_mask(mask)
+    jp2 = codec.encode_jp2(np.zeros((100, 130), np.uint8), 10)
+    restored = masks.decode_mask(masks.attach_mask(jp2, box), mask.shape)
     assert restored.shape == mask.shape
     assert not (mask & ~restored).any()
     assert restored.sum() < 2 * mask.sum() + 4 * masks.MASK_BLOCKS[0] * 100
-    assert len(stored) < 200
+    assert len(box) < 60
+    with pytest.raises(ValueError, match="no RoI mask"):
+        masks.decode_mask(jp2, mask.shape)
 
 
 def test_mask_grid_coarsens_to_fit_its_byte_share():
     rng = np.random.default_rng(0)
     mask = rng.random((512, 640)) < 0.003  # scattered specks cost many bytes on a fine grid
     fine, coarse = masks.encode_mask(mask), masks.encode_mask(mask, max_bytes=100)
-    assert len(coarse) < len(fine)
-    for stored in (fine, coarse):
-        assert not (mask & ~masks.decode_mask(stored, mask.shape)).any()
+    assert len(coarse) < len(fine) and len(coarse) <= 100
+    jp2 = codec.encode_jp2(np.zeros((512, 640), np.uint8), 10)
+    for box in (fine, coarse):
+        assert not (mask & ~masks.decode_mask(masks.attach_mask(jp2, box), mask.shape)).any()
+
+
+def test_mask_share_falls_with_the_rate():
+    raw = 1_000_000
+    low, high = masks.mask_budget(raw, 8), masks.mask_budget(raw, 64)
+    assert low == pytest.approx(masks.MASK_SHARE * raw / 8)
+    # at 64:1 the mask takes a smaller share of a smaller budget
+    assert high / (raw / 64) < low / (raw / 8) / 4
+
+
+def test_a_frame_with_its_mask_box_is_a_standard_jp2():
+    imagecodecs = pytest.importorskip("imagecodecs")
+    from PIL import Image
+
+    from napari_flowroi.synthetic import moving_discs
+
+    frame = moving_discs(n_frames=1, shape=(96, 128), noise=3.0, seed=2).frames[0]
+    mask = np.zeros(frame.shape, bool)
+    mask[20:60, 30:90] = True
+    encoded = codec.encode_frame(frame, mask, FlowRoISettings(compression_rate=12))
+    assert encoded.mask_bytes > 0 and masks.has_mask(encoded.jp2)
+    ours = codec.decode_frame(encoded)
+    assert np.array_equal(imagecodecs.jpeg2k_decode(encoded.jp2), ours)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded.jp2))), ours)
+    assert not masks.has_mask(codec.encode_plain(frame, FlowRoISettings(compression_rate=12)).jp2)
+
+
+def _as_format_1(root):
+    """Rewrite a format-2 container the way format 1 stored it: JP2 files without the mask box,
+    one PNG per frame in masks/, mask_bytes and mask_sha256 in the records."""
+    manifest = json.loads((root / "manifest.json").read_text())
+    shape = tuple(manifest["shape"][1:])
+    (root / "masks").mkdir()
+    for t, record in enumerate(manifest["frames"]):
+        jp2 = (root / frame_name(t)).read_bytes()
+        payload = masks._find_box(jp2)
+        mask = masks.decode_mask(jp2, shape)
+        bare = jp2[:len(jp2) - len(payload) - 24]
+        png = masks.encode_png_mask(mask)
+        (root / frame_name(t)).write_bytes(bare)
+        (root / mask_name(t)).write_bytes(png)
+        record.update(bytes=len(bare), sha256=sha256(bare), mask_bytes=len(png),
+                      mask_sha256=sha256(png))
+    run = {k: v for k, v in manifest.items()
+           if k not in ("format", "format_version", "software", "frames", "totals")}
+    old = build_manifest(run, manifest["frames"])
+    old["format_version"] = 1  # one digit as 2: the totals stay exact
+    old["software"] = manifest["software"]
+    (root / "manifest.json").write_bytes(manifest_file_bytes(old))
+
+
+def test_containers_of_format_1_stay_readable(tmp_path, small_movie):
+    new = tmp_path / "new"
+    compress_movie(small_movie, new, FlowRoISettings(compression_rate=10))
+    reopened = open_container(new)
+    assert reopened.manifest["format_version"] == 2 and reopened.has_masks
+    assert not (new / "masks").exists()
+    expected = [reopened.read_mask(t) for t in range(len(small_movie))]
+    frames = np.asarray(reopened.frames())
+    assert all(m.any() for m in expected)
+
+    old = tmp_path / "old"
+    compress_movie(small_movie, old, FlowRoISettings(compression_rate=10))
+    _as_format_1(old)
+    container = open_container(old)
+    assert container.manifest["format_version"] == 1 and container.has_masks
+    assert verify_container(old) == []
+    for t in range(len(small_movie)):
+        assert np.array_equal(container.read_mask(t), expected[t])
+    assert np.array_equal(np.asarray(container.frames()), frames)
+
+    data = bytearray((old / mask_name(0)).read_bytes())
+    data[20] ^= 0xFF
+    (old / mask_name(0)).write_bytes(bytes(data))
+    problems = verify_container(old)
+    assert [p.frame for p in problems] == [0] and "mask" in str(problems[0])
+
+
+def test_a_newer_format_is_refused_with_its_version(tmp_path, small_movie):
+    from napari_flowroi.errors import FlowRoIError
+
+    out = tmp_path / "stack"
+    compress_movie(small_movie, out, FlowRoISettings(compression_rate=10))
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["format_version"] = 3
+    (out / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(FlowRoIError, match="format_version 3"):
+        open_container(out)

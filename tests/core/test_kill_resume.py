@@ -18,8 +18,9 @@ import tifffile
 from napari_flowroi.synthetic import moving_discs
 
 N_FRAMES = 12
-# per frame: JP2, mask and record, two steps each; plus run.json, the manifest and 2 clean-up steps
-STEPS = 2 + 6 * N_FRAMES + 2 + 2
+# per frame: JP2 (its RoI mask inside) and record, two steps each; plus run.json, the manifest and
+# 2 clean-up steps
+STEPS = 2 + 4 * N_FRAMES + 2 + 2
 OPTIONS = ["--compression-rate", "12", "--quiet"]
 
 

@@ -5,7 +5,8 @@ Layout (docs/container.md)::
     OUTPUT/
       manifest.json           written last, atomically: its presence means "complete"
       frames/frame_000000.jp2 one standard JPEG2000 file per frame, names sort in frame order
-      masks/mask_000000.png   the RoI each frame was coded with (16-128-pixel blocks, 1-bit PNG)
+      (each FlowRoI frame carries the RoI it was coded with in a box of its JP2 file; format 1
+      kept it as masks/mask_000000.png)
       .progress/              only while a run is under way or was interrupted
 
 The package owns the format: file names and atomic writes (`_files`), the manifest and its schema
@@ -39,7 +40,18 @@ from ._manifest import (
                      read_manifest,
                      record_reserve,
 )
-from ._masks import MASK_BLOCKS, MASK_SHARE, decode_mask, encode_mask, mask_block
+from ._masks import (
+    MASK_BLOCKS,
+    MASK_SHARE,
+    attach_mask,
+    decode_mask,
+    decode_png_mask,
+    encode_mask,
+    encode_png_mask,
+    has_mask,
+    mask_block,
+    mask_budget,
+)
 from ._reader import Container, coverage_of, frame_rates, open_container
 from ._verify import Problem, verify_container
 from ._writer import ContainerWriter
@@ -50,7 +62,8 @@ __all__ = [
     "DTYPES", "FORMAT_NAME", "FORMAT_VERSION", "ManifestError", "build_manifest",
     "manifest_file_bytes", "manifest_problem", "NoManifestError", "manifest_reserve", "read_manifest",
     "record_reserve",
-    "MASK_BLOCKS", "MASK_SHARE", "decode_mask", "encode_mask", "mask_block",
+    "MASK_BLOCKS", "MASK_SHARE", "attach_mask", "decode_mask", "decode_png_mask", "encode_mask",
+    "encode_png_mask", "has_mask", "mask_block", "mask_budget",
     "Container", "coverage_of", "frame_rates", "open_container",
     "Problem", "verify_container",
     "ContainerWriter",

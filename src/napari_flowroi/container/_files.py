@@ -32,7 +32,7 @@ def frame_name(t: int) -> str:
 
 
 def mask_name(t: int) -> str:
-    """Path of frame `t`'s stored RoI mask (PNG) inside a container."""
+    """Path of frame `t`'s stored RoI mask (PNG) inside a container of format 1."""
     return f"masks/mask_{t:06d}.png"
 
 

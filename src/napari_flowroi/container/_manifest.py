@@ -27,7 +27,10 @@ from ..settings import FlowRoISettings
 from ._files import MANIFEST, is_partial
 
 FORMAT_NAME = "flowroi-container"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this software reads: 1 kept each frame's RoI mask as a PNG in masks/, 2 keeps it in a
+#: box of the frame's JP2 file (container/_masks.py).
+READABLE_VERSIONS = (1, 2)
 #: Pixel types a container stores (the inputs accepted, see inputs.check_dtype).
 DTYPES = ("uint8", "uint16", "float32", "float64")
 #: Largest frame side a container may claim: JPEG2000 allows 2**32 - 1, but a frame this side
@@ -55,7 +58,7 @@ def record_reserve(raw_bytes: int, has_mask: bool, is_float: bool) -> int:
     widest = {"index": 999999, "bytes": raw_bytes, "sha256": "0" * 64, "raw_bytes": raw_bytes,
               "roi_fraction": 0.123456}
     if has_mask:
-        widest.update(mask_bytes=raw_bytes, mask_sha256="0" * 64, cell_coverage=0.1234)
+        widest.update(cell_coverage=0.1234)  # the mask itself is in the JP2 file (format 2)
     if is_float:
         widest["value_range"] = [-1.2345678901234567e-300, -1.2345678901234567e-300]
     return len(_record_line(widest)) + len(_RECORD_SEPARATOR)
@@ -184,16 +187,17 @@ def manifest_problem(manifest: Any) -> str | None:
     sides at most MAX_SIDE); dtype (one of DTYPES); settings (valid FlowRoISettings); input and
     totals (objects); one frame record per frame, in order, each with its index, the JP2 file's
     bytes and SHA-256, raw_bytes equal to a frame's size, roi_fraction in [0, 1], mask_bytes and
-    mask_sha256 together, cell_coverage in [0, 1], and a finite, ordered value_range exactly when
+    mask_sha256 together (format 1's PNG masks), cell_coverage in [0, 1], and a finite, ordered value_range exactly when
     the dtype is float.
     """
     if not isinstance(manifest, dict):
         return f"a JSON {type(manifest).__name__} instead of an object"
     if manifest.get("format") != FORMAT_NAME:
         return f"format is not {FORMAT_NAME}"
-    if manifest.get("format_version") != FORMAT_VERSION:
-        return (f"format_version {manifest.get('format_version')!r}; this version of "
-                f"napari-flowroi reads version {FORMAT_VERSION}")
+    version = manifest.get("format_version")
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        return (f"format_version {version!r}; this version of napari-flowroi reads versions "
+                f"{', '.join(map(str, READABLE_VERSIONS))}")
     shape = manifest.get("shape")
     if not (isinstance(shape, list) and len(shape) == 3 and _is_int(shape[0], 1, MAX_FRAMES)
             and _is_int(shape[1], 1, MAX_SIDE) and _is_int(shape[2], 1, MAX_SIDE)):

@@ -1,21 +1,47 @@
-"""The stored RoI masks: 1-bit PNGs on a grid of blocks.
+"""The stored RoI masks: a grid of blocks in a `uuid` box at the end of each frame's JP2 file.
 
-The stored mask only shows what was protected (decoding a frame does not need it), and at full
-resolution it would take much of the byte budget (measured on HSC brightfield at 1 MP: 15-19 kB
-full size, 0.6 kB in 16-pixel blocks, against 22 kB for the whole frame at 64:1). The finest
-block grid (16, 32, 64 or 128 pixels) whose PNG fits MASK_SHARE of the frame's budget is used; the
-block size is not stored, it follows from the PNG's size and the frame's.
+The stored mask only shows what was protected (decoding a frame does not need it), so it is kept
+small: a block is set when any of its pixels is in the RoI, and the finest block grid (16, 32,
+64 or 128 pixels) whose box fits the mask's share of the frame's byte budget is used (the
+coarsest when none fits). The share falls with the rate (`mask_budget`): at 8:1 1 % of the
+budget, at 64:1 an eighth of that, because at high rates RoI coding gains little and every byte
+is taken from the image.
+
+Box layout (container format 2, docs/container.md): a JP2 `uuid` box (length, ``uuid``, the
+16 bytes of MASK_UUID) whose payload is one byte, log2 of the block size, followed by the
+grid's bits (row by row, most significant bit first, ``numpy.packbits`` of the flattened grid)
+compressed with raw deflate. The grid is ceil(height / block) x ceil(width / block). A JPEG2000
+reader skips the box; the frame's checksum in the manifest covers it.
+
+Containers of format 1 stored the mask as a separate 1-bit PNG per frame (``masks/``), on the
+same grids; `decode_png_mask` still reads them.
 """
 
 from __future__ import annotations
+
+import struct
+import uuid
+import zlib
 
 import cv2
 import numpy as np
 
 #: Block sizes tried, finest first.
 MASK_BLOCKS = (16, 32, 64, 128)
-#: Share of a frame's byte budget its stored mask may take.
+#: Share of a frame's byte budget its stored mask may take at MASK_SHARE_RATE:1 and below;
+#: above that rate the share falls in proportion to the rate.
 MASK_SHARE = 0.01
+MASK_SHARE_RATE = 8.0
+#: Identifies the mask box among a JP2 file's boxes (uuid5 of "napari-flowroi/roi-block-mask").
+MASK_UUID = uuid.UUID("d82e5ea695975ab29848921770a5d145").bytes
+_BOX_HEAD = 8 + len(MASK_UUID)
+
+
+def mask_budget(raw_bytes: float, compression_rate: float) -> float:
+    """Bytes a frame's stored mask may take: MASK_SHARE of its budget up to MASK_SHARE_RATE:1,
+    then a share falling in proportion to the rate (64:1: MASK_SHARE / 8)."""
+    budget = raw_bytes / compression_rate
+    return MASK_SHARE * budget * min(1.0, MASK_SHARE_RATE / compression_rate)
 
 
 def _blocks(mask: np.ndarray, block: int) -> np.ndarray:
@@ -26,38 +52,121 @@ def _blocks(mask: np.ndarray, block: int) -> np.ndarray:
                           padded.shape[1] // block, block).any(axis=(1, 3))
 
 
-def _png(bits: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".png", bits.astype(np.uint8) * 255,
-                            [cv2.IMWRITE_PNG_BILEVEL, 1, cv2.IMWRITE_PNG_COMPRESSION, 9])
-    if not ok:
-        raise RuntimeError("OpenCV could not encode the RoI mask as PNG")
-    return data.tobytes()
+def _box(bits: np.ndarray, block: int) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    payload = bytes([block.bit_length() - 1]) + packer.compress(np.packbits(bits.ravel()).tobytes()) \
+        + packer.flush()
+    return struct.pack(">I4s", _BOX_HEAD + len(payload), b"uuid") + MASK_UUID + payload
 
 
 def encode_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
-    """A 1-bit PNG of `mask` on the finest block grid that fits in `max_bytes`.
+    """The mask box of `mask` on the finest block grid that fits in `max_bytes`.
 
     Parameters
     ----------
     mask : ndarray of bool, shape (Y, X)
         The RoI a frame was coded with.
     max_bytes : float
-        Largest PNG wanted; the coarsest grid (128 px) is used when none fits.
+        Largest box wanted (header included); the coarsest grid (128 px) is used when none fits.
 
     Returns
     -------
     bytes
-        The PNG; a block is set when any of its pixels is in the RoI.
+        A complete JP2 `uuid` box, to be appended to the frame's JP2 file (`attach_mask`).
     """
     for block in MASK_BLOCKS:
-        data = _png(_blocks(mask, block))
+        data = _box(_blocks(np.asarray(mask, bool), block), block)
         if len(data) <= max_bytes:
             break
     return data
 
 
+def attach_mask(jp2: bytes, box: bytes) -> bytes:
+    """The JP2 file with the mask box appended after its codestream box."""
+    return jp2 + box
+
+
+def _find_box(jp2: bytes) -> bytes | None:
+    """The payload of the mask box among the file's top-level boxes, or None."""
+    pos = 0
+    while pos + 8 <= len(jp2):
+        length, kind = struct.unpack(">I4s", jp2[pos:pos + 8])
+        header = 8
+        if length == 1:
+            if pos + 16 > len(jp2):
+                return None
+            length, header = struct.unpack(">Q", jp2[pos + 8:pos + 16])[0], 16
+        elif length == 0:
+            length = len(jp2) - pos
+        if length < header:
+            return None
+        if kind == b"uuid" and jp2[pos + header:pos + header + 16] == MASK_UUID:
+            return jp2[pos + header + 16:pos + length]
+        pos += length
+    return None
+
+
+def has_mask(jp2: bytes) -> bool:
+    """Whether the JP2 file carries a mask box."""
+    return _find_box(jp2) is not None
+
+
+def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
+    """The mask stored in a frame's JP2 file, at full frame size (block-wise: it covers every
+    protected pixel).
+
+    Parameters
+    ----------
+    jp2 : bytes
+        The frame's JP2 file (format 2).
+    shape : tuple of int
+        The frame's (Y, X).
+
+    Raises
+    ------
+    ValueError
+        No mask box, or its payload does not decode to a grid of the frame.
+    """
+    payload = _find_box(jp2)
+    if payload is None or len(payload) < 1:
+        raise ValueError("the frame holds no RoI mask box")
+    block = 1 << payload[0]
+    if block not in MASK_BLOCKS:
+        raise ValueError(f"block size {block} is not one of {MASK_BLOCKS}")
+    rows, cols = -(-shape[0] // block), -(-shape[1] // block)
+    try:
+        unpacker = zlib.decompressobj(-15)
+        packed = unpacker.decompress(payload[1:], (rows * cols + 7) // 8 + 1)
+    except zlib.error as exc:
+        raise ValueError(f"the mask box does not inflate ({exc})") from exc
+    if len(packed) != (rows * cols + 7) // 8:
+        raise ValueError("the mask box holds a grid of another size")
+    blocks = np.unpackbits(np.frombuffer(packed, np.uint8))[:rows * cols].reshape(rows, cols)
+    return _full(blocks.astype(bool), block, shape)
+
+
+def _full(blocks: np.ndarray, block: int, shape: tuple[int, int]) -> np.ndarray:
+    full = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)
+    return full[:shape[0], :shape[1]]
+
+
+# --- format 1: one 1-bit PNG per frame in masks/ ------------------------------------------------------
+
+def encode_png_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
+    """A format-1 mask: a 1-bit PNG of the finest block grid that fits in `max_bytes` (kept so
+    tests can build format-1 containers; the writer no longer makes them)."""
+    for block in MASK_BLOCKS:
+        ok, data = cv2.imencode(".png", _blocks(np.asarray(mask, bool), block).astype(np.uint8) * 255,
+                                [cv2.IMWRITE_PNG_BILEVEL, 1, cv2.IMWRITE_PNG_COMPRESSION, 9])
+        if not ok:
+            raise RuntimeError("OpenCV could not encode the RoI mask as PNG")
+        if len(data) <= max_bytes:
+            break
+    return data.tobytes()
+
+
 def mask_block(png_shape: tuple[int, int], frame_shape: tuple[int, int]) -> int:
-    """The block size a stored mask was made with, from its size and the frame's.
+    """The block size a format-1 PNG mask was made with, from its size and the frame's.
 
     Raises
     ------
@@ -70,15 +179,8 @@ def mask_block(png_shape: tuple[int, int], frame_shape: tuple[int, int]) -> int:
     raise ValueError(f"a {png_shape} mask does not fit a {frame_shape} frame")
 
 
-def decode_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
-    """The stored mask at full frame size (block-wise: it covers every protected pixel).
-
-    Parameters
-    ----------
-    data : bytes
-        The PNG as stored.
-    shape : tuple of int
-        The frame's (Y, X).
+def decode_png_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
+    """A format-1 mask (PNG bytes) at full frame size.
 
     Raises
     ------
@@ -89,6 +191,4 @@ def decode_mask(data: bytes, shape: tuple[int, int]) -> np.ndarray:
     if decoded is None:
         raise ValueError("not a readable PNG")
     blocks = decoded > 0
-    block = mask_block(blocks.shape, shape)
-    full = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)
-    return full[:shape[0], :shape[1]]
+    return _full(blocks, mask_block(blocks.shape, shape), shape)

@@ -22,7 +22,7 @@ from ..settings import FlowRoISettings
 from ._files import frame_name, mask_name, sha256, write_error
 from ._jp2 import HeaderError, read_header
 from ._manifest import read_manifest
-from ._masks import decode_mask
+from ._masks import decode_mask, decode_png_mask
 
 
 def expected_bits(dtype: str) -> int:
@@ -85,6 +85,10 @@ class Container:
 
     @property
     def has_masks(self) -> bool:
+        """Whether every frame has a stored RoI mask: format 1 a PNG per frame (records with
+        mask_sha256), format 2 a box in each JP2 file of a FlowRoI (not plain) run."""
+        if self.manifest["format_version"] >= 2 and not self.manifest["settings"].get("plain"):
+            return True
         return all("mask_sha256" in r for r in self.manifest["frames"])
 
     def _checked_bytes(self, t: int, name: str, size: int, checksum: str, what: str) -> bytes:
@@ -146,12 +150,14 @@ class Container:
     def read_mask(self, t: int) -> np.ndarray:
         """The RoI frame `t` was coded with (block-wise), all False without a stored mask."""
         record = self.manifest["frames"][t]
-        if "mask_sha256" not in record:
-            return np.zeros(self.shape[1:], bool)
-        data = self._checked_bytes(t, mask_name(t), record["mask_bytes"], record["mask_sha256"],
-                                   "The mask of frame")
         try:
-            return decode_mask(data, self.shape[1:])
+            if "mask_sha256" in record:  # format 1: a PNG beside the frame
+                data = self._checked_bytes(t, mask_name(t), record["mask_bytes"],
+                                           record["mask_sha256"], "The mask of frame")
+                return decode_png_mask(data, self.shape[1:])
+            if not self.has_masks:
+                return np.zeros(self.shape[1:], bool)
+            return decode_mask(self.check_frame(t), self.shape[1:])
         except ValueError as exc:
             raise FlowRoIError(f"The mask of frame {t} of {self.root} does not decode ({exc}).") \
                 from exc

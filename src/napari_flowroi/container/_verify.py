@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import codec
 from ._files import frame_name, mask_name, sha256
 from ._manifest import ManifestError, NoManifestError, read_manifest
-from ._masks import decode_mask
+from ._masks import decode_mask, decode_png_mask
 from ._reader import header_problem
 
 
@@ -54,8 +54,10 @@ def verify_container(path: str | Path, progress=None) -> list[Problem]:
         return [Problem(None, f"manifest.json is damaged: {exc}; the frames cannot be checked")]
     n_frames, height, width = manifest["shape"]
     problems = []
+    # format 2 keeps a FlowRoI frame's mask in a box of its JP2 file
+    boxed = manifest["format_version"] >= 2 and not manifest["settings"].get("plain")
     for t, record in enumerate(manifest["frames"]):
-        found = _check_frame(root, t, record, (height, width), manifest["dtype"])
+        found = _check_frame(root, t, record, (height, width), manifest["dtype"], boxed)
         if found:
             problems.append(Problem(t, "; ".join(found)))
         if progress is not None:
@@ -63,7 +65,8 @@ def verify_container(path: str | Path, progress=None) -> list[Problem]:
     return problems
 
 
-def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype: str) -> list[str]:
+def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype: str,
+                 has_masks: bool) -> list[str]:
     found = []
     path = root / frame_name(t)
     if not path.is_file():
@@ -87,7 +90,13 @@ def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype
                 found.append(f"decodes to {codes.shape} instead of {tuple(shape)}")
         except Exception:  # noqa: BLE001 - glymur/OpenJPEG raise many kinds on damaged codestreams
             found.append("does not decode")
-    if "mask_sha256" in record:
+    if "mask_sha256" not in record:
+        if has_masks and not found:
+            try:
+                decode_mask(data, shape)
+            except ValueError:
+                found.append("mask missing or does not decode")
+    else:  # format 1: a PNG beside the frame
         mask = root / mask_name(t)
         if not mask.is_file():
             found.append("mask missing")
@@ -97,7 +106,7 @@ def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype
                 found.append("mask checksum mismatch")
             else:
                 try:
-                    decode_mask(mask_data, shape)
+                    decode_png_mask(mask_data, shape)
                 except Exception:  # noqa: BLE001 - OpenCV's PNG decoder may raise cv2.error on damaged masks
                     found.append("mask does not decode")
     return found

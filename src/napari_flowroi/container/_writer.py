@@ -191,7 +191,7 @@ class ContainerWriter:
         t : int
             Frame index.
         encoded : EncodedFrame
-            The coded frame (JP2 file, stored mask, value range).
+            The coded frame (JP2 file with its mask box, value range).
         cell_coverage : float, optional
             The guard's share of cell pixels inside the RoI, kept so `flowroi info` reports it.
         """
@@ -199,13 +199,11 @@ class ContainerWriter:
             # the run was finished, abandoned or replaced meanwhile: write nothing more
             raise CancelledError(f"The run writing {self.root} was stopped; nothing more is written.")
         write_atomic(self.root / frame_name(t), encoded.jp2)
-        # File names follow from the index (frame_name, mask_name), so records do not repeat them:
-        # at high rates every byte of the manifest is taken from the image.
+        # File names follow from the index (frame_name), so records do not repeat them: at high
+        # rates every byte of the manifest is taken from the image. The RoI mask is in a box of
+        # the JP2 file (format 2), covered by its checksum.
         record = {"index": t, "bytes": len(encoded.jp2), "sha256": sha256(encoded.jp2),
                   "raw_bytes": encoded.raw_bytes, "roi_fraction": round(encoded.roi_fraction, 6)}
-        if encoded.mask_png is not None:
-            write_atomic(self.root / mask_name(t), encoded.mask_png)
-            record.update(mask_bytes=len(encoded.mask_png), mask_sha256=sha256(encoded.mask_png))
         if cell_coverage is not None:
             record["cell_coverage"] = round(cell_coverage, 4)
         if encoded.value_range is not None:
