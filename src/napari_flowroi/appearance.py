@@ -76,10 +76,16 @@ DARK_EDGE_SHARE = 0.15
 #: basin, so a dim nucleus touching a bright one keeps its own, lower peak.
 DOME_Z = 1.0
 #: The cut keeps this band (full-resolution pixels) of what it removes around each object's core.
-#: Cut flush (no band) the RoI hugged HeLa nuclei 1 px closer and cells wholly inside it came out
-#: worse at 32:1 (2 -> 14 cells > 1 dB below plain JPEG2000; 7 with a 2-px band, 3 with 4 px,
-#: 2 with 6 px); the cell bodies around GOWT1 nuclei reach 10-20 px.
-EDGE_BAND = 6.0
+#: With the whole-frame background base and a hard RoI edge, a band under 6 px made HeLa cells
+#: wholly inside the RoI come out worse at 32:1 (2 -> 14 cells > 1 dB below plain JPEG2000 cut
+#: flush). Once the codec's base came from background pixels only and its soft edge kept cell
+#: edges the RoI cut (docs/codec.md), 2 px was measured better than 6 on every dark-field clip
+#: (frames 10-11 / 8-9): RoI / (reference + 2 px) GOWT1 2.39 -> 2.12 (noisy 3.00 -> 2.34), HeLa
+#: 1.81 -> 1.64 (noisy 1.55 -> 1.46); gain 8/16/32:1 GOWT1 2.50/1.16/1.03 -> 2.64/1.19/1.06,
+#: noisy 3.15/1.61/1.05 -> 3.50/1.87/1.08, HeLa 1.88/1.67/1.11 -> 1.90/1.73/1.12, noisy HeLa
+#: 1.51/2.35/2.31 -> 1.51/2.41/2.39; one HeLa cell of 329 > 1 dB worse at 8 and 32:1 (0 before).
+#: Cut flush (0) lost 15 % of the 8:1 gain on clean HeLa and GOWT1.
+EDGE_BAND = 2.0
 
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
