@@ -488,8 +488,8 @@ def rate_control_counts(reset: bool = False) -> dict[str, int]:
 # --- whole frames ------------------------------------------------------------------------------------
 
 def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISettings,
-                 overhead_bytes: int = 0, *, rate_control: RateController | None = None
-                 ) -> EncodedFrame:
+                 overhead_bytes: int = 0, *, rate_control: RateController | None = None,
+                 prioritised: np.ndarray | None = None) -> EncodedFrame:
     """Code one frame at the settings' compression rate, or at their target PSNR when set.
 
     The byte budget (raw bytes / rate) covers the JP2 file, its mask box and `overhead_bytes`
@@ -508,6 +508,9 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
     rate_control : RateController, optional
         Carries the rate control from the previous frame of the same stream (about one encode
         per frame); without it every frame starts cold.
+    prioritised : ndarray, optional
+        What :func:`prioritise_roi` gives for this frame, mask and settings, when the caller
+        kept it (the napari preview re-codes a frame at a new rate without recomputing it).
 
     Returns
     -------
@@ -522,7 +525,7 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
     if mask is not None:
         mask = np.asarray(mask, bool)
         roi_fraction = float(mask.mean())
-        codes = prioritise_roi(codes, mask, settings)
+        codes = prioritise_roi(codes, mask, settings) if prioritised is None else prioritised
         box = encode_mask(mask, mask_budget(raw_bytes, settings.compression_rate))
     if settings.target_psnr > 0:
         jp2 = _encode_to_quality(codes, original, mask, settings.target_psnr)

@@ -84,3 +84,26 @@ def test_float_movies_use_their_value_range_as_psnr_peak(discs):
     p = Previewer(movie).preview(FlowRoISettings(), 2)
     assert p.flowroi.dtype == np.float32
     assert 15 < p.psnr_roi_flowroi < 80
+
+
+def test_a_new_compression_rate_recodes_without_recomputing_the_roi_priority(monkeypatch):
+    import napari_flowroi.preview as preview_module
+    from napari_flowroi.codec import decode_frame, encode_frame
+    from napari_flowroi.preview import Previewer
+    from napari_flowroi.synthetic import moving_discs
+
+    movie = moving_discs(n_frames=4, shape=(96, 112), n_cells=3).frames
+    calls = []
+    real = preview_module.prioritise_roi
+    monkeypatch.setattr(preview_module, "prioritise_roi",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    previewer = Previewer(movie)
+    settings = FlowRoISettings(compression_rate=8)
+    first = previewer.preview(settings, 2)
+    second = previewer.preview(settings.replace(compression_rate=16), 2)
+    assert len(calls) == 1 and second.flowroi_rate > first.flowroi_rate
+    # what the preview shows is what the batch writes at that rate
+    batch = decode_frame(encode_frame(movie[2], second.mask, settings.replace(compression_rate=16)))
+    assert np.array_equal(batch, second.flowroi)
+    previewer.preview(settings.replace(scaling_factor=4), 2)  # another priority: recomputed
+    assert len(calls) == 2
