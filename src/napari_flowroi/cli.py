@@ -318,8 +318,7 @@ def _tune(args) -> int:
 
 
 def _verify(args) -> int:
-    from .container import verify_container
-    from .container._verify import folder_members, verify_member
+    from .container import folder_members, verify_container, verify_member
 
     members = folder_members(args.container)
     if members is not None:  # the planes or wells of one run: each stack, one line each
@@ -379,8 +378,7 @@ def _brief(summary: dict) -> dict:
 
 
 def _info(args) -> int:
-    from .container import open_container
-    from .container._verify import folder_members, member_problem
+    from .container import folder_members, member_problem, open_container
 
     members = folder_members(args.container)
     if members is not None:  # the planes or wells of one run: one JSON line per stack

@@ -53,7 +53,7 @@ from ._masks import (
     mask_budget,
 )
 from ._reader import Container, coverage_of, frame_rates, open_container
-from ._verify import Problem, verify_container
+from ._verify import Problem, folder_members, member_problem, verify_container, verify_member
 from ._writer import ContainerWriter
 
 __all__ = [
@@ -65,6 +65,6 @@ __all__ = [
     "MASK_BLOCKS", "MASK_SHARE", "attach_mask", "decode_mask", "decode_png_mask", "encode_mask",
     "encode_png_mask", "has_mask", "mask_block", "mask_budget",
     "Container", "coverage_of", "frame_rates", "open_container",
-    "Problem", "verify_container",
+    "Problem", "folder_members", "member_problem", "verify_container", "verify_member",
     "ContainerWriter",
 ]
