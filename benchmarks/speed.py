@@ -269,8 +269,9 @@ def speed_report(results: dict) -> str:
               "jobs: absolute times are noisy, ratios of runs made side by side less so."), "",
              "## What makes FlowRoI cost more than plain JPEG2000, and what was done", "",
              ("- **Coding** costs FlowRoI no more than plain JPEG2000: the damped background has "
-              "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority (two "
-              "blurs and the soft edge) plus the mask box cost ~0.03 s/frame at 1 MP."),
+              "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority (the "
+              "background base blurred on a 4-px grid, the soft edge) plus the mask box cost "
+              "~0.02–0.03 s/frame at 1 MP."),
              "- **Rate control** hits the byte budget in one encode: "
              + ", ".join(f"{r['movie']} {r[c]['encodes_per_frame']:.2f}"
                          for r in results["whole"] if r["threads"] == "single"
@@ -280,7 +281,8 @@ def speed_report(results: dict) -> str:
              "bytes (docs/decisions.md).",
              ("- **OpenJPEG's own threads** are used by default, shared among the encodes running "
               "at once (`codec.set_codec_threads`): one worker on two cores codes ~1.9× faster."),
-             "- **Overhead** (reading, writing, manifest) is 0.002–0.015 s/frame, the same for both.",
+             ("- **Overhead** (writing, manifest; for plain JPEG2000 also reading the frame, which "
+              "FlowRoI does once inside the mask step) is 0.002–0.015 s/frame."),
              ("- What is left is the **mask** (RoI extraction and the missed-cell guard); the list "
               "below recomputes FlowRoI ÷ plain for a cheaper mask."), "",
              "## Whole compression, one worker", "",

@@ -46,8 +46,8 @@ rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part
   selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
   half the time), and only around the candidate regions the appearance source does not already
   protect (docs/decisions.md, "Where rule `cells` measures motion"). Mask CPU time on one thread
-  (docs/speed.md): ~0.035 s per 1.4-MP HSC frame (0.024 s/MP; 0.229 s for the first release's
-  defaults) and ~0.046 s per 1-MP uint16 fluorescence frame, where the dark-field edge (h-maxima
+  (docs/speed.md): ~0.039 s per 1.4-MP HSC frame (0.027 s/MP; 0.229 s for the first release's
+  defaults) and ~0.051 s per 1-MP uint16 fluorescence frame, where the dark-field edge (h-maxima
   and watershed) and the flow around the many faint nuclei remain.
 - **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
   8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
