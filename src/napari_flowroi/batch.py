@@ -16,11 +16,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .codec import encode_frame
+import numpy as np
+
+from .codec import cpus_to_spare, encode_frame
 from .container import (
     PROGRESS,
     ContainerWriter,
@@ -129,23 +132,36 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
                                                          extra_roi=extra_roi)
     writer = ContainerWriter(output)
     records = []
+
+    def roi(t: int) -> tuple[np.ndarray | None, float | None]:
+        if extractor is None:
+            return None, None
+        mask = extractor.mask(t)
+        return mask, frame_coverage(t, mask, extractor.cells(t)).pixel_share
+
+    # While OpenJPEG codes frame t, the RoI of frame t+1 is found on a thread of its own when the
+    # process has CPUs to spare (a single worker with the libraries' threads): the encode does
+    # not keep every core busy, and the mask (mostly one OpenCV thread) filled the gaps between
+    # encodes in wall time. With coding threads fixed (one worker per core, dask processes) the
+    # frames go one after the other as before. Same masks, same bytes either way.
+    ahead = ThreadPoolExecutor(1) if extractor is not None and cpus_to_spare() else None
     try:
-        for t in frames:
+        upcoming = ahead.submit(roi, frames[0]) if ahead is not None and frames else None
+        for i, t in enumerate(frames):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("Compression cancelled; finished frames are kept and a "
                                      "rerun with the same settings resumes.")
-            coverage = None
-            if extractor is not None:
-                mask = extractor.mask(t)
-                coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
-            else:
-                mask = None
+            mask, coverage = upcoming.result() if upcoming is not None else roi(t)
             frame = movie[t] if extractor is None else extractor.frame(t)  # read once
+            if ahead is not None and i + 1 < len(frames):
+                upcoming = ahead.submit(roi, frames[i + 1])
             encoded = encode_frame(frame, mask, settings, overhead_bytes)
             records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
             if on_frame is not None:
                 on_frame()
     finally:
+        if ahead is not None:
+            ahead.shutdown(wait=True, cancel_futures=True)
         if extractor is not None:
             extractor.clear()
     return records

@@ -282,6 +282,12 @@ def set_codec_threads(threads: int | None) -> None:
     _threads_setting = None if threads is None else int(threads)
 
 
+def cpus_to_spare() -> bool:
+    """Whether work may run beside an encode: OpenJPEG's threads are shared out (not fixed by
+    `set_codec_threads`) and this process may use more than one CPU."""
+    return _threads_setting is None and available_cpus() > 1
+
+
 @contextmanager
 def _coding_threads():
     """Set glymur's thread option for one call. glymur's option is process-wide: a call that

@@ -187,3 +187,32 @@ def test_peak_memory_does_not_grow_with_the_number_of_frames(tmp_path):
         finally:
             tracemalloc.stop()
     assert peaks[64] < 1.25 * peaks[16], peaks
+
+
+def test_finding_the_next_roi_beside_the_encode_writes_the_same_bytes(tmp_path, discs, monkeypatch):
+    import napari_flowroi.batch as batch
+
+    real_mask, real_encode = batch.RoiExtractor.mask, batch.encode_frame
+    seen = {"mask": set(), "encode": set()}
+
+    def mask(self, t):
+        seen["mask"].add(threading.get_ident())
+        return real_mask(self, t)
+
+    def encode(*args, **kwargs):
+        seen["encode"].add(threading.get_ident())
+        return real_encode(*args, **kwargs)
+
+    monkeypatch.setattr(batch.RoiExtractor, "mask", mask)
+    monkeypatch.setattr(batch, "encode_frame", encode)
+    written = {}
+    for ahead in (False, True):
+        monkeypatch.setattr(batch, "cpus_to_spare", lambda ahead=ahead: ahead)
+        seen["mask"].clear()
+        seen["encode"].clear()
+        out = tmp_path / f"ahead_{ahead}"
+        compress_movie(discs.frames, out, FlowRoISettings(compression_rate=16))
+        written[ahead] = [p.read_bytes() for p in sorted((out / "frames").glob("*.jp2"))]
+        # beside the encode: the masks are found on another thread than the one coding
+        assert seen["mask"].isdisjoint(seen["encode"]) == ahead
+    assert written[True] == written[False] and len(written[True]) == len(discs.frames)
