@@ -103,7 +103,7 @@ def cell_score(prepared: np.ndarray, scale: float) -> np.ndarray:
     Parameters
     ----------
     prepared : ndarray
-        The 8-bit frame motion is measured on (``preprocess.prepare_frame``).
+        The 8-bit frame motion is measured on (``preprocess.prepare_frames``).
     scale : float
         Its size relative to the full frame (the flow scale), so windows keep their full-size
         meaning.
@@ -264,8 +264,9 @@ def _basins(brightness: np.ndarray, candidates: np.ndarray, height: float
     Found on the image halved, then brought back by nearest neighbour: the grey reconstruction
     behind h-maxima sorts every pixel, and with the watershed it was two thirds of the mask time
     on a dense megapixel frame, while a dome worth a nucleus is several pixels wide after the
-    smoothing `brightness` had. Candidate pixels the halved basins miss get label 0 (kept whole
-    by the caller, as objects without a maximum are)."""
+    smoothing `brightness` had. Candidate pixels the halved basins miss join the basin beside
+    them (two 3x3 steps); any still without one get label 0 (kept whole by the caller, as
+    objects without a maximum are)."""
     from skimage.morphology import h_maxima
     from skimage.segmentation import watershed
 

@@ -64,25 +64,15 @@ def denoise(image: np.ndarray) -> np.ndarray:
     return cv2.bilateralFilter(smoothed, d=5, sigmaColor=25, sigmaSpace=5)
 
 
-def prepare_frame(frame: np.ndarray, settings: FlowRoISettings, *, stabilise: bool = False
-                  ) -> np.ndarray:
-    """The 8-bit, downscaled, optionally denoised image that flow (and, with `stabilise`, the
-    appearance score) is computed on."""
+def prepare_frames(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.ndarray, np.ndarray]:
+    """The 8-bit, downscaled, optionally denoised images a frame's motion and appearance are
+    measured on: (linear stretch, :func:`to_uint8`'s stabilised stretch). They share the
+    downscale, the percentiles and, on frames that are not dark-field (where both are the same
+    image), the denoising."""
     frame = np.asarray(frame)
     if frame.dtype == np.float64 or frame.dtype.itemsize > 4:
         frame = frame.astype(np.float32)
     # shrink first: 4x fewer pixels to stretch
-    image = to_uint8(resize(frame, settings.flow_scale), stabilise=stabilise)
-    return denoise(image) if settings.denoise else image
-
-
-def prepare_frames(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`prepare_frame` of `frame` without and with `stabilise` (flow's image and the
-    appearance score's), sharing the downscale, the percentiles and, on frames that are not
-    dark-field (where both are the same), the denoising."""
-    frame = np.asarray(frame)
-    if frame.dtype == np.float64 or frame.dtype.itemsize > 4:
-        frame = frame.astype(np.float32)
     linear, stabilised = _stretches(resize(frame, settings.flow_scale))
     if not settings.denoise:
         return linear, stabilised

@@ -113,7 +113,7 @@ class Motion:
 
     flow: np.ndarray        # (h, w, 2) displacement dx, dy in full-resolution pixels per frame
     magnitude: np.ndarray   # (h, w) |flow|, full-resolution pixels per frame
-    saliency: np.ndarray    # (h, w) in [0, 1]
+    saliency: np.ndarray | None  # (h, w) in [0, 1]; None for flow measured around regions
     drift: tuple[float, float]  # global (dy, dx) removed before the flow, full-resolution pixels
     floor: float = 0.0      # speed (full-resolution px/frame) above which a pixel moves
 
@@ -230,8 +230,8 @@ class RoiExtractor:
         cycle collector: a batch grew by ~5 MB per 1-MP frame before this was called at the end
         of each chunk.)"""
         self.pool.clear()
-        for cached in (self.frame, self.prepared, self.motion, self.regions, self.cells, self.region_motion,
-                       self.frame_mask):
+        for cached in (self.frame, self.prepared, self.motion, self.regions, self.cells,
+                       self.region_motion, self.frame_mask):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
 
@@ -291,7 +291,8 @@ class RoiExtractor:
 
     def _pooled_region_motion(self, t: int) -> Motion:
         """Flow of frame t measured only around the regions :meth:`regions_to_test` names (rule
-        `cells`), zero elsewhere; its floor comes from the measured pixels. On the benchmark
+        `cells`), zero elsewhere; its floor comes from the measured pixels; no saliency (the rule
+        does not use it). On the benchmark
         movies the RoI is the same as with the whole frame's flow, at a fraction of the cost
         (docs/decisions.md)."""
         key = (t, _key(self.settings, MOTION_SETTINGS + CELL_SETTINGS), self.tests_every_region)
@@ -309,7 +310,7 @@ class RoiExtractor:
         flow = flow / scale
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
         floor = motion_floor(magnitude[measured], min_motion=s.min_motion)
-        return Motion(flow, magnitude, magnitude, (dy / scale, dx / scale), floor)
+        return Motion(flow, magnitude, None, (dy / scale, dx / scale), floor)
 
     def _motion(self, t: int) -> Motion:
         s = self.settings
