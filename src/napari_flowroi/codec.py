@@ -65,7 +65,16 @@ def roi_weight(mask: np.ndarray, feather: float) -> np.ndarray:
     mask = np.asarray(mask, bool)
     if feather <= 0 or not mask.any() or mask.all():
         return mask.astype(np.float32)
-    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+    return _feather(_distance_outside(mask), feather)
+
+
+def _distance_outside(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (px) of each pixel to the RoI (0 inside it)."""
+    return cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
+
+
+def _feather(distance: np.ndarray, feather: float) -> np.ndarray:
+    """1 at the RoI, falling linearly to 0 `feather` px away."""
     return np.clip(1.0 - distance / feather, 0.0, 1.0)
 
 
@@ -151,8 +160,8 @@ def soft_weight(detail: np.ndarray, mask: np.ndarray, feather: float) -> np.ndar
     """
     if feather <= 0 or mask.all() or not mask.any():
         return roi_weight(mask, feather)
-    distance = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 5)
-    weight = np.clip(1.0 - distance / feather, 0.0, 1.0)  # roi_weight, distance kept
+    distance = _distance_outside(mask)
+    weight = _feather(distance, feather)  # roi_weight, with the distance kept for the band
     energy = cv2.boxFilter(detail * detail, -1, (DETAIL_WINDOW, DETAIL_WINDOW),
                            borderType=cv2.BORDER_REFLECT)
     cv2.sqrt(np.maximum(energy, 0, out=energy), dst=energy)
