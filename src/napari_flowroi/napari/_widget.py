@@ -838,20 +838,27 @@ class FlowRoIWidget(QWidget):
         calibrated = self._channel_movie(layer, self.axes.index)
         if calibrated is not None and calibrated.shape == movie.shape:
             movie = calibrated
-        if not self._start_long("the compression",
-                                f"Checking cell coverage, then compressing {len(movie)} frames…"
-                                if check else f"Compressing {len(movie)} frames…"):
+        return self._launch_batch(
+            f"Checking cell coverage, then compressing {len(movie)} frames…"
+            if check else f"Compressing {len(movie)} frames…",
+            f"Checking cell coverage, then compressing {len(movie)} frames into {output}…"
+            if check else f"Compressing {len(movie)} frames into {output}…",
+            output, settings, workers, _batch_steps, self.model, movie, output, settings)
+
+    def _launch_batch(self, busy: str, status: str, output: Path, settings, workers, steps,
+                      *args):
+        """Start `steps(*args, overwrite, cancel, workers, extra_roi)` on a worker, with the
+        dock's busy line, Cancel, progress and result handlers (one movie or its channels)."""
+        if not self._start_long("the compression", busy):
             return None
         self._watch_window()
         cancel = threading.Event()
         self._batch_output, self._batch_settings, self._batch_done = output, settings, 0
         self.compress_button.enabled = False
-        self.status.value = (f"Checking cell coverage, then compressing {len(movie)} frames into "
-                             f"{output}…" if check else
-                             f"Compressing {len(movie)} frames into {output}…")
+        self.status.value = status
         self._long_job = _worker.run(
-            self, _batch_steps, self.model, movie, output, settings, self.overwrite.value,
-            cancel, workers or max(1, os.cpu_count() or 1), self.model.extra_roi,
+            self, steps, *args, self.overwrite.value, cancel,
+            workers or max(1, os.cpu_count() or 1), self.model.extra_roi,
             cancel=cancel, yielded=self._batch_progress, returned=self._batch_returned,
             errored=self._batch_failed, finished=self._batch_finished)
         return self._long_job
@@ -886,23 +893,12 @@ class FlowRoIWidget(QWidget):
             return None
         n, m = self.axes.channels, self.axes.index
         frames = sum(len(movie) for movie in movies)
-        if not self._start_long("the compression",
-                                f"Checking cell coverage, then compressing {n} channels…"
-                                if check else f"Compressing {n} channels ({frames} frames)…"):
-            return None
-        self._watch_window()
-        cancel = threading.Event()
-        self._batch_output, self._batch_settings, self._batch_done = output, settings, 0
-        self.compress_button.enabled = False
-        self.status.value = (f"Compressing {n} channels into {output}, each with the RoI of "
-                             f"channel {m}…")
-        self._long_job = _worker.run(
-            self, _channel_batch_steps, self.model, movies, m, output, settings,
-            self.overwrite.value, cancel, workers or max(1, os.cpu_count() or 1),
-            self.model.extra_roi, cancel=cancel, yielded=self._batch_progress,
-            returned=self._batch_returned, errored=self._batch_failed,
-            finished=self._batch_finished)
-        return self._long_job
+        return self._launch_batch(
+            f"Checking cell coverage, then compressing {n} channels…"
+            if check else f"Compressing {n} channels ({frames} frames)…",
+            f"Compressing {n} channels into {output}, each with the RoI of channel {m}…",
+            output, settings, workers, _channel_batch_steps, self.model, movies, m, output,
+            settings)
 
     @property
     def frames_done(self) -> int:
