@@ -42,3 +42,24 @@ def far_from(cells: np.ndarray, distance: int) -> np.ndarray:
 
     size = 2 * distance + 1
     return cv2.dilate(cells.astype(np.uint8), np.ones((size, size), np.uint8)) == 0
+
+
+def compress_interrupted(source, output, settings=None, *, at=3, **kwargs):
+    """Run compress_movie until Ctrl-C (a KeyboardInterrupt) arrives while frame number `at`
+    (1-based) is being coded, as a user stopping a run would; batch.encode_frame is restored."""
+    import napari_flowroi.batch as batch
+
+    real, calls = batch.encode_frame, []
+
+    def interrupted(*args, **kw):
+        calls.append(1)
+        if len(calls) == at:
+            raise KeyboardInterrupt
+        return real(*args, **kw)
+
+    batch.encode_frame = interrupted
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            batch.compress_movie(source, output, settings, **kwargs)
+    finally:
+        batch.encode_frame = real

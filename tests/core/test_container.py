@@ -16,6 +16,8 @@ from napari_flowroi.container import (
 from napari_flowroi.errors import FlowRoIError, OutputError
 from napari_flowroi.settings import FlowRoISettings
 
+from ..conftest import compress_interrupted
+
 
 def test_container_holds_sortable_jp2_frames_masks_and_a_manifest(tmp_path, small_movie):
     out = tmp_path / "stack"
@@ -87,61 +89,33 @@ def test_overwrite_refuses_a_folder_that_is_not_a_container(tmp_path, small_movi
     assert (out / "thesis.docx").exists()
 
 
-def test_interrupted_run_resumes_to_the_same_result(tmp_path, small_movie, monkeypatch):
+def test_interrupted_run_resumes_to_the_same_result(tmp_path, small_movie):
     settings = FlowRoISettings(compression_rate=12)
     reference = tmp_path / "reference"
     compress_movie(small_movie, reference, settings)
 
-    import napari_flowroi.batch as batch
-
-    real_encode = batch.encode_frame
-    calls = []
-
-    def failing_encode(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt  # the user pressed Ctrl-C during frame 3
-        return real_encode(*args, **kwargs)
-
     out = tmp_path / "resumed"
-    monkeypatch.setattr(batch, "encode_frame", failing_encode)
-    with pytest.raises(KeyboardInterrupt):
-        compress_movie(small_movie, out, settings)
+    compress_interrupted(small_movie, out, settings, at=3)  # Ctrl-C during frame 3
     assert not (out / "manifest.json").exists()
     with pytest.raises(FlowRoIError, match="interrupted"):
         open_container(out)
-    monkeypatch.setattr(batch, "encode_frame", real_encode)
     summary = compress_movie(small_movie, out, settings)
     assert summary.resumed_frames == 2
     for name in ["manifest.json"] + [f"frames/frame_{t:06d}.jp2" for t in range(5)]:
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
 
 
-def test_resume_with_other_settings_is_refused(tmp_path, small_movie, monkeypatch):
-    import napari_flowroi.batch as batch
-
+def test_resume_with_other_settings_is_refused(tmp_path, small_movie):
     out = tmp_path / "stack"
-    monkeypatch.setattr(batch, "encode_frame", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt))
-    with pytest.raises(KeyboardInterrupt):
-        compress_movie(small_movie, out, FlowRoISettings())
-    monkeypatch.undo()
+    compress_interrupted(small_movie, out, FlowRoISettings(), at=1)
     with pytest.raises(OutputError, match="other settings"):
         compress_movie(small_movie, out, FlowRoISettings(compression_rate=7))
 
 
-def test_a_corrupted_finished_frame_is_coded_again_on_resume(tmp_path, small_movie, monkeypatch):
-    import napari_flowroi.batch as batch
-
+def test_a_corrupted_finished_frame_is_coded_again_on_resume(tmp_path, small_movie):
     out = tmp_path / "stack"
-    real = batch.encode_frame
-    calls = []
-    monkeypatch.setattr(batch, "encode_frame",
-                        lambda *a, **k: (calls.append(1), real(*a, **k))[1] if len(calls) < 3
-                        else (_ for _ in ()).throw(KeyboardInterrupt))
-    with pytest.raises(KeyboardInterrupt):
-        compress_movie(small_movie, out, FlowRoISettings(), chunk_frames=100)
+    compress_interrupted(small_movie, out, FlowRoISettings(), at=4, chunk_frames=100)
     (out / "frames" / "frame_000001.jp2").write_bytes(b"garbage")
-    monkeypatch.undo()
     summary = compress_movie(small_movie, out, FlowRoISettings())
     assert summary.resumed_frames == 2  # frames 0 and 2 survived, 1 was damaged
     record = open_container(out).manifest["frames"][1]

@@ -17,6 +17,8 @@ import tifffile
 
 from napari_flowroi.synthetic import moving_discs
 
+from ..conftest import compress_interrupted
+
 N_FRAMES = 12
 # per frame: JP2 (its RoI mask inside) and record, two steps each; plus run.json, the manifest and
 # 2 clean-up steps
@@ -83,22 +85,7 @@ def test_a_leftover_temporary_file_is_never_read_as_a_frame_and_is_removed(tmp_p
     from napari_flowroi.container import open_container
 
     out = tmp_path / "out"
-    import napari_flowroi.batch as batch
-
-    real, calls = batch.encode_frame, []
-
-    def interrupted(*a, **k):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-
-    batch.encode_frame = interrupted
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            compress_movie(small_movie, out)
-    finally:
-        batch.encode_frame = real
+    compress_interrupted(small_movie, out, at=3)
     # what a writer killed mid-write leaves: a half file under a temporary name
     half = (out / "frames" / "frame_000001.jp2").read_bytes()[:50]
     (out / "frames" / ".frame_000002.jp2.999-1.tmp").write_bytes(half)

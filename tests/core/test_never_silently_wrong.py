@@ -13,7 +13,7 @@ from napari_flowroi.container import frame_name, open_container, sha256
 from napari_flowroi.errors import FlowRoIError, InputError, OutputError
 from napari_flowroi.settings import FlowRoISettings
 
-from ..conftest import write_tiff
+from ..conftest import compress_interrupted, write_tiff
 
 PLAIN = FlowRoISettings(plain=True, compression_rate=4)
 
@@ -72,24 +72,10 @@ def test_a_bool_movie_is_refused_rather_than_coded_as_0_and_1(tmp_path):
                  "--quiet", "--plain"]) == 2
 
 
-def test_resume_after_the_input_was_replaced_by_other_pixels_is_refused(tmp_path, small_movie,
-                                                                         monkeypatch):
-    import napari_flowroi.batch as batch
-
+def test_resume_after_the_input_was_replaced_by_other_pixels_is_refused(tmp_path, small_movie):
     movie = write_tiff(tmp_path, "movie.tif", small_movie)
     out = tmp_path / "out"
-    real, calls = batch.encode_frame, []
-
-    def interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(batch, "encode_frame", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        compress_movie(movie, out)
-    monkeypatch.setattr(batch, "encode_frame", real)
+    compress_interrupted(movie, out, at=3)
     write_tiff(tmp_path, "movie.tif", 255 - small_movie)  # same path, shape and dtype
     with pytest.raises(OutputError, match="pixels have changed"):
         compress_movie(movie, out)

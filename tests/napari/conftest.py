@@ -44,3 +44,11 @@ def wait_preview(qtbot, widget, settings=None, t=None, timeout=60_000):
 
     qtbot.waitUntil(shown, timeout=timeout)
     return widget.last_preview
+
+
+def compress_and_wait(qtbot, widget, output, timeout=120_000, **kwargs):
+    """Start the widget's batch into `output` (Compress tab) and wait until its worker has
+    finished (whatever the outcome: tests read it from the messages and files)."""
+    worker = widget.compress(output=output, **kwargs)
+    with qtbot.waitSignal(worker.finished, timeout=timeout):
+        pass

@@ -9,7 +9,7 @@ import napari_flowroi
 from napari_flowroi.container import is_container, open_container
 from napari_flowroi.settings import FlowRoISettings
 
-from .conftest import wait_idle
+from .conftest import compress_and_wait, wait_idle
 
 
 def test_manifest_is_valid_installed_with_the_package_and_found_by_napari():
@@ -47,9 +47,7 @@ def test_batch_compression_completes_reports_the_rate_and_reopens_lazily(
     viewer, widget = widget_on(hsc_cut, name="cells")
     widget.form.controls["compression_rate"].value = 30
     output = tmp_path / "cells.flowroi"
-    worker = widget.compress(output=output)
-    with qtbot.waitSignal(worker.finished, timeout=120_000):
-        pass
+    compress_and_wait(qtbot, widget, output)
     assert is_container(output)
     container = open_container(output)
     assert container.shape == hsc_cut.shape

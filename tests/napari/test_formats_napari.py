@@ -6,7 +6,7 @@ import pytest
 from napari_flowroi.container import open_container
 from napari_flowroi.settings import FlowRoISettings
 
-from .conftest import wait_idle, wait_preview
+from .conftest import compress_and_wait, wait_idle, wait_preview
 
 
 def test_compressing_a_calibrated_layer_keeps_its_scale_and_name(widget_on, hsc_cut, qtbot,
@@ -15,9 +15,7 @@ def test_compressing_a_calibrated_layer_keeps_its_scale_and_name(widget_on, hsc_
     viewer.layers["phase"].scale = (30.0, 0.65, 0.65)
     widget.live.value = False
     output = tmp_path / "phase.flowroi"
-    worker = widget.compress(output=output, workers=1)
-    with qtbot.waitSignal(worker.finished, timeout=120_000):
-        pass
+    compress_and_wait(qtbot, widget, output, workers=1)
     wait_idle(qtbot, widget)
     physical = open_container(output).manifest["input"]["physical"]
     assert physical["layer_name"] == "phase"
@@ -114,9 +112,7 @@ def test_a_two_channel_layer_previews_the_roi_channel_and_compresses_every_chann
 
     widget.live.value = False
     output = tmp_path / "two"
-    worker = widget.compress(output=output, workers=1)
-    with qtbot.waitSignal(worker.finished, timeout=180_000):
-        pass
+    compress_and_wait(qtbot, widget, output, timeout=180_000, workers=1)
     wait_idle(qtbot, widget)
     assert widget.last_summary is not None, widget.messages
     assert "2 channels" in widget.messages[-1]
@@ -143,9 +139,7 @@ def test_a_two_channel_layer_can_compress_the_roi_channel_alone(widget_on, hsc_c
     widget.channel.value = 1
     widget.all_channels.value = False
     output = tmp_path / "gfp.flowroi"
-    worker = widget.compress(output=output, workers=1)
-    with qtbot.waitSignal(worker.finished, timeout=120_000):
-        pass
+    compress_and_wait(qtbot, widget, output, workers=1)
     wait_idle(qtbot, widget)
     container = open_container(output)
     assert container.shape == hsc_cut.shape

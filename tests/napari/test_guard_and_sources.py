@@ -5,7 +5,7 @@ import numpy as np
 from napari_flowroi.container import is_container
 from napari_flowroi.synthetic import moving_discs
 
-from .conftest import wait_idle, wait_preview
+from .conftest import compress_and_wait, wait_idle, wait_preview
 from .test_widget import roles
 
 
@@ -24,14 +24,10 @@ def test_cells_the_motion_misses_are_shown_and_guard_the_batch(widget_on, qtbot,
     assert len(missed) >= 3 and (missed[:, 0] == preview.t).all()
     # the first click warns and writes nothing; the second goes ahead
     output = tmp_path / "still.flowroi"
-    worker = widget.compress(output=output)
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    compress_and_wait(qtbot, widget, output, timeout=60_000)
     assert "estimated to hold only" in widget.messages[-1] and "Suggest settings" in widget.messages[-1]
     assert not output.exists()
-    worker = widget.compress(output=output)
-    with qtbot.waitSignal(worker.finished, timeout=60_000):
-        pass
+    compress_and_wait(qtbot, widget, output, timeout=60_000)
     assert is_container(output)
 
 
