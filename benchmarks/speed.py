@@ -180,10 +180,12 @@ def compress_once(source: Path, settings, workers: int, threads: str) -> dict:
     from napari_flowroi import batch, codec, roi
 
     split = _Split()
-    originals = (batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage)
+    originals = (batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage,
+                 batch.prioritised_codes)
     batch.encode_frame = split.wrap(originals[0], "coding")
     roi.RoiExtractor.mask = split.wrap(originals[1], "mask")
     batch.frame_coverage = split.wrap(originals[2], "mask")
+    batch.prioritised_codes = split.wrap(originals[3], "coding")  # RoI priority, found ahead
     previous = cv2.getNumThreads()
     if threads == "single":
         cv2.setNumThreads(1)
@@ -195,7 +197,8 @@ def compress_once(source: Path, settings, workers: int, threads: str) -> dict:
             summary = batch.compress_movie(source, Path(tmp) / "out", settings, workers=workers)
             seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
-        batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage = originals
+        (batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage,
+         batch.prioritised_codes) = originals
         cv2.setNumThreads(previous)
         codec.set_codec_threads(None)
     counts = codec.rate_control_counts(reset=True)

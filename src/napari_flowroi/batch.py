@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .codec import cpus_to_spare, encode_frame
+from .codec import cpus_to_spare, encode_frame, prioritised_codes
 from .container import (
     PROGRESS,
     ContainerWriter,
@@ -133,17 +133,21 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
     writer = ContainerWriter(output)
     records = []
 
-    def roi(t: int) -> tuple[np.ndarray | None, float | None]:
+    def roi(t: int) -> tuple[np.ndarray | None, float | None, np.ndarray | None]:
+        """Frame t's RoI, the share of its cell pixels inside it, and the frame as the encoder
+        takes it (RoI priority given)."""
         if extractor is None:
-            return None, None
+            return None, None, None
         mask = extractor.mask(t)
-        return mask, frame_coverage(t, mask, extractor.cells(t)).pixel_share
+        coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
+        return mask, coverage, prioritised_codes(extractor.frame(t), mask, settings)
 
-    # While OpenJPEG codes frame t, the RoI of frame t+1 is found on a thread of its own when the
-    # process has CPUs to spare (a single worker with the libraries' threads): the encode does
-    # not keep every core busy, and the mask (mostly one OpenCV thread) filled the gaps between
-    # encodes in wall time. With coding threads fixed (one worker per core, dask processes) the
-    # frames go one after the other as before. Same masks, same bytes either way.
+    # While OpenJPEG codes frame t, frame t+1 is made ready (its RoI, and the RoI priority that
+    # turns it into what the encoder takes) on a thread of its own when the process has CPUs to
+    # spare (a single worker with the libraries' threads): the encode does not keep every core
+    # busy, and this work (mostly one OpenCV thread) fills the gaps between encodes in wall time.
+    # With coding threads fixed (one worker per core, dask processes) the frames go one after
+    # the other as before. Same masks, same bytes either way.
     ahead = ThreadPoolExecutor(1) if extractor is not None and cpus_to_spare() else None
     try:
         upcoming = ahead.submit(roi, frames[0]) if ahead is not None and frames else None
@@ -151,11 +155,11 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
             if cancel is not None and cancel.is_set():
                 raise CancelledError("Compression cancelled; finished frames are kept and a "
                                      "rerun with the same settings resumes.")
-            mask, coverage = upcoming.result() if upcoming is not None else roi(t)
+            mask, coverage, codes = upcoming.result() if upcoming is not None else roi(t)
             frame = movie[t] if extractor is None else extractor.frame(t)  # read once
             if ahead is not None and i + 1 < len(frames):
                 upcoming = ahead.submit(roi, frames[i + 1])
-            encoded = encode_frame(frame, mask, settings, overhead_bytes)
+            encoded = encode_frame(frame, mask, settings, overhead_bytes, prioritised=codes)
             records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
             if on_frame is not None:
                 on_frame()

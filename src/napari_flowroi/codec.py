@@ -200,6 +200,15 @@ def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISetting
     return np.rint(values, out=values).astype(image.dtype)
 
 
+def prioritised_codes(frame: np.ndarray, mask: np.ndarray, settings: FlowRoISettings
+                      ) -> np.ndarray:
+    """What the encoder is given for `frame` with RoI `mask`: its codec values
+    (:func:`to_codec_values`) with the RoI priority (:func:`prioritise_roi`). Callers that find
+    it ahead of the encode (the batch's look-ahead thread, the preview's cache) hand it to
+    :func:`encode_frame` as `prioritised`."""
+    return prioritise_roi(to_codec_values(np.asarray(frame))[0], np.asarray(mask, bool), settings)
+
+
 # --- sample values <-> codec integers --------------------------------------------------------------
 
 def to_codec_values(frame: np.ndarray) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -524,8 +533,9 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
         Carries the rate control from the previous frame of the same stream (about one encode
         per frame); without it every frame starts cold.
     prioritised : ndarray, optional
-        What :func:`prioritise_roi` gives for this frame, mask and settings, when the caller
-        kept it (the napari preview re-codes a frame at a new rate without recomputing it).
+        What :func:`prioritised_codes` gives for this frame, mask and settings, when the caller
+        found it already (the napari preview re-codes a frame at a new rate without recomputing
+        it; the batch finds it beside the previous frame's encode).
 
     Returns
     -------

@@ -26,7 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .codec import decode_frame, encode_frame, encode_plain, prioritise_roi, to_codec_values
+from .codec import decode_frame, encode_frame, encode_plain, prioritised_codes
 from .errors import CancelledError, InputError
 from .guard import FrameCoverage, frame_coverage
 from .inputs import Movie, movie_from_array
@@ -384,14 +384,13 @@ class Previewer:
         return None
 
     def prioritised(self, frame, mask, settings: FlowRoISettings, t: int) -> np.ndarray:
-        """Frame t with the RoI priority given (codec.prioritise_roi), kept for the last few
+        """Frame t with the RoI priority given (codec.prioritised_codes), kept for the last few
         (settings, frame): it does not depend on the rate, so a new compression rate re-codes
         without recomputing it (~25 ms on 1.4 MP)."""
         key = (_reset(settings, RATE_SETTINGS + READOUT_SETTINGS), t)
         found = self._prioritised.get(key)
         if found is None:
-            found = self._prioritised.put(
-                key, prioritise_roi(to_codec_values(frame)[0], mask, settings))
+            found = self._prioritised.put(key, prioritised_codes(frame, mask, settings))
         return found
 
     def _code(self, frame, mask, settings: FlowRoISettings, t: int, pool):

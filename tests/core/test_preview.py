@@ -94,8 +94,8 @@ def test_a_new_compression_rate_recodes_without_recomputing_the_roi_priority(mon
 
     movie = moving_discs(n_frames=4, shape=(96, 112), n_cells=3).frames
     calls = []
-    real = preview_module.prioritise_roi
-    monkeypatch.setattr(preview_module, "prioritise_roi",
+    real = preview_module.prioritised_codes
+    monkeypatch.setattr(preview_module, "prioritised_codes",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     previewer = Previewer(movie)
     settings = FlowRoISettings(compression_rate=8)
