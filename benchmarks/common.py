@@ -176,9 +176,10 @@ def noise_sigma(movie: Movie) -> float:
     return NOISE_SIGMA_8BIT * (high - low) / 255.0
 
 
-def ideal_mask(cells: np.ndarray) -> np.ndarray:
+def ideal_mask(cells: np.ndarray, margin: int = IDEAL_MARGIN) -> np.ndarray:
+    """The reference cells dilated `margin` px (a disc): the RoI a perfect extraction gives."""
     mask = (cells > 0).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * IDEAL_MARGIN + 1,) * 2)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1,) * 2)
     return cv2.dilate(mask, kernel).astype(bool)
 
 
