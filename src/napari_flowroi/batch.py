@@ -133,14 +133,14 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
     writer = ContainerWriter(output)
     records = []
 
-    def roi(t: int) -> tuple[np.ndarray | None, float | None, np.ndarray | None]:
-        """Frame t's RoI, the share of its cell pixels inside it, and the frame as the encoder
-        takes it (RoI priority given)."""
+    def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None]:
+        """Frame t (read once), its RoI, the share of its cell pixels inside it, and the frame
+        as the encoder takes it (RoI priority given)."""
         if extractor is None:
-            return None, None, None
-        mask = extractor.mask(t)
+            return movie[t], None, None, None
+        frame, mask = extractor.frame(t), extractor.mask(t)
         coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
-        return mask, coverage, prioritised_codes(extractor.frame(t), mask, settings)
+        return frame, mask, coverage, prioritised_codes(frame, mask, settings)
 
     # While OpenJPEG codes frame t, frame t+1 is made ready (its RoI, and the RoI priority that
     # turns it into what the encoder takes) on a thread of its own when the process has CPUs to
@@ -150,15 +150,14 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
     # the other as before. Same masks, same bytes either way.
     ahead = ThreadPoolExecutor(1) if extractor is not None and cpus_to_spare() else None
     try:
-        upcoming = ahead.submit(roi, frames[0]) if ahead is not None and frames else None
+        upcoming = ahead.submit(ready, frames[0]) if ahead is not None and frames else None
         for i, t in enumerate(frames):
             if cancel is not None and cancel.is_set():
                 raise CancelledError("Compression cancelled; finished frames are kept and a "
                                      "rerun with the same settings resumes.")
-            mask, coverage, codes = upcoming.result() if upcoming is not None else roi(t)
-            frame = movie[t] if extractor is None else extractor.frame(t)  # read once
+            frame, mask, coverage, codes = upcoming.result() if upcoming is not None else ready(t)
             if ahead is not None and i + 1 < len(frames):
-                upcoming = ahead.submit(roi, frames[i + 1])
+                upcoming = ahead.submit(ready, frames[i + 1])
             encoded = encode_frame(frame, mask, settings, overhead_bytes, prioritised=codes)
             records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
             if on_frame is not None:
