@@ -73,6 +73,21 @@ def test_fast_h_maxima_equals_scikit_image(name, image, height):
     assert np.array_equal(found, expected)
 
 
+@pytest.mark.parametrize("height", [0.5, 7.0, 30.0])
+@pytest.mark.parametrize("name, image", IMAGES, ids=[name for name, _ in IMAGES])
+def test_fast_h_maxima_within_a_mask_equals_scikit_image_there(name, image, height):
+    # `within` lets the reconstruction stop early; the answer there must not change
+    image = image.astype(np.float64)
+    expected = h_maxima(image, height).astype(bool)
+    rng = np.random.default_rng(0)
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, image.shape).astype(np.float32), (0, 0), 3)
+    for within in (image > np.median(image), blobs > 0, np.ones(image.shape, bool),
+                   np.zeros(image.shape, bool)):
+        found = _h_maxima(image, height, within)
+        assert found.dtype == np.uint8
+        assert np.array_equal(found.astype(bool), expected & within)
+
+
 def test_h_maxima_finds_domes_on_these_images():
     # the equality above is not vacuous: the test images hold maxima of several heights
     counts = [int(_h_maxima(_blobs(s).astype(np.float64), 7.0).sum()) for s in range(6)]
