@@ -378,12 +378,12 @@ def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     those sorted values (so ``values[rank] == value``). Equal values get distinct but adjacent
     ranks, which maps back to the same values through any maximum or minimum.
 
-    One argsort of the image as float32 (0.6 ms on 256x256) orders both: the seed is a
+    One argsort of the image as float32 (:func:`_argsort_float32`) orders both: the seed is a
     non-decreasing function of the image, so both come out as sorted runs that a stable sort
     (timsort) merges in linear time; an argsort of the two together took 1.4 ms, and any input
     whose order float32 does not keep is still sorted, only slower."""
     count = image.size
-    by_image = np.argsort(image.ravel().astype(np.float32))
+    by_image = _argsort_float32(image.ravel().astype(np.float32))
     merged = np.concatenate([seed.ravel()[by_image], image.ravel()[by_image]])
     order = np.argsort(merged, kind="stable")
     rank = np.empty(2 * count, np.float32)
@@ -393,8 +393,23 @@ def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return seed_rank.reshape(image.shape), image_rank.reshape(image.shape), merged[order]
 
 
-#: Iterations of the reconstruction between checks for its fixed point.
-RECONSTRUCT_STEP = 8
+def _argsort_float32(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of a 1-D float32 array of fewer than 2**32 values
+    (except that -0.0 sorts before 0.0), by sorting 64-bit keys (order-preserving bits of the
+    value, then the index): numpy sorts integers with SIMD, 0.35 ms for 65k values against
+    0.62 ms for the float argsort."""
+    bits = values.view(np.uint32)
+    # flip negative values whole and set the sign bit of the others: unsigned order = float order
+    keys = np.where(bits & np.uint32(0x80000000), ~bits, bits | np.uint32(0x80000000))
+    keys = keys.astype(np.uint64) << np.uint64(32)
+    keys |= np.arange(values.size, dtype=np.uint64)
+    keys.sort()
+    return (keys & np.uint64(0xFFFFFFFF)).astype(np.intp)
+
+
+#: Iterations of the reconstruction between checks for its fixed point (8: 5.4 ms per 256x256
+#: image, 16: 4.5 ms, 32: 5.3 ms; checks cost a copy and a comparison, late blocks overshoot).
+RECONSTRUCT_STEP = 16
 
 
 def _reconstruct(seed: np.ndarray, mask: np.ndarray, settled=None) -> np.ndarray:
@@ -403,29 +418,28 @@ def _reconstruct(seed: np.ndarray, mask: np.ndarray, settled=None) -> np.ndarray
     ``settled(rec, highest value changed in the last iteration)`` says what the caller asks no
     longer can.
 
-    Each block of RECONSTRUCT_STEP iterations runs on the window that can still change: the
-    pixels within RECONSTRUCT_STEP + 1 of the last block's changes (a change moves one pixel per
-    iteration; pixels at the window's edge cannot change in the block, so cropping them from
-    their outer neighbours changes nothing). About 100 iterations on the 256x256 image of a
-    1-MP frame; the window takes 2.4 ms down to 1.9."""
+    A pixel changes only if a neighbour changed in the iteration before, so each block of
+    RECONSTRUCT_STEP iterations runs on the window that can still change: the pixels within
+    RECONSTRUCT_STEP + 1 of those the block before changed in its last iteration (pixels at the
+    window's edge cannot change in the block, so cropping them from their outer neighbours
+    changes nothing), and the reconstruction has converged when that last iteration changed
+    nothing. About 100 iterations on the 256x256 image of a 1-MP frame."""
     rec = seed.copy()
     rows, cols = rec.shape
     window = (slice(0, rows), slice(0, cols))
     kernel = np.ones((3, 3), np.uint8)
     while True:
         part, part_mask = rec[window].copy(), np.ascontiguousarray(mask[window])
-        before, grown = part.copy(), np.empty_like(part)
+        grown = np.empty_like(part)
         for _ in range(RECONSTRUCT_STEP - 1):
             cv2.dilate(part, kernel, dst=grown)
             cv2.min(grown, part_mask, dst=part)
         last = part.copy()
         cv2.dilate(part, kernel, dst=grown)
         cv2.min(grown, part_mask, dst=part)
-        changed, changed_last = part != before, part != last
-        if not changed.any():
-            return rec
         rec[window] = part
-        if not changed_last.any() or (settled is not None and settled(rec, part[changed_last].max())):
+        changed = part != last
+        if not changed.any() or (settled is not None and settled(rec, part[changed].max())):
             return rec
         window = _grown_window(changed, window, RECONSTRUCT_STEP + 1, rec.shape)
 

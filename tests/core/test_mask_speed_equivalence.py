@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 from skimage.morphology import h_maxima, reconstruction
 
-from napari_flowroi.appearance import _h_maxima, _reconstruct, coarse_background
+from napari_flowroi.appearance import (
+    _argsort_float32,
+    _h_maxima,
+    _reconstruct,
+    coarse_background,
+)
 
 
 def _blobs(seed: int, shape=(96, 128), count=12, plateau=False) -> np.ndarray:
@@ -101,3 +106,11 @@ def test_reconstruction_equals_scikit_image(seed):
     seed_image = np.minimum(mask, np.where(rng.random(mask.shape) < 0.01, mask, mask.min()))
     expected = reconstruction(seed_image, mask, method="dilation")
     assert np.array_equal(_reconstruct(seed_image, mask), expected.astype(np.float32))
+
+
+def test_float32_argsort_by_integer_keys_is_numpys_stable_argsort():
+    rng = np.random.default_rng(5)
+    values = np.concatenate([rng.normal(0, 50, 5000), rng.integers(-3, 4, 3000),  # ties
+                             [np.inf, -np.inf, 1e-40, -1e-40, 3.4e38, -3.4e38]]).astype(np.float32)
+    rng.shuffle(values)
+    assert np.array_equal(_argsort_float32(values), np.argsort(values, kind="stable"))
