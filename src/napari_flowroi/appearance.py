@@ -340,6 +340,8 @@ def _h_maxima(image: np.ndarray, height: float, within: np.ndarray | None = None
     height = np.float64(height)
     if height > np.ptp(image):
         return np.zeros(image.shape, np.uint8)
+    if height == 0:
+        raise ValueError("h = 0 is ambiguous, use local_maxima() instead?")  # as scikit-image
     # scikit-image's seed for a float image: h below the image, less a relative resolution so
     # that rounding never leaves a pixel less than h above its seed
     seed = image - height - 2 * np.finfo(np.float64).resolution * np.abs(image)

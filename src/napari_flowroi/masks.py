@@ -33,7 +33,7 @@ def drop_small(mask: np.ndarray, min_area: float) -> np.ndarray:
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
     if keep[1:].all():
-        return mask.astype(bool)  # nothing to drop: spares a lookup over every pixel
+        return labels > 0  # nothing to drop: a comparison instead of a lookup per pixel
     return keep[labels]
 
 
