@@ -12,13 +12,28 @@ def ellipse(size: int) -> np.ndarray:
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
 
 
+def regions_with_stats(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """``cv2.connectedComponentsWithStats(mask, connectivity=8)``: (count including the
+    background, int32 labels, stats), by Grana's block-based algorithm (BBDT).
+
+    OpenCV's default (Spaghetti) took 1.5-1.7 ms with stats on a 512x512 mask however sparse,
+    and BBDT 0.45-0.85 ms (without stats both take ~0.2 ms), one core; both scan 2x2 blocks in
+    raster order and gave identical labels and stats on the benchmark masks
+    (tests/core/test_masks.py checks it on random ones)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        mask.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT)
+    return count, labels, stats
+
+
 def drop_small(mask: np.ndarray, min_area: float) -> np.ndarray:
     """Remove 8-connected regions of fewer than `min_area` pixels."""
     if min_area <= 0 or not mask.any():
         return mask.astype(bool)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats = regions_with_stats(mask)
     keep = np.zeros(count, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    if keep[1:].all():
+        return labels > 0  # nothing to drop: a comparison instead of a lookup per pixel
     return keep[labels]
 
 

@@ -1,6 +1,18 @@
+import cv2
 import numpy as np
+import pytest
 
-from napari_flowroi.flow import aligned_flow, dense_flow, estimate_drift, shift_image
+from napari_flowroi.flow import (
+    _clear_uncovered_border,
+    _coarse_drift,
+    _median_flow,
+    aligned_flow,
+    aligned_flow_in,
+    dense_flow,
+    estimate_drift,
+    flow_boxes,
+    shift_image,
+)
 from napari_flowroi.preprocess import to_uint8
 
 
@@ -34,3 +46,54 @@ def test_both_flow_methods_see_a_moving_disc(discs):
         magnitude = np.hypot(*dense_flow(current, previous, method).reshape(-1, 2).T)
         magnitude = magnitude.reshape(current.shape)
         assert magnitude[discs.cells[3]].mean() > 3 * magnitude[~discs.cells[3]].mean(), method
+
+
+def _sparse_mask(seed: int, shape=(240, 320)) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, shape).astype(np.float32), (0, 0), 4)
+    return blobs > 2.5 * blobs.std()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_flow_boxes_hold_every_region_with_its_context(seed):
+    mask = _sparse_mask(seed)
+    margin = 12
+    covered = np.zeros(mask.shape, bool)
+    for rows, cols in flow_boxes(mask, margin):
+        covered[rows, cols] = True
+    assert len(flow_boxes(mask, margin)) > 1 and mask.any()  # boxes, not the whole frame
+    # every region pixel has `margin` pixels of context inside a box (where the frame allows)
+    context = cv2.dilate(mask.astype(np.uint8), np.ones((2 * margin + 1,) * 2, np.uint8)) > 0
+    assert covered[context].all()
+
+
+@pytest.mark.parametrize("count", [1, 7, 4095, 4096, 4097, 10_001])
+def test_median_flow_is_the_median_of_every_4th_measured_pixel(count):
+    rng = np.random.default_rng(count)
+    flow = rng.normal(0, 1, (128, 160, 2)).astype(np.float32)
+    measured = np.zeros(128 * 160, bool)
+    measured[rng.choice(measured.size, count, replace=False)] = True
+    measured = measured.reshape(128, 160)
+    sample = flow[measured]
+    expected = np.median(sample[::4] if len(sample) >= 4096 else sample, axis=0)
+    assert np.array_equal(_median_flow(flow, measured), expected)
+
+
+def test_flow_in_boxes_is_the_box_flows_less_their_median(drift_only):
+    # the numpy expressions aligned_flow_in replaced, written out
+    current, other = (to_uint8(f) for f in drift_only.frames[2:4])
+    boxes = [(slice(10, 70), slice(20, 90)), (slice(80, 170), slice(100, 200))]
+    flow, measured, (dy, dx) = aligned_flow_in(current, other, boxes, "farneback")
+    coarse_dy, coarse_dx = _coarse_drift(current, other)
+    aligned_other = shift_image(other, -coarse_dy, -coarse_dx)
+    raw = np.zeros(current.shape + (2,), np.float32)
+    for rows, cols in boxes:
+        raw[rows, cols] = dense_flow(np.ascontiguousarray(current[rows, cols]),
+                                     np.ascontiguousarray(aligned_other[rows, cols]))
+    sample = raw[measured]
+    residual = np.median(sample[::4] if len(sample) >= 4096 else sample, axis=0)
+    assert np.abs(residual).max() > 0.01  # a residual drift to remove
+    raw[measured] -= residual
+    _clear_uncovered_border(raw, coarse_dy, coarse_dx)
+    assert np.array_equal(flow, raw)
+    assert (dy, dx) == (coarse_dy + float(residual[1]), coarse_dx + float(residual[0]))

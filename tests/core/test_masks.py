@@ -1,0 +1,33 @@
+import cv2
+import numpy as np
+import pytest
+
+from napari_flowroi.masks import drop_small, regions_with_stats
+
+
+def _random_masks():
+    rng = np.random.default_rng(3)
+    masks = [(rng.random((120, 150)) < share).astype(np.uint8) for share in (0.05, 0.3, 0.5, 0.6)]
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, (128, 160)).astype(np.float32), (0, 0), 3)
+    masks += [(blobs > level).astype(np.uint8) for level in (0.0, 0.1, 0.2)]
+    masks += [(rng.random(shape) < 0.5).astype(np.uint8) for shape in ((1, 40), (40, 1), (7, 9))]
+    return masks + [np.zeros((30, 40), np.uint8), np.ones((30, 40), np.uint8)]
+
+
+@pytest.mark.parametrize("mask", _random_masks())
+def test_regions_with_stats_label_like_opencvs_default(mask):
+    # the flow boxes follow this order (a later box's flow overwrites an earlier one's overlap)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    found = regions_with_stats(mask)
+    assert found[0] == count
+    assert np.array_equal(found[1], labels)
+    assert np.array_equal(found[2], stats)
+
+
+@pytest.mark.parametrize("min_area", [0, 3, 20, 10_000])
+def test_drop_small_keeps_exactly_the_regions_large_enough(min_area):
+    for mask in _random_masks():
+        count, labels = cv2.connectedComponents(mask, connectivity=8)
+        area = np.bincount(labels.ravel(), minlength=count)
+        expected = mask.astype(bool) & (area[labels] >= min_area)
+        assert np.array_equal(drop_small(mask, min_area), expected)
