@@ -95,7 +95,9 @@ def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     both come out as sorted runs that a stable sort (timsort) merges in linear time (an argsort
     of the two together took 1.4 ms)."""
     count = image.size
-    by_image = np.argsort(image.ravel(), kind="stable")
+    # any order of the image's ties gives sorted runs; numpy's default sort (0.6 ms on 65k
+    # values) rather than a stable one (4.4 ms)
+    by_image = np.argsort(image.ravel())
     merged = np.concatenate([seed.ravel()[by_image], image.ravel()[by_image]])
     order = np.argsort(merged, kind="stable")
     rank = np.empty(2 * count, np.float32)
