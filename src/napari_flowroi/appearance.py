@@ -98,7 +98,8 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
     return (values - median) / max(spread, 1e-3)
 
 
-def cell_score(prepared: np.ndarray, scale: float) -> np.ndarray:
+def cell_score(prepared: np.ndarray, scale: float, *, coarse: np.ndarray | None = None
+               ) -> np.ndarray:
     """How many robust standard deviations each pixel stands out (at the prepared resolution).
 
     Parameters
@@ -108,6 +109,8 @@ def cell_score(prepared: np.ndarray, scale: float) -> np.ndarray:
     scale : float
         Its size relative to the full frame (the flow scale), so windows keep their full-size
         meaning.
+    coarse : ndarray, optional
+        :func:`coarse_background` of `prepared`, when the caller has it already.
 
     Returns
     -------
@@ -119,7 +122,8 @@ def cell_score(prepared: np.ndarray, scale: float) -> np.ndarray:
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     mean_sq = cv2.boxFilter(image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
-    coarse = coarse_background(prepared, scale)
+    if coarse is None:
+        coarse = coarse_background(prepared, scale)
     if is_dark_field(prepared):
         departure = _robust_z(image - coarse)
     else:
@@ -241,12 +245,14 @@ def _own_edge(brightness: np.ndarray, candidates: np.ndarray, dome: float, band:
 def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
     """:func:`cell_regions` of a prepared frame under `settings` (clean-up sizes, contrast)."""
     scale = settings.flow_scale
+    coarse = coarse_background(prepared, scale)
     brightness = None
     if is_dark_field(prepared):
-        brightness = cv2.GaussianBlur(prepared.astype(np.float32) - coarse_background(prepared, scale),
-                                      (0, 0), max(1.0, 2.0 * scale))
+        brightness = cv2.GaussianBlur(prepared.astype(np.float32) - coarse, (0, 0),
+                                      max(1.0, 2.0 * scale))
     return cell_regions(
-        cell_score(prepared, scale), contrast=settings.cell_contrast, brightness=brightness,
+        cell_score(prepared, scale, coarse=coarse), contrast=settings.cell_contrast,
+        brightness=brightness,
         edge_band=int(round(EDGE_BAND * scale)),
         opening=max(1, round(settings.opening_size * scale)),
         closing=max(1, round(settings.closing_size * scale)),
