@@ -30,9 +30,9 @@ rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part
   48–55 % of HeLa (17 %): flow smears motion 5–10 px into the background, and a fixed share of the
   frame cannot fit sparse and dense fields. Taking the outlines from appearance and only the
   decision from motion, with the cell skirts trimmed (docs/decisions.md, "Appearance score"),
-  brings them to 21 % (HSC, 1.38× the reference + 2 px, 99.6 % of its pixels kept), 18 % (GOWT1,
-  2.8×, 99.96 %; the dim cytoplasm around the nuclei is kept, the Otsu reference has only nuclei)
-  and 31 % (HeLa, 1.8×, 99.9 %; with noise 26 %, 96.6 %). A tighter trim (no exemption for
+  brings them to 21 % (HSC, 1.38× the reference + 2 px, 99.6 % of its pixels kept), 13 % (GOWT1,
+  2.1×, 99.85 %; part of the glow around the nuclei is kept, the Otsu reference has only nuclei)
+  and 28 % (HeLa, 1.6×, 99.9 %; with noise 25 %, 96.8 %; first evaluated frames, `make bench`). A tighter trim (no exemption for
   pixels at twice the cell contrast) gave 1.29× on HSC but cut parts off dim HeLa nuclei next to
   bright ones, which then came out ~20 dB worse than plain JPEG2000.
 - **`roi_threshold = 0.8`**: a region counts as moving when a fifth of its pixels move faster than
@@ -46,9 +46,10 @@ rate, opens docs/benchmarks.md (`python benchmarks/roi_gap.py` or the `roi` part
   selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
   half the time), and only around the candidate regions the appearance source does not already
   protect (docs/decisions.md, "Where rule `cells` measures motion"). Mask CPU time on one thread
-  (docs/speed.md): ~0.039 s per 1.4-MP HSC frame (0.027 s/MP; 0.229 s for the first release's
-  defaults) and ~0.051 s per 1-MP uint16 fluorescence frame, where the dark-field edge (h-maxima
-  and watershed) and the flow around the many faint nuclei remain.
+  (docs/speed.md, RoI and the missed-cell guard's count): ~0.022 s per 1.4-MP HSC frame
+  (0.015 s/MP; 0.229 s for the first release's defaults) and ~0.030 s per 1-MP uint16
+  fluorescence frame, where Farnebäck around the many faint nuclei, the frame's preparation and
+  the dark-field edge (h-maxima, watershed) take most of it.
 - **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
   8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
   1.25–1.26 (σ 6–12, s 10), against 2.27 / 1.68 / 1.27 for a flat background (design note,
