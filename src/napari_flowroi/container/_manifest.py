@@ -64,6 +64,13 @@ def record_reserve(raw_bytes: int, has_mask: bool, is_float: bool) -> int:
     return len(_record_line(widest)) + len(_RECORD_SEPARATOR)
 
 
+def masks_in_frames(manifest: dict) -> bool:
+    """Whether each frame's JP2 file carries its RoI mask in a box: format 2 and later, for a
+    FlowRoI (not plain) run. (Format 1 kept masks as PNGs beside the frames, recorded by their
+    mask_sha256.)"""
+    return manifest["format_version"] >= 2 and not manifest["settings"].get("plain")
+
+
 def manifest_reserve(run: dict, n_frames: int) -> int:
     """The manifest's bytes that belong to no frame, shared out over the frames (rounded up)."""
     head = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,

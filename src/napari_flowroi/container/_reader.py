@@ -21,7 +21,7 @@ from ..errors import FlowRoIError, OutputError
 from ..settings import FlowRoISettings
 from ._files import frame_name, mask_name, sha256, write_error
 from ._jp2 import HeaderError, read_header
-from ._manifest import read_manifest
+from ._manifest import masks_in_frames, read_manifest
 from ._masks import decode_mask, decode_png_mask
 
 
@@ -87,7 +87,7 @@ class Container:
     def has_masks(self) -> bool:
         """Whether every frame has a stored RoI mask: format 1 a PNG per frame (records with
         mask_sha256), format 2 a box in each JP2 file of a FlowRoI (not plain) run."""
-        if self.manifest["format_version"] >= 2 and not self.manifest["settings"].get("plain"):
+        if masks_in_frames(self.manifest):
             return True
         return all("mask_sha256" in r for r in self.manifest["frames"])
 

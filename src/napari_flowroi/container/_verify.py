@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import codec
 from ._files import frame_name, mask_name, sha256
-from ._manifest import ManifestError, NoManifestError, read_manifest
+from ._manifest import ManifestError, NoManifestError, masks_in_frames, read_manifest
 from ._masks import decode_mask, decode_png_mask
 from ._reader import header_problem
 
@@ -54,8 +54,7 @@ def verify_container(path: str | Path, progress=None) -> list[Problem]:
         return [Problem(None, f"manifest.json is damaged: {exc}; the frames cannot be checked")]
     n_frames, height, width = manifest["shape"]
     problems = []
-    # format 2 keeps a FlowRoI frame's mask in a box of its JP2 file
-    boxed = manifest["format_version"] >= 2 and not manifest["settings"].get("plain")
+    boxed = masks_in_frames(manifest)
     for t, record in enumerate(manifest["frames"]):
         found = _check_frame(root, t, record, (height, width), manifest["dtype"], boxed)
         if found:
