@@ -301,16 +301,14 @@ def compress_channels(channels: Sequence[Any], output: str | Path, settings=None
     if output.exists() and not output.is_dir():
         raise OutputError(f"Output {output} is a file; give a folder for the compressed channels.")
     inherit = len(movies) > 1 and not settings.plain
+    unit_names = [f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}"
+                  for c in range(len(movies))]
     units: list[_Unit] = []
-    motion_name = None
-    for c in sorted(range(len(movies)), key=lambda c: c != motion_channel):
-        name = f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}"
+    for c, name in enumerate(unit_names):  # in channel order, as the summary lists them
         own = not inherit or c == motion_channel
-        units.append(_Unit(name, movies[c], None, own, None if own else motion_name,
+        units.append(_Unit(name, movies[c], None, own,
+                           None if own else unit_names[motion_channel],
                            extra_roi if own else None))
-        if c == motion_channel:
-            motion_name = name
-    units.sort(key=lambda u: int(u.name[1:].split("-")[0]))  # summary in channel order
     options = {"workers": workers, "overwrite": overwrite, "cancel": cancel, "scheduler": None,
                "chunk_frames": chunk_frames or batch.CHUNK_FRAMES}
     return _compress_units(units, output, settings, options, progress, started)
