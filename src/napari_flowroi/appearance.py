@@ -273,13 +273,14 @@ def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarr
 def _basins(brightness: np.ndarray, candidates: np.ndarray, height: float
             ) -> tuple[int, np.ndarray, np.ndarray]:
     """Catchment basins, within `candidates`, of the maxima of `brightness` that rise `height`
-    above their surroundings (scikit-image's h-maxima and watershed): (number of labels
+    above their surroundings (h-maxima as scikit-image defines them, by
+    :func:`~napari_flowroi.reconstruction.h_maxima`; scikit-image's watershed): (number of labels
     including 0, int32 labels with 0 = no basin, (count,) float32 peak brightness of each basin,
     the brightness at its maximum).
 
-    Found on the image halved, then brought back by nearest neighbour: the grey reconstruction
-    behind h-maxima sorts every pixel, and with the watershed it was two thirds of the mask time
-    on a dense megapixel frame, while a dome worth a nucleus is several pixels wide after the
+    Found on the image halved, then brought back by nearest neighbour: at full size h-maxima
+    (then scikit-image's) and the watershed were two thirds of the mask time on a dense
+    megapixel frame, while a dome worth a nucleus is several pixels wide after the
     smoothing `brightness` had. Candidate pixels the halved basins miss join the basin beside
     them (two 3x3 steps); any still without one get label 0 (kept whole by the caller, as
     objects without a maximum are)."""
