@@ -3,12 +3,13 @@ decoding, and every stored mask."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from .. import codec
-from ._files import frame_name, mask_name, sha256
+from ._files import frame_name, is_container, is_partial, mask_name, sha256
 from ._manifest import ManifestError, NoManifestError, masks_in_frames, read_manifest
 from ._masks import decode_mask, decode_png_mask
 from ._reader import header_problem
@@ -121,8 +122,6 @@ def folder_members(path: str | Path) -> list[Path] | None:
     every sub-folder that is a stack, an interrupted one or named ``*.flowroi``, and every stack
     its ``summary.json`` lists (even when gone). None when `path` is a stack itself or holds none
     (then the caller reports it as one stack)."""
-    from ._files import is_container, is_partial
-
     root = Path(path)
     try:
         if not root.is_dir() or is_container(root) or is_partial(root):
@@ -138,8 +137,6 @@ def folder_members(path: str | Path) -> list[Path] | None:
 
 def _summary_names(root: Path) -> list[str]:
     """The stack folder names a finished run listed in its summary.json (none if unreadable)."""
-    import json
-
     try:
         wells = json.loads((root / SUMMARY).read_text(encoding="utf-8")).get("wells", [])
         return [Path(str(w["output"])).name for w in wells if isinstance(w, dict) and "output" in w]
@@ -149,8 +146,6 @@ def _summary_names(root: Path) -> list[str]:
 
 def member_problem(path: str | Path) -> str | None:
     """Why a member of a folder of stacks cannot be opened as a stack, or None when it can."""
-    from ._files import is_container, is_partial
-
     path = Path(path)
     if not path.exists():
         return f"missing ({SUMMARY} lists it)"
