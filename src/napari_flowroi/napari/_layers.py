@@ -102,9 +102,14 @@ class LayerAxes:
             np.zeros((0, self.ndim))
 
 
+def full_resolution(layer):
+    """An image layer's data at full resolution (a multiscale layer's first level)."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
 def layer_axes(layer, channel: int = 0) -> LayerAxes:
     """The axes of an image layer as a movie; InputError (one line) when it cannot be one."""
-    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    data = full_resolution(layer)
     shape = tuple(int(n) for n in data.shape)
     ndim = len(shape)
     if ndim <= 3 or getattr(layer, "rgb", False):

@@ -32,7 +32,14 @@ from ..readout import batch_done, kb, plain_words, readout_html, suggestion_html
 from ..settings import FlowRoISettings
 from ..tuning import TuningModel
 from . import _worker
-from ._layers import FLOW_VIEWS, LayerAxes, LiveLayers, is_preview_layer, layer_axes
+from ._layers import (
+    FLOW_VIEWS,
+    LayerAxes,
+    LiveLayers,
+    full_resolution,
+    is_preview_layer,
+    layer_axes,
+)
 from ._roi_layers import LayerRoi
 from ._settings_form import SettingsForm
 
@@ -386,7 +393,7 @@ class FlowRoIWidget(QWidget):
 
     def _movie_data(self, layer):
         """The (T, Y, X) movie of the layer's RoI channel (size-1 axes dropped)."""
-        data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+        data = full_resolution(layer)
         return data[self.axes.movie_index()] if self.axes.ndim > 3 else data
 
     def _show_channels(self, axes: LayerAxes) -> None:
@@ -869,7 +876,7 @@ class FlowRoIWidget(QWidget):
         try:
             if self.axes.ndim <= 3 or self.axes.ndim != layer.ndim:
                 return movie_from_layer(layer)
-            data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+            data = full_resolution(layer)
             keep = [self.axes.time, layer.ndim - 2, layer.ndim - 1]
             units = getattr(layer, "units", None)
             several = self.axes.channels > 1
