@@ -64,6 +64,7 @@ class Case:
     cells_fn: object = field(repr=False)  # t -> label image (0 = background) of reference cells
     modality: str = "fluorescence"
     cell_source: str = ""
+    clean: Movie | None = field(default=None, repr=False)  # the movie before the noise (+noise cases)
 
     def cells(self, t: int) -> np.ndarray:
         return self.cells_fn(t)
@@ -148,7 +149,7 @@ def load_cases(quick: bool) -> list[Case]:
         cases.append(Case(name, name, False, movie, frames, sweep_frames, cached, modality, source))
         sigma = noise_sigma(movie)
         cases.append(Case(f"{name}+noise", name, True, noisy_movie(movie, sigma, NOISE_SEED), frames,
-                          sweep_frames, cached, modality, source))
+                          sweep_frames, cached, modality, source, clean=movie))
     return cases
 
 
