@@ -142,6 +142,9 @@ def f1_ladder(case, originals, reference) -> list[dict]:
 
 def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
     originals = {t: case.movie[t] for t in frames}
+    # the frames before the noise was added (clips with noise): what paying cells are also
+    # measured against, read once for every rate and RoI
+    cleans = {t: np.asarray(case.clean[t]) for t in frames} if case.clean is not None else None
     peak = float(np.iinfo(case.movie.dtype).max)
     ladder = plain_ladder(case, frames, originals)
     extractor = RoiExtractor(case.movie, settings, cache_frames=8)
@@ -190,8 +193,8 @@ def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
                 dec = codec.decode_frame(enc)
                 q.add(originals[t], dec, case.cells(t), enc.bytes_written)
                 if name in pays:
-                    clean = np.asarray(case.clean[t]) if case.clean is not None else None
-                    pays[name].add(originals[t], dec, plain[t], case.cells(t), peak, clean)
+                    pays[name].add(originals[t], dec, plain[t], case.cells(t), peak,
+                                   cleans[t] if cleans is not None else None)
                 if name == "default":
                     decoded_default[t] = dec
                     bytes_default += enc.bytes_written
@@ -206,7 +209,7 @@ def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
         row["cells_total_big"] = pays["default"].total_big
         row["ideal_cells_worse"] = pays["ideal"].worse
         row["ideal_cells_worse_big"] = pays["ideal"].worse_big
-        if case.clean is not None:
+        if cleans is not None:
             row["paying_vs_clean_db"] = pays["default"].median_clean_difference()
             row["paying_worse_vs_clean"] = pays["default"].worse_vs_clean
         row["default_over_ideal"] = row["default"]["gain"] / row["ideal"]["gain"]
