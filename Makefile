@@ -27,6 +27,7 @@ CORE_TESTS := tests/core tests/integration tests/test_docs.py
 # what they need; `make test-core` is the target that runs (and passes on) the core tests alone.
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test: venv lint
 	@if bash scripts/install-system-deps.sh; then \

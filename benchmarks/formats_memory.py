@@ -44,21 +44,34 @@ def write_file(path: Path, n_frames: int, size: int, kind: str) -> None:
             for frame in _frames(n_frames, size):
                 yield from frame
 
-        tifffile.imwrite(path, pages(), shape=(n_frames, 2, size, size), dtype=np.uint8,
-                         ome=True, photometric="minisblack",
-                         metadata={"axes": "TCYX", "Channel": {"Name": ["Phase", "GFP"]},
-                                   "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65})
+        tifffile.imwrite(
+            path,
+            pages(),
+            shape=(n_frames, 2, size, size),
+            dtype=np.uint8,
+            ome=True,
+            photometric="minisblack",
+            metadata={
+                "axes": "TCYX",
+                "Channel": {"Name": ["Phase", "GFP"]},
+                "PhysicalSizeX": 0.65,
+                "PhysicalSizeY": 0.65,
+            },
+        )
         return
     from bioio_ome_zarr.writers import Channel, OMEZarrWriter
 
-    writer = OMEZarrWriter(str(path), level_shapes=(n_frames, 2, 1, size, size), dtype=np.uint8,
-                           chunk_shape=(1, 1, 1, size, size),
-                           channels=[Channel(label="Phase", color="FFFFFF"),
-                                     Channel(label="GFP", color="00FF00")],
-                           axes_names=["t", "c", "z", "y", "x"],
-                           axes_types=["time", "channel", "space", "space", "space"],
-                           axes_units=["second", None, "micrometer", "micrometer", "micrometer"],
-                           physical_pixel_size=[30.0, 1.0, 1.0, 0.65, 0.65])
+    writer = OMEZarrWriter(
+        str(path),
+        level_shapes=(n_frames, 2, 1, size, size),
+        dtype=np.uint8,
+        chunk_shape=(1, 1, 1, size, size),
+        channels=[Channel(label="Phase", color="FFFFFF"), Channel(label="GFP", color="00FF00")],
+        axes_names=["t", "c", "z", "y", "x"],
+        axes_types=["time", "channel", "space", "space", "space"],
+        axes_units=["second", None, "micrometer", "micrometer", "micrometer"],
+        physical_pixel_size=[30.0, 1.0, 1.0, 0.65, 0.65],
+    )
     for t, frame in enumerate(_frames(n_frames, size)):
         writer.write_timepoints(frame[None, :, None], start_T_dest=t)
 
@@ -69,13 +82,18 @@ def child(path: str, workers: int) -> dict:
 
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        summary = compress_file(path, Path(out) / "out", FlowRoISettings(compression_rate=40),
-                                workers=workers)
+        summary = compress_file(
+            path, Path(out) / "out", FlowRoISettings(compression_rate=40), workers=workers
+        )
         seconds = time.perf_counter() - started
     totals = summary.as_dict()["totals"]
-    return {"frames_per_channel": totals["frames"] // 2, "channels": 2,
-            "seconds": round(seconds, 1), "achieved_rate": totals["achieved_rate"],
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "frames_per_channel": totals["frames"] // 2,
+        "channels": 2,
+        "seconds": round(seconds, 1),
+        "achieved_rate": totals["achieved_rate"],
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def main() -> None:
@@ -94,12 +112,20 @@ def main() -> None:
         for n_frames in args.frames:
             path = Path(folder) / f"movie{n_frames}{suffix}"
             write_file(path, n_frames, args.size, args.format)
-            command = [sys.executable, __file__, "--child", str(path), "--workers",
-                       str(args.workers)]
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                str(path),
+                "--workers",
+                str(args.workers),
+            ]
             result = subprocess.run(command, capture_output=True, text=True, check=True)
             line = json.loads(result.stdout.strip().splitlines()[-1])
-            print(json.dumps({"format": args.format, "size": f"{args.size}x{args.size}", **line}),
-                  flush=True)
+            print(
+                json.dumps({"format": args.format, "size": f"{args.size}x{args.size}", **line}),
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

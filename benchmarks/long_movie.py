@@ -37,18 +37,31 @@ def child(n_frames: int, size: int, plain: bool, workers: int) -> dict:
     def read(t: int):
         return np.roll(base[t % 2], 2 * t, axis=1)  # a new frame each time, made on demand
 
-    movie = Movie(shape=(n_frames, size, size), dtype=np.dtype(np.uint8), read=read,
-                  source=f"synthetic-{n_frames}x{size}")
+    movie = Movie(
+        shape=(n_frames, size, size),
+        dtype=np.dtype(np.uint8),
+        read=read,
+        source=f"synthetic-{n_frames}x{size}",
+    )
     with tempfile.TemporaryDirectory() as out:
         started = time.perf_counter()
-        summary = compress_movie(movie, Path(out) / "long.flowroi",
-                                 FlowRoISettings(plain=plain, compression_rate=40),
-                                 workers=workers)
+        summary = compress_movie(
+            movie,
+            Path(out) / "long.flowroi",
+            FlowRoISettings(plain=plain, compression_rate=40),
+            workers=workers,
+        )
         seconds = time.perf_counter() - started
-    return {"frames": n_frames, "size": f"{size}x{size}", "plain": plain, "workers": workers,
-            "seconds": round(seconds, 1), "seconds_per_frame": round(seconds / n_frames, 3),
-            "achieved_rate": summary.achieved_rate,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    return {
+        "frames": n_frames,
+        "size": f"{size}x{size}",
+        "plain": plain,
+        "workers": workers,
+        "seconds": round(seconds, 1),
+        "seconds_per_frame": round(seconds / n_frames, 3),
+        "achieved_rate": summary.achieved_rate,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
 
 
 def main() -> None:
@@ -63,8 +76,17 @@ def main() -> None:
         print(json.dumps(child(args.frames[0], args.size, args.plain, args.workers)))
         return
     for n_frames in args.frames:
-        command = [sys.executable, __file__, "--child", "--frames", str(n_frames), "--size",
-                   str(args.size), "--workers", str(args.workers)] + (["--plain"] * args.plain)
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            "--frames",
+            str(n_frames),
+            "--size",
+            str(args.size),
+            "--workers",
+            str(args.workers),
+        ] + (["--plain"] * args.plain)
         result = subprocess.run(command, capture_output=True, text=True, check=True)
         print(result.stdout.strip().splitlines()[-1], flush=True)
 

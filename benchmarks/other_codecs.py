@@ -30,8 +30,8 @@ import tempfile
 import numpy as np
 from common import ClipQuality, matched_rate
 
-JXL_DISTANCES = tuple(0.01 * 2 ** (k * 0.75) for k in range(15))     # 0.01 .. 14.7
-HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(40))          # 1e-6 .. 0.6
+JXL_DISTANCES = tuple(0.01 * 2 ** (k * 0.75) for k in range(15))  # 0.01 .. 14.7
+HTJ2K_QSTEPS = tuple(1e-6 * 2 ** (k / 2) for k in range(40))  # 1e-6 .. 0.6
 HEVC_CRFS = (4, 10, 16, 22, 28, 34, 40, 51)
 AV1_CRFS = (4, 12, 20, 28, 36, 44, 52, 63)
 ROI_BLOCK = 64
@@ -69,19 +69,30 @@ def _image_ladder(case, originals, encode, decode, params):
 
 def jxl_ladder(case, originals, params=JXL_DISTANCES):
     import imagecodecs
-    return _image_ladder(case, originals,
-                         lambda f, d: imagecodecs.jpegxl_encode(f, distance=d, effort=7),
-                         imagecodecs.jpegxl_decode, params)
+
+    return _image_ladder(
+        case,
+        originals,
+        lambda f, d: imagecodecs.jpegxl_encode(f, distance=d, effort=7),
+        imagecodecs.jpegxl_decode,
+        params,
+    )
 
 
 def htj2k_ladder(case, originals):
     import imagecodecs
-    return _image_ladder(case, originals,
-                         lambda f, q: imagecodecs.htj2k_encode(f, q, reversible=False),
-                         imagecodecs.htj2k_decode, HTJ2K_QSTEPS)
+
+    return _image_ladder(
+        case,
+        originals,
+        lambda f, q: imagecodecs.htj2k_encode(f, q, reversible=False),
+        imagecodecs.htj2k_decode,
+        HTJ2K_QSTEPS,
+    )
 
 
 # --- HEVC ---------------------------------------------------------------------------------------
+
 
 def _hevc_format(frames: list[np.ndarray]):
     stack = np.stack(frames)
@@ -140,21 +151,64 @@ def hevc_encode_decode(frames: list[np.ndarray], crf: int, mode: str, roi=None, 
     vf = []
     if roi is not None:
         vf = [f"addroi=x={x}:y={y}:w={ww}:h={hh}:qoffset={ROI_QOFFSET}" for x, y, ww, hh in roi]
-    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None) as tmp:
+    with tempfile.TemporaryDirectory(
+        dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    ) as tmp:
         out = os.path.join(tmp, "clip.hevc")
-        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
-               "-pix_fmt", pix_fmt, "-s", f"{pw}x{ph}", "-r", "10", "-i", "-"]
+        cmd = [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            pix_fmt,
+            "-s",
+            f"{pw}x{ph}",
+            "-r",
+            "10",
+            "-i",
+            "-",
+        ]
         if vf:
             script = os.path.join(tmp, "filters.txt")
             with open(script, "w") as handle:
                 handle.write(",".join(vf))
             cmd += ["-filter_script:v", script]
-        cmd += ["-c:v", "libx265", "-preset", "fast", "-pix_fmt", pix_fmt,
-                "-x265-params", ":".join(params), "-f", "hevc", out]
+        cmd += [
+            "-c:v",
+            "libx265",
+            "-preset",
+            "fast",
+            "-pix_fmt",
+            pix_fmt,
+            "-x265-params",
+            ":".join(params),
+            "-f",
+            "hevc",
+            out,
+        ]
         subprocess.run(cmd, input=stack.tobytes(), check=True, capture_output=True)
         size = os.path.getsize(out)
-        dec = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", out, "-f", "rawvideo",
-                              "-pix_fmt", pix_fmt, "-"], check=True, capture_output=True).stdout
+        dec = subprocess.run(
+            [
+                "ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                out,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                pix_fmt,
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
     dtype = np.uint8 if pix_fmt == "gray" else np.dtype("<u2")
     decoded = np.frombuffer(dec, dtype).reshape(-1, ph, pw)[:, :h, :w]
     if offset > 0:
@@ -181,25 +235,70 @@ def av1_encode_decode(frames: list[np.ndarray], crf: int):
         luma = np.pad(luma, ((0, 0), (0, ph - h), (0, pw - w)), mode="edge")
     chroma = np.full((n, 2, ph // 2, pw // 2), neutral, luma.dtype)
     raw = b"".join(luma[i].tobytes() + chroma[i].tobytes() for i in range(n))
-    with tempfile.TemporaryDirectory(dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None) as tmp:
+    with tempfile.TemporaryDirectory(
+        dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+    ) as tmp:
         out = os.path.join(tmp, "clip.ivf")
-        cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
-               "-pix_fmt", pix_fmt, "-s", f"{pw}x{ph}", "-r", "10", "-i", "-",
-               "-c:v", "libsvtav1", "-preset", "8", "-crf", str(crf), "-pix_fmt", pix_fmt,
-               "-svtav1-params", "lp=2", "-f", "ivf", out]
+        cmd = [
+            "ffmpeg",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            pix_fmt,
+            "-s",
+            f"{pw}x{ph}",
+            "-r",
+            "10",
+            "-i",
+            "-",
+            "-c:v",
+            "libsvtav1",
+            "-preset",
+            "8",
+            "-crf",
+            str(crf),
+            "-pix_fmt",
+            pix_fmt,
+            "-svtav1-params",
+            "lp=2",
+            "-f",
+            "ivf",
+            out,
+        ]
         subprocess.run(cmd, input=raw, check=True, capture_output=True)
         size = os.path.getsize(out)
-        dec = subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", out, "-f",
-                              "rawvideo", "-pix_fmt", pix_fmt, "-"],
-                             check=True, capture_output=True).stdout
+        dec = subprocess.run(
+            [
+                "ffmpeg",
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-i",
+                out,
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                pix_fmt,
+                "-",
+            ],
+            check=True,
+            capture_output=True,
+        ).stdout
     plane = ph * pw
     per_frame = plane + 2 * (plane // 4)
     values = np.frombuffer(dec, dtype)
-    decoded = [values[i * per_frame:i * per_frame + plane].reshape(ph, pw)[:h, :w]
-               for i in range(n)]
+    decoded = [
+        values[i * per_frame : i * per_frame + plane].reshape(ph, pw)[:h, :w] for i in range(n)
+    ]
     info = np.iinfo(frames[0].dtype)
-    return size, [np.clip((d.astype(np.int64) << shift) + low, info.min, info.max)
-                  .astype(frames[0].dtype) for d in decoded]
+    return size, [
+        np.clip((d.astype(np.int64) << shift) + low, info.min, info.max).astype(frames[0].dtype)
+        for d in decoded
+    ]
 
 
 def _clip_ladder(case, originals, crfs, encode_decode):
@@ -224,24 +323,31 @@ def av1_ladder(case, originals, crfs=AV1_CRFS):
 
 def hevc_ladder(case, originals, mode, roi_mask=None, crfs=HEVC_CRFS):
     roi = roi_rectangles(roi_mask) if roi_mask is not None else None
-    return _clip_ladder(case, originals, crfs,
-                        lambda clip, crf: hevc_encode_decode(clip, crf, mode, roi))
+    return _clip_ladder(
+        case, originals, crfs, lambda clip, crf: hevc_encode_decode(clip, crf, mode, roi)
+    )
 
 
-def run_case(case, originals, flowroi_points, roi_masks, plain_ladder, log, hevc: bool,
-             quick: bool = False) -> dict:
+def run_case(
+    case, originals, flowroi_points, roi_masks, plain_ladder, log, hevc: bool, quick: bool = False
+) -> dict:
     """Ladders of every codec and their gain over plain JPEG2000 at FlowRoI's cell PSNRs."""
     import time
+
     started = time.perf_counter()
     step = 2 if quick else 1  # quick: every other ladder point
     crfs = HEVC_CRFS[::step]
-    ladders = {"JPEG XL (libjxl, effort 7)": jxl_ladder(case, originals, JXL_DISTANCES[::step]),
-               "HTJ2K (OpenJPH)": htj2k_ladder(case, originals)}
+    ladders = {
+        "JPEG XL (libjxl, effort 7)": jxl_ladder(case, originals, JXL_DISTANCES[::step]),
+        "HTJ2K (OpenJPH)": htj2k_ladder(case, originals),
+    }
     if hevc:
         union = np.any(np.stack([roi_masks[t] for t in sorted(roi_masks)]), axis=0)
         ladders["HEVC all-intra (x265)"] = hevc_ladder(case, originals, "intra", crfs=crfs)
         ladders["HEVC inter (x265)"] = hevc_ladder(case, originals, "inter", crfs=crfs)
-        ladders["HEVC inter + RoI qoffset (x265)"] = hevc_ladder(case, originals, "inter", union, crfs)
+        ladders["HEVC inter + RoI qoffset (x265)"] = hevc_ladder(
+            case, originals, "inter", union, crfs
+        )
     if have_av1():
         ladders["AV1 inter (SVT-AV1, preset 8)"] = av1_ladder(case, originals, AV1_CRFS[::step])
     gains = {}
@@ -251,7 +357,10 @@ def run_case(case, originals, flowroi_points, roi_masks, plain_ladder, log, hevc
             plain_rate, pflag = matched_rate(plain_ladder, p["psnr_cells"])
             codec_rate, cflag = matched_rate(ladder, p["psnr_cells"])
             flag = {">": "<", "<": ">"}.get(cflag, "") or pflag
-            gains[name][str(int(p["requested"]))] = {"gain": codec_rate / plain_rate, "flag": flag,
-                                                     "psnr_cells": p["psnr_cells"]}
+            gains[name][str(int(p["requested"]))] = {
+                "gain": codec_rate / plain_rate,
+                "flag": flag,
+                "psnr_cells": p["psnr_cells"],
+            }
     log(f"  other codecs {case.name}: {time.perf_counter() - started:.0f} s")
     return {"ladders": ladders, "gains": gains}

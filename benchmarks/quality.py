@@ -26,22 +26,41 @@ from napari_flowroi.settings import FlowRoISettings
 
 #: The RoI sources compared (the RoI is their union): the FlowRoI method (motion), the default
 #: (motion + appearance) and appearance alone (threshold and adjacent factor do not apply).
-SOURCES = {"motion+appearance": {"motion_roi": True, "appearance_roi": True},
-           "motion": {"motion_roi": True, "appearance_roi": False},
-           "appearance": {"motion_roi": False, "appearance_roi": True}}
+SOURCES = {
+    "motion+appearance": {"motion_roi": True, "appearance_roi": True},
+    "motion": {"motion_roi": True, "appearance_roi": False},
+    "appearance": {"motion_roi": False, "appearance_roi": True},
+}
 #: Stage 1 (every case, denoise on): sources x threshold x adjacent x scaling.
-FULL_GRID = {"sources": tuple(SOURCES), "roi_threshold": (0.4, 0.7), "adjacent_factor": (0, 2),
-             "scaling_factor": (2.0, 4.0, 8.0), "denoise": (True,)}
-QUICK_GRID = {"sources": tuple(SOURCES), "roi_threshold": (0.4, 0.8), "adjacent_factor": (0,),
-              "scaling_factor": (2.0, 4.0), "denoise": (True,)}
+FULL_GRID = {
+    "sources": tuple(SOURCES),
+    "roi_threshold": (0.4, 0.7),
+    "adjacent_factor": (0, 2),
+    "scaling_factor": (2.0, 4.0, 8.0),
+    "denoise": (True,),
+}
+QUICK_GRID = {
+    "sources": tuple(SOURCES),
+    "roi_threshold": (0.4, 0.8),
+    "adjacent_factor": (0,),
+    "scaling_factor": (2.0, 4.0),
+    "denoise": (True,),
+}
 #: Stage 2: denoise off for the best few settings over all cases (and each case's own best) ...
 DENOISE_TOP = 3
 #: ... other scaling factors around each case's best ...
 REFINE_SCALING = (6.0, 10.0)
 #: ... and wider RoI margins (expert setting), since cells left outside the RoI dominate the loss.
 REFINE_MARGIN = (6, 12)
-SWEEP_KEYS = ("motion_roi", "appearance_roi", "roi_threshold", "adjacent_factor", "scaling_factor",
-              "denoise", "roi_margin")
+SWEEP_KEYS = (
+    "motion_roi",
+    "appearance_roi",
+    "roi_threshold",
+    "adjacent_factor",
+    "scaling_factor",
+    "denoise",
+    "roi_margin",
+)
 
 
 def grid_settings(grid: dict, base: FlowRoISettings) -> list[FlowRoISettings]:
@@ -53,7 +72,9 @@ def grid_settings(grid: dict, base: FlowRoISettings) -> list[FlowRoISettings]:
         for values in itertools.product(*(grid[k] for k in keys)):
             changes = dict(zip(keys, values, strict=True))
             if not SOURCES[source]["motion_roi"]:
-                changes.update(roi_threshold=base.roi_threshold, adjacent_factor=base.adjacent_factor)
+                changes.update(
+                    roi_threshold=base.roi_threshold, adjacent_factor=base.adjacent_factor
+                )
             s = base.replace(**SOURCES[source], **changes)
             if s not in seen:
                 seen.add(s)
@@ -63,8 +84,15 @@ def grid_settings(grid: dict, base: FlowRoISettings) -> list[FlowRoISettings]:
 
 def _mask_key(s: FlowRoISettings) -> FlowRoISettings:
     """Settings with everything that does not change the mask set to one value."""
-    return s.replace(scaling_factor=1.0, compression_rate=40.0, target_psnr=0.0, feather=4.0,
-                     background_sigma=2.0, coverage_target=0.98, plain=False)
+    return s.replace(
+        scaling_factor=1.0,
+        compression_rate=40.0,
+        target_psnr=0.0,
+        feather=4.0,
+        background_sigma=2.0,
+        coverage_target=0.98,
+        plain=False,
+    )
 
 
 class MaskSource:
@@ -128,12 +156,21 @@ class CaseSweep:
         for r in self.rates:
             point, _ = encode_clip(case, frames, self.originals, mk, s, r)
             g, flag = gain(point, self.ladder)
-            gains[str(r)] = {"gain": g, "flag": flag, "psnr_cells": point["psnr_cells"],
-                             "rate": point["rate"]}
+            gains[str(r)] = {
+                "gain": g,
+                "flag": flag,
+                "psnr_cells": point["psnr_cells"],
+                "rate": point["rate"],
+            }
         score = math.exp(np.mean([math.log(v["gain"]) for v in gains.values()]))
-        rec = {"settings": {k: getattr(s, k) for k in SWEEP_KEYS}, "label": label,
-               "sources": sources_label(s), "gains": gains, "score": score,
-               **{k: float(np.mean([c[k] for c in cov])) for k in cov[0]}}
+        rec = {
+            "settings": {k: getattr(s, k) for k in SWEEP_KEYS},
+            "label": label,
+            "sources": sources_label(s),
+            "gains": gains,
+            "score": score,
+            **{k: float(np.mean([c[k] for c in cov])) for k in cov[0]},
+        }
         self.records[label] = rec
         self.seconds += time.perf_counter() - started
         return rec
@@ -151,8 +188,12 @@ class CaseSweep:
             self.run(FlowRoISettings().replace(**{**best["settings"], "roi_margin": margin}))
 
     def as_dict(self) -> dict:
-        return {"frames": self.frames, "rates": list(self.rates), "seconds": self.seconds,
-                "records": list(self.records.values())}
+        return {
+            "frames": self.frames,
+            "rates": list(self.rates),
+            "seconds": self.seconds,
+            "records": list(self.records.values()),
+        }
 
 
 def best_settings(sweep: dict) -> FlowRoISettings:
@@ -160,8 +201,9 @@ def best_settings(sweep: dict) -> FlowRoISettings:
     return FlowRoISettings().replace(**best["settings"])
 
 
-def measure_settings(case: Case, masks: MaskSource, settings: FlowRoISettings, rate, frames,
-                     originals, ladder) -> dict:
+def measure_settings(
+    case: Case, masks: MaskSource, settings: FlowRoISettings, rate, frames, originals, ladder
+) -> dict:
     """Gain of `settings` at `rate` on the quality frames (plain=True: plain JPEG2000 through
     the same rate-controlled encoder, which must come out at about 1)."""
     mk = None if settings.plain else {t: masks.mask(settings, t) for t in frames}
@@ -169,8 +211,9 @@ def measure_settings(case: Case, masks: MaskSource, settings: FlowRoISettings, r
     g, flag = gain(point, ladder)
     out = {"gain": g, "flag": flag, "psnr_cells": point["psnr_cells"], "rate": point["rate"]}
     if mk is not None:
-        out["pixel_coverage"] = float(np.mean([coverage(mk[t], case.cells(t))["pixel_coverage"]
-                                               for t in frames]))
+        out["pixel_coverage"] = float(
+            np.mean([coverage(mk[t], case.cells(t))["pixel_coverage"] for t in frames])
+        )
     return out
 
 
@@ -181,8 +224,14 @@ def quality_case(case: Case, masks: MaskSource, configs: dict, log, rates=RATES)
     frames = case.frames
     originals = {t: case.movie[t] for t in frames}
     ladder = plain_ladder(case, frames, originals)
-    result = {"frames": frames, "ladder": ladder, "curves": {}, "coverage": {}, "gains": {},
-              "settings": {}}
+    result = {
+        "frames": frames,
+        "ladder": ladder,
+        "curves": {},
+        "coverage": {},
+        "gains": {},
+        "settings": {},
+    }
     decoded = {}
     ideal = {t: ideal_mask(case.cells(t)) for t in frames}
     runs = {"plain JPEG2000": (FlowRoISettings(), None)}
@@ -205,13 +254,18 @@ def quality_case(case: Case, masks: MaskSource, configs: dict, log, rates=RATES)
     for name, (s, mk) in runs.items():
         curve = []
         for r in rates:
-            point, dec = encode_clip(case, frames, originals, mk, s, r, keep_decoded=r in GAIN_RATES)
+            point, dec = encode_clip(
+                case, frames, originals, mk, s, r, keep_decoded=r in GAIN_RATES
+            )
             curve.append(point)
             if dec:
                 decoded[(name, r)] = dec
         result["curves"][name] = curve
         if mk is not None:
-            result["gains"][name] = {str(int(p["requested"])): dict(zip(("gain", "flag"), gain(p, ladder), strict=True))
-                                     for p in curve if p["requested"] in GAIN_RATES}
+            result["gains"][name] = {
+                str(int(p["requested"])): dict(zip(("gain", "flag"), gain(p, ladder), strict=True))
+                for p in curve
+                if p["requested"] in GAIN_RATES
+            }
     log(f"  quality {case.name}: {time.perf_counter() - started:.0f} s")
     return result, originals, decoded

@@ -53,7 +53,7 @@ def cell_psnr(original, decoded, labels, peak) -> np.ndarray:
     sse = np.bincount(labels.ravel(), weights=sq.ravel(), minlength=n)
     count = np.bincount(labels.ravel(), minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return 10 * np.log10(peak ** 2 / (sse / np.maximum(count, 1)))
+        return 10 * np.log10(peak**2 / (sse / np.maximum(count, 1)))
 
 
 class PayingCells:
@@ -104,8 +104,10 @@ def downstream_scores(case, originals, decoded_by_t, reference) -> dict:
         links = downstream.link(downstream.centroids(seg[a]), downstream.centroids(seg[b]))
         for k, v in downstream.match_links(ref, links).items():
             ltotal[k] += v
-    return {"segmentation": downstream.prf(total)["f1"],
-            "tracking": downstream.prf(ltotal)["f1"] if len(frames) > 1 else float("nan")}
+    return {
+        "segmentation": downstream.prf(total)["f1"],
+        "tracking": downstream.prf(ltotal)["f1"] if len(frames) > 1 else float("nan"),
+    }
 
 
 def rate_at_f1(ladder: list[dict], key: str, f1: float) -> tuple[float, str]:
@@ -160,23 +162,30 @@ def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
     # the ideal's): what the rest of the RoI rule could still gain
     trimmed = {t: masks[t] & looser[t] for t in frames}
     cover = [common.coverage(masks[t], case.cells(t)) for t in frames]
-    out = {"frames": frames, "mask_seconds": mask_seconds,
-           "roi_fraction": float(np.mean([c["roi_fraction"] for c in cover])),
-           "ideal_fraction": float(np.mean([ideal[t].mean() for t in frames])),
-           "looser_fraction": float(np.mean([looser[t].mean() for t in frames])),
-           "trimmed_fraction": float(np.mean([trimmed[t].mean() for t in frames])),
-           "cell_fraction": float(np.mean([np.mean(case.cells(t) > 0) for t in frames])),
-           "pixel_coverage": float(np.mean([c["pixel_coverage"] for c in cover])),
-           "object_coverage": float(np.mean([c["object_coverage"] for c in cover])),
-           "rates": {}}
+    out = {
+        "frames": frames,
+        "mask_seconds": mask_seconds,
+        "roi_fraction": float(np.mean([c["roi_fraction"] for c in cover])),
+        "ideal_fraction": float(np.mean([ideal[t].mean() for t in frames])),
+        "looser_fraction": float(np.mean([looser[t].mean() for t in frames])),
+        "trimmed_fraction": float(np.mean([trimmed[t].mean() for t in frames])),
+        "cell_fraction": float(np.mean([np.mean(case.cells(t) > 0) for t in frames])),
+        "pixel_coverage": float(np.mean([c["pixel_coverage"] for c in cover])),
+        "object_coverage": float(np.mean([c["object_coverage"] for c in cover])),
+        "rates": {},
+    }
     reference = ladder_f1 = None
     if downstream_f1:
         import downstream
 
         seg = {t: downstream.segment(originals[t], case.modality) for t in frames}
-        reference = {"seg": seg, "links": [
-            downstream.link(downstream.centroids(seg[a]), downstream.centroids(seg[b]))
-            for a, b in zip(frames, frames[1:], strict=False)]}
+        reference = {
+            "seg": seg,
+            "links": [
+                downstream.link(downstream.centroids(seg[a]), downstream.centroids(seg[b]))
+                for a, b in zip(frames, frames[1:], strict=False)
+            ],
+        }
         ladder_f1 = f1_ladder(case, originals, reference)
         out["f1_ladder"] = ladder_f1
     for rate in RATES:
@@ -185,16 +194,26 @@ def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
         decoded_default, bytes_default, raw_default = {}, 0, 0
         plain = {t: codec.decode_frame(codec.encode_plain(originals[t], s)) for t in frames}
         pays = {"default": PayingCells(), "ideal": PayingCells()}
-        for name, mk in (("default", masks), ("ideal", ideal), ("looser", looser),
-                         ("trimmed", trimmed)):
+        for name, mk in (
+            ("default", masks),
+            ("ideal", ideal),
+            ("looser", looser),
+            ("trimmed", trimmed),
+        ):
             q = ClipQuality(case.movie.dtype)
             for t in frames:
                 enc = codec.encode_frame(originals[t], mk[t], s)
                 dec = codec.decode_frame(enc)
                 q.add(originals[t], dec, case.cells(t), enc.bytes_written)
                 if name in pays:
-                    pays[name].add(originals[t], dec, plain[t], case.cells(t), peak,
-                                   cleans[t] if cleans is not None else None)
+                    pays[name].add(
+                        originals[t],
+                        dec,
+                        plain[t],
+                        case.cells(t),
+                        peak,
+                        cleans[t] if cleans is not None else None,
+                    )
                 if name == "default":
                     decoded_default[t] = dec
                     bytes_default += enc.bytes_written
@@ -223,8 +242,10 @@ def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
                 row[f"{key}_f1"] = scores[key]
                 row[f"{key}_gain"] = {"gain": achieved / plain_rate, "flag": flag}
         out["rates"][str(rate)] = row
-        log(f"  {case.name} {rate}:1 default {row['default']['gain']:.2f}{row['default']['flag']} "
-            f"ideal {row['ideal']['gain']:.2f}{row['ideal']['flag']} worse {worse}/{cells_total}")
+        log(
+            f"  {case.name} {rate}:1 default {row['default']['gain']:.2f}{row['default']['flag']} "
+            f"ideal {row['ideal']['gain']:.2f}{row['ideal']['flag']} worse {worse}/{cells_total}"
+        )
     return out
 
 
@@ -233,8 +254,7 @@ def _bounded(row: dict, name: str, fraction: float | None) -> str:
     g = row.get(name)  # results from before the column have none
     if not g:
         return "–"
-    return (f"{g['flag']}{g['gain']:.2f} ({fraction:.1%}; "
-            f"{g['gain'] / row['ideal']['gain']:.0%})")
+    return f"{g['flag']}{g['gain']:.2f} ({fraction:.1%}; {g['gain'] / row['ideal']['gain']:.0%})"
 
 
 def _ideal_worse(row: dict) -> str:
@@ -246,7 +266,7 @@ def _ideal_worse(row: dict) -> str:
 def _against_clean(row: dict) -> str:
     if "paying_vs_clean_db" not in row or row["cells_worse"] == 0:
         return "–"
-    return (f"{row['paying_vs_clean_db']:+.1f} dB, {row['paying_worse_vs_clean']} > 1 dB worse")
+    return f"{row['paying_vs_clean_db']:+.1f} dB, {row['paying_worse_vs_clean']} > 1 dB worse"
 
 
 def _f1(row: dict, key: str) -> str:
@@ -261,9 +281,11 @@ def write_doc(results: dict, path: Path, source: str = "") -> None:
     lines = [
         "# Benchmarks: the default RoI against the ideal RoI (issue 10)",
         "",
-        (f"*Generated by {source} ({results['n_frames']} frames per clip); run started "
-        f"{results['started']}, wall time {results['wall_seconds'] / 60:.1f} min. Do not edit by "
-        "hand.*"),
+        (
+            f"*Generated by {source} ({results['n_frames']} frames per clip); run started "
+            f"{results['started']}, wall time {results['wall_seconds'] / 60:.1f} min. Do not edit by "
+            "hand.*"
+        ),
         "",
         *table(results),
     ]
@@ -274,32 +296,34 @@ def table(results: dict) -> list[str]:
     """The issue-10 table and its legend as Markdown lines (also a section of benchmarks.md)."""
     s = FlowRoISettings()
     lines = [
-        ("Same data, noise and measurement as docs/benchmarks.md (gain = times smaller than plain "
-        "JPEG2000 at the same PSNR inside the reference cells, plain JPEG2000 over the 34-rate "
-        "ladder). *default* = the settings' defaults "
-        f"(rule {s.roi_rule}, RoI threshold {s.roi_threshold:g}, flow {s.flow_method}, "
-        f"cell contrast {s.cell_contrast:g}, margin {s.roi_margin}, scaling {s.scaling_factor:g}, "
-        f"background_sigma {s.background_sigma:g}); *ideal* = the reference cells dilated 2 px as "
-        "the RoI, coded with the same background settings; *ideal + 2 px* = the same with the "
-        f"reference cells dilated {IDEAL_MARGIN + LOOSER_BY} px (in brackets: RoI share, share of "
-        "the ideal's gain): a perfect segmentation whose edge lies 2 px further out, which meets "
-        "the RoI-size target (≤ 1.3 × the ideal's share) — how much of the ideal's gain hangs on "
-        "the RoI's edge following the reference segmentation's own edge to the pixel; *default "
-        "within reference + 4 px* = an oracle: the default RoI with every pixel farther than 4 px "
-        "from a reference cell removed (no false regions, no glow): what any better rule for "
-        "which regions to keep could still gain, with the default's own edge. *RoI / ideal* = RoI share of the frame "
-        "÷ share of the reference cells + 2 px (target ≤ 1.3); *covered* = share of the "
-        "reference-cell pixels inside the RoI (target ≥ 99.5 %); *cells > 1 dB worse* = reference "
-        "cells (instances) whose PSNR is more than 1 dB below plain JPEG2000's at the same rate "
-        f"(target 0; in brackets: cells of at least {MIN_CELL_AREA} px); *same, ideal RoI* = "
-        "that count when the ideal RoI is coded instead: the codec's own scatter, which no RoI "
-        "removes (reference fragments of a few pixels, coded a little differently once the "
-        "background is damped); *paying cells against the clean movie* (clips with added "
-        "noise) = for the cells that pay, FlowRoI's PSNR minus plain JPEG2000's measured against "
-        "the frame before the noise was added (median over those cells), and how many of them are "
-        "still more than 1 dB worse there: a cell left outside the RoI loses the camera noise, "
-        "not its own signal. Mask time: seconds per frame for the RoI of the evaluated frames on one "
-        "extractor (2 shared cores, other jobs running; docs/speed.md has the controlled figure)."),
+        (
+            "Same data, noise and measurement as docs/benchmarks.md (gain = times smaller than plain "
+            "JPEG2000 at the same PSNR inside the reference cells, plain JPEG2000 over the 34-rate "
+            "ladder). *default* = the settings' defaults "
+            f"(rule {s.roi_rule}, RoI threshold {s.roi_threshold:g}, flow {s.flow_method}, "
+            f"cell contrast {s.cell_contrast:g}, margin {s.roi_margin}, scaling {s.scaling_factor:g}, "
+            f"background_sigma {s.background_sigma:g}); *ideal* = the reference cells dilated 2 px as "
+            "the RoI, coded with the same background settings; *ideal + 2 px* = the same with the "
+            f"reference cells dilated {IDEAL_MARGIN + LOOSER_BY} px (in brackets: RoI share, share of "
+            "the ideal's gain): a perfect segmentation whose edge lies 2 px further out, which meets "
+            "the RoI-size target (≤ 1.3 × the ideal's share) — how much of the ideal's gain hangs on "
+            "the RoI's edge following the reference segmentation's own edge to the pixel; *default "
+            "within reference + 4 px* = an oracle: the default RoI with every pixel farther than 4 px "
+            "from a reference cell removed (no false regions, no glow): what any better rule for "
+            "which regions to keep could still gain, with the default's own edge. *RoI / ideal* = RoI share of the frame "
+            "÷ share of the reference cells + 2 px (target ≤ 1.3); *covered* = share of the "
+            "reference-cell pixels inside the RoI (target ≥ 99.5 %); *cells > 1 dB worse* = reference "
+            "cells (instances) whose PSNR is more than 1 dB below plain JPEG2000's at the same rate "
+            f"(target 0; in brackets: cells of at least {MIN_CELL_AREA} px); *same, ideal RoI* = "
+            "that count when the ideal RoI is coded instead: the codec's own scatter, which no RoI "
+            "removes (reference fragments of a few pixels, coded a little differently once the "
+            "background is damped); *paying cells against the clean movie* (clips with added "
+            "noise) = for the cells that pay, FlowRoI's PSNR minus plain JPEG2000's measured against "
+            "the frame before the noise was added (median over those cells), and how many of them are "
+            "still more than 1 dB worse there: a cell left outside the RoI loses the camera noise, "
+            "not its own signal. Mask time: seconds per frame for the RoI of the evaluated frames on one "
+            "extractor (2 shared cores, other jobs running; docs/speed.md has the controlled figure)."
+        ),
         "",
         "| movie | frames | RoI | ideal | RoI / ideal | covered | mask s/frame | rate | cells > 1 dB worse | same, ideal RoI | paying cells against the clean movie | gain default | gain ideal | gain ideal + 2 px | gain default within reference + 4 px | default ÷ ideal | segmentation F1 (gain) | tracking F1 (gain) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -307,29 +331,45 @@ def table(results: dict) -> list[str]:
     for name, r in results["cases"].items():
         first = True
         for rate, row in r["rates"].items():
-            head = (f"| {name} | {r['frames'][0]}–{r['frames'][-1]} | {r['roi_fraction']:.1%} | "
+            head = (
+                (
+                    f"| {name} | {r['frames'][0]}–{r['frames'][-1]} | {r['roi_fraction']:.1%} | "
                     f"{r['ideal_fraction']:.1%} | {r['roi_fraction'] / r['ideal_fraction']:.2f} | "
-                    f"{r['pixel_coverage']:.2%} | {r['mask_seconds']:.3f} |") if first else \
-                "| | | | | | | |"
+                    f"{r['pixel_coverage']:.2%} | {r['mask_seconds']:.3f} |"
+                )
+                if first
+                else "| | | | | | | |"
+            )
             first = False
             d, i = row["default"], row["ideal"]
             looser = _bounded(row, "looser", r.get("looser_fraction"))
             trimmed = _bounded(row, "trimmed", r.get("trimmed_fraction"))
-            lines.append(f"{head} {rate}:1 | {row['cells_worse']} / {row['cells_total']} "
-                         f"({row['cells_worse_big']} / {row['cells_total_big']}) | "
-                         f"{_ideal_worse(row)} | {_against_clean(row)} | "
-                         f"{d['flag']}{d['gain']:.2f} | {i['flag']}{i['gain']:.2f} | {looser} | {trimmed} | "
-                         f"{row['default_over_ideal']:.0%} | {_f1(row, 'segmentation')} | "
-                         f"{_f1(row, 'tracking')} |")
-    lines += ["", ("`>x`: plain JPEG2000 never reached that cell quality on the ladder (gain at "
-              "least x); a ratio with such a bound is itself a bound."), "",
-              ("Segmentation and tracking F1: the benchmark's classical pipeline "
-              "(benchmarks/downstream.py: threshold + watershed, IoU > 0.5; mutual nearest-"
-              "neighbour links) on the decoded frames against the same pipeline on the originals. "
-              "In brackets the gain at equal F1: FlowRoI's rate ÷ the highest plain-JPEG2000 rate "
-              "(ladder 4:1 … 256:1 in 2^½ steps, log-interpolated) whose F1 still reaches "
-              "FlowRoI's; `>x` when even plain 4:1 does not reach it, `<x` when plain 256:1 still "
-              "does. Tracking needs two frames."), ""]
+            lines.append(
+                f"{head} {rate}:1 | {row['cells_worse']} / {row['cells_total']} "
+                f"({row['cells_worse_big']} / {row['cells_total_big']}) | "
+                f"{_ideal_worse(row)} | {_against_clean(row)} | "
+                f"{d['flag']}{d['gain']:.2f} | {i['flag']}{i['gain']:.2f} | {looser} | {trimmed} | "
+                f"{row['default_over_ideal']:.0%} | {_f1(row, 'segmentation')} | "
+                f"{_f1(row, 'tracking')} |"
+            )
+    lines += [
+        "",
+        (
+            "`>x`: plain JPEG2000 never reached that cell quality on the ladder (gain at "
+            "least x); a ratio with such a bound is itself a bound."
+        ),
+        "",
+        (
+            "Segmentation and tracking F1: the benchmark's classical pipeline "
+            "(benchmarks/downstream.py: threshold + watershed, IoU > 0.5; mutual nearest-"
+            "neighbour links) on the decoded frames against the same pipeline on the originals. "
+            "In brackets the gain at equal F1: FlowRoI's rate ÷ the highest plain-JPEG2000 rate "
+            "(ladder 4:1 … 256:1 in 2^½ steps, log-interpolated) whose F1 still reaches "
+            "FlowRoI's; `>x` when even plain 4:1 does not reach it, `<x` when plain 256:1 still "
+            "does. Tracking needs two frames."
+        ),
+        "",
+    ]
     return lines
 
 
@@ -348,17 +388,24 @@ def run(frames: int, movies=(), log=print) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--frames", type=int, default=2)
     parser.add_argument("--movies", default="")
     parser.add_argument("--docs", default=str(HERE.parent / "docs"))
-    parser.add_argument("--from-results", default="",
-                        help="write the doc from the roi part of a make-bench results.json")
+    parser.add_argument(
+        "--from-results",
+        default="",
+        help="write the doc from the roi part of a make-bench results.json",
+    )
     args = parser.parse_args(argv)
     if args.from_results:
-        write_doc(json.loads(Path(args.from_results).read_text())["roi_gap"],
-                  Path(args.docs) / "benchmarks-roi.md", source="the `roi` part of `make bench`")
+        write_doc(
+            json.loads(Path(args.from_results).read_text())["roi_gap"],
+            Path(args.docs) / "benchmarks-roi.md",
+            source="the `roi` part of `make bench`",
+        )
         return 0
     wanted = {m.strip() for m in args.movies.split(",") if m.strip()}
     results = run(args.frames, wanted, lambda m: print(m, flush=True))

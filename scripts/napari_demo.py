@@ -15,8 +15,9 @@ import napari
 parser = argparse.ArgumentParser()
 parser.add_argument("--screenshot", help="save a screenshot of the window here and quit")
 parser.add_argument("--side-by-side", action="store_true", help="same as --state compare")
-parser.add_argument("--state", default="tune",
-                    choices=["tune", "compare", "plot", "compress", "expert", "suggest"])
+parser.add_argument(
+    "--state", default="tune", choices=["tune", "compare", "plot", "compress", "expert", "suggest"]
+)
 parser.add_argument("--size", default="1500x950", help="window size, e.g. 1366x768")
 args = parser.parse_args()
 state = "compare" if args.side_by_side else args.state

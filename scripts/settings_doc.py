@@ -68,8 +68,13 @@ HEADER = ["| setting | CLI option | default | allowed | what it does |", "|---|-
 def row(f) -> str:
     meta = f.metadata
     is_bool = f.type in (bool, "bool")
-    allowed = (", ".join(meta["choices"]) if meta["choices"]
-               else "on / off" if is_bool else describe_range(f))
+    allowed = (
+        ", ".join(meta["choices"])
+        if meta["choices"]
+        else "on / off"
+        if is_bool
+        else describe_range(f)
+    )
     flag = "--" + f.name.replace("_", "-")
     if is_bool and f.name != "plain":
         flag = f"{flag} / --no-{f.name.replace('_', '-')}"
@@ -80,9 +85,22 @@ def render() -> str:
     fields = FlowRoISettings.fields()
     main = [row(f) for f in fields if not f.metadata["expert"]]
     expert = [row(f) for f in fields if f.metadata["expert"]]
-    return "\n".join([INTRO, *HEADER, *main, "", "## Expert settings", "",
-                      "Behind the *Expert settings* fold-out in the widget.", "", *HEADER, *expert,
-                      "", WHY])
+    return "\n".join(
+        [
+            INTRO,
+            *HEADER,
+            *main,
+            "",
+            "## Expert settings",
+            "",
+            "Behind the *Expert settings* fold-out in the widget.",
+            "",
+            *HEADER,
+            *expert,
+            "",
+            WHY,
+        ]
+    )
 
 
 if __name__ == "__main__":

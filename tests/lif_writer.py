@@ -34,47 +34,72 @@ FILETIME_EPOCH = 116444736000000000  # 1970-01-01 in 100 ns ticks since 1601-01-
 
 @dataclass
 class LifChannel:
-    method: str   # ContrastingMethodName, e.g. "TL-PH" (phase contrast) or "FLUO"
-    cube: str     # FluoCubeName, "" for transmitted light
-    lut: str      # LUTName, e.g. "Gray", "Green"
+    method: str  # ContrastingMethodName, e.g. "TL-PH" (phase contrast) or "FLUO"
+    cube: str  # FluoCubeName, "" for transmitted light
+    lut: str  # LUTName, e.g. "Gray", "Green"
 
 
-def _image_xml(name: str, block: str, data: np.ndarray, channels: list[LifChannel],
-               pixel_size_m: float, interval_s: float, start_unix_s: float) -> str:
+def _image_xml(
+    name: str,
+    block: str,
+    data: np.ndarray,
+    channels: list[LifChannel],
+    pixel_size_m: float,
+    interval_s: float,
+    start_unix_s: float,
+) -> str:
     t, c, y, x = data.shape
     item = data.dtype.itemsize
     bits = 8 * item
     plane = x * y * item
     chans = "".join(
         f'<ChannelDescription DataType="0" ChannelTag="0" Resolution="{bits}" '
-        f'NameOfMeasuredQuantity="" Min="0" Max="{2 ** bits - 1}" Unit="" '
+        f'NameOfMeasuredQuantity="" Min="0" Max="{2**bits - 1}" Unit="" '
         f'LUTName={quoteattr(ch.lut)} IsLUTInverted="0" BytesInc="{i * plane}" BitInc="0"/>'
-        for i, ch in enumerate(channels))
-    dims = (f'<DimensionDescription DimID="1" NumberOfElements="{x}" Origin="0" '
-            f'Length="{pixel_size_m * (x - 1)!r}" Unit="m" BitInc="0" BytesInc="{item}"/>'
-            f'<DimensionDescription DimID="2" NumberOfElements="{y}" Origin="0" '
-            f'Length="{pixel_size_m * (y - 1)!r}" Unit="m" BitInc="0" BytesInc="{x * item}"/>'
-            f'<DimensionDescription DimID="4" NumberOfElements="{t}" Origin="0" '
-            f'Length="{interval_s * (t - 1)!r}" Unit="s" BitInc="0" BytesInc="{c * plane}"/>')
+        for i, ch in enumerate(channels)
+    )
+    dims = (
+        f'<DimensionDescription DimID="1" NumberOfElements="{x}" Origin="0" '
+        f'Length="{pixel_size_m * (x - 1)!r}" Unit="m" BitInc="0" BytesInc="{item}"/>'
+        f'<DimensionDescription DimID="2" NumberOfElements="{y}" Origin="0" '
+        f'Length="{pixel_size_m * (y - 1)!r}" Unit="m" BitInc="0" BytesInc="{x * item}"/>'
+        f'<DimensionDescription DimID="4" NumberOfElements="{t}" Origin="0" '
+        f'Length="{interval_s * (t - 1)!r}" Unit="s" BitInc="0" BytesInc="{c * plane}"/>'
+    )
     # one stamp per plane (channels of a time point taken 10 ms apart), as LAS X lists them
-    ticks = [FILETIME_EPOCH + round((start_unix_s + i * interval_s + k * 0.01) * 1e7)
-             for i in range(t) for k in range(c)]
-    stamps = (f'<TimeStampList NumberOfTimeStamps="{len(ticks)}">'
-              f'{" ".join(format(v, "x") for v in ticks)}</TimeStampList>')
+    ticks = [
+        FILETIME_EPOCH + round((start_unix_s + i * interval_s + k * 0.01) * 1e7)
+        for i in range(t)
+        for k in range(c)
+    ]
+    stamps = (
+        f'<TimeStampList NumberOfTimeStamps="{len(ticks)}">'
+        f"{' '.join(format(v, 'x') for v in ticks)}</TimeStampList>"
+    )
     details = "".join(
-        f'<WideFieldChannelInfo LUT={quoteattr(ch.lut)} '
-        f'ContrastingMethodName={quoteattr(ch.method)} FluoCubeName={quoteattr(ch.cube)}/>'
-        for ch in channels)
-    return (f'<Element Name={quoteattr(name)} Visibility="1" UniqueID="{block}">'
-            f'<Data><Image><ImageDescription><Channels>{chans}</Channels>'
-            f'<Dimensions>{dims}</Dimensions></ImageDescription>{stamps}'
-            f'<Attachment Name="WideFieldChannelConfigurator">{details}</Attachment>'
-            f'</Image></Data>'
-            f'<Memory Size="{data.nbytes}" MemoryBlockID="{block}"/><Children/></Element>')
+        f"<WideFieldChannelInfo LUT={quoteattr(ch.lut)} "
+        f"ContrastingMethodName={quoteattr(ch.method)} FluoCubeName={quoteattr(ch.cube)}/>"
+        for ch in channels
+    )
+    return (
+        f'<Element Name={quoteattr(name)} Visibility="1" UniqueID="{block}">'
+        f"<Data><Image><ImageDescription><Channels>{chans}</Channels>"
+        f"<Dimensions>{dims}</Dimensions></ImageDescription>{stamps}"
+        f'<Attachment Name="WideFieldChannelConfigurator">{details}</Attachment>'
+        f"</Image></Data>"
+        f'<Memory Size="{data.nbytes}" MemoryBlockID="{block}"/><Children/></Element>'
+    )
 
 
-def write_lif(path: str | Path, scenes: dict[str, np.ndarray], channels: list[LifChannel], *,
-              pixel_size_um: float, interval_s: float, start_unix_s: float = 1.7e9) -> Path:
+def write_lif(
+    path: str | Path,
+    scenes: dict[str, np.ndarray],
+    channels: list[LifChannel],
+    *,
+    pixel_size_um: float,
+    interval_s: float,
+    start_unix_s: float = 1.7e9,
+) -> Path:
     """Write `scenes` (name -> (T, C, Y, X) uint8 or uint16 array) as one LIF project."""
     path = Path(path)
     images, blocks = [], []
@@ -82,14 +107,17 @@ def write_lif(path: str | Path, scenes: dict[str, np.ndarray], channels: list[Li
         data = np.ascontiguousarray(data)
         assert data.ndim == 4 and data.shape[1] == len(channels) and data.dtype.kind == "u"
         block = f"MemBlock_{i}"
-        images.append(_image_xml(name, block, data, channels, pixel_size_um * 1e-6, interval_s,
-                                 start_unix_s))
+        images.append(
+            _image_xml(name, block, data, channels, pixel_size_um * 1e-6, interval_s, start_unix_s)
+        )
         blocks.append((block, data.astype(data.dtype.newbyteorder("<"), copy=False).tobytes()))
-    xml = ('<LMSDataContainerHeader Version="2">'
-           f'<Element Name={quoteattr(path.stem)} Visibility="1" UniqueID="MemBlock_0">'
-           '<Data><Experiment IsSavedFlag="1"/></Data>'
-           '<Memory Size="0" MemoryBlockID="MemBlock_0"/>'
-           f'<Children>{"".join(images)}</Children></Element></LMSDataContainerHeader>')
+    xml = (
+        '<LMSDataContainerHeader Version="2">'
+        f'<Element Name={quoteattr(path.stem)} Visibility="1" UniqueID="MemBlock_0">'
+        '<Data><Experiment IsSavedFlag="1"/></Data>'
+        '<Memory Size="0" MemoryBlockID="MemBlock_0"/>'
+        f"<Children>{''.join(images)}</Children></Element></LMSDataContainerHeader>"
+    )
     with open(path, "wb") as out:
         text = xml.encode("utf-16-le")
         out.write(struct.pack("<IIBI", 0x70, len(text) + 5, 0x2A, len(xml)) + text)

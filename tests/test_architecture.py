@@ -32,7 +32,7 @@ def _imports(path: Path) -> set[str]:
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = package[:len(package) - node.level + 1]
+                base = package[: len(package) - node.level + 1]
                 module = ".".join(base + ((node.module,) if node.module else ()))
                 if node.module is None:  # `from . import x`: x may be a module
                     names.update(f"{module}.{alias.name}" for alias in node.names)
@@ -68,9 +68,12 @@ def test_the_core_imports_no_gui_toolkit_and_not_the_napari_side():
         for path in paths:
             for imported in _imports(path):
                 top = imported.split(".")[0]
-                assert top not in GUI, f"{path.name} imports {imported}: the core must run without a GUI"
-                assert not imported.startswith("napari_flowroi.napari"), \
+                assert top not in GUI, (
+                    f"{path.name} imports {imported}: the core must run without a GUI"
+                )
+                assert not imported.startswith("napari_flowroi.napari"), (
                     f"{path.name} imports the napari side ({imported})"
+                )
 
 
 def test_core_modules_import_each_other_without_cycles():
@@ -83,7 +86,7 @@ def test_core_modules_import_each_other_without_cycles():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycle = trail[trail.index(nxt):] + [nxt] if nxt in trail else [node, nxt]
+                cycle = trail[trail.index(nxt) :] + [nxt] if nxt in trail else [node, nxt]
                 raise AssertionError(f"import cycle: {' -> '.join(cycle)}")
             if nxt not in state:
                 visit(nxt, trail + [nxt])

@@ -10,12 +10,14 @@ DOCS = Path(__file__).parents[1] / "docs"
 def test_settings_page_is_generated_from_the_current_code():
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("settings_doc",
-                                                  DOCS.parent / "scripts" / "settings_doc.py")
+    spec = importlib.util.spec_from_file_location(
+        "settings_doc", DOCS.parent / "scripts" / "settings_doc.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert (DOCS / "settings.md").read_text() == module.render(), \
+    assert (DOCS / "settings.md").read_text() == module.render(), (
         "docs/settings.md is out of date: run python scripts/settings_doc.py"
+    )
 
 
 def test_every_setting_is_documented_with_its_default():

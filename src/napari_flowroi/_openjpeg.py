@@ -17,8 +17,10 @@ from pathlib import Path
 
 from .errors import FlowRoIError
 
-MISSING_MESSAGE = ("No OpenJPEG library found. Install Pillow (pip install pillow, whose wheel "
-                   "carries one) or the system package (Debian/Ubuntu: apt install libopenjp2-7).")
+MISSING_MESSAGE = (
+    "No OpenJPEG library found. Install Pillow (pip install pillow, whose wheel "
+    "carries one) or the system package (Debian/Ubuntu: apt install libopenjp2-7)."
+)
 
 
 def bundled_openjpeg_path() -> Path | None:
@@ -53,6 +55,7 @@ def _import_glymur() -> None:
     real_find_library = ctypes.util.find_library
     if real_find_library("openjp2") is not None:
         import glymur  # noqa: F401
+
         return
     bundled = bundled_openjpeg_path()
 
@@ -66,4 +69,3 @@ def _import_glymur() -> None:
         import glymur  # noqa: F401
     finally:
         ctypes.util.find_library = real_find_library
-

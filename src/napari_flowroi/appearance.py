@@ -104,8 +104,9 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
     return (values - median) / max(spread, 1e-3)
 
 
-def cell_score(prepared: np.ndarray, scale: float, *, coarse: np.ndarray | None = None
-               ) -> np.ndarray:
+def cell_score(
+    prepared: np.ndarray, scale: float, *, coarse: np.ndarray | None = None
+) -> np.ndarray:
     """How many robust standard deviations each pixel stands out (at the prepared resolution).
 
     Parameters
@@ -151,8 +152,9 @@ def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
     that grid, so they do not lift it). A millisecond on a half-resolution megapixel frame."""
     step = max(1, int(round(COARSE_BACKGROUND * scale / 5)))
     height, width = prepared.shape
-    small = cv2.resize(prepared, (max(1, width // step), max(1, height // step)),
-                       interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        prepared, (max(1, width // step), max(1, height // step)), interpolation=cv2.INTER_AREA
+    )
     if small.dtype != np.uint8:
         small = np.clip(small, 0, 255).astype(np.uint8)
     if min(small.shape) >= 5:
@@ -169,9 +171,9 @@ def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
 class CellRegions:
     """Candidate cell regions of one frame at the prepared resolution."""
 
-    labels: np.ndarray      # (h, w) int32, 0 = background, 1..n = candidate regions
-    confident: np.ndarray   # (n + 1,) bool, regions that hold a pixel above the cell contrast
-    count: int              # n
+    labels: np.ndarray  # (h, w) int32, 0 = background, 1..n = candidate regions
+    confident: np.ndarray  # (n + 1,) bool, regions that hold a pixel above the cell contrast
+    count: int  # n
 
     def mask(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Pixels of the regions flagged in `keep` ((n + 1,) bool; default: confident ones)."""
@@ -179,9 +181,17 @@ class CellRegions:
         return keep[self.labels]
 
 
-def cell_regions(score: np.ndarray, *, contrast: float, opening: int, closing: int,
-                 min_area: float, peak_radius: int = 0,
-                 brightness: np.ndarray | None = None, edge_band: int = 0) -> CellRegions:
+def cell_regions(
+    score: np.ndarray,
+    *,
+    contrast: float,
+    opening: int,
+    closing: int,
+    min_area: float,
+    peak_radius: int = 0,
+    brightness: np.ndarray | None = None,
+    edge_band: int = 0,
+) -> CellRegions:
     """Candidate and confident cell regions from a :func:`cell_score` image.
 
     Parameters
@@ -226,8 +236,9 @@ def cell_regions(score: np.ndarray, *, contrast: float, opening: int, closing: i
     return CellRegions(labels, confident, count - 1)
 
 
-def _own_edge(brightness: np.ndarray, candidates: np.ndarray, dome: float, band: int = 0
-              ) -> np.ndarray:
+def _own_edge(
+    brightness: np.ndarray, candidates: np.ndarray, dome: float, band: int = 0
+) -> np.ndarray:
     """Trim each bright object of `candidates` to the pixels reaching DARK_EDGE_SHARE of its own
     peak brightness. Objects are the catchment basins (watershed) of the brightness maxima that
     rise `dome` robust standard deviations above their surroundings, so a dim nucleus touching a
@@ -253,16 +264,19 @@ def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
     coarse = coarse_background(prepared, scale)
     brightness = None
     if is_dark_field(prepared):
-        brightness = cv2.GaussianBlur(prepared.astype(np.float32) - coarse, (0, 0),
-                                      max(1.0, 2.0 * scale))
+        brightness = cv2.GaussianBlur(
+            prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
+        )
     return cell_regions(
-        cell_score(prepared, scale, coarse=coarse), contrast=settings.cell_contrast,
+        cell_score(prepared, scale, coarse=coarse),
+        contrast=settings.cell_contrast,
         brightness=brightness,
         edge_band=int(round(EDGE_BAND * scale)),
         opening=max(1, round(settings.opening_size * scale)),
         closing=max(1, round(settings.closing_size * scale)),
-        min_area=settings.min_component_area * scale ** 2,
-        peak_radius=max(1, int(round(LOCAL_PEAK_RADIUS * scale))))
+        min_area=settings.min_component_area * scale**2,
+        peak_radius=max(1, int(round(LOCAL_PEAK_RADIUS * scale))),
+    )
 
 
 def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
@@ -270,8 +284,9 @@ def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarr
     return regions_for(prepared, settings).mask()
 
 
-def _basins(brightness: np.ndarray, candidates: np.ndarray, height: float
-            ) -> tuple[int, np.ndarray, np.ndarray]:
+def _basins(
+    brightness: np.ndarray, candidates: np.ndarray, height: float
+) -> tuple[int, np.ndarray, np.ndarray]:
     """Catchment basins, within `candidates`, of the maxima of `brightness` that rise `height`
     above their surroundings (h-maxima as scikit-image defines them, by
     :func:`~napari_flowroi.reconstruction.h_maxima`; scikit-image's watershed): (number of labels
@@ -301,8 +316,11 @@ def _basins(brightness: np.ndarray, candidates: np.ndarray, height: float
     basins = watershed(-small, markers, mask=inside.astype(bool)).astype(np.int32)
     if halve:
         # labels as uint16 where they fit (OpenCV resizes and dilates them 2x faster than float32)
-        up = cv2.resize(basins.astype(np.uint16 if count < 2 ** 16 else np.float32), (cols, rows),
-                        interpolation=cv2.INTER_NEAREST)
+        up = cv2.resize(
+            basins.astype(np.uint16 if count < 2**16 else np.float32),
+            (cols, rows),
+            interpolation=cv2.INTER_NEAREST,
+        )
         # the rim pixels the halved candidates lost join the basin next to them
         kernel = np.ones((3, 3), np.uint8)
         for _ in range(2):
@@ -313,4 +331,3 @@ def _basins(brightness: np.ndarray, candidates: np.ndarray, height: float
         basins = up.astype(np.int32)
     basins *= candidates  # 0 outside the candidates
     return count, basins, peak
-

@@ -72,10 +72,16 @@ class CompressionSummary:
     already_complete: bool = False  # the output already held this very compression
 
     def as_dict(self) -> dict[str, Any]:
-        out = {"output": str(self.output), "frames": self.frames,
-               "resumed_frames": self.resumed_frames, "raw_bytes": self.raw_bytes,
-               "bytes_written": self.bytes_written, "achieved_rate": self.achieved_rate,
-               "mean_roi_fraction": self.mean_roi_fraction, "seconds": round(self.seconds, 3)}
+        out = {
+            "output": str(self.output),
+            "frames": self.frames,
+            "resumed_frames": self.resumed_frames,
+            "raw_bytes": self.raw_bytes,
+            "bytes_written": self.bytes_written,
+            "achieved_rate": self.achieved_rate,
+            "mean_roi_fraction": self.mean_roi_fraction,
+            "seconds": round(self.seconds, 3),
+        }
         if self.already_complete:
             out["already_complete"] = True
         if self.cell_coverage is not None:
@@ -88,8 +94,10 @@ class CompressionSummary:
 #: What the summary says about a movie where nothing moved (a constant or empty well).
 EMPTY_ROI_NOTE = "RoI empty in all frames: no motion found (coded like plain JPEG2000)"
 #: What the summary says when the output already held this very compression.
-ALREADY_COMPLETE_NOTE = ("already complete: the output holds this compression (same input and "
-                         "settings); nothing was redone")
+ALREADY_COMPLETE_NOTE = (
+    "already complete: the output holds this compression (same input and "
+    "settings); nothing was redone"
+)
 
 
 def check_output_location(source: Any, output: Path) -> None:
@@ -99,9 +107,12 @@ def check_output_location(source: Any, output: Path) -> None:
 
 def run_description(movie: Movie, settings: FlowRoISettings) -> dict[str, Any]:
     """What a run is: resuming is allowed only into a folder whose run matches this exactly."""
-    return {"shape": list(movie.shape), "dtype": str(movie.dtype),
-            "input": {**input_fingerprint(movie), "physical": movie.physical},
-            "settings": settings.to_dict()}
+    return {
+        "shape": list(movie.shape),
+        "dtype": str(movie.dtype),
+        "input": {**input_fingerprint(movie), "physical": movie.physical},
+        "settings": settings.to_dict(),
+    }
 
 
 def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
@@ -115,9 +126,16 @@ def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
     return out
 
 
-def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames: list[int],
-                   overhead_bytes: int, on_frame: Callable[[], None] | None = None,
-                   cancel: Any = None, extra_roi: Any = None) -> list[dict]:
+def compress_chunk(
+    source: Any,
+    output: Path,
+    settings: FlowRoISettings,
+    frames: list[int],
+    overhead_bytes: int,
+    on_frame: Callable[[], None] | None = None,
+    cancel: Any = None,
+    extra_roi: Any = None,
+) -> list[dict]:
     """Code `frames` of the movie at `source` into the container at `output` (one task).
 
     `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
@@ -132,8 +150,11 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
     # labels) took the process to 274 MiB on a 1-MP movie (plain JPEG2000: 84) and the page
     # faults of that memory cost 0.4 s of system time per 40 frames.
     window = 2 * settings.adjacent_factor + 4
-    extractor = None if settings.plain else RoiExtractor(movie, settings, cache_frames=window,
-                                                         extra_roi=extra_roi)
+    extractor = (
+        None
+        if settings.plain
+        else RoiExtractor(movie, settings, cache_frames=window, extra_roi=extra_roi)
+    )
     writer = ContainerWriter(output)
     records = []
 
@@ -157,8 +178,10 @@ def compress_chunk(source: Any, output: Path, settings: FlowRoISettings, frames:
         upcoming = ahead.submit(ready, frames[0]) if ahead is not None and frames else None
         for i, t in enumerate(frames):
             if cancel is not None and cancel.is_set():
-                raise CancelledError("Compression cancelled; finished frames are kept and a "
-                                     "rerun with the same settings resumes.")
+                raise CancelledError(
+                    "Compression cancelled; finished frames are kept and a "
+                    "rerun with the same settings resumes."
+                )
             frame, mask, coverage, codes = upcoming.result() if upcoming is not None else ready(t)
             if ahead is not None and i + 1 < len(frames):
                 upcoming = ahead.submit(ready, frames[i + 1])
@@ -179,17 +202,17 @@ class _Job:
     """One movie to compress: everything decided before any frame is coded."""
 
     name: str
-    source: Any          # what tasks open: the path, or the Movie for in-memory arrays
+    source: Any  # what tasks open: the path, or the Movie for in-memory arrays
     output: Path
     movie: Movie
     settings: FlowRoISettings
     run: dict
-    state: str           # ContainerWriter.check: new, resume, replace or complete
-    created: bool        # the output folder did not exist before this run
+    state: str  # ContainerWriter.check: new, resume, replace or complete
+    created: bool  # the output folder did not exist before this run
     extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
     overhead: int = 0
     done: set = field(default_factory=set)
-    pending: int = 0     # chunks not finished yet
+    pending: int = 0  # chunks not finished yet
     seconds: float = 0.0
 
     @property
@@ -199,8 +222,15 @@ class _Job:
 
 # --- plan --------------------------------------------------------------------------------------------
 
-def _plan(source: Any, output: Path, settings: FlowRoISettings, overwrite: bool,
-          name: str = "", extra_roi: Any = None) -> _Job:
+
+def _plan(
+    source: Any,
+    output: Path,
+    settings: FlowRoISettings,
+    overwrite: bool,
+    name: str = "",
+    extra_roi: Any = None,
+) -> _Job:
     """Open and check one input and its output; nothing is written."""
     movie = open_movie(source)
     if not settings.plain and settings.motion_roi:
@@ -212,12 +242,25 @@ def _plan(source: Any, output: Path, settings: FlowRoISettings, overwrite: bool,
     if extra_roi is not None:
         run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
-    task_source = str(Path(source)) if isinstance(source, (str, Path)) else \
-        source if getattr(source, "by_path", False) else movie  # formats.Plane opens by path
+    task_source = (
+        str(Path(source))
+        if isinstance(source, (str, Path))
+        else source
+        if getattr(source, "by_path", False)
+        else movie
+    )  # formats.Plane opens by path
     task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
-    return _Job(name=name or output.name, source=task_source, output=output, movie=movie,
-                settings=settings, run=run, state=state, created=not output.exists(),
-                extra_roi=task_extra)
+    return _Job(
+        name=name or output.name,
+        source=task_source,
+        output=output,
+        movie=movie,
+        settings=settings,
+        run=run,
+        state=state,
+        created=not output.exists(),
+        extra_roi=task_extra,
+    )
 
 
 def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) -> str:
@@ -231,8 +274,10 @@ def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) ->
         masks, label = extra_roi, getattr(extra_roi, "name", "masks given in memory")
     shape = tuple(getattr(masks, "shape", ()))
     if shape != tuple(movie.shape):
-        raise InputError(f"The RoI mask {label} has shape {shape}, the movie {tuple(movie.shape)}; "
-                         "give one mask frame of the movie's size per movie frame.")
+        raise InputError(
+            f"The RoI mask {label} has shape {shape}, the movie {tuple(movie.shape)}; "
+            "give one mask frame of the movie's size per movie frame."
+        )
     return label
 
 
@@ -241,25 +286,39 @@ def _begin(job: _Job, overwrite: bool) -> None:
     n_frames = len(job.movie)
     job.done = set(range(n_frames)) if done is None else done
     # Each frame pays for its manifest record and its share of the rest, so the total rate is met.
-    job.overhead = record_reserve(job.movie.frame_nbytes, job.settings.uses_roi,
-                                  job.movie.dtype.kind == "f") + manifest_reserve(job.run, n_frames)
+    job.overhead = record_reserve(
+        job.movie.frame_nbytes, job.settings.uses_roi, job.movie.dtype.kind == "f"
+    ) + manifest_reserve(job.run, n_frames)
 
 
 # --- run ---------------------------------------------------------------------------------------------
 
-def compress_jobs(jobs: list[_Job], *, workers: int, overwrite: bool,
-                  progress: ProgressCallback | None, cancel: threading.Event | None,
-                  chunk_frames: int, scheduler: Any) -> list[CompressionSummary]:
+
+def compress_jobs(
+    jobs: list[_Job],
+    *,
+    workers: int,
+    overwrite: bool,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+    chunk_frames: int,
+    scheduler: Any,
+) -> list[CompressionSummary]:
     """Run planned jobs on threads (no `scheduler`) or a dask cluster; return their summaries."""
     started = time.perf_counter()
     if scheduler is None:
         return _run(jobs, None, workers, overwrite, progress, cancel, chunk_frames, started)
-    in_memory = [job.name for job in jobs if not _by_path(job.source)
-                 or not (job.extra_roi is None or _by_path(job.extra_roi))]
+    in_memory = [
+        job.name
+        for job in jobs
+        if not _by_path(job.source) or not (job.extra_roi is None or _by_path(job.extra_roi))
+    ]
     if in_memory:
-        raise InputError("A movie held in memory cannot be sent to a dask cluster (its workers "
-                         "read frames from files). Save it as a TIFF first, or compress "
-                         "without a scheduler (threads in this process).")
+        raise InputError(
+            "A movie held in memory cannot be sent to a dask cluster (its workers "
+            "read frames from files). Save it as a TIFF first, or compress "
+            "without a scheduler (threads in this process)."
+        )
     from .executors import dask_client
 
     # connect (or start the local cluster) before anything is written
@@ -272,8 +331,9 @@ def _by_path(source: Any) -> bool:
     return isinstance(source, str) or getattr(source, "by_path", False)
 
 
-def _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames,
-         started) -> list[CompressionSummary]:
+def _run(
+    jobs, client, workers, overwrite, progress, cancel, chunk_frames, started
+) -> list[CompressionSummary]:
     try:
         for job in jobs:
             _begin(job, overwrite)
@@ -321,8 +381,7 @@ def _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames,
         for job in jobs:
             _discard_if_empty(job)
         raise
-    return [_finish(job, finished_at.get(id(job), time.perf_counter()) - started)
-            for job in jobs]
+    return [_finish(job, finished_at.get(id(job), time.perf_counter()) - started) for job in jobs]
 
 
 def _discard_if_empty(job: _Job) -> None:
@@ -334,6 +393,7 @@ def _discard_if_empty(job: _Job) -> None:
 
 # --- summarise ---------------------------------------------------------------------------------------
 
+
 def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     totals = manifest["totals"]
     roi = [r["roi_fraction"] for r in manifest["frames"]]
@@ -343,20 +403,33 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         notes.append(EMPTY_ROI_NOTE)
     coverage = coverage_of(manifest["frames"])
     if coverage is not None and coverage["mean"] < job.settings.coverage_target:
-        notes.append(f"the RoI holds an estimated {coverage['mean']:.1%} of the cell pixels "
-                     f"(worst frame {coverage['worst_frame']}: {coverage['min']:.1%}), below the "
-                     f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
-                     "smeared; try `flowroi tune` or --appearance-roi")
+        notes.append(
+            f"the RoI holds an estimated {coverage['mean']:.1%} of the cell pixels "
+            f"(worst frame {coverage['worst_frame']}: {coverage['min']:.1%}), below the "
+            f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
+            "smeared; try `flowroi tune` or --appearance-roi"
+        )
     return CompressionSummary(
-        output=job.output, frames=len(job.movie), resumed_frames=len(job.done),
-        raw_bytes=totals["raw_bytes"], bytes_written=totals["bytes_written"],
-        achieved_rate=totals["achieved_rate"], mean_roi_fraction=sum(roi) / len(roi),
-        seconds=seconds, notes=tuple(notes), cell_coverage=coverage, already_complete=already)
+        output=job.output,
+        frames=len(job.movie),
+        resumed_frames=len(job.done),
+        raw_bytes=totals["raw_bytes"],
+        bytes_written=totals["bytes_written"],
+        achieved_rate=totals["achieved_rate"],
+        mean_roi_fraction=sum(roi) / len(roi),
+        seconds=seconds,
+        notes=tuple(notes),
+        cell_coverage=coverage,
+        already_complete=already,
+    )
 
 
 def _finish(job: _Job, seconds: float) -> CompressionSummary:
-    if job.state == "complete" and len(job.done) == len(job.movie) and \
-            not (job.output / PROGRESS).exists():
+    if (
+        job.state == "complete"
+        and len(job.done) == len(job.movie)
+        and not (job.output / PROGRESS).exists()
+    ):
         manifest = open_container(job.output).manifest
     else:
         manifest = job.writer.finish(job.run)
@@ -365,12 +438,20 @@ def _finish(job: _Job, seconds: float) -> CompressionSummary:
 
 # --- entry points ------------------------------------------------------------------------------------
 
-def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | None = None, *,
-                   workers: int = 1, overwrite: bool = False,
-                   progress: ProgressCallback | None = None,
-                   cancel: threading.Event | None = None,
-                   chunk_frames: int = CHUNK_FRAMES, scheduler: Any = None,
-                   extra_roi: Any = None) -> CompressionSummary:
+
+def compress_movie(
+    source: Any,
+    output: str | Path,
+    settings: FlowRoISettings | None = None,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    chunk_frames: int = CHUNK_FRAMES,
+    scheduler: Any = None,
+    extra_roi: Any = None,
+) -> CompressionSummary:
     """Compress `source` (path, array or Movie) into the container folder `output`.
 
     Parameters
@@ -407,9 +488,25 @@ def compress_movie(source: Any, output: str | Path, settings: FlowRoISettings | 
     settings = settings or FlowRoISettings()
     output = Path(output)
     job = _plan(source, output, settings, overwrite, extra_roi=extra_roi)
-    return compress_jobs([job], workers=workers, overwrite=overwrite, progress=progress,
-                         cancel=cancel, chunk_frames=chunk_frames, scheduler=scheduler)[0]
+    return compress_jobs(
+        [job],
+        workers=workers,
+        overwrite=overwrite,
+        progress=progress,
+        cancel=cancel,
+        chunk_frames=chunk_frames,
+        scheduler=scheduler,
+    )[0]
 
 
-__all__ = ["CHUNK_FRAMES", "CompressionSummary", "EMPTY_ROI_NOTE", "ALREADY_COMPLETE_NOTE",
-           "chunks", "compress_chunk", "compress_movie", "run_description", "coverage_of"]
+__all__ = [
+    "CHUNK_FRAMES",
+    "CompressionSummary",
+    "EMPTY_ROI_NOTE",
+    "ALREADY_COMPLETE_NOTE",
+    "chunks",
+    "compress_chunk",
+    "compress_movie",
+    "run_description",
+    "coverage_of",
+]

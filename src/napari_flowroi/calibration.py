@@ -26,6 +26,7 @@ _UNCALIBRATED = 1.0
 
 # --- napari layers ------------------------------------------------------------------------------------
 
+
 def layer_physical(layer: Any) -> dict:
     """The calibration of a napari image layer (or a writer's layer-state dict), for the manifest.
 
@@ -41,8 +42,11 @@ def layer_physical(layer: Any) -> dict:
         ``pixel_size_y/x`` and ``space_unit``/``time_interval`` keys of a file's calibration
         when the layer carries a scale other than napari's default 1.
     """
-    get = layer.get if isinstance(layer, dict) else (lambda key, default=None:
-                                                     getattr(layer, key, default))
+    get = (
+        layer.get
+        if isinstance(layer, dict)
+        else (lambda key, default=None: getattr(layer, key, default))
+    )
     scale = [float(s) for s in (get("scale") if get("scale") is not None else ())]
     out: dict[str, Any] = {}
     if get("name"):
@@ -71,8 +75,11 @@ def movie_from_layer(layer: Any):
     resolution."""
     from .inputs import movie_from_array
 
-    get = layer.get if isinstance(layer, dict) else (lambda key, default=None:
-                                                     getattr(layer, key, default))
+    get = (
+        layer.get
+        if isinstance(layer, dict)
+        else (lambda key, default=None: getattr(layer, key, default))
+    )
     data = get("data")
     if get("multiscale", False) or isinstance(data, (list, tuple)):
         data = data[0]
@@ -91,8 +98,15 @@ def movie_from_layer(layer: Any):
 
 
 def _symbol(unit: str) -> str:
-    return {"micrometer": "µm", "nanometer": "nm", "millimeter": "mm", "second": "s",
-            "millisecond": "ms", "minute": "min", "hour": "h"}.get(unit, unit)
+    return {
+        "micrometer": "µm",
+        "nanometer": "nm",
+        "millimeter": "mm",
+        "second": "s",
+        "millisecond": "ms",
+        "minute": "min",
+        "hour": "h",
+    }.get(unit, unit)
 
 
 def layer_kwargs(manifest: dict) -> dict:
@@ -114,6 +128,7 @@ def layer_kwargs(manifest: dict) -> dict:
 
 
 # --- folders of containers (plates, channels, positions) --------------------------------------------
+
 
 def container_set(path: str | Path) -> list[Path] | None:
     """The containers of an output folder of several planes or wells, in name order; None when
@@ -143,7 +158,9 @@ def _series(containers: list[Container]) -> list[tuple[str, list[list[Container]
         channels = sorted({p.get("channel_index", 0) for p in physical})
         zs = sorted({p.get("z_index", 0) for p in physical})
         grid: dict[tuple[int, int], Container] = {
-            (p.get("channel_index", 0), p.get("z_index", 0)): m for p, m in zip(physical, members, strict=True)}
+            (p.get("channel_index", 0), p.get("z_index", 0)): m
+            for p, m in zip(physical, members, strict=True)
+        }
         shapes = {(m.shape, str(m.dtype)) for m in members}
         if len(grid) != len(channels) * len(zs) or len(shapes) != 1 or len(grid) != len(members):
             out.extend((m.root.name, [[m]]) for m in members)  # not a full grid: one by one
@@ -181,12 +198,18 @@ def ome_metadata(physical: dict, channel_names: list[str], name: str, axes: str)
 def has_calibration(manifest: dict) -> bool:
     """Whether a manifest holds anything an OME-TIFF keeps: pixel size, time, a channel name."""
     physical = manifest.get("input", {}).get("physical", {}) or {}
-    return any(key in physical for key in ("pixel_size_x", "time_interval", "channel_name",
-                                           "acquisition"))
+    return any(
+        key in physical for key in ("pixel_size_x", "time_interval", "channel_name", "acquisition")
+    )
 
 
-def decompress(source: str | Path, output: str | Path, *, overwrite: bool = False,
-               progress: Callable[[int, int], None] | None = None) -> dict:
+def decompress(
+    source: str | Path,
+    output: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Decode a container or a folder of containers into one TIFF, keeping the calibration.
 
     A folder of containers, or a container whose input had a calibration or a channel name,
@@ -202,32 +225,42 @@ def decompress(source: str | Path, output: str | Path, *, overwrite: bool = Fals
         container = open_container(source)
         if not has_calibration(container.manifest):
             container.to_tiff(output, overwrite=overwrite, progress=progress)
-            return {"series": [{"name": container.root.name, "axes": "TYX",
-                                "shape": list(container.shape)}],
-                    "dtype": str(container.dtype)}
+            return {
+                "series": [
+                    {"name": container.root.name, "axes": "TYX", "shape": list(container.shape)}
+                ],
+                "dtype": str(container.dtype),
+            }
     return write_ome_tiff(source, output, overwrite=overwrite, progress=progress)
 
 
-def _check_output(source: Path, containers: list[Container], output: Path,
-                  overwrite: bool) -> None:
+def _check_output(source: Path, containers: list[Container], output: Path, overwrite: bool) -> None:
     """The refusals of Container.to_tiff, for a folder of containers too."""
     target = output.resolve()
     for root in [source] + [c.root for c in containers]:
         root = root.resolve()
         if target == root or root in target.parents:
-            raise OutputError(f"Output {output} is inside the container {root}; write the TIFF "
-                              "somewhere else so the container stays untouched.")
+            raise OutputError(
+                f"Output {output} is inside the container {root}; write the TIFF "
+                "somewhere else so the container stays untouched."
+            )
     if output.is_dir():
         raise OutputError(f"Output {output} is a folder; give the name of the TIFF file to write.")
     if output.exists() and not overwrite:
         raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
     if not output.parent.is_dir():
-        raise OutputError(f"The folder {output.parent} does not exist; create it first or choose "
-                          "another output.")
+        raise OutputError(
+            f"The folder {output.parent} does not exist; create it first or choose another output."
+        )
 
 
-def write_ome_tiff(source: str | Path, output: str | Path, *, overwrite: bool = False,
-                   progress: Callable[[int, int], None] | None = None) -> dict:
+def write_ome_tiff(
+    source: str | Path,
+    output: str | Path,
+    *,
+    overwrite: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict:
     """Decode a container, or a folder of containers, into one OME-TIFF with its calibration.
 
     A container gives one (T, Y, X) series; a folder of the planes of a file gives one
@@ -256,8 +289,9 @@ def write_ome_tiff(source: str | Path, output: str | Path, *, overwrite: bool = 
 
     source, output = Path(source), Path(output)
     members = container_set(source)
-    containers = ([open_container(m) for m in members] if members is not None
-                  else [open_container(source)])
+    containers = (
+        [open_container(m) for m in members] if members is not None else [open_container(source)]
+    )
     _check_output(source, containers, output, overwrite)
     for container in containers:  # a damaged frame stops the run before anything is written
         for t in range(container.shape[0]):
@@ -296,8 +330,9 @@ def _write_series(tif, name: str, grid: list[list[Container]], advance) -> dict:
         axes, shape = "TCYX", (t, n_c, y, x)
     else:
         axes, shape = "TCZYX", (t, n_c, n_z, y, x)
-    names = [str(row[0].manifest["input"].get("physical", {}).get("channel_name", ""))
-             for row in grid]
+    names = [
+        str(row[0].manifest["input"].get("physical", {}).get("channel_name", "")) for row in grid
+    ]
 
     def frames():
         for ti in range(t):  # pages in the order of the axes: T, then C, then Z
@@ -306,6 +341,11 @@ def _write_series(tif, name: str, grid: list[list[Container]], advance) -> dict:
                     yield np.asarray(container.read_frame(ti))
                     advance()
 
-    tif.write(frames(), shape=shape, dtype=first.dtype, photometric="minisblack",
-              metadata=ome_metadata(physical, names, name, axes))
+    tif.write(
+        frames(),
+        shape=shape,
+        dtype=first.dtype,
+        photometric="minisblack",
+        metadata=ome_metadata(physical, names, name, axes),
+    )
     return {"name": name, "axes": axes, "shape": list(shape)}

@@ -38,8 +38,12 @@ class _UsageError(Exception):
 
 def _add_settings_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("settings (defaults in brackets; see docs/settings.md)")
-    group.add_argument("--preset", type=Path, metavar="JSON",
-                       help="load settings from a preset saved by the widget; options given here win")
+    group.add_argument(
+        "--preset",
+        type=Path,
+        metavar="JSON",
+        help="load settings from a preset saved by the widget; options given here win",
+    )
     for f in FlowRoISettings.fields():
         flag = "--" + f.name.replace("_", "-")
         meta = f.metadata
@@ -48,45 +52,76 @@ def _add_settings_options(parser: argparse.ArgumentParser) -> None:
             if f.name == "plain":
                 group.add_argument(flag, dest=f.name, action="store_true", default=None, help=text)
             else:
-                group.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction,
-                                   default=None, help=text)
+                group.add_argument(
+                    flag,
+                    dest=f.name,
+                    action=argparse.BooleanOptionalAction,
+                    default=None,
+                    help=text,
+                )
             continue
         kind = {"int": int, "float": float, "str": str}.get(f.type, f.type)
         if meta["choices"]:
             text += f" (one of {', '.join(meta['choices'])})"
         elif meta["low"] is not None or meta["high"] is not None:
             text += f" ({describe_range(f)})"
-        group.add_argument(flag, dest=f.name, type=kind, default=None, metavar=f.name.upper()
-                           .split("_")[-1] if kind is not str else "NAME", help=text)
+        group.add_argument(
+            flag,
+            dest=f.name,
+            type=kind,
+            default=None,
+            metavar=f.name.upper().split("_")[-1] if kind is not str else "NAME",
+            help=text,
+        )
 
 
 def _add_file_options(parser: argparse.ArgumentParser, compress: bool) -> None:
     """Which planes of a multi-dimensional file (ND2, CZI, LIF, OME-TIFF, OME-Zarr) to use: input
     choices, not settings, so they are options here and not fields of FlowRoISettings."""
-    group = parser.add_argument_group("microscopy files (ND2, CZI, LIF, OME-TIFF, OME-Zarr; "
-                                      "see docs/formats.md)")
+    group = parser.add_argument_group(
+        "microscopy files (ND2, CZI, LIF, OME-TIFF, OME-Zarr; see docs/formats.md)"
+    )
     many = {"action": "append"} if compress else {}
-    group.add_argument("--channel", metavar="NAME", **many,
-                       help="channel name or index" + (" (repeat for several) [all]" if compress
-                                                        else " [the first]"))
-    group.add_argument("--scene", metavar="NAME", **many,
-                       help="scene (stage position, well) name or index" +
-                            (" (repeat for several) [all]" if compress else " [the first]"))
-    group.add_argument("--z", type=int, metavar="INDEX",
-                       help="one z-plane" + (" [every plane, each its own stack]" if compress
-                                             else " [the first]"))
+    group.add_argument(
+        "--channel",
+        metavar="NAME",
+        **many,
+        help="channel name or index"
+        + (" (repeat for several) [all]" if compress else " [the first]"),
+    )
+    group.add_argument(
+        "--scene",
+        metavar="NAME",
+        **many,
+        help="scene (stage position, well) name or index"
+        + (" (repeat for several) [all]" if compress else " [the first]"),
+    )
+    group.add_argument(
+        "--z",
+        type=int,
+        metavar="INDEX",
+        help="one z-plane" + (" [every plane, each its own stack]" if compress else " [the first]"),
+    )
     if compress:
-        group.add_argument("--motion-channel", metavar="NAME",
-                           help="channel whose motion gives the RoI of every channel [the first]")
+        group.add_argument(
+            "--motion-channel",
+            metavar="NAME",
+            help="channel whose motion gives the RoI of every channel [the first]",
+        )
 
 
 def settings_from_args(args: argparse.Namespace) -> FlowRoISettings:
     if args.preset is not None and args.preset.exists() and not args.preset.is_file():
-        raise SettingsError(f"Settings preset {args.preset} is a folder or not a regular file; "
-                            "give the preset's JSON file.")
+        raise SettingsError(
+            f"Settings preset {args.preset} is a folder or not a regular file; "
+            "give the preset's JSON file."
+        )
     base = FlowRoISettings.from_json(args.preset) if args.preset else FlowRoISettings()
-    changes = {f.name: getattr(args, f.name) for f in FlowRoISettings.fields()
-               if getattr(args, f.name, None) is not None}
+    changes = {
+        f.name: getattr(args, f.name)
+        for f in FlowRoISettings.fields()
+        if getattr(args, f.name, None) is not None
+    }
     return base.replace(**changes)
 
 
@@ -96,58 +131,95 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     compress = sub.add_parser(
-        "compress", help="compress a movie (or a plate of movies) into container folders",
+        "compress",
+        help="compress a movie (or a plate of movies) into container folders",
         description="compress INPUT OUTPUT: one movie into the container folder OUTPUT. "
-                    "compress IN1 IN2 ... OUTPUT_DIR, or a folder of movies (one per well): "
-                    "OUTPUT_DIR/<name>.flowroi per input and OUTPUT_DIR/summary.json.")
-    compress.add_argument("paths", type=Path, nargs="+", metavar="INPUT... OUTPUT",
-                          help="multi-page TIFF/OME-TIFF or folder of frames (or several, or a "
-                               "folder of movies), then the output")
-    compress.add_argument("--workers", type=int, default=1,
-                          help="parallel workers [1]; above 1, worker processes of a local dask "
-                               "cluster (see --threads)")
-    compress.add_argument("--threads", action="store_true",
-                          help="use --workers threads in this process instead of a local cluster "
-                               "(starts at once; best for one short movie)")
-    compress.add_argument("--scheduler", metavar="ADDRESS",
-                          help="run on an existing dask.distributed cluster (tcp://host:8786 or a "
-                               "scheduler file); workers must see the input and output paths")
-    compress.add_argument("--overwrite", action="store_true",
-                          help="replace an existing compressed stack at OUTPUT")
+        "compress IN1 IN2 ... OUTPUT_DIR, or a folder of movies (one per well): "
+        "OUTPUT_DIR/<name>.flowroi per input and OUTPUT_DIR/summary.json.",
+    )
+    compress.add_argument(
+        "paths",
+        type=Path,
+        nargs="+",
+        metavar="INPUT... OUTPUT",
+        help="multi-page TIFF/OME-TIFF or folder of frames (or several, or a "
+        "folder of movies), then the output",
+    )
+    compress.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="parallel workers [1]; above 1, worker processes of a local dask "
+        "cluster (see --threads)",
+    )
+    compress.add_argument(
+        "--threads",
+        action="store_true",
+        help="use --workers threads in this process instead of a local cluster "
+        "(starts at once; best for one short movie)",
+    )
+    compress.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing dask.distributed cluster (tcp://host:8786 or a "
+        "scheduler file); workers must see the input and output paths",
+    )
+    compress.add_argument(
+        "--overwrite", action="store_true", help="replace an existing compressed stack at OUTPUT"
+    )
     compress.add_argument("--quiet", action="store_true", help="no progress on stderr")
-    compress.add_argument("--force", action="store_true",
-                          help="compress even when the missed-cell guard estimates that the RoI "
-                               "leaves cells out (below --coverage-target)")
+    compress.add_argument(
+        "--force",
+        action="store_true",
+        help="compress even when the missed-cell guard estimates that the RoI "
+        "leaves cells out (below --coverage-target)",
+    )
     _add_settings_options(compress)
 
-    compress.add_argument("--roi-mask", type=Path, metavar="TIFF",
-                          help="masks or labels (T, Y, X, the movie's size) that are always "
-                               "protected, on top of the RoI sources (one input only)")
+    compress.add_argument(
+        "--roi-mask",
+        type=Path,
+        metavar="TIFF",
+        help="masks or labels (T, Y, X, the movie's size) that are always "
+        "protected, on top of the RoI sources (one input only)",
+    )
     _add_file_options(compress, compress=True)
 
     tune = sub.add_parser("tune", help="suggest RoI settings for a movie at a compression rate")
     tune.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
-    tune.add_argument("--save", type=Path, metavar="JSON",
-                      help="save the suggested settings as a preset for compress --preset")
+    tune.add_argument(
+        "--save",
+        type=Path,
+        metavar="JSON",
+        help="save the suggested settings as a preset for compress --preset",
+    )
     tune.add_argument("--workers", type=int, default=2, help="threads [2]")
     tune.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_settings_options(tune)
     _add_file_options(tune, compress=False)
 
-    decompress = sub.add_parser("decompress", help="decode a container (or a folder of them) to an "
-                                                   "OME-TIFF with its calibration")
+    decompress = sub.add_parser(
+        "decompress",
+        help="decode a container (or a folder of them) to an OME-TIFF with its calibration",
+    )
     decompress.add_argument("container", type=Path)
     decompress.add_argument("output", type=Path, help="(OME-)TIFF file to write")
     decompress.add_argument("--overwrite", action="store_true")
     decompress.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
-    info = sub.add_parser("info", help="print a container's settings, shape and sizes as JSON "
-                                       "(a folder of them: one JSON line per container)")
+    info = sub.add_parser(
+        "info",
+        help="print a container's settings, shape and sizes as JSON "
+        "(a folder of them: one JSON line per container)",
+    )
     info.add_argument("container", type=Path)
 
-    verify = sub.add_parser("verify", help="check every frame against the manifest's checksums "
-                                           "and decode it (exit 1 and one line per bad frame); "
-                                           "a folder of containers: every one of them")
+    verify = sub.add_parser(
+        "verify",
+        help="check every frame against the manifest's checksums "
+        "and decode it (exit 1 and one line per bad frame); "
+        "a folder of containers: every one of them",
+    )
     verify.add_argument("container", type=Path)
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return parser
@@ -170,9 +242,11 @@ class _StderrProgress:
         fresh = done - self.first_done
         eta = f", {elapsed / fresh * (total - done):.0f} s left" if fresh else ""
         end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r{self.label}: {done}/{total} {self.unit} "
-                         f"({100 * done / max(total, 1):.0f} %)"
-                         f"{eta}   {end}")
+        sys.stderr.write(
+            f"\r{self.label}: {done}/{total} {self.unit} "
+            f"({100 * done / max(total, 1):.0f} %)"
+            f"{eta}   {end}"
+        )
         sys.stderr.flush()
 
 
@@ -196,44 +270,63 @@ def _compress(args) -> int:
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
     if len(args.paths) < 2:
-        raise _UsageError("the following arguments are required: INPUT... OUTPUT (see: flowroi compress --help)")
+        raise _UsageError(
+            "the following arguments are required: INPUT... OUTPUT (see: flowroi compress --help)"
+        )
     local_cpus = os.cpu_count() or 1
     if not args.scheduler and args.workers > max(MAX_WORKERS_PER_CPU * local_cpus, 8):
-        raise _UsageError(f"--workers {args.workers} is far more than this machine's {local_cpus} "
-                          "CPUs and would only slow it down; use at most "
-                          f"{max(MAX_WORKERS_PER_CPU * local_cpus, 8)} (or --scheduler for a "
-                          "cluster)")
+        raise _UsageError(
+            f"--workers {args.workers} is far more than this machine's {local_cpus} "
+            "CPUs and would only slow it down; use at most "
+            f"{max(MAX_WORKERS_PER_CPU * local_cpus, 8)} (or --scheduler for a "
+            "cluster)"
+        )
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
     progress = _StderrProgress("compressing", not args.quiet)
-    options = {"workers": args.workers, "overwrite": args.overwrite, "progress": progress,
-               "scheduler": _scheduler(args)}
+    options = {
+        "workers": args.workers,
+        "overwrite": args.overwrite,
+        "progress": progress,
+        "scheduler": _scheduler(args),
+    }
     from .formats import claims
     from .planes import compress_file
 
-    selection = {key: getattr(args, option) for key, option in (
-        ("scenes", "scene"), ("channels", "channel"), ("z", "z"), ("motion_channel", "motion_channel"))
-        if getattr(args, option) is not None}
+    selection = {
+        key: getattr(args, option)
+        for key, option in (
+            ("scenes", "scene"),
+            ("channels", "channel"),
+            ("z", "z"),
+            ("motion_channel", "motion_channel"),
+        )
+        if getattr(args, option) is not None
+    }
     if len(inputs) == 1 and (selection or claims(inputs[0])):  # a microscopy file: every plane
         if args.roi_mask is not None:
             raise _UsageError("--roi-mask goes with a (T, Y, X) movie, not a multi-plane file")
         summary = compress_file(inputs[0], output, settings, **selection, **options)
     elif selection:
-        raise _UsageError("--channel, --scene, --z and --motion-channel go with one microscopy "
-                          "file (ND2, CZI, LIF, OME-TIFF, OME-Zarr)")
+        raise _UsageError(
+            "--channel, --scene, --z and --motion-channel go with one microscopy "
+            "file (ND2, CZI, LIF, OME-TIFF, OME-Zarr)"
+        )
     else:
         wells = plate_inputs(inputs)
         if wells is not None and args.roi_mask is not None:
             raise _UsageError("--roi-mask goes with one input movie, not a plate")
         _preflight(wells or inputs, settings, args)
         if wells is None:
-            summary = compress_movie(inputs[0], output, settings, extra_roi=args.roi_mask,
-                                     **options)
+            summary = compress_movie(
+                inputs[0], output, settings, extra_roi=args.roi_mask, **options
+            )
         else:
             summary = compress_movies(wells, output, settings, **options)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
-        notes = [f"flowroi: note: {name}: {note}" for name, well in summary.wells
-                 for note in well.notes]
+        notes = [
+            f"flowroi: note: {name}: {note}" for name, well in summary.wells for note in well.notes
+        ]
     else:
         notes = [f"flowroi: note: {note}" for note in summary.notes]
     for note in notes:
@@ -261,8 +354,10 @@ def _preflight(movies, settings: FlowRoISettings, args) -> None:
         verdict = preflight(movie, settings, extra_roi=extra_roi)
         if not verdict.ok:
             where = f"{source}: " if len(movies) > 1 else ""
-            raise FlowRoIError(f"{where}{verdict.message} (--force compresses anyway; "
-                               "--coverage-target sets the threshold)")
+            raise FlowRoIError(
+                f"{where}{verdict.message} (--force compresses anyway; "
+                "--coverage-target sets the threshold)"
+            )
 
 
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
@@ -272,14 +367,17 @@ def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
 
     check_not_on_inputs(path, inputs, what="preset")
     if path.is_dir():
-        raise OutputError(f"{path} is a folder; give the name of the preset file to write "
-                          "(e.g. preset.json).")
+        raise OutputError(
+            f"{path} is a folder; give the name of the preset file to write (e.g. preset.json)."
+        )
     if path.exists():
         try:
             FlowRoISettings.from_json(path)
         except FlowRoIError:
-            raise OutputError(f"{path} exists and is not a settings preset; choose another name "
-                              "(it was left untouched).") from None
+            raise OutputError(
+                f"{path} exists and is not a settings preset; choose another name "
+                "(it was left untouched)."
+            ) from None
     write_atomic(path, (json.dumps(settings.to_dict(), indent=2) + "\n").encode())
 
 
@@ -295,20 +393,30 @@ def _tune(args) -> int:
 
         check_not_on_inputs(args.save, [args.input, args.preset], what="preset")
         if args.save.is_dir():
-            raise OutputError(f"{args.save} is a folder; give the name of the preset file to "
-                              "write (e.g. preset.json).")
+            raise OutputError(
+                f"{args.save} is a folder; give the name of the preset file to "
+                "write (e.g. preset.json)."
+            )
     from .formats import claims, open_selected
 
-    if args.channel is not None or args.scene is not None or args.z is not None or \
-            claims(args.input):  # tune looks at one plane of a file: the first unless named
-        movie = open_selected(args.input, scene=args.scene, channel=args.channel, z=args.z,
-                              first_if_several=True)
+    if (
+        args.channel is not None
+        or args.scene is not None
+        or args.z is not None
+        or claims(args.input)
+    ):  # tune looks at one plane of a file: the first unless named
+        movie = open_selected(
+            args.input, scene=args.scene, channel=args.channel, z=args.z, first_if_several=True
+        )
     else:
         movie = open_movie(args.input)
     check_fits_memory(movie, plain=False)
-    suggestion = suggest_settings(movie, settings, workers=args.workers,
-                                  progress=_StderrProgress("trying settings", not args.quiet,
-                                                           unit="settings"))
+    suggestion = suggest_settings(
+        movie,
+        settings,
+        workers=args.workers,
+        progress=_StderrProgress("trying settings", not args.quiet, unit="settings"),
+    )
     if args.save is not None:
         _save_preset(suggestion.settings, args.save, [args.input, args.preset])
     if not args.quiet:
@@ -324,8 +432,9 @@ def _verify(args) -> int:
     if members is not None:  # the planes or wells of one run: each stack, one line each
         failed = 0
         for member in members:
-            problems = verify_member(member, progress=None if args.quiet else
-                                     _StderrProgress(f"verifying {member.name}"))
+            problems = verify_member(
+                member, progress=None if args.quiet else _StderrProgress(f"verifying {member.name}")
+            )
             for problem in problems:
                 sys.stderr.write(f"{member}: {problem}\n")
             if problems:
@@ -337,8 +446,9 @@ def _verify(args) -> int:
             return EXIT_FAILURE
         print(f"{args.container}: all {len(members)} stacks match their manifests and decode")
         return EXIT_OK
-    problems = verify_container(args.container,
-                                progress=None if args.quiet else _StderrProgress("verifying"))
+    problems = verify_container(
+        args.container, progress=None if args.quiet else _StderrProgress("verifying")
+    )
     for problem in problems:
         sys.stderr.write(f"{args.container}: {problem}\n")
     if problems:
@@ -352,12 +462,24 @@ def _decompress(args) -> int:
 
     # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
     # has them; a folder of containers gives one series per scene (docs/formats.md)
-    written = decompress(args.container, args.output, overwrite=args.overwrite,
-                         progress=_StderrProgress("decompressing", not args.quiet))
+    written = decompress(
+        args.container,
+        args.output,
+        overwrite=args.overwrite,
+        progress=_StderrProgress("decompressing", not args.quiet),
+    )
     first = written["series"][0]
-    print(json.dumps({"output": str(args.output), "shape": first["shape"],
-                      "dtype": written["dtype"], "axes": first["axes"],
-                      **({"series": written["series"]} if len(written["series"]) > 1 else {})}))
+    print(
+        json.dumps(
+            {
+                "output": str(args.output),
+                "shape": first["shape"],
+                "dtype": written["dtype"],
+                "axes": first["axes"],
+                **({"series": written["series"]} if len(written["series"]) > 1 else {}),
+            }
+        )
+    )
     return EXIT_OK
 
 
@@ -368,8 +490,18 @@ _BRIEF_INPUT = ("scene", "channel_name", "z_index", "layer_name")
 
 def _brief(summary: dict) -> dict:
     physical = summary.get("input", {}).get("physical", {}) or {}
-    out = {key: summary[key] for key in ("container", "shape", "dtype", "raw_bytes",
-                                        "bytes_written", "achieved_rate", "mean_roi_fraction")}
+    out = {
+        key: summary[key]
+        for key in (
+            "container",
+            "shape",
+            "dtype",
+            "raw_bytes",
+            "bytes_written",
+            "achieved_rate",
+            "mean_roi_fraction",
+        )
+    }
     out.update({key: physical[key] for key in _BRIEF_INPUT if key in physical})
     out["motion_roi"] = summary["settings"].get("motion_roi")
     if summary.get("cell_coverage"):
@@ -397,8 +529,9 @@ def _info(args) -> int:
             summary["container"] = str(member)
             print(json.dumps(_brief(summary), ensure_ascii=False))
         if failed:
-            sys.stderr.write(f"{args.container}: {failed} of {len(members)} stacks could not be "
-                             "read\n")
+            sys.stderr.write(
+                f"{args.container}: {failed} of {len(members)} stacks could not be read\n"
+            )
             return EXIT_USAGE
         return EXIT_OK
     summary = open_container(args.container).summary()
@@ -411,8 +544,11 @@ def _os_error_message(exc: OSError) -> str:
     """An OSError nobody mapped earlier, as one line that names the file."""
     where = exc.filename if exc.filename is not None else ""
     what = exc.strerror or type(exc).__name__
-    return f"{what}: {where}. Check the path and its permissions." if where else \
-        f"{what} ({exc}). Check the paths and their permissions."
+    return (
+        f"{what}: {where}. Check the path and its permissions."
+        if where
+        else f"{what} ({exc}). Check the paths and their permissions."
+    )
 
 
 def _silence_stdout() -> None:
@@ -432,8 +568,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        handler = {"compress": _compress, "decompress": _decompress, "info": _info,
-                   "verify": _verify, "tune": _tune}[args.command]
+        handler = {
+            "compress": _compress,
+            "decompress": _decompress,
+            "info": _info,
+            "verify": _verify,
+            "tune": _tune,
+        }[args.command]
         status = handler(args)
         sys.stdout.flush()  # a reader gone away shows here, inside the handlers below
         return status
@@ -442,15 +583,20 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except (FlowRoIError, _UsageError) as exc:
         message = " ".join(str(exc).split())  # always one line
-        sys.stderr.write(f"\nflowroi: error: {message}\n" if isinstance(exc, FlowRoIError)
-                         else f"flowroi: error: {message}\n")
+        sys.stderr.write(
+            f"\nflowroi: error: {message}\n"
+            if isinstance(exc, FlowRoIError)
+            else f"flowroi: error: {message}\n"
+        )
         return getattr(exc, "exit_status", EXIT_USAGE)
     except OSError as exc:  # the OS refused something no check foresaw: still one line
         sys.stderr.write(f"\nflowroi: error: {' '.join(_os_error_message(exc).split())}\n")
         return EXIT_USAGE
     except MemoryError:
-        sys.stderr.write("\nflowroi: error: out of memory; close other programs, use fewer "
-                         "workers or a larger machine.\n")
+        sys.stderr.write(
+            "\nflowroi: error: out of memory; close other programs, use fewer "
+            "workers or a larger machine.\n"
+        )
         return EXIT_USAGE
     except KeyboardInterrupt:
         sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")

@@ -2,14 +2,21 @@
 :mod:`napari_flowroi.executors`."""
 
 from .executors import (
-                        CONNECT_TIMEOUT,
-                        LOCAL,
-                        RETRIES,
-                        ClusterError,
-                        WorkerLostError,
-                        dask_client,
-                        is_killed_worker,
+    CONNECT_TIMEOUT,
+    LOCAL,
+    RETRIES,
+    ClusterError,
+    WorkerLostError,
+    dask_client,
+    is_killed_worker,
 )
 
-__all__ = ["CONNECT_TIMEOUT", "LOCAL", "RETRIES", "ClusterError", "WorkerLostError",
-           "dask_client", "is_killed_worker"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "LOCAL",
+    "RETRIES",
+    "ClusterError",
+    "WorkerLostError",
+    "dask_client",
+    "is_killed_worker",
+]

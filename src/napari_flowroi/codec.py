@@ -60,6 +60,7 @@ class EncodedFrame:
 
 # --- RoI priority ------------------------------------------------------------------------------------
 
+
 def roi_weight(mask: np.ndarray, feather: float) -> np.ndarray:
     """1 inside the RoI, falling linearly to 0 over `feather` pixels outside it."""
     mask = np.asarray(mask, bool)
@@ -162,13 +163,16 @@ def soft_weight(detail: np.ndarray, mask: np.ndarray, feather: float) -> np.ndar
         return roi_weight(mask, feather)
     distance = _distance_outside(mask)
     weight = _feather(distance, feather)  # roi_weight, with the distance kept for the band
-    energy = cv2.boxFilter(detail * detail, -1, (DETAIL_WINDOW, DETAIL_WINDOW),
-                           borderType=cv2.BORDER_REFLECT)
+    energy = cv2.boxFilter(
+        detail * detail, -1, (DETAIL_WINDOW, DETAIL_WINDOW), borderType=cv2.BORDER_REFLECT
+    )
     cv2.sqrt(np.maximum(energy, 0, out=energy), dst=energy)
     sample, inside = energy[::3, ::3], mask[::3, ::3]
     background, roi = sample[~inside], sample[inside]
-    reference = max(float(np.percentile(background, DETAIL_QUANTILE)) if background.size else 0.0,
-                    DETAIL_OF_ROI * float(np.median(roi)) if roi.size else 0.0)
+    reference = max(
+        float(np.percentile(background, DETAIL_QUANTILE)) if background.size else 0.0,
+        DETAIL_OF_ROI * float(np.median(roi)) if roi.size else 0.0,
+    )
     if not reference > 0:
         return weight
     low, high = DETAIL_LOW * reference, DETAIL_HIGH * reference
@@ -200,8 +204,7 @@ def prioritise_roi(image: np.ndarray, mask: np.ndarray, settings: FlowRoISetting
     return np.rint(values, out=values).astype(image.dtype)
 
 
-def prioritised_codes(frame: np.ndarray, mask: np.ndarray, settings: FlowRoISettings
-                      ) -> np.ndarray:
+def prioritised_codes(frame: np.ndarray, mask: np.ndarray, settings: FlowRoISettings) -> np.ndarray:
     """What the encoder is given for `frame` with RoI `mask`: its codec values
     (:func:`to_codec_values`) with the RoI priority (:func:`prioritise_roi`). Callers that find
     it ahead of the encode (the batch's look-ahead thread, the preview's cache) hand it to
@@ -210,6 +213,7 @@ def prioritised_codes(frame: np.ndarray, mask: np.ndarray, settings: FlowRoISett
 
 
 # --- sample values <-> codec integers --------------------------------------------------------------
+
 
 def to_codec_values(frame: np.ndarray) -> tuple[np.ndarray, tuple[float, float] | None]:
     """uint8/uint16 go as they are; floats are mapped linearly onto 16-bit codes.
@@ -250,6 +254,7 @@ def from_codec_values(codes: np.ndarray, dtype: str, value_range) -> np.ndarray:
 
 
 # --- scratch files ---------------------------------------------------------------------------------
+
 
 def _scratch_dir() -> str | None:
     # glymur writes files only; RAM-backed /dev/shm keeps that off the disk where there is one.
@@ -328,6 +333,7 @@ def _coding_threads():
 
 # --- JPEG2000 through glymur ----------------------------------------------------------------------
 
+
 def encode_jp2(codes: np.ndarray, cratio: float) -> bytes:
     """A standard JP2 file (9/7 irreversible wavelet) at compression ratio `cratio`.
 
@@ -350,8 +356,13 @@ def encode_jp2(codes: np.ndarray, cratio: float) -> bytes:
     path = os.path.join(_scratch_dir() or tempfile.gettempdir(), f"flowroi-{uuid.uuid4().hex}.jp2")
     try:
         with _coding_threads():
-            glymur.Jp2k(path, data=codes, cratios=[max(1.0, cratio)], irreversible=True,
-                        numres=resolutions_for(codes.shape))
+            glymur.Jp2k(
+                path,
+                data=codes,
+                cratios=[max(1.0, cratio)],
+                irreversible=True,
+                numres=resolutions_for(codes.shape),
+            )
         with open(path, "rb") as handle:
             return handle.read()
     finally:
@@ -378,6 +389,7 @@ def read_jp2_file(path) -> np.ndarray:
 
 
 # --- rate control -----------------------------------------------------------------------------------
+
 
 class RateController:
     """Meets a byte budget frame after frame, starting each frame from what worked on the last.
@@ -454,7 +466,10 @@ class RateController:
                 best, best_ratio = jp2, cratio
             if abs(error) <= self.tolerance or cratio <= 1.0:
                 break
-            cratio, previous = self._next_ratio(cratio, len(jp2), budget, previous), (cratio, len(jp2))
+            cratio, previous = (
+                self._next_ratio(cratio, len(jp2), budget, previous),
+                (cratio, len(jp2)),
+            )
         # kept on a grid of 2*tolerance steps: a miss within tolerance leaves the start exactly
         # where it was, so where OpenJPEG hits at once (real movies, OpenJPEG 2.5) every frame
         # starts at the same ratio as a cold start and a resumed run writes the same bytes as an
@@ -474,7 +489,9 @@ class RateController:
         would jump far)."""
         slope = -1.0
         if previous is not None and previous[0] != cratio and previous[1] > 0:
-            slope = (math.log(size) - math.log(previous[1])) / (math.log(cratio) - math.log(previous[0]))
+            slope = (math.log(size) - math.log(previous[1])) / (
+                math.log(cratio) - math.log(previous[0])
+            )
             slope = min(-0.3, max(-2.0, slope))
         return max(1.0, cratio * math.exp((math.log(budget) - math.log(size)) / slope))
 
@@ -511,9 +528,16 @@ def rate_control_counts(reset: bool = False) -> dict[str, int]:
 
 # --- whole frames ------------------------------------------------------------------------------------
 
-def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISettings,
-                 overhead_bytes: int = 0, *, rate_control: RateController | None = None,
-                 prioritised: np.ndarray | None = None) -> EncodedFrame:
+
+def encode_frame(
+    frame: np.ndarray,
+    mask: np.ndarray | None,
+    settings: FlowRoISettings,
+    overhead_bytes: int = 0,
+    *,
+    rate_control: RateController | None = None,
+    prioritised: np.ndarray | None = None,
+) -> EncodedFrame:
     """Code one frame at the settings' compression rate, or at their target PSNR when set.
 
     The byte budget (raw bytes / rate) covers the JP2 file, its mask box and `overhead_bytes`
@@ -557,9 +581,15 @@ def encode_frame(frame: np.ndarray, mask: np.ndarray | None, settings: FlowRoISe
     else:
         budget = raw_bytes / settings.compression_rate
         jp2 = _encode_to_budget(codes, budget - overhead_bytes - len(box), rate_control)
-    return EncodedFrame(jp2=attach_mask(jp2, box) if box else jp2, mask_bytes=len(box),
-                        raw_bytes=raw_bytes, shape=frame.shape, dtype=str(frame.dtype),
-                        value_range=value_range, roi_fraction=roi_fraction)
+    return EncodedFrame(
+        jp2=attach_mask(jp2, box) if box else jp2,
+        mask_bytes=len(box),
+        raw_bytes=raw_bytes,
+        shape=frame.shape,
+        dtype=str(frame.dtype),
+        value_range=value_range,
+        roi_fraction=roi_fraction,
+    )
 
 
 #: Search range and steps of the target-quality mode (compression ratios handed to OpenJPEG).
@@ -567,8 +597,9 @@ QUALITY_RATIO_RANGE = (1.0, 2000.0)
 QUALITY_STEPS = 9
 
 
-def _encode_to_quality(codes: np.ndarray, original: np.ndarray, mask: np.ndarray | None,
-                       target_db: float) -> bytes:
+def _encode_to_quality(
+    codes: np.ndarray, original: np.ndarray, mask: np.ndarray | None, target_db: float
+) -> bytes:
     """The smallest file whose PSNR inside the RoI (the whole frame when there is none) reaches
     `target_db`: bisection on log(compression ratio). PSNR is measured on the original values
     (for floats on their 16-bit codes), against the frame before background damping."""
@@ -593,8 +624,9 @@ def _encode_to_quality(codes: np.ndarray, original: np.ndarray, mask: np.ndarray
     return best
 
 
-def _encode_to_budget(codes: np.ndarray, budget: float,
-                      rate_control: RateController | None = None) -> bytes:
+def _encode_to_budget(
+    codes: np.ndarray, budget: float, rate_control: RateController | None = None
+) -> bytes:
     return (rate_control or RateController()).encode(codes, budget)
 
 
@@ -627,8 +659,12 @@ def encode_htj2k(codes: np.ndarray, qstep: float) -> bytes:
         from .errors import FlowRoIError
 
         raise FlowRoIError("HTJ2K output needs imagecodecs (pip install imagecodecs).") from error
-    return imagecodecs.htj2k_encode(np.ascontiguousarray(codes), level=float(qstep),
-                                    reversible=False, resolutions=resolutions_for(codes.shape))
+    return imagecodecs.htj2k_encode(
+        np.ascontiguousarray(codes),
+        level=float(qstep),
+        reversible=False,
+        resolutions=resolutions_for(codes.shape),
+    )
 
 
 class HTJ2KRateController:
@@ -683,8 +719,13 @@ def decode_frame(encoded: EncodedFrame) -> np.ndarray:
     return from_codec_values(decode_jp2(encoded.jp2), encoded.dtype, encoded.value_range)
 
 
-def encode_plain(frame: np.ndarray, settings: FlowRoISettings, overhead_bytes: int = 0, *,
-                 rate_control: RateController | None = None) -> EncodedFrame:
+def encode_plain(
+    frame: np.ndarray,
+    settings: FlowRoISettings,
+    overhead_bytes: int = 0,
+    *,
+    rate_control: RateController | None = None,
+) -> EncodedFrame:
     """Plain JPEG2000 at the same rate: the baseline FlowRoI is compared with (no RoI, no mask;
     arguments as in `encode_frame`)."""
     return encode_frame(frame, None, settings, overhead_bytes, rate_control=rate_control)

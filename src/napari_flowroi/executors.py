@@ -50,8 +50,10 @@ def _distributed():
     try:
         import distributed
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ClusterError("Running on a dask cluster needs the 'distributed' package: "
-                           "pip install 'napari-flowroi[distributed]'.") from exc
+        raise ClusterError(
+            "Running on a dask cluster needs the 'distributed' package: "
+            "pip install 'napari-flowroi[distributed]'."
+        ) from exc
     return distributed
 
 
@@ -75,14 +77,15 @@ def _check_scheduler_file(address: str) -> None:
     try:
         info = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ClusterError(f"The dask scheduler file {address} does not exist. Give the file the "
-                           "scheduler wrote (dask scheduler --scheduler-file PATH), or its "
-                           "address (tcp://host:8786).") from None
+        raise ClusterError(
+            f"The dask scheduler file {address} does not exist. Give the file the "
+            "scheduler wrote (dask scheduler --scheduler-file PATH), or its "
+            "address (tcp://host:8786)."
+        ) from None
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise ClusterError(f"Cannot read the dask scheduler file {address} ({exc}).") from exc
     if not isinstance(info, dict) or not isinstance(info.get("address"), str):
-        raise ClusterError(f"{address} is not a dask scheduler file (no scheduler address in "
-                           "it).")
+        raise ClusterError(f"{address} is not a dask scheduler file (no scheduler address in it).")
 
 
 @contextmanager
@@ -111,8 +114,13 @@ def dask_client(scheduler: Any, workers: int = 1) -> Iterator[Any]:
         # quiet, loopback only, no dashboard: this cluster lives for one run
         with _sigint_ignored():
             cluster = distributed.LocalCluster(
-                n_workers=max(1, int(workers)), threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None, silence_logs=50)
+                n_workers=max(1, int(workers)),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                silence_logs=50,
+            )
         try:
             with distributed.Client(cluster) as client:
                 yield client
@@ -158,12 +166,20 @@ class AnySet:
 
 
 def _cancelled() -> CancelledError:
-    return CancelledError("Compression cancelled; finished frames are kept and a rerun with the "
-                          "same settings resumes.")
+    return CancelledError(
+        "Compression cancelled; finished frames are kept and a rerun with the "
+        "same settings resumes."
+    )
 
 
-def run_threads(tasks: list, run_chunk: Callable, workers: int, advance: Callable[[int], None],
-                cancel: Any, on_job_done: Callable[[Any], None]) -> None:
+def run_threads(
+    tasks: list,
+    run_chunk: Callable,
+    workers: int,
+    advance: Callable[[int], None],
+    cancel: Any,
+    on_job_done: Callable[[Any], None],
+) -> None:
     """Run chunks on a pool of `workers` threads in this process; progress after every frame.
 
     Parameters
@@ -189,11 +205,21 @@ def run_threads(tasks: list, run_chunk: Callable, workers: int, advance: Callabl
     stop = threading.Event()
     should_stop = AnySet(cancel, stop)
     error: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=max(1, int(workers)),
-                            thread_name_prefix="flowroi") as pool:
-        futures = {pool.submit(run_chunk, job.source, job.output, job.settings, chunk,
-                               job.overhead, lambda: advance(1), should_stop, job.extra_roi): job
-                   for job, chunk in tasks}
+    with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="flowroi") as pool:
+        futures = {
+            pool.submit(
+                run_chunk,
+                job.source,
+                job.output,
+                job.settings,
+                chunk,
+                job.overhead,
+                lambda: advance(1),
+                should_stop,
+                job.extra_roi,
+            ): job
+            for job, chunk in tasks
+        }
         pending = set(futures)
         try:
             while pending:
@@ -201,8 +227,10 @@ def run_threads(tasks: list, run_chunk: Callable, workers: int, advance: Callabl
                 for future in finished:
                     exc = future.exception()
                     if exc is not None:
-                        if error is None or (isinstance(error, CancelledError)
-                                             and not isinstance(exc, CancelledError)):
+                        if error is None or (
+                            isinstance(error, CancelledError)
+                            and not isinstance(exc, CancelledError)
+                        ):
                             error = exc
                         stop.set()
                         continue
@@ -217,9 +245,14 @@ def run_threads(tasks: list, run_chunk: Callable, workers: int, advance: Callabl
         raise error
 
 
-def run_distributed(tasks: list, run_chunk: Callable, client: Any,
-                    advance: Callable[[int], None], cancel: Any,
-                    on_job_done: Callable[[Any], None]) -> None:
+def run_distributed(
+    tasks: list,
+    run_chunk: Callable,
+    client: Any,
+    advance: Callable[[int], None],
+    cancel: Any,
+    on_job_done: Callable[[Any], None],
+) -> None:
     """Run chunks as tasks on a dask.distributed cluster; progress per finished chunk.
 
     Same parameters as :func:`run_threads`, with the Client instead of a worker count. Tasks are
@@ -230,9 +263,19 @@ def run_distributed(tasks: list, run_chunk: Callable, client: Any,
 
     futures = {}
     for job, chunk in tasks:
-        future = client.submit(run_chunk, job.source, str(job.output), job.settings,
-                               chunk, job.overhead, None, None, job.extra_roi, pure=False,
-                               retries=RETRIES)
+        future = client.submit(
+            run_chunk,
+            job.source,
+            str(job.output),
+            job.settings,
+            chunk,
+            job.overhead,
+            None,
+            None,
+            job.extra_roi,
+            pure=False,
+            retries=RETRIES,
+        )
         futures[future] = (job, chunk)
     try:
         for future in as_completed(list(futures)):
@@ -245,7 +288,8 @@ def run_distributed(tasks: list, run_chunk: Callable, client: Any,
                     raise WorkerLostError(
                         f"dask workers died repeatedly while coding frames {chunk[0]}-"
                         f"{chunk[-1]} of {job.name} (out of memory?); finished frames are "
-                        "kept: rerun the same command to resume.") from exc
+                        "kept: rerun the same command to resume."
+                    ) from exc
                 raise exc
             job.pending -= 1
             if job.pending == 0:

@@ -23,8 +23,9 @@ def estimate_drift(reference: np.ndarray, moving: np.ndarray) -> tuple[float, fl
     if min(reference.shape) < MIN_DRIFT_SIDE:
         return 0.0, 0.0  # a frame a few pixels wide has no drift worth finding
     window = _dft_window(reference.shape)
-    (dx, dy), _response = cv2.phaseCorrelate(reference[window].astype(np.float32),
-                                             moving[window].astype(np.float32))
+    (dx, dy), _response = cv2.phaseCorrelate(
+        reference[window].astype(np.float32), moving[window].astype(np.float32)
+    )
     return float(dy), float(dx)
 
 
@@ -47,16 +48,22 @@ def _dft_window(shape: tuple[int, int]) -> tuple[slice, slice]:
 def shift_image(image: np.ndarray, dy: float, dx: float) -> np.ndarray:
     """Translate an image by (dy, dx), replicating the border so no false edge appears."""
     matrix = np.float32([[1, 0, dx], [0, 1, dy]])
-    return cv2.warpAffine(image, matrix, image.shape[::-1], flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        image, matrix, image.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 #: Farnebäck iterations per pyramid level (the paper's value).
 FARNEBACK_ITERATIONS = 5
 
 
-def dense_flow(current: np.ndarray, other: np.ndarray, method: str = "farneback", *,
-               iterations: int = FARNEBACK_ITERATIONS) -> np.ndarray:
+def dense_flow(
+    current: np.ndarray,
+    other: np.ndarray,
+    method: str = "farneback",
+    *,
+    iterations: int = FARNEBACK_ITERATIONS,
+) -> np.ndarray:
     """Per-pixel displacement (H, W, 2: dx, dy) of `current`'s content towards `other`.
 
     Computed at the current frame's pixels, so motion marks cells where they are in this frame.
@@ -67,13 +74,14 @@ def dense_flow(current: np.ndarray, other: np.ndarray, method: str = "farneback"
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         return dis.calc(current, other, None)
     # The paper's Farnebäck parameters (pyramid 0.5, 3 levels, window 11, 5 iterations, poly 5/1.2).
-    return cv2.calcOpticalFlowFarneback(current, other, None, 0.5, 3, 11, int(iterations), 5, 1.2,
-                                        cv2.OPTFLOW_FARNEBACK_GAUSSIAN)
+    return cv2.calcOpticalFlowFarneback(
+        current, other, None, 0.5, 3, 11, int(iterations), 5, 1.2, cv2.OPTFLOW_FARNEBACK_GAUSSIAN
+    )
 
 
-def aligned_flow(current: np.ndarray, other: np.ndarray, method: str, *,
-                 iterations: int = FARNEBACK_ITERATIONS
-                 ) -> tuple[np.ndarray, tuple[float, float]]:
+def aligned_flow(
+    current: np.ndarray, other: np.ndarray, method: str, *, iterations: int = FARNEBACK_ITERATIONS
+) -> tuple[np.ndarray, tuple[float, float]]:
     """Flow of `current` towards `other` after removing the global drift between them."""
     dy, dx = estimate_drift(current, other)
     aligned_other = shift_image(other, -dy, -dx)
@@ -123,9 +131,13 @@ def _boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
     """The bounding box of each 8-connected region of `mask`, grown by `margin` (clipped)."""
     count, _labels, stats = regions_with_stats(mask)
     height, width = mask.shape
-    return [(slice(max(0, y - margin), min(height, y + h + margin)),
-             slice(max(0, x - margin), min(width, x + w + margin)))
-            for x, y, w, h, _pixels in stats[1:count]]
+    return [
+        (
+            slice(max(0, y - margin), min(height, y + h + margin)),
+            slice(max(0, x - margin), min(width, x + w + margin)),
+        )
+        for x, y, w, h, _pixels in stats[1:count]
+    ]
 
 
 def _area(boxes: list[tuple[slice, slice]]) -> int:
@@ -141,9 +153,14 @@ WHOLE_FRAME_SHARE = 0.7
 MIN_BOX_SIDE = 32
 
 
-def aligned_flow_in(current: np.ndarray, other: np.ndarray, boxes: list[tuple[slice, slice]],
-                    method: str, *, iterations: int = FARNEBACK_ITERATIONS
-                    ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
+def aligned_flow_in(
+    current: np.ndarray,
+    other: np.ndarray,
+    boxes: list[tuple[slice, slice]],
+    method: str,
+    *,
+    iterations: int = FARNEBACK_ITERATIONS,
+) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Like :func:`aligned_flow`, but the flow is computed only inside `boxes`.
 
     Returns the flow (zero outside the boxes), a bool mask of the pixels where it was measured,
@@ -164,15 +181,22 @@ def aligned_flow_in(current: np.ndarray, other: np.ndarray, boxes: list[tuple[sl
         rows, cols = _widen(rows, height), _widen(cols, width)
         if measured[rows, cols].all():
             continue
-        flow[rows, cols] = dense_flow(np.ascontiguousarray(current[rows, cols]),
-                                      np.ascontiguousarray(aligned_other[rows, cols]), method,
-                                      iterations=iterations)
+        flow[rows, cols] = dense_flow(
+            np.ascontiguousarray(current[rows, cols]),
+            np.ascontiguousarray(aligned_other[rows, cols]),
+            method,
+            iterations=iterations,
+        )
         measured[rows, cols] = True
     residual = _median_flow(flow, measured)
     # OpenCV's masked subtraction: 0.1 ms where numpy's boolean-indexed `-=` took 2.9 ms on a
     # 512x512 frame 37 % measured (the same float32 differences; unmeasured pixels stay 0)
-    cv2.subtract(flow, (float(residual[0]), float(residual[1]), 0.0, 0.0), dst=flow,
-                 mask=measured.view(np.uint8))
+    cv2.subtract(
+        flow,
+        (float(residual[0]), float(residual[1]), 0.0, 0.0),
+        dst=flow,
+        mask=measured.view(np.uint8),
+    )
     _clear_uncovered_border(flow, dy, dx)
     return flow, measured, (dy + float(residual[1]), dx + float(residual[0]))
 
@@ -195,8 +219,10 @@ def _coarse_drift(current: np.ndarray, other: np.ndarray) -> tuple[float, float]
     if min(current.shape) < 4 * MIN_DRIFT_SIDE:
         return estimate_drift(current, other)
     size = (current.shape[1] // 2, current.shape[0] // 2)
-    dy, dx = estimate_drift(cv2.resize(current, size, interpolation=cv2.INTER_AREA),
-                            cv2.resize(other, size, interpolation=cv2.INTER_AREA))
+    dy, dx = estimate_drift(
+        cv2.resize(current, size, interpolation=cv2.INTER_AREA),
+        cv2.resize(other, size, interpolation=cv2.INTER_AREA),
+    )
     return 2 * dy, 2 * dx
 
 

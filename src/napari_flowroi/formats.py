@@ -37,16 +37,27 @@ CZI_EXTRA = "pip install 'napari-flowroi[czi]'"
 VENDOR_SUFFIXES = {".nd2": "bioio-nd2", ".czi": "bioio-czi", ".lif": "bioio-lif"}
 ZARR_SUFFIX = ".zarr"
 
-__all__ = ["Plane", "SceneInfo", "claims", "describe", "open_plane", "open_selected",
-           "FORMATS_EXTRA"]
+__all__ = [
+    "Plane",
+    "SceneInfo",
+    "claims",
+    "describe",
+    "open_plane",
+    "open_selected",
+    "FORMATS_EXTRA",
+]
 
 
 # --- which inputs go through bioio -------------------------------------------------------------------
 
+
 def is_zarr(path: Path) -> bool:
     """An OME-Zarr image or plate: a folder named *.zarr, or one with Zarr group metadata."""
-    return path.is_dir() and (path.suffix.lower() == ZARR_SUFFIX or (path / "zarr.json").is_file()
-                              or (path / ".zattrs").is_file())
+    return path.is_dir() and (
+        path.suffix.lower() == ZARR_SUFFIX
+        or (path / "zarr.json").is_file()
+        or (path / ".zattrs").is_file()
+    )
 
 
 def claims(path: str | Path) -> bool:
@@ -87,8 +98,10 @@ def _bioio():
     try:
         from bioio import BioImage
     except ImportError as exc:
-        raise InputError(f"Reading ND2, CZI, LIF, OME-Zarr and multi-channel OME-TIFF needs the "
-                         f"optional readers: {FORMATS_EXTRA}") from exc
+        raise InputError(
+            f"Reading ND2, CZI, LIF, OME-Zarr and multi-channel OME-TIFF needs the "
+            f"optional readers: {FORMATS_EXTRA}"
+        ) from exc
     return BioImage
 
 
@@ -126,13 +139,19 @@ def _open_failure(path: Path, exc: Exception) -> str:
     if plugin is not None and importlib.util.find_spec(plugin.replace("-", "_")) is None:
         extra = CZI_EXTRA if plugin == "bioio-czi" else FORMATS_EXTRA
         return f"Cannot read {path}: its reader ({plugin}) is not installed: {extra}"
-    why = ("no installed bioio reader accepts it" if "Unsupported" in type(exc).__name__
-           else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}")
-    return (f"Cannot read {path} ({why}). Check that the file is complete and really the format "
-            f"its name says (readers: {FORMATS_EXTRA}).")
+    why = (
+        "no installed bioio reader accepts it"
+        if "Unsupported" in type(exc).__name__
+        else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+    )
+    return (
+        f"Cannot read {path} ({why}). Check that the file is complete and really the format "
+        f"its name says (readers: {FORMATS_EXTRA})."
+    )
 
 
 # --- what a file holds ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SceneInfo:
@@ -140,7 +159,7 @@ class SceneInfo:
 
     index: int
     name: str
-    sizes: dict          # T, C, Z, Y, X
+    sizes: dict  # T, C, Z, Y, X
     dtype: str
     channel_names: tuple[str, ...]
     metadata: dict = field(default_factory=dict)  # pixel sizes, time interval, acquisition
@@ -186,18 +205,30 @@ def scene_info(path: str | Path, index: int) -> SceneInfo:
         dims = image.dims
         sizes = {axis: int(getattr(dims, axis, 1) or 1) for axis in "TCZYX"}
         if "S" in dims.order and getattr(dims, "S", 1) > 1:
-            raise InputError(f"{path} holds RGB(A) images (scene {names[index]}); FlowRoI "
-                             "compresses grey-level movies. Save one channel per plane first.")
+            raise InputError(
+                f"{path} holds RGB(A) images (scene {names[index]}); FlowRoI "
+                "compresses grey-level movies. Save one channel per plane first."
+            )
         channels = tuple(str(c) for c in _try(lambda: image.channel_names, ()))
         if len(channels) != sizes["C"]:
             channels = tuple(f"C{c}" for c in range(sizes["C"]))
-        return SceneInfo(index, names[index], sizes, str(np.dtype(image.dtype)), channels,
-                         scene_metadata(image))
+        return SceneInfo(
+            index, names[index], sizes, str(np.dtype(image.dtype)), channels, scene_metadata(image)
+        )
 
 
-_UNIT_SYMBOLS = {"micrometer": "µm", "micron": "µm", "um": "µm", "nanometer": "nm",
-                 "millimeter": "mm", "meter": "m", "second": "s", "millisecond": "ms",
-                 "minute": "min", "hour": "h"}
+_UNIT_SYMBOLS = {
+    "micrometer": "µm",
+    "micron": "µm",
+    "um": "µm",
+    "nanometer": "nm",
+    "millimeter": "mm",
+    "meter": "m",
+    "second": "s",
+    "millisecond": "ms",
+    "minute": "min",
+    "hour": "h",
+}
 
 
 def _unit(value: Any) -> str | None:
@@ -299,12 +330,17 @@ def _scene_metadata(image) -> dict:
             value = getattr(standard, key, None)
             if value not in (None, ""):
                 acquisition[key] = str(value)
-        position = {k: getattr(standard, k, None) for k in ("row", "column", "stage_position_x",
-                                                            "stage_position_y")}
+        position = {
+            k: getattr(standard, k, None)
+            for k in ("row", "column", "stage_position_x", "stage_position_y")
+        }
         if not _is_well(position["row"], position["column"]):
             position.update(row=None, column=None)
-        position = {k: (float(v) if isinstance(v, float) else v if isinstance(v, int) else str(v))
-                    for k, v in position.items() if v is not None}
+        position = {
+            k: (float(v) if isinstance(v, float) else v if isinstance(v, int) else str(v))
+            for k, v in position.items()
+            if v is not None
+        }
         if position:
             acquisition["position"] = position
     ome_image = _try(lambda: image.ome_metadata.images[image.current_scene_index])
@@ -328,9 +364,14 @@ def _plane_time_step(pixels) -> float | None:
     plane), in seconds: last minus first over their distance in T. (bioio's own
     ``timelapse_interval`` takes the last plane's DeltaT for the whole duration, which counts the
     time before the first frame too: 0.58 s instead of 0.50 s on a Nikon file.)"""
-    planes = [p for p in (getattr(pixels, "planes", None) or [])
-              if p.the_z in (0, None) and p.the_c in (0, None) and p.the_t is not None
-              and p.delta_t is not None]
+    planes = [
+        p
+        for p in (getattr(pixels, "planes", None) or [])
+        if p.the_z in (0, None)
+        and p.the_c in (0, None)
+        and p.the_t is not None
+        and p.delta_t is not None
+    ]
     if len(planes) < 2:
         return None
     first, last = min(planes, key=lambda p: p.the_t), max(planes, key=lambda p: p.the_t)
@@ -368,6 +409,7 @@ def _is_well(row, column) -> bool:
 
 
 # --- one plane as a movie ----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Plane:
@@ -409,28 +451,43 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
     sizes = info.sizes
     for axis, index in (("C", plane.channel), ("Z", plane.z)):
         if not 0 <= index < sizes[axis]:
-            raise InputError(f"{plane.path} scene {info.name} has no {axis.lower()} index {index} "
-                             f"(it has {sizes[axis]}).")
+            raise InputError(
+                f"{plane.path} scene {info.name} has no {axis.lower()} index {index} "
+                f"(it has {sizes[axis]})."
+            )
     source = _plane_label(plane, info)
     dtype = check_dtype(np.dtype(info.dtype), source)
-    read = (_tiff_frames(plane, info) if Path(plane.path).suffix.lower() in TIFF_SUFFIXES
-            else None) or _bioio_frames(plane)
+    read = (
+        _tiff_frames(plane, info) if Path(plane.path).suffix.lower() in TIFF_SUFFIXES else None
+    ) or _bioio_frames(plane)
 
     def checked(t: int) -> np.ndarray:
         try:
             return read(t)
         except Exception as exc:
-            raise InputError(f"Cannot read frame {t} of {source} ({type(exc).__name__}: "
-                             f"{' '.join(str(exc).split())[:200]}); the file may be truncated."
-                             ) from exc
+            raise InputError(
+                f"Cannot read frame {t} of {source} ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:200]}); the file may be truncated."
+            ) from exc
 
     physical = dict(info.metadata)
-    physical.update(scene=info.name, scene_index=info.index, channel_name=info.channel_names[
-        plane.channel], channel_index=plane.channel, channels=sizes["C"])
+    physical.update(
+        scene=info.name,
+        scene_index=info.index,
+        channel_name=info.channel_names[plane.channel],
+        channel_index=plane.channel,
+        channels=sizes["C"],
+    )
     if sizes["Z"] > 1:
         physical.update(z_index=plane.z, z_planes=sizes["Z"])
-    return Movie(shape=(sizes["T"], sizes["Y"], sizes["X"]), dtype=dtype, read=checked,
-                 source=source, physical=physical, files=_content_files(Path(plane.path)))
+    return Movie(
+        shape=(sizes["T"], sizes["Y"], sizes["X"]),
+        dtype=dtype,
+        read=checked,
+        source=source,
+        physical=physical,
+        files=_content_files(Path(plane.path)),
+    )
 
 
 @lru_cache(maxsize=8)
@@ -445,8 +502,9 @@ def _content_files(path: Path) -> tuple[Path, ...]:
 
 def _bioio_frames(plane: Plane):
     """Frame t as one chunk of bioio's lazy array, computed in this thread."""
-    frames, lock = _plane_chunks(plane.path, plane.scene, plane.channel, plane.z,
-                                 _stamp(plane.path))
+    frames, lock = _plane_chunks(
+        plane.path, plane.scene, plane.channel, plane.z, _stamp(plane.path)
+    )
 
     def read(t: int) -> np.ndarray:
         with lock:
@@ -481,8 +539,9 @@ def _tiff_frames(plane: Plane, info: SceneInfo):
         return None
     series, outer, lock = opened
     sizes = dict(outer)
-    if (series.shape[-2:] != (info.sizes["Y"], info.sizes["X"])
-            or any(sizes.get(a, 1) != info.sizes[a] for a in "TCZ")):
+    if series.shape[-2:] != (info.sizes["Y"], info.sizes["X"]) or any(
+        sizes.get(a, 1) != info.sizes[a] for a in "TCZ"
+    ):
         return None
     counts = [n for _, n in outer]
 
@@ -513,9 +572,12 @@ def _tiff_series(path: str, scene: int, stamp: int):
         series = tif.series[scene]
         axes, shape = series.axes, series.shape
         outer = tuple((axis, n) for axis, n in zip(axes, shape, strict=True) if axis not in "YX")
-        if (any(axis not in "TCZ" for axis, _ in outer) or axes[-2:] != "YX"
-                or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
-                or any(page is None for page in (series.pages[0], series.pages[-1]))):
+        if (
+            any(axis not in "TCZ" for axis, _ in outer)
+            or axes[-2:] != "YX"
+            or len(series.pages) != int(np.prod([n for _, n in outer], dtype=np.int64))
+            or any(page is None for page in (series.pages[0], series.pages[-1]))
+        ):
             tif.close()
             return None
     except Exception:  # noqa: BLE001 - tifffile raises many kinds on odd files; None = the general reader
@@ -540,14 +602,21 @@ def _pick(wanted: str | int, names: Sequence[str], what: str, path) -> int:
                 return i
     if text.lstrip("-").isdigit() and 0 <= int(text) < len(names):
         return int(text)
-    raise InputError(f"{path} has no {what} {text!r}; its {what}s are "
-                     f"{', '.join(f'{i}: {n}' for i, n in enumerate(names))}. "
-                     f"Give a name or index from that list.")
+    raise InputError(
+        f"{path} has no {what} {text!r}; its {what}s are "
+        f"{', '.join(f'{i}: {n}' for i, n in enumerate(names))}. "
+        f"Give a name or index from that list."
+    )
 
 
-def open_selected(path: str | Path, *, scene: str | int | None = None,
-                  channel: str | int | None = None, z: int | None = None,
-                  first_if_several: bool = False) -> Movie:
+def open_selected(
+    path: str | Path,
+    *,
+    scene: str | int | None = None,
+    channel: str | int | None = None,
+    z: int | None = None,
+    first_if_several: bool = False,
+) -> Movie:
     """One plane of a file as a movie.
 
     Parameters
@@ -576,7 +645,9 @@ def open_selected(path: str | Path, *, scene: str | int | None = None,
             several.append(f"{info.sizes['Z']} z-planes")
         if several:
             shape = tuple(info.sizes.values())
-            raise InputError(f"{path} holds {' and '.join(several)} (axes TCZYX {shape}); "
-                             "`flowroi compress` codes them all into one output folder, or pick "
-                             "one with --scene/--channel/--z.")
+            raise InputError(
+                f"{path} holds {' and '.join(several)} (axes TCZYX {shape}); "
+                "`flowroi compress` codes them all into one output folder, or pick "
+                "one with --scene/--channel/--z."
+            )
     return open_plane(Plane(str(path), s, c, zz), info)

@@ -20,9 +20,9 @@ from .metrics import object_coverage, pixel_coverage
 @dataclass(frozen=True)
 class FrameCoverage:
     t: int
-    pixel_share: float       # of detected cell pixels inside the RoI
-    object_share: float      # of detected cells with at least half their pixels inside
-    cell_fraction: float     # detected cells' share of the frame
+    pixel_share: float  # of detected cell pixels inside the RoI
+    object_share: float  # of detected cells with at least half their pixels inside
+    cell_fraction: float  # detected cells' share of the frame
     missed: np.ndarray = field(repr=False)  # (N, 2) centroids (y, x) of cells left outside
 
 
@@ -43,10 +43,12 @@ class MovieCoverage:
         return min(self.frames, key=lambda f: f.pixel_share, default=None)
 
     def as_dict(self) -> dict:
-        return {"pixel_share": round(self.pixel_share, 4),
-                "object_share": round(self.object_share, 4),
-                "frames_checked": [f.t for f in self.frames],
-                "worst_frame": None if self.worst is None else self.worst.t}
+        return {
+            "pixel_share": round(self.pixel_share, 4),
+            "object_share": round(self.object_share, 4),
+            "frames_checked": [f.t for f in self.frames],
+            "worst_frame": None if self.worst is None else self.worst.t,
+        }
 
 
 def frame_coverage(t: int, roi: np.ndarray, cells: np.ndarray) -> FrameCoverage:
@@ -54,11 +56,13 @@ def frame_coverage(t: int, roi: np.ndarray, cells: np.ndarray) -> FrameCoverage:
     missed = np.zeros((0, 2))
     if outside.any():
         count, _labels, stats, centroids = cv2.connectedComponentsWithStats(
-            outside.astype(np.uint8), connectivity=8)
+            outside.astype(np.uint8), connectivity=8
+        )
         big = stats[1:, cv2.CC_STAT_AREA] >= 4
         missed = centroids[1:][big][:, ::-1]
-    return FrameCoverage(t, pixel_coverage(roi, cells), object_coverage(roi, cells),
-                         float(cells.mean()), missed)
+    return FrameCoverage(
+        t, pixel_coverage(roi, cells), object_coverage(roi, cells), float(cells.mean()), missed
+    )
 
 
 def sample_frames(n_frames: int, count: int = 5) -> list[int]:
@@ -71,8 +75,9 @@ def sample_frames(n_frames: int, count: int = 5) -> list[int]:
 def estimate_coverage(extractor, frames=None) -> MovieCoverage:
     """Coverage of the detected cells by the RoI on `frames` (default: 5 spread over the movie)."""
     frames = sample_frames(len(extractor.movie)) if frames is None else frames
-    return MovieCoverage(tuple(frame_coverage(t, extractor.mask(t), extractor.cells(t))
-                               for t in frames))
+    return MovieCoverage(
+        tuple(frame_coverage(t, extractor.mask(t), extractor.cells(t)) for t in frames)
+    )
 
 
 @dataclass(frozen=True)
@@ -87,8 +92,7 @@ class Preflight:
     coverage: MovieCoverage | None = None
 
 
-def preflight(movie, settings, *, extra_roi=None, accepted: bool = False,
-              frames=None) -> Preflight:
+def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames=None) -> Preflight:
     """Check, before compressing `movie` with `settings`, that the RoI keeps the cells.
 
     Parameters
@@ -120,10 +124,16 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False,
 
     coverage = estimate_coverage(RoiExtractor(movie, settings, extra_roi=extra_roi), frames)
     if coverage.pixel_share < settings.coverage_target:
-        return Preflight(False, (
-            f"The RoI is estimated to hold only {coverage.pixel_share:.1%} of the cell pixels "
-            f"(target {settings.coverage_target:.0%}; worst frame {coverage.worst.t}). Cells left "
-            "outside are smeared. Use suggested settings (Suggest settings / flowroi tune) that "
-            "keep them, lower the coverage target, or compress anyway."), coverage)
-    return Preflight(True, f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell "
-                           "pixels.", coverage)
+        return Preflight(
+            False,
+            (
+                f"The RoI is estimated to hold only {coverage.pixel_share:.1%} of the cell pixels "
+                f"(target {settings.coverage_target:.0%}; worst frame {coverage.worst.t}). Cells left "
+                "outside are smeared. Use suggested settings (Suggest settings / flowroi tune) that "
+                "keep them, lower the coverage target, or compress anyway."
+            ),
+            coverage,
+        )
+    return Preflight(
+        True, f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels.", coverage
+    )

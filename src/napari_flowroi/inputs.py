@@ -72,22 +72,29 @@ def open_movie(source: Any) -> Movie:
             return open_selected(path)
         if path.is_dir():
             if (path / "manifest.json").is_file() and (path / "frames").is_dir():
-                raise InputError(f"{path} is a FlowRoI compressed stack, not a movie; decompress "
-                                 "it first (flowroi decompress) if you want to compress it again.")
+                raise InputError(
+                    f"{path} is a FlowRoI compressed stack, not a movie; decompress "
+                    "it first (flowroi decompress) if you want to compress it again."
+                )
             return _open_frame_folder(path)
         if not path.is_file():  # a FIFO or a device would block or never end
-            raise InputError(f"Input {path} is not a regular file. Give a TIFF stack or a folder "
-                             "of frames.")
+            raise InputError(
+                f"Input {path} is not a regular file. Give a TIFF stack or a folder of frames."
+            )
         if path.suffix.lower() in TIFF_SUFFIXES:
             return _open_tiff(path)
         if path.suffix.lower() in FRAME_SUFFIXES:  # a single PNG image: a one-frame movie
             frame = _read_frame_file(path)
             if frame.ndim == 3 and frame.shape[-1] in (3, 4):
-                raise InputError(f"{path} is an RGB(A) image; FlowRoI compresses grey-level "
-                                 "movies. Convert it to one channel first.")
+                raise InputError(
+                    f"{path} is an RGB(A) image; FlowRoI compresses grey-level "
+                    "movies. Convert it to one channel first."
+                )
             return movie_from_array(frame, source=str(path))
-        raise InputError(f"Input {path} is not a TIFF stack or a folder of frames. "
-                         "Give a multi-page .tif or a folder of numbered .png/.tif frames.")
+        raise InputError(
+            f"Input {path} is not a TIFF stack or a folder of frames. "
+            "Give a multi-page .tif or a folder of numbered .png/.tif frames."
+        )
     return movie_from_array(source)
 
 
@@ -100,31 +107,42 @@ def movie_from_array(array: Any, source: str = "array") -> Movie:
         array = array[None]
     check_axes(tuple(array.shape), source)
     dtype = check_dtype(np.dtype(array.dtype), source)
-    return Movie(shape=tuple(int(s) for s in array.shape), dtype=dtype,
-                 read=lambda t: np.asarray(array[t]), source=source)
+    return Movie(
+        shape=tuple(int(s) for s in array.shape),
+        dtype=dtype,
+        read=lambda t: np.asarray(array[t]),
+        source=source,
+    )
 
 
 def require_motion(movie: Movie) -> None:
     """Motion needs two frames: refuse a one-frame movie for anything but plain JPEG2000."""
     if len(movie) < 2:
-        raise InputError(f"{movie.source} is a single 2-D image (one frame); motion needs at least "
-                         "two frames. Use --plain to compress it with plain JPEG2000.")
+        raise InputError(
+            f"{movie.source} is a single 2-D image (one frame); motion needs at least "
+            "two frames. Use --plain to compress it with plain JPEG2000."
+        )
 
 
 def check_axes(shape: tuple[int, ...], source: str) -> None:
     if len(shape) == 4 and shape[-1] in (3, 4):
-        raise InputError(f"{source} has RGB(A) frames {shape}; FlowRoI compresses grey-level "
-                         "movies. Convert to one channel first (e.g. keep the green channel).")
+        raise InputError(
+            f"{source} has RGB(A) frames {shape}; FlowRoI compresses grey-level "
+            "movies. Convert to one channel first (e.g. keep the green channel)."
+        )
     if len(shape) != 3:
         raise InputError(
             f"{source} has shape {shape}, but FlowRoI needs one time axis and two image axes "
-            "(T, Y, X). Split channels or z-planes into separate movies first.")
+            "(T, Y, X). Split channels or z-planes into separate movies first."
+        )
     if shape[0] < 1 or shape[1] < 1 or shape[2] < 1:
         raise InputError(f"{source} has an empty axis {shape}.")
     if shape[1] > MAX_SIDE or shape[2] > MAX_SIDE:
-        raise InputError(f"{source} claims frames of {shape[2]}x{shape[1]} pixels; FlowRoI takes "
-                         f"frames of at most {MAX_SIDE} pixels a side. If the file is damaged, "
-                         "copy it again; otherwise crop or tile the movie first.")
+        raise InputError(
+            f"{source} claims frames of {shape[2]}x{shape[1]} pixels; FlowRoI takes "
+            f"frames of at most {MAX_SIDE} pixels a side. If the file is damaged, "
+            "copy it again; otherwise crop or tile the movie first."
+        )
 
 
 def check_fits_memory(movie: Movie, plain: bool, workers: int = 1) -> None:
@@ -140,7 +158,8 @@ def check_fits_memory(movie: Movie, plain: bool, workers: int = 1) -> None:
             f"Frames of {movie.shape[2]}x{movie.shape[1]} pixels need about {needed / 1e9:.1f} GB "
             f"to compress{f' with {workers} workers' if workers > 1 else ''}, more than this "
             f"machine's {total / 1e9:.1f} GB. Crop or tile the movie, use fewer workers, or run "
-            "on a larger machine.")
+            "on a larger machine."
+        )
 
 
 def _physical_memory() -> int:
@@ -152,6 +171,7 @@ def _physical_memory() -> int:
 
 # --- TIFF stacks -------------------------------------------------------------------------------------
 
+
 def _open_tiff(path: Path) -> Movie:
     import tifffile
 
@@ -162,36 +182,54 @@ def _open_tiff(path: Path) -> Movie:
             shape, axes = tuple(series.shape), series.axes
             if others:
                 kinds = ", ".join(f"{s.dtype} {tuple(s.shape)}" for s in tif.series[:4])
-                raise _MixedPages(f"{path} holds {1 + len(others)} image series of different "
-                                  f"page sizes or pixel types ({kinds}); FlowRoI compresses one "
-                                  "(T, Y, X) stack whose pages are all alike. Save each series "
-                                  "as its own TIFF first.")
+                raise _MixedPages(
+                    f"{path} holds {1 + len(others)} image series of different "
+                    f"page sizes or pixel types ({kinds}); FlowRoI compresses one "
+                    "(T, Y, X) stack whose pages are all alike. Save each series "
+                    "as its own TIFF first."
+                )
             dtype = np.dtype(series.dtype)
             physical = _tiff_physical_metadata(tif)
             page_count = len(tif.pages)
             last = tif.pages[-1] if page_count else None
-            data_end = max((o + n for o, n in zip(getattr(last, "dataoffsets", ()),
-                                                  getattr(last, "databytecounts", ()),
-                                                  strict=False)), default=0)
+            data_end = max(
+                (
+                    o + n
+                    for o, n in zip(
+                        getattr(last, "dataoffsets", ()),
+                        getattr(last, "databytecounts", ()),
+                        strict=False,
+                    )
+                ),
+                default=0,
+            )
     except _MixedPages as exc:
         raise InputError(str(exc)) from None
     except Exception as exc:  # tifffile raises many kinds for corrupt files
-        raise InputError(f"Cannot read {path} as a TIFF stack ({_one_line(exc)}). "
-                         "Check that the file is complete and really a TIFF.") from exc
+        raise InputError(
+            f"Cannot read {path} as a TIFF stack ({_one_line(exc)}). "
+            "Check that the file is complete and really a TIFF."
+        ) from exc
     if complaints or data_end > path.stat().st_size:
         # tifffile reads a cut-off file without raising: it logs and gives fewer frames
         why = _one_line(complaints[0]) if complaints else "image data end past the end of the file"
-        raise InputError(f"{path} is truncated or damaged ({why}). Copy the complete file again "
-                         "(e.g. check its size against the original) and rerun.")
+        raise InputError(
+            f"{path} is truncated or damaged ({why}). Copy the complete file again "
+            "(e.g. check its size against the original) and rerun."
+        )
     shape, axes = _squeeze(shape, axes)
     if len(shape) == 2:  # a single image: a one-frame movie
         shape, axes = (1,) + shape, "I" + axes
     if "S" in axes:
-        raise InputError(f"{path} holds RGB(A) images (axes {axes}, shape {shape}); FlowRoI "
-                         "compresses grey-level movies. Save one channel as a (T, Y, X) stack.")
+        raise InputError(
+            f"{path} holds RGB(A) images (axes {axes}, shape {shape}); FlowRoI "
+            "compresses grey-level movies. Save one channel as a (T, Y, X) stack."
+        )
     if len(shape) == 3 and axes[0] not in "TZQI":
-        raise InputError(f"{path} has axes {axes} {shape}; FlowRoI needs (T, Y, X). "
-                         "Split channels into separate movies first.")
+        raise InputError(
+            f"{path} has axes {axes} {shape}; FlowRoI needs (T, Y, X). "
+            "Split channels into separate movies first."
+        )
     if len(shape) == 3 and axes[0] == "Z" and "T" not in axes:
         pass  # a stack saved without time metadata: take the first axis as time
     check_axes(shape, str(path))
@@ -214,11 +252,13 @@ def _open_tiff(path: Path) -> Movie:
                     return tif.pages[t].asarray()
                 return tif.series[0].asarray()[t]  # one-page stacks: no streaming possible
         except Exception as exc:
-            raise InputError(f"Cannot read frame {t} of {path} ({exc}); the file may be truncated."
-                             ) from exc
+            raise InputError(
+                f"Cannot read frame {t} of {path} ({exc}); the file may be truncated."
+            ) from exc
 
-    return Movie(shape=shape, dtype=dtype, read=read, source=str(path), physical=physical,
-                 files=(path,))
+    return Movie(
+        shape=shape, dtype=dtype, read=read, source=str(path), physical=physical, files=(path,)
+    )
 
 
 class _MixedPages(Exception):
@@ -281,11 +321,17 @@ def _tiff_physical_metadata(tif) -> dict:
             root = None
         pixels = root.find(".//{*}Pixels") if root is not None else None
         if pixels is not None:
-            for key, name in (("PhysicalSizeX", "pixel_size_x"), ("PhysicalSizeY", "pixel_size_y"),
-                              ("TimeIncrement", "time_interval")):
+            for key, name in (
+                ("PhysicalSizeX", "pixel_size_x"),
+                ("PhysicalSizeY", "pixel_size_y"),
+                ("TimeIncrement", "time_interval"),
+            ):
                 if pixels.get(key) is not None:
                     physical[name] = float(pixels.get(key))
-            for key, name in (("PhysicalSizeXUnit", "space_unit"), ("TimeIncrementUnit", "time_unit")):
+            for key, name in (
+                ("PhysicalSizeXUnit", "space_unit"),
+                ("TimeIncrementUnit", "time_unit"),
+            ):
                 if pixels.get(key) is not None:
                     physical[name] = pixels.get(key)
     elif tif.is_imagej and tif.imagej_metadata:
@@ -315,8 +361,11 @@ def frame_sort_key(path: Path) -> tuple:
 
 
 def list_frame_files(folder: Path) -> list[Path]:
-    files = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES
-             and not p.name.startswith(".")]
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".")
+    ]
     return sorted(files, key=frame_sort_key)
 
 
@@ -351,8 +400,10 @@ def frame_file_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
             raise ValueError(complaints[0])
         return (tuple(s for s in shape if s != 1) if len(shape) > 2 else shape), dtype
     except Exception as exc:
-        raise InputError(f"Cannot read frame {path} ({_one_line(exc)}). Check that it is a "
-                         "complete image file, or remove it from the folder.") from exc
+        raise InputError(
+            f"Cannot read frame {path} ({_one_line(exc)}). Check that it is a "
+            "complete image file, or remove it from the folder."
+        ) from exc
 
 
 def check_frame_folder(movie: Movie) -> None:
@@ -364,18 +415,22 @@ def check_frame_folder(movie: Movie) -> None:
     for path in list_frame_files(folder):
         shape, dtype = frame_file_header(path)
         if len(shape) == 3 and shape[-1] in (3, 4):
-            raise InputError(f"Frame {path.name} in {folder} is RGB(A); FlowRoI compresses "
-                             "grey-level movies. Convert it to one channel first.")
+            raise InputError(
+                f"Frame {path.name} in {folder} is RGB(A); FlowRoI compresses "
+                "grey-level movies. Convert it to one channel first."
+            )
         if shape != tuple(movie.shape[1:]):
             raise InputError(
                 f"Frame {path.name} in {folder} is {'x'.join(map(str, shape[::-1]))} pixels but "
                 f"the first frame is {movie.shape[2]}x{movie.shape[1]}; all frames must be the "
-                "same size.")
+                "same size."
+            )
         if dtype != movie.dtype and not (dtype == np.float16 and movie.dtype == np.float32):
             raise InputError(
                 f"Frame {path.name} in {folder} has pixel type {dtype} but the first frame "
                 f"{movie.dtype}; all frames must have one pixel type. Convert them to one type "
-                "(e.g. uint16) first.")
+                "(e.g. uint16) first."
+            )
 
 
 def _read_frame_file(path: Path) -> np.ndarray:
@@ -395,23 +450,34 @@ def _read_frame_file(path: Path) -> np.ndarray:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"Cannot read frame {path} ({exc}). Check that it is a complete image "
-                         "file, or remove it from the folder.") from exc
+        raise InputError(
+            f"Cannot read frame {path} ({exc}). Check that it is a complete image "
+            "file, or remove it from the folder."
+        ) from exc
 
 
 def _open_frame_folder(folder: Path) -> Movie:
     files = list_frame_files(folder)
     if not files:
-        raise InputError(f"Folder {folder} holds no frames (.png, .tif or .tiff). "
-                         "Give a folder of numbered frames or a TIFF stack.")
+        raise InputError(
+            f"Folder {folder} holds no frames (.png, .tif or .tiff). "
+            "Give a folder of numbered frames or a TIFF stack."
+        )
     first = _read_frame_file(files[0])
     if first.ndim == 3 and first.shape[-1] in (3, 4):
-        raise InputError(f"Frames in {folder} are RGB(A); FlowRoI compresses grey-level movies. "
-                         "Convert them to one channel first.")
+        raise InputError(
+            f"Frames in {folder} are RGB(A); FlowRoI compresses grey-level movies. "
+            "Convert them to one channel first."
+        )
     check_axes((len(files),) + first.shape, str(folder))
     dtype = check_dtype(first.dtype, str(folder))
-    return Movie(shape=(len(files),) + first.shape, dtype=dtype,
-                 read=lambda t: _read_frame_file(files[t]), source=str(folder), files=tuple(files))
+    return Movie(
+        shape=(len(files),) + first.shape,
+        dtype=dtype,
+        read=lambda t: _read_frame_file(files[t]),
+        source=str(folder),
+        files=tuple(files),
+    )
 
 
 # --- plates: folders of movies ---------------------------------------------------------------------
@@ -443,8 +509,14 @@ def list_wells(folder: str | Path) -> list[Path] | None:
         if tiffs and len(tiffs) == len(files) and _frames_in(tiffs[0]) > 1:
             return tiffs
         return None
-    subfolders = sorted((p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")
-                         and list_frame_files(p)), key=frame_sort_key)
+    subfolders = sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and list_frame_files(p)
+        ),
+        key=frame_sort_key,
+    )
     return subfolders or None
 
 
@@ -462,8 +534,12 @@ def _frames_in(path: Path) -> int:
 def input_fingerprint(movie: Movie) -> dict:
     """What identifies an input for resuming: its source, shape, dtype and a fingerprint of its
     content (see content_fingerprint), so an input replaced by other pixels is not resumed."""
-    return {"source": movie.source, "shape": list(movie.shape), "dtype": str(movie.dtype),
-            "content": content_fingerprint(movie)}
+    return {
+        "source": movie.source,
+        "shape": list(movie.shape),
+        "dtype": str(movie.dtype),
+        "content": content_fingerprint(movie),
+    }
 
 
 #: Bytes read per sample of a file, and samples per frame, for the content fingerprint.

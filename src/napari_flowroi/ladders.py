@@ -58,8 +58,9 @@ class RateLadder:
         return float(rate) / self.rate_for_quality(quality)
 
 
-def plain_codings(frame: np.ndarray, rates: Sequence[float]) -> Iterator[tuple[float, object,
-                                                                                 np.ndarray]]:
+def plain_codings(
+    frame: np.ndarray, rates: Sequence[float]
+) -> Iterator[tuple[float, object, np.ndarray]]:
     """Plain JPEG2000 of `frame` at each rate: ``(requested rate, EncodedFrame, decoded frame)``.
 
     One rate controller runs down the list, so each rung costs about one encode. For callers
@@ -67,13 +68,19 @@ def plain_codings(frame: np.ndarray, rates: Sequence[float]) -> Iterator[tuple[f
     """
     control = RateController()
     for rate in rates:
-        encoded = encode_plain(frame, FlowRoISettings(compression_rate=float(rate)),
-                               rate_control=control)
+        encoded = encode_plain(
+            frame, FlowRoISettings(compression_rate=float(rate)), rate_control=control
+        )
         yield float(rate), encoded, decode_frame(encoded)
 
 
-def plain_rate_ladder(frame: np.ndarray, rates: Sequence[float], where: np.ndarray | None = None,
-                      *, peak: float | None = None) -> RateLadder:
+def plain_rate_ladder(
+    frame: np.ndarray,
+    rates: Sequence[float],
+    where: np.ndarray | None = None,
+    *,
+    peak: float | None = None,
+) -> RateLadder:
     """Plain JPEG2000 of `frame` at each of `rates`, with its PSNR inside `where`.
 
     The one plain ladder of the project: `flowroi tune`, the napari rate-distortion plot and the
@@ -101,5 +108,6 @@ def plain_rate_ladder(frame: np.ndarray, rates: Sequence[float], where: np.ndarr
         achieved.append(encoded.compression_rate)
         quality.append(psnr(frame, decoded, where, peak))
     order = np.argsort(achieved)
-    return RateLadder(np.asarray(requested)[order], np.asarray(achieved)[order],
-                      np.asarray(quality)[order])
+    return RateLadder(
+        np.asarray(requested)[order], np.asarray(achieved)[order], np.asarray(quality)[order]
+    )

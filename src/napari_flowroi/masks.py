@@ -21,7 +21,8 @@ def regions_with_stats(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     raster order and gave identical labels and stats on the benchmark masks
     (tests/core/test_masks.py checks it on random ones)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        mask.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT)
+        mask.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT
+    )
     return count, labels, stats
 
 

@@ -60,13 +60,19 @@ def psnr_peak(original: np.ndarray, value_range: tuple[float, float] | None = No
     if original.dtype.kind in "uib":
         return float(np.iinfo(original.dtype).max) if original.dtype.kind != "b" else 1.0
     if value_range is None:
-        value_range = (float(np.min(original)), float(np.max(original))) if original.size else (0, 1)
+        value_range = (
+            (float(np.min(original)), float(np.max(original))) if original.size else (0, 1)
+        )
     span = float(value_range[1]) - float(value_range[0])
     return span if span > 0 else 1.0
 
 
-def psnr(original: np.ndarray, decoded: np.ndarray, where: np.ndarray | None = None,
-         peak: float | None = None) -> float:
+def psnr(
+    original: np.ndarray,
+    decoded: np.ndarray,
+    where: np.ndarray | None = None,
+    peak: float | None = None,
+) -> float:
     """PSNR in dB over the pixels `where` is true.
 
     Parameters
@@ -115,8 +121,9 @@ def object_coverage(roi: np.ndarray, cells: np.ndarray, min_inside: float = 0.5)
     # the frame to float64: 12 ms a frame at 1 MP in every batch run, through the guard); areas
     # come with the labelling for binary masks
     if cells.dtype == bool or cells.max() <= 1:
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(cells.astype(np.uint8),
-                                                                   connectivity=8)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            cells.astype(np.uint8), connectivity=8
+        )
         count -= 1
         area = stats[1:, cv2.CC_STAT_AREA]
     else:
@@ -142,7 +149,9 @@ def rate_for_quality(rates, qualities, target: float) -> float:
     return float(np.exp(log_rate))
 
 
-def gain_at_matched_quality(rate: float, quality: float, baseline_rates, baseline_qualities) -> float:
+def gain_at_matched_quality(
+    rate: float, quality: float, baseline_rates, baseline_qualities
+) -> float:
     """How many times smaller a file coded at `rate` with `quality` is than the baseline's file of
     the same quality (> 1: better than the baseline)."""
     return rate / rate_for_quality(baseline_rates, baseline_qualities, quality)

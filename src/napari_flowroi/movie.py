@@ -42,7 +42,7 @@ class Movie:
         """A strided sample of about 4096 values of frame `t` (the content fingerprint of
         in-memory movies)."""
         flat = np.ascontiguousarray(np.asarray(self.read(t))).reshape(-1)
-        return flat[::max(1, flat.size // 4096)].tobytes()
+        return flat[:: max(1, flat.size // 4096)].tobytes()
 
     @property
     def frame_nbytes(self) -> int:
@@ -51,10 +51,12 @@ class Movie:
 
 def check_dtype(dtype: np.dtype, source: str) -> np.dtype:
     if dtype == np.bool_:
-        raise InputError(f"{source} is a binary (true/false) movie, such as masks or labels; "
-                         "FlowRoI compresses grey-level images lossily and would blur it. "
-                         "Keep masks lossless (e.g. a compressed TIFF), or convert to uint8 "
-                         "0/255 if you want it compressed as an image anyway.")
+        raise InputError(
+            f"{source} is a binary (true/false) movie, such as masks or labels; "
+            "FlowRoI compresses grey-level images lossily and would blur it. "
+            "Keep masks lossless (e.g. a compressed TIFF), or convert to uint8 "
+            "0/255 if you want it compressed as an image anyway."
+        )
     if dtype == np.int8:
         return _refuse_dtype(dtype, source)
     if dtype in (np.int16, np.int32, np.uint32, np.int64, np.uint64):
@@ -67,25 +69,36 @@ def check_dtype(dtype: np.dtype, source: str) -> np.dtype:
 
 
 def _refuse_dtype(dtype, source):
-    raise InputError(f"{source} has pixel type {dtype}; FlowRoI compresses uint8, uint16 and float "
-                     "movies. Convert it (e.g. to uint16) first.")
+    raise InputError(
+        f"{source} has pixel type {dtype}; FlowRoI compresses uint8, uint16 and float "
+        "movies. Convert it (e.g. to uint16) first."
+    )
 
 
-def check_frame(frame: np.ndarray, t: int, shape: tuple[int, int], dtype: np.dtype,
-                source: str) -> np.ndarray:
+def check_frame(
+    frame: np.ndarray, t: int, shape: tuple[int, int], dtype: np.dtype, source: str
+) -> np.ndarray:
     if frame.ndim == 3 and frame.shape[-1] in (3, 4):
-        raise InputError(f"Frame {t} of {source} is RGB(A); FlowRoI compresses grey-level movies. "
-                         "Convert it to one channel first.")
+        raise InputError(
+            f"Frame {t} of {source} is RGB(A); FlowRoI compresses grey-level movies. "
+            "Convert it to one channel first."
+        )
     if frame.shape != tuple(shape):
-        raise InputError(f"Frame {t} of {source} is {frame.shape[1]}x{frame.shape[0]} pixels but "
-                         f"the first frame is {shape[1]}x{shape[0]}; all frames must be the same size.")
+        raise InputError(
+            f"Frame {t} of {source} is {frame.shape[1]}x{frame.shape[0]} pixels but "
+            f"the first frame is {shape[1]}x{shape[0]}; all frames must be the same size."
+        )
     if frame.dtype.kind == "f" and not np.isfinite(frame).all():
-        raise InputError(f"Frame {t} of {source} contains NaN or infinite values; replace them "
-                         "(e.g. with 0) before compressing.")
+        raise InputError(
+            f"Frame {t} of {source} contains NaN or infinite values; replace them "
+            "(e.g. with 0) before compressing."
+        )
     if frame.dtype != dtype:
         if frame.dtype == np.float16 and dtype == np.float32:
             return frame.astype(dtype)
-        raise InputError(f"Frame {t} of {source} has pixel type {frame.dtype} but the first frame "
-                         f"{dtype}; all frames must have one pixel type. Convert them to one "
-                         "type (e.g. uint16) first.")
+        raise InputError(
+            f"Frame {t} of {source} has pixel type {frame.dtype} but the first frame "
+            f"{dtype}; all frames must have one pixel type. Convert them to one "
+            "type (e.g. uint16) first."
+        )
     return frame

@@ -43,11 +43,17 @@ def check_not_on_inputs(output: str | Path, inputs: Iterable[Any], what: str = "
             continue
         source_path = _resolved(Path(source))
         if out == source_path:
-            raise OutputError(f"The {what} {output} is the input {source}; write it somewhere "
-                              "else so the input stays untouched.")
+            raise OutputError(
+                f"The {what} {output} is the input {source}; write it somewhere "
+                "else so the input stays untouched."
+            )
         if source_path in out.parents and source_path.is_dir():
-            raise OutputError(f"The {what} {output} is inside the input {source}; write it "
-                              "somewhere else so the input stays untouched.")
+            raise OutputError(
+                f"The {what} {output} is inside the input {source}; write it "
+                "somewhere else so the input stays untouched."
+            )
         if out in source_path.parents:
-            raise OutputError(f"The {what} {output} holds the input {source}; write it somewhere "
-                              "else so the input stays untouched.")
+            raise OutputError(
+                f"The {what} {output} holds the input {source}; write it somewhere "
+                "else so the input stays untouched."
+            )

@@ -23,6 +23,7 @@ from .formats import Plane, SceneInfo, _pick, describe, open_plane
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
 
+
 class ContainerMasks:
     """The RoI masks stored in a finished container, as (T, Y, X) masks read one at a time.
 
@@ -69,10 +70,10 @@ def _safe(text: str) -> str:
 @dataclass
 class _Unit:
     name: str
-    plane: Any            # a formats.Plane, or a Movie held in memory (compress_channels)
+    plane: Any  # a formats.Plane, or a Movie held in memory (compress_channels)
     info: SceneInfo | None
-    motion: bool          # codes its own motion (the motion channel, or no inheritance)
-    source: Any = None    # the unit whose RoI it inherits (its plane, then its name)
+    motion: bool  # codes its own motion (the motion channel, or no inheritance)
+    source: Any = None  # the unit whose RoI it inherits (its plane, then its name)
     extra_roi: Any = None  # masks always protected (the user's), for a unit with its own motion
 
     @property
@@ -80,33 +81,49 @@ class _Unit:
         return self.info.sizes["T"] if self.info is not None else len(self.plane)
 
 
-def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
-                channels: Sequence[str | int] | None = None, z: int | None = None,
-                motion_channel: str | int | None = None, plain: bool = False) -> list[_Unit]:
+def plan_planes(
+    path: str | Path,
+    *,
+    scenes: Sequence[str | int] | None = None,
+    channels: Sequence[str | int] | None = None,
+    z: int | None = None,
+    motion_channel: str | int | None = None,
+    plain: bool = False,
+) -> list[_Unit]:
     """Every plane to code and how its RoI is found; nothing is read but headers.
 
     Names are ``<scene>_c<i>-<channel>_z<k>`` with only the parts that vary in the selection."""
     path = Path(path)
     infos = describe(path)
-    chosen = ([infos[_pick(s, [i.name for i in infos], "scene", path)] for s in scenes]
-              if scenes else infos)
+    chosen = (
+        [infos[_pick(s, [i.name for i in infos], "scene", path)] for s in scenes]
+        if scenes
+        else infos
+    )
     chosen = list({info.index: info for info in chosen}.values())
     units: list[_Unit] = []
     several_scenes = len(chosen) > 1
     for info in chosen:
-        cs = ([_pick(c, info.channel_names, "channel", path) for c in channels]
-              if channels else list(range(info.sizes["C"])))
+        cs = (
+            [_pick(c, info.channel_names, "channel", path) for c in channels]
+            if channels
+            else list(range(info.sizes["C"]))
+        )
         cs = list(dict.fromkeys(cs))
         if z is not None and not 0 <= int(z) < info.sizes["Z"]:
-            raise InputError(f"{path} scene {info.name} has no z-plane {z} (it has "
-                             f"{info.sizes['Z']}, numbered from 0).")
+            raise InputError(
+                f"{path} scene {info.name} has no z-plane {z} (it has "
+                f"{info.sizes['Z']}, numbered from 0)."
+            )
         zs = [int(z)] if z is not None else list(range(info.sizes["Z"]))
         if motion_channel is not None:
             m = _pick(motion_channel, info.channel_names, "channel", path)
             if m not in cs:
-                raise InputError(f"The motion channel {info.channel_names[m]} is not among the "
-                                 "channels selected with --channel; add it, or leave "
-                                 "--motion-channel out so each channel finds its own motion.")
+                raise InputError(
+                    f"The motion channel {info.channel_names[m]} is not among the "
+                    "channels selected with --channel; add it, or leave "
+                    "--motion-channel out so each channel finds its own motion."
+                )
         else:
             m = min(cs)  # the file's first selected channel: usually transmitted light
         inherit = m is not None and len(cs) > 1 and not plain
@@ -122,8 +139,13 @@ def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
                     parts.append(f"z{zi:02d}")
                 name = "_".join(parts) or _safe(path.name.split(".")[0])
                 own = not inherit or c == m
-                unit = _Unit(name, Plane(str(path), info.index, c, zi), info, own,
-                             None if own else source_plane)
+                unit = _Unit(
+                    name,
+                    Plane(str(path), info.index, c, zi),
+                    info,
+                    own,
+                    None if own else source_plane,
+                )
                 if inherit and c == m:
                     source_plane = unit.plane
                 units.append(unit)
@@ -138,12 +160,22 @@ def plan_planes(path: str | Path, *, scenes: Sequence[str | int] | None = None,
     return units
 
 
-def compress_file(path: str | Path, output: str | Path, settings=None, *,
-                  scenes: Sequence[str | int] | None = None,
-                  channels: Sequence[str | int] | None = None, z: int | None = None,
-                  motion_channel: str | int | None = None, workers: int = 1,
-                  overwrite: bool = False, progress=None, cancel=None, chunk_frames: int | None = None,
-                  scheduler: Any = None):
+def compress_file(
+    path: str | Path,
+    output: str | Path,
+    settings=None,
+    *,
+    scenes: Sequence[str | int] | None = None,
+    channels: Sequence[str | int] | None = None,
+    z: int | None = None,
+    motion_channel: str | int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress=None,
+    cancel=None,
+    chunk_frames: int | None = None,
+    scheduler: Any = None,
+):
     """Compress every selected plane of a microscopy file.
 
     One plane gives one container at `output` (as :func:`~napari_flowroi.batch.compress_movie`).
@@ -180,11 +212,22 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
     output = Path(output)
-    units = plan_planes(path, scenes=scenes, channels=channels, z=z,
-                        motion_channel=motion_channel, plain=settings.plain)
+    units = plan_planes(
+        path,
+        scenes=scenes,
+        channels=channels,
+        z=z,
+        motion_channel=motion_channel,
+        plain=settings.plain,
+    )
     check_not_on_inputs(output, [path])
-    options = {"workers": workers, "overwrite": overwrite, "cancel": cancel, "scheduler": scheduler,
-               "chunk_frames": chunk_frames or batch.CHUNK_FRAMES}
+    options = {
+        "workers": workers,
+        "overwrite": overwrite,
+        "cancel": cancel,
+        "scheduler": scheduler,
+        "chunk_frames": chunk_frames or batch.CHUNK_FRAMES,
+    }
     if len(units) == 1:
         job = batch._plan(units[0].plane, output, settings, overwrite)
         return batch.compress_jobs([job], progress=progress, **options)[0]
@@ -196,12 +239,14 @@ def compress_file(path: str | Path, output: str | Path, settings=None, *,
 
     # both phases (motion channel, then the others) on one cluster, started once
     with dask_client(scheduler, workers) as client:
-        return _compress_units(units, output, settings, {**options, "scheduler": client},
-                               progress, started)
+        return _compress_units(
+            units, output, settings, {**options, "scheduler": client}, progress, started
+        )
 
 
-def _compress_units(units: list[_Unit], output: Path, settings, options: dict, progress,
-                    started: float):
+def _compress_units(
+    units: list[_Unit], output: Path, settings, options: dict, progress, started: float
+):
     """The planes of a file into `output`: the motion channels first, then the channels that
     inherit their RoI; `summary.json` last."""
     import json
@@ -215,8 +260,17 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
     inheriting = [u for u in units if not u.motion]
     overwrite = options["overwrite"]
     # every plane that codes its own motion is opened and checked before anything is written
-    first = [batch._plan(u.plane, output / f"{u.name}.flowroi", settings, overwrite,
-                         name=u.name, extra_roi=u.extra_roi) for u in own]
+    first = [
+        batch._plan(
+            u.plane,
+            output / f"{u.name}.flowroi",
+            settings,
+            overwrite,
+            name=u.name,
+            extra_roi=u.extra_roi,
+        )
+        for u in own
+    ]
     for u in inheriting:  # planned once the RoI they inherit exists; their input checked now
         if isinstance(u.plane, Plane):
             open_plane(u.plane, u.info)
@@ -227,33 +281,56 @@ def _compress_units(units: list[_Unit], output: Path, settings, options: dict, p
         if progress is not None:
             progress(offset[0] + done, total)
 
-    for job, summary in zip(first, batch.compress_jobs(first, progress=shifted, **options),
-                            strict=True):
+    for job, summary in zip(
+        first, batch.compress_jobs(first, progress=shifted, **options), strict=True
+    ):
         summaries[job.name] = summary
     offset[0] = sum(len(job.movie) for job in first)
     if inheriting:
         inherit_settings = settings.replace(motion_roi=False)
         second = []
         for u in inheriting:
-            masks = ContainerMasks(output / f"{u.source}.flowroi",
-                                   name=f"RoI of {u.source}.flowroi (motion channel)")
-            second.append(batch._plan(u.plane, output / f"{u.name}.flowroi", inherit_settings,
-                                      overwrite, name=u.name, extra_roi=masks))
-        for job, summary in zip(second, batch.compress_jobs(second, progress=shifted, **options),
-                                strict=True):
+            masks = ContainerMasks(
+                output / f"{u.source}.flowroi", name=f"RoI of {u.source}.flowroi (motion channel)"
+            )
+            second.append(
+                batch._plan(
+                    u.plane,
+                    output / f"{u.name}.flowroi",
+                    inherit_settings,
+                    overwrite,
+                    name=u.name,
+                    extra_roi=masks,
+                )
+            )
+        for job, summary in zip(
+            second, batch.compress_jobs(second, progress=shifted, **options), strict=True
+        ):
             summaries[job.name] = summary
-    plate = PlateSummary(output, tuple((u.name, summaries[u.name]) for u in units),
-                               time.perf_counter() - started)
+    plate = PlateSummary(
+        output, tuple((u.name, summaries[u.name]) for u in units), time.perf_counter() - started
+    )
     write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
     return plate
 
 
 # --- the channels of a movie held in memory (napari's (T, C, Y, X) layers) -----------------------
 
-def compress_channels(channels: Sequence[Any], output: str | Path, settings=None, *,
-                      names: Sequence[str] | None = None, motion_channel: int = 0,
-                      extra_roi: Any = None, workers: int = 1, overwrite: bool = False,
-                      progress=None, cancel=None, chunk_frames: int | None = None):
+
+def compress_channels(
+    channels: Sequence[Any],
+    output: str | Path,
+    settings=None,
+    *,
+    names: Sequence[str] | None = None,
+    motion_channel: int = 0,
+    extra_roi: Any = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress=None,
+    cancel=None,
+    chunk_frames: int | None = None,
+):
     """Compress the channels of one movie as :func:`compress_file` does those of a file: one
     container per channel in the folder `output`, the motion channel first, then every other
     channel with the RoI stored in it (motion off), and ``summary.json``.
@@ -290,25 +367,42 @@ def compress_channels(channels: Sequence[Any], output: str | Path, settings=None
     if not movies:
         raise InputError("No channel to compress.")
     if not 0 <= motion_channel < len(movies):
-        raise InputError(f"There is no channel {motion_channel} to take the RoI from (channels "
-                         f"0 to {len(movies) - 1}).")
+        raise InputError(
+            f"There is no channel {motion_channel} to take the RoI from (channels "
+            f"0 to {len(movies) - 1})."
+        )
     if names is not None and len(names) != len(movies):
         raise InputError(f"{len(names)} channel names for {len(movies)} channels.")
     if len({tuple(m.shape) for m in movies}) != 1:
-        raise InputError("The channels differ in shape "
-                         f"({', '.join(str(tuple(m.shape)) for m in movies)}); give channels of "
-                         "one movie.")
+        raise InputError(
+            "The channels differ in shape "
+            f"({', '.join(str(tuple(m.shape)) for m in movies)}); give channels of "
+            "one movie."
+        )
     if output.exists() and not output.is_dir():
         raise OutputError(f"Output {output} is a file; give a folder for the compressed channels.")
     inherit = len(movies) > 1 and not settings.plain
-    unit_names = [f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}"
-                  for c in range(len(movies))]
+    unit_names = [
+        f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}" for c in range(len(movies))
+    ]
     units: list[_Unit] = []
     for c, name in enumerate(unit_names):  # in channel order, as the summary lists them
         own = not inherit or c == motion_channel
-        units.append(_Unit(name, movies[c], None, own,
-                           None if own else unit_names[motion_channel],
-                           extra_roi if own else None))
-    options = {"workers": workers, "overwrite": overwrite, "cancel": cancel, "scheduler": None,
-               "chunk_frames": chunk_frames or batch.CHUNK_FRAMES}
+        units.append(
+            _Unit(
+                name,
+                movies[c],
+                None,
+                own,
+                None if own else unit_names[motion_channel],
+                extra_roi if own else None,
+            )
+        )
+    options = {
+        "workers": workers,
+        "overwrite": overwrite,
+        "cancel": cancel,
+        "scheduler": None,
+        "chunk_frames": chunk_frames or batch.CHUNK_FRAMES,
+    }
     return _compress_units(units, output, settings, options, progress, started)

@@ -36,12 +36,19 @@ class PlateSummary:
         wells = [{"well": name, **summary.as_dict()} for name, summary in self.wells]
         raw = sum(s.raw_bytes for _, s in self.wells)
         written = sum(s.bytes_written for _, s in self.wells)
-        return {"output": str(self.output), "wells": wells, "totals": {
-            "wells": len(wells), "frames": sum(s.frames for _, s in self.wells),
-            "resumed_frames": sum(s.resumed_frames for _, s in self.wells),
-            "raw_bytes": raw, "bytes_written": written,
-            "achieved_rate": round(raw / written, 4) if written else 0.0,
-            "seconds": round(self.seconds, 3)}}
+        return {
+            "output": str(self.output),
+            "wells": wells,
+            "totals": {
+                "wells": len(wells),
+                "frames": sum(s.frames for _, s in self.wells),
+                "resumed_frames": sum(s.resumed_frames for _, s in self.wells),
+                "raw_bytes": raw,
+                "bytes_written": written,
+                "achieved_rate": round(raw / written, 4) if written else 0.0,
+                "seconds": round(self.seconds, 3),
+            },
+        }
 
 
 def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
@@ -62,17 +69,26 @@ def well_names(sources: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
     for source in sources:
         name = well_name(Path(source))
         if name in names:
-            raise InputError(f"Two inputs are both called {name} ({names[name]} and {source}); "
-                             "rename one so each well gets its own output.")
+            raise InputError(
+                f"Two inputs are both called {name} ({names[name]} and {source}); "
+                "rename one so each well gets its own output."
+            )
         names[name] = source
     return names
 
 
-def compress_movies(sources: Sequence[str | Path] | Mapping[str, Any], output_dir: str | Path,
-                    settings: FlowRoISettings | None = None, *, workers: int = 1,
-                    overwrite: bool = False, progress=None,
-                    cancel: threading.Event | None = None, chunk_frames: int | None = None,
-                    scheduler: Any = None) -> PlateSummary:
+def compress_movies(
+    sources: Sequence[str | Path] | Mapping[str, Any],
+    output_dir: str | Path,
+    settings: FlowRoISettings | None = None,
+    *,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress=None,
+    cancel: threading.Event | None = None,
+    chunk_frames: int | None = None,
+    scheduler: Any = None,
+) -> PlateSummary:
     """Compress several movies (e.g. one per well) into `output_dir`/<name>.flowroi, side by side.
 
     Parameters
@@ -97,19 +113,32 @@ def compress_movies(sources: Sequence[str | Path] | Mapping[str, Any], output_di
     started = time.perf_counter()
     output_dir = Path(output_dir)
     if output_dir.is_symlink() or (output_dir.exists() and not output_dir.is_dir()):
-        raise OutputError(f"Output {output_dir} is a file or a link; give a folder for the "
-                          "compressed wells.")
+        raise OutputError(
+            f"Output {output_dir} is a file or a link; give a folder for the compressed wells."
+        )
     if not sources:
         raise InputError("No input movies given.")
     names = well_names(sources)
     check_not_on_inputs(output_dir, names.values())
-    jobs = [_plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
-            for name, source in names.items()]
-    summaries = compress_jobs(jobs, workers=workers, overwrite=overwrite, progress=progress,
-                              cancel=cancel, chunk_frames=chunk_frames or CHUNK_FRAMES,
-                              scheduler=scheduler)
-    plate = PlateSummary(output_dir, tuple((job.name, s) for job, s in zip(jobs, summaries, strict=True)),
-                         time.perf_counter() - started)
-    write_atomic(output_dir / "summary.json",
-                 (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    jobs = [
+        _plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
+        for name, source in names.items()
+    ]
+    summaries = compress_jobs(
+        jobs,
+        workers=workers,
+        overwrite=overwrite,
+        progress=progress,
+        cancel=cancel,
+        chunk_frames=chunk_frames or CHUNK_FRAMES,
+        scheduler=scheduler,
+    )
+    plate = PlateSummary(
+        output_dir,
+        tuple((job.name, s) for job, s in zip(jobs, summaries, strict=True)),
+        time.perf_counter() - started,
+    )
+    write_atomic(
+        output_dir / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode()
+    )
     return plate

@@ -39,8 +39,13 @@ DEFAULT_RD_RATES = (10.0, 20.0, 40.0, 80.0, 160.0)
 
 
 #: Settings that change how a frame is coded but not its RoI mask.
-CODEC_SETTINGS = ("scaling_factor", "compression_rate", "target_psnr", "feather",
-                  "background_sigma")
+CODEC_SETTINGS = (
+    "scaling_factor",
+    "compression_rate",
+    "target_psnr",
+    "feather",
+    "background_sigma",
+)
 #: Coding settings that say how many bytes, not how they are shared between RoI and background.
 RATE_SETTINGS = ("compression_rate", "target_psnr")
 #: Settings that change only what the readout says (the verdict), not any image.
@@ -72,8 +77,9 @@ def _db(*args) -> float:
     return float(psnr(*args))
 
 
-def _psnr_pair(frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray,
-               peak: float | None) -> tuple[float, float]:
+def _psnr_pair(
+    frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray, peak: float | None
+) -> tuple[float, float]:
     """(PSNR inside `mask`, PSNR outside it) from one error map: the same figures as two
     ``metrics.psnr`` calls for half the work."""
     diff = frame.astype(np.float64) - np.asarray(decoded, np.float64)
@@ -98,12 +104,12 @@ class FramePreview:
 
     t: int
     settings: FlowRoISettings
-    mask: np.ndarray             # (Y, X) bool, the RoI the frame was coded with
-    flow: np.ndarray | None      # (h, w, 2) flow at the flow resolution, None for plain settings
+    mask: np.ndarray  # (Y, X) bool, the RoI the frame was coded with
+    flow: np.ndarray | None  # (h, w, 2) flow at the flow resolution, None for plain settings
     magnitude: np.ndarray | None  # (h, w) flow magnitude in pixels per frame
-    saliency: np.ndarray | None   # (h, w) motion saliency in [0, 1]
-    flowroi: np.ndarray | None   # (Y, X) frame decoded after FlowRoI coding (None when coarse)
-    plain: np.ndarray | None     # (Y, X) decoded after plain JPEG2000 at the same rate (idem)
+    saliency: np.ndarray | None  # (h, w) motion saliency in [0, 1]
+    flowroi: np.ndarray | None  # (Y, X) frame decoded after FlowRoI coding (None when coarse)
+    plain: np.ndarray | None  # (Y, X) decoded after plain JPEG2000 at the same rate (idem)
     raw_bytes: int
     flowroi_bytes: int
     plain_bytes: int
@@ -112,18 +118,24 @@ class FramePreview:
     psnr_outside_flowroi: float
     psnr_roi_plain: float
     psnr_outside_plain: float
-    seconds: float               # wall time spent on this preview (cached parts count as 0)
+    seconds: float  # wall time spent on this preview (cached parts count as 0)
     coverage: FrameCoverage | None = None  # the missed-cell guard; None in plain mode
     value_range: tuple[float, float] = (0.0, 0.0)  # darkest and brightest value of the frame
-    coarse: bool = False         # True: mask, flow and guard only; not coded yet (figures are nan)
+    coarse: bool = False  # True: mask, flow and guard only; not coded yet (figures are nan)
 
     @property
     def flowroi_rate(self) -> float:
-        return compression_rate(self.raw_bytes, self.flowroi_bytes) if self.flowroi_bytes else float("nan")
+        return (
+            compression_rate(self.raw_bytes, self.flowroi_bytes)
+            if self.flowroi_bytes
+            else float("nan")
+        )
 
     @property
     def plain_rate(self) -> float:
-        return compression_rate(self.raw_bytes, self.plain_bytes) if self.plain_bytes else float("nan")
+        return (
+            compression_rate(self.raw_bytes, self.plain_bytes) if self.plain_bytes else float("nan")
+        )
 
     def full_size(self, what: str) -> np.ndarray:
         """'magnitude' or 'saliency' resized to the frame (zeros for plain settings)."""
@@ -137,14 +149,25 @@ class FramePreview:
 
     def readout(self) -> dict[str, Any]:
         """The figures of the readout, as plain numbers (for reports and tests)."""
-        return {"frame": self.t, "roi_fraction": self.roi_fraction, "seconds": self.seconds,
-                "raw_bytes": self.raw_bytes,
-                "cell_coverage": None if self.coverage is None else self.coverage.pixel_share,
-                "flowroi": {"bytes": self.flowroi_bytes, "rate": self.flowroi_rate,
-                            "psnr_roi": self.psnr_roi_flowroi,
-                            "psnr_outside": self.psnr_outside_flowroi},
-                "plain": {"bytes": self.plain_bytes, "rate": self.plain_rate,
-                          "psnr_roi": self.psnr_roi_plain, "psnr_outside": self.psnr_outside_plain}}
+        return {
+            "frame": self.t,
+            "roi_fraction": self.roi_fraction,
+            "seconds": self.seconds,
+            "raw_bytes": self.raw_bytes,
+            "cell_coverage": None if self.coverage is None else self.coverage.pixel_share,
+            "flowroi": {
+                "bytes": self.flowroi_bytes,
+                "rate": self.flowroi_rate,
+                "psnr_roi": self.psnr_roi_flowroi,
+                "psnr_outside": self.psnr_outside_flowroi,
+            },
+            "plain": {
+                "bytes": self.plain_bytes,
+                "rate": self.plain_rate,
+                "psnr_roi": self.psnr_roi_plain,
+                "psnr_outside": self.psnr_outside_plain,
+            },
+        }
 
 
 class _Cache:
@@ -192,7 +215,7 @@ class Previewer:
         self.extra_roi = extra_roi
         self._previews = _Cache(cache_frames)
         self._plain = _Cache(cache_frames)
-        self._extractors = _Cache(8)       # settings -> RoiExtractor (its mask cache)
+        self._extractors = _Cache(8)  # settings -> RoiExtractor (its mask cache)
         # the movie's one cache of prepared frames, flows and cells, shared by every extractor
         self._pool = FramePool(capacity=32)
         self._frames = _Cache(8)
@@ -228,7 +251,8 @@ class Previewer:
                 raise InputError(
                     f"Frame {t} holds {bad} pixels that are not numbers (NaN or infinity); "
                     "JPEG2000 cannot code them. Replace them (for example with 0 or the frame's "
-                    "median) before compressing.")
+                    "median) before compressing."
+                )
             frame = self._frames.put(t, frame)
         return frame
 
@@ -240,8 +264,9 @@ class Previewer:
             extractor = self._extractors.get(settings)
             if extractor is not None:
                 return extractor
-            extractor = RoiExtractor(self.movie, settings, extra_roi=self.extra_roi,
-                                     pool=self._pool)
+            extractor = RoiExtractor(
+                self.movie, settings, extra_roi=self.extra_roi, pool=self._pool
+            )
             return self._extractors.put(settings, extractor)
 
     def plain(self, compression_rate: float, t: int):
@@ -299,18 +324,38 @@ class Previewer:
             mask = np.zeros(frame.shape, bool)
         nan = float("nan")
         coarse = FramePreview(
-            t=t, settings=key, mask=mask, flow=flow, magnitude=magnitude, saliency=saliency,
-            flowroi=None, plain=None, raw_bytes=frame.nbytes, flowroi_bytes=0, plain_bytes=0,
-            roi_fraction=float(mask.mean()), psnr_roi_flowroi=nan, psnr_outside_flowroi=nan,
-            psnr_roi_plain=nan, psnr_outside_plain=nan, seconds=time.perf_counter() - started,
-            coverage=None, value_range=(float(frame.min()), float(frame.max())), coarse=True)
+            t=t,
+            settings=key,
+            mask=mask,
+            flow=flow,
+            magnitude=magnitude,
+            saliency=saliency,
+            flowroi=None,
+            plain=None,
+            raw_bytes=frame.nbytes,
+            flowroi_bytes=0,
+            plain_bytes=0,
+            roi_fraction=float(mask.mean()),
+            psnr_roi_flowroi=nan,
+            psnr_outside_flowroi=nan,
+            psnr_roi_plain=nan,
+            psnr_outside_plain=nan,
+            seconds=time.perf_counter() - started,
+            coverage=None,
+            value_range=(float(frame.min()), float(frame.max())),
+            coarse=True,
+        )
         if settings.uses_roi:
             self._coarse.put((mask_key(settings), t), coarse)
         return self._coarse.put((key, t), coarse)
 
-    def preview(self, settings: FlowRoISettings, t: int,
-                cancel: threading.Event | None = None,
-                on_coarse: Callable[[FramePreview], None] | None = None) -> FramePreview:
+    def preview(
+        self,
+        settings: FlowRoISettings,
+        t: int,
+        cancel: threading.Event | None = None,
+        on_coarse: Callable[[FramePreview], None] | None = None,
+    ) -> FramePreview:
         """The preview of frame `t` under `settings` (computed once, then cached).
 
         In two steps: the RoI mask, flow and missed-cell guard (cheap), handed to `on_coarse`,
@@ -336,28 +381,44 @@ class Previewer:
         # the codec, OpenCV and numpy release the GIL: the guard and the plain coding run beside
         # the FlowRoI coding
         with ThreadPoolExecutor(2) as pool:
-            coverage = (pool.submit(frame_coverage, t, mask, self.extractor(settings).cells(t))
-                        if settings.uses_roi else None)
+            coverage = (
+                pool.submit(frame_coverage, t, mask, self.extractor(settings).cells(t))
+                if settings.uses_roi
+                else None
+            )
             encoded, flowroi, plain_encoded, plain = self._code(frame, mask, settings, t, pool)
             plain_psnr = pool.submit(_psnr_pair, frame, plain, mask, peak)
             roi_flowroi, outside_flowroi = _psnr_pair(frame, flowroi, mask, peak)
             roi_plain, outside_plain = plain_psnr.result()
             coverage = None if coverage is None else coverage.result()
         result = FramePreview(
-            t=t, settings=key, mask=mask, flow=flow, magnitude=magnitude, saliency=saliency,
-            flowroi=flowroi, plain=plain, raw_bytes=encoded.raw_bytes,
-            flowroi_bytes=encoded.bytes_written, plain_bytes=plain_encoded.bytes_written,
+            t=t,
+            settings=key,
+            mask=mask,
+            flow=flow,
+            magnitude=magnitude,
+            saliency=saliency,
+            flowroi=flowroi,
+            plain=plain,
+            raw_bytes=encoded.raw_bytes,
+            flowroi_bytes=encoded.bytes_written,
+            plain_bytes=plain_encoded.bytes_written,
             roi_fraction=float(mask.mean()),
-            psnr_roi_flowroi=roi_flowroi, psnr_outside_flowroi=outside_flowroi,
-            psnr_roi_plain=roi_plain, psnr_outside_plain=outside_plain,
-            seconds=coarse.seconds + time.perf_counter() - started, coverage=coverage,
-            value_range=coarse.value_range)
+            psnr_roi_flowroi=roi_flowroi,
+            psnr_outside_flowroi=outside_flowroi,
+            psnr_roi_plain=roi_plain,
+            psnr_outside_plain=outside_plain,
+            seconds=coarse.seconds + time.perf_counter() - started,
+            coverage=coverage,
+            value_range=coarse.value_range,
+        )
         with self._lock:
             self.computed.append((key, t))
         return self._previews.put((key, t), result)
 
-    def size_factor(self, preview: FramePreview, steps: int = 3,
-                    cancel: threading.Event | None = None) -> float | None:
+    def size_factor(
+        self, preview: FramePreview, steps: int = 3, cancel: threading.Event | None = None
+    ) -> float | None:
         """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the RoI:
         plain JPEG2000 is coded at rates halving or doubling from the preview's until its PSNR
         crosses FlowRoI's, then the rate is interpolated in log scale (None if not crossed)."""
@@ -397,8 +458,11 @@ class Previewer:
         """(FlowRoI encoded, decoded, plain encoded, decoded); both codings at once when the
         plain rate is known in advance."""
         if settings.target_psnr > 0:  # the baseline is plain JPEG2000 at the size reached
-            encoded = (encode_frame(frame, mask, settings) if settings.uses_roi
-                       else encode_plain(frame, settings))
+            encoded = (
+                encode_frame(frame, mask, settings)
+                if settings.uses_roi
+                else encode_plain(frame, settings)
+            )
             flowroi = decode_frame(encoded)
             rate = round(compression_rate(encoded.raw_bytes, encoded.bytes_written), 1)
             plain_encoded, plain = self.plain(rate, t)
@@ -408,8 +472,9 @@ class Previewer:
             plain_encoded, plain = self.plain(rate, t)
             return plain_encoded, plain, plain_encoded, plain
         plain_future = pool.submit(self.plain, rate, t)  # two encodes at once
-        encoded = encode_frame(frame, mask, settings,
-                               prioritised=self.prioritised(frame, mask, settings, t))
+        encoded = encode_frame(
+            frame, mask, settings, prioritised=self.prioritised(frame, mask, settings, t)
+        )
         flowroi = decode_frame(encoded)
         plain_encoded, plain = plain_future.result()
         return encoded, flowroi, plain_encoded, plain
@@ -432,16 +497,20 @@ def view_dtype(what: str, movie_dtype) -> np.dtype:
     return np.dtype(movie_dtype if dtype is None else dtype)
 
 
-def lazy_stack(shape: tuple[int, int, int], dtype, frame: Callable[[int], np.ndarray],
-               name: str):
+def lazy_stack(shape: tuple[int, int, int], dtype, frame: Callable[[int], np.ndarray], name: str):
     """A (T, Y, X) dask array with one chunk per frame; chunk t is `frame(t)`, computed on demand."""
     import dask.array as da
 
     def block(block_id=None):
         return np.asarray(frame(block_id[0]))[np.newaxis]
 
-    return da.map_blocks(block, dtype=dtype, chunks=((1,) * shape[0], (shape[1],), (shape[2],)),
-                         name=name, meta=np.empty((0, 0, 0), dtype))
+    return da.map_blocks(
+        block,
+        dtype=dtype,
+        chunks=((1,) * shape[0], (shape[1],), (shape[2],)),
+        name=name,
+        meta=np.empty((0, 0, 0), dtype),
+    )
 
 
 def preview_stack(previewer: Previewer, settings: FlowRoISettings, what: str):
@@ -449,11 +518,16 @@ def preview_stack(previewer: Previewer, settings: FlowRoISettings, what: str):
     indexing a frame computes (or reuses) that frame's preview only."""
     getter = LAYER_VIEWS[what][1]
     name = f"flowroi-preview-{what}-{id(previewer):x}-{hash(settings) & 0xFFFFFFFF:x}"
-    return lazy_stack(previewer.shape, view_dtype(what, previewer.dtype),
-                      lambda t: getter(previewer.preview(settings, t)), name)
+    return lazy_stack(
+        previewer.shape,
+        view_dtype(what, previewer.dtype),
+        lambda t: getter(previewer.preview(settings, t)),
+        name,
+    )
 
 
 # --- rate-distortion ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class RateDistortion:
@@ -467,16 +541,21 @@ class RateDistortion:
     plain_psnr_roi: np.ndarray
 
 
-def rate_distortion_steps(previewer: Previewer, settings: FlowRoISettings, t: int,
-                         rates: Sequence[float] = DEFAULT_RD_RATES,
-                         cancel: threading.Event | None = None):
+def rate_distortion_steps(
+    previewer: Previewer,
+    settings: FlowRoISettings,
+    t: int,
+    rates: Sequence[float] = DEFAULT_RD_RATES,
+    cancel: threading.Event | None = None,
+):
     """Generator: the curve of :func:`rate_distortion`, one more rate each step (nearest the
     current rate first, so the part that matters is drawn first); returns the whole curve."""
     current = float(settings.compression_rate)
     rates = sorted({float(r) for r in rates} | {current}, key=lambda r: abs(np.log(r / current)))
     frame = previewer.frame(t)
-    mask = (previewer.extractor(settings).mask(t) if settings.uses_roi
-            else np.ones(frame.shape, bool))
+    mask = (
+        previewer.extractor(settings).mask(t) if settings.uses_roi else np.ones(frame.shape, bool)
+    )
     peak = psnr_peak(frame)
     points = []  # (rate asked, flowroi rate, flowroi psnr, plain rate, plain psnr)
     curve = None
@@ -485,26 +564,41 @@ def rate_distortion_steps(previewer: Previewer, settings: FlowRoISettings, t: in
             raise CancelledError("rate-distortion cancelled")
         plain_encoded, plain = previewer.plain(rate, t)
         if settings.uses_roi:
-            encoded = encode_frame(frame, mask, settings.replace(compression_rate=rate,
-                                                                 target_psnr=0.0))
+            encoded = encode_frame(
+                frame, mask, settings.replace(compression_rate=rate, target_psnr=0.0)
+            )
             decoded = decode_frame(encoded)
         else:
             encoded, decoded = plain_encoded, plain
-        points.append((rate, compression_rate(encoded.raw_bytes, encoded.bytes_written),
-                       _db(frame, decoded, mask, peak),
-                       compression_rate(plain_encoded.raw_bytes, plain_encoded.bytes_written),
-                       _db(frame, plain, mask, peak)))
+        points.append(
+            (
+                rate,
+                compression_rate(encoded.raw_bytes, encoded.bytes_written),
+                _db(frame, decoded, mask, peak),
+                compression_rate(plain_encoded.raw_bytes, plain_encoded.bytes_written),
+                _db(frame, plain, mask, peak),
+            )
+        )
         p = np.array(sorted(points))
-        curve = RateDistortion(t=t, roi_fraction=float(mask.mean()), flowroi_rates=p[:, 1],
-                               flowroi_psnr_roi=p[:, 2], plain_rates=p[:, 3],
-                               plain_psnr_roi=p[:, 4])
+        curve = RateDistortion(
+            t=t,
+            roi_fraction=float(mask.mean()),
+            flowroi_rates=p[:, 1],
+            flowroi_psnr_roi=p[:, 2],
+            plain_rates=p[:, 3],
+            plain_psnr_roi=p[:, 4],
+        )
         yield len(points), len(rates), curve
     return curve
 
 
-def rate_distortion(previewer: Previewer, settings: FlowRoISettings, t: int,
-                    rates: Sequence[float] = DEFAULT_RD_RATES,
-                    cancel: threading.Event | None = None) -> RateDistortion:
+def rate_distortion(
+    previewer: Previewer,
+    settings: FlowRoISettings,
+    t: int,
+    rates: Sequence[float] = DEFAULT_RD_RATES,
+    cancel: threading.Event | None = None,
+) -> RateDistortion:
     """Code frame `t` at each rate with FlowRoI and plain JPEG2000; PSNR inside this frame's RoI.
 
     The RoI is the mask of `settings` (the same for every rate and both codings), so the two

@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 
 
-def h_maxima(image: np.ndarray, height: float, *, within: np.ndarray | None = None
-             ) -> np.ndarray:
+def h_maxima(image: np.ndarray, height: float, *, within: np.ndarray | None = None) -> np.ndarray:
     """``skimage.morphology.h_maxima(image, height)`` of a float64 2-D image (3x3 neighbourhood),
     the same uint8 result; with `within` (bool), the same result on those pixels and 0 elsewhere
     (``h_maxima(image, height) & within``), sooner.
@@ -44,8 +43,9 @@ def h_maxima(image: np.ndarray, height: float, *, within: np.ndarray | None = No
     ndarray
         uint8, 1 on the pixels of the maxima of at least `height` (within `within`).
     """
-    if 2 * image.size > 2 ** 24:
+    if 2 * image.size > 2**24:
         from skimage.morphology import h_maxima  # ranks would no longer be exact in float32
+
         found = h_maxima(image, height)
         return found if within is None else (found.astype(bool) & within).astype(np.uint8)
     height = np.float64(height)
@@ -144,11 +144,14 @@ def _reconstruct(seed: np.ndarray, mask: np.ndarray, settled=None) -> np.ndarray
         window = _grown_window(changed, window, RECONSTRUCT_STEP + 1, rec.shape)
 
 
-def _grown_window(changed: np.ndarray, window: tuple[slice, slice], margin: int,
-                  shape: tuple[int, int]) -> tuple[slice, slice]:
+def _grown_window(
+    changed: np.ndarray, window: tuple[slice, slice], margin: int, shape: tuple[int, int]
+) -> tuple[slice, slice]:
     """The bounding box of `changed` (a bool image of `window`), grown by `margin`, in the
     coordinates of the whole image of `shape` (clipped to it)."""
     changed_rows = np.flatnonzero(changed.any(axis=1)) + window[0].start
     changed_cols = np.flatnonzero(changed.any(axis=0)) + window[1].start
-    return (slice(max(0, changed_rows[0] - margin), min(shape[0], changed_rows[-1] + 1 + margin)),
-            slice(max(0, changed_cols[0] - margin), min(shape[1], changed_cols[-1] + 1 + margin)))
+    return (
+        slice(max(0, changed_rows[0] - margin), min(shape[0], changed_rows[-1] + 1 + margin)),
+        slice(max(0, changed_cols[0] - margin), min(shape[1], changed_cols[-1] + 1 + margin)),
+    )

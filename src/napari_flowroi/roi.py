@@ -34,9 +34,19 @@ from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the o
 from .preprocess import prepare_frames
 from .settings import FlowRoISettings
 
-__all__ = ["Motion", "RoiExtractor", "MOTION_SETTINGS", "CELL_SETTINGS", "motion_saliency",
-           "threshold_saliency", "motion_floor", "moving_regions", "clean_mask", "grow",
-           "partner_frame"]
+__all__ = [
+    "Motion",
+    "RoiExtractor",
+    "MOTION_SETTINGS",
+    "CELL_SETTINGS",
+    "motion_saliency",
+    "threshold_saliency",
+    "motion_floor",
+    "moving_regions",
+    "clean_mask",
+    "grow",
+    "partner_frame",
+]
 
 #: Raw frames an extractor keeps (frame t and the one before, plus one for the encoder's turn).
 RAW_FRAMES = 3
@@ -55,6 +65,7 @@ CELLS_FLOW_ITERATIONS = 2
 #: (+0.3 % of the frame) for 2 ms more.
 FLOW_CONTEXT = 12
 
+
 def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
     """weight * normalised flow magnitude + (1 - weight) * its normalised Scharr gradient, in [0, 1]."""
     peak = float(magnitude.max())
@@ -71,8 +82,9 @@ def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
     return saliency / max(float(saliency.max()), 1e-12)
 
 
-def threshold_saliency(saliency: np.ndarray, magnitude: np.ndarray, keep_fraction: float,
-                       min_motion: float) -> np.ndarray:
+def threshold_saliency(
+    saliency: np.ndarray, magnitude: np.ndarray, keep_fraction: float, min_motion: float
+) -> np.ndarray:
     """Keep the top `keep_fraction` of saliency, but never pixels moving less than `min_motion`."""
     cut = np.quantile(saliency, 1.0 - keep_fraction)
     return (saliency >= cut) & (magnitude >= min_motion) & (saliency > 0)
@@ -97,8 +109,9 @@ def motion_floor(magnitude: np.ndarray, *, min_motion: float) -> float:
     return max(float(min_motion), median + NOISE_FLOOR_Z * spread)
 
 
-def moving_regions(regions: CellRegions, magnitude: np.ndarray, *, floor: float,
-                   share: float) -> np.ndarray:
+def moving_regions(
+    regions: CellRegions, magnitude: np.ndarray, *, floor: float, share: float
+) -> np.ndarray:
     """Which candidate regions move: at least `share` of their pixels faster than `floor`.
 
     Returns a ``(count + 1,)`` bool array indexed by region label (label 0, background, False).
@@ -116,21 +129,33 @@ def moving_regions(regions: CellRegions, magnitude: np.ndarray, *, floor: float,
 class Motion:
     """What the flow step found for one frame (arrays at the flow resolution)."""
 
-    flow: np.ndarray        # (h, w, 2) displacement dx, dy in full-resolution pixels per frame
-    magnitude: np.ndarray   # (h, w) |flow|, full-resolution pixels per frame
+    flow: np.ndarray  # (h, w, 2) displacement dx, dy in full-resolution pixels per frame
+    magnitude: np.ndarray  # (h, w) |flow|, full-resolution pixels per frame
     saliency: np.ndarray | None  # (h, w) in [0, 1]; None for flow measured around regions
     drift: tuple[float, float]  # global (dy, dx) removed before the flow, full-resolution pixels
-    floor: float = 0.0      # speed (full-resolution px/frame) above which a pixel moves
+    floor: float = 0.0  # speed (full-resolution px/frame) above which a pixel moves
 
 
 #: Settings the prepared (8-bit, downscaled) frame depends on.
 PREPARE_SETTINGS = ("denoise", "flow_scale")
 #: Settings the flow of a frame depends on; extractors that agree on them can share flows.
-MOTION_SETTINGS = ("denoise", "flow_scale", "flow_method", "saliency_weight", "min_motion",
-                   "roi_rule")
+MOTION_SETTINGS = (
+    "denoise",
+    "flow_scale",
+    "flow_method",
+    "saliency_weight",
+    "min_motion",
+    "roi_rule",
+)
 #: Settings the appearance cells of a frame depend on (with the frame preparation).
-CELL_SETTINGS = ("denoise", "flow_scale", "cell_contrast", "min_component_area", "opening_size",
-                 "closing_size")
+CELL_SETTINGS = (
+    "denoise",
+    "flow_scale",
+    "cell_contrast",
+    "min_component_area",
+    "opening_size",
+    "closing_size",
+)
 
 
 def _key(settings: FlowRoISettings, names: tuple[str, ...]) -> tuple:
@@ -188,8 +213,15 @@ class RoiExtractor:
     :class:`FramePool` that :meth:`with_settings` shares.
     """
 
-    def __init__(self, movie, settings: FlowRoISettings, cache_frames: int = 32,
-                 extra_roi=None, *, pool: FramePool | None = None):
+    def __init__(
+        self,
+        movie,
+        settings: FlowRoISettings,
+        cache_frames: int = 32,
+        extra_roi=None,
+        *,
+        pool: FramePool | None = None,
+    ):
         """`extra_roi`: optional (T, Y, X) masks or labels (array or Movie) that are always
         protected, e.g. a segmentation or shapes drawn by the user. `pool`: a :class:`FramePool`
         to share with other extractors of the same movie (default: a new one)."""
@@ -216,16 +248,19 @@ class RoiExtractor:
         """An extractor for other settings sharing this one's pool: prepared frames, flows and
         cells are reused wherever the settings they depend on agree (a threshold change
         recomputes masks only)."""
-        other = RoiExtractor(self.movie, settings, self.pool.capacity, self.extra_roi,
-                             pool=self.pool)
+        other = RoiExtractor(
+            self.movie, settings, self.pool.capacity, self.extra_roi, pool=self.pool
+        )
         if _key(settings, PREPARE_SETTINGS) == _key(self.settings, PREPARE_SETTINGS):
             other.prepared = self.prepared
         if _key(settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS):
             other.motion = self.motion
         if _key(settings, CELL_SETTINGS) == _key(self.settings, CELL_SETTINGS):
             other.regions, other.cells = self.regions, self.cells
-            if (_key(settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS)
-                    and other.tests_every_region == self.tests_every_region):
+            if (
+                _key(settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS)
+                and other.tests_every_region == self.tests_every_region
+            ):
                 other.region_motion = self.region_motion
         return other
 
@@ -235,8 +270,15 @@ class RoiExtractor:
         cycle collector: a batch grew by ~5 MB per 1-MP frame before this was called at the end
         of each chunk.)"""
         self.pool.clear()
-        for cached in (self.frame, self.prepared, self.motion, self.regions, self.cells,
-                       self.region_motion, self.frame_mask):
+        for cached in (
+            self.frame,
+            self.prepared,
+            self.motion,
+            self.regions,
+            self.cells,
+            self.region_motion,
+            self.frame_mask,
+        ):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
 
@@ -252,14 +294,18 @@ class RoiExtractor:
     def _prepared_pair(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Frame t prepared for flow and for the appearance score, made together (one read,
         one downscale; one image when the frame is not dark-field)."""
-        return self.pool.get("prepared", (t, _key(self.settings, PREPARE_SETTINGS)),
-                             lambda: prepare_frames(self.frame(t), self.settings))
+        return self.pool.get(
+            "prepared",
+            (t, _key(self.settings, PREPARE_SETTINGS)),
+            lambda: prepare_frames(self.frame(t), self.settings),
+        )
 
     def _pooled_motion(self, t: int) -> Motion:
         """Flow of frame t towards its partner frame (drift removed), its magnitude, saliency and
         the movie's motion noise floor."""
-        return self.pool.get("motion", (t, _key(self.settings, MOTION_SETTINGS)),
-                             lambda: self._motion(t))
+        return self.pool.get(
+            "motion", (t, _key(self.settings, MOTION_SETTINGS)), lambda: self._motion(t)
+        )
 
     def appearance_image(self, t: int) -> np.ndarray:
         """Frame t prepared for the appearance score: like :meth:`prepared`, but a dark-field frame
@@ -270,13 +316,19 @@ class RoiExtractor:
 
     def _pooled_regions(self, t: int) -> CellRegions:
         """Candidate and confident cell regions of frame t from its appearance (flow resolution)."""
-        return self.pool.get("regions", (t, _key(self.settings, CELL_SETTINGS)),
-                             lambda: regions_for(self.appearance_image(t), self.settings))
+        return self.pool.get(
+            "regions",
+            (t, _key(self.settings, CELL_SETTINGS)),
+            lambda: regions_for(self.appearance_image(t), self.settings),
+        )
 
     def _pooled_cells(self, t: int) -> np.ndarray:
         """Confident cell-like structure of frame t from its appearance alone, full resolution."""
-        return self.pool.get("cells", (t, _key(self.settings, CELL_SETTINGS)),
-                             lambda: to_shape(self.regions(t).mask(), self.shape))
+        return self.pool.get(
+            "cells",
+            (t, _key(self.settings, CELL_SETTINGS)),
+            lambda: to_shape(self.regions(t).mask(), self.shape),
+        )
 
     @property
     def tests_every_region(self) -> bool:
@@ -309,8 +361,9 @@ class RoiExtractor:
         boxes = flow_boxes(regions.mask(self.regions_to_test(t)), FLOW_CONTEXT)
         current = self.prepared(t)
         other = self.prepared(partner_frame(t, len(self.movie))) if boxes else current
-        flow, measured, (dy, dx) = aligned_flow_in(current, other, boxes, s.flow_method,
-                                                   iterations=CELLS_FLOW_ITERATIONS)
+        flow, measured, (dy, dx) = aligned_flow_in(
+            current, other, boxes, s.flow_method, iterations=CELLS_FLOW_ITERATIONS
+        )
         scale = s.flow_scale
         flow = flow / scale
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
@@ -336,14 +389,18 @@ class RoiExtractor:
         if s.roi_rule == "cells":
             regions = self.regions(t)
             motion = self.region_motion(t)
-            keep = moving_regions(regions, motion.magnitude, floor=motion.floor,
-                                  share=1.0 - s.roi_threshold) & self.regions_to_test(t)
+            keep = moving_regions(
+                regions, motion.magnitude, floor=motion.floor, share=1.0 - s.roi_threshold
+            ) & self.regions_to_test(t)
             return grow(to_shape(regions.mask(keep), self.shape), s.roi_margin)
         motion = self.motion(t)
         mask = threshold_saliency(motion.saliency, motion.magnitude, s.roi_threshold, s.min_motion)
-        mask = clean_mask(mask, max(1, round(s.opening_size * s.flow_scale)),
-                          max(1, round(s.closing_size * s.flow_scale)),
-                          s.min_component_area * s.flow_scale ** 2)
+        mask = clean_mask(
+            mask,
+            max(1, round(s.opening_size * s.flow_scale)),
+            max(1, round(s.closing_size * s.flow_scale)),
+            s.min_component_area * s.flow_scale**2,
+        )
         return grow(to_shape(mask, self.shape), s.roi_margin)
 
     # --- the RoI ------------------------------------------------------------------------------------
@@ -365,9 +422,11 @@ class RoiExtractor:
             return None
         extra = np.asarray(self.extra_roi[t])
         if extra.shape != self.shape:
-            raise InputError(f"The RoI mask for frame {t} is {extra.shape[1]}x{extra.shape[0]}"
-                             f" pixels but the movie's frames are {self.shape[1]}x"
-                             f"{self.shape[0]}; give masks of the movie's size.")
+            raise InputError(
+                f"The RoI mask for frame {t} is {extra.shape[1]}x{extra.shape[0]}"
+                f" pixels but the movie's frames are {self.shape[1]}x"
+                f"{self.shape[0]}; give masks of the movie's size."
+            )
         return extra != 0
 
     def mask(self, t: int) -> np.ndarray:

@@ -20,12 +20,31 @@ FLOW_METHODS = ("farneback", "dis")
 ROI_RULES = ("cells", "quantile")
 
 
-def _setting(default, help: str, *, low=None, high=None,  # noqa: A002  (argparse's word)
-             low_open=False, high_open=False, expert=False, choices=None, log=False):
-    return field(default=default, metadata={
-        "help": help, "low": low, "high": high, "low_open": low_open, "high_open": high_open,
-        "expert": expert, "choices": choices, "log": log,
-    })
+def _setting(
+    default,
+    help: str,  # noqa: A002  (argparse's word)
+    *,
+    low=None,
+    high=None,
+    low_open=False,
+    high_open=False,
+    expert=False,
+    choices=None,
+    log=False,
+):
+    return field(
+        default=default,
+        metadata={
+            "help": help,
+            "low": low,
+            "high": high,
+            "low_open": low_open,
+            "high_open": high_open,
+            "expert": expert,
+            "choices": choices,
+            "log": log,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -33,89 +52,165 @@ class FlowRoISettings:
     """How a movie is compressed (see docs/settings.md)."""
 
     denoise: bool = _setting(
-        True, "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
-              "specks are not taken for moving cells.")
+        True,
+        "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
+        "specks are not taken for moving cells.",
+    )
     # roi_threshold: in the default rule `cells` a cell-like region is protected when at least
     # 1 - threshold of its pixels move above the movie's motion noise floor (0.8: a fifth of them);
     # in the paper's rule `quantile` it is the share of the frame's most salient motion that is
     # kept (paper 0.2). Either way a higher value keeps more. docs/settings.md gives the
     # measurements behind every default.
     roi_threshold: float = _setting(
-        0.8, "How readily motion is protected; higher keeps more. Rule 'cells': a cell-like region "
-             "is protected when at least 1 - threshold of its pixels move (0.8: a fifth). Rule "
-             "'quantile' (the paper's): the most-moving share of the frame kept (paper: 0.2). "
-             "Raise it when cells are missed.", low=0.0, high=1.0, low_open=True, high_open=True)
+        0.8,
+        "How readily motion is protected; higher keeps more. Rule 'cells': a cell-like region "
+        "is protected when at least 1 - threshold of its pixels move (0.8: a fifth). Rule "
+        "'quantile' (the paper's): the most-moving share of the frame kept (paper: 0.2). "
+        "Raise it when cells are missed.",
+        low=0.0,
+        high=1.0,
+        low_open=True,
+        high_open=True,
+    )
     adjacent_factor: int = _setting(
-        0, "Also protect what moved in this many frames before and after (0 = this frame only). "
-           "Helps slow cells.", low=0, high=50)
+        0,
+        "Also protect what moved in this many frames before and after (0 = this frame only). "
+        "Helps slow cells.",
+        low=0,
+        high=50,
+    )
     scaling_factor: float = _setting(
-        10.0, "How strongly the region of interest is favoured over the background "
-             "(1 = plain JPEG2000, 10 = background reduced to its coarse shape).", low=1.0, high=10.0)
+        10.0,
+        "How strongly the region of interest is favoured over the background "
+        "(1 = plain JPEG2000, 10 = background reduced to its coarse shape).",
+        low=1.0,
+        high=10.0,
+    )
     compression_rate: float = _setting(
-        40.0, "Target compression rate: raw bytes divided by bytes written "
-              "(40 = files 40 times smaller than the raw frames).",
-        low=1.0, high=2000.0, low_open=True, log=True)
+        40.0,
+        "Target compression rate: raw bytes divided by bytes written "
+        "(40 = files 40 times smaller than the raw frames).",
+        low=1.0,
+        high=2000.0,
+        low_open=True,
+        log=True,
+    )
     plain: bool = _setting(
-        False, "Plain JPEG2000 with no region of interest (the baseline to compare with).")
+        False, "Plain JPEG2000 with no region of interest (the baseline to compare with)."
+    )
     target_psnr: float = _setting(
-        0.0, "Instead of a compression rate: the quality (PSNR in dB inside the region of "
-             "interest) every frame must reach; each frame gets the smallest size that meets it. "
-             "0 = off, use the compression rate.", low=0.0, high=150.0)
-    motion_roi: bool = _setting(
-        True, "Protect what moves (optical flow), the FlowRoI method.")
+        0.0,
+        "Instead of a compression rate: the quality (PSNR in dB inside the region of "
+        "interest) every frame must reach; each frame gets the smallest size that meets it. "
+        "0 = off, use the compression rate.",
+        low=0.0,
+        high=150.0,
+    )
+    motion_roi: bool = _setting(True, "Protect what moves (optical flow), the FlowRoI method.")
     appearance_roi: bool = _setting(
-        True, "Also protect cell-like structure found by local contrast, so cells that do not "
-               "move are kept too.")
+        True,
+        "Also protect cell-like structure found by local contrast, so cells that do not "
+        "move are kept too.",
+    )
     coverage_target: float = _setting(
-        0.98, "Warn before compressing when the region of interest is estimated to hold less than "
-              "this share of the cells (found by local contrast, independently of motion).",
-        low=0.0, high=1.0)
+        0.98,
+        "Warn before compressing when the region of interest is estimated to hold less than "
+        "this share of the cells (found by local contrast, independently of motion).",
+        low=0.0,
+        high=1.0,
+    )
     # expert settings
     roi_rule: str = _setting(
-        "cells", "How motion becomes the region of interest: 'cells' protects the cell-like "
-                 "regions (found by contrast) that move, with their own outlines; 'quantile' keeps "
-                 "the most-moving share of the frame (the paper's rule).",
-        expert=True, choices=ROI_RULES)
+        "cells",
+        "How motion becomes the region of interest: 'cells' protects the cell-like "
+        "regions (found by contrast) that move, with their own outlines; 'quantile' keeps "
+        "the most-moving share of the frame (the paper's rule).",
+        expert=True,
+        choices=ROI_RULES,
+    )
     flow_method: str = _setting(
-        "farneback", "Optical flow: 'farneback' (as in the paper) or 'dis' (faster; too noisy to select cells).",
-        expert=True, choices=FLOW_METHODS)
+        "farneback",
+        "Optical flow: 'farneback' (as in the paper) or 'dis' (faster; too noisy to select cells).",
+        expert=True,
+        choices=FLOW_METHODS,
+    )
     flow_scale: float = _setting(
-        0.5, "Resolution at which motion is measured, as a fraction of the frame size "
-             "(smaller is faster; cells must stay a few pixels wide).",
-        low=0.1, high=1.0, expert=True)
+        0.5,
+        "Resolution at which motion is measured, as a fraction of the frame size "
+        "(smaller is faster; cells must stay a few pixels wide).",
+        low=0.1,
+        high=1.0,
+        expert=True,
+    )
     saliency_weight: float = _setting(
-        0.7, "Weight of flow magnitude against its spatial gradient in the motion saliency.",
-        low=0.0, high=1.0, expert=True)
+        0.7,
+        "Weight of flow magnitude against its spatial gradient in the motion saliency.",
+        low=0.0,
+        high=1.0,
+        expert=True,
+    )
     min_motion: float = _setting(
-        0.5, "Pixels moving less than this (pixels per frame, after drift is removed) never count "
-             "as motion, so a still or drifting field gives no region of interest. The floor "
-             "actually used is higher when the movie's own flow noise is.",
-        low=0.0, high=100.0, expert=True)
+        0.5,
+        "Pixels moving less than this (pixels per frame, after drift is removed) never count "
+        "as motion, so a still or drifting field gives no region of interest. The floor "
+        "actually used is higher when the movie's own flow noise is.",
+        low=0.0,
+        high=100.0,
+        expert=True,
+    )
     opening_size: int = _setting(
-        3, "Size in pixels of the morphological opening that removes specks (0 = none).",
-        low=0, high=51, expert=True)
+        3,
+        "Size in pixels of the morphological opening that removes specks (0 = none).",
+        low=0,
+        high=51,
+        expert=True,
+    )
     closing_size: int = _setting(
-        5, "Size in pixels of the morphological closing that fills holes in cells (0 = none).",
-        low=0, high=51, expert=True)
+        5,
+        "Size in pixels of the morphological closing that fills holes in cells (0 = none).",
+        low=0,
+        high=51,
+        expert=True,
+    )
     min_component_area: int = _setting(
-        40, "Regions smaller than this many pixels are dropped from the mask.",
-        low=0, high=100000, expert=True)
+        40,
+        "Regions smaller than this many pixels are dropped from the mask.",
+        low=0,
+        high=100000,
+        expert=True,
+    )
     roi_margin: int = _setting(
-        2, "Grow the region of interest by this many pixels so cell edges are kept.",
-        low=0, high=50, expert=True)
+        2,
+        "Grow the region of interest by this many pixels so cell edges are kept.",
+        low=0,
+        high=50,
+        expert=True,
+    )
     feather: float = _setting(
-        4.0, "Width in pixels of the soft edge outside the region of interest: background detail "
-             "fades out over it, and within 3 px of the region structure that stands out from "
-             "the background (a cell edge the region cut) keeps its detail. 0 = a hard edge.",
-        low=0.0, high=50.0, expert=True)
+        4.0,
+        "Width in pixels of the soft edge outside the region of interest: background detail "
+        "fades out over it, and within 3 px of the region structure that stands out from "
+        "the background (a cell edge the region cut) keeps its detail. 0 = a hard edge.",
+        low=0.0,
+        high=50.0,
+        expert=True,
+    )
     background_sigma: float = _setting(
-        8.0, "Scale in pixels of the coarse background shape that is always kept (larger: "
-             "calmer, coarser background, more bytes for the cells).",
-        low=0.5, high=50.0, expert=True)
+        8.0,
+        "Scale in pixels of the coarse background shape that is always kept (larger: "
+        "calmer, coarser background, more bytes for the cells).",
+        low=0.5,
+        high=50.0,
+        expert=True,
+    )
     cell_contrast: float = _setting(
-        4.0, "How far above the background's own local contrast a pixel must stand out to be "
-             "taken for a cell, in robust standard deviations (lower finds fainter cells).",
-        low=0.5, high=50.0, expert=True)
+        4.0,
+        "How far above the background's own local contrast a pixel must stand out to be "
+        "taken for a cell, in robust standard deviations (lower finds fainter cells).",
+        low=0.5,
+        high=50.0,
+        expert=True,
+    )
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -139,7 +234,8 @@ class FlowRoISettings:
         unknown = sorted(set(data) - names)
         if unknown:
             raise SettingsError(
-                f"Unknown setting(s) {', '.join(unknown)}; known settings are: {', '.join(sorted(names))}.")
+                f"Unknown setting(s) {', '.join(unknown)}; known settings are: {', '.join(sorted(names))}."
+            )
         return cls(**data)
 
     def to_json(self, path: str | Path) -> None:
@@ -150,8 +246,10 @@ class FlowRoISettings:
         try:
             data = json.loads(Path(path).read_bytes().decode("utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # ValueError: also not UTF-8
-            raise SettingsError(f"Cannot read settings preset {path}: {exc}. "
-                                "Save a preset from the widget or write a JSON object of settings.") from exc
+            raise SettingsError(
+                f"Cannot read settings preset {path}: {exc}. "
+                "Save a preset from the widget or write a JSON object of settings."
+            ) from exc
         if not isinstance(data, dict):
             raise SettingsError(f"Settings preset {path} must hold a JSON object of settings.")
         return cls.from_dict(data)
@@ -166,8 +264,11 @@ class FlowRoISettings:
         """The automatic RoI sources switched on (user masks are added by the caller)."""
         if self.plain:
             return ()
-        return tuple(name for name, on in (("motion", self.motion_roi),
-                                           ("appearance", self.appearance_roi)) if on)
+        return tuple(
+            name
+            for name, on in (("motion", self.motion_roi), ("appearance", self.appearance_roi))
+            if on
+        )
 
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field, ...]:
@@ -177,15 +278,20 @@ class FlowRoISettings:
 def _validate(f: dataclasses.Field, value: Any) -> None:
     meta = f.metadata
     name = f.name.replace("_", " ")
-    kind = f.type if isinstance(f.type, type) else {"bool": bool, "int": int, "float": float,
-                                                    "str": str}[f.type]
+    kind = (
+        f.type
+        if isinstance(f.type, type)
+        else {"bool": bool, "int": int, "float": float, "str": str}[f.type]
+    )
     if kind is bool:
         if not isinstance(value, bool):
             raise SettingsError(f"{name} must be true or false, not {value!r}.")
         return
     if kind is str:
         if meta["choices"] and value not in meta["choices"]:
-            raise SettingsError(f"{name} must be one of {', '.join(meta['choices'])}, not {value!r}.")
+            raise SettingsError(
+                f"{name} must be one of {', '.join(meta['choices'])}, not {value!r}."
+            )
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise SettingsError(f"{name} must be a number, not {value!r}.")
@@ -212,5 +318,7 @@ def describe_range(f: dataclasses.Field) -> str:
     if meta["low"] is not None:
         parts.append(f"above {meta['low']:g}" if meta["low_open"] else f"at least {meta['low']:g}")
     if meta["high"] is not None:
-        parts.append(f"below {meta['high']:g}" if meta["high_open"] else f"at most {meta['high']:g}")
+        parts.append(
+            f"below {meta['high']:g}" if meta["high_open"] else f"at most {meta['high']:g}"
+        )
     return " and ".join(parts)

@@ -33,9 +33,11 @@ from .settings import FlowRoISettings
 
 #: The grid searched. Motion-based candidates vary threshold and adjacent factor; every candidate
 #: varies the scaling factor.
-SOURCES = ({"motion_roi": True, "appearance_roi": True},
-           {"motion_roi": True, "appearance_roi": False},
-           {"motion_roi": False, "appearance_roi": True})
+SOURCES = (
+    {"motion_roi": True, "appearance_roi": True},
+    {"motion_roi": True, "appearance_roi": False},
+    {"motion_roi": False, "appearance_roi": True},
+)
 THRESHOLDS = (0.4, 0.7)
 ADJACENT = (0, 1)
 SCALING = (2.0, 4.0, 8.0)
@@ -49,26 +51,31 @@ MIN_GAIN = 1.03
 @dataclass(frozen=True)
 class Candidate:
     settings: FlowRoISettings
-    coverage: float        # estimated share of cell pixels inside the RoI
-    gain: float            # plain bytes / FlowRoI bytes at equal PSNR inside the cells
+    coverage: float  # estimated share of cell pixels inside the RoI
+    gain: float  # plain bytes / FlowRoI bytes at equal PSNR inside the cells
     roi_fraction: float
-    psnr_cells: float      # FlowRoI, mean over the sampled frames
+    psnr_cells: float  # FlowRoI, mean over the sampled frames
     psnr_cells_plain: float  # plain JPEG2000 at the same rate
 
     def as_dict(self) -> dict:
         s = self.settings
-        return {"sources": list(s.roi_sources), "roi_threshold": s.roi_threshold,
-                "adjacent_factor": s.adjacent_factor, "scaling_factor": s.scaling_factor,
-                "coverage": round(self.coverage, 4), "gain": round(self.gain, 3),
-                "roi_fraction": round(self.roi_fraction, 3),
-                "psnr_cells": round(self.psnr_cells, 2),
-                "psnr_cells_plain": round(self.psnr_cells_plain, 2)}
+        return {
+            "sources": list(s.roi_sources),
+            "roi_threshold": s.roi_threshold,
+            "adjacent_factor": s.adjacent_factor,
+            "scaling_factor": s.scaling_factor,
+            "coverage": round(self.coverage, 4),
+            "gain": round(self.gain, 3),
+            "roi_fraction": round(self.roi_fraction, 3),
+            "psnr_cells": round(self.psnr_cells, 2),
+            "psnr_cells_plain": round(self.psnr_cells_plain, 2),
+        }
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    settings: FlowRoISettings      # what to use (plain=True when FlowRoI does not win)
-    best: Candidate | None         # the winning candidate, None when plain is suggested
+    settings: FlowRoISettings  # what to use (plain=True when FlowRoI does not win)
+    best: Candidate | None  # the winning candidate, None when plain is suggested
     candidates: tuple[Candidate, ...]
     frames: tuple[int, ...]
     seconds: float
@@ -79,21 +86,29 @@ class Suggestion:
 
     def summary(self) -> str:
         if self.best is None:
-            return ("No FlowRoI setting kept the cells and beat plain JPEG2000 by "
-                    f"{MIN_GAIN - 1:.0%} at this rate on frames {list(self.frames)}; plain "
-                    "JPEG2000 is suggested.")
+            return (
+                "No FlowRoI setting kept the cells and beat plain JPEG2000 by "
+                f"{MIN_GAIN - 1:.0%} at this rate on frames {list(self.frames)}; plain "
+                "JPEG2000 is suggested."
+            )
         b = self.best
-        return (f"Sources {' + '.join(b.settings.roi_sources)}, RoI threshold "
-                f"{b.settings.roi_threshold:g}, adjacent factor {b.settings.adjacent_factor}, "
-                f"scaling factor {b.settings.scaling_factor:g}: cells {b.coverage:.1%} inside the "
-                f"RoI, files {b.gain:.2f}x smaller than plain JPEG2000 at the same quality "
-                "inside the cells.")
+        return (
+            f"Sources {' + '.join(b.settings.roi_sources)}, RoI threshold "
+            f"{b.settings.roi_threshold:g}, adjacent factor {b.settings.adjacent_factor}, "
+            f"scaling factor {b.settings.scaling_factor:g}: cells {b.coverage:.1%} inside the "
+            f"RoI, files {b.gain:.2f}x smaller than plain JPEG2000 at the same quality "
+            "inside the cells."
+        )
 
     def as_dict(self) -> dict:
-        return {"suggested": self.settings.to_dict(), "plain_suggested": self.plain_suggested,
-                "summary": self.summary(), "frames": list(self.frames),
-                "seconds": round(self.seconds, 2),
-                "candidates": [c.as_dict() for c in sorted(self.candidates, key=lambda c: -c.gain)]}
+        return {
+            "suggested": self.settings.to_dict(),
+            "plain_suggested": self.plain_suggested,
+            "summary": self.summary(),
+            "frames": list(self.frames),
+            "seconds": round(self.seconds, 2),
+            "candidates": [c.as_dict() for c in sorted(self.candidates, key=lambda c: -c.gain)],
+        }
 
 
 def candidate_settings(base: FlowRoISettings) -> list[FlowRoISettings]:
@@ -102,14 +117,27 @@ def candidate_settings(base: FlowRoISettings) -> list[FlowRoISettings]:
         thresholds = THRESHOLDS if sources["motion_roi"] else (base.roi_threshold,)
         adjacent = ADJACENT if sources["motion_roi"] else (0,)
         for threshold, k, scaling in itertools.product(thresholds, adjacent, SCALING):
-            out.append(base.replace(plain=False, target_psnr=0.0, roi_threshold=threshold,
-                                    adjacent_factor=k, scaling_factor=scaling, **sources))
+            out.append(
+                base.replace(
+                    plain=False,
+                    target_psnr=0.0,
+                    roi_threshold=threshold,
+                    adjacent_factor=k,
+                    scaling_factor=scaling,
+                    **sources,
+                )
+            )
     return out
 
 
-def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
-                     progress: Callable[[int, int], None] | None = None,
-                     cancel: threading.Event | None = None, workers: int = 2) -> Suggestion:
+def suggest_settings(
+    movie,
+    base: FlowRoISettings | None = None,
+    frames=None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
+    workers: int = 2,
+) -> Suggestion:
     """Suggest RoI settings that keep the cells and beat plain JPEG2000 at `base`'s rate.
 
     Every candidate of a small grid (RoI sources, threshold, adjacent factor, scaling factor) is
@@ -152,8 +180,10 @@ def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
     for t in frames:
         reference.motion(t)  # computed once here, not raced for by the workers
     # plain JPEG2000 around the target rate (ladders.LADDER_FACTORS), PSNR inside the cells
-    ladders = {t: plain_rate_ladder(originals[t], ladder_rates(base.compression_rate), cells[t])
-               for t in frames}
+    ladders = {
+        t: plain_rate_ladder(originals[t], ladder_rates(base.compression_rate), cells[t])
+        for t in frames
+    }
     lock, done = threading.Lock(), [0]
 
     def evaluate(settings: FlowRoISettings) -> Candidate:
@@ -167,8 +197,11 @@ def suggest_settings(movie, base: FlowRoISettings | None = None, frames=None,
             progress(current, len(candidates))
         return candidate
 
-    results = dask.compute(*[dask.delayed(evaluate, pure=False)(c) for c in candidates],
-                           scheduler="threads", num_workers=max(1, workers))
+    results = dask.compute(
+        *[dask.delayed(evaluate, pure=False)(c) for c in candidates],
+        scheduler="threads",
+        num_workers=max(1, workers),
+    )
     eligible = [c for c in results if c.coverage >= base.coverage_target and c.gain >= MIN_GAIN]
     best = max(eligible, key=lambda c: (c.gain, c.coverage), default=None)
     suggested = base.replace(plain=True) if best is None else best.settings
@@ -189,7 +222,11 @@ def _evaluate(extractor: RoiExtractor, originals, cells, ladders) -> Candidate:
         quality.append(q)
         plain_quality.append(ladders[t].quality_at(rate))
     # the worst frame's gain: a setting must not lose on any sampled frame
-    return Candidate(settings, float(np.mean(coverage)), float(np.min(gains)),
-                     float(np.mean(fractions)), float(np.mean(quality)),
-                     float(np.mean(plain_quality)))
-
+    return Candidate(
+        settings,
+        float(np.mean(coverage)),
+        float(np.min(gains)),
+        float(np.mean(fractions)),
+        float(np.mean(quality)),
+        float(np.mean(plain_quality)),
+    )

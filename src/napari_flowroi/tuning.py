@@ -57,7 +57,7 @@ class TuningModel:
         self.size_factor: float | None = None
         self.suggestion = None
         self._accepted: FlowRoISettings | None = None
-        self._failed: set = set()   # targets whose preview raised: not retried until they change
+        self._failed: set = set()  # targets whose preview raised: not retried until they change
 
     # --- state ------------------------------------------------------------------------------------
     def set_movie(self, data, name: str = "movie", *, rgb: bool = False) -> None:
@@ -71,7 +71,8 @@ class TuningModel:
                     f"Layer '{name}' is an RGB(A) colour image, not a time-lapse movie. FlowRoI "
                     "compresses one grey channel over time: split the colour channels "
                     "(right-click the layer → Split RGB) and pick one, or load a (time, y, x) "
-                    "movie.")
+                    "movie."
+                )
             movie = movie_from_array(data, source=f"Layer '{name}'")
             require_motion(movie)
         except FlowRoIError:
@@ -139,8 +140,13 @@ class TuningModel:
             self._failed.add((preview_key(settings), int(t)))
             raise
 
-    def compute(self, settings: FlowRoISettings, t: int, cancel: threading.Event | None = None,
-                on_coarse: Callable[[FramePreview], None] | None = None) -> FramePreview:
+    def compute(
+        self,
+        settings: FlowRoISettings,
+        t: int,
+        cancel: threading.Event | None = None,
+        on_coarse: Callable[[FramePreview], None] | None = None,
+    ) -> FramePreview:
         """The preview of (settings, t); run in a worker. Remembers failures so they are not
         retried in a loop (a NaN in a frame fails the same way every time)."""
         try:
@@ -162,11 +168,13 @@ class TuningModel:
         self.preview_ready.emit(preview)
         return True
 
-    def compute_size_factor(self, preview: FramePreview,
-                            cancel: threading.Event | None = None) -> float | None:
+    def compute_size_factor(
+        self, preview: FramePreview, cancel: threading.Event | None = None
+    ) -> float | None:
         """FlowRoI's size advantage at the same PSNR inside the RoI (a few plain encodes)."""
-        return None if self.previewer is None else self.previewer.size_factor(preview,
-                                                                              cancel=cancel)
+        return (
+            None if self.previewer is None else self.previewer.size_factor(preview, cancel=cancel)
+        )
 
     def accept_size_factor(self, preview: FramePreview, factor: float | None) -> None:
         if factor is not None and preview is self.last_preview and self.is_current(preview):
@@ -174,8 +182,11 @@ class TuningModel:
             self.size_factor_ready.emit(factor)
 
     # --- suggestion ---------------------------------------------------------------------------
-    def suggest(self, progress: Callable[[int, int], None] | None = None,
-                cancel: threading.Event | None = None):
+    def suggest(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        cancel: threading.Event | None = None,
+    ):
         """Search settings on a few frames (tune.suggest_settings); run in a worker."""
         from .tune import suggest_settings
 
@@ -189,9 +200,11 @@ class TuningModel:
         """The suggestion with the user's compression rate (or target PSNR) kept."""
         if self.suggestion is None:
             return None
-        return self.suggestion.settings.replace(compression_rate=self.settings.compression_rate,
-                                                target_psnr=self.settings.target_psnr,
-                                                coverage_target=self.settings.coverage_target)
+        return self.suggestion.settings.replace(
+            compression_rate=self.settings.compression_rate,
+            target_psnr=self.settings.target_psnr,
+            coverage_target=self.settings.coverage_target,
+        )
 
     # --- before a batch -----------------------------------------------------------------------
     def accept_coverage(self, settings: FlowRoISettings | None = None) -> None:
@@ -203,5 +216,9 @@ class TuningModel:
 
     def preflight(self, movie=None, settings: FlowRoISettings | None = None) -> Preflight:
         settings = settings or self.settings
-        return preflight(movie if movie is not None else self.movie, settings,
-                         extra_roi=self.extra_roi, accepted=self.coverage_accepted(settings))
+        return preflight(
+            movie if movie is not None else self.movie,
+            settings,
+            extra_roi=self.extra_roi,
+            accepted=self.coverage_accepted(settings),
+        )

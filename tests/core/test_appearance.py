@@ -36,8 +36,9 @@ def test_bright_nuclei_on_a_dark_background_stand_out():
 
 def test_appearance_only_needs_no_motion():
     frame = moving_discs(n_frames=1, shape=(96, 112)).frames
-    extractor = RoiExtractor(movie_from_array(frame),
-                             FlowRoISettings(motion_roi=False, appearance_roi=True))
+    extractor = RoiExtractor(
+        movie_from_array(frame), FlowRoISettings(motion_roi=False, appearance_roi=True)
+    )
     assert extractor.mask(0).any()
     assert list(extractor.frames_needed(0)) == [0]
 
@@ -45,9 +46,11 @@ def test_appearance_only_needs_no_motion():
 def test_user_masks_are_always_protected(discs):
     extra = np.zeros(discs.frames.shape, bool)
     extra[:, :10, :10] = True
-    extractor = RoiExtractor(movie_from_array(discs.frames),
-                             FlowRoISettings(motion_roi=False, appearance_roi=False),
-                             extra_roi=extra)
+    extractor = RoiExtractor(
+        movie_from_array(discs.frames),
+        FlowRoISettings(motion_roi=False, appearance_roi=False),
+        extra_roi=extra,
+    )
     mask = extractor.mask(2)
     assert mask[:10, :10].all() and mask.sum() == 100
 
@@ -91,8 +94,8 @@ def test_dim_nuclei_keep_grey_levels_in_a_dark_field_frame():
     from napari_flowroi.preprocess import to_uint8
 
     frame = np.full((64, 64), 1000, np.uint16)
-    frame[5:15, 5:15] = 1040     # a dim nucleus, 40 counts above the background
-    frame[30:50, 30:50] = 9000   # a bright one sets the top of the stretch
+    frame[5:15, 5:15] = 1040  # a dim nucleus, 40 counts above the background
+    frame[30:50, 30:50] = 9000  # a bright one sets the top of the stretch
     linear, stable = to_uint8(frame), to_uint8(frame, stabilise=True)
     assert int(stable[10, 10]) - int(stable[0, 0]) > 3 * (int(linear[10, 10]) - int(linear[0, 0]))
     assert stable[40, 40] == 255 and stable[0, 0] == 0
@@ -131,6 +134,6 @@ def test_dark_field_regions_end_at_their_own_edge_not_in_the_cell_body(monkeypat
     mask = RoiExtractor(movie_from_array(frame[None]), settings).mask(0)
     assert pixel_coverage(mask, nuclei) > 0.995 and pixel_coverage(mask, dim) > 0.995
     assert mask[bodies].mean() < 0.3
-    monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.0)   # without each object's own edge
+    monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.0)  # without each object's own edge
     untrimmed = RoiExtractor(movie_from_array(frame[None]), settings).mask(0)
     assert untrimmed[bodies].mean() > 0.5

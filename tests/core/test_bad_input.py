@@ -24,8 +24,12 @@ def _frames(folder, name, shapes):
 def _movie(folder, name="movie.tif", n=4):
     from napari_flowroi.synthetic import moving_discs
 
-    return write_tiff(folder, name, moving_discs(n_frames=n, shape=(48, 64), n_cells=2).frames,
-                metadata={"axes": "TYX"})
+    return write_tiff(
+        folder,
+        name,
+        moving_discs(n_frames=n, shape=(48, 64), n_cells=2).frames,
+        metadata={"axes": "TYX"},
+    )
 
 
 def _truncated(folder):
@@ -77,23 +81,53 @@ def _container(folder):
 # (input maker, output maker or None for tmp/out, extra options, words the message must hold)
 CASES = {
     "missing path": (lambda p: p / "missing.tif", None, [], "does not exist"),
-    "folder with no frames": (lambda p: (p / "empty").mkdir() or p / "empty", None, [],
-                              "holds no frames"),
-    "frames of different sizes": (lambda p: _frames(p, "sizes", [(16, 16), (16, 16), (16, 20)]),
-                                  None, [], "same size"),
-    "single 2-D image": (lambda p: write_tiff(p, "one.tif", np.full((16, 24), 7, np.uint8)), None, [],
-                         "at least two frames.*--plain"),
-    "single PNG image": (lambda p: _frames(p, "one", [(16, 16)]) / "f0.png", None, [],
-                         "at least two frames.*--plain"),
-    "unsupported axes": (lambda p: write_tiff(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8),
-                                        metadata={"axes": "CZYX"}), None, [], "axes"),
-    "RGB frames": (lambda p: write_tiff(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8),
-                                  photometric="rgb"), None, [], "RGB"),
+    "folder with no frames": (
+        lambda p: (p / "empty").mkdir() or p / "empty",
+        None,
+        [],
+        "holds no frames",
+    ),
+    "frames of different sizes": (
+        lambda p: _frames(p, "sizes", [(16, 16), (16, 16), (16, 20)]),
+        None,
+        [],
+        "same size",
+    ),
+    "single 2-D image": (
+        lambda p: write_tiff(p, "one.tif", np.full((16, 24), 7, np.uint8)),
+        None,
+        [],
+        "at least two frames.*--plain",
+    ),
+    "single PNG image": (
+        lambda p: _frames(p, "one", [(16, 16)]) / "f0.png",
+        None,
+        [],
+        "at least two frames.*--plain",
+    ),
+    "unsupported axes": (
+        lambda p: write_tiff(
+            p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}
+        ),
+        None,
+        [],
+        "axes",
+    ),
+    "RGB frames": (
+        lambda p: write_tiff(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"),
+        None,
+        [],
+        "RGB",
+    ),
     "RGB PNG frames": (lambda p: _frames(p, "rgb", [(8, 8, 3)] * 3), None, [], "RGB"),
     "NaN in float data": (_nan, None, [], "NaN"),
     "inf in float data": (_inf, None, [], "infinite"),
-    "unsupported pixel type": (lambda p: write_tiff(p, "i32.tif", np.zeros((3, 8, 8), np.int32)), None,
-                               [], "pixel type"),
+    "unsupported pixel type": (
+        lambda p: write_tiff(p, "i32.tif", np.zeros((3, 8, 8), np.int32)),
+        None,
+        [],
+        "pixel type",
+    ),
     "text file named .tif": (lambda p: _fake(p, "fake.tif"), None, [], "Cannot read"),
     "text file named .png among frames": (_fake_png_in_folder, None, [], "Cannot read frame"),
     "not a movie file": (lambda p: _fake(p, "notes.txt"), None, [], "not a TIFF"),
@@ -101,20 +135,32 @@ CASES = {
     "out-of-range setting": (_movie, None, ["--roi-threshold", "1.5"], "roi threshold must be"),
     "setting of the wrong kind": (_movie, None, ["--compression-rate", "fast"], "invalid float"),
     "zero workers": (_movie, None, ["--workers", "0"], "--workers"),
-    "output inside the input folder": (lambda p: _frames(p, "frames", [(16, 16)] * 3),
-                                       lambda p: p / "frames" / "out", [], "inside the input"),
+    "output inside the input folder": (
+        lambda p: _frames(p, "frames", [(16, 16)] * 3),
+        lambda p: p / "frames" / "out",
+        [],
+        "inside the input",
+    ),
     "output that exists (a compressed stack)": (_movie, _container, [], "--overwrite"),
     "output that exists (other files)": (_movie, _existing, [], "not a FlowRoI container"),
     "output that is a file": (_movie, lambda p: _fake(p, "out.flowroi"), [], "is a file"),
-    "two wells with one name": (lambda p: [_movie(p, "A1.tif"), _movie(p / "x", "A1.tif")]
-                                if (p / "x").mkdir() is None else None, None, [],
-                                "both called A1"),
+    "two wells with one name": (
+        lambda p: (
+            [_movie(p, "A1.tif"), _movie(p / "x", "A1.tif")] if (p / "x").mkdir() is None else None
+        ),
+        None,
+        [],
+        "both called A1",
+    ),
 }
 
 
 def snapshot(folder):
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -124,9 +170,20 @@ def test_bad_input_exits_2_with_one_line_and_leaves_nothing(tmp_path, case):
     inputs = inputs if isinstance(inputs, list) else [inputs]
     output = make_output(tmp_path) if make_output else tmp_path / "out"
     before = snapshot(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "napari_flowroi.cli", "compress",
-                             *map(str, inputs), str(output), "--quiet", *options],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_flowroi.cli",
+            "compress",
+            *map(str, inputs),
+            str(output),
+            "--quiet",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+    )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -141,17 +198,26 @@ def _huge_tiff(folder, side):
     import struct
 
     path = folder / f"huge{side}.tif"
-    entries = lambda strip: [(256, 4, side), (257, 4, side), (258, 3, 8), (259, 3, 1),  # noqa: E731
-                             (262, 3, 1), (273, 4, strip), (277, 3, 1), (278, 4, side),
-                             (279, 4, 4)]
+    entries = lambda strip: [  # noqa: E731
+        (256, 4, side),
+        (257, 4, side),
+        (258, 3, 8),
+        (259, 3, 1),
+        (262, 3, 1),
+        (273, 4, strip),
+        (277, 3, 1),
+        (278, 4, side),
+        (279, 4, 4),
+    ]
     data = bytearray(b"II*\x00" + struct.pack("<I", 8))
     offsets = []
     for _page in range(2):
         ifd = len(data)
         n = len(entries(0))
         strip = ifd + 2 + 12 * n + 4
-        body = struct.pack("<H", n) + b"".join(struct.pack("<HHII", tag, kind, 1, value)
-                                               for tag, kind, value in entries(strip))
+        body = struct.pack("<H", n) + b"".join(
+            struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in entries(strip)
+        )
         offsets.append(ifd)
         data += body + b"\x00\x00\x00\x00" + b"\x01\x02\x03\x04"
     struct.pack_into("<I", data, offsets[0] + 2 + 12 * len(entries(0)), offsets[1])
@@ -182,25 +248,53 @@ def _fifo(folder):
 
 MORE_CASES = {
     "TIFF header claiming 4294967295 x 4294967295 pixels": (
-        lambda p: _huge_tiff(p, 4294967295), None, [], "pixels"),
+        lambda p: _huge_tiff(p, 4294967295),
+        None,
+        [],
+        "pixels",
+    ),
     "TIFF header claiming 100000 x 100000 pixels": (
-        lambda p: _huge_tiff(p, 100000), None, [], "pixels"),
-    "bool movie": (lambda p: write_tiff(p, "masks.tif", np.ones((3, 8, 8), bool)), None, [],
-                   "binary"),
+        lambda p: _huge_tiff(p, 100000),
+        None,
+        [],
+        "pixels",
+    ),
+    "bool movie": (
+        lambda p: write_tiff(p, "masks.tif", np.ones((3, 8, 8), bool)),
+        None,
+        [],
+        "binary",
+    ),
     "preset that is not UTF-8": (_movie, None, ["--preset", "{p}/bad.json"], "Cannot read"),
     "preset with a 400-digit integer": (_movie, None, ["--preset", "{p}/big.json"], "finite"),
     "preset that is a folder": (_movie, None, ["--preset", "{p}"], "folder"),
     "output name of 300 characters": (_movie, lambda p: p / ("x" * 300), [], "too long"),
     "output that is a link to a container, with --overwrite": (
-        _movie, _link_to_container, ["--overwrite"], "symbolic link"),
-    "output that holds the input": (lambda p: _frames(p, "frames", [(16, 16)] * 3),
-                                    lambda p: p, ["--overwrite"], "holds the input|not a FlowRoI"),
-    "scheduler file that does not exist": (_movie, None, ["--scheduler", "{p}/nowhere.json"],
-                                           "does not exist"),
+        _movie,
+        _link_to_container,
+        ["--overwrite"],
+        "symbolic link",
+    ),
+    "output that holds the input": (
+        lambda p: _frames(p, "frames", [(16, 16)] * 3),
+        lambda p: p,
+        ["--overwrite"],
+        "holds the input|not a FlowRoI",
+    ),
+    "scheduler file that does not exist": (
+        _movie,
+        None,
+        ["--scheduler", "{p}/nowhere.json"],
+        "does not exist",
+    ),
     "a named pipe called .tif": (_fifo, None, [], "not a regular file"),
     "a compressed stack as the input": (_container, None, [], "compressed stack, not a movie"),
-    "a million local workers": (_movie, None, ["--workers", "1000000", "--threads"],
-                                "far more than"),
+    "a million local workers": (
+        _movie,
+        None,
+        ["--workers", "1000000", "--threads"],
+        "far more than",
+    ),
 }
 
 
@@ -215,9 +309,21 @@ def test_hostile_compress_input_exits_2_with_one_line_and_leaves_nothing(tmp_pat
     output = make_output(tmp_path) if make_output else tmp_path / "out"
     options = [o.replace("{p}", str(tmp_path)) for o in options]
     before = snapshot(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "napari_flowroi.cli", "compress",
-                             str(inputs), str(output), "--quiet", *options],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_flowroi.cli",
+            "compress",
+            str(inputs),
+            str(output),
+            "--quiet",
+            *options,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2, result.stderr
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -229,8 +335,19 @@ def test_whole_number_settings_written_as_1_0_in_a_preset_are_taken(tmp_path, ca
     from napari_flowroi.cli import main
 
     preset = _preset(tmp_path, b'{"adjacent_factor": 1.0, "plain": true}')
-    assert main(["compress", str(_movie(tmp_path)), str(tmp_path / "out"), "--quiet",
-                 "--preset", str(preset)]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(_movie(tmp_path)),
+                str(tmp_path / "out"),
+                "--quiet",
+                "--preset",
+                str(preset),
+            ]
+        )
+        == 0
+    )
     from napari_flowroi.container import open_container
 
     assert open_container(tmp_path / "out").manifest["settings"]["adjacent_factor"] == 1
@@ -245,12 +362,18 @@ def test_help_shows_percentages_as_written(capsys, monkeypatch):
 
     # a setting whose help holds a per-cent sign, as help texts may ("60 %" once broke argparse)
     fields = FlowRoISettings.fields()
-    patched = [dataclasses.field(default=f.default, metadata={
-        **f.metadata, "help": f.metadata["help"] + " Keeps 60 % at 0.6."}) for f in fields]
+    patched = [
+        dataclasses.field(
+            default=f.default,
+            metadata={**f.metadata, "help": f.metadata["help"] + " Keeps 60 % at 0.6."},
+        )
+        for f in fields
+    ]
     for new, old in zip(patched, fields, strict=True):
         new.name, new.type = old.name, old.type
-    monkeypatch.setattr(cli, "FlowRoISettings", types.SimpleNamespace(
-        fields=lambda: tuple(patched)))
+    monkeypatch.setattr(
+        cli, "FlowRoISettings", types.SimpleNamespace(fields=lambda: tuple(patched))
+    )
     with pytest.raises(SystemExit) as stop:
         cli.main(["compress", "--help"])
     assert stop.value.code == 0
@@ -258,6 +381,7 @@ def test_help_shows_percentages_as_written(capsys, monkeypatch):
 
 
 # --- damaged containers and the other commands -----------------------------------------------------
+
 
 @pytest.fixture
 def stack(tmp_path):
@@ -279,25 +403,33 @@ def _manifest(stack, change):
 
 DAMAGED_MANIFESTS = {
     "a JSON list": lambda m: [m],
-    "a record index escaping the folder": lambda m: {**m, "frames": [
-        {**r, "index": "../../escaped"} if r["index"] == 1 else r for r in m["frames"]]},
+    "a record index escaping the folder": lambda m: {
+        **m,
+        "frames": [{**r, "index": "../../escaped"} if r["index"] == 1 else r for r in m["frames"]],
+    },
     "no frame records": lambda m: {**m, "frames": []},
-    "a claimed 10**9 frames": lambda m: {**m, "shape": [10 ** 9] + m["shape"][1:]},
+    "a claimed 10**9 frames": lambda m: {**m, "shape": [10**9] + m["shape"][1:]},
     "a nonsense dtype": lambda m: {**m, "dtype": "complex1024"},
     "settings of the wrong kind": lambda m: {**m, "settings": {"roi_threshold": "high"}},
-    "a value range on an integer movie": lambda m: {**m, "frames": [
-        {**r, "value_range": [0, 1]} for r in m["frames"]]},
+    "a value range on an integer movie": lambda m: {
+        **m,
+        "frames": [{**r, "value_range": [0, 1]} for r in m["frames"]],
+    },
 }
 
 
 @pytest.mark.parametrize("case", list(DAMAGED_MANIFESTS))
-def test_info_verify_and_decompress_refuse_a_damaged_manifest_in_one_line(stack, tmp_path, case,
-                                                                         capsys):
+def test_info_verify_and_decompress_refuse_a_damaged_manifest_in_one_line(
+    stack, tmp_path, case, capsys
+):
     from napari_flowroi.cli import main
 
     _manifest(stack, DAMAGED_MANIFESTS[case])
-    for argv, status in ((["info", str(stack)], 2), (["verify", str(stack), "--quiet"], 1),
-                         (["decompress", str(stack), str(tmp_path / "d.tif"), "--quiet"], 2)):
+    for argv, status in (
+        (["info", str(stack)], 2),
+        (["verify", str(stack), "--quiet"], 1),
+        (["decompress", str(stack), str(tmp_path / "d.tif"), "--quiet"], 2),
+    ):
         assert main(argv) == status, argv
         err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
         assert len(err) == 1 and "manifest" in err[0], err
@@ -336,11 +468,20 @@ def _decompress_case(stack, tmp_path, case, monkeypatch):
     raise AssertionError(case)
 
 
-@pytest.mark.parametrize("case", ["output folder missing", "output is its own container",
-                                  "output inside the container", "a frame file missing",
-                                  "read-only output folder", "disk full"])
-def test_decompress_failures_are_one_line_and_leave_no_partial_file(stack, tmp_path, case,
-                                                                    monkeypatch, capsys):
+@pytest.mark.parametrize(
+    "case",
+    [
+        "output folder missing",
+        "output is its own container",
+        "output inside the container",
+        "a frame file missing",
+        "read-only output folder",
+        "disk full",
+    ],
+)
+def test_decompress_failures_are_one_line_and_leave_no_partial_file(
+    stack, tmp_path, case, monkeypatch, capsys
+):
     import re
 
     from napari_flowroi.cli import main
@@ -360,10 +501,17 @@ def test_paths_with_undecodable_bytes_work_end_to_end(tmp_path):
     movie = _movie(tmp_path)
     stack = folder + b"/st\xffack"
     tiff = folder + b"/d\xfe.tif"
-    for argv in ([b"compress", os.fsencode(movie), stack, b"--quiet", b"--plain"],
-                 [b"info", stack], [b"verify", stack, b"--quiet"], [b"decompress", stack, tiff]):
-        result = subprocess.run([os.fsencode(sys.executable), b"-m", b"napari_flowroi.cli", *argv],
-                                capture_output=True, timeout=120)
+    for argv in (
+        [b"compress", os.fsencode(movie), stack, b"--quiet", b"--plain"],
+        [b"info", stack],
+        [b"verify", stack, b"--quiet"],
+        [b"decompress", stack, tiff],
+    ):
+        result = subprocess.run(
+            [os.fsencode(sys.executable), b"-m", b"napari_flowroi.cli", *argv],
+            capture_output=True,
+            timeout=120,
+        )
         assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr
     assert os.path.exists(tiff) and not [n for n in os.listdir(folder) if n.endswith(b".partial")]
 

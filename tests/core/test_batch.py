@@ -15,8 +15,9 @@ def test_chunks_are_runs_of_consecutive_frames():
 
 def test_parallel_and_serial_runs_write_identical_containers(tmp_path, small_movie):
     one = compress_movie(small_movie, tmp_path / "one", FlowRoISettings(), workers=1)
-    two = compress_movie(small_movie, tmp_path / "two", FlowRoISettings(), workers=2,
-                         chunk_frames=2)
+    two = compress_movie(
+        small_movie, tmp_path / "two", FlowRoISettings(), workers=2, chunk_frames=2
+    )
     assert one.bytes_written == two.bytes_written
     for t in range(len(small_movie)):
         name = f"frames/frame_{t:06d}.jp2"
@@ -27,9 +28,11 @@ def test_parallel_and_serial_runs_write_identical_containers(tmp_path, small_mov
 def test_total_achieved_rate_counts_the_manifest_and_is_within_five_percent(tmp_path, discs, rate):
     # the first defaults' background: at 8:1 the synthetic frame damped by scaling 10 / sigma 8
     # codes below its budget (9.9:1; the achieved rate is then higher than asked)
-    summary = compress_movie(discs.frames, tmp_path / "out",
-                             FlowRoISettings(compression_rate=rate, scaling_factor=4.0,
-                                             background_sigma=2.0))
+    summary = compress_movie(
+        discs.frames,
+        tmp_path / "out",
+        FlowRoISettings(compression_rate=rate, scaling_factor=4.0, background_sigma=2.0),
+    )
     written = sum(p.stat().st_size for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert summary.bytes_written == written
     assert summary.raw_bytes / written == pytest.approx(rate, rel=0.05)
@@ -50,8 +53,9 @@ def test_cancel_stops_and_leaves_no_complete_looking_output(tmp_path, small_movi
             cancel.set()
 
     with pytest.raises(CancelledError):
-        compress_movie(small_movie, tmp_path / "out", progress=progress, cancel=cancel,
-                       chunk_frames=1)
+        compress_movie(
+            small_movie, tmp_path / "out", progress=progress, cancel=cancel, chunk_frames=1
+        )
     assert not (tmp_path / "out" / "manifest.json").exists()
     summary = compress_movie(small_movie, tmp_path / "out")
     assert summary.resumed_frames >= 2 and open_container(tmp_path / "out").shape[0] == 5
@@ -90,14 +94,15 @@ def test_still_movie_compresses_with_an_empty_roi(tmp_path):
     assert summary.mean_roi_fraction == 0.0
 
 
-
 def test_finished_chunks_release_their_frames_and_flows(tmp_path, discs, monkeypatch):
     """Peak memory must not grow with the movie: nothing a chunk cached outlives the chunk."""
     import napari_flowroi.batch as batch
 
     made = []
     real = batch.RoiExtractor
-    monkeypatch.setattr(batch, "RoiExtractor", lambda *a, **k: made.append(real(*a, **k)) or made[-1])
+    monkeypatch.setattr(
+        batch, "RoiExtractor", lambda *a, **k: made.append(real(*a, **k)) or made[-1]
+    )
     compress_movie(discs.frames, tmp_path / "out", chunk_frames=3)
     assert len(made) == 3
     for extractor in made:
@@ -107,6 +112,7 @@ def test_finished_chunks_release_their_frames_and_flows(tmp_path, discs, monkeyp
 
 # --- valid but unusual movies ------------------------------------------------------------------
 
+
 def _decodes(out, frames):
     container = open_container(out)
     decoded = container.frames().compute()
@@ -114,13 +120,15 @@ def _decodes(out, frames):
     return container
 
 
-@pytest.mark.parametrize("name, frames", [
-    ("constant well", np.full((4, 40, 50), 77, np.uint8)),
-    ("empty well", np.zeros((4, 40, 50), np.uint16)),
-    ("flat float well", np.full((3, 40, 50), 0.25, np.float32)),
-])
-def test_a_well_with_nothing_in_it_compresses_with_an_empty_roi_and_says_so(tmp_path, name,
-                                                                           frames):
+@pytest.mark.parametrize(
+    "name, frames",
+    [
+        ("constant well", np.full((4, 40, 50), 77, np.uint8)),
+        ("empty well", np.zeros((4, 40, 50), np.uint16)),
+        ("flat float well", np.full((3, 40, 50), 0.25, np.float32)),
+    ],
+)
+def test_a_well_with_nothing_in_it_compresses_with_an_empty_roi_and_says_so(tmp_path, name, frames):
     from napari_flowroi.batch import EMPTY_ROI_NOTE
 
     summary = compress_movie(frames, tmp_path / "out")
@@ -153,6 +161,7 @@ def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path):
 
 
 # --- long movies: memory stays flat ------------------------------------------------------------
+
 
 def _streamed_movie(n_frames, shape=(96, 128)):
     """Frames made when read (like a long movie read from disk): nothing holds the whole movie."""

@@ -18,8 +18,23 @@ def movie_file(tmp_path, small_movie):
 
 def test_compress_info_decompress_round_trip(tmp_path, movie_file, small_movie, capsys):
     out = tmp_path / "stack"
-    assert main(["compress", str(movie_file), str(out), "--roi-threshold", "0.4",
-                 "--compression-rate", "8", "--no-denoise", "--workers", "2"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(movie_file),
+                str(out),
+                "--roi-threshold",
+                "0.4",
+                "--compression-rate",
+                "8",
+                "--no-denoise",
+                "--workers",
+                "2",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert summary["frames"] == 5 and summary["achieved_rate"] == pytest.approx(8, rel=0.1)
     assert main(["info", str(out)]) == 0
@@ -38,28 +53,45 @@ def test_preset_file_supplies_settings_and_options_override_it(tmp_path, movie_f
     preset = tmp_path / "preset.json"
     FlowRoISettings(adjacent_factor=2, compression_rate=6).to_json(preset)
     out = tmp_path / "stack"
-    assert main(["compress", str(movie_file), str(out), "--preset", str(preset),
-                 "--compression-rate", "9", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(movie_file),
+                str(out),
+                "--preset",
+                str(preset),
+                "--compression-rate",
+                "9",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     main(["info", str(out)])
     settings = json.loads(capsys.readouterr().out)["settings"]
     assert settings["adjacent_factor"] == 2 and settings["compression_rate"] == 9
 
 
-@pytest.mark.parametrize("args, words", [
-    (["compress", "{tmp}/missing.tif", "{tmp}/out"], "does not exist"),
-    (["compress", "{movie}", "{tmp}/out", "--roi-threshold", "1.5"], "roi threshold must be"),
-    (["compress", "{movie}", "{tmp}/out", "--scaling-factor", "abc"], "invalid float"),
-    (["compress", "{movie}", "{tmp}/out", "--workers", "0"], "--workers"),
-    (["compress", "{movie}"], "required"),
-    (["compress", "{movie}", "{tmp}/out", "--threads", "--workers", "-1"], "--workers"),
-    (["info", "{tmp}"], "not a complete FlowRoI"),
-    (["decompress", "{tmp}/nothing", "{tmp}/x.tif"], "not a complete FlowRoI"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["compress", "{tmp}/missing.tif", "{tmp}/out"], "does not exist"),
+        (["compress", "{movie}", "{tmp}/out", "--roi-threshold", "1.5"], "roi threshold must be"),
+        (["compress", "{movie}", "{tmp}/out", "--scaling-factor", "abc"], "invalid float"),
+        (["compress", "{movie}", "{tmp}/out", "--workers", "0"], "--workers"),
+        (["compress", "{movie}"], "required"),
+        (["compress", "{movie}", "{tmp}/out", "--threads", "--workers", "-1"], "--workers"),
+        (["info", "{tmp}"], "not a complete FlowRoI"),
+        (["decompress", "{tmp}/nothing", "{tmp}/x.tif"], "not a complete FlowRoI"),
+    ],
+)
 def test_bad_usage_exits_2_with_one_line_and_no_traceback(tmp_path, movie_file, args, words):
     argv = [a.format(tmp=tmp_path, movie=movie_file) for a in args]
-    result = subprocess.run([sys.executable, "-m", "napari_flowroi.cli", *argv],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "napari_flowroi.cli", *argv], capture_output=True, text=True
+    )
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr
@@ -68,7 +100,8 @@ def test_bad_usage_exits_2_with_one_line_and_no_traceback(tmp_path, movie_file, 
 
 
 def test_a_rerun_of_a_finished_identical_job_succeeds_and_says_already_complete(
-        tmp_path, movie_file, capsys):
+    tmp_path, movie_file, capsys
+):
     out = tmp_path / "stack"
     assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
     capsys.readouterr()
@@ -97,16 +130,22 @@ def test_console_script_is_installed():
     assert result.returncode == 0 and "compress" in result.stdout
 
 
-def test_several_inputs_give_one_stack_each_side_by_side_and_one_summary(tmp_path, small_movie,
-                                                                         capsys):
+def test_several_inputs_give_one_stack_each_side_by_side_and_one_summary(
+    tmp_path, small_movie, capsys
+):
     from napari_flowroi.container import open_container
 
     for well in ("B02", "A01"):
-        tifffile.imwrite(tmp_path / f"{well}.ome.tif", small_movie, photometric="minisblack",
-                         metadata={"axes": "TYX"})
+        tifffile.imwrite(
+            tmp_path / f"{well}.ome.tif",
+            small_movie,
+            photometric="minisblack",
+            metadata={"axes": "TYX"},
+        )
     still = np.full((3,) + small_movie.shape[1:], 90, np.uint8)  # an empty well
-    tifffile.imwrite(tmp_path / "C03.tif", still, photometric="minisblack",
-                     metadata={"axes": "TYX"})
+    tifffile.imwrite(
+        tmp_path / "C03.tif", still, photometric="minisblack", metadata={"axes": "TYX"}
+    )
     out = tmp_path / "plate"
     inputs = [str(tmp_path / n) for n in ("A01.ome.tif", "B02.ome.tif", "C03.tif")]
     assert main(["compress", *inputs, str(out), "--threads", "--workers", "2"]) == 0
@@ -124,8 +163,7 @@ def test_several_inputs_give_one_stack_each_side_by_side_and_one_summary(tmp_pat
     assert json.loads(capsys.readouterr().out)["totals"]["resumed_frames"] == 13
 
 
-def test_a_folder_of_movies_is_a_plate_and_a_folder_of_frames_is_one_movie(tmp_path,
-                                                                          small_movie):
+def test_a_folder_of_movies_is_a_plate_and_a_folder_of_frames_is_one_movie(tmp_path, small_movie):
     import cv2
 
     from napari_flowroi.plates import plate_inputs
@@ -133,8 +171,9 @@ def test_a_folder_of_movies_is_a_plate_and_a_folder_of_frames_is_one_movie(tmp_p
     plate = tmp_path / "plate"
     plate.mkdir()
     for well in ("A1", "A2"):
-        tifffile.imwrite(plate / f"{well}.tif", small_movie, photometric="minisblack",
-                         metadata={"axes": "TYX"})
+        tifffile.imwrite(
+            plate / f"{well}.tif", small_movie, photometric="minisblack", metadata={"axes": "TYX"}
+        )
     assert [p.name for p in plate_inputs([plate])] == ["A1.tif", "A2.tif"]
     frames = tmp_path / "frames"
     frames.mkdir()
@@ -150,12 +189,17 @@ def test_a_folder_of_movies_is_a_plate_and_a_folder_of_frames_is_one_movie(tmp_p
 
 
 def test_workers_above_one_run_a_local_cluster_of_processes_with_the_same_result(
-        tmp_path, movie_file, capsys):
+    tmp_path, movie_file, capsys
+):
     assert main(["compress", str(movie_file), str(tmp_path / "threads"), "--quiet"]) == 0
-    assert main(["compress", str(movie_file), str(tmp_path / "procs"), "--quiet",
-                 "--workers", "2"]) == 0
+    assert (
+        main(["compress", str(movie_file), str(tmp_path / "procs"), "--quiet", "--workers", "2"])
+        == 0
+    )
     for name in ("manifest.json", "frames/frame_000003.jp2"):
-        assert (tmp_path / "threads" / name).read_bytes() == (tmp_path / "procs" / name).read_bytes()
+        assert (tmp_path / "threads" / name).read_bytes() == (
+            tmp_path / "procs" / name
+        ).read_bytes()
 
 
 def test_tune_suggests_settings_and_saves_a_preset_compress_uses(tmp_path, capsys):
@@ -163,34 +207,68 @@ def test_tune_suggests_settings_and_saves_a_preset_compress_uses(tmp_path, capsy
     from napari_flowroi.synthetic import moving_discs
 
     movie = tmp_path / "still.tif"
-    tifffile.imwrite(movie, moving_discs(n_frames=4, shape=(128, 160), static_cells=True,
-                                         noise=4.0).frames, photometric="minisblack")
+    tifffile.imwrite(
+        movie,
+        moving_discs(n_frames=4, shape=(128, 160), static_cells=True, noise=4.0).frames,
+        photometric="minisblack",
+    )
     preset = tmp_path / "suggested.json"
-    assert main(["tune", str(movie), "--compression-rate", "12", "--no-appearance-roi",
-                 "--save", str(preset), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "tune",
+                str(movie),
+                "--compression-rate",
+                "12",
+                "--no-appearance-roi",
+                "--save",
+                str(preset),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert len(report["candidates"]) >= 20 and report["summary"]
     suggested = FlowRoISettings.from_json(preset)
     assert suggested.to_dict() == report["suggested"] and suggested.compression_rate == 12
     assert suggested.plain or suggested.appearance_roi  # still cells: motion alone cannot win
-    assert main(["compress", str(movie), str(tmp_path / "out"), "--preset", str(preset),
-                 "--quiet"]) == 0
+    assert (
+        main(["compress", str(movie), str(tmp_path / "out"), "--preset", str(preset), "--quiet"])
+        == 0
+    )
 
 
 def test_low_coverage_is_refused_before_coding_unless_forced_then_reported(tmp_path, capsys):
     from napari_flowroi.synthetic import moving_discs
 
     movie = tmp_path / "still.tif"
-    tifffile.imwrite(movie, moving_discs(n_frames=4, shape=(128, 160), static_cells=True).frames,
-                     photometric="minisblack")
+    tifffile.imwrite(
+        movie,
+        moving_discs(n_frames=4, shape=(128, 160), static_cells=True).frames,
+        photometric="minisblack",
+    )
     # still cells give no motion: the guard refuses before anything is written
-    assert main(["compress", str(movie), str(tmp_path / "motion"), "--no-appearance-roi",
-                 "--quiet"]) == 2
+    assert (
+        main(["compress", str(movie), str(tmp_path / "motion"), "--no-appearance-roi", "--quiet"])
+        == 2
+    )
     error = capsys.readouterr().err
     assert error.strip().count("\n") == 0 and "--force" in error and "cell pixels" in error
     assert not (tmp_path / "motion").exists()
-    assert main(["compress", str(movie), str(tmp_path / "motion"), "--no-appearance-roi",
-                 "--quiet", "--force"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(movie),
+                str(tmp_path / "motion"),
+                "--no-appearance-roi",
+                "--quiet",
+                "--force",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["cell_coverage"]["mean"] < 0.5
@@ -213,8 +291,21 @@ def test_roi_mask_file_is_protected_and_recorded(tmp_path, small_movie, capsys):
     mask_file = tmp_path / "masks.tif"
     tifffile.imwrite(mask_file, masks, photometric="minisblack")
     out = tmp_path / "out"
-    assert main(["compress", str(movie), str(out), "--no-motion-roi", "--no-appearance-roi",
-                 "--roi-mask", str(mask_file), "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(movie),
+                str(out),
+                "--no-motion-roi",
+                "--no-appearance-roi",
+                "--roi-mask",
+                str(mask_file),
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     container = open_container(out)
     assert container.manifest["input"]["roi_mask"] == str(mask_file)
     stored = np.asarray(container.masks()[2])
@@ -226,8 +317,7 @@ def test_roi_mask_file_is_protected_and_recorded(tmp_path, small_movie, capsys):
     assert not (tmp_path / "o2").exists()
 
 
-def test_target_psnr_replaces_the_rate_and_frames_get_their_own_rates(tmp_path, movie_file,
-                                                                       capsys):
+def test_target_psnr_replaces_the_rate_and_frames_get_their_own_rates(tmp_path, movie_file, capsys):
     out = tmp_path / "quality"
     assert main(["compress", str(movie_file), str(out), "--target-psnr", "38", "--quiet"]) == 0
     capsys.readouterr()
@@ -243,8 +333,12 @@ def plate_output(tmp_path, small_movie, capsys):
     inputs = []
     for i in range(3):
         path = tmp_path / f"well{i}.tif"
-        tifffile.imwrite(path, np.roll(small_movie, 7 * i, axis=-1), photometric="minisblack",
-                         metadata={"axes": "TYX"})
+        tifffile.imwrite(
+            path,
+            np.roll(small_movie, 7 * i, axis=-1),
+            photometric="minisblack",
+            metadata={"axes": "TYX"},
+        )
         inputs.append(str(path))
     out = tmp_path / "plate"
     assert main(["compress", *inputs, str(out), "--quiet", "--compression-rate", "6"]) == 0
@@ -267,8 +361,9 @@ def test_info_and_verify_of_a_folder_give_one_line_per_stack(plate_output, capsy
     assert len(out) == len(stacks) + 1 and all("all frames match" in x for x in out[:-1])
 
 
-def test_verify_of_a_folder_fails_when_any_stack_is_damaged_missing_or_unfinished(plate_output,
-                                                                                   capsys):
+def test_verify_of_a_folder_fails_when_any_stack_is_damaged_missing_or_unfinished(
+    plate_output, capsys
+):
     import shutil
 
     stacks = sorted(p for p in plate_output.iterdir() if p.is_dir())
@@ -295,8 +390,11 @@ def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(tmp_path, 
     """`flowroi info X | head`: no "Broken pipe" error, no traceback."""
     out = tmp_path / "stack"
     assert main(["compress", str(movie_file), str(out), "--quiet"]) == 0
-    process = subprocess.Popen([sys.executable, "-m", "napari_flowroi.cli", "info", str(out)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "napari_flowroi.cli", "info", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     process.stdout.close()  # before the command has written anything: its first write fails
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141

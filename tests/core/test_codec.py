@@ -30,8 +30,12 @@ def test_achieved_rate_counts_every_byte_and_is_within_five_percent(rate, with_m
     frame = _textured(np.uint8, shape=(256, 320))
     mask = np.zeros(frame.shape, bool)
     mask[60:140, 80:200] = True
-    encoded = codec.encode_frame(frame, mask if with_mask else None,
-                                 FlowRoISettings(compression_rate=rate), overhead_bytes=400)
+    encoded = codec.encode_frame(
+        frame,
+        mask if with_mask else None,
+        FlowRoISettings(compression_rate=rate),
+        overhead_bytes=400,
+    )
     achieved = frame.nbytes / (encoded.bytes_written + 400)
     assert achieved == pytest.approx(rate, rel=0.05)
 
@@ -49,8 +53,13 @@ def test_jp2_files_open_in_a_second_decoder():
         theirs = imagecodecs.jpeg2k_decode(encoded.jp2)
         assert np.array_equal(theirs, ours)
         assert encoded.jp2[4:8] == b"jP  "  # a JP2 file, not a bare codestream
-    pil = np.asarray(Image.open(io.BytesIO(codec.encode_plain(
-        _textured(np.uint8), FlowRoISettings(compression_rate=10)).jp2)))
+    pil = np.asarray(
+        Image.open(
+            io.BytesIO(
+                codec.encode_plain(_textured(np.uint8), FlowRoISettings(compression_rate=10)).jp2
+            )
+        )
+    )
     assert pil.shape == (160, 192)
 
 
@@ -91,7 +100,7 @@ def test_background_base_carries_no_halo_of_the_cells():
     # a blurred copy of the cell around it (a step at the RoI edge the encoder pays for)
     frame = np.full((96, 96), 40, np.uint8)
     yy, xx = np.mgrid[:96, :96]
-    cell = (yy - 48) ** 2 + (xx - 48) ** 2 < 10 ** 2
+    cell = (yy - 48) ** 2 + (xx - 48) ** 2 < 10**2
     frame[cell] = 220
     settings = FlowRoISettings(scaling_factor=10, background_sigma=8, feather=2)
     out = codec.prioritise_roi(frame, cell, settings)
@@ -101,7 +110,7 @@ def test_background_base_carries_no_halo_of_the_cells():
     # frame's border, where one side of the blur is missing)
     ramp = (np.arange(96)[None, :] * np.ones((96, 1))).astype(np.uint8)
     damped = codec.prioritise_roi(ramp, cell, settings).astype(int)
-    far = ((yy - 48) ** 2 + (xx - 48) ** 2 > 26 ** 2) & (xx >= 16) & (xx < 80)
+    far = ((yy - 48) ** 2 + (xx - 48) ** 2 > 26**2) & (xx >= 16) & (xx < 80)
     assert np.abs(damped[far] - ramp[far]).max() <= 1
     assert np.abs(damped[~cell] - ramp[~cell]).mean() < 1
 
@@ -148,8 +157,9 @@ def test_target_psnr_gives_the_smallest_file_that_meets_it(target):
     assert quality >= target
     # a clearly smaller file would miss the target
     rate = encoded.raw_bytes / len(encoded.jp2)
-    smaller = codec.decode_jp2(codec.encode_jp2(codec.prioritise_roi(frame, mask, settings),
-                                                rate * 1.3))
+    smaller = codec.decode_jp2(
+        codec.encode_jp2(codec.prioritise_roi(frame, mask, settings), rate * 1.3)
+    )
     assert psnr(frame, smaller, mask) < target
 
 

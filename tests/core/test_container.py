@@ -46,8 +46,10 @@ def test_byte_reserve_covers_the_real_manifest_closely(tmp_path, dtype):
     compress_movie(frames, out, FlowRoISettings())
     manifest_size = (out / "manifest.json").stat().st_size
     movie = movie_from_array(frames)
-    reserved = 4 * (record_reserve(movie.frame_nbytes, True, dtype == np.float32)
-                    + manifest_reserve(run_description(movie, FlowRoISettings()), 4))
+    reserved = 4 * (
+        record_reserve(movie.frame_nbytes, True, dtype == np.float32)
+        + manifest_reserve(run_description(movie, FlowRoISettings()), 4)
+    )
     assert manifest_size <= reserved <= manifest_size + 4 * 80
 
 
@@ -58,8 +60,9 @@ def test_reading_gives_a_lazy_array_with_the_original_dtype(tmp_path):
     out = tmp_path / "stack"
     # the first defaults' background (scaling 4, sigma 2): the default 10 / 8 flattens the
     # synthetic texture outside the RoI by design, far beyond 2 % of the range on average
-    compress_movie(frames, out, FlowRoISettings(compression_rate=4, scaling_factor=4.0,
-                                                background_sigma=2.0))
+    compress_movie(
+        frames, out, FlowRoISettings(compression_rate=4, scaling_factor=4.0, background_sigma=2.0)
+    )
     container = open_container(out)
     lazy = container.frames()
     assert lazy.shape == frames.shape and lazy.dtype == np.uint16
@@ -124,6 +127,7 @@ def test_a_corrupted_finished_frame_is_coded_again_on_resume(tmp_path, small_mov
 
 # --- disk full, unwritable output ----------------------------------------------------------------
 
+
 def _sha(folder):
     return {p.name: sha256(p.read_bytes()) for p in folder.rglob("*") if p.is_file()}
 
@@ -138,13 +142,17 @@ def test_disk_full_is_a_clear_error_that_leaves_nothing_complete_looking(tmp_pat
 
     movie = tmp_path / "in" / "movie.tif"
     movie.parent.mkdir()
-    tifffile.imwrite(movie, moving_discs(n_frames=5, shape=(48, 64)).frames,
-                     photometric="minisblack", metadata={"axes": "TYX"})
+    tifffile.imwrite(
+        movie,
+        moving_discs(n_frames=5, shape=(48, 64)).frames,
+        photometric="minisblack",
+        metadata={"axes": "TYX"},
+    )
     before = _sha(movie.parent)
     real_replace, renames = os.replace, []
 
     def full_disk(src, dst):  # the fourth file (frame 1's JP2, after run.json and frame 0's
-        renames.append(dst)    # JP2 and record) does not fit
+        renames.append(dst)  # JP2 and record) does not fit
         if len(renames) == 4:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_replace(src, dst)
@@ -201,8 +209,10 @@ def test_an_output_under_a_file_is_a_clear_error(tmp_path, small_movie):
 
 # --- the napari reader stays lazy ----------------------------------------------------------------
 
-def test_the_napari_reader_opens_a_stack_without_decoding_its_frames(tmp_path, small_movie,
-                                                                     monkeypatch):
+
+def test_the_napari_reader_opens_a_stack_without_decoding_its_frames(
+    tmp_path, small_movie, monkeypatch
+):
     import dask.array as da
 
     from napari_flowroi import codec

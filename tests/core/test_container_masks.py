@@ -81,14 +81,18 @@ def _as_format_1(root):
         jp2 = (root / frame_name(t)).read_bytes()
         payload = masks._find_box(jp2)
         mask = masks.decode_mask(jp2, shape)
-        bare = jp2[:len(jp2) - len(payload) - 24]
+        bare = jp2[: len(jp2) - len(payload) - 24]
         png = masks.encode_png_mask(mask)
         (root / frame_name(t)).write_bytes(bare)
         (root / mask_name(t)).write_bytes(png)
-        record.update(bytes=len(bare), sha256=sha256(bare), mask_bytes=len(png),
-                      mask_sha256=sha256(png))
-    run = {k: v for k, v in manifest.items()
-           if k not in ("format", "format_version", "software", "frames", "totals")}
+        record.update(
+            bytes=len(bare), sha256=sha256(bare), mask_bytes=len(png), mask_sha256=sha256(png)
+        )
+    run = {
+        k: v
+        for k, v in manifest.items()
+        if k not in ("format", "format_version", "software", "frames", "totals")
+    }
     old = build_manifest(run, manifest["frames"])
     old["format_version"] = 1  # one digit as 2: the totals stay exact
     old["software"] = manifest["software"]

@@ -25,9 +25,17 @@ SETTINGS = FlowRoISettings(compression_rate=10.0)  # as the CLI parses it
 @pytest.fixture(scope="module")
 def cluster():
     started = time.perf_counter()
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  silence_logs=50) as local, distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=50,
+        ) as local,
+        distributed.Client(local) as client,
+    ):
         client.wait_for_workers(2, timeout=60)
         print(f"cluster up in {time.perf_counter() - started:.1f} s")
         yield local, client
@@ -38,8 +46,9 @@ def plate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("plate")
     for i, well in enumerate(WELLS):
         frames = moving_discs(n_frames=9, shape=(64, 80), n_cells=2, seed=i).frames
-        tifffile.imwrite(folder / f"{well}.tif", frames, photometric="minisblack",
-                         metadata={"axes": "TYX"})
+        tifffile.imwrite(
+            folder / f"{well}.tif", frames, photometric="minisblack", metadata={"axes": "TYX"}
+        )
     return folder
 
 
@@ -53,8 +62,11 @@ def reference(plate, tmp_path_factory):
 
 
 def files_of(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_same_wells(out, reference):
@@ -65,14 +77,18 @@ def assert_same_wells(out, reference):
         assert not differ, (well, differ)
 
 
-def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, reference,
-                                                               tmp_path):
+def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, reference, tmp_path):
     local, client = cluster
     seen = []
     started = time.perf_counter()
-    summary = compress_movies(sorted(plate.glob("*.tif")), tmp_path / "out", SETTINGS,
-                              scheduler=local.scheduler_address, chunk_frames=3,
-                              progress=lambda done, total: seen.append((done, total)))
+    summary = compress_movies(
+        sorted(plate.glob("*.tif")),
+        tmp_path / "out",
+        SETTINGS,
+        scheduler=local.scheduler_address,
+        chunk_frames=3,
+        progress=lambda done, total: seen.append((done, total)),
+    )
     print(f"plate of {len(WELLS)} x 9 frames on 2 workers: {time.perf_counter() - started:.1f} s")
     assert_same_wells(tmp_path / "out", reference)
     assert [name for name, _ in summary.wells] == list(WELLS)
@@ -84,11 +100,25 @@ def test_a_plate_on_a_cluster_equals_the_single_process_result(cluster, plate, r
     assert len(list(client.scheduler_info()["workers"].values())) == 2
 
 
-def test_the_command_line_runs_a_plate_on_an_existing_scheduler(cluster, plate, reference,
-                                                                tmp_path, capsys):
+def test_the_command_line_runs_a_plate_on_an_existing_scheduler(
+    cluster, plate, reference, tmp_path, capsys
+):
     local, _ = cluster
-    assert main(["compress", str(plate), str(tmp_path / "out"), "--scheduler",
-                 local.scheduler_address, "--compression-rate", "10", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "compress",
+                str(plate),
+                str(tmp_path / "out"),
+                "--scheduler",
+                local.scheduler_address,
+                "--compression-rate",
+                "10",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out)
     assert [w["well"] for w in summary["wells"]] == list(WELLS)
     assert_same_wells(tmp_path / "out", reference)
@@ -108,16 +138,29 @@ def test_a_worker_killed_mid_run_costs_retries_not_data(cluster, plate, referenc
     out = tmp_path / "out"
     started = time.perf_counter()
     try:
-        compress_movies(sorted(plate.glob("*.tif")), out, SETTINGS,
-                        scheduler=local.scheduler_address, chunk_frames=1, progress=progress)
+        compress_movies(
+            sorted(plate.glob("*.tif")),
+            out,
+            SETTINGS,
+            scheduler=local.scheduler_address,
+            chunk_frames=1,
+            progress=progress,
+        )
         outcome = "completed"
     except FlowRoIError as exc:  # allowed: a clear message, and a rerun completes
         assert "rerun" in str(exc), exc
-        compress_movies(sorted(plate.glob("*.tif")), out, SETTINGS,
-                        scheduler=local.scheduler_address, chunk_frames=1)
+        compress_movies(
+            sorted(plate.glob("*.tif")),
+            out,
+            SETTINGS,
+            scheduler=local.scheduler_address,
+            chunk_frames=1,
+        )
         outcome = "failed, rerun completed"
-    print(f"worker {victim} killed after {killed} frames: {outcome} in "
-          f"{time.perf_counter() - started:.1f} s")
+    print(
+        f"worker {victim} killed after {killed} frames: {outcome} in "
+        f"{time.perf_counter() - started:.1f} s"
+    )
     assert killed
     assert_same_wells(out, reference)
     client.wait_for_workers(2, timeout=60)
@@ -141,16 +184,32 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path, plate, capsys, mon
     with socket.socket() as s:  # a loopback port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    status = main(["compress", str(plate / "A01.tif"), str(tmp_path / "out"), "--quiet",
-                   "--scheduler", f"tcp://127.0.0.1:{port}"])
+    status = main(
+        [
+            "compress",
+            str(plate / "A01.tif"),
+            str(tmp_path / "out"),
+            "--quiet",
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2 and "Cannot reach the dask scheduler" in err
     assert not (tmp_path / "out").exists()
 
 
 def test_a_scheduler_file_that_does_not_exist_is_one_clear_line(tmp_path, plate, capsys):
-    status = main(["compress", str(plate / "A01.tif"), str(tmp_path / "out"), "--quiet",
-                   "--scheduler", str(tmp_path / "scheduler.json")])
+    status = main(
+        [
+            "compress",
+            str(plate / "A01.tif"),
+            str(tmp_path / "out"),
+            "--quiet",
+            "--scheduler",
+            str(tmp_path / "scheduler.json"),
+        ]
+    )
     assert status == 2 and "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
 
@@ -162,13 +221,28 @@ def test_ctrl_c_with_local_workers_prints_one_line_and_the_rerun_resumes(tmp_pat
     import sys
 
     movie = tmp_path / "long.tif"
-    tifffile.imwrite(movie, moving_discs(n_frames=160, shape=(96, 112), n_cells=2).frames,
-                     photometric="minisblack")
-    command = [sys.executable, "-m", "napari_flowroi.cli", "compress", str(movie),
-               str(tmp_path / "out"), "--workers", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    tifffile.imwrite(
+        movie,
+        moving_discs(n_frames=160, shape=(96, 112), n_cells=2).frames,
+        photometric="minisblack",
+    )
+    command = [
+        sys.executable,
+        "-m",
+        "napari_flowroi.cli",
+        "compress",
+        str(movie),
+        str(tmp_path / "out"),
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     seen = b""
     while b"/160 frames" not in seen.replace(b"0/160", b""):  # the first chunk is done
         chunk = process.stderr.read1(256)

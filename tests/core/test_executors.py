@@ -50,10 +50,14 @@ def test_every_finished_job_is_reported_once():
 
 def test_a_scheduler_file_that_does_not_exist_or_is_not_one_is_refused(tmp_path):
     pytest.importorskip("distributed")
-    with pytest.raises(ClusterError, match="does not exist"), \
-            dask_client(str(tmp_path / "scheduler.json")):
+    with (
+        pytest.raises(ClusterError, match="does not exist"),
+        dask_client(str(tmp_path / "scheduler.json")),
+    ):
         pass
     (tmp_path / "other.json").write_text('{"settings": 1}')
-    with pytest.raises(ClusterError, match="not a dask scheduler file"), \
-            dask_client(str(tmp_path / "other.json")):
+    with (
+        pytest.raises(ClusterError, match="not a dask scheduler file"),
+        dask_client(str(tmp_path / "other.json")),
+    ):
         pass

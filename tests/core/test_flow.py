@@ -88,8 +88,10 @@ def test_flow_in_boxes_is_the_box_flows_less_their_median(drift_only):
     aligned_other = shift_image(other, -coarse_dy, -coarse_dx)
     raw = np.zeros(current.shape + (2,), np.float32)
     for rows, cols in boxes:
-        raw[rows, cols] = dense_flow(np.ascontiguousarray(current[rows, cols]),
-                                     np.ascontiguousarray(aligned_other[rows, cols]))
+        raw[rows, cols] = dense_flow(
+            np.ascontiguousarray(current[rows, cols]),
+            np.ascontiguousarray(aligned_other[rows, cols]),
+        )
     sample = raw[measured]
     residual = np.median(sample[::4] if len(sample) >= 4096 else sample, axis=0)
     assert np.abs(residual).max() > 0.01  # a residual drift to remove

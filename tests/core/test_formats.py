@@ -37,10 +37,21 @@ def ome_plate(tmp_path, two_channels):
     path = tmp_path / "plate.ome.tif"
     with tifffile.TiffWriter(path, ome=True) as tif:
         for s, well in enumerate(["A01", "A02"]):
-            tif.write(np.roll(two_channels, 9 * s, axis=-1), photometric="minisblack", metadata={
-                "axes": "TCYX", "Name": well, "Channel": {"Name": CHANNELS},
-                "PhysicalSizeX": 0.65, "PhysicalSizeXUnit": "µm", "PhysicalSizeY": 0.65,
-                "PhysicalSizeYUnit": "µm", "TimeIncrement": 30.0, "TimeIncrementUnit": "s"})
+            tif.write(
+                np.roll(two_channels, 9 * s, axis=-1),
+                photometric="minisblack",
+                metadata={
+                    "axes": "TCYX",
+                    "Name": well,
+                    "Channel": {"Name": CHANNELS},
+                    "PhysicalSizeX": 0.65,
+                    "PhysicalSizeXUnit": "µm",
+                    "PhysicalSizeY": 0.65,
+                    "PhysicalSizeYUnit": "µm",
+                    "TimeIncrement": 30.0,
+                    "TimeIncrementUnit": "s",
+                },
+            )
     return path
 
 
@@ -52,12 +63,17 @@ def ome_zarr(tmp_path, two_channels):
     data = np.stack([two_channels, two_channels // 2], axis=2)  # z=1 is a dimmer copy
     path = tmp_path / "movie.ome.zarr"
     writer = OMEZarrWriter(
-        str(path), level_shapes=data.shape, dtype=data.dtype, chunk_shape=(1, 1, 1, Y, X),
+        str(path),
+        level_shapes=data.shape,
+        dtype=data.dtype,
+        chunk_shape=(1, 1, 1, Y, X),
         channels=[Channel(label=n, color="FFFFFF") for n in CHANNELS],
         axes_names=["t", "c", "z", "y", "x"],
         axes_types=["time", "channel", "space", "space", "space"],
         axes_units=["second", None, "micrometer", "micrometer", "micrometer"],
-        physical_pixel_size=[30.0, 1.0, 2.0, 0.5, 0.5], image_name="well")
+        physical_pixel_size=[30.0, 1.0, 2.0, 0.5, 0.5],
+        image_name="well",
+    )
     writer.write_full_volume(data)
     return path, data
 
@@ -87,16 +103,21 @@ def test_plain_and_non_ome_tiffs_keep_the_built_in_reader(tmp_path, two_channels
 
 
 def test_every_position_and_channel_becomes_a_container_and_fluorescence_inherits_the_phase_roi(
-        tmp_path, ome_plate, two_channels, capsys):
+    tmp_path, ome_plate, two_channels, capsys
+):
     out = tmp_path / "out"
-    code, stdout, err = _run(capsys, "compress", ome_plate, out, "--compression-rate", "8",
-                             "--quiet")
+    code, stdout, err = _run(
+        capsys, "compress", ome_plate, out, "--compression-rate", "8", "--quiet"
+    )
     assert code == 0, err
     summary = json.loads(stdout)
     names = [w["well"] for w in summary["wells"]]
     assert names == ["A01_c0-Phase", "A01_c1-GFP", "A02_c0-Phase", "A02_c1-GFP"]
     assert json.loads((out / "summary.json").read_text())["totals"]["wells"] == 4
-    phase, gfp = open_container(out / "A02_c0-Phase.flowroi"), open_container(out / "A02_c1-GFP.flowroi")
+    phase, gfp = (
+        open_container(out / "A02_c0-Phase.flowroi"),
+        open_container(out / "A02_c1-GFP.flowroi"),
+    )
     physical = gfp.manifest["input"]["physical"]
     assert physical["channel_name"] == "GFP" and physical["scene"] == "A02"
     assert physical["pixel_size_y"] == pytest.approx(0.65) and physical["time_interval"] == 30.0
@@ -116,7 +137,8 @@ def test_every_position_and_channel_becomes_a_container_and_fluorescence_inherit
 
 
 def test_decompress_writes_an_ome_tiff_that_keeps_calibration_channels_and_positions(
-        tmp_path, ome_plate, capsys):
+    tmp_path, ome_plate, capsys
+):
     out = tmp_path / "out"
     assert _run(capsys, "compress", ome_plate, out, "--quiet", "--plain")[0] == 0
     decoded = tmp_path / "decoded.ome.tif"
@@ -128,16 +150,28 @@ def test_decompress_writes_an_ome_tiff_that_keeps_calibration_channels_and_posit
     assert [str(c) for c in image.channel_names] == CHANNELS
     assert pytest.approx(0.65) == image.physical_pixel_sizes.X
     pixels = image.ome_metadata.images[1].pixels
-    assert pixels.time_increment == pytest.approx(30.0) and image.ome_metadata.images[1].name == "A02"
+    assert (
+        pixels.time_increment == pytest.approx(30.0) and image.ome_metadata.images[1].name == "A02"
+    )
     image.set_scene(1)
     assert image.dims.T == T and image.dims.C == 2
 
 
 def test_a_single_movie_decompresses_to_a_t_y_x_ome_tiff_with_its_calibration(
-        tmp_path, two_channels, capsys):
+    tmp_path, two_channels, capsys
+):
     movie = tmp_path / "movie.ome.tif"
-    tifffile.imwrite(movie, two_channels[:, 0], ome=True, metadata={
-        "axes": "TYX", "PhysicalSizeX": 0.325, "PhysicalSizeY": 0.325, "TimeIncrement": 5.0})
+    tifffile.imwrite(
+        movie,
+        two_channels[:, 0],
+        ome=True,
+        metadata={
+            "axes": "TYX",
+            "PhysicalSizeX": 0.325,
+            "PhysicalSizeY": 0.325,
+            "TimeIncrement": 5.0,
+        },
+    )
     assert _run(capsys, "compress", movie, tmp_path / "c", "--plain", "--quiet")[0] == 0
     assert _run(capsys, "decompress", tmp_path / "c", tmp_path / "d.tif")[0] == 0
     with tifffile.TiffFile(tmp_path / "d.tif") as tif:
@@ -146,11 +180,22 @@ def test_a_single_movie_decompresses_to_a_t_y_x_ome_tiff_with_its_calibration(
     assert 'PhysicalSizeX="0.325"' in xml and 'TimeIncrement="5.0"' in xml
 
 
-def test_channel_and_scene_selection_gives_one_container_of_that_plane(tmp_path, ome_plate,
-                                                                       two_channels, capsys):
+def test_channel_and_scene_selection_gives_one_container_of_that_plane(
+    tmp_path, ome_plate, two_channels, capsys
+):
     out = tmp_path / "gfp.flowroi"
-    code, _, err = _run(capsys, "compress", ome_plate, out, "--channel", "gfp", "--scene", "A02",
-                        "--quiet", "--plain")
+    code, _, err = _run(
+        capsys,
+        "compress",
+        ome_plate,
+        out,
+        "--channel",
+        "gfp",
+        "--scene",
+        "A02",
+        "--quiet",
+        "--plain",
+    )
     assert code == 0, err
     container = open_container(out)  # one plane: a container, not a folder of them
     assert container.manifest["input"]["physical"]["channel_name"] == "GFP"
@@ -158,14 +203,18 @@ def test_channel_and_scene_selection_gives_one_container_of_that_plane(tmp_path,
     assert np.abs(np.asarray(container.read_frame(0), float) - expected).mean() < 20
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--channel", "DAPI"], "no channel 'DAPI'; its channels are 0: Phase, 1: GFP"),
-    (["--channel", "GFP", "--motion-channel", "Phase"], "not among the channels"),
-    (["--scene", "B07"], "no scene 'B07'"),
-    (["--z", "3"], "no z-plane 3"),
-])
-def test_a_selection_the_file_does_not_have_exits_2_with_what_it_has(tmp_path, ome_plate, capsys,
-                                                                    args, words):
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--channel", "DAPI"], "no channel 'DAPI'; its channels are 0: Phase, 1: GFP"),
+        (["--channel", "GFP", "--motion-channel", "Phase"], "not among the channels"),
+        (["--scene", "B07"], "no scene 'B07'"),
+        (["--z", "3"], "no z-plane 3"),
+    ],
+)
+def test_a_selection_the_file_does_not_have_exits_2_with_what_it_has(
+    tmp_path, ome_plate, capsys, args, words
+):
     code, _, err = _run(capsys, "compress", ome_plate, tmp_path / "o", "--quiet", *args)
     assert code == 2 and words in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
@@ -182,8 +231,9 @@ def test_ome_zarr_z_planes_are_coded_per_plane_or_one_named_plane(tmp_path, ome_
     path, data = ome_zarr
     assert formats.claims(path)
     out = tmp_path / "out"
-    code, stdout, err = _run(capsys, "compress", path, out, "--quiet", "--channel", "Phase",
-                             "--compression-rate", "6")
+    code, stdout, err = _run(
+        capsys, "compress", path, out, "--quiet", "--channel", "Phase", "--compression-rate", "6"
+    )
     assert code == 0, err
     assert [w["well"] for w in json.loads(stdout)["wells"]] == ["z00", "z01"]
     z1 = open_container(out / "z01.flowroi")
@@ -197,7 +247,8 @@ def test_ome_zarr_z_planes_are_coded_per_plane_or_one_named_plane(tmp_path, ome_
 
 
 def test_a_czi_file_written_by_zeiss_library_is_read_with_channels_and_pixel_size(
-        tmp_path, two_channels, capsys):
+    tmp_path, two_channels, capsys
+):
     pytest.importorskip("bioio_czi")
     pyczi = pytest.importorskip("pylibCZIrw.czi")
     path = tmp_path / "movie.czi"
@@ -205,8 +256,12 @@ def test_a_czi_file_written_by_zeiss_library_is_read_with_channels_and_pixel_siz
         for t in range(T):
             for c in range(2):
                 czi.write(data=two_channels[t, c], plane={"T": t, "C": c, "Z": 0})
-        czi.write_metadata(document_name="test", channel_names={0: "Phase", 1: "GFP"},
-                           scale_x=0.65e-6, scale_y=0.65e-6)
+        czi.write_metadata(
+            document_name="test",
+            channel_names={0: "Phase", 1: "GFP"},
+            scale_x=0.65e-6,
+            scale_y=0.65e-6,
+        )
     scene = formats.describe(path)[0]
     assert scene.channel_names == tuple(CHANNELS) and scene.sizes["T"] == T
     assert scene.metadata["pixel_size_x"] == pytest.approx(0.65)
@@ -217,8 +272,9 @@ def test_a_czi_file_written_by_zeiss_library_is_read_with_channels_and_pixel_siz
     assert sorted(p.name for p in out.glob("*.flowroi")) == ["c0-Phase.flowroi", "c1-GFP.flowroi"]
 
 
-def test_planes_and_inherited_masks_travel_to_dask_workers_by_path(tmp_path, ome_plate,
-                                                                   two_channels, capsys):
+def test_planes_and_inherited_masks_travel_to_dask_workers_by_path(
+    tmp_path, ome_plate, two_channels, capsys
+):
     plane = pickle.loads(pickle.dumps(formats.Plane(str(ome_plate), scene=1, channel=1)))
     assert np.array_equal(plane.open_movie()[3], np.roll(two_channels, 9, axis=-1)[3, 1])
     out = tmp_path / "out"
@@ -249,8 +305,9 @@ def test_frames_are_read_one_plane_at_a_time(ome_zarr, monkeypatch):
     assert computed == [(1, Y, X), (1, Y, X)]
 
 
-def test_without_the_formats_extra_one_line_names_it_and_exits_2(tmp_path, ome_plate, capsys,
-                                                                  monkeypatch):
+def test_without_the_formats_extra_one_line_names_it_and_exits_2(
+    tmp_path, ome_plate, capsys, monkeypatch
+):
     monkeypatch.setitem(sys.modules, "bioio", None)  # as if it were not installed
     formats._cached_image.cache_clear()
     for args in (["compress", ome_plate, tmp_path / "o"], ["tune", ome_plate]):
@@ -271,9 +328,17 @@ def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_p
 
     settings = FlowRoISettings(compression_rate=10.0)
     here = planes.compress_file(ome_plate, tmp_path / "here", settings)
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                  host="127.0.0.1", dashboard_address=None,
-                                  silence_logs=50) as local, distributed.Client(local) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            silence_logs=50,
+        ) as local,
+        distributed.Client(local) as client,
+    ):
         there = planes.compress_file(ome_plate, tmp_path / "there", settings, scheduler=client)
     assert [name for name, _ in there.wells] == [name for name, _ in here.wells]
     for name, _ in here.wells:
@@ -283,12 +348,16 @@ def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_p
 
 
 def test_scene_names_that_collide_once_made_file_safe_are_numbered_and_keep_their_roi_source(
-        tmp_path):
+    tmp_path,
+):
     path = tmp_path / "odd.ome.tif"
     with tifffile.TiffWriter(path, ome=True) as tif:
         for well in ("A 1", "A/1"):
-            tif.write(np.zeros((2, 2, 16, 16), np.uint8), photometric="minisblack",
-                      metadata={"axes": "TCYX", "Name": well, "Channel": {"Name": CHANNELS}})
+            tif.write(
+                np.zeros((2, 2, 16, 16), np.uint8),
+                photometric="minisblack",
+                metadata={"axes": "TCYX", "Name": well, "Channel": {"Name": CHANNELS}},
+            )
     units = planes.plan_planes(path)
     assert len({u.name for u in units}) == 4
     for unit in units:
@@ -298,8 +367,9 @@ def test_scene_names_that_collide_once_made_file_safe_are_numbered_and_keep_thei
 
 
 def test_tune_looks_at_one_plane_of_a_file(tmp_path, ome_plate, capsys):
-    code, stdout, err = _run(capsys, "tune", ome_plate, "--scene", "A02", "--quiet",
-                             "--compression-rate", "8")
+    code, stdout, err = _run(
+        capsys, "tune", ome_plate, "--scene", "A02", "--quiet", "--compression-rate", "8"
+    )
     assert code == 0, err
     assert json.loads(stdout)["suggested"]["compression_rate"] == 8
     code, _, err = _run(capsys, "tune", ome_plate, "--channel", "DAPI", "--quiet")
@@ -322,8 +392,9 @@ def test_ome_tiff_pages_are_found_for_every_axis_order(tmp_path):
                 assert np.array_equal(movie[t], image.get_image_data("YX", T=t, C=c, Z=z))
 
 
-def test_a_damaged_vendor_file_or_a_missing_reader_plugin_is_one_line_exit_2(tmp_path, capsys,
-                                                                            monkeypatch):
+def test_a_damaged_vendor_file_or_a_missing_reader_plugin_is_one_line_exit_2(
+    tmp_path, capsys, monkeypatch
+):
     nd2 = tmp_path / "damaged.nd2"
     nd2.write_bytes(b"\0" * 64)
     code, _, err = _run(capsys, "compress", nd2, tmp_path / "o")
@@ -331,8 +402,11 @@ def test_a_damaged_vendor_file_or_a_missing_reader_plugin_is_one_line_exit_2(tmp
     import importlib.util
 
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "bioio_nd2" else find_spec(name, *a))
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "bioio_nd2" else find_spec(name, *a),
+    )
     formats._cached_image.cache_clear()
     code, _, err = _run(capsys, "compress", nd2, tmp_path / "o")
     assert code == 2 and "bioio-nd2) is not installed: pip install 'napari-flowroi[formats]'" in err
@@ -362,9 +436,13 @@ def test_channels_held_in_memory_are_compressed_as_those_of_a_file(tmp_path, two
     from napari_flowroi.settings import FlowRoISettings
 
     fluo, phase = two_channels[:, 1], two_channels[:, 0]
-    plate = planes.compress_channels([fluo, phase], tmp_path / "out",
-                                     FlowRoISettings(compression_rate=8), names=["GFP", "Phase"],
-                                     motion_channel=1)
+    plate = planes.compress_channels(
+        [fluo, phase],
+        tmp_path / "out",
+        FlowRoISettings(compression_rate=8),
+        names=["GFP", "Phase"],
+        motion_channel=1,
+    )
     assert [name for name, _ in plate.wells] == ["c0-GFP", "c1-Phase"]
     gfp = open_container(tmp_path / "out" / "c0-GFP.flowroi")
     assert gfp.settings.motion_roi is False and "c1-Phase" in gfp.manifest["input"]["roi_mask"]

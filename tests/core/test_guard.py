@@ -20,8 +20,9 @@ def test_guard_flags_still_cells_that_motion_misses():
 def test_guard_estimate_tracks_true_coverage_on_moving_cells(discs):
     extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings(appearance_roi=False))
     estimate = estimate_coverage(extractor, [2, 5])
-    truth = np.mean([(extractor.mask(t) & discs.cells[t]).sum() / discs.cells[t].sum()
-                     for t in (2, 5)])
+    truth = np.mean(
+        [(extractor.mask(t) & discs.cells[t]).sum() / discs.cells[t].sum() for t in (2, 5)]
+    )
     assert abs(estimate.pixel_share - truth) < 0.05
 
 

@@ -16,21 +16,30 @@ def test_folder_frames_sort_by_number_not_by_string(tmp_path):
     movie = open_movie(tmp_path)
     assert movie.shape == (3, 8, 9)
     assert [int(movie[t][0, 0]) for t in range(3)] == [1, 2, 10]
-    assert frame_sort_key(tmp_path / "a_t05100_z001.png") > frame_sort_key(tmp_path / "a_t05099_z002.png")
+    assert frame_sort_key(tmp_path / "a_t05100_z001.png") > frame_sort_key(
+        tmp_path / "a_t05099_z002.png"
+    )
 
 
 def test_tiff_stack_reads_frame_by_frame_with_physical_metadata(tmp_path):
     frames = np.arange(4 * 6 * 7, dtype=np.uint16).reshape(4, 6, 7)
     path = tmp_path / "movie.ome.tif"
-    tifffile.imwrite(path, frames, ome=True, metadata={"axes": "TYX", "PhysicalSizeX": 0.65,
-                                                       "PhysicalSizeY": 0.65, "TimeIncrement": 30.0})
+    tifffile.imwrite(
+        path,
+        frames,
+        ome=True,
+        metadata={
+            "axes": "TYX",
+            "PhysicalSizeX": 0.65,
+            "PhysicalSizeY": 0.65,
+            "TimeIncrement": 30.0,
+        },
+    )
     movie = open_movie(path)
     assert movie.shape == (4, 6, 7) and movie.dtype == np.uint16
     assert np.array_equal(movie[2], frames[2])
     assert movie.physical["pixel_size_x"] == pytest.approx(0.65)
     assert movie.physical["time_interval"] == pytest.approx(30.0)
-
-
 
 
 def _text(tmp_path, name, text):
@@ -45,18 +54,32 @@ def _folder(tmp_path, name):
     return path
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda p: p / "missing.tif", "does not exist"),
-    (lambda p: _folder(p, "empty"), "holds no frames"),
-    (lambda p: write_tiff(p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}),
-     "axes"),
-    (lambda p: write_tiff(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"), "RGB"),
-    (lambda p: write_tiff(p, "int32.tif", np.zeros((3, 8, 8), np.int32)), "pixel type"),
-    (lambda p: _text(p, "fake.tif", "not a tiff at all"), "Cannot read"),
-    (lambda p: _text(p, "notes.txt", "x"), "not a TIFF"),
-    (lambda p: write_tiff(p, "planar_rgb.tif", np.zeros((3, 8, 8), np.uint8), photometric="rgb"),
-     "RGB"),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p: p / "missing.tif", "does not exist"),
+        (lambda p: _folder(p, "empty"), "holds no frames"),
+        (
+            lambda p: write_tiff(
+                p, "czyx.tif", np.zeros((2, 3, 8, 8), np.uint8), metadata={"axes": "CZYX"}
+            ),
+            "axes",
+        ),
+        (
+            lambda p: write_tiff(p, "rgb.tif", np.zeros((3, 8, 8, 3), np.uint8), photometric="rgb"),
+            "RGB",
+        ),
+        (lambda p: write_tiff(p, "int32.tif", np.zeros((3, 8, 8), np.int32)), "pixel type"),
+        (lambda p: _text(p, "fake.tif", "not a tiff at all"), "Cannot read"),
+        (lambda p: _text(p, "notes.txt", "x"), "not a TIFF"),
+        (
+            lambda p: write_tiff(
+                p, "planar_rgb.tif", np.zeros((3, 8, 8), np.uint8), photometric="rgb"
+            ),
+            "RGB",
+        ),
+    ],
+)
 def test_bad_inputs_are_refused_with_a_message_that_says_what_to_do(tmp_path, make, words):
     with pytest.raises(InputError, match=words):
         open_movie(make(tmp_path))

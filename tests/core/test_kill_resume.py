@@ -31,13 +31,20 @@ def compress(movie, out, kill_at=None):
     env.pop("FLOWROI_KILL_AT_STEP", None)
     if kill_at is not None:
         env["FLOWROI_KILL_AT_STEP"] = str(kill_at)
-    return subprocess.run([sys.executable, "-m", "napari_flowroi.cli", "compress", str(movie),
-                           str(out), *OPTIONS], env=env, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "napari_flowroi.cli", "compress", str(movie), str(out), *OPTIONS],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
 
 
 def files_of(folder):
-    return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.mark.slow
@@ -45,8 +52,12 @@ def test_killed_runs_resume_to_a_container_identical_to_an_uninterrupted_one(tmp
     from napari_flowroi.container import open_container
 
     movie = tmp_path / "movie.tif"
-    tifffile.imwrite(movie, moving_discs(n_frames=N_FRAMES, shape=(96, 128), n_cells=3).frames,
-                     photometric="minisblack", metadata={"axes": "TYX"})
+    tifffile.imwrite(
+        movie,
+        moving_discs(n_frames=N_FRAMES, shape=(96, 128), n_cells=3).frames,
+        photometric="minisblack",
+        metadata={"axes": "TYX"},
+    )
     reference = tmp_path / "reference"
     assert compress(movie, reference).returncode == 0
     want = files_of(reference)
@@ -75,8 +86,10 @@ def test_killed_runs_resume_to_a_container_identical_to_an_uninterrupted_one(tmp
         assert got.keys() == want.keys(), (point, sorted(set(got) ^ set(want)))
         assert all(got[name] == want[name] for name in want), point
         assert not any(name.endswith(".tmp") for name in got)
-    print(f"{len(points)} kill points, {outcomes.count('resumed')} resumed, all identical, "
-          f"{time.perf_counter() - started:.0f} s")
+    print(
+        f"{len(points)} kill points, {outcomes.count('resumed')} resumed, all identical, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     assert len(points) >= 20 and outcomes.count("resumed") >= 20
 
 

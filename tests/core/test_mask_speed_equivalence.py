@@ -15,11 +15,11 @@ def _blobs(seed: int, shape=(96, 128), count=12, plateau=False) -> np.ndarray:
     dark-field brightness image); with `plateau` the bright tops are clipped flat."""
     rng = np.random.default_rng(seed)
     image = rng.normal(0, 3, shape).astype(np.float32)
-    rows, cols = np.mgrid[:shape[0], :shape[1]]
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
     for _ in range(count):
         y, x = rng.uniform(0, shape[0]), rng.uniform(0, shape[1])
         radius, peak = rng.uniform(2, 8), rng.uniform(2, 60)
-        image += peak * np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius ** 2))
+        image += peak * np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * radius**2))
     image = cv2.GaussianBlur(image, (0, 0), 1.0)
     if plateau:
         image = np.minimum(image, np.float32(25))
@@ -35,8 +35,9 @@ def _dark_field_brightness(seed: int) -> np.ndarray:
         y, x, r = rng.uniform(0, 128), rng.uniform(0, 160), rng.uniform(4, 10)
         frame[(rows - y) ** 2 + (cols - x) ** 2 < r * r] += rng.uniform(5, 120)
     prepared = np.clip(frame, 0, 255).astype(np.uint8)
-    return cv2.GaussianBlur(prepared.astype(np.float32) - coarse_background(prepared, 1.0),
-                            (0, 0), 2.0)
+    return cv2.GaussianBlur(
+        prepared.astype(np.float32) - coarse_background(prepared, 1.0), (0, 0), 2.0
+    )
 
 
 def _serpentine(seed: int) -> np.ndarray:
@@ -55,14 +56,18 @@ def _serpentine(seed: int) -> np.ndarray:
     return image
 
 
-IMAGES = ([(f"blobs {s}", _blobs(s)) for s in range(6)]
-          + [(f"plateaus {s}", _blobs(s, plateau=True)) for s in range(3)]
-          + [(f"dark field {s}", _dark_field_brightness(s)) for s in range(3)]
-          + [(f"serpentine {s}", _serpentine(s)) for s in range(2)]
-          + [("integer levels", np.random.default_rng(1).integers(0, 6, (40, 50)).astype(np.float32)),
-             ("odd shape", _blobs(7, shape=(33, 71), count=4)),
-             ("one row", _blobs(8, shape=(1, 64), count=2)),
-             ("constant", np.full((20, 30), 3.0, np.float32))])
+IMAGES = (
+    [(f"blobs {s}", _blobs(s)) for s in range(6)]
+    + [(f"plateaus {s}", _blobs(s, plateau=True)) for s in range(3)]
+    + [(f"dark field {s}", _dark_field_brightness(s)) for s in range(3)]
+    + [(f"serpentine {s}", _serpentine(s)) for s in range(2)]
+    + [
+        ("integer levels", np.random.default_rng(1).integers(0, 6, (40, 50)).astype(np.float32)),
+        ("odd shape", _blobs(7, shape=(33, 71), count=4)),
+        ("one row", _blobs(8, shape=(1, 64), count=2)),
+        ("constant", np.full((20, 30), 3.0, np.float32)),
+    ]
+)
 
 
 @pytest.mark.parametrize("height", [0.5, 2.0, 7.0, 30.0, 1000.0])
@@ -83,8 +88,12 @@ def test_fast_h_maxima_within_a_mask_equals_scikit_image_there(name, image, heig
     expected = skimage_h_maxima(image, height).astype(bool)
     rng = np.random.default_rng(0)
     blobs = cv2.GaussianBlur(rng.normal(0, 1, image.shape).astype(np.float32), (0, 0), 3)
-    for within in (image > np.median(image), blobs > 0, np.ones(image.shape, bool),
-                   np.zeros(image.shape, bool)):
+    for within in (
+        image > np.median(image),
+        blobs > 0,
+        np.ones(image.shape, bool),
+        np.zeros(image.shape, bool),
+    ):
         found = h_maxima(image, height, within=within)
         assert found.dtype == np.uint8
         assert np.array_equal(found.astype(bool), expected & within)
@@ -103,4 +112,3 @@ def test_reconstruction_equals_scikit_image(seed):
     seed_image = np.minimum(mask, np.where(rng.random(mask.shape) < 0.01, mask, mask.min()))
     expected = reconstruction(seed_image, mask, method="dilation")
     assert np.array_equal(_reconstruct(seed_image, mask), expected.astype(np.float32))
-

@@ -11,7 +11,7 @@ def test_psnr_inside_a_region_ignores_errors_outside_it():
     inside = np.zeros((10, 10), bool)
     inside[5:] = True
     assert metrics.psnr(original, decoded, inside) == float("inf")
-    assert metrics.psnr(original, decoded, ~inside) == pytest.approx(10 * np.log10(255 ** 2 / 100))
+    assert metrics.psnr(original, decoded, ~inside) == pytest.approx(10 * np.log10(255**2 / 100))
 
 
 def test_coverage_by_pixels_and_by_objects():
@@ -64,7 +64,7 @@ def test_float_psnr_equals_the_psnr_of_the_codes_the_codec_stores():
 
 def test_object_coverage_counts_cells_by_their_share_inside():
     labels = np.zeros((30, 30), np.int32)
-    labels[2:6, 2:6] = 1      # fully inside
+    labels[2:6, 2:6] = 1  # fully inside
     labels[10:14, 10:20] = 2  # 60 % inside
     labels[20:24, 20:24] = 3  # 25 % inside
     roi = np.zeros((30, 30), bool)

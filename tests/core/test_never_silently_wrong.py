@@ -68,8 +68,18 @@ def test_a_bool_movie_is_refused_rather_than_coded_as_0_and_1(tmp_path):
     masks[:, 8:20, 8:20] = True
     with pytest.raises(InputError, match="binary"):
         compress_movie(masks, tmp_path / "out", PLAIN)
-    assert main(["compress", str(write_tiff(tmp_path, "masks.tif", masks)), str(tmp_path / "o"),
-                 "--quiet", "--plain"]) == 2
+    assert (
+        main(
+            [
+                "compress",
+                str(write_tiff(tmp_path, "masks.tif", masks)),
+                str(tmp_path / "o"),
+                "--quiet",
+                "--plain",
+            ]
+        )
+        == 2
+    )
 
 
 def test_resume_after_the_input_was_replaced_by_other_pixels_is_refused(tmp_path, small_movie):
@@ -107,17 +117,27 @@ def _edit_manifest(stack, change):
     path.write_text(json.dumps(manifest))
 
 
-@pytest.mark.parametrize("change, words, info_status", [
-    # another frame shape: raw_bytes no longer fit it, the schema refuses
-    (lambda m: m.update(shape=[m["shape"][0], 64, 64]), "raw_bytes", 2),
-    # uint16 narrowed to uint8 with consistent sizes: schema-valid, the JP2 headers (16 bits) say
-    # otherwise; info reads no frame and reports what the manifest says
-    (lambda m: m.update(dtype="uint8") or [r.update(raw_bytes=r["raw_bytes"] // 2)
-                                           for r in m["frames"]], "bits", 0),
-    (lambda m: m.update(dtype="object"), "dtype", 2),
-])
+@pytest.mark.parametrize(
+    "change, words, info_status",
+    [
+        # another frame shape: raw_bytes no longer fit it, the schema refuses
+        (lambda m: m.update(shape=[m["shape"][0], 64, 64]), "raw_bytes", 2),
+        # uint16 narrowed to uint8 with consistent sizes: schema-valid, the JP2 headers (16 bits) say
+        # otherwise; info reads no frame and reports what the manifest says
+        (
+            lambda m: (
+                m.update(dtype="uint8")
+                or [r.update(raw_bytes=r["raw_bytes"] // 2) for r in m["frames"]]
+            ),
+            "bits",
+            0,
+        ),
+        (lambda m: m.update(dtype="object"), "dtype", 2),
+    ],
+)
 def test_a_manifest_that_lies_about_the_frames_is_refused_by_every_reader(
-        stack, tmp_path, change, words, info_status, capsys):
+    stack, tmp_path, change, words, info_status, capsys
+):
     import re
 
     _edit_manifest(stack, change)
@@ -129,16 +149,17 @@ def test_a_manifest_that_lies_about_the_frames_is_refused_by_every_reader(
     assert main(["info", str(stack)]) == info_status
 
 
-def test_a_frame_whose_headers_claim_a_huge_image_is_never_decoded(stack, tmp_path, capsys,
-                                                                   monkeypatch):
+def test_a_frame_whose_headers_claim_a_huge_image_is_never_decoded(
+    stack, tmp_path, capsys, monkeypatch
+):
     from napari_flowroi import codec
 
     path = stack / frame_name(1)
     data = bytearray(path.read_bytes())
     siz = data.index(b"\xff\x4f\xff\x51") + 4
-    data[siz + 4:siz + 12] = (46000).to_bytes(4, "big") * 2  # codestream: Xsiz, Ysiz
+    data[siz + 4 : siz + 12] = (46000).to_bytes(4, "big") * 2  # codestream: Xsiz, Ysiz
     ihdr = data.index(b"ihdr") + 4
-    data[ihdr:ihdr + 8] = (46000).to_bytes(4, "big") * 2  # JP2 image header: height, width
+    data[ihdr : ihdr + 8] = (46000).to_bytes(4, "big") * 2  # JP2 image header: height, width
     path.write_bytes(bytes(data))
     _edit_manifest(stack, lambda m: m["frames"][1].update(sha256=sha256(bytes(data))))
     decoded = []

@@ -14,8 +14,9 @@ PLAIN = FlowRoISettings(plain=True, compression_rate=4)
 
 
 def test_wells_can_be_named_by_a_mapping_such_as_the_positions_of_one_file(tmp_path, small_movie):
-    plate = compress_movies({"pos0": small_movie, "pos1": small_movie[::-1].copy()},
-                            tmp_path / "plate", PLAIN)
+    plate = compress_movies(
+        {"pos0": small_movie, "pos1": small_movie[::-1].copy()}, tmp_path / "plate", PLAIN
+    )
     assert [name for name, _ in plate.wells] == ["pos0", "pos1"]
     assert (tmp_path / "plate" / "pos1.flowroi" / "manifest.json").is_file()
     summary = json.loads((tmp_path / "plate" / "summary.json").read_text())
@@ -24,8 +25,10 @@ def test_wells_can_be_named_by_a_mapping_such_as_the_positions_of_one_file(tmp_p
 
 def test_two_wells_with_one_name_are_refused(tmp_path, small_movie):
     (tmp_path / "x").mkdir()
-    paths = [write_tiff(tmp_path, "A1.tif", small_movie), write_tiff(tmp_path / "x", "A1.tif",
-                                                                     small_movie)]
+    paths = [
+        write_tiff(tmp_path, "A1.tif", small_movie),
+        write_tiff(tmp_path / "x", "A1.tif", small_movie),
+    ]
     with pytest.raises(InputError, match="both called A1"):
         well_names(paths)
 

@@ -20,8 +20,12 @@ def test_preview_reports_both_codings_at_the_same_rate(previewer, discs):
     assert p.plain_rate == pytest.approx(20, rel=0.1)
     assert 0 < p.roi_fraction < 1 and p.roi_fraction == pytest.approx(p.mask.mean())
     assert p.mask[discs.cells[3]].mean() > 0.5  # the moving discs are in the RoI
-    for value in (p.psnr_roi_flowroi, p.psnr_outside_flowroi, p.psnr_roi_plain,
-                  p.psnr_outside_plain):
+    for value in (
+        p.psnr_roi_flowroi,
+        p.psnr_outside_flowroi,
+        p.psnr_roi_plain,
+        p.psnr_outside_plain,
+    ):
         assert 15 < value < 80
     # FlowRoI spends the bytes on the RoI: better inside, worse outside than plain JPEG2000
     assert p.psnr_roi_flowroi > p.psnr_roi_plain
@@ -95,8 +99,9 @@ def test_a_new_compression_rate_recodes_without_recomputing_the_roi_priority(mon
     movie = moving_discs(n_frames=4, shape=(96, 112), n_cells=3).frames
     calls = []
     real = preview_module.prioritised_codes
-    monkeypatch.setattr(preview_module, "prioritised_codes",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(
+        preview_module, "prioritised_codes", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
     previewer = Previewer(movie)
     settings = FlowRoISettings(compression_rate=8)
     first = previewer.preview(settings, 2)

@@ -22,15 +22,22 @@ from napari_flowroi.container import open_container, verify_container
 from napari_flowroi.errors import FlowRoIError, SettingsError
 from napari_flowroi.settings import FlowRoISettings
 
-FAST = settings(max_examples=25, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 float_frames = hnp.arrays(
-    st.sampled_from([np.float32, np.float64]), hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
-    elements=st.floats(allow_nan=False, allow_infinity=False, width=32))
+    st.sampled_from([np.float32, np.float64]),
+    hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+    elements=st.floats(allow_nan=False, allow_infinity=False, width=32),
+)
 double_frames = hnp.arrays(
-    np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
-    elements=st.floats(allow_nan=False, allow_infinity=False))
+    np.float64,
+    hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+    elements=st.floats(allow_nan=False, allow_infinity=False),
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -46,8 +53,13 @@ def test_float_values_map_onto_codes_and_back_within_one_code_step(frame):
     assert (error <= step * 1.01 + 1e-300).all()
 
 
-movies = st.tuples(st.integers(1, 3), st.integers(8, 40), st.integers(8, 40),
-                   st.sampled_from(["uint8", "uint16", "float32", "float64"]), st.integers(0, 2**32 - 1))
+movies = st.tuples(
+    st.integers(1, 3),
+    st.integers(8, 40),
+    st.integers(8, 40),
+    st.sampled_from(["uint8", "uint16", "float32", "float64"]),
+    st.integers(0, 2**32 - 1),
+)
 
 
 def _movie(t, y, x, dtype, seed):
@@ -76,20 +88,26 @@ def test_any_supported_movie_round_trips_with_its_shape_dtype_and_range(spec):
 
 # --- manifests -------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def reference_stack(tmp_path_factory):
     out = tmp_path_factory.mktemp("stack") / "stack"
-    frames = (_movie(3, 24, 32, "float32", 7))
+    frames = _movie(3, 24, 32, "float32", 7)
     compress_movie(frames, out, FlowRoISettings(plain=True, compression_rate=3))
     return out
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-10**30, max_value=10**30)
-    | st.floats(allow_nan=True) | st.text(max_size=12),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=3),
-    max_leaves=6)
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
 
 
 def _paths(value, prefix=()):

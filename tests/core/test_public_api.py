@@ -26,8 +26,10 @@ def test_an_unknown_name_is_an_attribute_error():
 
 
 def test_importing_the_package_does_not_import_opencv_dask_or_qt():
-    code = ("import sys, napari_flowroi; "
-            "print(sorted(m for m in ('cv2', 'dask', 'glymur', 'qtpy', 'napari') if m in sys.modules))")
+    code = (
+        "import sys, napari_flowroi; "
+        "print(sorted(m for m in ('cv2', 'dask', 'glymur', 'qtpy', 'napari') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -94,11 +94,19 @@ def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_sel
     agree, moving = [], 0
     for t in range(1, len(discs.frames)):
         regions = extractor.regions(t)
-        flow, _ = aligned_flow(extractor.prepared(t), extractor.prepared(t - 1), "farneback",
-                               iterations=CELLS_FLOW_ITERATIONS)
+        flow, _ = aligned_flow(
+            extractor.prepared(t),
+            extractor.prepared(t - 1),
+            "farneback",
+            iterations=CELLS_FLOW_ITERATIONS,
+        )
         magnitude = np.hypot(flow[..., 0], flow[..., 1]) / MOTION.flow_scale
-        whole = moving_regions(regions, magnitude, share=share,
-                               floor=motion_floor(magnitude, min_motion=MOTION.min_motion))
+        whole = moving_regions(
+            regions,
+            magnitude,
+            share=share,
+            floor=motion_floor(magnitude, min_motion=MOTION.min_motion),
+        )
         around = extractor.region_motion(t)
         boxed = moving_regions(regions, around.magnitude, floor=around.floor, share=share)
         agree.append(np.array_equal(whole[1:], boxed[1:]))
@@ -107,7 +115,8 @@ def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_sel
 
 
 def test_with_appearance_on_only_regions_it_does_not_protect_are_asked_whether_they_move(
-        monkeypatch):
+    monkeypatch,
+):
     import napari_flowroi.flow as flow
     from napari_flowroi.synthetic import moving_discs
 
@@ -116,8 +125,11 @@ def test_with_appearance_on_only_regions_it_does_not_protect_are_asked_whether_t
 
     pixels = []
     real = flow.dense_flow
-    monkeypatch.setattr(flow, "dense_flow",
-                        lambda current, *a, **k: pixels.append(current.size) or real(current, *a, **k))
+    monkeypatch.setattr(
+        flow,
+        "dense_flow",
+        lambda current, *a, **k: pixels.append(current.size) or real(current, *a, **k),
+    )
     extractor = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     for t in range(len(discs.frames)):
         regions, asked = extractor.regions(t), extractor.regions_to_test(t)
@@ -158,8 +170,9 @@ def test_cells_rule_follows_cell_outlines_and_drops_still_texture(discs):
 
 
 def test_quantile_rule_is_still_the_papers(discs):
-    extractor = RoiExtractor(movie_from_array(discs.frames),
-                             MOTION.replace(roi_rule="quantile", roi_threshold=0.2))
+    extractor = RoiExtractor(
+        movie_from_array(discs.frames), MOTION.replace(roi_rule="quantile", roi_threshold=0.2)
+    )
     assert pixel_coverage(extractor.mask(3), discs.cells[3]) > 0.9
 
 
@@ -203,8 +216,8 @@ def test_saliency_is_normalised_and_threshold_keeps_the_top_share():
 def test_clean_mask_drops_specks_and_fills_holes():
     mask = np.zeros((60, 60), bool)
     mask[10:30, 10:30] = True
-    mask[20, 20] = False          # a hole
-    mask[50, 50] = True           # a speck
+    mask[20, 20] = False  # a hole
+    mask[50, 50] = True  # a speck
     cleaned = clean_mask(mask, opening=3, closing=5, min_area=40)
     assert cleaned[20, 20] and not cleaned[50, 50]
 
@@ -214,8 +227,9 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
 
     flows, cells = [], []
     real_flow, real_cells = roi.aligned_flow_in, roi.regions_for
-    monkeypatch.setattr(roi, "aligned_flow_in",
-                        lambda *a, **k: flows.append(1) or real_flow(*a, **k))
+    monkeypatch.setattr(
+        roi, "aligned_flow_in", lambda *a, **k: flows.append(1) or real_flow(*a, **k)
+    )
     monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
@@ -233,7 +247,7 @@ def test_fill_holes_fills_enclosed_background_only():
 
     ring = np.zeros((40, 40), bool)
     ring[10:30, 10:30] = True
-    ring[15:25, 15:25] = False      # enclosed hole
+    ring[15:25, 15:25] = False  # enclosed hole
     filled = fill_holes(ring)
     assert filled[20, 20] and not filled[2, 2] and filled.sum() == 400
 

@@ -15,19 +15,22 @@ def test_defaults_are_valid_and_documented():
     assert not settings.plain
 
 
-@pytest.mark.parametrize("name, value, words", [
-    ("roi_threshold", 0.0, "above 0"),
-    ("roi_threshold", 1.0, "below 1"),
-    ("adjacent_factor", -1, "at least 0"),
-    ("adjacent_factor", 1.5, "whole number"),
-    ("scaling_factor", 0.5, "at least 1"),
-    ("scaling_factor", 11, "at most 10"),
-    ("compression_rate", 1.0, "above 1"),
-    ("compression_rate", float("nan"), "finite"),
-    ("denoise", "yes", "true or false"),
-    ("flow_method", "lucas", "farneback, dis"),
-    ("roi_threshold", "0.2", "a number"),
-])
+@pytest.mark.parametrize(
+    "name, value, words",
+    [
+        ("roi_threshold", 0.0, "above 0"),
+        ("roi_threshold", 1.0, "below 1"),
+        ("adjacent_factor", -1, "at least 0"),
+        ("adjacent_factor", 1.5, "whole number"),
+        ("scaling_factor", 0.5, "at least 1"),
+        ("scaling_factor", 11, "at most 10"),
+        ("compression_rate", 1.0, "above 1"),
+        ("compression_rate", float("nan"), "finite"),
+        ("denoise", "yes", "true or false"),
+        ("flow_method", "lucas", "farneback, dis"),
+        ("roi_threshold", "0.2", "a number"),
+    ],
+)
 def test_out_of_range_settings_are_refused_with_a_readable_message(name, value, words):
     with pytest.raises(SettingsError, match=words):
         FlowRoISettings(**{name: value})

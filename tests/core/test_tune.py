@@ -10,11 +10,13 @@ from napari_flowroi.tune import candidate_settings, suggest_settings
 
 
 def test_suggestion_keeps_the_cells_and_is_not_worse_than_plain():
-    movie = movie_from_array(moving_discs(n_frames=6, shape=(160, 192), noise=4.0,
-                                          static_cells=True).frames)
+    movie = movie_from_array(
+        moving_discs(n_frames=6, shape=(160, 192), noise=4.0, static_cells=True).frames
+    )
     seen = []
-    suggestion = suggest_settings(movie, FlowRoISettings(compression_rate=12),
-                                  progress=lambda d, n: seen.append((d, n)))
+    suggestion = suggest_settings(
+        movie, FlowRoISettings(compression_rate=12), progress=lambda d, n: seen.append((d, n))
+    )
     assert seen[-1][0] == seen[-1][1] == len(candidate_settings(FlowRoISettings()))
     if suggestion.plain_suggested:
         assert suggestion.settings.plain
@@ -24,7 +26,10 @@ def test_suggestion_keeps_the_cells_and_is_not_worse_than_plain():
         assert suggestion.settings.appearance_roi
     motion_only = [c for c in suggestion.candidates if not c.settings.appearance_roi]
     assert max(c.coverage for c in motion_only) < 0.5
-    assert suggestion.as_dict()["candidates"][0]["gain"] >= suggestion.as_dict()["candidates"][-1]["gain"]
+    assert (
+        suggestion.as_dict()["candidates"][0]["gain"]
+        >= suggestion.as_dict()["candidates"][-1]["gain"]
+    )
 
 
 def test_suggestion_can_be_cancelled():

@@ -20,22 +20,27 @@ def discs():
 def test_the_model_imports_no_qt_or_napari():
     import subprocess
 
-    code = ("import sys, napari_flowroi.tuning, napari_flowroi.readout, napari_flowroi.guard; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in "
-            "('qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'napari', 'magicgui')]; "
-            "print(bad); sys.exit(bool(bad))")
+    code = (
+        "import sys, napari_flowroi.tuning, napari_flowroi.readout, napari_flowroi.guard; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6', 'napari', 'magicgui')]; "
+        "print(bad); sys.exit(bool(bad))"
+    )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
-@pytest.mark.parametrize("change, kind", [
-    ({"coverage_target": 0.5}, "readout"),
-    ({"compression_rate": 20.0}, "coding"),
-    ({"scaling_factor": 2.0}, "coding"),
-    ({"target_psnr": 35.0}, "coding"),
-    ({"roi_threshold": 0.3}, "roi"),
-    ({"adjacent_factor": 2}, "roi"),
-    ({"denoise": False}, "roi"),
-])
+@pytest.mark.parametrize(
+    "change, kind",
+    [
+        ({"coverage_target": 0.5}, "readout"),
+        ({"compression_rate": 20.0}, "coding"),
+        ({"scaling_factor": 2.0}, "coding"),
+        ({"target_psnr": 35.0}, "coding"),
+        ({"roi_threshold": 0.3}, "roi"),
+        ({"adjacent_factor": 2}, "roi"),
+        ({"denoise": False}, "roi"),
+    ],
+)
 def test_change_kind_says_what_a_setting_recomputes(change, kind):
     base = FlowRoISettings()
     assert TuningModel.change_kind(base, base.replace(**change)) == kind

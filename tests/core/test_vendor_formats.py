@@ -60,11 +60,16 @@ def _nd2_truth(path: Path) -> dict:
     """What the nd2 package reads from the file itself."""
     with nd2.ND2File(path) as f:
         frames = np.asarray(f.asarray())
-        times = [f.frame_metadata(i).channels[0].time.relativeTimeMs
-                 for i in range(f.sizes.get("T", 1))]
-        return {"sizes": dict(f.sizes), "frames": frames, "pixel": f.voxel_size().x,
-                "channels": tuple(c.channel.name for c in f.metadata.channels),
-                "interval": (times[-1] - times[0]) / 1000 / max(len(times) - 1, 1)}
+        times = [
+            f.frame_metadata(i).channels[0].time.relativeTimeMs for i in range(f.sizes.get("T", 1))
+        ]
+        return {
+            "sizes": dict(f.sizes),
+            "frames": frames,
+            "pixel": f.voxel_size().x,
+            "channels": tuple(c.channel.name for c in f.metadata.channels),
+            "interval": (times[-1] - times[0]) / 1000 / max(len(times) - 1, 1),
+        }
 
 
 def _ome_calibration(path: Path) -> dict:
@@ -72,12 +77,17 @@ def _ome_calibration(path: Path) -> dict:
 
     image = bioio.BioImage(path)
     pixels = image.ome_metadata.images[0].pixels
-    return {"pixel": image.physical_pixel_sizes.X, "interval": pixels.time_increment,
-            "channels": [str(c) for c in image.channel_names], "dims": image.dims}
+    return {
+        "pixel": image.physical_pixel_sizes.X,
+        "interval": pixels.time_increment,
+        "channels": [str(c) for c in image.channel_names],
+        "dims": image.dims,
+    }
 
 
 def test_a_nikon_time_lapse_is_read_with_its_calibration_compressed_and_verified(
-        tmp_path, nd2_files, capsys):
+    tmp_path, nd2_files, capsys
+):
     path = nd2_files["timelapse"]
     truth = _nd2_truth(path)
     assert formats.claims(path)
@@ -124,8 +134,9 @@ def test_a_nikon_two_channel_image_gives_one_container_per_channel(tmp_path, nd2
     assert scene.metadata["acquisition"]["objective"]  # the objective travels with the planes
     out = tmp_path / "out"
     # one frame per channel: no motion to find, so plain JPEG2000 (the CLI says so otherwise)
-    code, stdout, err = _run(capsys, "compress", path, out, "--quiet", "--plain",
-                             "--compression-rate", "4")
+    code, stdout, err = _run(
+        capsys, "compress", path, out, "--quiet", "--plain", "--compression-rate", "4"
+    )
     assert code == 0, err
     wells = [w["well"] for w in json.loads(stdout)["wells"]]
     assert len(wells) == len(truth["channels"])
@@ -160,8 +171,13 @@ def lif_file(tmp_path_factory):
         phase = movie.frames.astype(np.uint16) * 16
         fluo = np.where(movie.cells, 2600, 180).astype(np.uint16)
         scenes[name] = np.stack([phase, fluo], axis=1)
-    path = write_lif(tmp_path_factory.mktemp("lif") / "2025-03-14 HeLa.lif", scenes,
-                     LIF_CHANNELS, pixel_size_um=0.65, interval_s=30.0)
+    path = write_lif(
+        tmp_path_factory.mktemp("lif") / "2025-03-14 HeLa.lif",
+        scenes,
+        LIF_CHANNELS,
+        pixel_size_um=0.65,
+        interval_s=30.0,
+    )
     return path, scenes
 
 
@@ -176,7 +192,8 @@ def test_the_lif_writer_writes_what_liffile_reads_back(lif_file):
 
 
 def test_a_leica_lif_with_positions_and_channels_is_read_compressed_and_verified(
-        tmp_path, lif_file, capsys):
+    tmp_path, lif_file, capsys
+):
     path, scenes = lif_file
     assert formats.claims(path)
     described = formats.describe(path)
@@ -219,7 +236,11 @@ def test_a_leica_lif_with_positions_and_channels_is_read_compressed_and_verified
     assert code == 0, err
     with tifffile.TiffFile(decoded_file) as tif:
         assert [s.axes for s in tif.series] == ["TCYX", "TCYX"]
-        assert np.abs(tif.series[1].asarray().astype(float)
-                      - scenes["Position 2"].astype(float)).mean() < 400
+        assert (
+            np.abs(
+                tif.series[1].asarray().astype(float) - scenes["Position 2"].astype(float)
+            ).mean()
+            < 400
+        )
     back = _ome_calibration(decoded_file)
     assert back["pixel"] == pytest.approx(0.65) and back["interval"] == pytest.approx(30.0)

@@ -36,8 +36,11 @@ def test_damage_is_reported_by_frame_number_with_exit_1(stack):
     data = (stack / frame_name(3)).read_bytes()
     (stack / frame_name(3)).write_bytes(data[: len(data) // 3])
     (stack / frame_name(4)).write_bytes(b"\0" * len((stack / frame_name(0)).read_bytes()))
-    result = subprocess.run([sys.executable, "-m", "napari_flowroi.cli", "verify", str(stack),
-                             "--quiet"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "napari_flowroi.cli", "verify", str(stack), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "Traceback" not in result.stderr
     lines = [line.split(": ", 1)[1] for line in result.stderr.strip().splitlines()]
     assert lines[0] == "frame 1: checksum mismatch"

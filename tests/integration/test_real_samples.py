@@ -17,8 +17,9 @@ from napari_flowroi.settings import FlowRoISettings
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_sample_compresses_to_the_requested_rate_and_decodes(tmp_path, name):
     original = tifffile.imread(movie_path(name))[:4]
-    summary = compress_movie(original, tmp_path / name, FlowRoISettings(compression_rate=16),
-                             workers=2)
+    summary = compress_movie(
+        original, tmp_path / name, FlowRoISettings(compression_rate=16), workers=2
+    )
     assert summary.achieved_rate == pytest.approx(16, rel=0.05)
     decoded = np.asarray(open_container(tmp_path / name).frames())
     assert decoded.shape == original.shape and decoded.dtype == original.dtype
@@ -38,8 +39,9 @@ def test_default_roi_keeps_almost_all_reference_cells(name):
 def test_paper_defaults_miss_cells_that_our_defaults_keep():
     movie = open_movie(movie_path("hsc_brightfield"))
     cells = tifffile.imread(cells_path("hsc_brightfield"))[3] > 0
-    paper = RoiExtractor(movie, FlowRoISettings(roi_threshold=0.2, scaling_factor=5,
-                                                appearance_roi=False)).mask(3)
+    paper = RoiExtractor(
+        movie, FlowRoISettings(roi_threshold=0.2, scaling_factor=5, appearance_roi=False)
+    ).mask(3)
     motion = RoiExtractor(movie, FlowRoISettings(appearance_roi=False)).mask(3)
     ours = RoiExtractor(movie, FlowRoISettings()).mask(3)
     assert pixel_coverage(motion, cells) > pixel_coverage(paper, cells) + 0.1
@@ -76,5 +78,7 @@ def test_folder_of_png_frames_gives_the_same_container_as_the_stack(tmp_path):
     for t in range(3):
         np.testing.assert_array_equal(folder_movie[t], stack_movie[t])
     for t in range(3):
-        assert np.array_equal(open_container(tmp_path / "from_folder").read_mask(t),
-                              open_container(tmp_path / "from_stack").read_mask(t))
+        assert np.array_equal(
+            open_container(tmp_path / "from_folder").read_mask(t),
+            open_container(tmp_path / "from_stack").read_mask(t),
+        )

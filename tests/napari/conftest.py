@@ -30,6 +30,12 @@ def widget_on(make_napari_viewer, qtbot):
         wait_idle(qtbot, widget)
 
 
+def wait_done(qtbot, job, timeout=60_000):
+    """Wait until a widget's job has finished. Waits on the job's state, never on its `finished`
+    signal: a short job can finish before a test would start listening for the signal."""
+    qtbot.waitUntil(lambda: job.done, timeout=timeout)
+
+
 def wait_idle(qtbot, widget, timeout=60_000):
     qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
 
@@ -39,8 +45,12 @@ def wait_preview(qtbot, widget, settings=None, t=None, timeout=60_000):
 
     def shown():
         p = widget.last_preview
-        return (p is not None and (settings is None or p.settings == settings)
-                and (t is None or p.t == t) and not widget.busy)
+        return (
+            p is not None
+            and (settings is None or p.settings == settings)
+            and (t is None or p.t == t)
+            and not widget.busy
+        )
 
     qtbot.waitUntil(shown, timeout=timeout)
     return widget.last_preview
@@ -50,5 +60,4 @@ def compress_and_wait(qtbot, widget, output, timeout=120_000, **kwargs):
     """Start the widget's batch into `output` (Compress tab) and wait until its worker has
     finished (whatever the outcome: tests read it from the messages and files)."""
     worker = widget.compress(output=output, **kwargs)
-    with qtbot.waitSignal(worker.finished, timeout=timeout):
-        pass
+    wait_done(qtbot, worker, timeout=timeout)

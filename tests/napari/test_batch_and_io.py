@@ -9,7 +9,7 @@ import napari_flowroi
 from napari_flowroi.container import is_container, open_container
 from napari_flowroi.settings import FlowRoISettings
 
-from .conftest import compress_and_wait, wait_idle
+from .conftest import compress_and_wait, wait_done, wait_idle
 
 
 def test_manifest_is_valid_installed_with_the_package_and_found_by_napari():
@@ -43,7 +43,8 @@ def test_sample_data_are_movies_the_widget_accepts():
 
 
 def test_batch_compression_completes_reports_the_rate_and_reopens_lazily(
-        widget_on, hsc_cut, qtbot, tmp_path):
+    widget_on, hsc_cut, qtbot, tmp_path
+):
     viewer, widget = widget_on(hsc_cut, name="cells")
     widget.form.controls["compression_rate"].value = 30
     output = tmp_path / "cells.flowroi"
@@ -65,13 +66,19 @@ def test_batch_compression_completes_reports_the_rate_and_reopens_lazily(
     # very same run again would be a success that changes nothing: "already complete")
     widget.form.set_settings(widget.form.settings().replace(compression_rate=12))
     widget.compress(output=output)
-    qtbot.waitUntil(lambda: "already holds a compressed stack" in widget.messages[-1]
-                    and "tick 'Replace" in widget.messages[-1], timeout=30_000)
+    qtbot.waitUntil(
+        lambda: (
+            "already holds a compressed stack" in widget.messages[-1]
+            and "tick 'Replace" in widget.messages[-1]
+        ),
+        timeout=30_000,
+    )
     wait_idle(qtbot, widget)
 
 
 def test_cancel_halfway_stops_promptly_and_leaves_no_complete_looking_output(
-        widget_on, qtbot, tmp_path):
+    widget_on, qtbot, tmp_path
+):
     import tifffile
 
     from napari_flowroi.sample_data import movie_path
@@ -83,8 +90,7 @@ def test_cancel_halfway_stops_promptly_and_leaves_no_complete_looking_output(
     worker = widget.compress(output=output, workers=1)
     qtbot.waitUntil(lambda: widget.frames_done >= 2, timeout=120_000)
     widget.cancel_button.clicked()
-    with qtbot.waitSignal(worker.finished, timeout=30_000):
-        pass
+    wait_done(qtbot, worker, timeout=30_000)
     assert 2 <= widget.frames_done < 12
     assert not is_container(output)
     assert "cancelled" in widget.messages[-1] and "same settings" in widget.messages[-1]

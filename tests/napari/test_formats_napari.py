@@ -9,8 +9,9 @@ from napari_flowroi.settings import FlowRoISettings
 from .conftest import compress_and_wait, wait_idle, wait_preview
 
 
-def test_compressing_a_calibrated_layer_keeps_its_scale_and_name(widget_on, hsc_cut, qtbot,
-                                                                 tmp_path):
+def test_compressing_a_calibrated_layer_keeps_its_scale_and_name(
+    widget_on, hsc_cut, qtbot, tmp_path
+):
     viewer, widget = widget_on(hsc_cut, name="phase")
     viewer.layers["phase"].scale = (30.0, 0.65, 0.65)
     widget.live.value = False
@@ -28,7 +29,8 @@ def test_compressing_a_calibrated_layer_keeps_its_scale_and_name(widget_on, hsc_
 
 
 def test_a_reader_layer_with_a_channel_axis_of_one_is_compressed_with_its_calibration(
-        make_napari_viewer, hsc_cut, tmp_path):
+    make_napari_viewer, hsc_cut, tmp_path
+):
     """Readers give a one-channel file as (T, 1, Y, X) with a scale per axis."""
     from napari_flowroi.napari._reader import get_reader
     from napari_flowroi.napari._writer import write_image
@@ -54,9 +56,18 @@ def test_a_folder_of_channel_containers_opens_as_one_layer_per_channel(tmp_path,
 
     path = tmp_path / "two.ome.tif"
     fluo = np.where(hsc_cut > hsc_cut.mean() + 2 * hsc_cut.std(), 200, 10).astype(np.uint8)
-    tifffile.imwrite(path, np.stack([hsc_cut, fluo], axis=1), ome=True, photometric="minisblack",
-                     metadata={"axes": "TCYX", "Channel": {"Name": ["BF", "GFP"]},
-                               "PhysicalSizeX": 0.5, "PhysicalSizeY": 0.5})
+    tifffile.imwrite(
+        path,
+        np.stack([hsc_cut, fluo], axis=1),
+        ome=True,
+        photometric="minisblack",
+        metadata={
+            "axes": "TCYX",
+            "Channel": {"Name": ["BF", "GFP"]},
+            "PhysicalSizeX": 0.5,
+            "PhysicalSizeY": 0.5,
+        },
+    )
     compress_file(path, tmp_path / "out", FlowRoISettings(compression_rate=8))
     reader = get_reader(str(tmp_path / "out"))
     assert reader is not None
@@ -71,8 +82,7 @@ def _two_channels(hsc_cut):
     return np.stack([hsc_cut, fluo], axis=1)
 
 
-def test_a_layer_with_a_channel_axis_of_one_is_previewed_over_the_movie(widget_on, hsc_cut,
-                                                                         qtbot):
+def test_a_layer_with_a_channel_axis_of_one_is_previewed_over_the_movie(widget_on, hsc_cut, qtbot):
     from .test_widget import roles
 
     viewer, widget = widget_on(hsc_cut[:, None], name="one channel")
@@ -87,7 +97,8 @@ def test_a_layer_with_a_channel_axis_of_one_is_previewed_over_the_movie(widget_o
 
 
 def test_a_two_channel_layer_previews_the_roi_channel_and_compresses_every_channel(
-        widget_on, hsc_cut, qtbot, tmp_path):
+    widget_on, hsc_cut, qtbot, tmp_path
+):
     from napari_flowroi.calibration import decompress
 
     from .test_widget import roles
@@ -131,8 +142,9 @@ def test_a_two_channel_layer_previews_the_roi_channel_and_compresses_every_chann
     assert {"c0.flowroi", "c1.flowroi"} <= {layer.name for layer in viewer.layers}
 
 
-def test_a_two_channel_layer_can_compress_the_roi_channel_alone(widget_on, hsc_cut, qtbot,
-                                                                tmp_path):
+def test_a_two_channel_layer_can_compress_the_roi_channel_alone(
+    widget_on, hsc_cut, qtbot, tmp_path
+):
     movie = _two_channels(hsc_cut)
     viewer, widget = widget_on(movie, name="two")
     widget.live.value = False
@@ -166,8 +178,15 @@ def test_labels_drawn_over_a_layer_with_channels_protect_their_frame(widget_on, 
     viewer.add_labels(labels, name="keep")
     widget.roi_layer.value = viewer.layers["keep"]
     viewer.dims.set_current_step(0, 2)
-    qtbot.waitUntil(lambda: widget.last_preview is not None and widget.last_preview.t == 2
-                    and widget.last_preview.mask.any() and not widget.busy, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: (
+            widget.last_preview is not None
+            and widget.last_preview.t == 2
+            and widget.last_preview.mask.any()
+            and not widget.busy
+        ),
+        timeout=60_000,
+    )
     mask = widget.last_preview.mask
     assert mask[10:20, 30:40].all() and not mask[100:, :].any()
     assert not widget.extra_roi()[1].any()

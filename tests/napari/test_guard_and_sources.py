@@ -5,7 +5,7 @@ import numpy as np
 from napari_flowroi.container import is_container
 from napari_flowroi.synthetic import moving_discs
 
-from .conftest import compress_and_wait, wait_idle, wait_preview
+from .conftest import compress_and_wait, wait_done, wait_idle, wait_preview
 from .test_widget import roles
 
 
@@ -25,7 +25,10 @@ def test_cells_the_motion_misses_are_shown_and_guard_the_batch(widget_on, qtbot,
     # the first click warns and writes nothing; the second goes ahead
     output = tmp_path / "still.flowroi"
     compress_and_wait(qtbot, widget, output, timeout=60_000)
-    assert "estimated to hold only" in widget.messages[-1] and "Suggest settings" in widget.messages[-1]
+    assert (
+        "estimated to hold only" in widget.messages[-1]
+        and "Suggest settings" in widget.messages[-1]
+    )
     assert not output.exists()
     compress_and_wait(qtbot, widget, output, timeout=60_000)
     assert is_container(output)
@@ -44,11 +47,18 @@ def test_a_shapes_layer_drawn_by_the_user_is_protected(widget_on, qtbot):
     widget.form.controls["appearance_roi"].value = False
     preview = wait_preview(qtbot, widget)
     assert not preview.mask.any()
-    viewer.add_shapes([np.array([[20, 30], [20, 90], [60, 90], [60, 30]])],
-                      shape_type="rectangle", name="keep this")
+    viewer.add_shapes(
+        [np.array([[20, 30], [20, 90], [60, 90], [60, 30]])],
+        shape_type="rectangle",
+        name="keep this",
+    )
     widget.roi_layer.value = viewer.layers["keep this"]
-    qtbot.waitUntil(lambda: widget.last_preview is not None and widget.last_preview.mask.any()
-                    and not widget.busy, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: (
+            widget.last_preview is not None and widget.last_preview.mask.any() and not widget.busy
+        ),
+        timeout=60_000,
+    )
     mask = widget.last_preview.mask
     assert mask[25:55, 35:85].all() and not mask[100:, :].any()
 
@@ -62,8 +72,12 @@ def test_a_labels_layer_is_protected_frame_by_frame(widget_on, qtbot):
     labels[:, 5:15, 5:15] = 2
     viewer.add_labels(labels, name="segmentation")
     widget.roi_layer.value = viewer.layers["segmentation"]
-    qtbot.waitUntil(lambda: widget.last_preview is not None and widget.last_preview.mask.any()
-                    and not widget.busy, timeout=60_000)
+    qtbot.waitUntil(
+        lambda: (
+            widget.last_preview is not None and widget.last_preview.mask.any() and not widget.busy
+        ),
+        timeout=60_000,
+    )
     assert widget.last_preview.mask.sum() == 100
 
 
@@ -74,14 +88,16 @@ def test_suggested_settings_are_shown_and_applied(widget_on, qtbot):
     widget.form.controls["compression_rate"].value = 12
     wait_preview(qtbot, widget)
     worker = widget.suggest()
-    with qtbot.waitSignal(worker.finished, timeout=120_000):
-        pass
+    wait_done(qtbot, worker, timeout=120_000)
     assert widget.model.suggestion is not None and widget.apply_button.enabled
     assert "gain" in widget.suggestion.value
     widget.apply_button.clicked()
     applied = widget.form.settings()
     suggested = widget.model.suggestion.settings
     assert applied.compression_rate == 12
-    assert (applied.plain, applied.appearance_roi, applied.scaling_factor) == \
-        (suggested.plain, suggested.appearance_roi, suggested.scaling_factor)
+    assert (applied.plain, applied.appearance_roi, applied.scaling_factor) == (
+        suggested.plain,
+        suggested.appearance_roi,
+        suggested.scaling_factor,
+    )
     wait_idle(qtbot, widget)

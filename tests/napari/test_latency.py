@@ -16,7 +16,9 @@ from napari_flowroi.napari._widget import DEBOUNCE_MS
 from .conftest import wait_idle, wait_preview
 
 #: The full 1-MP movie lies in ../shared/data beside the repository (not shipped with the package).
-FRAMES = Path(__file__).resolve().parents[3] / "shared" / "data" / "basic-hsc-brightfield" / "frames"
+FRAMES = (
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "basic-hsc-brightfield" / "frames"
+)
 REPEATS = 5
 
 
@@ -36,10 +38,14 @@ def _change(qtbot, widget, name, value, t=None):
     else:
         widget.form.controls[name].value = value
     settings = widget.form.settings()
-    wait_preview(qtbot, widget, t=t if t is not None else widget.model.t,
-                 settings=widget.model.previewer and __import__(
-                     "napari_flowroi.preview", fromlist=["preview_key"]).preview_key(settings),
-                 timeout=120_000)
+    wait_preview(
+        qtbot,
+        widget,
+        t=t if t is not None else widget.model.t,
+        settings=widget.model.previewer
+        and __import__("napari_flowroi.preview", fromlist=["preview_key"]).preview_key(settings),
+        timeout=120_000,
+    )
     wait_idle(qtbot, widget, timeout=120_000)
     first = widget.first_update_seconds
     return (first if first is not None else widget.last_update_seconds), widget.last_update_seconds
@@ -79,10 +85,14 @@ def test_setting_changes_update_layers_of_a_1mp_frame(widget_on, qtbot):
             _change(qtbot, widget, name, 0)
         if name == "target_psnr":
             _change(qtbot, widget, name, 0.0)
-        lines.append(f"{name:>17}: first {median(firsts):.3f} s, all {median(alls):.3f} s "
-                     f"(median of {len(alls)}; all: min {min(alls):.3f}, max {max(alls):.3f})"
-                     if alls else f"{name:>17}: nothing to recompute (readout only)")
-    print(f"\n1 MP setting change -> layers updated (debounce {DEBOUNCE_MS / 1000:.2f} s "
-          "included; first: mask layer, all: every layer and the readout):\n" +
-          "\n".join(lines))
+        lines.append(
+            f"{name:>17}: first {median(firsts):.3f} s, all {median(alls):.3f} s "
+            f"(median of {len(alls)}; all: min {min(alls):.3f}, max {max(alls):.3f})"
+            if alls
+            else f"{name:>17}: nothing to recompute (readout only)"
+        )
+    print(
+        f"\n1 MP setting change -> layers updated (debounce {DEBOUNCE_MS / 1000:.2f} s "
+        "included; first: mask layer, all: every layer and the readout):\n" + "\n".join(lines)
+    )
     assert widget.last_preview is not None and not widget.last_preview.coarse

@@ -10,7 +10,7 @@ import tifffile
 from napari_flowroi.container import is_container
 from napari_flowroi.sample_data import movie_path
 
-from .conftest import wait_idle, wait_preview
+from .conftest import wait_done, wait_idle, wait_preview
 from .test_widget import roles
 
 
@@ -26,30 +26,30 @@ def start_batch(qtbot, widget, output, frames=1):
 
 
 # --- 1. no crash when the layers change or the viewer closes during a batch --------------------
-def test_switching_the_movie_layer_during_a_batch_finishes_the_batch(widget_on, hsc_full, qtbot,
-                                                                    tmp_path):
+def test_switching_the_movie_layer_during_a_batch_finishes_the_batch(
+    widget_on, hsc_full, qtbot, tmp_path
+):
     viewer, widget = widget_on(hsc_full, name="first")
     viewer.add_image(hsc_full[:, :256, :256].copy(), name="second")
     widget.source.value = viewer.layers["first"]
     widget.model.accept_coverage(widget.form.settings())
     job = start_batch(qtbot, widget, tmp_path / "first.flowroi")
-    widget.source.value = viewer.layers["second"]   # the live layers of 'first' are removed
-    with qtbot.waitSignal(job.finished, timeout=180_000):
-        pass
+    widget.source.value = viewer.layers["second"]  # the live layers of 'first' are removed
+    wait_done(qtbot, job, timeout=180_000)
     assert is_container(tmp_path / "first.flowroi")  # the batch kept its own copy of the movie
     assert "achieved rate" in widget.messages[-1]
     wait_preview(qtbot, widget)
     assert {layer.metadata["flowroi_source"] for layer in roles(viewer).values()} == {"second"}
 
 
-def test_deleting_the_source_layer_during_a_batch_finishes_the_batch(widget_on, hsc_full, qtbot,
-                                                                    tmp_path):
+def test_deleting_the_source_layer_during_a_batch_finishes_the_batch(
+    widget_on, hsc_full, qtbot, tmp_path
+):
     viewer, widget = widget_on(hsc_full, name="cells")
     widget.model.accept_coverage(widget.form.settings())
     job = start_batch(qtbot, widget, tmp_path / "cells.flowroi")
     viewer.layers.remove(viewer.layers["cells"])
-    with qtbot.waitSignal(job.finished, timeout=180_000):
-        pass
+    wait_done(qtbot, job, timeout=180_000)
     assert is_container(tmp_path / "cells.flowroi")
     assert "achieved rate" in widget.messages[-1]
     assert widget.source.value is viewer.layers["cells.flowroi"]  # the result, reopened
@@ -57,7 +57,8 @@ def test_deleting_the_source_layer_during_a_batch_finishes_the_batch(widget_on, 
 
 
 def test_closing_the_viewer_during_a_batch_stops_it_and_says_the_folder_is_incomplete(
-        widget_on, hsc_full, qtbot, tmp_path, capsys):
+    widget_on, hsc_full, qtbot, tmp_path, capsys
+):
     viewer, widget = widget_on(hsc_full)
     widget.model.accept_coverage(widget.form.settings())
     job = start_batch(qtbot, widget, tmp_path / "closed.flowroi")
@@ -76,14 +77,17 @@ def test_the_dock_fits_1366x768_even_with_everything_open(widget_on, hsc_cut, qt
     window.showNormal()
     window.resize(1366, 768)
     wait_preview(qtbot, widget)
-    widget.form.expert_button.clicked()          # expert settings open
+    widget.form.expert_button.clicked()  # expert settings open
     widget.status.value = "A long batch status " * 20
-    widget.rd_button.clicked()                   # the plot in the Compare tab
+    widget.rd_button.clicked()  # the plot in the Compare tab
     wait_idle(qtbot, widget)
     qtbot.waitUntil(lambda: window.height() <= 768)
-    assert widget.minimumSizeHint().height() <= 400   # the dock scrolls instead of growing
-    assert [widget.tabs.tabText(i) for i in range(widget.tabs.count())] == \
-        ["Tune", "Compare", "Compress"]
+    assert widget.minimumSizeHint().height() <= 400  # the dock scrolls instead of growing
+    assert [widget.tabs.tabText(i) for i in range(widget.tabs.count())] == [
+        "Tune",
+        "Compare",
+        "Compress",
+    ]
     widget.tabs.setCurrentIndex(2)
     widget.scroll.ensureWidgetVisible(widget.compress_button.native)
     qtbot.waitUntil(lambda: not widget.compress_button.native.visibleRegion().isEmpty())
@@ -131,8 +135,7 @@ def test_suggest_settings_shows_progress_and_can_be_cancelled(widget_on, hsc_ful
     qtbot.waitUntil(lambda: "candidates tried" in widget.busy_label.value, timeout=120_000)
     assert not widget.progress_bar.native.isHidden() and widget.cancel_button.enabled
     widget.cancel_button.clicked()
-    with qtbot.waitSignal(job.finished, timeout=60_000):
-        pass
+    wait_done(qtbot, job, timeout=60_000)
     assert "cancelled" in widget.messages[-1]
     assert not widget.apply_button.enabled and widget.suggest_button.enabled
     assert not widget.cancel_button.enabled
@@ -160,7 +163,7 @@ def test_a_nan_in_the_visible_frame_is_reported_once(widget_on, hsc_cut, qtbot):
     wait_idle(qtbot, widget)
     assert sum("NaN" in m for m in widget.messages) == 1  # said once, not retried in a loop
     assert "NaN" in widget.readout.value
-    viewer.dims.set_current_step(0, 2)          # a clean frame still previews
+    viewer.dims.set_current_step(0, 2)  # a clean frame still previews
     wait_preview(qtbot, widget, t=2)
     assert sum("NaN" in m for m in widget.messages) == 1
 
@@ -176,7 +179,8 @@ def test_a_2d_rgb_image_is_refused_not_taken_for_a_movie(widget_on, qtbot):
 
 # --- 8. the GUI speaks GUI ----------------------------------------------------------------------
 def test_output_defaults_beside_the_source_file_and_messages_name_controls(
-        make_napari_viewer, hsc_cut, qtbot, tmp_path):
+    make_napari_viewer, hsc_cut, qtbot, tmp_path
+):
     from napari_flowroi.napari._widget import FlowRoIWidget
 
     tif = tmp_path / "experiment 3.tif"
@@ -193,8 +197,9 @@ def test_output_defaults_beside_the_source_file_and_messages_name_controls(
 
 
 # --- 9. saving through the File menu shows progress ----------------------------------------------
-def test_save_as_flowroi_reports_progress_frame_by_frame(make_napari_viewer, hsc_cut, tmp_path,
-                                                         monkeypatch):
+def test_save_as_flowroi_reports_progress_frame_by_frame(
+    make_napari_viewer, hsc_cut, tmp_path, monkeypatch
+):
     import napari.utils
 
     bars = []
@@ -219,8 +224,7 @@ def test_a_movie_bigger_after_compression_gets_a_warning(widget_on, qtbot, tmp_p
     widget.live.value = False
     widget.form.controls["plain"].value = True
     job = widget.compress(output=tmp_path / "tiny.flowroi")
-    with qtbot.waitSignal(job.finished, timeout=60_000):
-        pass
+    wait_done(qtbot, job, timeout=60_000)
     assert widget.last_summary.achieved_rate < 1
     assert "bigger than the raw movie" in widget.messages[-1]
 
@@ -259,15 +263,17 @@ def test_verdict_labels_colour_scale_and_distinct_colours(widget_on, hsc_cut, qt
     assert not layers["flowroi"].name_overlay.visible
 
 
-def test_psnr_of_a_narrow_range_uint16_movie_is_against_its_value_range(widget_on, hsc_cut,
-                                                                        qtbot):
+def test_psnr_of_a_narrow_range_uint16_movie_is_against_its_value_range(widget_on, hsc_cut, qtbot):
     movie = (1000 + hsc_cut.astype(np.uint16)).astype(np.uint16)  # 255 grey levels of 65535
     _, widget = widget_on(movie)
     preview = wait_preview(qtbot, widget)
     assert preview.psnr_roi_flowroi > 70  # against the dtype maximum
     assert "value range" in widget.readout.value
-    shown = [float(x.split(" dB")[0].split(">")[-1]) for x in
-             widget.readout.value.split("</td>") if x.endswith(" dB")]
+    shown = [
+        float(x.split(" dB")[0].split(">")[-1])
+        for x in widget.readout.value.split("</td>")
+        if x.endswith(" dB")
+    ]
     assert shown and max(shown) < 60
 
 

@@ -11,12 +11,16 @@ from .conftest import wait_idle, wait_preview
 
 
 def roles(viewer):
-    return {layer.metadata["flowroi_role"]: layer for layer in viewer.layers
-            if "flowroi_role" in layer.metadata}
+    return {
+        layer.metadata["flowroi_role"]: layer
+        for layer in viewer.layers
+        if "flowroi_role" in layer.metadata
+    }
 
 
-def test_widget_docks_from_the_plugin_menu_with_one_control_per_setting(make_napari_viewer,
-                                                                         hsc_cut, qtbot):
+def test_widget_docks_from_the_plugin_menu_with_one_control_per_setting(
+    make_napari_viewer, hsc_cut, qtbot
+):
     viewer = make_napari_viewer()
     viewer.add_image(hsc_cut, name="cells")
     _, widget = viewer.window.add_plugin_dock_widget("napari-flowroi", "FlowRoI compression")
@@ -46,7 +50,9 @@ def test_threshold_change_updates_the_mask_of_the_visible_frame_only(widget_on, 
     # whatever the threshold, which then only decides on faint moving cells
     initial = wait_preview(qtbot, widget, t=3)
     widget.form.controls["appearance_roi"].value = False
-    before = wait_preview(qtbot, widget, settings=initial.settings.replace(appearance_roi=False), t=3)
+    before = wait_preview(
+        qtbot, widget, settings=initial.settings.replace(appearance_roi=False), t=3
+    )
     mask_layer = roles(viewer)["mask"]
     mask_before = np.asarray(mask_layer.data[3])
     computed_before = len(widget.previewer.computed)
@@ -99,8 +105,16 @@ def test_readout_reports_rates_bytes_psnr_roi_fraction_and_time(widget_on, hsc_c
     _, widget = widget_on(hsc_cut)
     preview = wait_preview(qtbot, widget)
     text = widget.readout.value
-    for word in ("FlowRoI", "JPEG2000", "compression rate", "bytes", "PSNR inside RoI",
-                 "PSNR outside RoI", "% of the frame", "computed in"):
+    for word in (
+        "FlowRoI",
+        "JPEG2000",
+        "compression rate",
+        "bytes",
+        "PSNR inside RoI",
+        "PSNR outside RoI",
+        "% of the frame",
+        "computed in",
+    ):
         assert word in text
     assert preview.flowroi_rate == pytest.approx(40, rel=0.15)
     assert preview.plain_rate == pytest.approx(40, rel=0.15)
@@ -123,8 +137,9 @@ def test_rate_distortion_plot_compares_flowroi_and_plain(widget_on, hsc_cut, qtb
     viewer, widget = widget_on(hsc_cut)
     wait_preview(qtbot, widget)
     widget.rd_button.clicked()
-    qtbot.waitUntil(lambda: widget.rd_plot is not None and widget.rd_plot.curve is not None,
-                    timeout=60_000)  # drawn from the first point on
+    qtbot.waitUntil(
+        lambda: widget.rd_plot is not None and widget.rd_plot.curve is not None, timeout=60_000
+    )  # drawn from the first point on
     wait_idle(qtbot, widget)
     curve = widget.rd_plot.curve
     assert len(curve.flowroi_rates) == len(curve.plain_rates) >= 5
@@ -168,8 +183,10 @@ def test_invalid_settings_are_shown_as_a_message_not_a_crash(widget_on, hsc_cut,
     notification_manager.notification_ready.disconnect(seen.append)
 
 
-@pytest.mark.parametrize("shape, words", [((64, 64), "single 2-D image"),
-                                           ((3, 2, 2, 48, 48), "more axes than time and channels")])
+@pytest.mark.parametrize(
+    "shape, words",
+    [((64, 64), "single 2-D image"), ((3, 2, 2, 48, 48), "more axes than time and channels")],
+)
 def test_2d_images_and_z_stacks_with_channels_get_a_clear_message(widget_on, shape, words, qtbot):
     """(T, C, Y, X) layers are movies with channels (test_formats_napari.py); with z as well they
     are refused."""

@@ -58,17 +58,24 @@ def _step() -> None:
 def write_error(path: Path, exc: OSError) -> OutputError:
     """An OSError while writing the output, as a message that says what to do."""
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        return OutputError(f"No space left on the disk while writing {path}. Free some space (or "
-                           "choose an output on another disk) and rerun the same command: finished "
-                           "frames are kept and the run resumes.")
+        return OutputError(
+            f"No space left on the disk while writing {path}. Free some space (or "
+            "choose an output on another disk) and rerun the same command: finished "
+            "frames are kept and the run resumes."
+        )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return OutputError(f"Cannot write {path} ({exc.strerror}). Choose an output folder you "
-                           "can write to; nothing was written there.")
+        return OutputError(
+            f"Cannot write {path} ({exc.strerror}). Choose an output folder you "
+            "can write to; nothing was written there."
+        )
     if exc.errno == errno.ENAMETOOLONG:
-        return OutputError(f"The output name {path} is too long for the file system; choose a "
-                           "shorter name.")
-    return OutputError(f"Cannot write {path} ({exc.strerror or exc}). Check the output location "
-                       "and rerun the same command; finished frames are kept.")
+        return OutputError(
+            f"The output name {path} is too long for the file system; choose a shorter name."
+        )
+    return OutputError(
+        f"Cannot write {path} ({exc.strerror or exc}). Check the output location "
+        "and rerun the same command; finished frames are kept."
+    )
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -21,7 +21,7 @@ class Jp2Header:
     height: int
     width: int
     components: int
-    bits: int       # bits per sample of the first component
+    bits: int  # bits per sample of the first component
     signed: bool
 
 
@@ -29,12 +29,12 @@ def _boxes(data: bytes, start: int, end: int):
     """(type, payload start, payload end) of the boxes in data[start:end]."""
     pos = start
     while pos + 8 <= end:
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         header = 8
         if length == 1:
             if pos + 16 > end:
                 raise HeaderError("box length cut off")
-            length = struct.unpack(">Q", data[pos + 8:pos + 16])[0]
+            length = struct.unpack(">Q", data[pos + 8 : pos + 16])[0]
             header = 16
         elif length == 0:
             length = end - pos
@@ -45,9 +45,9 @@ def _boxes(data: bytes, start: int, end: int):
 
 
 def _siz(data: bytes, start: int) -> Jp2Header:
-    if data[start:start + 4] != b"\xff\x4f\xff\x51":
+    if data[start : start + 4] != b"\xff\x4f\xff\x51":
         raise HeaderError("the codestream does not start with SOC and SIZ markers")
-    body = data[start + 4:start + 4 + 38]
+    body = data[start + 4 : start + 4 + 38]
     if len(body) < 38:
         raise HeaderError("the SIZ marker is cut off")
     _, _, xsiz, ysiz, xosiz, yosiz, _, _, _, _, csiz = struct.unpack(">HHIIIIIIIIH", body)
@@ -56,8 +56,13 @@ def _siz(data: bytes, start: int) -> Jp2Header:
     if len(data) < start + 4 + 38 + 1:
         raise HeaderError("the SIZ marker is cut off")
     ssiz = data[start + 4 + 38]
-    return Jp2Header(height=ysiz - yosiz, width=xsiz - xosiz, components=csiz,
-                     bits=(ssiz & 0x7F) + 1, signed=bool(ssiz & 0x80))
+    return Jp2Header(
+        height=ysiz - yosiz,
+        width=xsiz - xosiz,
+        components=csiz,
+        bits=(ssiz & 0x7F) + 1,
+        signed=bool(ssiz & 0x80),
+    )
 
 
 def read_header(data: bytes) -> Jp2Header:
@@ -87,7 +92,9 @@ def read_header(data: bytes) -> Jp2Header:
         if kind == b"jp2h":
             for inner, istart, iend in _boxes(data, start, end):
                 if inner == b"ihdr" and iend - istart >= 14:
-                    height, width, components, bpc = struct.unpack(">IIHB", data[istart:istart + 11])
+                    height, width, components, bpc = struct.unpack(
+                        ">IIHB", data[istart : istart + 11]
+                    )
                     ihdr = (height, width, components, (bpc & 0x7F) + 1)
         elif kind == b"jp2c":
             codestream = start

@@ -51,12 +51,18 @@ class NoManifestError(ManifestError):
 
 # --- writing -----------------------------------------------------------------------------------------
 
+
 def record_reserve(raw_bytes: int, has_mask: bool, is_float: bool) -> int:
     """Bytes the manifest will spend on one frame's record: reserved in the frame's byte budget so
     that the achieved rate counts every byte written. Measured on a record with the widest values
     the frame can have."""
-    widest = {"index": 999999, "bytes": raw_bytes, "sha256": "0" * 64, "raw_bytes": raw_bytes,
-              "roi_fraction": 0.123456}
+    widest = {
+        "index": 999999,
+        "bytes": raw_bytes,
+        "sha256": "0" * 64,
+        "raw_bytes": raw_bytes,
+        "roi_fraction": 0.123456,
+    }
     if has_mask:
         widest.update(cell_coverage=0.1234)  # the mask itself is in the JP2 file (format 2)
     if is_float:
@@ -73,9 +79,13 @@ def masks_in_frames(manifest: dict) -> bool:
 
 def manifest_reserve(run: dict, n_frames: int) -> int:
     """The manifest's bytes that belong to no frame, shared out over the frames (rounded up)."""
-    head = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
-            "software": {"name": "napari-flowroi", "version": __version__}, **run,
-            "totals": {"raw_bytes": 10 ** 15, "bytes_written": 10 ** 15, "achieved_rate": 1e6}}
+    head = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "software": {"name": "napari-flowroi", "version": __version__},
+        **run,
+        "totals": {"raw_bytes": 10**15, "bytes_written": 10**15, "achieved_rate": 1e6},
+    }
     return -(-len(_manifest_bytes({**head, "frames": []})) // n_frames)
 
 
@@ -84,7 +94,8 @@ def build_manifest(run: dict, records: list[dict]) -> dict:
     frame_bytes = sum(r["bytes"] + r.get("mask_bytes", 0) for r in records)
     raw = sum(r["raw_bytes"] for r in records)
     manifest = {
-        "format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
         "software": {"name": "napari-flowroi", "version": __version__},
         **run,
         "frames": records,
@@ -99,8 +110,11 @@ def build_manifest(run: dict, records: list[dict]) -> dict:
             # equal, or the sizes flip-flop (8.0432 -> 8.043 drops a digit): keep the larger
             # total; manifest_file_bytes pads the file with spaces up to it
             break
-        manifest["totals"] = {"raw_bytes": raw, "bytes_written": total,
-                              "achieved_rate": round(raw / total, 4)}
+        manifest["totals"] = {
+            "raw_bytes": raw,
+            "bytes_written": total,
+            "achieved_rate": round(raw / total, 4),
+        }
     return manifest
 
 
@@ -134,6 +148,7 @@ def _manifest_bytes(manifest: dict) -> bytes:
 
 # --- reading and validating --------------------------------------------------------------------------
 
+
 def read_manifest(root: Path) -> dict:
     """The parsed and validated manifest of the container folder `root`.
 
@@ -150,21 +165,29 @@ def read_manifest(root: Path) -> dict:
     except OSError:
         present = False
     if not present:
-        hint = (" It holds an interrupted run: rerun the compression to finish it."
-                if is_partial(root) else "")
-        raise NoManifestError(f"{root} is not a complete FlowRoI compressed stack (no {MANIFEST})."
-                            f"{hint}")
+        hint = (
+            " It holds an interrupted run: rerun the compression to finish it."
+            if is_partial(root)
+            else ""
+        )
+        raise NoManifestError(
+            f"{root} is not a complete FlowRoI compressed stack (no {MANIFEST}).{hint}"
+        )
     try:
         manifest = json.loads(manifest_file.read_bytes().decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ManifestError(f"The manifest of {root} is damaged (not readable JSON: "
-                            f"{_short(exc)}); the stack cannot be read.") from exc
+        raise ManifestError(
+            f"The manifest of {root} is damaged (not readable JSON: "
+            f"{_short(exc)}); the stack cannot be read."
+        ) from exc
     except OSError as exc:
         raise ManifestError(f"Cannot read {manifest_file} ({exc.strerror or exc}).") from exc
     problem = manifest_problem(manifest)
     if problem:
-        raise ManifestError(f"The manifest of {root} is damaged or not a FlowRoI manifest "
-                            f"({problem}); the stack cannot be read.")
+        raise ManifestError(
+            f"The manifest of {root} is damaged or not a FlowRoI manifest "
+            f"({problem}); the stack cannot be read."
+        )
     return manifest
 
 
@@ -173,8 +196,12 @@ def _short(exc: BaseException) -> str:
 
 
 def _is_int(value: Any, low: int = 0, high: int | None = None) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool) and value >= low
-            and (high is None or value <= high))
+    return (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and value >= low
+        and (high is None or value <= high)
+    )
 
 
 def _is_int_or_float(value: Any) -> bool:
@@ -203,13 +230,22 @@ def manifest_problem(manifest: Any) -> str | None:
         return f"format is not {FORMAT_NAME}"
     version = manifest.get("format_version")
     if isinstance(version, bool) or version not in READABLE_VERSIONS:
-        return (f"format_version {version!r}; this version of napari-flowroi reads versions "
-                f"{', '.join(map(str, READABLE_VERSIONS))}")
+        return (
+            f"format_version {version!r}; this version of napari-flowroi reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}"
+        )
     shape = manifest.get("shape")
-    if not (isinstance(shape, list) and len(shape) == 3 and _is_int(shape[0], 1, MAX_FRAMES)
-            and _is_int(shape[1], 1, MAX_SIDE) and _is_int(shape[2], 1, MAX_SIDE)):
-        return (f"shape must be [frames, height, width] with 1-{MAX_FRAMES} frames and sides of "
-                f"1-{MAX_SIDE} pixels")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and _is_int(shape[0], 1, MAX_FRAMES)
+        and _is_int(shape[1], 1, MAX_SIDE)
+        and _is_int(shape[2], 1, MAX_SIDE)
+    ):
+        return (
+            f"shape must be [frames, height, width] with 1-{MAX_FRAMES} frames and sides of "
+            f"1-{MAX_SIDE} pixels"
+        )
     dtype = manifest.get("dtype")
     if dtype not in DTYPES:
         return f"dtype must be one of {', '.join(DTYPES)}"
@@ -263,14 +299,18 @@ def _record_problem(record: Any, t: int, frame_bytes: int, is_float: bool) -> st
             return "mask_bytes must be a positive whole number"
         if not (isinstance(record["mask_sha256"], str) and _HEX64.fullmatch(record["mask_sha256"])):
             return "mask_sha256 must be 64 hexadecimal digits"
-    if "cell_coverage" in record and not (_is_int_or_float(record["cell_coverage"])
-                                          and 0 <= record["cell_coverage"] <= 1):
+    if "cell_coverage" in record and not (
+        _is_int_or_float(record["cell_coverage"]) and 0 <= record["cell_coverage"] <= 1
+    ):
         return "cell_coverage must be between 0 and 1"
     value_range = record.get("value_range")
     if is_float:
-        if not (isinstance(value_range, list) and len(value_range) == 2
-                and all(_is_int_or_float(v) and math.isfinite(float(v)) for v in value_range)
-                and float(value_range[0]) <= float(value_range[1])):
+        if not (
+            isinstance(value_range, list)
+            and len(value_range) == 2
+            and all(_is_int_or_float(v) and math.isfinite(float(v)) for v in value_range)
+            and float(value_range[0]) <= float(value_range[1])
+        ):
             return "value_range must be [low, high], two finite numbers, low <= high"
     elif value_range is not None:
         return "value_range is only for float movies"

@@ -48,14 +48,18 @@ def _blocks(mask: np.ndarray, block: int) -> np.ndarray:
     height, width = mask.shape
     padded = np.zeros((-(-height // block) * block, -(-width // block) * block), bool)
     padded[:height, :width] = mask
-    return padded.reshape(padded.shape[0] // block, block,
-                          padded.shape[1] // block, block).any(axis=(1, 3))
+    return padded.reshape(padded.shape[0] // block, block, padded.shape[1] // block, block).any(
+        axis=(1, 3)
+    )
 
 
 def _box(bits: np.ndarray, block: int) -> bytes:
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    payload = bytes([block.bit_length() - 1]) + packer.compress(np.packbits(bits.ravel()).tobytes()) \
+    payload = (
+        bytes([block.bit_length() - 1])
+        + packer.compress(np.packbits(bits.ravel()).tobytes())
         + packer.flush()
+    )
     return struct.pack(">I4s", _BOX_HEAD + len(payload), b"uuid") + MASK_UUID + payload
 
 
@@ -90,18 +94,18 @@ def _find_box(jp2: bytes) -> bytes | None:
     """The payload of the mask box among the file's top-level boxes, or None."""
     pos = 0
     while pos + 8 <= len(jp2):
-        length, kind = struct.unpack(">I4s", jp2[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", jp2[pos : pos + 8])
         header = 8
         if length == 1:
             if pos + 16 > len(jp2):
                 return None
-            length, header = struct.unpack(">Q", jp2[pos + 8:pos + 16])[0], 16
+            length, header = struct.unpack(">Q", jp2[pos + 8 : pos + 16])[0], 16
         elif length == 0:
             length = len(jp2) - pos
         if length < header:
             return None
-        if kind == b"uuid" and jp2[pos + header:pos + header + 16] == MASK_UUID:
-            return jp2[pos + header + 16:pos + length]
+        if kind == b"uuid" and jp2[pos + header : pos + header + 16] == MASK_UUID:
+            return jp2[pos + header + 16 : pos + length]
         pos += length
     return None
 
@@ -141,23 +145,27 @@ def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
         raise ValueError(f"the mask box does not inflate ({exc})") from exc
     if len(packed) != (rows * cols + 7) // 8:
         raise ValueError("the mask box holds a grid of another size")
-    blocks = np.unpackbits(np.frombuffer(packed, np.uint8))[:rows * cols].reshape(rows, cols)
+    blocks = np.unpackbits(np.frombuffer(packed, np.uint8))[: rows * cols].reshape(rows, cols)
     return _full(blocks.astype(bool), block, shape)
 
 
 def _full(blocks: np.ndarray, block: int, shape: tuple[int, int]) -> np.ndarray:
     full = np.repeat(np.repeat(blocks, block, axis=0), block, axis=1)
-    return full[:shape[0], :shape[1]]
+    return full[: shape[0], : shape[1]]
 
 
 # --- format 1: one 1-bit PNG per frame in masks/ ------------------------------------------------------
+
 
 def encode_png_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
     """A format-1 mask: a 1-bit PNG of the finest block grid that fits in `max_bytes` (kept so
     tests can build format-1 containers; the writer no longer makes them)."""
     for block in MASK_BLOCKS:
-        ok, data = cv2.imencode(".png", _blocks(np.asarray(mask, bool), block).astype(np.uint8) * 255,
-                                [cv2.IMWRITE_PNG_BILEVEL, 1, cv2.IMWRITE_PNG_COMPRESSION, 9])
+        ok, data = cv2.imencode(
+            ".png",
+            _blocks(np.asarray(mask, bool), block).astype(np.uint8) * 255,
+            [cv2.IMWRITE_PNG_BILEVEL, 1, cv2.IMWRITE_PNG_COMPRESSION, 9],
+        )
         if not ok:
             raise RuntimeError("OpenCV could not encode the RoI mask as PNG")
         if len(data) <= max_bytes:
@@ -174,7 +182,10 @@ def mask_block(png_shape: tuple[int, int], frame_shape: tuple[int, int]) -> int:
         The mask fits no block grid of the frame.
     """
     for block in MASK_BLOCKS:
-        if -(-frame_shape[0] // block) == png_shape[0] and -(-frame_shape[1] // block) == png_shape[1]:
+        if (
+            -(-frame_shape[0] // block) == png_shape[0]
+            and -(-frame_shape[1] // block) == png_shape[1]
+        ):
             return block
     raise ValueError(f"a {png_shape} mask does not fit a {frame_shape} frame")
 

@@ -37,11 +37,15 @@ def header_problem(data: bytes, shape: tuple[int, int], dtype: str) -> str | Non
     except HeaderError as exc:
         return f"unreadable JP2 headers ({exc})"
     if (header.height, header.width) != tuple(shape):
-        return (f"its headers claim {header.width}x{header.height} pixels, the manifest "
-                f"{shape[1]}x{shape[0]}")
+        return (
+            f"its headers claim {header.width}x{header.height} pixels, the manifest "
+            f"{shape[1]}x{shape[0]}"
+        )
     if header.components != 1 or header.signed or header.bits != expected_bits(dtype):
-        return (f"its headers claim {header.components} component(s) of {header.bits} bits, the "
-                f"manifest one of {expected_bits(dtype)} ({dtype})")
+        return (
+            f"its headers claim {header.components} component(s) of {header.bits} bits, the "
+            f"manifest one of {expected_bits(dtype)} ({dtype})"
+        )
     return None
 
 
@@ -52,16 +56,22 @@ def coverage_of(records: list[dict]) -> dict | None:
     if not shares:
         return None
     worst, worst_frame = min(shares)
-    return {"mean": round(sum(v for v, _ in shares) / len(shares), 4), "min": worst,
-            "worst_frame": worst_frame}
+    return {
+        "mean": round(sum(v for v, _ in shares) / len(shares), 4),
+        "min": worst,
+        "worst_frame": worst_frame,
+    }
 
 
 def frame_rates(records: list[dict]) -> dict:
     """Lowest, median and highest compression rate of single frames (they differ in
     target-quality mode)."""
     rates = [r["raw_bytes"] / (r["bytes"] + r.get("mask_bytes", 0)) for r in records]
-    return {"min": round(min(rates), 3), "median": round(statistics.median(rates), 3),
-            "max": round(max(rates), 3)}
+    return {
+        "min": round(min(rates), 3),
+        "median": round(statistics.median(rates), 3),
+        "max": round(max(rates), 3),
+    }
 
 
 @dataclass
@@ -98,13 +108,17 @@ class Container:
                 raise FileNotFoundError(path)
             data = path.read_bytes()
         except FileNotFoundError:
-            raise FlowRoIError(f"{what} {t} of {self.root} is missing ({name}); run `flowroi "
-                               "verify` on it to list every damaged frame.") from None
+            raise FlowRoIError(
+                f"{what} {t} of {self.root} is missing ({name}); run `flowroi "
+                "verify` on it to list every damaged frame."
+            ) from None
         except OSError as exc:
             raise FlowRoIError(f"Cannot read {path} ({exc.strerror or exc}).") from exc
         if len(data) != size or sha256(data) != checksum:
-            raise FlowRoIError(f"{what} {t} of {self.root} does not match its checksum (damaged); "
-                               "run `flowroi verify` on it to list every damaged frame.")
+            raise FlowRoIError(
+                f"{what} {t} of {self.root} does not match its checksum (damaged); "
+                "run `flowroi verify` on it to list every damaged frame."
+            )
         return data
 
     def check_frame(self, t: int) -> bytes:
@@ -140,11 +154,13 @@ class Container:
                 # the very bytes checked (glymur cannot open every path: undecodable bytes)
                 codes = codec.decode_jp2(data)
         except Exception as exc:  # glymur/OpenJPEG raise many kinds on damaged codestreams
-            raise FlowRoIError(f"Frame {t} of {self.root} does not decode "
-                               f"({' '.join(str(exc).split())[:100]}).") from exc
+            raise FlowRoIError(
+                f"Frame {t} of {self.root} does not decode ({' '.join(str(exc).split())[:100]})."
+            ) from exc
         if codes.shape != self.shape[1:]:
-            raise FlowRoIError(f"Frame {t} of {self.root} decodes to {codes.shape}, not "
-                               f"{self.shape[1:]}.")
+            raise FlowRoIError(
+                f"Frame {t} of {self.root} decodes to {codes.shape}, not {self.shape[1:]}."
+            )
         return codec.from_codec_values(codes, str(self.dtype), record.get("value_range"))
 
     def read_mask(self, t: int) -> np.ndarray:
@@ -152,15 +168,21 @@ class Container:
         record = self.manifest["frames"][t]
         try:
             if "mask_sha256" in record:  # format 1: a PNG beside the frame
-                data = self._checked_bytes(t, mask_name(t), record["mask_bytes"],
-                                           record["mask_sha256"], "The mask of frame")
+                data = self._checked_bytes(
+                    t,
+                    mask_name(t),
+                    record["mask_bytes"],
+                    record["mask_sha256"],
+                    "The mask of frame",
+                )
                 return decode_png_mask(data, self.shape[1:])
             if not self.has_masks:
                 return np.zeros(self.shape[1:], bool)
             return decode_mask(self.check_frame(t), self.shape[1:])
         except ValueError as exc:
-            raise FlowRoIError(f"The mask of frame {t} of {self.root} does not decode ({exc}).") \
-                from exc
+            raise FlowRoIError(
+                f"The mask of frame {t} of {self.root} does not decode ({exc})."
+            ) from exc
 
     def frames(self):
         """The decoded movie as a lazy dask array (T, Y, X), one chunk per frame."""
@@ -176,16 +198,25 @@ class Container:
         manifest = self.manifest
         records = manifest["frames"]
         return {
-            "container": str(self.root), "shape": manifest["shape"], "dtype": manifest["dtype"],
-            "settings": manifest["settings"], "input": manifest["input"],
-            "software": manifest["software"], **manifest["totals"],
+            "container": str(self.root),
+            "shape": manifest["shape"],
+            "dtype": manifest["dtype"],
+            "settings": manifest["settings"],
+            "input": manifest["input"],
+            "software": manifest["software"],
+            **manifest["totals"],
             "mean_roi_fraction": round(sum(r["roi_fraction"] for r in records) / len(records), 4),
             "cell_coverage": coverage_of(records),
             "frame_rates": frame_rates(records),
         }
 
-    def to_tiff(self, output: str | Path, *, overwrite: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> Path:
+    def to_tiff(
+        self,
+        output: str | Path,
+        *,
+        overwrite: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Path:
         """Write the decoded movie as a multi-page (Big)TIFF with axes TYX.
 
         The TIFF is written under a temporary name (``.NAME.partial``) beside `output` and renamed
@@ -215,19 +246,25 @@ class Container:
         root = self.root.resolve()
         target = output.resolve()
         if target == root or root in target.parents:
-            raise OutputError(f"Output {output} is inside the container {self.root}; write the "
-                              "TIFF somewhere else so the container stays untouched.")
+            raise OutputError(
+                f"Output {output} is inside the container {self.root}; write the "
+                "TIFF somewhere else so the container stays untouched."
+            )
         if output.is_dir():
-            raise OutputError(f"Output {output} is a folder; give the name of the TIFF file to "
-                              "write.")
+            raise OutputError(
+                f"Output {output} is a folder; give the name of the TIFF file to write."
+            )
         if output.exists() and not overwrite:
             raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
         if output.exists() and not output.is_file():
-            raise OutputError(f"{output} is not a regular file (a device or a pipe); choose "
-                              "another name.")
+            raise OutputError(
+                f"{output} is not a regular file (a device or a pipe); choose another name."
+            )
         if not output.parent.is_dir():
-            raise OutputError(f"The folder {output.parent} does not exist; create it first or "
-                              "choose another output.")
+            raise OutputError(
+                f"The folder {output.parent} does not exist; create it first or "
+                "choose another output."
+            )
         n_frames = self.shape[0]
         for t in range(n_frames):  # a damaged frame stops the run before anything is written
             self.check_frame(t)
@@ -235,8 +272,11 @@ class Container:
         try:
             with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
                 for t in range(n_frames):
-                    tif.write(np.asarray(self.read_frame(t)), contiguous=True,
-                              metadata={"axes": "TYX"} if t == 0 else None)
+                    tif.write(
+                        np.asarray(self.read_frame(t)),
+                        contiguous=True,
+                        metadata={"axes": "TYX"} if t == 0 else None,
+                    )
                     if progress is not None:
                         progress(t + 1, n_frames)
             tmp.replace(output)
@@ -253,8 +293,9 @@ def _lazy_stack(read, shape, dtype):
     import dask
     import dask.array as da
 
-    frames = [da.from_delayed(dask.delayed(read, pure=True)(t), shape[1:], dtype)
-              for t in range(shape[0])]
+    frames = [
+        da.from_delayed(dask.delayed(read, pure=True)(t), shape[1:], dtype) for t in range(shape[0])
+    ]
     return da.stack(frames)
 
 

@@ -65,8 +65,9 @@ def verify_container(path: str | Path, progress=None) -> list[Problem]:
     return problems
 
 
-def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype: str,
-                 has_masks: bool) -> list[str]:
+def _check_frame(
+    root: Path, t: int, record: dict, shape: tuple[int, int], dtype: str, has_masks: bool
+) -> list[str]:
     found = []
     path = root / frame_name(t)
     if not path.is_file():
@@ -80,7 +81,9 @@ def _check_frame(root: Path, t: int, record: dict, shape: tuple[int, int], dtype
         found.append("checksum mismatch")
     problem = header_problem(data, shape, dtype)
     if problem:  # never hand the decoder a file whose headers claim another image
-        found.append(f"{problem}; not decoded" if "unreadable" not in problem else "does not decode")
+        found.append(
+            f"{problem}; not decoded" if "unreadable" not in problem else "does not decode"
+        )
     else:
         try:
             with warnings.catch_warnings():  # glymur warns about each damaged box it meets
@@ -126,8 +129,11 @@ def folder_members(path: str | Path) -> list[Path] | None:
     try:
         if not root.is_dir() or is_container(root) or is_partial(root):
             return None
-        members = {p.name: p for p in root.iterdir() if p.is_dir() and (
-            is_container(p) or is_partial(p) or p.suffix == ".flowroi")}
+        members = {
+            p.name: p
+            for p in root.iterdir()
+            if p.is_dir() and (is_container(p) or is_partial(p) or p.suffix == ".flowroi")
+        }
     except OSError:
         return None
     for name in _summary_names(root):
@@ -150,8 +156,10 @@ def member_problem(path: str | Path) -> str | None:
     if not path.exists():
         return f"missing ({SUMMARY} lists it)"
     if is_partial(path):
-        return ("incomplete: its run was interrupted (no manifest.json); compress again with the "
-                "same settings into the same folder to finish it")
+        return (
+            "incomplete: its run was interrupted (no manifest.json); compress again with the "
+            "same settings into the same folder to finish it"
+        )
     if not is_container(path):
         return "not a complete compressed stack (no manifest.json)"
     return None

@@ -45,8 +45,11 @@ def _mismatch(earlier: Any, run: dict) -> str:
         return "another input"
     if "content" not in old and "content" in new:
         return "an input recorded by an older napari-flowroi (no content fingerprint to compare)"
-    if old.get("content") != new.get("content") or earlier.get("shape") != run.get("shape") \
-            or earlier.get("dtype") != run.get("dtype"):
+    if (
+        old.get("content") != new.get("content")
+        or earlier.get("shape") != run.get("shape")
+        or earlier.get("dtype") != run.get("dtype")
+    ):
         return "an input whose pixels have changed since"
     if old.get("roi_mask") != new.get("roi_mask"):
         return "another RoI mask"
@@ -87,15 +90,19 @@ class ContainerWriter:
     def _check(self, run: dict[str, Any], overwrite: bool) -> str:
         root = self.root
         if root.is_symlink():
-            raise OutputError(f"Output {root} is a symbolic link; give the folder it points to, "
-                              "or a new folder (links are never written through or replaced).")
+            raise OutputError(
+                f"Output {root} is a symbolic link; give the folder it points to, "
+                "or a new folder (links are never written through or replaced)."
+            )
         if root.exists() and not root.is_dir():
             raise OutputError(f"Output {root} exists and is a file. Choose another output folder.")
         run_file = root / PROGRESS / "run.json"
         if root.exists() and overwrite:
             if not (is_container(root) or (root / PROGRESS).exists() or not any(root.iterdir())):
-                raise OutputError(f"Refusing to overwrite {root}: it is not a FlowRoI container. "
-                                  "Choose a new output folder.")
+                raise OutputError(
+                    f"Refusing to overwrite {root}: it is not a FlowRoI container. "
+                    "Choose a new output folder."
+                )
             return "replace"
         if run_file.exists():
             try:
@@ -106,18 +113,23 @@ class ContainerWriter:
                 raise OutputError(
                     f"Output {root} holds an interrupted run with {_mismatch(earlier, run)}. "
                     "Rerun with the same input and settings to resume, or pass --overwrite to "
-                    "start again.")
+                    "start again."
+                )
             return "resume"
         if is_container(root):
             completed = self.completed_run()
             if completed == run:
                 return "complete"
-            raise OutputError(f"Output {root} already holds a compressed stack (of "
-                              f"{_mismatch(completed, run)}). Choose another output or pass "
-                              "--overwrite to replace it.")
+            raise OutputError(
+                f"Output {root} already holds a compressed stack (of "
+                f"{_mismatch(completed, run)}). Choose another output or pass "
+                "--overwrite to replace it."
+            )
         if root.exists() and any(p.name != PROGRESS for p in root.iterdir()):
-            raise OutputError(f"Output {root} exists and is not a FlowRoI container; choose a new "
-                              "or empty folder (nothing there was changed).")
+            raise OutputError(
+                f"Output {root} exists and is not a FlowRoI container; choose a new "
+                "or empty folder (nothing there was changed)."
+            )
         return "new"
 
     def completed_run(self) -> dict | None:
@@ -130,8 +142,9 @@ class ContainerWriter:
             return None
         return {key: manifest.get(key) for key in ("shape", "dtype", "input", "settings")}
 
-    def begin(self, run: dict[str, Any], overwrite: bool = False,
-              keep_complete: bool = False) -> set[int] | None:
+    def begin(
+        self, run: dict[str, Any], overwrite: bool = False, keep_complete: bool = False
+    ) -> set[int] | None:
         """Prepare the folder for `run`; return the frames already done by an earlier, matching run.
 
         A finished stack of another run is refused unless `overwrite`; a finished stack of this
@@ -182,8 +195,9 @@ class ContainerWriter:
                 return False
         return True
 
-    def write_frame(self, t: int, encoded: EncodedFrame, cell_coverage: float | None = None
-                    ) -> dict:
+    def write_frame(
+        self, t: int, encoded: EncodedFrame, cell_coverage: float | None = None
+    ) -> dict:
         """Write one frame's files, then its record; return the record.
 
         Parameters
@@ -197,13 +211,20 @@ class ContainerWriter:
         """
         if not (self.root / PROGRESS / "run.json").is_file():
             # the run was finished, abandoned or replaced meanwhile: write nothing more
-            raise CancelledError(f"The run writing {self.root} was stopped; nothing more is written.")
+            raise CancelledError(
+                f"The run writing {self.root} was stopped; nothing more is written."
+            )
         write_atomic(self.root / frame_name(t), encoded.jp2)
         # File names follow from the index (frame_name), so records do not repeat them: at high
         # rates every byte of the manifest is taken from the image. The RoI mask is in a box of
         # the JP2 file (format 2), covered by its checksum.
-        record = {"index": t, "bytes": len(encoded.jp2), "sha256": sha256(encoded.jp2),
-                  "raw_bytes": encoded.raw_bytes, "roi_fraction": round(encoded.roi_fraction, 6)}
+        record = {
+            "index": t,
+            "bytes": len(encoded.jp2),
+            "sha256": sha256(encoded.jp2),
+            "raw_bytes": encoded.raw_bytes,
+            "roi_fraction": round(encoded.roi_fraction, 6),
+        }
         if cell_coverage is not None:
             record["cell_coverage"] = round(cell_coverage, 4)
         if encoded.value_range is not None:
@@ -221,8 +242,10 @@ class ContainerWriter:
         records = self.records()
         n_frames = run["shape"][0]
         if [r["index"] for r in records] != list(range(n_frames)):
-            raise FlowRoIError(f"Only {len(records)} of {n_frames} frames were written to "
-                               f"{self.root}; rerun the same command to finish.")
+            raise FlowRoIError(
+                f"Only {len(records)} of {n_frames} frames were written to "
+                f"{self.root}; rerun the same command to finish."
+            )
         manifest = build_manifest(run, records)
         write_atomic(self.root / MANIFEST, manifest_file_bytes(manifest))
         # Clean up with the run record last: a kill in between leaves a resumable run whose rerun

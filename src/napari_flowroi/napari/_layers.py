@@ -38,7 +38,7 @@ _generation = itertools.count()
 
 def short_name(name: str, limit: int = 18) -> str:
     """A layer name short enough for the layer list: long names are cut in the middle."""
-    return name if len(name) <= limit else f"{name[:limit - 7]}…{name[-6:]}"
+    return name if len(name) <= limit else f"{name[: limit - 7]}…{name[-6:]}"
 
 
 def is_preview_layer(layer) -> bool:
@@ -61,22 +61,27 @@ class LayerAxes:
     A layer with more such axes (z-stacks with channels) is refused with what to do instead."""
 
     ndim: int
-    time: int                    # the layer's time axis
-    channel: int | None = None   # its channel axis, when it has more than one channel
+    time: int  # the layer's time axis
+    channel: int | None = None  # its channel axis, when it has more than one channel
     channels: int = 1
-    index: int = 0               # the channel the movie is taken from
+    index: int = 0  # the channel the movie is taken from
 
     def movie_index(self, channel: int | None = None) -> tuple:
         """The layer's data index giving the (T, Y, X) movie of `channel` (default: index)."""
         c = self.index if channel is None else channel
-        return tuple(slice(None) if a in (self.time, self.ndim - 2, self.ndim - 1)
-                     else c if a == self.channel else 0 for a in range(self.ndim))
+        return tuple(
+            slice(None)
+            if a in (self.time, self.ndim - 2, self.ndim - 1)
+            else c
+            if a == self.channel
+            else 0
+            for a in range(self.ndim)
+        )
 
     @property
     def fixed(self) -> dict[int, int]:
         """Every axis other than T, Y, X, with the index the movie is taken at."""
-        return {a: i for a, i in enumerate(self.movie_index())
-                if not isinstance(i, slice)}
+        return {a: i for a, i in enumerate(self.movie_index()) if not isinstance(i, slice)}
 
     def embed(self, stack):
         """A (T, Y, X) stack as the layer's dimensions (length 1 on the other axes)."""
@@ -96,10 +101,16 @@ class LayerAxes:
         if not self.fixed:
             return txy
         columns = {self.time: 0, self.ndim - 2: 1, self.ndim - 1: 2}
-        return np.column_stack([txy[:, columns[a]] if a in columns else
-                                np.full(len(txy), float(self.fixed[a]))
-                                for a in range(self.ndim)]) if len(txy) else \
-            np.zeros((0, self.ndim))
+        return (
+            np.column_stack(
+                [
+                    txy[:, columns[a]] if a in columns else np.full(len(txy), float(self.fixed[a]))
+                    for a in range(self.ndim)
+                ]
+            )
+            if len(txy)
+            else np.zeros((0, self.ndim))
+        )
 
 
 def full_resolution(layer):
@@ -128,7 +139,8 @@ def layer_axes(layer, channel: int = 0) -> LayerAxes:
         raise InputError(
             f"Layer '{layer.name}' has shape {shape}: more axes than time and channels (z-planes?). "
             "The widget takes (time, y, x) or (time, channel, y, x); compress such a file with "
-            "`flowroi compress` (every z-plane its own stack) or pick one plane first.")
+            "`flowroi compress` (every z-plane its own stack) or pick one plane first."
+        )
     if chan is None:
         return LayerAxes(ndim, time)
     return LayerAxes(ndim, time, chan, shape[chan], min(max(int(channel), 0), shape[chan] - 1))
@@ -150,8 +162,11 @@ class LiveLayers:
         shape = self.previewer.shape[1:]
         dtype = view_dtype(what, self.previewer.dtype)
 
-        find = self.previewer.cached_coarse if what in ("mask", "magnitude", "saliency") \
+        find = (
+            self.previewer.cached_coarse
+            if what in ("mask", "magnitude", "saliency")
             else self.previewer.cached
+        )
 
         def read(t: int) -> np.ndarray:
             found = find(settings, t)
@@ -161,9 +176,14 @@ class LiveLayers:
 
     def stack(self, settings: FlowRoISettings, what: str):
         name = f"flowroi-live-{what}-{next(_generation)}"
-        return self.axes.embed(lazy_stack(self.previewer.shape,
-                                          view_dtype(what, self.previewer.dtype),
-                                          self._chunk_reader(settings, what), name))
+        return self.axes.embed(
+            lazy_stack(
+                self.previewer.shape,
+                view_dtype(what, self.previewer.dtype),
+                self._chunk_reader(settings, what),
+                name,
+            )
+        )
 
     def _what(self, role: str) -> str:
         return self.flow_view if role == "flow" else role
@@ -177,8 +197,12 @@ class LiveLayers:
         coarse = preview is not None and preview.coarse
         for role in ROLES:
             layer = self.layers.get(role)
-            if coarse and role not in COARSE_ROLES and layer is not None \
-                    and layer in self.viewer.layers:
+            if (
+                coarse
+                and role not in COARSE_ROLES
+                and layer is not None
+                and layer in self.viewer.layers
+            ):
                 continue  # the decoded frames keep showing until the coded preview arrives
             data = self.stack(settings, self._what(role))
             layer = self.layers.get(role)
@@ -193,42 +217,64 @@ class LiveLayers:
     def _add(self, role: str, data):
         suffix, kind = ROLES[role]
         src = self.source
-        common = {"name": f"{suffix} · {short_name(src.name, 24)}", "scale": src.scale,
-                  "translate": self.axes.translate(src),
-                  "metadata": {ROLE_KEY: role, "flowroi_source": src.name}}
+        common = {
+            "name": f"{suffix} · {short_name(src.name, 24)}",
+            "scale": src.scale,
+            "translate": self.axes.translate(src),
+            "metadata": {ROLE_KEY: role, "flowroi_source": src.name},
+        }
         if kind == "labels":
             from napari.utils.colormaps import DirectLabelColormap
 
             layer = self.viewer.add_labels(data, opacity=0.4, **common)
             layer.colormap = DirectLabelColormap(
-                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], 1: MASK_COLOUR})
+                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], 1: MASK_COLOUR}
+            )
         elif role == "flow":
             layer = self.viewer.add_image(
-                data, colormap="turbo", blending="additive", opacity=0.6, visible=False,
+                data,
+                colormap="turbo",
+                blending="additive",
+                opacity=0.6,
+                visible=False,
                 contrast_limits=[0.0, 1.0] if self.flow_view == "saliency" else [0.0, 3.0],
-                **common)
+                **common,
+            )
             layer.colorbar.visible = True  # the colour scale, in pixels per frame
         else:
             layer = self.viewer.add_image(
-                data, colormap="gray", contrast_limits=list(src.contrast_limits),
-                visible=(role == "flowroi"), **common)
+                data,
+                colormap="gray",
+                contrast_limits=list(src.contrast_limits),
+                visible=(role == "flowroi"),
+                **common,
+            )
         return layer
 
     def show_missed(self, preview: FramePreview) -> None:
         """Cells the guard found outside the RoI on this frame, as orange rings."""
         missed = np.zeros((0, 2)) if preview.coverage is None else preview.coverage.missed
-        points = np.column_stack([np.full(len(missed), preview.t), missed]) if len(missed) \
+        points = (
+            np.column_stack([np.full(len(missed), preview.t), missed])
+            if len(missed)
             else np.zeros((0, 3))
+        )
         points = self.axes.points(points)
         layer = self.layers.get("missed")
         if layer is None or layer not in self.viewer.layers:
             src = self.source
             self.layers["missed"] = self.viewer.add_points(
-                points, ndim=max(self.axes.ndim, 3),
-                name=f"missed cells · {short_name(src.name, 24)}", symbol="ring",
-                size=18, face_color=MISSED_COLOUR, border_width=0, scale=src.scale,
+                points,
+                ndim=max(self.axes.ndim, 3),
+                name=f"missed cells · {short_name(src.name, 24)}",
+                symbol="ring",
+                size=18,
+                face_color=MISSED_COLOUR,
+                border_width=0,
+                scale=src.scale,
                 translate=src.translate,
-                metadata={ROLE_KEY: "missed", "flowroi_source": src.name})
+                metadata={ROLE_KEY: "missed", "flowroi_source": src.name},
+            )
         else:
             layer.data = points
 

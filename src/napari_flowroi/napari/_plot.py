@@ -28,22 +28,45 @@ class RateDistortionPlot(QWidget):
         self.curve = curve
         ax = self.axes
         ax.clear()
-        ax.plot(curve.flowroi_rates, curve.flowroi_psnr_roi, "o-", color="tab:orange",
-                label="FlowRoI", lw=2, ms=6, zorder=3)
-        ax.plot(curve.plain_rates, curve.plain_psnr_roi, "s--", color="tab:blue",
-                label="plain JPEG2000", lw=1.5, ms=5, mfc="none", zorder=2)
+        ax.plot(
+            curve.flowroi_rates,
+            curve.flowroi_psnr_roi,
+            "o-",
+            color="tab:orange",
+            label="FlowRoI",
+            lw=2,
+            ms=6,
+            zorder=3,
+        )
+        ax.plot(
+            curve.plain_rates,
+            curve.plain_psnr_roi,
+            "s--",
+            color="tab:blue",
+            label="plain JPEG2000",
+            lw=1.5,
+            ms=5,
+            mfc="none",
+            zorder=2,
+        )
         ax.axvline(current_rate, color="grey", lw=0.8, ls=":")
         if len(curve.plain_rates) and len(curve.flowroi_rates):  # the gap at the current rate
             x = np.log(current_rate)
             fl = np.interp(x, np.log(curve.flowroi_rates), curve.flowroi_psnr_roi)
             pl = np.interp(x, np.log(curve.plain_rates), curve.plain_psnr_roi)
-            ax.annotate(f"{fl - pl:+.1f} dB", (current_rate, max(fl, pl)),
-                        textcoords="offset points", xytext=(4, 6), fontsize=8)
+            ax.annotate(
+                f"{fl - pl:+.1f} dB",
+                (current_rate, max(fl, pl)),
+                textcoords="offset points",
+                xytext=(4, 6),
+                fontsize=8,
+            )
         ax.set_xscale("log")
         ax.set_xlabel("compression rate (raw ÷ compressed)")
         ax.set_ylabel("PSNR inside RoI (dB)")
-        ax.set_title(f"frame {curve.t}, RoI {100 * curve.roi_fraction:.0f} % of the frame",
-                     fontsize=9)
+        ax.set_title(
+            f"frame {curve.t}, RoI {100 * curve.roi_fraction:.0f} % of the frame", fontsize=9
+        )
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="lower left", frameon=False)
         self.canvas.draw_idle()

@@ -41,20 +41,42 @@ def read_container(path) -> list[tuple]:
     container = open_container(path)
     name = Path(path).name
     totals = container.manifest.get("totals", {})
-    metadata = {"flowroi_container": str(path), "flowroi_settings": container.manifest["settings"],
-                "flowroi_totals": totals}
+    metadata = {
+        "flowroi_container": str(path),
+        "flowroi_settings": container.manifest["settings"],
+        "flowroi_totals": totals,
+    }
     # the input's scale; the original layer's name goes to metadata (the layer keeps its folder's
     # name so it is not mistaken for the original: docs/decisions.md)
     calibrated = layer_kwargs(container.manifest)
     metadata["flowroi_layer_name"] = calibrated.pop("name", None)
-    layers = [(container.frames(), {"name": name, "contrast_limits": contrast_limits(container),
-                                    "metadata": metadata, **calibrated}, "image")]
+    layers = [
+        (
+            container.frames(),
+            {
+                "name": name,
+                "contrast_limits": contrast_limits(container),
+                "metadata": metadata,
+                **calibrated,
+            },
+            "image",
+        )
+    ]
     if container.has_masks:
-        layers.append((container.masks().astype(np.uint8),
-                       {"name": f"{name} RoI", "opacity": 0.35, "metadata": metadata,
-                        # the widget's RoI colour (cyan), apart from the orange missed-cell rings
-                        "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"},
-                        **calibrated}, "labels"))
+        layers.append(
+            (
+                container.masks().astype(np.uint8),
+                {
+                    "name": f"{name} RoI",
+                    "opacity": 0.35,
+                    "metadata": metadata,
+                    # the widget's RoI colour (cyan), apart from the orange missed-cell rings
+                    "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"},
+                    **calibrated,
+                },
+                "labels",
+            )
+        )
     return layers
 
 

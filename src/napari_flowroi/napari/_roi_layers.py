@@ -43,6 +43,7 @@ class LayerRoi:
             if plane.shape != frame_shape:
                 return np.zeros(frame_shape, bool)  # the core reports size mismatches; ignore here
             return plane != 0
+
         return frame
 
     def _shapes_reader(self, layer):
@@ -62,4 +63,5 @@ class LayerRoi:
 
         def frame(t):
             return everywhere | per_frame[t] if t in per_frame else everywhere
+
         return frame

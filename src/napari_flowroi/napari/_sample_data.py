@@ -26,8 +26,21 @@ def gowt1_nuclei() -> list[tuple]:
 def synthetic() -> list[tuple]:
     from ..synthetic import moving_discs
 
-    movie = moving_discs(n_frames=12, shape=(256, 256), n_cells=8, radius=12, speed=2.5,
-                         drift=(0.4, 0.3), noise=3.0, seed=1)
-    return [(movie.frames, {"name": "synthetic discs"}, "image"),
-            (movie.cells.astype("uint8"), {"name": "synthetic discs: true cells",
-                                           "visible": False}, "labels")]
+    movie = moving_discs(
+        n_frames=12,
+        shape=(256, 256),
+        n_cells=8,
+        radius=12,
+        speed=2.5,
+        drift=(0.4, 0.3),
+        noise=3.0,
+        seed=1,
+    )
+    return [
+        (movie.frames, {"name": "synthetic discs"}, "image"),
+        (
+            movie.cells.astype("uint8"),
+            {"name": "synthetic discs: true cells", "visible": False},
+            "labels",
+        ),
+    ]

@@ -59,8 +59,12 @@ def tooltip_for(f: dataclasses.Field) -> str:
 def control_for(f: dataclasses.Field) -> Widget:
     """The magicgui control of one setting, with its range and a tooltip in plain words."""
     meta, kind = f.metadata, _kind(f)
-    common = {"name": f.name, "label": label_for(f.name), "value": f.default,
-              "tooltip": tooltip_for(f)}
+    common = {
+        "name": f.name,
+        "label": label_for(f.name),
+        "value": f.default,
+        "tooltip": tooltip_for(f),
+    }
     if kind is bool:
         return CheckBox(**common)
     if meta["choices"]:

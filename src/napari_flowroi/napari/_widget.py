@@ -47,8 +47,9 @@ from ._settings_form import SettingsForm
 DEBOUNCE_MS = 40
 
 
-def _batch_steps(model: TuningModel, movie, output, settings, overwrite, cancel, workers,
-                 extra_roi):
+def _batch_steps(
+    model: TuningModel, movie, output, settings, overwrite, cancel, workers, extra_roi
+):
     """Generator for the batch worker: the preflight check (returns its Preflight when it says
     stop), then compress_movie with (done, total) progress; returns the summary."""
     yield ("checking", len(movie))
@@ -57,13 +58,31 @@ def _batch_steps(model: TuningModel, movie, output, settings, overwrite, cancel,
         return verdict_
     if cancel.is_set():
         raise CancelledError("cancelled before the first frame")
-    return (yield from _worker.progress_steps(
-        compress_movie, movie, output, settings, workers=workers, overwrite=overwrite,
-        cancel=cancel, extra_roi=extra_roi))
+    return (
+        yield from _worker.progress_steps(
+            compress_movie,
+            movie,
+            output,
+            settings,
+            workers=workers,
+            overwrite=overwrite,
+            cancel=cancel,
+            extra_roi=extra_roi,
+        )
+    )
 
 
-def _channel_batch_steps(model: TuningModel, movies, motion_channel, output, settings, overwrite,
-                         cancel, workers, extra_roi):
+def _channel_batch_steps(
+    model: TuningModel,
+    movies,
+    motion_channel,
+    output,
+    settings,
+    overwrite,
+    cancel,
+    workers,
+    extra_roi,
+):
     """Generator for the batch worker of a (T, C, Y, X) layer: the preflight check on the RoI
     channel, then every channel into one folder, the others inheriting its RoI
     (planes.compress_channels, as `flowroi compress` does for a file)."""
@@ -75,9 +94,19 @@ def _channel_batch_steps(model: TuningModel, movies, motion_channel, output, set
         return verdict_
     if cancel.is_set():
         raise CancelledError("cancelled before the first frame")
-    return (yield from _worker.progress_steps(
-        compress_channels, movies, output, settings, motion_channel=motion_channel,
-        workers=workers, overwrite=overwrite, cancel=cancel, extra_roi=extra_roi))
+    return (
+        yield from _worker.progress_steps(
+            compress_channels,
+            movies,
+            output,
+            settings,
+            motion_channel=motion_channel,
+            workers=workers,
+            overwrite=overwrite,
+            cancel=cancel,
+            extra_roi=extra_roi,
+        )
+    )
 
 
 def _preview_steps(model: TuningModel, settings, t, cancel):
@@ -103,17 +132,17 @@ class FlowRoIWidget(QWidget):
         self.viewer = napari_viewer
         self.model = TuningModel()
         self.live_layers: LiveLayers | None = None
-        self.axes = LayerAxes(3, 0)          # where the movie sits in the source layer
-        self.messages: list[str] = []       # every message shown to the user, newest last
+        self.axes = LayerAxes(3, 0)  # where the movie sits in the source layer
+        self.messages: list[str] = []  # every message shown to the user, newest last
         self.last_update_seconds: float | None = None  # setting change -> all layers updated
         self.first_update_seconds: float | None = None  # setting change -> mask layer updated
         self.closed = False
-        self._watching = None                # the main window whose closing stops our work
+        self._watching = None  # the main window whose closing stops our work
         self._batch_output = None
         self._changed_at: float | None = None
         self._preview_job = None
-        self._old_previews: list = []        # superseded preview jobs still finishing a step
-        self._long_job = None                # suggest, rate-distortion or batch
+        self._old_previews: list = []  # superseded preview jobs still finishing a step
+        self._long_job = None  # suggest, rate-distortion or batch
         self._long_kind = ""
         self._grid_saved: dict | None = None
         self.rd_plot = None
@@ -127,111 +156,177 @@ class FlowRoIWidget(QWidget):
 
     # --- layout ----------------------------------------------------------------------------------
     def _build(self):
-        self.source = ComboBox(label="Movie layer", choices=self._source_choices,
-                               tooltip="The image layer to compress: a time-lapse movie shaped "
-                                       "(time, y, x) or (time, channel, y, x), uint8, uint16 or "
-                                       "float.")
-        self.channel = ComboBox(label="RoI channel", choices=[], visible=False,
-                                tooltip="The channel whose motion gives the RoI (usually the "
-                                        "transmitted-light one). The preview shows this channel; "
-                                        "the other channels are compressed with its RoI.")
+        self.source = ComboBox(
+            label="Movie layer",
+            choices=self._source_choices,
+            tooltip="The image layer to compress: a time-lapse movie shaped "
+            "(time, y, x) or (time, channel, y, x), uint8, uint16 or "
+            "float.",
+        )
+        self.channel = ComboBox(
+            label="RoI channel",
+            choices=[],
+            visible=False,
+            tooltip="The channel whose motion gives the RoI (usually the "
+            "transmitted-light one). The preview shows this channel; "
+            "the other channels are compressed with its RoI.",
+        )
         self.busy_label = Label(value="")
         self.busy_label.native.setWordWrap(True)
         self.progress_bar = ProgressBar(value=0, min=0, max=1, visible=False)
-        self.cancel_button = PushButton(text="Cancel", enabled=False,
-                                        tooltip="Stop what is running (suggestion, plot or "
-                                                "compression) at its next step.")
+        self.cancel_button = PushButton(
+            text="Cancel",
+            enabled=False,
+            tooltip="Stop what is running (suggestion, plot or compression) at its next step.",
+        )
         self.verdict = Label(value="")
         self.verdict.native.setWordWrap(True)
 
         # Tune
         self.form = SettingsForm(name="settings")
-        self.roi_layer = ComboBox(label="Extra RoI layer", choices=self._roi_layer_choices,
-                                  tooltip="A Labels or Shapes layer whose regions are always "
-                                          "protected (a segmentation, boxes or polygons drawn "
-                                          "around what must survive), on top of motion and "
-                                          "appearance.")
-        self.live = CheckBox(text="Live preview of the current frame", value=True,
-                             tooltip="Recompute the preview layers when a setting or the time "
-                                     "step changes. Untick to change many settings first.")
+        self.roi_layer = ComboBox(
+            label="Extra RoI layer",
+            choices=self._roi_layer_choices,
+            tooltip="A Labels or Shapes layer whose regions are always "
+            "protected (a segmentation, boxes or polygons drawn "
+            "around what must survive), on top of motion and "
+            "appearance.",
+        )
+        self.live = CheckBox(
+            text="Live preview of the current frame",
+            value=True,
+            tooltip="Recompute the preview layers when a setting or the time "
+            "step changes. Untick to change many settings first.",
+        )
         self.readout = Label(value="Pick a movie layer (time, y, x) to start.")
         self.readout.native.setWordWrap(True)
         self.suggest_button = PushButton(
             text="Suggest settings",
             tooltip="Try RoI sources, thresholds and scaling factors on a few frames spread over "
-                    "the movie, at this compression rate, and suggest the setting that keeps the "
-                    "cells and makes the smallest files for their quality (about 30 s for 1 MP; "
-                    "progress and Cancel above).")
-        self.apply_button = PushButton(text="Apply suggestion", enabled=False,
-                                       tooltip="Put the suggested settings into the form.")
+            "the movie, at this compression rate, and suggest the setting that keeps the "
+            "cells and makes the smallest files for their quality (about 30 s for 1 MP; "
+            "progress and Cancel above).",
+        )
+        self.apply_button = PushButton(
+            text="Apply suggestion",
+            enabled=False,
+            tooltip="Put the suggested settings into the form.",
+        )
         self.suggestion = Label(value="")
         self.suggestion.native.setWordWrap(True)
-        self.save_preset_button = PushButton(text="Save preset…",
-                                             tooltip="Save these settings as a JSON preset.")
-        self.load_preset_button = PushButton(text="Load preset…",
-                                             tooltip="Load settings from a JSON preset.")
-        tune = Container(widgets=[
-            self.form, Container(widgets=[self.roi_layer], labels=True), self.live, self.readout,
-            Container(widgets=[self.suggest_button, self.apply_button], layout="horizontal",
-                      labels=False),
-            self.suggestion,
-            Container(widgets=[self.save_preset_button, self.load_preset_button],
-                      layout="horizontal", labels=False)], labels=False)
+        self.save_preset_button = PushButton(
+            text="Save preset…", tooltip="Save these settings as a JSON preset."
+        )
+        self.load_preset_button = PushButton(
+            text="Load preset…", tooltip="Load settings from a JSON preset."
+        )
+        tune = Container(
+            widgets=[
+                self.form,
+                Container(widgets=[self.roi_layer], labels=True),
+                self.live,
+                self.readout,
+                Container(
+                    widgets=[self.suggest_button, self.apply_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
+                self.suggestion,
+                Container(
+                    widgets=[self.save_preset_button, self.load_preset_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
+            ],
+            labels=False,
+        )
 
         # Compare
-        self.flow_view = ComboBox(label="Flow layer shows", choices=list(FLOW_VIEWS),
-                                  value="flow magnitude",
-                                  tooltip="Colour-coded flow magnitude (pixels moved per frame) "
-                                          "or the motion saliency (what the RoI threshold cuts "
-                                          "under the paper's quantile rule).")
+        self.flow_view = ComboBox(
+            label="Flow layer shows",
+            choices=list(FLOW_VIEWS),
+            value="flow magnitude",
+            tooltip="Colour-coded flow magnitude (pixels moved per frame) "
+            "or the motion saliency (what the RoI threshold cuts "
+            "under the paper's quantile rule).",
+        )
         self.side_by_side_button = PushButton(
             text="Side by side: FlowRoI | JPEG2000",
             tooltip="Show the decoded FlowRoI and plain JPEG2000 frames next to each other, "
-                    "labelled, zoom and pan linked. Click again to go back.")
+            "labelled, zoom and pan linked. Click again to go back.",
+        )
         self.rd_button = PushButton(
             text="Rate–distortion plot",
             tooltip="PSNR inside the RoI against compression rate for this frame, FlowRoI and "
-                    "plain JPEG2000 (drawn point by point; Cancel above stops it).")
-        self.compare = Container(widgets=[
-            Container(widgets=[self.flow_view], labels=True), self.side_by_side_button,
-            self.rd_button], labels=False)
+            "plain JPEG2000 (drawn point by point; Cancel above stops it).",
+        )
+        self.compare = Container(
+            widgets=[
+                Container(widgets=[self.flow_view], labels=True),
+                self.side_by_side_button,
+                self.rd_button,
+            ],
+            labels=False,
+        )
 
         # Compress
-        self.output = FileEdit(mode="w", label="Output folder", filter="*.flowroi",
-                               tooltip="A new folder for the compressed stack (JPEG2000 frames, "
-                                       "RoI masks and manifest.json); by default beside the "
-                                       "movie's file.")
+        self.output = FileEdit(
+            mode="w",
+            label="Output folder",
+            filter="*.flowroi",
+            tooltip="A new folder for the compressed stack (JPEG2000 frames, "
+            "RoI masks and manifest.json); by default beside the "
+            "movie's file.",
+        )
         self.output.choose_btn.text = "Choose…"
         self.overwrite = CheckBox(text="Replace an existing compressed stack", value=False)
         self.all_channels = CheckBox(
-            text="Every channel, each with the RoI channel's RoI", value=True, visible=False,
+            text="Every channel, each with the RoI channel's RoI",
+            value=True,
+            visible=False,
             tooltip="Compress every channel of the layer into the output folder, one stack per "
-                    "channel; untick to compress the RoI channel alone.")
-        self.compress_button = PushButton(text="Compress stack",
-                                          tooltip="Check that the RoI keeps the cells, then "
-                                                  "compress every frame with these settings.")
+            "channel; untick to compress the RoI channel alone.",
+        )
+        self.compress_button = PushButton(
+            text="Compress stack",
+            tooltip="Check that the RoI keeps the cells, then "
+            "compress every frame with these settings.",
+        )
         self.status = Label(value="")
         self.status.native.setWordWrap(True)
-        compress = Container(widgets=[Container(widgets=[self.output], labels=True),
-                                      self.all_channels, self.overwrite, self.compress_button,
-                                      self.status], labels=False)
+        compress = Container(
+            widgets=[
+                Container(widgets=[self.output], labels=True),
+                self.all_channels,
+                self.overwrite,
+                self.compress_button,
+                self.status,
+            ],
+            labels=False,
+        )
 
-        header = Container(widgets=[
-            Container(widgets=[self.source, self.channel], labels=True), self.verdict,
-            self.busy_label,
-            Container(widgets=[self.progress_bar, self.cancel_button], layout="horizontal",
-                      labels=False)], labels=False)
+        header = Container(
+            widgets=[
+                Container(widgets=[self.source, self.channel], labels=True),
+                self.verdict,
+                self.busy_label,
+                Container(
+                    widgets=[self.progress_bar, self.cancel_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
+            ],
+            labels=False,
+        )
         self.tabs = QTabWidget()
-        for name, panel in (("Tune", tune), ("Compare", self.compare),
-                            ("Compress", compress)):
+        for name, panel in (("Tune", tune), ("Compare", self.compare), ("Compress", compress)):
             panel.native.layout().addStretch(1)  # short tabs keep their controls together
             self.tabs.addTab(panel.native, name)
         from qtpy.QtWidgets import QSizePolicy
 
         for label in (self.readout, self.verdict, self.suggestion, self.status, self.busy_label):
             # long text wraps to the dock's width instead of widening the dock
-            label.native.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                       QSizePolicy.Policy.Preferred)
+            label.native.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             label.native.setMinimumWidth(0)
         content = QWidget()
         layout = QVBoxLayout(content)
@@ -273,8 +368,9 @@ class FlowRoIWidget(QWidget):
             return
         content = self.scroll.widget()
         need = max(content.minimumSizeHint().width(), self.tabs.minimumSizeHint().width())
-        self.setMinimumWidth(max(380, need + self.scroll.verticalScrollBar().sizeHint().width()
-                                 + 6))
+        self.setMinimumWidth(
+            max(380, need + self.scroll.verticalScrollBar().sizeHint().width() + 6)
+        )
 
     def _watch_window(self):
         """Watch the main window once docked: closing it stops what runs (see _teardown)."""
@@ -286,8 +382,7 @@ class FlowRoIWidget(QWidget):
     def eventFilter(self, obj, event):  # noqa: N802 - Qt name
         from qtpy.QtCore import QEvent
 
-        if obj is self._watching and event.type() == QEvent.Type.Close \
-                and not self.closed:
+        if obj is self._watching and event.type() == QEvent.Type.Close and not self.closed:
             self._teardown()
         return False
 
@@ -342,16 +437,21 @@ class FlowRoIWidget(QWidget):
     @property
     def busy(self) -> bool:
         self._old_previews = [job for job in self._old_previews if not job.done]
-        running = any(job is not None and not job.done
-                      for job in (self._preview_job, self._long_job, *self._old_previews))
+        running = any(
+            job is not None and not job.done
+            for job in (self._preview_job, self._long_job, *self._old_previews)
+        )
         return running or (not self.closed and self._timer.isActive())
 
     # --- source layer ----------------------------------------------------------------------------
     def _source_choices(self, *_):
         from napari.layers import Image
 
-        return [(layer.name, layer) for layer in self.viewer.layers
-                if isinstance(layer, Image) and not is_preview_layer(layer)]
+        return [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, Image) and not is_preview_layer(layer)
+        ]
 
     def _source_changed(self, *_, channel: int | None = None):
         layer = self.source.value
@@ -372,8 +472,9 @@ class FlowRoIWidget(QWidget):
         try:
             self.axes = layer_axes(layer, channel or 0)
             self._show_channels(self.axes)
-            self.model.set_movie(self._movie_data(layer), layer.name,
-                                 rgb=bool(getattr(layer, "rgb", False)))
+            self.model.set_movie(
+                self._movie_data(layer), layer.name, rgb=bool(getattr(layer, "rgb", False))
+            )
         except FlowRoIError as exc:
             self.readout.value = plain_words(str(exc))
             self.notify(str(exc))
@@ -387,8 +488,9 @@ class FlowRoIWidget(QWidget):
         settings = self.settings()
         if settings is not None:
             self.model.set_settings(settings)
-        self.readout.value = (f"Computing the preview of frame {self.model.t} "
-                              "(mask first, then the coded frames)…")
+        self.readout.value = (
+            f"Computing the preview of frame {self.model.t} (mask first, then the coded frames)…"
+        )
         self.request_preview()
 
     def _movie_data(self, layer):
@@ -420,8 +522,11 @@ class FlowRoIWidget(QWidget):
         if self.axes.channel is None or layer is None:
             return
         axis = self.viewer.dims.ndim - layer.ndim + self.axes.channel
-        self.viewer.dims.set_point(axis, float(layer.translate[self.axes.channel])
-                                   + self.axes.index * float(layer.scale[self.axes.channel]))
+        self.viewer.dims.set_point(
+            axis,
+            float(layer.translate[self.axes.channel])
+            + self.axes.index * float(layer.scale[self.axes.channel]),
+        )
 
     @property
     def compresses_channels(self) -> bool:
@@ -441,7 +546,7 @@ class FlowRoIWidget(QWidget):
         layer = self.source.value
         if layer is None or self.model.movie is None:
             return 0
-        position = layer.world_to_data(self.viewer.dims.point[-layer.ndim:])
+        position = layer.world_to_data(self.viewer.dims.point[-layer.ndim :])
         time = self.axes.time if self.axes.ndim == layer.ndim else 0
         return int(min(max(round(position[time]), 0), len(self.model.movie) - 1))
 
@@ -456,8 +561,11 @@ class FlowRoIWidget(QWidget):
     def _roi_layer_choices(self, *_):
         from napari.layers import Labels, Shapes
 
-        layers = [(layer.name, layer) for layer in self.viewer.layers
-                  if isinstance(layer, (Labels, Shapes)) and not is_preview_layer(layer)]
+        layers = [
+            (layer.name, layer)
+            for layer in self.viewer.layers
+            if isinstance(layer, (Labels, Shapes)) and not is_preview_layer(layer)
+        ]
         return [("none", None)] + layers
 
     def extra_roi(self):
@@ -491,17 +599,22 @@ class FlowRoIWidget(QWidget):
             if job is not None:
                 job.cancel()
         if self._long_job is not None and self._long_kind == "the compression":
-            message = (f"FlowRoI: the viewer was closed during the compression into "
-                       f"{self._batch_output}; it stops after the frames under way and the folder "
-                       "is incomplete (no manifest.json). Compress again with the same settings "
-                       "into the same folder to finish it, or delete the folder.")
+            message = (
+                f"FlowRoI: the viewer was closed during the compression into "
+                f"{self._batch_output}; it stops after the frames under way and the folder "
+                "is incomplete (no manifest.json). Compress again with the same settings "
+                "into the same folder to finish it, or delete the folder."
+            )
             self.messages.append(message)
             print(message, file=sys.stderr)
         # let the closed viewer go: workers still finishing hold this widget, not the viewer
         self.viewer = self.live_layers = self._grid_saved = None
         watching, self._watching = self._watching, None
-        if watching is not None and not _worker.qt_deleted(watching) \
-                and not _worker.qt_deleted(self):
+        if (
+            watching is not None
+            and not _worker.qt_deleted(watching)
+            and not _worker.qt_deleted(self)
+        ):
             watching.removeEventFilter(self)
 
     # --- settings --------------------------------------------------------------------------------
@@ -564,9 +677,18 @@ class FlowRoIWidget(QWidget):
             self._old_previews.append(running)  # superseded: stops at its next step
         cancel = threading.Event()
         self._preview_job = _worker.run(
-            self, _preview_steps, self.model, self.model.settings, t, cancel, cancel=cancel,
-            yielded=self._preview_step, returned=self._size_factor_done,
-            errored=self._preview_failed, finished=self._preview_finished)
+            self,
+            _preview_steps,
+            self.model,
+            self.model.settings,
+            t,
+            cancel,
+            cancel=cancel,
+            yielded=self._preview_step,
+            returned=self._size_factor_done,
+            errored=self._preview_failed,
+            finished=self._preview_finished,
+        )
 
     def _preview_step(self, preview):
         self.model.accept_preview(preview)
@@ -592,8 +714,10 @@ class FlowRoIWidget(QWidget):
             self.readout.value = plain_words(str(exc))
             self.notify(str(exc))
         else:
-            self.notify(f"The preview failed ({type(exc).__name__}: {exc}). Please report this "
-                        "with the movie's shape and type.")
+            self.notify(
+                f"The preview failed ({type(exc).__name__}: {exc}). Please report this "
+                "with the movie's shape and type."
+            )
 
     def _show_preview(self, preview) -> None:
         if self.live_layers is None:
@@ -618,8 +742,9 @@ class FlowRoIWidget(QWidget):
         if preview is None or self.model.movie is None:
             return
         factor = None if preview.coarse else self.model.size_factor
-        self.readout.value = readout_html(preview, self.model.settings, self.model.movie.dtype,
-                                          factor)
+        self.readout.value = readout_html(
+            preview, self.model.settings, self.model.movie.dtype, factor
+        )
         self.verdict.value = verdict(preview, factor)
 
     @property
@@ -670,8 +795,10 @@ class FlowRoIWidget(QWidget):
 
     def _start_long(self, kind: str, text: str) -> bool:
         if self._long_job is not None:
-            self.notify(f"{self._long_kind.capitalize()} is running; wait for it or press "
-                        "Cancel.", "warning")
+            self.notify(
+                f"{self._long_kind.capitalize()} is running; wait for it or press Cancel.",
+                "warning",
+            )
             return False
         self._long_kind = kind
         self._set_busy(text, 0, 0)
@@ -689,8 +816,9 @@ class FlowRoIWidget(QWidget):
         if target is None or not self.live.value:
             self.notify("Pick a movie layer (and turn on the live preview) first.", "warning")
             return None
-        if not self._start_long("the rate–distortion plot",
-                                f"Rate–distortion curve of frame {self.model.t}…"):
+        if not self._start_long(
+            "the rate–distortion plot", f"Rate–distortion curve of frame {self.model.t}…"
+        ):
             return None
         from ._plot import RateDistortionPlot
 
@@ -704,8 +832,9 @@ class FlowRoIWidget(QWidget):
 
         def step(item):
             done, total, curve = item
-            self._set_busy(f"Rate–distortion curve of frame {curve.t}: {done} of {total} "
-                           "rates…", done, total)
+            self._set_busy(
+                f"Rate–distortion curve of frame {curve.t}: {done} of {total} rates…", done, total
+            )
             self.rd_plot.plot(curve, rate)
 
         def finished():
@@ -713,9 +842,18 @@ class FlowRoIWidget(QWidget):
             self._end_long()
 
         self._long_job = _worker.run(
-            self, rate_distortion_steps, self.model.previewer, settings, self.model.t,
-            DEFAULT_RD_RATES, cancel, cancel=cancel, yielded=step, errored=self._long_failed,
-            finished=finished)
+            self,
+            rate_distortion_steps,
+            self.model.previewer,
+            settings,
+            self.model.t,
+            DEFAULT_RD_RATES,
+            cancel,
+            cancel=cancel,
+            yielded=step,
+            errored=self._long_failed,
+            finished=finished,
+        )
         return self._long_job
 
     def _long_failed(self, exc: Exception):
@@ -724,8 +862,10 @@ class FlowRoIWidget(QWidget):
         elif isinstance(exc, FlowRoIError):
             self.notify(str(exc))
         else:
-            self.notify(f"{self._long_kind.capitalize()} failed ({type(exc).__name__}: {exc}). "
-                        "Please report this with the movie's shape and type.")
+            self.notify(
+                f"{self._long_kind.capitalize()} failed ({type(exc).__name__}: {exc}). "
+                "Please report this with the movie's shape and type."
+            )
 
     def cancel(self):
         """Stop the running suggestion, plot or compression at its next step."""
@@ -741,8 +881,9 @@ class FlowRoIWidget(QWidget):
         if self.model.movie is None or self.settings() is None:
             self.notify("Pick a movie layer first.", "warning")
             return None
-        if not self._start_long("the suggestion", "Trying settings on frames spread over the "
-                                                  "movie…"):
+        if not self._start_long(
+            "the suggestion", "Trying settings on frames spread over the movie…"
+        ):
             return None
         cancel = threading.Event()
         self.suggest_button.enabled = False
@@ -759,9 +900,15 @@ class FlowRoIWidget(QWidget):
             self._end_long()
 
         self._long_job = _worker.run(
-            self, _worker.progress_steps, partial(self.model.suggest, cancel=cancel),
-            cancel=cancel, yielded=step, returned=self.model.set_suggestion,
-            errored=self._long_failed, finished=finished)
+            self,
+            _worker.progress_steps,
+            partial(self.model.suggest, cancel=cancel),
+            cancel=cancel,
+            yielded=step,
+            returned=self.model.set_suggestion,
+            errored=self._long_failed,
+            finished=finished,
+        )
         return self._long_job
 
     def _show_suggestion(self, suggestion):
@@ -791,9 +938,11 @@ class FlowRoIWidget(QWidget):
             self.notify(str(exc))
             return
         except (ValueError, OSError, AttributeError) as exc:  # not JSON, not text, not a dict
-            self.notify(f"{Path(path).name} is not a FlowRoI preset ({type(exc).__name__}). "
-                        "Choose a .json file written by 'Save preset…' or by flowroi tune "
-                        "--save.")
+            self.notify(
+                f"{Path(path).name} is not a FlowRoI preset ({type(exc).__name__}). "
+                "Choose a .json file written by 'Save preset…' or by flowroi tune "
+                "--save."
+            )
             return
         with self.form.changed.blocked():
             self.form.set_settings(settings)
@@ -803,16 +952,16 @@ class FlowRoIWidget(QWidget):
     def _ask_save_preset(self, *_):
         from qtpy.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getSaveFileName(self, "Save FlowRoI preset",
-                                              "flowroi-preset.json", "JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save FlowRoI preset", "flowroi-preset.json", "JSON (*.json)"
+        )
         if path:
             self.save_preset(path)
 
     def _ask_load_preset(self, *_):
         from qtpy.QtWidgets import QFileDialog
 
-        path, _ = QFileDialog.getOpenFileName(self, "Load FlowRoI preset", "",
-                                              "JSON (*.json)")
+        path, _ = QFileDialog.getOpenFileName(self, "Load FlowRoI preset", "", "JSON (*.json)")
         if path:
             self.load_preset(path)
 
@@ -826,8 +975,9 @@ class FlowRoIWidget(QWidget):
         if self.model.movie is None:  # refused when picked: say why again
             try:
                 self.axes = layer_axes(layer, self.channel.value or 0)
-                self.model.set_movie(self._movie_data(layer), layer.name,
-                                     rgb=bool(getattr(layer, "rgb", False)))
+                self.model.set_movie(
+                    self._movie_data(layer), layer.name, rgb=bool(getattr(layer, "rgb", False))
+                )
             except FlowRoIError as exc:
                 self.notify(str(exc))
                 return None
@@ -847,13 +997,22 @@ class FlowRoIWidget(QWidget):
             movie = calibrated
         return self._launch_batch(
             f"Checking cell coverage, then compressing {len(movie)} frames…"
-            if check else f"Compressing {len(movie)} frames…",
+            if check
+            else f"Compressing {len(movie)} frames…",
             f"Checking cell coverage, then compressing {len(movie)} frames into {output}…"
-            if check else f"Compressing {len(movie)} frames into {output}…",
-            output, settings, workers, _batch_steps, self.model, movie, output, settings)
+            if check
+            else f"Compressing {len(movie)} frames into {output}…",
+            output,
+            settings,
+            workers,
+            _batch_steps,
+            self.model,
+            movie,
+            output,
+            settings,
+        )
 
-    def _launch_batch(self, busy: str, status: str, output: Path, settings, workers, steps,
-                      *args):
+    def _launch_batch(self, busy: str, status: str, output: Path, settings, workers, steps, *args):
         """Start `steps(*args, overwrite, cancel, workers, extra_roi)` on a worker, with the
         dock's busy line, Cancel, progress and result handlers (one movie or its channels)."""
         if not self._start_long("the compression", busy):
@@ -864,10 +1023,19 @@ class FlowRoIWidget(QWidget):
         self.compress_button.enabled = False
         self.status.value = status
         self._long_job = _worker.run(
-            self, steps, *args, self.overwrite.value, cancel,
-            workers or max(1, os.cpu_count() or 1), self.model.extra_roi,
-            cancel=cancel, yielded=self._batch_progress, returned=self._batch_returned,
-            errored=self._batch_failed, finished=self._batch_finished)
+            self,
+            steps,
+            *args,
+            self.overwrite.value,
+            cancel,
+            workers or max(1, os.cpu_count() or 1),
+            self.model.extra_roi,
+            cancel=cancel,
+            yielded=self._batch_progress,
+            returned=self._batch_returned,
+            errored=self._batch_failed,
+            finished=self._batch_finished,
+        )
         return self._long_job
 
     def _channel_movie(self, layer, channel: int):
@@ -880,17 +1048,21 @@ class FlowRoIWidget(QWidget):
             keep = [self.axes.time, layer.ndim - 2, layer.ndim - 1]
             units = getattr(layer, "units", None)
             several = self.axes.channels > 1
-            movie = movie_from_layer({
-                "data": data[self.axes.movie_index(channel)],
-                "scale": [layer.scale[a] for a in keep],
-                "units": [units[a] for a in keep] if units is not None else None,
-                "name": f"{layer.name} c{channel}" if several else layer.name})
+            movie = movie_from_layer(
+                {
+                    "data": data[self.axes.movie_index(channel)],
+                    "scale": [layer.scale[a] for a in keep],
+                    "units": [units[a] for a in keep] if units is not None else None,
+                    "name": f"{layer.name} c{channel}" if several else layer.name,
+                }
+            )
         except FlowRoIError:
             return None
         if several:
             movie.source = f"Layer '{layer.name}' [channel {channel}]"
-            movie.physical.update(channel_index=channel, channel_name=f"C{channel}",
-                                  channels=self.axes.channels)
+            movie.physical.update(
+                channel_index=channel, channel_name=f"C{channel}", channels=self.axes.channels
+            )
         return movie
 
     def _compress_channels(self, layer, output: Path, settings, check: bool, workers):
@@ -902,10 +1074,19 @@ class FlowRoIWidget(QWidget):
         frames = sum(len(movie) for movie in movies)
         return self._launch_batch(
             f"Checking cell coverage, then compressing {n} channels…"
-            if check else f"Compressing {n} channels ({frames} frames)…",
+            if check
+            else f"Compressing {n} channels ({frames} frames)…",
             f"Compressing {n} channels into {output}, each with the RoI of channel {m}…",
-            output, settings, workers, _channel_batch_steps, self.model, movies, m, output,
-            settings)
+            output,
+            settings,
+            workers,
+            _channel_batch_steps,
+            self.model,
+            movies,
+            m,
+            output,
+            settings,
+        )
 
     @property
     def frames_done(self) -> int:
@@ -925,19 +1106,27 @@ class FlowRoIWidget(QWidget):
         if isinstance(result, Preflight):  # the guard says stop: a second click goes ahead
             self.model.accept_coverage(self._batch_settings)
             self.status.value = plain_words(result.message) + (
-                " Click 'Compress stack' again to compress anyway.")
+                " Click 'Compress stack' again to compress anyway."
+            )
             self.notify(self.status.value, "warning")
             return
         self.last_summary = result
         if hasattr(result, "wells"):  # every channel of the layer, one stack each
             totals = result.as_dict()["totals"]
-            message, kind = (f"Done: {totals['wells']} channels ({totals['frames']} frames) into "
-                             f"{result.output}, one stack each with the RoI of channel "
-                             f"{self.axes.index}, {kb(totals['bytes_written'])}, achieved rate "
-                             f"{totals['achieved_rate']:.1f} : 1, {result.seconds:.1f} s."), "info"
+            message, kind = (
+                (
+                    f"Done: {totals['wells']} channels ({totals['frames']} frames) into "
+                    f"{result.output}, one stack each with the RoI of channel "
+                    f"{self.axes.index}, {kb(totals['bytes_written'])}, achieved rate "
+                    f"{totals['achieved_rate']:.1f} : 1, {result.seconds:.1f} s."
+                ),
+                "info",
+            )
         else:
-            message, kind = batch_done(result, None if self._batch_settings.target_psnr else
-                                       self._batch_settings.compression_rate)
+            message, kind = batch_done(
+                result,
+                None if self._batch_settings.target_psnr else self._batch_settings.compression_rate,
+            )
         self.status.value = message
         if not self.closed and self.viewer.window is not None:
             self.viewer.open(str(result.output), plugin="napari-flowroi")
@@ -946,10 +1135,12 @@ class FlowRoIWidget(QWidget):
     def _batch_failed(self, exc: Exception):
         out = self._batch_output
         if isinstance(exc, CancelledError):
-            message = (f"Compression cancelled after {self._batch_done} frames. {out} is "
-                       "incomplete (it has no manifest.json and will not open as a compressed "
-                       "stack): compress again with the same settings into the same folder to "
-                       "finish it, or delete the folder.")
+            message = (
+                f"Compression cancelled after {self._batch_done} frames. {out} is "
+                "incomplete (it has no manifest.json and will not open as a compressed "
+                "stack): compress again with the same settings into the same folder to "
+                "finish it, or delete the folder."
+            )
             self.status.value = message
             self.notify(message, "warning")
         elif isinstance(exc, FlowRoIError):
@@ -957,8 +1148,10 @@ class FlowRoIWidget(QWidget):
             self.notify(str(exc))
         else:
             self.status.value = f"Compression failed: {exc}"
-            self.notify(f"Compression failed ({type(exc).__name__}: {exc}). Frames finished so "
-                        "far are kept; rerunning with the same settings resumes.")
+            self.notify(
+                f"Compression failed ({type(exc).__name__}: {exc}). Frames finished so "
+                "far are kept; rerunning with the same settings resumes."
+            )
 
     def _batch_finished(self):
         self.compress_button.enabled = True

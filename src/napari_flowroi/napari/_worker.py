@@ -49,8 +49,17 @@ class Job:
         return self.worker.finished
 
 
-def run(owner, func: Callable, *args, yielded=None, returned=None, errored=None, finished=None,
-        cancel: threading.Event | None = None, **kwargs) -> Job:
+def run(
+    owner,
+    func: Callable,
+    *args,
+    yielded=None,
+    returned=None,
+    errored=None,
+    finished=None,
+    cancel: threading.Event | None = None,
+    **kwargs,
+) -> Job:
     """Start `func(*args, **kwargs)` in a napari worker; callbacks run in the GUI thread and are
     dropped once `owner.closed` is true or its native widget is deleted."""
     from napari.qt.threading import create_worker
@@ -63,11 +72,16 @@ def run(owner, func: Callable, *args, yielded=None, returned=None, errored=None,
             if getattr(owner, "closed", False) or qt_deleted(owner.native):
                 return
             callback(*values)
+
         return call
 
     job = Job(worker, cancel)  # first: `job.done` is true when `finished` callbacks run
-    for signal, callback in (("yielded", yielded), ("returned", returned),
-                             ("errored", errored), ("finished", finished)):
+    for signal, callback in (
+        ("yielded", yielded),
+        ("returned", returned),
+        ("errored", errored),
+        ("finished", finished),
+    ):
         if callback is not None and hasattr(worker, signal):
             getattr(worker, signal).connect(guarded(callback))
     worker.start()
@@ -85,15 +99,17 @@ def progress_steps(func: Callable, *args, **kwargs):
 
     def work():
         try:
-            outcome["value"] = func(*args, progress=lambda done, total: events.put((done, total)),
-                                    **kwargs)
+            outcome["value"] = func(
+                *args, progress=lambda done, total: events.put((done, total)), **kwargs
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to the GUI thread below
             outcome["error"] = exc
         finally:
             events.put(None)
 
-    thread = threading.Thread(target=work, name=f"flowroi-{getattr(func, '__name__', 'job')}",
-                              daemon=True)
+    thread = threading.Thread(
+        target=work, name=f"flowroi-{getattr(func, '__name__', 'job')}", daemon=True
+    )
     thread.start()
     while (item := events.get()) is not None:
         yield item

@@ -22,8 +22,9 @@ def write_image(path: str, data, meta: dict) -> list[str]:
     movie = movie_from_layer({**meta, "data": data})  # keeps scale and name (calibration.py)
     from ._worker import progress_steps
 
-    steps = progress_steps(compress_movie, movie, path, FlowRoISettings(),
-                           workers=max(1, os.cpu_count() or 1))
+    steps = progress_steps(
+        compress_movie, movie, path, FlowRoISettings(), workers=max(1, os.cpu_count() or 1)
+    )
     with progress(total=len(movie), desc=f"FlowRoI: saving {meta.get('name', 'layer')}") as bar:
         for done, total in steps:  # the frames are coded in threads; this thread reports
             bar.set_description(f"FlowRoI: saving, {done}/{total} frames")
