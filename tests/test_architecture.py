@@ -8,17 +8,15 @@ GUI = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "su
 
 
 def _core_modules() -> dict[str, list[Path]]:
-    """Core module name (e.g. 'roi', 'container._masks') -> its file; the napari side is left out.
-    A package's modules count one by one, so `codec` may use `container._masks` while
-    `container._reader` uses `codec`."""
-    modules = {}
-    for path in PACKAGE.rglob("*.py"):
+    """Core module name (e.g. 'roi', 'container') -> its files; the napari side is left out.
+    A package (`codec/`, `container/`) counts as one module with all its files, so an import
+    between two packages in both directions is a cycle even when no single file closes it."""
+    modules: dict[str, list[Path]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE).with_suffix("").parts
         if parts[0] in ("napari", "sample_data"):
             continue
-        if parts[-1] == "__init__" and len(parts) > 1:
-            parts = parts[:-1]
-        modules[".".join(parts)] = [path]
+        modules.setdefault(parts[0], []).append(path)
     return modules
 
 
@@ -52,7 +50,7 @@ def _core_graph() -> dict[str, set[str]]:
                 bits = imported.split(".")
                 if bits[0] != "napari_flowroi":
                     continue
-                # the longest module the import names (`from .container._masks import x`)
+                # the module (or package) the import names (`from .container._masks import x`)
                 for end in range(len(bits), 1, -1):
                     candidate = ".".join(bits[1:end])
                     if candidate in modules:
@@ -115,5 +113,33 @@ def test_the_cycle_check_sees_a_cycle():
                 assert "a -> b -> a" in str(exc) or "b -> a -> b" in str(exc)
             else:
                 raise AssertionError("a two-module cycle went unnoticed")
+        finally:
+            PACKAGE = saved
+
+
+def test_the_cycle_check_counts_a_package_as_one_module():
+    # the arrow back up the codec once had: one file of package `a` imports package `b`, while
+    # another file of `b` imports a third file of `a` (no single pair of files closes the loop)
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "napari_flowroi"
+        for package, body in (
+            ("a", {"_one.py": "from ..b import _two\n", "_three.py": ""}),
+            ("b", {"_two.py": "", "_four.py": "from ..a import _three\n"}),
+        ):
+            (root / package).mkdir(parents=True)
+            (root / package / "__init__.py").write_text("")
+            for name, text in body.items():
+                (root / package / name).write_text(text)
+        global PACKAGE
+        saved, PACKAGE = PACKAGE, root
+        try:
+            try:
+                test_core_modules_import_each_other_without_cycles()
+            except AssertionError as exc:
+                assert "a -> b -> a" in str(exc) or "b -> a -> b" in str(exc)
+            else:
+                raise AssertionError("a cycle between two packages went unnoticed")
         finally:
             PACKAGE = saved
