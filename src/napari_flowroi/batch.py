@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .codec import cpus_to_spare, encode_frame, prioritised_codes
+from .codec import RATE_PROMISE, cpus_to_spare, encode_frame, prioritised_codes, rate_unmet
 from .container import (
     PROGRESS,
     ContainerWriter,
@@ -70,6 +70,26 @@ class CompressionSummary:
     notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
     cell_coverage: dict | None = None  # the missed-cell guard over all frames (see coverage_of)
     already_complete: bool = False  # the output already held this very compression
+    requested_rate: float | None = None  # the rate asked for (None under a target PSNR)
+    rate_unmet: bool = False  # achieved more than 5 % off requested_rate (codec.rate_unmet)
+
+    @property
+    def rate_warning(self) -> str | None:
+        """What to tell the user when the rate was not met (None when it was): the CLI writes
+        it on stderr, the widget shows it."""
+        if not self.rate_unmet:
+            return None
+        said = (
+            f"achieved rate {self.achieved_rate:.4g}:1, not the {self.requested_rate:g}:1 asked "
+            f"for (more than {RATE_PROMISE:.0%} off)"
+        )
+        if self.achieved_rate < self.requested_rate:
+            return (
+                f"{said}: the frames are too small or too detailed for this rate (each frame's "
+                "JP2 headers, manifest record and stored mask are fixed costs); `flowroi info` "
+                "shows each frame's rate"
+            )
+        return f"{said}: the frames hold too little detail to fill their byte budget"
 
     def as_dict(self) -> dict[str, Any]:
         out = {
@@ -84,6 +104,8 @@ class CompressionSummary:
         }
         if self.already_complete:
             out["already_complete"] = True
+        if self.rate_unmet:
+            out.update(rate_unmet=True, requested_rate=self.requested_rate)
         if self.cell_coverage is not None:
             out["cell_coverage"] = self.cell_coverage
         if self.notes:
@@ -409,6 +431,7 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
             f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
             "smeared; try `flowroi tune` or --appearance-roi"
         )
+    requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(
         output=job.output,
         frames=len(job.movie),
@@ -421,6 +444,8 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         notes=tuple(notes),
         cell_coverage=coverage,
         already_complete=already,
+        requested_rate=requested,
+        rate_unmet=requested is not None and rate_unmet(requested, totals["achieved_rate"]),
     )
 
 

@@ -326,9 +326,15 @@ def _compress(args) -> int:
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [
             f"flowroi: note: {name}: {note}" for name, well in summary.wells for note in well.notes
+        ] + [
+            f"flowroi: warning: {name}: {well.rate_warning}"
+            for name, well in summary.wells
+            if well.rate_warning
         ]
     else:
         notes = [f"flowroi: note: {note}" for note in summary.notes]
+        if summary.rate_warning:
+            notes.append(f"flowroi: warning: {summary.rate_warning}")
     for note in notes:
         sys.stderr.write(note + "\n")
     print(json.dumps(summary.as_dict(), indent=2))
