@@ -30,7 +30,7 @@ from ._files import MANIFEST, is_partial
 FORMAT_NAME = "flowroi-container"
 FORMAT_VERSION = 2
 #: Versions this software reads: 1 kept each frame's RoI mask as a PNG in masks/, 2 keeps it in a
-#: box of the frame's JP2 file (container/_masks.py).
+#: box of the frame's JP2 file (codec/_mask_box.py).
 READABLE_VERSIONS = (1, 2)
 #: Pixel types a container stores (the inputs accepted, see inputs.check_dtype).
 DTYPES = ("uint8", "uint16", "float32", "float64")

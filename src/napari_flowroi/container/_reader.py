@@ -149,11 +149,11 @@ class Container:
         record = self.manifest["frames"][t]
         data = self.check_frame(t)
         try:
-            with warnings.catch_warnings():  # glymur warns about each damaged box it meets
+            with warnings.catch_warnings():  # a decoder may warn about each damaged box it meets
                 warnings.simplefilter("ignore")
-                # the very bytes checked (glymur cannot open every path: undecodable bytes)
+                # the very bytes checked, decoded in memory (never reopened by path)
                 codes = codec.decode_jp2(data)
-        except Exception as exc:  # glymur/OpenJPEG raise many kinds on damaged codestreams
+        except Exception as exc:  # Pillow/OpenJPEG raise many kinds on damaged codestreams
             raise FlowRoIError(
                 f"Frame {t} of {self.root} does not decode ({' '.join(str(exc).split())[:100]})."
             ) from exc
