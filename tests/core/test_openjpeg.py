@@ -131,3 +131,26 @@ def test_damaged_and_foreign_codestreams_are_refused():
     Image.new("RGB", (16, 16)).save(rgb, "JPEG2000")
     with pytest.raises(ValueError, match="one grey component"):
         codec.decode_jp2(rgb.getvalue())
+
+
+OLD = Path(__file__).parents[1] / "data" / "written-by-0.2"
+
+
+@pytest.mark.parametrize("name", ["discs-u16.flowroi", "discs-f32-plain.flowroi"])
+def test_containers_written_by_the_glymur_codec_open_verify_and_decode_alike(name):
+    """Written by napari-flowroi 0.2 (glymur, scratch files; make.py beside them), with the
+    SHA-256 of every frame and mask that version decoded from them."""
+    import hashlib
+    import json
+
+    from napari_flowroi.container import open_container, verify_container
+
+    expected = json.loads((OLD / "expected.json").read_text())[name]
+    container = open_container(OLD / name)
+    assert verify_container(OLD / name) == []
+    decoded = np.asarray(container.frames())
+    assert [hashlib.sha256(np.ascontiguousarray(f).tobytes()).hexdigest() for f in decoded] == (
+        expected["decoded_sha256"]
+    )
+    masks = [np.packbits(container.read_mask(t)).tobytes() for t in range(len(decoded))]
+    assert [hashlib.sha256(m).hexdigest() for m in masks] == expected["mask_sha256"]
