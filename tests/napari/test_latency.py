@@ -43,7 +43,7 @@ def _change(qtbot, widget, name, value, t=None):
         widget,
         t=t if t is not None else widget.model.t,
         settings=widget.model.previewer
-        and __import__("napari_flowroi.preview", fromlist=["preview_key"]).preview_key(settings),
+        and __import__("napari_flowroi.settings", fromlist=["preview_key"]).preview_key(settings),
         timeout=120_000,
     )
     wait_idle(qtbot, widget, timeout=120_000)

@@ -27,7 +27,7 @@ from ..batch import compress_movie
 from ..calibration import movie_from_layer
 from ..errors import CancelledError, FlowRoIError, SettingsError
 from ..guard import Preflight
-from ..preview import DEFAULT_RD_RATES, rate_distortion_steps
+from ..rd_curve import DEFAULT_RD_RATES, rate_distortion_steps
 from ..readout import batch_done, kb, plain_words, readout_html, suggestion_html, verdict
 from ..settings import FlowRoISettings
 from ..tuning import TuningModel
