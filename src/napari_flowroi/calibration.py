@@ -73,7 +73,7 @@ def movie_from_layer(layer: Any):
     Readers give single-channel, single-plane files as (T, 1, Y, X) or (1, T, Y, X): axes of
     length 1 before Y, X are dropped with their scale; a multiscale layer gives its full
     resolution."""
-    from .inputs import movie_from_array
+    from .readers import movie_from_array
 
     get = (
         layer.get

@@ -290,8 +290,8 @@ def _compress(args) -> int:
         "progress": progress,
         "scheduler": _scheduler(args),
     }
-    from .formats import claims
     from .planes import compress_file
+    from .readers.formats import claims
 
     selection = {
         key: getattr(args, option)
@@ -342,7 +342,7 @@ def _preflight(movies, settings: FlowRoISettings, args) -> None:
     refused with one line (exit 2) unless --force. Microscopy files with several planes are
     checked after the run only (summary, `flowroi info`): their planes open inside the run."""
     from .guard import preflight
-    from .inputs import open_movie
+    from .readers import open_movie
 
     if not settings.uses_roi or args.force:
         return
@@ -382,7 +382,7 @@ def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
 
 
 def _tune(args) -> int:
-    from .inputs import check_fits_memory, open_movie
+    from .readers import check_fits_memory, open_movie
     from .tune import suggest_settings
 
     if args.workers < 1:
@@ -397,7 +397,7 @@ def _tune(args) -> int:
                 f"{args.save} is a folder; give the name of the preset file to "
                 "write (e.g. preset.json)."
             )
-    from .formats import claims, open_selected
+    from .readers.formats import claims, open_selected
 
     if (
         args.channel is not None

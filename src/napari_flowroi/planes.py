@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import InputError, OutputError
-from .formats import Plane, SceneInfo, _pick, describe, open_plane
+from .readers.formats import Plane, SceneInfo, _pick, describe, open_plane
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
 
@@ -357,7 +357,7 @@ def compress_channels(
     PlateSummary
     """
     from . import batch
-    from .inputs import open_movie
+    from .readers import open_movie
     from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()

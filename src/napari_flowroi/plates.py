@@ -19,8 +19,8 @@ from typing import Any
 
 from .container import write_atomic
 from .errors import InputError, OutputError
-from .inputs import list_wells, well_name
 from .outputs import check_not_on_inputs
+from .readers import list_wells, well_name
 from .settings import FlowRoISettings
 
 

@@ -29,8 +29,8 @@ from ._cache import LRUCache
 from .codec import decode_frame, encode_frame, encode_plain, prioritised_codes
 from .errors import CancelledError, InputError
 from .guard import FrameCoverage, frame_coverage
-from .inputs import Movie, movie_from_array
 from .metrics import compression_rate, psnr, psnr_peak
+from .readers import Movie, movie_from_array
 from .roi import FramePool, RoiExtractor
 from .settings import (
     RATE_SETTINGS,

@@ -30,7 +30,6 @@ from ._cache import LRUCache
 from .appearance import CellRegions, regions_for
 from .errors import InputError
 from .flow import FARNEBACK_ITERATIONS, aligned_flow, aligned_flow_in, flow_boxes
-from .inputs import require_motion
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
@@ -193,8 +192,14 @@ class RoiExtractor:
         """`extra_roi`: optional (T, Y, X) masks or labels (array or Movie) that are always
         protected, e.g. a segmentation or shapes drawn by the user. `pool`: a :class:`FramePool`
         to share with other extractors of the same movie (default: a new one)."""
-        if settings.motion_roi:
-            require_motion(movie)
+        if settings.motion_roi and len(movie) < 2:  # the flow pairs each frame with another
+            # (inputs are checked where they are opened, readers.require_motion; this guards
+            # callers that build an extractor themselves)
+            raise InputError(
+                f"{getattr(movie, 'source', 'The movie')} has one frame; motion "
+                "needs at least two frames. Use --plain to compress it with plain "
+                "JPEG2000."
+            )
         self.movie = movie
         self.settings = settings
         self.extra_roi = extra_roi

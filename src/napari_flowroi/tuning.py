@@ -21,8 +21,8 @@ from psygnal import Signal
 
 from .errors import FlowRoIError, InputError
 from .guard import Preflight, preflight
-from .inputs import Movie, movie_from_array, require_motion
 from .preview import FramePreview, Previewer
+from .readers import Movie, movie_from_array, require_motion
 from .settings import FlowRoISettings, change_kind, preview_key
 
 

@@ -16,7 +16,8 @@ from napari_flowroi.synthetic import moving_discs
 
 bioio = pytest.importorskip("bioio")
 
-from napari_flowroi import formats, planes  # noqa: E402
+from napari_flowroi import planes  # noqa: E402
+from napari_flowroi.readers import formats  # noqa: E402
 
 T, Y, X = 6, 96, 112
 CHANNELS = ["Phase", "GFP"]

@@ -3,7 +3,7 @@ import pytest
 import tifffile
 
 from napari_flowroi.errors import InputError
-from napari_flowroi.inputs import frame_sort_key, open_movie
+from napari_flowroi.readers import frame_sort_key, open_movie
 
 from ..conftest import write_tiff
 

@@ -55,7 +55,7 @@ def test_a_frame_folder_mixing_uint8_and_uint16_is_refused(tmp_path):
 
 
 def test_an_in_memory_frame_of_another_dtype_is_refused_when_read(tmp_path):
-    from napari_flowroi.inputs import Movie
+    from napari_flowroi.readers import Movie
 
     frames = [np.zeros((16, 16), np.uint8)] * 2 + [np.full((16, 16), 57750, np.uint16)]
     movie = Movie(shape=(3, 16, 16), dtype=np.dtype(np.uint8), read=lambda t: frames[t])

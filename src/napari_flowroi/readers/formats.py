@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .movie import TIFF_SUFFIXES, Movie, check_dtype
+from .units import unit_symbol
 
 FORMATS_EXTRA = "pip install 'napari-flowroi[formats]'"
 CZI_EXTRA = "pip install 'napari-flowroi[czi]'"
@@ -217,29 +218,6 @@ def scene_info(path: str | Path, index: int) -> SceneInfo:
         )
 
 
-_UNIT_SYMBOLS = {
-    "micrometer": "µm",
-    "micron": "µm",
-    "um": "µm",
-    "nanometer": "nm",
-    "millimeter": "mm",
-    "meter": "m",
-    "second": "s",
-    "millisecond": "ms",
-    "minute": "min",
-    "hour": "h",
-}
-
-
-def _unit(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(getattr(value, "value", value))  # ome-types enums carry the OME symbol as value
-    if text in ("", "dimensionless", "None"):
-        return None
-    return _UNIT_SYMBOLS.get(text, text)
-
-
 def _try(getter, default=None):
     """bioio readers raise NotImplementedError (or worse) for metadata their format lacks."""
     try:
@@ -294,9 +272,9 @@ def _scene_metadata(image) -> dict:
             out[f"pixel_size_{axis.lower()}"] = float(value)
     props = _try(lambda: image.dimension_properties)
     ome_pixels = _try(lambda: image.ome_metadata.images[image.current_scene_index].pixels)
-    space_unit = _unit(getattr(getattr(props, "X", None), "unit", None))
+    space_unit = unit_symbol(getattr(getattr(props, "X", None), "unit", None))
     if space_unit is None and ome_pixels is not None and "pixel_size_x" in out:
-        space_unit = _unit(getattr(ome_pixels, "physical_size_x_unit", None))
+        space_unit = unit_symbol(getattr(ome_pixels, "physical_size_x_unit", None))
     if space_unit is None and reader == "bioio_lif":
         space_unit = "µm"  # bioio-lif converts LIF's metres to micrometres and says no unit
     if space_unit and "pixel_size_x" in out:
@@ -313,9 +291,9 @@ def _scene_metadata(image) -> dict:
         measured = bool(interval)
     if interval:
         out["time_interval"] = float(getattr(interval, "total_seconds", lambda: interval)())
-        time_unit = _unit(getattr(getattr(props, "T", None), "unit", None))
+        time_unit = unit_symbol(getattr(getattr(props, "T", None), "unit", None))
         if time_unit is None and ome_pixels is not None and ome_pixels.time_increment:
-            time_unit = _unit(getattr(ome_pixels, "time_increment_unit", None))
+            time_unit = unit_symbol(getattr(ome_pixels, "time_increment_unit", None))
         if hasattr(interval, "total_seconds") or measured:
             time_unit = "s"
         if time_unit:
@@ -375,7 +353,7 @@ def _plane_time_step(pixels) -> float | None:
     if len(planes) < 2:
         return None
     first, last = min(planes, key=lambda p: p.the_t), max(planes, key=lambda p: p.the_t)
-    scale = _SECONDS.get(_unit(first.delta_t_unit) or "s")
+    scale = _SECONDS.get(unit_symbol(first.delta_t_unit) or "s")
     if scale is None or last.the_t == first.the_t:
         return None
     step = (last.delta_t - first.delta_t) * scale / (last.the_t - first.the_t)
@@ -486,18 +464,7 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
         read=checked,
         source=source,
         physical=physical,
-        files=_content_files(Path(plane.path)),
     )
-
-
-@lru_cache(maxsize=8)
-def _content_files(path: Path) -> tuple[Path, ...]:
-    """The files a resume fingerprints (inputs.content_fingerprint samples their bytes without
-    decoding): the file itself, or every file of an OME-Zarr folder. Without them every frame
-    would be decoded once before each run."""
-    if path.is_dir():
-        return tuple(sorted(p for p in path.rglob("*") if p.is_file()))
-    return (path,)
 
 
 def _bioio_frames(plane: Plane):
