@@ -53,7 +53,7 @@ class PlateSummary:
 
 def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
     """The movies of a plate run, or None for a single movie: several inputs, or one folder of
-    movies (see inputs.list_wells)."""
+    movies (see readers.list_wells)."""
     paths = [Path(s) for s in sources]
     if len(paths) > 1:
         return paths
@@ -78,7 +78,7 @@ def well_names(sources: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def compress_movies(
-    sources: Sequence[str | Path] | Mapping[str, Any],
+    sources: str | Path | Sequence[str | Path] | Mapping[str, Any],
     output_dir: str | Path,
     settings: FlowRoISettings | None = None,
     *,
@@ -93,9 +93,10 @@ def compress_movies(
 
     Parameters
     ----------
-    sources : sequence of str or Path, or mapping of well name to source
-        One movie per well; the well's name is the file name without its TIFF suffix, or the
-        folder's name, or the mapping's key (anything `inputs.open_movie` opens).
+    sources : str or Path, sequence of str or Path, or mapping of well name to source
+        A plate folder (its movies, see `readers.list_wells`), or one movie per well; the well's
+        name is the file name without its TIFF suffix, or the folder's name, or the mapping's
+        key (anything `readers.open_movie` opens).
     output_dir : str or Path
         Folder of the wells' containers and ``summary.json``.
     settings, workers, overwrite, progress, cancel, chunk_frames, scheduler
@@ -116,10 +117,19 @@ def compress_movies(
         raise OutputError(
             f"Output {output_dir} is a file or a link; give a folder for the compressed wells."
         )
+    plate_folder = None
+    if isinstance(sources, (str, Path)):
+        plate_folder, sources = Path(sources), list_wells(sources)
+        if sources is None:
+            raise InputError(
+                f"{plate_folder} is not a plate folder (TIFF stacks, or folders of frames, one per "
+                "well); give one movie with compress_movie."
+            )
     if not sources:
         raise InputError("No input movies given.")
     names = well_names(sources)
-    check_not_on_inputs(output_dir, names.values())
+    # the plate folder is an input too: an output inside it would be listed as a well next time
+    check_not_on_inputs(output_dir, [*names.values(), plate_folder], what="plate output")
     jobs = [
         _plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
         for name, source in names.items()

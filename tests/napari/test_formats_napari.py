@@ -99,7 +99,7 @@ def test_a_layer_with_a_channel_axis_of_one_is_previewed_over_the_movie(widget_o
 def test_a_two_channel_layer_previews_the_roi_channel_and_compresses_every_channel(
     widget_on, hsc_cut, qtbot, tmp_path
 ):
-    from napari_flowroi.calibration import decompress
+    from napari_flowroi.container import decompress
 
     from .test_widget import roles
 
