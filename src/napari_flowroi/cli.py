@@ -290,7 +290,7 @@ def _compress(args) -> int:
         "progress": progress,
         "scheduler": _scheduler(args),
     }
-    from .planes import compress_file
+    from .microscopy import compress_file
     from .readers.formats import claims
 
     selection = {

@@ -51,8 +51,8 @@ def test_a_folder_of_channel_containers_opens_as_one_layer_per_channel(tmp_path,
     bioio = pytest.importorskip("bioio")  # noqa: F841 (the OME-TIFF goes through bioio)
     import tifffile
 
+    from napari_flowroi.microscopy import compress_file
     from napari_flowroi.napari._reader import get_reader
-    from napari_flowroi.planes import compress_file
 
     path = tmp_path / "two.ome.tif"
     fluo = np.where(hsc_cut > hsc_cut.mean() + 2 * hsc_cut.std(), 200, 10).astype(np.uint8)

@@ -8,7 +8,7 @@ calling thread), so memory stays flat in movie length whatever the format.
 A :class:`Plane` names a plane by path and indices only: it pickles into a dask task, and the worker
 opens the file itself, as it does for TIFF paths (docs/cluster.md).
 
-Compressing the planes of a file (:func:`napari_flowroi.planes.compress_file`) lives in planes.py:
+Compressing the planes of a file (:func:`napari_flowroi.microscopy.compress_file`) lives in microscopy.py:
 this module only reads.
 
 bioio and its reader plugins are an optional extra: without them a file that needs them is refused

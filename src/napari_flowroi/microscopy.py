@@ -3,7 +3,7 @@
 One container per plane (scene, channel, z; docs/formats.md, docs/decisions.md): the motion
 channel's containers are coded first, and every other channel of the same scene and z-plane is
 coded with the RoI stored in them (a fluorescence channel inherits the cells found in phase
-contrast) instead of its own motion. Planes are read by formats.py; the runs go through batch.py
+contrast) instead of its own motion. Planes are read by readers/formats.py; the runs go through batch.py
 and the plate summary of plates.py.
 """
 
