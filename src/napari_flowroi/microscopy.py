@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, OutputError
+from .errors import InputError
+from .outputs import check_folder_output, check_not_on_inputs
 from .readers.formats import Plane, SceneInfo, _pick, describe, open_plane
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
@@ -206,7 +207,6 @@ def compress_file(
     CompressionSummary or PlateSummary
     """
     from . import batch
-    from .outputs import check_not_on_inputs
     from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
@@ -231,8 +231,7 @@ def compress_file(
     if len(units) == 1:
         job = batch._plan(units[0].plane, output, settings, overwrite)
         return batch.compress_jobs([job], progress=progress, **options)[0]
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"Output {output} is a file; give a folder for the compressed planes.")
+    check_folder_output(output, "planes")
     if scheduler is None:
         return _compress_units(units, output, settings, options, progress, started)
     from .executors import dask_client
@@ -379,8 +378,7 @@ def compress_channels(
             f"({', '.join(str(tuple(m.shape)) for m in movies)}); give channels of "
             "one movie."
         )
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"Output {output} is a file; give a folder for the compressed channels.")
+    check_folder_output(output, "channels")
     inherit = len(movies) > 1 and not settings.plain
     unit_names = [
         f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}" for c in range(len(movies))

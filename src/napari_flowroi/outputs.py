@@ -62,6 +62,31 @@ def check_not_on_inputs(output: str | Path, inputs: Iterable[Any], what: str = "
             )
 
 
+def check_folder_output(output: str | Path, holds: str, *, links: bool = True) -> None:
+    """Refuse a folder of several containers (a plate, a file's planes) that is a file, or a
+    symbolic link unless `links`.
+
+    Parameters
+    ----------
+    output : str or Path
+        The folder about to hold the containers.
+    holds : str
+        What it holds, for the message ("wells", "planes", "channels").
+    links : bool
+        Whether a link to a folder is accepted.
+
+    Raises
+    ------
+    OutputError
+        With a message that says to give a folder.
+    """
+    output = Path(output)
+    if not links and output.is_symlink():
+        raise OutputError(f"Output {output} is a link; give a folder for the compressed {holds}.")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"Output {output} is a file; give a folder for the compressed {holds}.")
+
+
 def check_file_output(
     output: str | Path,
     *,

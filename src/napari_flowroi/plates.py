@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .container import write_atomic
-from .errors import InputError, OutputError
-from .outputs import check_not_on_inputs
+from .errors import InputError
+from .outputs import check_folder_output, check_not_on_inputs
 from .readers import list_wells, well_name
 from .settings import FlowRoISettings
 
@@ -113,10 +113,7 @@ def compress_movies(
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
     output_dir = Path(output_dir)
-    if output_dir.is_symlink() or (output_dir.exists() and not output_dir.is_dir()):
-        raise OutputError(
-            f"Output {output_dir} is a file or a link; give a folder for the compressed wells."
-        )
+    check_folder_output(output_dir, "wells", links=False)
     plate_folder = None
     if isinstance(sources, (str, Path)):
         plate_folder, sources = Path(sources), list_wells(sources)

@@ -55,3 +55,15 @@ def test_a_plate_output_inside_the_plate_folder_is_refused(tmp_path, small_movie
     assert not (plate / "out").exists()
     # beside the plate it is fine, from the folder or from its wells
     assert len(compress_movies(plate, tmp_path / "beside", PLAIN).wells) == 2
+
+
+def test_a_plate_output_that_is_a_file_or_a_link_is_refused(tmp_path, small_movie):
+    wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError, match="is a file; give a folder for the compressed wells"):
+        compress_movies(wells, tmp_path / "file", PLAIN)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(OutputError, match="is a link; give a folder"):
+        compress_movies(wells, tmp_path / "link", PLAIN)
+    assert not any((tmp_path / "real").iterdir())
