@@ -450,3 +450,27 @@ def test_channels_held_in_memory_are_compressed_as_those_of_a_file(tmp_path, two
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["totals"]["wells"] == 2
     with pytest.raises(formats.InputError, match="no channel 2|There is no channel 2"):
         microscopy.compress_channels([fluo, phase], tmp_path / "o2", motion_channel=2)
+
+
+def test_an_ome_tiff_whose_pixel_size_is_not_a_number_is_read_without_calibration(
+    ome_plate, two_channels, tmp_path, capsys
+):
+    from napari_flowroi.readers.tiff import CalibrationWarning
+
+    with tifffile.TiffFile(ome_plate) as tif:
+        xml = tif.ome_metadata
+    assert xml.count('PhysicalSizeX="0.65"') == 2
+    bad = xml.replace('PhysicalSizeX="0.65"', 'PhysicalSizeX="abc"', 1)
+    tifffile.tiffcomment(ome_plate, bad.encode())  # OME XML is UTF-8 (µm)
+    with pytest.warns(CalibrationWarning, match="PhysicalSizeX = 'abc'"):
+        scenes = formats.describe(ome_plate)
+    assert [s.name for s in scenes] == ["A01", "A02"]
+    assert [s.channel_names for s in scenes] == [tuple(CHANNELS)] * 2
+    assert "pixel_size_x" not in scenes[0].metadata and "space_unit" not in scenes[0].metadata
+    assert scenes[1].metadata["pixel_size_x"] == pytest.approx(0.65)  # the other scene keeps it
+    assert scenes[0].metadata["time_interval"] == pytest.approx(30.0)
+    movie = formats.open_selected(ome_plate, scene="A01", channel=CHANNELS[1])
+    np.testing.assert_array_equal(movie[2], two_channels[2, 1])
+    # and the whole file compresses, every plane
+    assert _run(capsys, "compress", str(ome_plate), str(tmp_path / "out"), "--plain")[0] == 0
+    assert len(list((tmp_path / "out").glob("*.flowroi"))) == 4

@@ -178,7 +178,7 @@ def _tiff_physical_metadata(tif) -> dict:
                 ("TimeIncrement", "time_interval"),
             ):
                 if pixels.get(key) is not None:
-                    value = _calibration(pixels.get(key), key, source)
+                    value = calibration_value(pixels.get(key), key, source)
                     if value is not None:
                         physical[name] = value
                     else:
@@ -196,7 +196,7 @@ def _tiff_physical_metadata(tif) -> dict:
     elif tif.is_imagej and tif.imagej_metadata:
         meta = tif.imagej_metadata
         if meta.get("finterval"):
-            value = _calibration(meta["finterval"], "finterval", source)
+            value = calibration_value(meta["finterval"], "finterval", source)
             if value is not None:
                 physical["time_interval"] = value
         if meta.get("unit"):
@@ -209,7 +209,7 @@ def _tiff_physical_metadata(tif) -> dict:
     return physical
 
 
-def _calibration(text: Any, key: str, source: Any) -> float | None:
+def calibration_value(text: Any, key: str, source: Any) -> float | None:
     """`text` as a positive finite number, or None with a warning saying the calibration is lost."""
     try:
         value = float(text)
