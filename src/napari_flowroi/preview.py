@@ -29,7 +29,7 @@ from ._cache import LRUCache
 from .codec import decode_frame, encode_frame, encode_plain, prioritised_codes
 from .errors import CancelledError, InputError
 from .guard import FrameCoverage, frame_coverage
-from .metrics import compression_rate, psnr, psnr_peak
+from .metrics import compression_rate, psnr, psnr_inside_outside, psnr_peak
 from .readers import Movie, movie_from_array
 from .roi import FramePool, RoiExtractor
 from .settings import (
@@ -40,31 +40,6 @@ from .settings import (
     preview_key,
     reset,
 )
-
-
-def _db(*args) -> float:
-    return float(psnr(*args))
-
-
-def _psnr_pair(
-    frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray, peak: float | None
-) -> tuple[float, float]:
-    """(PSNR inside `mask`, PSNR outside it) from one error map: the same figures as two
-    ``metrics.psnr`` calls for half the work."""
-    diff = frame.astype(np.float64) - np.asarray(decoded, np.float64)
-    err = diff * diff
-    total, inside = float(err.sum()), float(err[mask].sum())
-    n_in = int(np.count_nonzero(mask))
-    n_out = mask.size - n_in
-    peak = psnr_peak(frame) if peak is None else peak
-
-    def db(sq: float, n: int) -> float:
-        if n == 0:
-            return float("nan")
-        mse = sq / n
-        return float("inf") if mse == 0 else float(10.0 * np.log10(peak * peak / mse))
-
-    return db(inside, n_in), db(max(total - inside, 0.0), n_out)
 
 
 @dataclass(frozen=True)
@@ -324,8 +299,8 @@ class Previewer:
                 else None
             )
             encoded, flowroi, plain_encoded, plain = self._code(frame, mask, settings, t, pool)
-            plain_psnr = pool.submit(_psnr_pair, frame, plain, mask, peak)
-            roi_flowroi, outside_flowroi = _psnr_pair(frame, flowroi, mask, peak)
+            plain_psnr = pool.submit(psnr_inside_outside, frame, plain, mask, peak)
+            roi_flowroi, outside_flowroi = psnr_inside_outside(frame, flowroi, mask, peak)
             roi_plain, outside_plain = plain_psnr.result()
             coverage = None if coverage is None else coverage.result()
         result = FramePreview(
@@ -373,7 +348,7 @@ class Previewer:
                 return None
             encoded, decoded = self.plain(round(next_rate, 2), preview.t)
             next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
-            next_quality = _db(frame, decoded, mask, peak)
+            next_quality = psnr(frame, decoded, mask, peak)
             if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
                 w = (target - quality) / (next_quality - quality)
                 matched = float(np.exp(np.log(rate) + w * (np.log(next_rate) - np.log(rate))))
