@@ -37,7 +37,7 @@ def open_tiff(path: Path) -> Movie:
                     "as its own TIFF first."
                 )
             dtype = np.dtype(series.dtype)
-            physical = _tiff_physical_metadata(tif)
+            physical = _tiff_physical_metadata(tif, path)
             page_count = len(tif.pages)
             last = tif.pages[-1] if page_count else None
             data_end = max(
@@ -155,13 +155,12 @@ class tifffile_complaints:
         self.logger.propagate = self.propagate
 
 
-def _tiff_physical_metadata(tif) -> dict:
+def _tiff_physical_metadata(tif, source: Any) -> dict:
     """Pixel size and time interval from OME or ImageJ metadata, when the file has them.
 
     A value that is not a positive number (``PhysicalSizeX="abc"``) is left out with a warning:
     the pixels are fine, only that calibration is lost, so the movie is still read."""
     physical: dict[str, Any] = {}
-    source = getattr(tif, "filename", "the file")
     if tif.is_ome and tif.ome_metadata:
         from xml.etree import ElementTree
 
