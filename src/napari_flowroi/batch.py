@@ -33,7 +33,7 @@ from .container import (
     record_reserve,
 )
 from .errors import CancelledError, InputError, OutputError
-from .executors import run_distributed, run_threads
+from .executors import dask_client, run_distributed, run_threads
 from .guard import frame_coverage
 from .outputs import check_not_on_inputs
 from .readers import (
@@ -375,7 +375,6 @@ def compress_jobs(
             "read frames from files). Save it as a TIFF first, or compress "
             "without a scheduler (threads in this process)."
         )
-    from .executors import dask_client
 
     # connect (or start the local cluster) before anything is written
     with dask_client(scheduler, workers) as client:

@@ -18,9 +18,15 @@ from typing import Any
 
 import numpy as np
 
+from . import batch
+from .container import open_container, write_atomic
 from .errors import InputError
+from .executors import dask_client
 from .outputs import check_folder_output, check_not_on_inputs
+from .plates import PlateSummary
+from .readers import open_movie
 from .readers.formats import Plane, SceneInfo, _pick, describe, open_plane
+from .settings import FlowRoISettings
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
 
@@ -43,8 +49,6 @@ class ContainerMasks:
 
     def _open(self):
         if self._container is None:
-            from .container import open_container
-
             self._container = open_container(self.path)
         return self._container
 
@@ -206,8 +210,6 @@ def compress_file(
     -------
     CompressionSummary or PlateSummary
     """
-    from . import batch
-    from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
@@ -234,7 +236,6 @@ def compress_file(
     check_folder_output(output, "planes")
     if scheduler is None:
         return _compress_units(units, output, settings, options, progress, started)
-    from .executors import dask_client
 
     # both phases (motion channel, then the others) on one cluster, started once
     with dask_client(scheduler, workers) as client:
@@ -249,10 +250,6 @@ def _compress_units(
     """The planes of a file into `output`: the motion channels first, then the channels that
     inherit their RoI; `summary.json` last."""
     import json
-
-    from . import batch
-    from .container import write_atomic
-    from .plates import PlateSummary
 
     total = sum(u.frames for u in units)
     own = [u for u in units if u.motion]
@@ -355,9 +352,6 @@ def compress_channels(
     -------
     PlateSummary
     """
-    from . import batch
-    from .readers import open_movie
-    from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
     started = time.perf_counter()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .batch import CHUNK_FRAMES, _plan, compress_jobs
 from .container import write_atomic
 from .errors import InputError
 from .outputs import check_folder_output, check_not_on_inputs
@@ -108,7 +109,6 @@ def compress_movies(
         Also written to ``summary.json``. A well already complete with the same input and
         settings is kept (a rerun finishes a plate).
     """
-    from .batch import CHUNK_FRAMES, _plan, compress_jobs
 
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
