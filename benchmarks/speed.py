@@ -125,7 +125,7 @@ def per_frame(movie, settings, frames, repeats=3) -> dict:
 
 def throughput(source, settings, n_frames, workers) -> dict:
     from napari_flowroi.batch import compress_movie
-    from napari_flowroi.inputs import open_movie
+    from napari_flowroi.readers import open_movie
 
     movie = open_movie(source)
     sub = np.stack([movie[t] for t in range(n_frames)])
@@ -489,9 +489,9 @@ def htj2k_comparison(rates=(16.0, 32.0, 64.0), n_frames: int = 4) -> list[str]:
     import tifffile
 
     from napari_flowroi import codec
-    from napari_flowroi.inputs import open_movie
     from napari_flowroi.ladders import ladder_rates, plain_rate_ladder
     from napari_flowroi.metrics import compression_rate, psnr
+    from napari_flowroi.readers import open_movie
     from napari_flowroi.roi import RoiExtractor
     from napari_flowroi.settings import FlowRoISettings
 
@@ -702,7 +702,7 @@ def _memory_child(n_frames: int, workers: int) -> dict:
     import psutil
 
     from napari_flowroi.batch import compress_movie
-    from napari_flowroi.inputs import movie_from_array
+    from napari_flowroi.readers import movie_from_array
     from napari_flowroi.settings import FlowRoISettings
 
     process = psutil.Process()

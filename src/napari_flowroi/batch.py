@@ -33,17 +33,19 @@ from .container import (
     record_reserve,
 )
 from .errors import CancelledError, InputError, OutputError
-from .executors import run_distributed, run_threads
+from .executors import dask_client, run_distributed, run_threads
 from .guard import frame_coverage
-from .inputs import (
+from .outputs import check_not_on_inputs
+from .readers import (
     Movie,
     check_fits_memory,
     check_frame_folder,
-    input_fingerprint,
+    frame_digest,
+    movie_digest,
     open_movie,
     require_motion,
 )
-from .outputs import check_not_on_inputs
+from .readers.fingerprint import PENDING, read_digests
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -128,13 +130,60 @@ def check_output_location(source: Any, output: Path) -> None:
 
 
 def run_description(movie: Movie, settings: FlowRoISettings) -> dict[str, Any]:
-    """What a run is: resuming is allowed only into a folder whose run matches this exactly."""
+    """What a run is: resuming is allowed only into a folder whose run matches this exactly, and
+    whose frames already coded were coded from these very pixels (:func:`check_same_pixels`).
+    The input's ``content`` hash is written into the manifest when the last frame was read."""
     return {
         "shape": list(movie.shape),
         "dtype": str(movie.dtype),
-        "input": {**input_fingerprint(movie), "physical": movie.physical},
+        "input": {
+            "source": movie.source,
+            "shape": list(movie.shape),
+            "dtype": str(movie.dtype),
+            "content": PENDING,
+            "physical": movie.physical,
+        },
         "settings": settings.to_dict(),
     }
+
+
+def check_same_pixels(output: Path, movie: Movie, state: str) -> None:
+    """Refuse to resume or keep `output` when the frames it holds were coded from other pixels.
+
+    A resume re-reads the frames already coded and compares each one's SHA-256 with the digest
+    recorded while it was coded; a rerun onto a finished stack re-reads the whole movie and
+    compares the manifest's content hash. Reading costs far less than coding (docs/decisions.md),
+    and a changed pixel anywhere in what was coded is seen."""
+    writer = ContainerWriter(output)
+    if state == "resume":
+        recorded = writer.finished_input_digests()
+        if any(d is None for d in recorded.values()):
+            changed = "an interrupted run recorded by an older napari-flowroi"
+        else:
+            found = read_digests(movie, sorted(recorded))
+            bad = [t for t in sorted(recorded) if found[t] != recorded[t]]
+            changed = (
+                f"an interrupted run of an input whose pixels have changed since (frame {bad[0]})"
+                if bad
+                else ""
+            )
+    elif state == "complete":
+        completed = writer.completed_run() or {}
+        recorded = (completed.get("input") or {}).get("content")
+        found = movie_digest(read_digests(movie, range(len(movie))).values())
+        changed = (
+            "a compressed stack of an input whose pixels have changed since (or a stack "
+            "written by an older napari-flowroi)"
+            if found != recorded
+            else ""
+        )
+    else:
+        return
+    if changed:
+        raise OutputError(
+            f"Output {output} holds {changed}. Rerun with the same input to finish it, or pass "
+            "--overwrite to start again."
+        )
 
 
 def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
@@ -180,14 +229,16 @@ def compress_chunk(
     writer = ContainerWriter(output)
     records = []
 
-    def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None]:
-        """Frame t (read once), its RoI, the share of its cell pixels inside it, and the frame
-        as the encoder takes it (RoI priority given)."""
+    def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None, str]:
+        """Frame t (read once), its RoI, the share of its cell pixels inside it, the frame
+        as the encoder takes it (RoI priority given), and the hash of its pixels (resume)."""
         if extractor is None:
-            return movie[t], None, None, None
+            frame = movie[t]
+            return frame, None, None, None, frame_digest(frame)
         frame, mask = extractor.frame(t), extractor.mask(t)
         coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
-        return frame, mask, coverage, prioritised_codes(frame, mask, settings)
+        codes = prioritised_codes(frame, mask, settings)
+        return frame, mask, coverage, codes, frame_digest(frame)
 
     # While OpenJPEG codes frame t, frame t+1 is made ready (its RoI, and the RoI priority that
     # turns it into what the encoder takes) on a thread of its own when the process has CPUs to
@@ -204,11 +255,15 @@ def compress_chunk(
                     "Compression cancelled; finished frames are kept and a "
                     "rerun with the same settings resumes."
                 )
-            frame, mask, coverage, codes = upcoming.result() if upcoming is not None else ready(t)
+            frame, mask, coverage, codes, digest = (
+                upcoming.result() if upcoming is not None else ready(t)
+            )
             if ahead is not None and i + 1 < len(frames):
                 upcoming = ahead.submit(ready, frames[i + 1])
             encoded = encode_frame(frame, mask, settings, overhead_bytes, prioritised=codes)
-            records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
+            records.append(
+                writer.write_frame(t, encoded, cell_coverage=coverage, input_digest=digest)
+            )
             if on_frame is not None:
                 on_frame()
     finally:
@@ -264,6 +319,7 @@ def _plan(
     if extra_roi is not None:
         run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
+    check_same_pixels(output, movie, state)
     task_source = (
         str(Path(source))
         if isinstance(source, (str, Path))
@@ -341,7 +397,6 @@ def compress_jobs(
             "read frames from files). Save it as a TIFF first, or compress "
             "without a scheduler (threads in this process)."
         )
-    from .executors import dask_client
 
     # connect (or start the local cluster) before anything is written
     with dask_client(scheduler, workers) as client:

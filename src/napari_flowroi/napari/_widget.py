@@ -27,7 +27,7 @@ from ..batch import compress_movie
 from ..calibration import movie_from_layer
 from ..errors import CancelledError, FlowRoIError, SettingsError
 from ..guard import Preflight
-from ..preview import DEFAULT_RD_RATES, rate_distortion_steps
+from ..rd_curve import DEFAULT_RD_RATES, rate_distortion_steps
 from ..readout import batch_done, kb, plain_words, readout_html, suggestion_html, verdict
 from ..settings import FlowRoISettings
 from ..tuning import TuningModel
@@ -85,8 +85,8 @@ def _channel_batch_steps(
 ):
     """Generator for the batch worker of a (T, C, Y, X) layer: the preflight check on the RoI
     channel, then every channel into one folder, the others inheriting its RoI
-    (planes.compress_channels, as `flowroi compress` does for a file)."""
-    from ..planes import compress_channels
+    (microscopy.compress_channels, as `flowroi compress` does for a file)."""
+    from ..microscopy import compress_channels
 
     yield ("checking", len(movies[motion_channel]))
     verdict_ = model.preflight(movies[motion_channel], settings)
