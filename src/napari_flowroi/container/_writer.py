@@ -278,6 +278,9 @@ class ContainerWriter:
         if all(digests) and isinstance(run.get("input"), dict):
             run = {**run, "input": {**run["input"], "content": movie_digest(digests)}}
         manifest = build_manifest(run, records)
+        # Every frame is written, so no writer is active: a temporary file now is a killed
+        # worker's, retried within this same run (dask reschedules it), not a rerun's leftover.
+        remove_temporary_files(self.root)
         write_atomic(self.root / MANIFEST, manifest_file_bytes(manifest))
         # Clean up with the run record last: a kill in between leaves a resumable run whose rerun
         # rebuilds the same manifest.
