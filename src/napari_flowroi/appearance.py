@@ -27,6 +27,17 @@ of EDGE_BAND px. The dim, textured cell body around a fluorescent nucleus (GOWT1
 out from the background by many robust standard deviations and reaches past LOCAL_PEAK_RADIUS,
 is cut where the nucleus ends; a dim nucleus keeps its own, lower peak.
 
+Fail-safe (issue 21): the rules above find what stands out *strongly*; the flat, low-contrast
+parts of cells (lamellipodia and spread cytoplasm in phase contrast, nuclei's dark nucleoli) do
+not, and a missed cell costs far more than a kept background pixel. So a pixel is also kept
+unless it is *confidently background*: its local contrast (FAILSAFE_WINDOWS[0] px) and the
+departure of its local mean from the coarse background (at every scale of FAILSAFE_WINDOWS) lie
+within ``background_z`` robust standard deviations of the background's own, measured on the
+pixels the rules above leave out. Those kept pixels join the candidates (holes filled); a piece
+touching a confident cell becomes part of it (the cell's flat margin), a lone piece stays a
+candidate that the motion source keeps only when it moves (a moving margin or a faint cell, not
+still debris).
+
 Regions come in two strengths (hysteresis): *candidate* regions are connected pixels above half
 the cell contrast; a candidate holding a pixel above the full cell contrast is a *confident*
 cell. The appearance source protects confident cells; the motion source protects candidates that
@@ -87,6 +98,21 @@ DOME_Z = 1.0
 #: 1.51/2.35/2.31 -> 1.51/2.41/2.39; one HeLa cell of 329 > 1 dB worse at 8 and 32:1 (0 before).
 #: Cut flush (0) lost 15 % of the 8:1 gain on clean HeLa and GOWT1.
 EDGE_BAND = 2.0
+
+
+#: Scales (full-resolution px) of the fail-safe: the local contrast at the first, the local
+#: mean's departure from the coarse background at every one. Two windows: a thin dark margin
+#: stands out at the first, a broad flat cytoplasm at the second.
+FAILSAFE_WINDOWS = (5, 11)
+#: The fail-safe's pieces are cleaned like candidates at these full-resolution sizes: an opening
+#: that removes noise specks, a closing that joins a margin to its cell, pieces smaller than
+#: FAILSAFE_MIN_AREA dropped.
+FAILSAFE_OPENING = 6
+FAILSAFE_CLOSING = 10
+FAILSAFE_MIN_AREA = 100
+#: Background statistics come from the pixels farther than this (full-resolution px) from any
+#: candidate, so dense fields do not raise the background's own spread.
+FAILSAFE_CLEARANCE = 8
 
 
 def _robust_stats(values: np.ndarray) -> tuple[float, float]:
@@ -167,6 +193,75 @@ def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
 
+def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread (1.4826 MAD) of `values` over the pixels in `where` (every
+    7th of them when there are many: the same within a per cent, and the median is the cost);
+    of the whole image when `where` holds too few pixels to say."""
+    sample = values[where]
+    if sample.size < 256:
+        return _robust_stats(values)
+    sample = sample[::7] if sample.size > 20000 else sample
+    median = float(np.median(sample))
+    return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
+
+
+def not_background(
+    prepared: np.ndarray,
+    scale: float,
+    known: np.ndarray,
+    z: float,
+    *,
+    coarse: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pixels that are not confidently background (the fail-safe), at the prepared resolution.
+
+    Parameters
+    ----------
+    prepared : ndarray
+        The frame the appearance score is measured on.
+    scale : float
+        Its size relative to the full frame.
+    known : ndarray
+        Pixels already taken for cells (candidates): the background's statistics come from the
+        pixels FAILSAFE_CLEARANCE px or more away from them.
+    z : float
+        A pixel is background only while its local contrast and its local mean's departure from
+        the coarse background stay within `z` robust standard deviations of the background's.
+    coarse : ndarray, optional
+        :func:`coarse_background` of `prepared`, when the caller has it.
+
+    Returns
+    -------
+    ndarray
+        bool, True where the pixel may belong to a cell (cleaned, see FAILSAFE_*).
+    """
+    image = prepared.astype(np.float32)
+    if coarse is None:
+        coarse = coarse_background(prepared, scale)
+    clearance = max(1, int(round(FAILSAFE_CLEARANCE * scale)))
+    background = ~grow(known, clearance)
+    keep = np.zeros(image.shape, bool)
+    for i, size in enumerate(FAILSAFE_WINDOWS):
+        window = max(3, int(round(size * scale)) | 1)
+        mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
+        if i == 0:
+            mean_sq = cv2.boxFilter(
+                image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT
+            )
+            contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+            median, spread = _stats_where(contrast, background)
+            keep |= contrast > median + z * spread
+        departure = mean - coarse
+        median, spread = _stats_where(departure, background)
+        keep |= np.abs(departure - median) > z * spread
+    return clean_mask(
+        keep,
+        max(1, int(round(FAILSAFE_OPENING * scale))),
+        max(1, int(round(FAILSAFE_CLOSING * scale))),
+        FAILSAFE_MIN_AREA * scale**2,
+    )
+
+
 @dataclass(frozen=True)
 class CellRegions:
     """Candidate cell regions of one frame at the prepared resolution."""
@@ -191,6 +286,7 @@ def cell_regions(
     peak_radius: int = 0,
     brightness: np.ndarray | None = None,
     edge_band: int = 0,
+    failsafe: np.ndarray | None = None,
 ) -> CellRegions:
     """Candidate and confident cell regions from a :func:`cell_score` image.
 
@@ -214,6 +310,9 @@ def cell_regions(
         the watershed basins of maxima rising ``DOME_Z * contrast`` robust standard deviations).
     edge_band : int
         Pixels (at this resolution) of what that cut removes kept around each object.
+    failsafe : ndarray, optional
+        :func:`not_background` pixels: they join the candidates (holes filled), so a piece
+        touching a confident cell is part of it and a lone piece is a candidate.
 
     Returns
     -------
@@ -227,6 +326,8 @@ def cell_regions(
         # a square window: OpenCV dilates by a rectangle in separable passes, 4x faster than a disc
         local_peak = cv2.dilate(score, np.ones((2 * peak_radius + 1,) * 2, np.uint8))
         candidates &= (score >= LOCAL_PEAK_SHARE * local_peak) | (score > STRONG_SHARE * contrast)
+    if failsafe is not None:
+        candidates |= failsafe
     candidates = fill_holes(candidates)
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
     # seeds are opened like the candidates, so a lone noisy pixel above the contrast seeds nothing
@@ -267,8 +368,13 @@ def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
         brightness = cv2.GaussianBlur(
             prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
         )
+    score = cell_score(prepared, scale, coarse=coarse)
+    failsafe = None
+    if settings.background_z > 0:
+        known = score > CANDIDATE_SHARE * settings.cell_contrast
+        failsafe = not_background(prepared, scale, known, settings.background_z, coarse=coarse)
     return cell_regions(
-        cell_score(prepared, scale, coarse=coarse),
+        score,
         contrast=settings.cell_contrast,
         brightness=brightness,
         edge_band=int(round(EDGE_BAND * scale)),
@@ -276,6 +382,7 @@ def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
         closing=max(1, round(settings.closing_size * scale)),
         min_area=settings.min_component_area * scale**2,
         peak_radius=max(1, int(round(LOCAL_PEAK_RADIUS * scale))),
+        failsafe=failsafe,
     )
 
 

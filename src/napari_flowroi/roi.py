@@ -155,6 +155,7 @@ CELL_SETTINGS = (
     "min_component_area",
     "opening_size",
     "closing_size",
+    "background_z",
 )
 
 

@@ -211,6 +211,16 @@ class FlowRoISettings:
         high=50.0,
         expert=True,
     )
+    background_z: float = _setting(
+        8.0,
+        "Fail-safe: damp a pixel only where it is confidently background, its local contrast "
+        "and brightness (at 5 and 11 px) within this many robust standard deviations of the "
+        "background's own. Pieces touching a cell join it (flat margins, lamellipodia); lone "
+        "pieces are kept when they move. Lower keeps more; 0 switches the fail-safe off.",
+        low=0.0,
+        high=100.0,
+        expert=True,
+    )
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
