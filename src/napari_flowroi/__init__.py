@@ -30,6 +30,7 @@ _LAZY = {
     "suggest_settings": "napari_flowroi.tune",
     "open_movie": "napari_flowroi.inputs",
     "compress_file": "napari_flowroi.planes",  # ND2, CZI, LIF, OME-TIFF, OME-Zarr (extra)
+    "roi_masks": "napari_flowroi.roi",  # the full-resolution masks the compressor codes
 }
 
 __all__ = ["FlowRoISettings", "__version__", *sorted(_LAZY)]

@@ -131,7 +131,11 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
 
 
 def cell_score(
-    prepared: np.ndarray, scale: float, *, coarse: np.ndarray | None = None
+    prepared: np.ndarray,
+    scale: float,
+    *,
+    coarse: np.ndarray | None = None,
+    dark_field: bool | None = None,
 ) -> np.ndarray:
     """How many robust standard deviations each pixel stands out (at the prepared resolution).
 
@@ -144,6 +148,9 @@ def cell_score(
         meaning.
     coarse : ndarray, optional
         :func:`coarse_background` of `prepared`, when the caller has it already.
+    dark_field : bool, optional
+        Whether the frame is dark-field (the frame preparation decides it from the raw frame;
+        default: :func:`is_dark_field` of `prepared`).
 
     Returns
     -------
@@ -155,9 +162,11 @@ def cell_score(
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     mean_sq = cv2.boxFilter(image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    if dark_field is None:
+        dark_field = is_dark_field(prepared)
     if coarse is None:
-        coarse = coarse_background(prepared, scale)
-    if is_dark_field(prepared):
+        coarse = coarse_background(prepared, scale, dark_field=dark_field)
+    if dark_field:
         departure = _robust_z(image - coarse)
     else:
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
@@ -168,11 +177,16 @@ def cell_score(
 
 def is_dark_field(prepared: np.ndarray) -> bool:
     """Cells bright on a dark background (fluorescence): the median of the prepared frame lies
-    in the lowest third of its grey levels."""
+    in the lowest third of its grey levels. A fallback for callers without the raw frame: the
+    RoI takes the decision :func:`~napari_flowroi.preprocess.prepare_frames` makes on the raw
+    frame (this test flipped from frame to frame on phase-contrast U373 and E. coli, whose
+    prepared medians lie at 74-149)."""
     return float(np.median(prepared[::4, ::4])) < 255 / 3
 
 
-def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
+def coarse_background(
+    prepared: np.ndarray, scale: float, *, dark_field: bool | None = None
+) -> np.ndarray:
     """The frame's background at COARSE_BACKGROUND scale: a 5x5 median on a grid of
     COARSE_BACKGROUND / 5 px, interpolated back (cells are a minority in any 5x5 neighbourhood of
     that grid, so they do not lift it). A millisecond on a half-resolution megapixel frame."""
@@ -184,7 +198,7 @@ def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
     if small.dtype != np.uint8:
         small = np.clip(small, 0, 255).astype(np.uint8)
     if min(small.shape) >= 5:
-        if is_dark_field(prepared):
+        if is_dark_field(prepared) if dark_field is None else dark_field:
             # the dim floor between bright cells (a grey opening), not a median that dense
             # clusters of nuclei lift
             small = cv2.morphologyEx(small, cv2.MORPH_OPEN, ellipse(5))
@@ -205,15 +219,15 @@ def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
 
 
-def not_background(
+def background_departure(
     prepared: np.ndarray,
     scale: float,
     known: np.ndarray,
-    z: float,
     *,
     coarse: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Pixels that are not confidently background (the fail-safe), at the prepared resolution.
+    """How many robust standard deviations of the background's own each pixel departs from it,
+    the largest over the fail-safe's cues (at the prepared resolution).
 
     Parameters
     ----------
@@ -224,23 +238,22 @@ def not_background(
     known : ndarray
         Pixels already taken for cells (candidates): the background's statistics come from the
         pixels FAILSAFE_CLEARANCE px or more away from them.
-    z : float
-        A pixel is background only while its local contrast and its local mean's departure from
-        the coarse background stay within `z` robust standard deviations of the background's.
     coarse : ndarray, optional
         :func:`coarse_background` of `prepared`, when the caller has it.
 
     Returns
     -------
     ndarray
-        bool, True where the pixel may belong to a cell (cleaned, see FAILSAFE_*).
+        float32: the local contrast at FAILSAFE_WINDOWS[0] (above the background's) and the
+        local mean's departure from the coarse background (either sign) at every window, each in
+        robust standard deviations, the largest of them per pixel.
     """
     image = prepared.astype(np.float32)
     if coarse is None:
         coarse = coarse_background(prepared, scale)
     clearance = max(1, int(round(FAILSAFE_CLEARANCE * scale)))
     background = ~grow(known, clearance)
-    keep = np.zeros(image.shape, bool)
+    out = None
     for i, size in enumerate(FAILSAFE_WINDOWS):
         window = max(3, int(round(size * scale)) | 1)
         mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
@@ -250,16 +263,35 @@ def not_background(
             )
             contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
             median, spread = _stats_where(contrast, background)
-            keep |= contrast > median + z * spread
+            out = (contrast - median) / spread
         departure = mean - coarse
         median, spread = _stats_where(departure, background)
-        keep |= np.abs(departure - median) > z * spread
+        np.maximum(out, np.abs(departure - median) / spread, out=out)
+    return out
+
+
+def failsafe_pieces(departure: np.ndarray, z: float, scale: float) -> np.ndarray:
+    """The pixels of :func:`background_departure` above `z`, cleaned (FAILSAFE_OPENING,
+    FAILSAFE_CLOSING, FAILSAFE_MIN_AREA at full resolution): what is not confidently background."""
     return clean_mask(
-        keep,
+        departure > z,
         max(1, int(round(FAILSAFE_OPENING * scale))),
         max(1, int(round(FAILSAFE_CLOSING * scale))),
         FAILSAFE_MIN_AREA * scale**2,
     )
+
+
+def not_background(
+    prepared: np.ndarray,
+    scale: float,
+    known: np.ndarray,
+    z: float,
+    *,
+    coarse: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pixels that are not confidently background (the fail-safe) at the prepared resolution:
+    :func:`failsafe_pieces` of :func:`background_departure` at `z`."""
+    return failsafe_pieces(background_departure(prepared, scale, known, coarse=coarse), z, scale)
 
 
 @dataclass(frozen=True)
@@ -319,14 +351,22 @@ def cell_regions(
     CellRegions
     """
     candidates = clean_mask(score > CANDIDATE_SHARE * contrast, opening, closing, min_area)
-    if brightness is not None and DARK_EDGE_SHARE > 0:
+    dark_field_cut = brightness is not None and DARK_EDGE_SHARE > 0
+    if failsafe is not None and dark_field_cut:
+        # on dark-field frames the fail-safe's pieces are cut at their object's own edge like
+        # every candidate: the dim cytoplasm around a nucleus (GOWT1) is above the background
+        # but is not what the RoI pays for; what stays is what it lacked (the dark nucleoli of
+        # CHO's nuclei, enclosed and filled)
+        candidates |= failsafe
+    if dark_field_cut:
         candidates = _own_edge(brightness, candidates, DOME_Z * contrast, edge_band)
     if peak_radius > 0:
         # trim the skirts after the clean-up, so the thin rims of textured cells survive it
         # a square window: OpenCV dilates by a rectangle in separable passes, 4x faster than a disc
         local_peak = cv2.dilate(score, np.ones((2 * peak_radius + 1,) * 2, np.uint8))
         candidates &= (score >= LOCAL_PEAK_SHARE * local_peak) | (score > STRONG_SHARE * contrast)
-    if failsafe is not None:
+    if failsafe is not None and not dark_field_cut:
+        # after the trim, which would cut a flat margin off its textured body again
         candidates |= failsafe
     candidates = fill_holes(candidates)
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
@@ -334,6 +374,13 @@ def cell_regions(
     seeds = clean_mask(score > contrast, opening, 1, 0)
     confident = np.bincount(labels[seeds], minlength=count) > 0
     confident[0] = False
+    # a candidate enclosed by confident cells is part of them (the dark nucleoli of CHO's
+    # nuclei: 2-7 % of their pixels were left out, coded as background)
+    held = confident[labels]
+    enclosed = fill_holes(held) & ~held
+    if enclosed.any():
+        confident[np.unique(labels[enclosed])] = True
+        confident[0] = False
     return CellRegions(labels, confident, count - 1)
 
 
@@ -359,20 +406,26 @@ def _own_edge(
     return keep
 
 
-def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
-    """:func:`cell_regions` of a prepared frame under `settings` (clean-up sizes, contrast)."""
+def regions_for(
+    prepared: np.ndarray, settings: FlowRoISettings, *, dark_field: bool | None = None
+) -> CellRegions:
+    """:func:`cell_regions` of a prepared frame under `settings` (clean-up sizes, contrast);
+    `dark_field` as in :func:`cell_score`."""
     scale = settings.flow_scale
-    coarse = coarse_background(prepared, scale)
+    if dark_field is None:
+        dark_field = is_dark_field(prepared)
+    coarse = coarse_background(prepared, scale, dark_field=dark_field)
     brightness = None
-    if is_dark_field(prepared):
+    if dark_field:
         brightness = cv2.GaussianBlur(
             prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
         )
-    score = cell_score(prepared, scale, coarse=coarse)
+    score = cell_score(prepared, scale, coarse=coarse, dark_field=dark_field)
     failsafe = None
     if settings.background_z > 0:
         known = score > CANDIDATE_SHARE * settings.cell_contrast
-        failsafe = not_background(prepared, scale, known, settings.background_z, coarse=coarse)
+        departure = background_departure(prepared, scale, known, coarse=coarse)
+        failsafe = failsafe_pieces(departure, settings.background_z, scale)
     return cell_regions(
         score,
         contrast=settings.cell_contrast,

@@ -146,9 +146,11 @@ def test_with_appearance_on_only_regions_it_does_not_protect_are_asked_whether_t
 def test_adjacent_factor_unions_neighbouring_masks(discs):
     movie = movie_from_array(discs.frames)
     alone = RoiExtractor(movie, MOTION.replace(adjacent_factor=0))
-    union = RoiExtractor(movie, MOTION.replace(adjacent_factor=1)).mask(4)
-    expected = alone.mask(3) | alone.mask(4) | alone.mask(5)
-    assert np.array_equal(union, expected)
+    union = RoiExtractor(movie, MOTION.replace(adjacent_factor=1))
+    expected = alone.motion_mask(3) | alone.motion_mask(4) | alone.motion_mask(5)
+    assert np.array_equal(union.motion_mask(4), expected)
+    # the RoI is that union with its enclosed holes filled (the fail-safe's last step)
+    assert not (expected & ~union.mask(4)).any()
 
 
 @pytest.mark.parametrize("rule", ["cells", "quantile"])
@@ -230,7 +232,7 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
     monkeypatch.setattr(
         roi, "aligned_flow_in", lambda *a, **k: flows.append(1) or real_flow(*a, **k)
     )
-    monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
+    monkeypatch.setattr(roi, "regions_for", lambda *a, **k: cells.append(1) or real_cells(*a, **k))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
     second = first.with_settings(FlowRoISettings(roi_threshold=0.3))
@@ -258,3 +260,26 @@ def test_extractors_with_other_thresholds_share_one_pool(discs):
     assert other.pool is extractor.pool
     extractor.mask(3)
     assert other.regions(3) is extractor.regions(3) and other.motion(3) is extractor.motion(3)
+
+
+def test_roi_masks_are_bitwise_the_masks_a_compression_codes(tmp_path, discs, monkeypatch):
+    import napari_flowroi.batch as batch
+    from napari_flowroi import roi_masks
+
+    coded = {}
+    real_encode = batch.encode_frame
+
+    def recording(frame, mask, *args, **kwargs):
+        t = next(i for i, f in enumerate(discs.frames) if np.array_equal(f, frame))
+        coded[t] = mask.copy()
+        return real_encode(frame, mask, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "encode_frame", recording)
+    settings = FlowRoISettings(compression_rate=16, adjacent_factor=1)
+    batch.compress_movie(discs.frames, tmp_path / "out", settings, workers=2)
+    masks = roi_masks(discs.frames, settings)
+    assert masks.shape == discs.frames.shape and masks.dtype == bool
+    assert sorted(coded) == list(range(len(discs.frames)))
+    for t, mask in coded.items():
+        assert np.array_equal(masks[t], mask), t
+    assert not roi_masks(discs.frames, settings.replace(plain=True)).any()
