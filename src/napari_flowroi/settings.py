@@ -115,7 +115,8 @@ class FlowRoISettings:
     coverage_target: float = _setting(
         0.98,
         "Warn before compressing when the region of interest is estimated to hold less than "
-        "this share of the cells (found by local contrast, independently of motion).",
+        "this share of the cells (the missed-cell guard: cells seen by their change over time, "
+        "independently of how the region of interest is found).",
         low=0.0,
         high=1.0,
     )
