@@ -113,6 +113,9 @@ FAILSAFE_MIN_AREA = 100
 #: Background statistics come from the pixels farther than this (full-resolution px) from any
 #: candidate, so dense fields do not raise the background's own spread.
 FAILSAFE_CLEARANCE = 8
+#: Closing (pixels at the prepared resolution) that seals a channel into a hole of the confident
+#: cells before it is filled.
+HOLE_SEAL = 5
 
 
 def _robust_stats(values: np.ndarray) -> tuple[float, float]:
@@ -209,12 +212,13 @@ def coarse_background(
 
 def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     """Median and robust spread (1.4826 MAD) of `values` over the pixels in `where` (every
-    7th of them when there are many: the same within a per cent, and the median is the cost);
-    of the whole image when `where` holds too few pixels to say."""
-    sample = values[where]
+    8th of them when there are many: the same within a per cent); of the whole image when `where`
+    holds too few pixels to say."""
+    # every 2nd pixel each way before the boolean gather (the gather was the cost)
+    sample = values[::2, ::2][where[::2, ::2]] if min(values.shape) >= 64 else values[where]
     if sample.size < 256:
         return _robust_stats(values)
-    sample = sample[::7] if sample.size > 20000 else sample
+    sample = sample[::2] if sample.size > 20000 else sample
     median = float(np.median(sample))
     return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
 
@@ -374,13 +378,22 @@ def cell_regions(
     seeds = clean_mask(score > contrast, opening, 1, 0)
     confident = np.bincount(labels[seeds], minlength=count) > 0
     confident[0] = False
-    # a candidate enclosed by confident cells is part of them (the dark nucleoli of CHO's
-    # nuclei: 2-7 % of their pixels were left out, coded as background)
-    held = confident[labels]
-    enclosed = fill_holes(held) & ~held
-    if enclosed.any():
-        confident[np.unique(labels[enclosed])] = True
-        confident[0] = False
+    if failsafe is not None:
+        # the fail-safe's last step: what confident cells enclose is part of them (the dark
+        # nucleoli of CHO's nuclei: 2-7 % of their pixels were left out, coded as background),
+        # also behind a channel of a pixel or two (between two touching nuclei): a small closing
+        # seals it before the fill
+        held = confident[labels]
+        sealed = cv2.morphologyEx(held.astype(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
+        enclosed = fill_holes(sealed) & ~held
+        if enclosed.any():
+            confident[np.unique(labels[enclosed])] = True
+            confident[0] = False
+            hollow = enclosed & (labels == 0)
+            if hollow.any():  # background pixels enclosed: one confident region more
+                labels[hollow] = count
+                confident = np.append(confident, True)
+                count += 1
     return CellRegions(labels, confident, count - 1)
 
 

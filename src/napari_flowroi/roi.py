@@ -29,7 +29,7 @@ from .appearance import CellRegions, regions_for
 from .errors import InputError
 from .flow import FARNEBACK_ITERATIONS, aligned_flow, aligned_flow_in, flow_boxes
 from .inputs import require_motion
-from .masks import clean_mask, fill_holes, grow, to_shape
+from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
 from .settings import FlowRoISettings
@@ -66,9 +66,6 @@ CELLS_FLOW_ITERATIONS = 2
 #: 1-MP HeLa tile 44-47 -> 37 ms (one core, A/B in one process). 8 px changed noisy HeLa more
 #: (+0.3 % of the frame) for 2 ms more.
 FLOW_CONTEXT = 12
-#: Closing (full-resolution px) that seals the channels into a hole in the RoI before it is
-#: filled (the fail-safe's last step).
-HOLE_CLOSING = 7
 
 
 def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
@@ -450,14 +447,6 @@ class RoiExtractor:
         union = self.motion_mask(t) if s.motion_roi else np.zeros(self.shape, bool)
         if s.appearance_roi:
             union |= self.appearance_mask(t)
-        if s.background_z > 0 and s.roi_sources and union.any():
-            # the fail-safe's last step: background enclosed by the RoI is a hole in a cell
-            # (a nucleolus, a flat patch of cytoplasm), also when a channel a few pixels wide
-            # joins it to the outside (between two touching nuclei of CHO: 2-7 % of their pixels)
-            closed = cv2.morphologyEx(
-                union.astype(np.uint8), cv2.MORPH_CLOSE, _ellipse(HOLE_CLOSING)
-            )
-            union = union | fill_holes(closed)
         user = self.user_mask(t)
         if user is not None:
             union |= user
