@@ -30,8 +30,8 @@ is cut where the nucleus ends; a dim nucleus keeps its own, lower peak.
 Fail-safe (issue 21): the rules above find what stands out *strongly*; the flat, low-contrast
 parts of cells (lamellipodia and spread cytoplasm in phase contrast, nuclei's dark nucleoli) do
 not, and a missed cell costs far more than a kept background pixel. So a pixel is also kept
-unless it is *confidently background*: its local contrast (FAILSAFE_WINDOWS[0] px) and the
-departure of its local mean from the coarse background (at every scale of FAILSAFE_WINDOWS) lie
+unless it is *confidently background*: its local contrast (CONTRAST_WINDOW px) and the
+departure of its local mean from the coarse background (at CONTRAST_WINDOW and FAILSAFE_WINDOW) lie
 within ``background_z`` robust standard deviations of the background's own, measured on the
 pixels the rules above leave out. Those kept pixels join the candidates (holes filled); a piece
 touching a confident cell becomes part of it (the cell's flat margin), a lone piece stays a
@@ -100,10 +100,11 @@ DOME_Z = 1.0
 EDGE_BAND = 2.0
 
 
-#: Scales (full-resolution px) of the fail-safe: the local contrast at the first, the local
-#: mean's departure from the coarse background at every one. Two windows: a thin dark margin
-#: stands out at the first, a broad flat cytoplasm at the second.
-FAILSAFE_WINDOWS = (5, 11)
+#: The fail-safe's second scale (full-resolution px): the local mean's departure from the coarse
+#: background is measured at the cell score's CONTRAST_WINDOW (a thin dark margin stands out
+#: there, and the score's local mean and contrast are reused) and at this wider window (a broad,
+#: flat cytoplasm).
+FAILSAFE_WINDOW = 13
 #: The fail-safe's pieces are cleaned like candidates at these full-resolution sizes: an opening
 #: that removes noise specks, a closing that joins a margin to its cell, pieces smaller than
 #: FAILSAFE_MIN_AREA dropped.
@@ -160,11 +161,23 @@ def cell_score(
     ndarray
         float32 score, same shape as `prepared`.
     """
-    image = prepared.astype(np.float32)
-    window = max(3, int(round(CONTRAST_WINDOW * scale)) | 1)
+    return _score(prepared, scale, coarse, dark_field)[0]
+
+
+def _local(image: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Local mean and standard deviation of a float32 image in a `window` x `window` box."""
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     mean_sq = cv2.boxFilter(image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    return mean, cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+
+
+def _score(
+    prepared: np.ndarray, scale: float, coarse: np.ndarray | None, dark_field: bool | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cell_score` and the local mean and contrast (CONTRAST_WINDOW) it was made from,
+    which the fail-safe reuses."""
+    image = prepared.astype(np.float32)
+    mean, contrast = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
     if dark_field is None:
         dark_field = is_dark_field(prepared)
     if coarse is None:
@@ -175,7 +188,7 @@ def cell_score(
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
         blur = cv2.GaussianBlur(image, (0, 0), max(1.0, BACKGROUND_SCALE * scale))
         departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(image - coarse)))
-    return np.maximum(_robust_z(contrast), departure)
+    return np.maximum(_robust_z(contrast), departure), mean, contrast
 
 
 def is_dark_field(prepared: np.ndarray) -> bool:
@@ -211,14 +224,13 @@ def coarse_background(
 
 
 def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
-    """Median and robust spread (1.4826 MAD) of `values` over the pixels in `where` (every
-    8th of them when there are many: the same within a per cent); of the whole image when `where`
-    holds too few pixels to say."""
-    # every 2nd pixel each way before the boolean gather (the gather was the cost)
-    sample = values[::2, ::2][where[::2, ::2]] if min(values.shape) >= 64 else values[where]
+    """Median and robust spread (1.4826 MAD) of `values` over the pixels in `where` (from every
+    4th pixel each way, as :func:`_robust_stats`); of the whole image when `where` holds too few
+    pixels to say."""
+    # every 4th pixel each way, as _robust_stats (the gather and the medians were the cost)
+    sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else values[where]
     if sample.size < 256:
         return _robust_stats(values)
-    sample = sample[::2] if sample.size > 20000 else sample
     median = float(np.median(sample))
     return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
 
@@ -229,6 +241,7 @@ def background_departure(
     known: np.ndarray,
     *,
     coarse: np.ndarray | None = None,
+    local: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
     """How many robust standard deviations of the background's own each pixel departs from it,
     the largest over the fail-safe's cues (at the prepared resolution).
@@ -244,31 +257,29 @@ def background_departure(
         pixels FAILSAFE_CLEARANCE px or more away from them.
     coarse : ndarray, optional
         :func:`coarse_background` of `prepared`, when the caller has it.
+    local : (ndarray, ndarray), optional
+        The local mean and contrast at CONTRAST_WINDOW (the cell score's), when the caller has
+        them: the fail-safe's first scale.
 
     Returns
     -------
     ndarray
-        float32: the local contrast at FAILSAFE_WINDOWS[0] (above the background's) and the
-        local mean's departure from the coarse background (either sign) at every window, each in
+        float32: the local contrast (above the background's) and the local mean's departure from
+        the coarse background (either sign) at CONTRAST_WINDOW and at FAILSAFE_WINDOW, each in
         robust standard deviations, the largest of them per pixel.
     """
     image = prepared.astype(np.float32)
     if coarse is None:
         coarse = coarse_background(prepared, scale)
-    clearance = max(1, int(round(FAILSAFE_CLEARANCE * scale)))
-    background = ~grow(known, clearance)
-    out = None
-    for i, size in enumerate(FAILSAFE_WINDOWS):
-        window = max(3, int(round(size * scale)) | 1)
-        mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-        if i == 0:
-            mean_sq = cv2.boxFilter(
-                image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT
-            )
-            contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
-            median, spread = _stats_where(contrast, background)
-            out = (contrast - median) / spread
-        departure = mean - coarse
+    if local is None:
+        local = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
+    mean, contrast = local
+    background = ~grow(known, max(1, int(round(FAILSAFE_CLEARANCE * scale))))
+    median, spread = _stats_where(contrast, background)
+    out = (contrast - median) / spread
+    wide = max(3, int(round(FAILSAFE_WINDOW * scale)) | 1)
+    for level in (mean, cv2.boxFilter(image, -1, (wide, wide), borderType=cv2.BORDER_REFLECT)):
+        departure = level - coarse
         median, spread = _stats_where(departure, background)
         np.maximum(out, np.abs(departure - median) / spread, out=out)
     return out
@@ -433,11 +444,13 @@ def regions_for(
         brightness = cv2.GaussianBlur(
             prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
         )
-    score = cell_score(prepared, scale, coarse=coarse, dark_field=dark_field)
+    score, mean, contrast = _score(prepared, scale, coarse, dark_field)
     failsafe = None
     if settings.background_z > 0:
         known = score > CANDIDATE_SHARE * settings.cell_contrast
-        departure = background_departure(prepared, scale, known, coarse=coarse)
+        departure = background_departure(
+            prepared, scale, known, coarse=coarse, local=(mean, contrast)
+        )
         failsafe = failsafe_pieces(departure, settings.background_z, scale)
     return cell_regions(
         score,
