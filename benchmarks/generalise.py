@@ -57,6 +57,14 @@ CHOOSE = (
 )
 
 
+def ladder(quick: bool) -> tuple[float, ...]:
+    """The plain-JPEG2000 ladder this evaluation uses: common.LADDER up to 64:1, which is all a
+    gain at 8-32:1 needs unless FlowRoI loses by more than 2x at 32:1 (then the gain is flagged as
+    a bound); the quick run takes every 2nd rung."""
+    rungs = tuple(r for r in common.LADDER if r <= 64.5)
+    return rungs[::2] if quick else rungs
+
+
 def candidate_settings(z: float) -> FlowRoISettings:
     return FlowRoISettings(background_z=z)
 
@@ -171,6 +179,54 @@ def _motion_and_guard(case, extractor, masks, cells) -> dict:
     }
 
 
+def mask_speed(cases, log, rounds: int = 2, frames: int = 7) -> dict:
+    """CPU seconds per megapixel of the default RoI on one OpenCV thread (a stream of `frames`
+    frames through one extractor from the middle evaluated frame, as in a batch), with the
+    fail-safe (the default) and without it (background_z 0), the two alternated `rounds` times;
+    medians. CPU time, not wall time: the machine is shared, and a one-worker batch's mask step
+    is this process's CPU."""
+    import statistics
+
+    import cv2
+
+    from napari_flowroi.inputs import movie_from_array
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    out = {}
+    try:
+        for case in cases:
+            if case.noisy:
+                continue
+            first = case.frames[len(case.frames) // 2]
+            last = min(len(case.movie), first + frames)
+            clip = np.stack([np.asarray(case.movie[t]) for t in range(first - 1, last)])
+            megapixels = clip.shape[1] * clip.shape[2] / 1e6
+            times = {"on": [], "off": []}
+            for _ in range(rounds):
+                for key, z in (("on", FlowRoISettings().background_z), ("off", 0.0)):
+                    extractor = RoiExtractor(
+                        movie_from_array(clip), FlowRoISettings(background_z=z), cache_frames=6
+                    )
+                    extractor.mask(0)  # the stream's first frame (and any first import)
+                    started = time.process_time()
+                    for t in range(1, len(clip)):
+                        extractor.mask(t)
+                    times[key].append(
+                        (time.process_time() - started) / (len(clip) - 1) / megapixels
+                    )
+            out[case.movie_name] = {
+                "megapixels": megapixels,
+                "frames": len(clip) - 1,
+                "on": statistics.median(times["on"]),
+                "off": statistics.median(times["off"]),
+            }
+            log(f"  mask {case.movie_name}: {out[case.movie_name]}")
+    finally:
+        cv2.setNumThreads(previous)
+    return out
+
+
 def _key(z: float) -> str:
     return f"{z:g}"
 
@@ -219,6 +275,7 @@ def run(quick: bool, movies=(), log=print) -> dict:
         entry["dtype"] = str(case.movie.dtype)
         results["cases"][case.name] = entry
         log(f"  {case.name}: {time.perf_counter() - t0:.0f} s")
+    results["mask_speed"] = mask_speed(common.load_cases(quick, movies), log)
     names = sorted({c["movie"] for c in results["cases"].values()})
     results["chosen_without"] = {m: choose(results, m) for m in names}
     results["chosen_on_all"] = choose(results, None)
@@ -328,6 +385,27 @@ def tables(results: dict) -> list[str]:
             f"{e['coverage']:.2%} | {e['guard_estimate']:.2%} | {diff:.2f} pp |"
         )
     lines.append("")
+    if results.get("mask_speed"):
+        lines += [
+            "## Mask time",
+            "",
+            (
+                "CPU seconds per megapixel of the default RoI on one OpenCV thread (a stream of "
+                "frames through one extractor, as in a one-worker batch), with the fail-safe "
+                "(default) and without it (`background_z` 0), alternated; target ≤ 0.03 s per "
+                "megapixel. The machine was shared with other jobs, which inflates CPU time too "
+                "(docs/speed.md has the whole compression against plain JPEG2000)."
+            ),
+            "",
+            "| movie | megapixels | frames | s / MP, default | s / MP, fail-safe off |",
+            "|---|---|---|---|---|",
+        ]
+        for name, m in results["mask_speed"].items():
+            lines.append(
+                f"| {name} | {m['megapixels']:.2f} | {m['frames']} | {m['on']:.3f} | "
+                f"{m['off']:.3f} |"
+            )
+        lines.append("")
     return lines
 
 
@@ -362,11 +440,7 @@ def main(argv=None) -> int:
     if args.report_only:
         write_doc(json.loads(path.read_text()), Path(args.docs) / "benchmarks-roi.md")
         return 0
-    # plain JPEG2000 up to 64:1 is all a gain at 8-32:1 needs unless FlowRoI loses by more than
-    # 2x at 32:1 (then the gain is flagged as a bound); the quick run takes every 2nd rung
-    common.LADDER = tuple(r for r in common.LADDER if r <= 64.5)
-    if args.quick:
-        common.LADDER = common.LADDER[::2]
+    common.LADDER = ladder(args.quick)
     wanted = [m.strip() for m in args.movies.split(",") if m.strip()]
     results = run(args.quick, wanted, lambda m: print(m, flush=True))
     path.write_text(json.dumps(results, indent=1, default=float))

@@ -309,6 +309,17 @@ def write(results: dict, docs: Path) -> Path:
         "The reference cells are never FlowRoI's own mask."
     )
     add("")
+    if results.get("generalise"):
+        import generalise
+
+        gen = results["generalise"]
+        add(
+            f"*Part `roi` (`benchmarks/generalise.py`): {gen['wall_seconds'] / 60:.1f} min; every "
+            "movie of `../shared/data` on three frames spread over it (the quick run: the middle "
+            "one).*"
+        )
+        add("")
+        md.extend(generalise.tables(gen))
     if results.get("roi_gap"):
         import roi_gap
 
@@ -451,8 +462,43 @@ def write(results: dict, docs: Path) -> Path:
     _speed_section(results, images, add)
     _defaults_section(results, add)
     path = docs / "benchmarks.md"
+    if not results.get("cases"):
+        md.extend(_earlier_sections(path))
     path.write_text("\n".join(md) + "\n")
     return path
+
+
+EARLIER = "## Earlier measurements (before issue 21)"
+
+
+def _earlier_sections(path: Path) -> list[str]:
+    """When the run made no quality sweep (`make bench` runs the parts `roi` and `speed`; the
+    sweep, downstream, other-codec and memory parts are `--parts quality,downstream,codecs,
+    memory`), the sections an earlier full run wrote are kept, under a heading that says they were
+    measured with the settings of that time, instead of being dropped."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    if EARLIER in text:
+        body = text[text.index(EARLIER) :].splitlines()[1:]
+        while body and not body[0].startswith("## "):  # the note written last time
+            body = body[1:]
+    elif "\n## Data\n" in text:
+        body = text[text.index("\n## Data\n") + 1 :].splitlines()
+    else:
+        return []
+    return [
+        EARLIER,
+        "",
+        (
+            "*Kept from the last full run (`python benchmarks/run.py --parts "
+            "quality,downstream,codecs,speed,memory`, three movies: HSC, GOWT1, HeLa), made with "
+            "the defaults of that time (before the fail-safe, `background_z`): the figures below "
+            "are those defaults', not today's. The tables above are today's.*"
+        ),
+        "",
+        *body,
+    ]
 
 
 def _suggested_verdict(results) -> str:
