@@ -48,12 +48,20 @@ from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 RATES = (8, 16, 32)
 #: The grid: the fail-safe's threshold (robust SDs; 0 = off, the rule before issue 21).
 CANDIDATES = (0.0, 6.0, 8.0, 12.0, 16.0, 24.0)
-#: The coverage every choosing clip must reach for a candidate to be chosen.
+#: Coverage is measured on every COVERAGE_EVERY-th frame of the movie as well as the coded ones.
+COVERAGE_EVERY = 4
+#: The coverage every choosing clip must reach for a candidate to be chosen (mean over the
+#: frames, and on its worst frame) ...
 MIN_COVERAGE = 0.99
+MIN_FRAME_COVERAGE = 0.97
+#: ... or, on a clip no candidate holds at MIN_COVERAGE, the best any candidate reaches less this.
+COVERAGE_SLACK = 0.001
 CHOOSE = (
-    "among the candidates holding >= 99 % of the reference-cell pixels (mean over the frames) on "
-    "every clip of the choosing movies (clean and noisy), the best worst gain over those clips "
-    "and 8 / 16 / 32:1; if none holds 99 % everywhere, the best worst coverage"
+    "among the candidates holding >= 99 % of the reference-cell pixels (mean over every 4th "
+    "frame of the movie and the coded frames) and >= 97 % on the worst of those frames, on every "
+    "clip of the choosing movies, clean and noisy (where no candidate reaches a target: within "
+    "0.1 point of the best any candidate reaches), the best worst gain over those clips and "
+    "8 / 16 / 32:1 (to 0.01), then the best geometric-mean gain"
 )
 
 
@@ -94,8 +102,13 @@ def _worse_cells(case, originals, decoded, plain, peak) -> np.ndarray:
     return out
 
 
-def run_case(case, log) -> dict:
+def run_case(case, log, quick: bool = False) -> dict:
     frames = case.frames
+    coverage_frames = (
+        frames
+        if quick
+        else sorted(set(range(1, len(case.movie) - 1, COVERAGE_EVERY)) | set(frames))
+    )
     originals = {t: np.asarray(case.movie[t]) for t in frames}
     peak = float(np.iinfo(case.movie.dtype).max)
     ladder = plain_ladder(case, frames, originals)
@@ -104,11 +117,17 @@ def run_case(case, log) -> dict:
     cells = {t: case.cells(t) > 0 for t in frames}
     out = {
         "frames": frames,
+        "coverage_frames": list(coverage_frames),
         "ideal_fraction": float(np.mean([ideal[t].mean() for t in frames])),
         "cell_fraction": float(np.mean([cells[t].mean() for t in frames])),
         "ideal": {},
         "looser": {},
         "candidates": {},
+    }
+    # the guard's reference does not depend on the RoI: found once per clip
+    references = {
+        t: guard.reference_cells(RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8), t)
+        for t in frames
     }
     plain, ideal_worse = {}, {}
     for rate in RATES:
@@ -130,9 +149,18 @@ def run_case(case, log) -> dict:
         masks = {t: extractor.mask(t) for t in frames}
         seconds = (time.perf_counter() - started) / len(frames)
         cover = [pixel_coverage(masks[t], cells[t]) for t in frames]
+        # coverage is cheap: also measured on frames spread over the whole movie, so a constant
+        # that holds the three coded frames but not the movie shows (U373 with noise, background_z
+        # 24: 99.3 % on the coded frames, 96.1 % on its worst frame of the movie)
+        wide = [
+            pixel_coverage(extractor.mask(t), case.cells(t) > 0)
+            for t in coverage_frames
+            if (case.cells(t) > 0).any()
+        ]
         entry = {
-            "coverage": float(np.mean(cover)),
-            "worst_frame": float(np.min(cover)),
+            "coverage": float(np.mean(wide)),
+            "worst_frame": float(np.min(wide)),
+            "coverage_coded": float(np.mean(cover)),
             "roi_fraction": float(np.mean([masks[t].mean() for t in frames])),
             "mask_seconds": seconds,
             "rates": {},
@@ -149,8 +177,8 @@ def run_case(case, log) -> dict:
                     sum((worse[t] & ~ideal_worse[rate][t]).sum() for t in frames)
                 ),
             }
-        if z == FlowRoISettings().background_z:
-            entry.update(_motion_and_guard(case, extractor, masks, cells))
+        # for every candidate: the default is only known once the procedure has chosen
+        entry.update(_motion_and_guard(extractor, masks, cells, references))
         out["candidates"][_key(z)] = entry
         log(
             f"  {case.name} z {z:g}: covered {entry['coverage']:.4f} (worst {entry['worst_frame']:.4f})"
@@ -160,22 +188,24 @@ def run_case(case, log) -> dict:
     return out
 
 
-def _motion_and_guard(case, extractor, masks, cells) -> dict:
-    """What the motion source adds to the default RoI and what the guard estimates."""
+def _motion_and_guard(extractor, masks, cells, references) -> dict:
+    """What the motion source adds to a candidate's RoI and what the guard estimates for it."""
     frames = list(masks)
     still = extractor.with_settings(extractor.settings.replace(motion_roi=False))
     only_motion_cells, only_motion_roi = [], []
     for t in frames:
-        without = still.mask(t)
-        only = masks[t] & ~without
+        only = masks[t] & ~still.mask(t)
         only_motion_cells.append(float((only & cells[t]).sum() / max(cells[t].sum(), 1)))
         only_motion_roi.append(float(only.mean()))
-    estimate = guard.estimate_coverage(extractor, frames)
+    estimate = [guard.frame_coverage(t, masks[t], references[t]).pixel_share for t in frames]
     return {
         "motion_only_cells": float(np.mean(only_motion_cells)),
         "motion_only_roi": float(np.mean(only_motion_roi)),
-        "guard_estimate": estimate.pixel_share,
-        "guard_worst_frame": min(f.pixel_share for f in estimate.frames),
+        "guard_estimate": float(np.mean(estimate)),
+        "guard_worst_frame": float(np.min(estimate)),
+        "coverage_coded_frames": float(
+            np.mean([pixel_coverage(masks[t], cells[t]) for t in frames])
+        ),
     }
 
 
@@ -235,19 +265,35 @@ def choose(results: dict, leave_out: str | None) -> str:
     """The candidate CHOOSE picks on the choosing movies other than `leave_out`."""
     clips = [
         c
-        for name, c in results["cases"].items()
+        for c in results["cases"].values()
         if common.MOVIES[c["movie"]][2] and c["movie"] != leave_out
     ]
     if not clips:  # one movie only (a partial run): nothing else to choose on
         return results["default"]
+    keys = list(results["candidates"])
+
+    # a clip no candidate holds at MIN_COVERAGE (noisy HeLa's dim nuclei) asks for the best any
+    # candidate reaches there, within COVERAGE_SLACK
+    def need(clip, field, target):
+        return min(target, max(clip["candidates"][k][field] for k in keys) - COVERAGE_SLACK)
+
+    needs = [
+        (need(c, "coverage", MIN_COVERAGE), need(c, "worst_frame", MIN_FRAME_COVERAGE))
+        for c in clips
+    ]
     best, best_score = None, None
-    for key in results["candidates"]:
+    for key in keys:
         entries = [c["candidates"][key] for c in clips]
-        worst_cover = min(e["coverage"] for e in entries)
-        worst_gain = min(e["rates"][str(r)]["gain"] for e in entries for r in RATES)
+        held = all(
+            e["coverage"] >= mean and e["worst_frame"] >= worst
+            for e, (mean, worst) in zip(entries, needs, strict=True)
+        )
+        gains = [e["rates"][str(r)]["gain"] for e in entries for r in RATES]
+        # ties on the worst gain go to the best geometric-mean gain
         score = (
-            worst_cover >= MIN_COVERAGE,
-            worst_gain if worst_cover >= MIN_COVERAGE else worst_cover,
+            held,
+            round(min(gains), 2),
+            float(np.exp(np.mean(np.log(gains)))),
         )
         if best_score is None or score > best_score:
             best, best_score = key, score
@@ -266,7 +312,7 @@ def run(quick: bool, movies=(), log=print) -> dict:
     for case in common.load_cases(quick, movies):
         t0 = time.perf_counter()
         log(f"{case.name} frames {case.frames}")
-        entry = run_case(case, log)
+        entry = run_case(case, log, quick)
         entry["movie"] = case.movie_name
         entry["noisy"] = case.noisy
         entry["modality"] = case.modality
@@ -316,8 +362,9 @@ def tables(results: dict) -> list[str]:
         ),
         "",
         (
-            "*covered* = share of the reference-cell pixels inside the RoI, mean over the frames "
-            "(worst frame in brackets; targets ≥ 99 % and ≥ 97 %); *RoI / ideal* = RoI share ÷ "
+            "*covered* = share of the reference-cell pixels inside the RoI, mean over every 4th "
+            "frame of the movie and the coded frames (worst of those frames in brackets; targets "
+            "≥ 99 % and ≥ 97 %); *RoI / ideal* = RoI share ÷ "
             "share of the reference cells + 2 px; gains at matched cell PSNR against plain "
             "JPEG2000 at 8 / 16 / 32:1 (target ≥ 1.0); *of ideal* = gain ÷ the gain of the "
             "reference cells + 2 px as the RoI at 8 / 16:1 (target ≥ 85 %); *of ideal + 4 px* "
@@ -364,7 +411,8 @@ def tables(results: dict) -> list[str]:
         "## What motion adds, and the missed-cell guard against the reference masks",
         "",
         (
-            f"Defaults (background_z {default}, RoI threshold {s.roi_threshold:g}). *only motion* = "
+            f"Defaults (background_z {default}, RoI threshold {s.roi_threshold:g}), the three coded "
+            "frames of each clip. *only motion* = "
             "share of the reference-cell pixels (and of the frame) that the RoI holds only because "
             "of the motion source (the same RoI with Motion RoI off lacks them). *guard* = the "
             "missed-cell guard's estimate (full-resolution change against both neighbouring "
@@ -372,17 +420,17 @@ def tables(results: dict) -> list[str]:
             "of the same RoI (target: within 2 percentage points)."
         ),
         "",
-        "| movie | only motion: cell pixels | only motion: frame | covered (reference masks) | guard's estimate | difference |",
+        "| movie | only motion: cell pixels | only motion: frame | covered (reference masks, coded frames) | guard's estimate | difference |",
         "|---|---|---|---|---|---|",
     ]
     for name, c in results["cases"].items():
         e = c["candidates"].get(default)
         if not e or "guard_estimate" not in e:
             continue
-        diff = abs(e["guard_estimate"] - e["coverage"]) * 100
+        diff = abs(e["guard_estimate"] - e["coverage_coded_frames"]) * 100
         lines.append(
             f"| {name} | {e['motion_only_cells']:.2%} | {e['motion_only_roi']:.2%} | "
-            f"{e['coverage']:.2%} | {e['guard_estimate']:.2%} | {diff:.2f} pp |"
+            f"{e['coverage_coded_frames']:.2%} | {e['guard_estimate']:.2%} | {diff:.2f} pp |"
         )
     lines.append("")
     if results.get("mask_speed"):

@@ -230,7 +230,8 @@ def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     # every 4th pixel each way, as _robust_stats (the gather and the medians were the cost)
     sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else values[where]
     if sample.size < 256:
-        return _robust_stats(values)
+        median, spread = _robust_stats(values)
+        return median, max(spread, 1e-3)  # a blank frame has no spread: no 0/0
     median = float(np.median(sample))
     return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
 

@@ -212,6 +212,8 @@ class FlowRoISettings:
         high=50.0,
         expert=True,
     )
+    # background_z: chosen by leave-one-movie-out on the benchmark movies (docs/benchmarks.md,
+    # "Leave one movie out"; the procedure in benchmarks/generalise.py)
     background_z: float = _setting(
         8.0,
         "Fail-safe: damp a pixel only where it is confidently background, its local contrast "
