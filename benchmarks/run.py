@@ -283,6 +283,8 @@ def run_speed(args, results):
     results["speed"]["throughput"] = [
         speed.throughput(source, FlowRoISettings(), n, w) for w in (1, 2)
     ]
+    # issue 21: the whole command against --plain, 12 frames of a 1-MP movie, one pinned CPU
+    results["speed"]["command"] = speed.command_ab(data, pairs=2 if args.quick else 5)
     log(f"speed: {time.perf_counter() - t0:.0f} s")
 
 
