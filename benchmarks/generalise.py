@@ -405,14 +405,15 @@ def tables(results: dict) -> list[str]:
                 + " / ".join(_g(e, r) for r in RATES)
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    default = results["default"]
+    # the candidate the procedure chose on every choosing movie: the default it sets
+    default = chosen_all
     lines += [
         "",
         "## What motion adds, and the missed-cell guard against the reference masks",
         "",
         (
-            f"Defaults (background_z {default}, RoI threshold {s.roi_threshold:g}), the three coded "
-            "frames of each clip. *only motion* = "
+            f"The default (background_z {default}, the procedure's choice; RoI threshold "
+            f"{s.roi_threshold:g}), the three coded frames of each clip. *only motion* = "
             "share of the reference-cell pixels (and of the frame) that the RoI holds only because "
             "of the motion source (the same RoI with Motion RoI off lacks them). *guard* = the "
             "missed-cell guard's estimate (full-resolution change against both neighbouring "

@@ -215,7 +215,7 @@ class FlowRoISettings:
     # background_z: chosen by leave-one-movie-out on the benchmark movies (docs/benchmarks.md,
     # "Leave one movie out"; the procedure in benchmarks/generalise.py)
     background_z: float = _setting(
-        8.0,
+        6.0,
         "Fail-safe: damp a pixel only where it is confidently background, its local contrast "
         "and brightness (at 5 and 11 px) within this many robust standard deviations of the "
         "background's own. Pieces touching a cell join it (flat margins, lamellipodia); lone "
