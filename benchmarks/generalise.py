@@ -246,6 +246,7 @@ def mask_speed(cases, log, rounds: int = 2, frames: int = 7) -> dict:
                         (time.process_time() - started) / (len(clip) - 1) / megapixels
                     )
             out[case.movie_name] = {
+                "background_z": FlowRoISettings().background_z,
                 "megapixels": megapixels,
                 "frames": len(clip) - 1,
                 "on": statistics.median(times["on"]),
@@ -446,12 +447,13 @@ def tables(results: dict) -> list[str]:
                 "(docs/speed.md has the whole compression against plain JPEG2000)."
             ),
             "",
-            "| movie | megapixels | frames | s / MP, default | s / MP, fail-safe off |",
+            "| movie | megapixels | frames | s / MP, fail-safe on (background_z) | s / MP, fail-safe off |",
             "|---|---|---|---|---|",
         ]
         for name, m in results["mask_speed"].items():
+            z = f" ({m['background_z']:g})" if "background_z" in m else ""
             lines.append(
-                f"| {name} | {m['megapixels']:.2f} | {m['frames']} | {m['on']:.3f} | "
+                f"| {name} | {m['megapixels']:.2f} | {m['frames']} | {m['on']:.3f}{z} | "
                 f"{m['off']:.3f} |"
             )
         lines.append("")
