@@ -5,7 +5,7 @@ The RoI finds cells by local contrast and by departure from a coarse background 
 resolution; a guard built on the same detector reported 100 % where the RoI held 74 % of the cell
 pixels (issue 21). The guard's reference is instead *full-resolution change over time*
 (:func:`change_cells`): pixels that differ from BOTH neighbouring frames (after removing the
-drift) by CHANGE_Z robust standard deviations of the frame's own differences. A pixel that
+drift; at either end of the movie, the two nearest frames) by CHANGE_Z robust standard deviations of the frame's own differences. A pixel that
 differs from the frame before and the frame after belongs to something at frame t that moves or
 changes (a cell's margin, texture, a dividing nucleus); the wake a cell leaves (background at t,
 cell at t-1 only) and the place it goes (cell at t+1 only) differ from one neighbour, not both.
@@ -110,7 +110,10 @@ def change_cells(extractor, t: int) -> np.ndarray:
     from .masks import clean_mask
 
     n = len(extractor.movie)
-    neighbours = [u for u in (t - 1, t + 1) if 0 <= u < n]
+    # the frames before and after; at either end of the movie the two nearest on the one side
+    # (against a single neighbour, the place a cell moves to counts as changed too)
+    neighbours = [t - 1, t + 1] if 0 < t < n - 1 else [t - 2, t - 1, t + 1, t + 2]
+    neighbours = [u for u in neighbours if 0 <= u < n][:2]
     if not neighbours:
         return np.zeros(extractor.shape, bool)
 
