@@ -399,19 +399,3 @@ def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(tmp_path, 
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141
     assert err == ""
-
-
-def test_roi_writes_the_masks_compress_would_code(tmp_path, movie_file, small_movie, capsys):
-    from napari_flowroi import FlowRoISettings, roi_masks
-
-    out = tmp_path / "roi.tif"
-    assert main(["roi", str(movie_file), str(out), "--roi-margin", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    written = tifffile.imread(out)
-    expected = roi_masks(small_movie, FlowRoISettings(roi_margin=3))
-    assert written.shape == small_movie.shape and written.dtype == np.uint8
-    assert np.array_equal(written > 0, expected)
-    assert report["roi_share"] == pytest.approx(expected.mean())
-    # an existing file is kept unless --overwrite
-    assert main(["roi", str(movie_file), str(out)]) == 2
-    assert main(["roi", str(movie_file), str(out), "--overwrite"]) == 0

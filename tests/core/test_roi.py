@@ -284,3 +284,27 @@ def test_roi_masks_are_bitwise_the_masks_a_compression_codes(tmp_path, discs, mo
     for t, mask in coded.items():
         assert np.array_equal(masks[t], mask), t
     assert not roi_masks(discs.frames, settings.replace(plain=True)).any()
+
+
+def test_flowroi_roi_writes_the_masks_compress_would_code(tmp_path, small_movie, capsys):
+    import json
+
+    import pytest
+    import tifffile
+
+    from napari_flowroi import roi_masks
+    from napari_flowroi.cli import main
+
+    movie_file = tmp_path / "movie.tif"
+    tifffile.imwrite(movie_file, small_movie, photometric="minisblack", metadata={"axes": "TYX"})
+    out = tmp_path / "roi.tif"
+    assert main(["roi", str(movie_file), str(out), "--roi-margin", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    written = tifffile.imread(out)
+    expected = roi_masks(small_movie, FlowRoISettings(roi_margin=3))
+    assert written.shape == small_movie.shape and written.dtype == np.uint8
+    assert np.array_equal(written > 0, expected)
+    assert report["roi_share"] == pytest.approx(expected.mean())
+    # an existing file is kept unless --overwrite
+    assert main(["roi", str(movie_file), str(out)]) == 2
+    assert main(["roi", str(movie_file), str(out), "--overwrite"]) == 0
