@@ -309,6 +309,17 @@ def write(results: dict, docs: Path) -> Path:
         "The reference cells are never FlowRoI's own mask."
     )
     add("")
+    if results.get("generalise"):
+        import generalise
+
+        gen = results["generalise"]
+        add(
+            f"*Part `roi` (`benchmarks/generalise.py`): {gen['wall_seconds'] / 60:.1f} min; every "
+            "movie of `../shared/data` on three frames spread over it (the quick run: the middle "
+            "one).*"
+        )
+        add("")
+        md.extend(generalise.tables(gen))
     if results.get("roi_gap"):
         import roi_gap
 
@@ -451,8 +462,43 @@ def write(results: dict, docs: Path) -> Path:
     _speed_section(results, images, add)
     _defaults_section(results, add)
     path = docs / "benchmarks.md"
+    if not results.get("cases"):
+        md.extend(_earlier_sections(path))
     path.write_text("\n".join(md) + "\n")
     return path
+
+
+EARLIER = "## Earlier measurements (before issue 21)"
+
+
+def _earlier_sections(path: Path) -> list[str]:
+    """When the run made no quality sweep (`make bench` runs the parts `roi` and `speed`; the
+    sweep, downstream, other-codec and memory parts are `--parts quality,downstream,codecs,
+    memory`), the sections an earlier full run wrote are kept, under a heading that says they were
+    measured with the settings of that time, instead of being dropped."""
+    if not path.exists():
+        return []
+    text = path.read_text()
+    if EARLIER in text:
+        body = text[text.index(EARLIER) :].splitlines()[1:]
+        while body and not body[0].startswith("## "):  # the note written last time
+            body = body[1:]
+    elif "\n## Data\n" in text:
+        body = text[text.index("\n## Data\n") + 1 :].splitlines()
+    else:
+        return []
+    return [
+        EARLIER,
+        "",
+        (
+            "*Kept from the last full run (`python benchmarks/run.py --parts "
+            "quality,downstream,codecs,speed,memory`, three movies: HSC, GOWT1, HeLa), made with "
+            "the defaults of that time (before the fail-safe, `background_z`): the figures below "
+            "are those defaults', not today's. The tables above are today's.*"
+        ),
+        "",
+        *body,
+    ]
 
 
 def _suggested_verdict(results) -> str:
@@ -868,6 +914,21 @@ def _speed_section(results, images, add):
             f"| **ratio FlowRoI ÷ plain** | **{pf['ratio_flowroi_over_plain']:.2f}** (paper: 0.14 s / 0.09 s = 1.56) |"
         )
         add("")
+        cmd = sp.get("command")
+        if cmd:
+            add(
+                f"The whole `flowroi compress` command against `flowroi compress --plain` "
+                f"(issue 21's target ≤ 1.2×): {cmd['frames']} frames of a 1-MP uint16 movie "
+                f"(HeLa, mirrored to 1024×1024) at {cmd['rate']:g}:1, one worker"
+                + (" pinned to one CPU" if cmd["pinned"] else "")
+                + ", wall time from outside the process (start-up, the missed-cell guard's check "
+                f"and writing included), {cmd['pairs']} alternated pairs: **FlowRoI ÷ plain "
+                f"{cmd['wall_ratio']:.2f}** (median; pairs {cmd['wall_ratio_range'][0]:.2f}–"
+                f"{cmd['wall_ratio_range'][1]:.2f}; CPU {cmd['cpu_ratio']:.2f}; "
+                f"{cmd['flowroi_wall_s']:.2f} s against {cmd['plain_wall_s']:.2f} s; load average "
+                f"{cmd['load_average_1min']:.1f} on the shared machine)."
+            )
+            add("")
         add(
             "Throughput of `batch.compress_movie` (HSC frames, default settings, includes reading PNGs "
             "and writing the container):"

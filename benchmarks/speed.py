@@ -312,6 +312,67 @@ def scaling(source: Path, rate: float, repeats: int, plain: bool = False) -> dic
     }
 
 
+def command_ab(data: Path, pairs: int = 5, rate: float = 32.0, frames: int = 12) -> dict:
+    """The whole `flowroi compress` command, FlowRoI (defaults) against `--plain`, on a
+    `frames`-frame 1-MP uint16 movie (movie_inputs), one worker pinned to one CPU (taskset), wall
+    time from outside the process (interpreter start-up, imports, the missed-cell guard's check
+    before coding and writing the container all included), the two alternated pair by pair
+    (which goes first alternates too); medians of the per-pair ratios (issue 21's target: FlowRoI
+    <= 1.2x plain)."""
+    import shutil
+
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = ["taskset", "-c", str(cpus[-1])] if shutil.which("taskset") else []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = movie_inputs(data, Path(tmp), frames)["HeLa 1024x1024 uint16"]
+        runs = {"flowroi": [], "plain": []}
+        for i in range(pairs):
+            order = [("flowroi", []), ("plain", ["--plain"])]
+            for name, extra in order if i % 2 == 0 else order[::-1]:
+                out = Path(tmp) / f"{name}-{i}"
+                command = [
+                    *pin,
+                    sys.executable,
+                    "-m",
+                    "napari_flowroi.cli",
+                    "compress",
+                    str(source),
+                    str(out),
+                    "--compression-rate",
+                    f"{rate:g}",
+                    "--workers",
+                    "1",
+                    "--quiet",
+                    *extra,
+                ]
+                before = os.times()
+                t0 = time.perf_counter()
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                wall = time.perf_counter() - t0
+                after = os.times()
+                cpu = (after.children_user + after.children_system) - (
+                    before.children_user + before.children_system
+                )
+                runs[name].append({"wall": wall, "cpu": cpu})
+                shutil.rmtree(out)
+    pairs_ = list(zip(runs["flowroi"], runs["plain"], strict=True))
+    return {
+        "frames": frames,
+        "rate": rate,
+        "pairs": pairs,
+        "pinned": bool(pin),
+        "flowroi_wall_s": statistics.median(r["wall"] for r in runs["flowroi"]),
+        "plain_wall_s": statistics.median(r["wall"] for r in runs["plain"]),
+        "wall_ratio": statistics.median(f["wall"] / p["wall"] for f, p in pairs_),
+        "wall_ratio_range": [
+            min(f["wall"] / p["wall"] for f, p in pairs_),
+            max(f["wall"] / p["wall"] for f, p in pairs_),
+        ],
+        "cpu_ratio": statistics.median(f["cpu"] / p["cpu"] for f, p in pairs_),
+        "load_average_1min": os.getloadavg()[0],
+    }
+
+
 def speed_report(results: dict) -> str:
     """docs/speed.md from the results of `python benchmarks/speed.py --whole`."""
     m = results["machine"]

@@ -30,6 +30,7 @@ _LAZY = {
     "suggest_settings": "napari_flowroi.tune",
     "open_movie": "napari_flowroi.readers",
     "compress_file": "napari_flowroi.microscopy",  # ND2, CZI, LIF, OME-TIFF, OME-Zarr (extra)
+    "roi_masks": "napari_flowroi.batch",  # the full-resolution masks the compressor codes
 }
 
 __all__ = ["FlowRoISettings", "__version__", *sorted(_LAZY)]

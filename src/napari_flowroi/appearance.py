@@ -27,6 +27,17 @@ of EDGE_BAND px. The dim, textured cell body around a fluorescent nucleus (GOWT1
 out from the background by many robust standard deviations and reaches past LOCAL_PEAK_RADIUS,
 is cut where the nucleus ends; a dim nucleus keeps its own, lower peak.
 
+Fail-safe (issue 21): the rules above find what stands out *strongly*; the flat, low-contrast
+parts of cells (lamellipodia and spread cytoplasm in phase contrast, nuclei's dark nucleoli) do
+not, and a missed cell costs far more than a kept background pixel. So a pixel is also kept
+unless it is *confidently background*: its local contrast (CONTRAST_WINDOW px) and the
+departure of its local mean from the coarse background (at CONTRAST_WINDOW and FAILSAFE_WINDOW) lie
+within ``background_z`` robust standard deviations of the background's own, measured on the
+pixels the rules above leave out. Those kept pixels join the candidates (holes filled); a piece
+touching a confident cell becomes part of it (the cell's flat margin), a lone piece stays a
+candidate that the motion source keeps only when it moves (a moving margin or a faint cell, not
+still debris).
+
 Regions come in two strengths (hysteresis): *candidate* regions are connected pixels above half
 the cell contrast; a candidate holding a pixel above the full cell contrast is a *confident*
 cell. The appearance source protects confident cells; the motion source protects candidates that
@@ -89,6 +100,25 @@ DOME_Z = 1.0
 EDGE_BAND = 2.0
 
 
+#: The fail-safe's second scale (full-resolution px): the local mean's departure from the coarse
+#: background is measured at the cell score's CONTRAST_WINDOW (a thin dark margin stands out
+#: there, and the score's local mean and contrast are reused) and at this wider window (a broad,
+#: flat cytoplasm).
+FAILSAFE_WINDOW = 13
+#: The fail-safe's pieces are cleaned like candidates at these full-resolution sizes: an opening
+#: that removes noise specks, a closing that joins a margin to its cell, pieces smaller than
+#: FAILSAFE_MIN_AREA dropped.
+FAILSAFE_OPENING = 6
+FAILSAFE_CLOSING = 10
+FAILSAFE_MIN_AREA = 100
+#: Background statistics come from the pixels farther than this (full-resolution px) from any
+#: candidate, so dense fields do not raise the background's own spread.
+FAILSAFE_CLEARANCE = 8
+#: Closing (pixels at the prepared resolution) that seals a channel into a hole of the confident
+#: cells before it is filled.
+HOLE_SEAL = 5
+
+
 def _robust_stats(values: np.ndarray) -> tuple[float, float]:
     """Median and robust standard deviation (1.4826 MAD) of an image.
 
@@ -105,7 +135,11 @@ def _robust_z(values: np.ndarray) -> np.ndarray:
 
 
 def cell_score(
-    prepared: np.ndarray, scale: float, *, coarse: np.ndarray | None = None
+    prepared: np.ndarray,
+    scale: float,
+    *,
+    coarse: np.ndarray | None = None,
+    dark_field: bool | None = None,
 ) -> np.ndarray:
     """How many robust standard deviations each pixel stands out (at the prepared resolution).
 
@@ -118,35 +152,57 @@ def cell_score(
         meaning.
     coarse : ndarray, optional
         :func:`coarse_background` of `prepared`, when the caller has it already.
+    dark_field : bool, optional
+        Whether the frame is dark-field (the frame preparation decides it from the raw frame;
+        default: :func:`is_dark_field` of `prepared`).
 
     Returns
     -------
     ndarray
         float32 score, same shape as `prepared`.
     """
-    image = prepared.astype(np.float32)
-    window = max(3, int(round(CONTRAST_WINDOW * scale)) | 1)
+    return _score(prepared, scale, coarse, dark_field)[0]
+
+
+def _local(image: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Local mean and standard deviation of a float32 image in a `window` x `window` box."""
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     mean_sq = cv2.boxFilter(image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    contrast = cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    return mean, cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+
+
+def _score(
+    prepared: np.ndarray, scale: float, coarse: np.ndarray | None, dark_field: bool | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`cell_score` and the local mean and contrast (CONTRAST_WINDOW) it was made from,
+    which the fail-safe reuses."""
+    image = prepared.astype(np.float32)
+    mean, contrast = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
+    if dark_field is None:
+        dark_field = is_dark_field(prepared)
     if coarse is None:
-        coarse = coarse_background(prepared, scale)
-    if is_dark_field(prepared):
+        coarse = coarse_background(prepared, scale, dark_field=dark_field)
+    if dark_field:
         departure = _robust_z(image - coarse)
     else:
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
         blur = cv2.GaussianBlur(image, (0, 0), max(1.0, BACKGROUND_SCALE * scale))
         departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(image - coarse)))
-    return np.maximum(_robust_z(contrast), departure)
+    return np.maximum(_robust_z(contrast), departure), mean, contrast
 
 
 def is_dark_field(prepared: np.ndarray) -> bool:
     """Cells bright on a dark background (fluorescence): the median of the prepared frame lies
-    in the lowest third of its grey levels."""
+    in the lowest third of its grey levels. A fallback for callers without the raw frame: the
+    RoI takes the decision :func:`~napari_flowroi.preprocess.prepare_frames` makes on the raw
+    frame (this test flipped from frame to frame on phase-contrast U373 and E. coli, whose
+    prepared medians lie at 74-149)."""
     return float(np.median(prepared[::4, ::4])) < 255 / 3
 
 
-def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
+def coarse_background(
+    prepared: np.ndarray, scale: float, *, dark_field: bool | None = None
+) -> np.ndarray:
     """The frame's background at COARSE_BACKGROUND scale: a 5x5 median on a grid of
     COARSE_BACKGROUND / 5 px, interpolated back (cells are a minority in any 5x5 neighbourhood of
     that grid, so they do not lift it). A millisecond on a half-resolution megapixel frame."""
@@ -158,13 +214,100 @@ def coarse_background(prepared: np.ndarray, scale: float) -> np.ndarray:
     if small.dtype != np.uint8:
         small = np.clip(small, 0, 255).astype(np.uint8)
     if min(small.shape) >= 5:
-        if is_dark_field(prepared):
+        if is_dark_field(prepared) if dark_field is None else dark_field:
             # the dim floor between bright cells (a grey opening), not a median that dense
             # clusters of nuclei lift
             small = cv2.morphologyEx(small, cv2.MORPH_OPEN, ellipse(5))
         else:
             small = cv2.medianBlur(small, 5)
     return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+
+def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread (1.4826 MAD) of `values` over the pixels in `where` (from every
+    4th pixel each way, as :func:`_robust_stats`); of the whole image when `where` holds too few
+    pixels to say."""
+    # every 4th pixel each way, as _robust_stats (the gather and the medians were the cost)
+    sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else values[where]
+    if sample.size < 256:
+        median, spread = _robust_stats(values)
+        return median, max(spread, 1e-3)  # a blank frame has no spread: no 0/0
+    median = float(np.median(sample))
+    return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
+
+
+def background_departure(
+    prepared: np.ndarray,
+    scale: float,
+    known: np.ndarray,
+    *,
+    coarse: np.ndarray | None = None,
+    local: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """How many robust standard deviations of the background's own each pixel departs from it,
+    the largest over the fail-safe's cues (at the prepared resolution).
+
+    Parameters
+    ----------
+    prepared : ndarray
+        The frame the appearance score is measured on.
+    scale : float
+        Its size relative to the full frame.
+    known : ndarray
+        Pixels already taken for cells (candidates): the background's statistics come from the
+        pixels FAILSAFE_CLEARANCE px or more away from them.
+    coarse : ndarray, optional
+        :func:`coarse_background` of `prepared`, when the caller has it.
+    local : (ndarray, ndarray), optional
+        The local mean and contrast at CONTRAST_WINDOW (the cell score's), when the caller has
+        them: the fail-safe's first scale.
+
+    Returns
+    -------
+    ndarray
+        float32: the local contrast (above the background's) and the local mean's departure from
+        the coarse background (either sign) at CONTRAST_WINDOW and at FAILSAFE_WINDOW, each in
+        robust standard deviations, the largest of them per pixel.
+    """
+    image = prepared.astype(np.float32)
+    if coarse is None:
+        coarse = coarse_background(prepared, scale)
+    if local is None:
+        local = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
+    mean, contrast = local
+    background = ~grow(known, max(1, int(round(FAILSAFE_CLEARANCE * scale))))
+    median, spread = _stats_where(contrast, background)
+    out = (contrast - median) / spread
+    wide = max(3, int(round(FAILSAFE_WINDOW * scale)) | 1)
+    for level in (mean, cv2.boxFilter(image, -1, (wide, wide), borderType=cv2.BORDER_REFLECT)):
+        departure = level - coarse
+        median, spread = _stats_where(departure, background)
+        np.maximum(out, np.abs(departure - median) / spread, out=out)
+    return out
+
+
+def failsafe_pieces(departure: np.ndarray, z: float, scale: float) -> np.ndarray:
+    """The pixels of :func:`background_departure` above `z`, cleaned (FAILSAFE_OPENING,
+    FAILSAFE_CLOSING, FAILSAFE_MIN_AREA at full resolution): what is not confidently background."""
+    return clean_mask(
+        departure > z,
+        max(1, int(round(FAILSAFE_OPENING * scale))),
+        max(1, int(round(FAILSAFE_CLOSING * scale))),
+        FAILSAFE_MIN_AREA * scale**2,
+    )
+
+
+def not_background(
+    prepared: np.ndarray,
+    scale: float,
+    known: np.ndarray,
+    z: float,
+    *,
+    coarse: np.ndarray | None = None,
+) -> np.ndarray:
+    """Pixels that are not confidently background (the fail-safe) at the prepared resolution:
+    :func:`failsafe_pieces` of :func:`background_departure` at `z`."""
+    return failsafe_pieces(background_departure(prepared, scale, known, coarse=coarse), z, scale)
 
 
 @dataclass(frozen=True)
@@ -191,6 +334,7 @@ def cell_regions(
     peak_radius: int = 0,
     brightness: np.ndarray | None = None,
     edge_band: int = 0,
+    failsafe: np.ndarray | None = None,
 ) -> CellRegions:
     """Candidate and confident cell regions from a :func:`cell_score` image.
 
@@ -214,25 +358,54 @@ def cell_regions(
         the watershed basins of maxima rising ``DOME_Z * contrast`` robust standard deviations).
     edge_band : int
         Pixels (at this resolution) of what that cut removes kept around each object.
+    failsafe : ndarray, optional
+        :func:`not_background` pixels: they join the candidates (holes filled), so a piece
+        touching a confident cell is part of it and a lone piece is a candidate.
 
     Returns
     -------
     CellRegions
     """
     candidates = clean_mask(score > CANDIDATE_SHARE * contrast, opening, closing, min_area)
-    if brightness is not None and DARK_EDGE_SHARE > 0:
+    dark_field_cut = brightness is not None and DARK_EDGE_SHARE > 0
+    if failsafe is not None and dark_field_cut:
+        # on dark-field frames the fail-safe's pieces are cut at their object's own edge like
+        # every candidate: the dim cytoplasm around a nucleus (GOWT1) is above the background
+        # but is not what the RoI pays for; what stays is what it lacked (the dark nucleoli of
+        # CHO's nuclei, enclosed and filled)
+        candidates |= failsafe
+    if dark_field_cut:
         candidates = _own_edge(brightness, candidates, DOME_Z * contrast, edge_band)
     if peak_radius > 0:
         # trim the skirts after the clean-up, so the thin rims of textured cells survive it
         # a square window: OpenCV dilates by a rectangle in separable passes, 4x faster than a disc
         local_peak = cv2.dilate(score, np.ones((2 * peak_radius + 1,) * 2, np.uint8))
         candidates &= (score >= LOCAL_PEAK_SHARE * local_peak) | (score > STRONG_SHARE * contrast)
+    if failsafe is not None and not dark_field_cut:
+        # after the trim, which would cut a flat margin off its textured body again
+        candidates |= failsafe
     candidates = fill_holes(candidates)
     count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
     # seeds are opened like the candidates, so a lone noisy pixel above the contrast seeds nothing
     seeds = clean_mask(score > contrast, opening, 1, 0)
     confident = np.bincount(labels[seeds], minlength=count) > 0
     confident[0] = False
+    if failsafe is not None:
+        # the fail-safe's last step: what confident cells enclose is part of them (the dark
+        # nucleoli of CHO's nuclei: 2-7 % of their pixels were left out, coded as background),
+        # also behind a channel of a pixel or two (between two touching nuclei): a small closing
+        # seals it before the fill
+        held = confident[labels]
+        sealed = cv2.morphologyEx(held.astype(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
+        enclosed = fill_holes(sealed) & ~held
+        if enclosed.any():
+            confident[np.unique(labels[enclosed])] = True
+            confident[0] = False
+            hollow = enclosed & (labels == 0)
+            if hollow.any():  # background pixels enclosed: one confident region more
+                labels[hollow] = count
+                confident = np.append(confident, True)
+                count += 1
     return CellRegions(labels, confident, count - 1)
 
 
@@ -258,17 +431,30 @@ def _own_edge(
     return keep
 
 
-def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
-    """:func:`cell_regions` of a prepared frame under `settings` (clean-up sizes, contrast)."""
+def regions_for(
+    prepared: np.ndarray, settings: FlowRoISettings, *, dark_field: bool | None = None
+) -> CellRegions:
+    """:func:`cell_regions` of a prepared frame under `settings` (clean-up sizes, contrast);
+    `dark_field` as in :func:`cell_score`."""
     scale = settings.flow_scale
-    coarse = coarse_background(prepared, scale)
+    if dark_field is None:
+        dark_field = is_dark_field(prepared)
+    coarse = coarse_background(prepared, scale, dark_field=dark_field)
     brightness = None
-    if is_dark_field(prepared):
+    if dark_field:
         brightness = cv2.GaussianBlur(
             prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
         )
+    score, mean, contrast = _score(prepared, scale, coarse, dark_field)
+    failsafe = None
+    if settings.background_z > 0:
+        known = score > CANDIDATE_SHARE * settings.cell_contrast
+        departure = background_departure(
+            prepared, scale, known, coarse=coarse, local=(mean, contrast)
+        )
+        failsafe = failsafe_pieces(departure, settings.background_z, scale)
     return cell_regions(
-        cell_score(prepared, scale, coarse=coarse),
+        score,
         contrast=settings.cell_contrast,
         brightness=brightness,
         edge_band=int(round(EDGE_BAND * scale)),
@@ -276,6 +462,7 @@ def regions_for(prepared: np.ndarray, settings: FlowRoISettings) -> CellRegions:
         closing=max(1, round(settings.closing_size * scale)),
         min_area=settings.min_component_area * scale**2,
         peak_radius=max(1, int(round(LOCAL_PEAK_RADIUS * scale))),
+        failsafe=failsafe,
     )
 
 

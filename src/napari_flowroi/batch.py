@@ -590,3 +590,61 @@ __all__ = [
     "run_description",
     "coverage_of",
 ]
+
+
+# --- the masks a compression codes, without coding (`flowroi roi`, `roi_masks`) -----------------
+def roi_masks(movie, settings: FlowRoISettings | None = None, *, extra_roi=None, frames=None):
+    """The full-resolution RoI masks the compressor codes, one per frame.
+
+    The same extractor and the same call (:meth:`RoiExtractor.mask`) as ``compress_movie``, so
+    the masks are bitwise those a compression with these settings uses (tested).
+
+    Parameters
+    ----------
+    movie : str, Path, array or Movie
+        Anything :func:`napari_flowroi.open_movie` opens: a (T, Y, X) stack, a folder of frames,
+        an array.
+    settings : FlowRoISettings, optional
+        The compression settings (default: the defaults).
+    extra_roi : (T, Y, X) masks or labels, optional
+        The user's masks, always protected (as ``compress_movie``'s `extra_roi`).
+    frames : sequence of int, optional
+        Only these frames (default: all).
+
+    Returns
+    -------
+    ndarray
+        bool (len(frames), Y, X); all False for plain JPEG2000, which has no RoI.
+
+    Examples
+    --------
+    >>> from napari_flowroi import FlowRoISettings, roi_masks
+    >>> masks = roi_masks("movie.tif", FlowRoISettings(compression_rate=16))  # doctest: +SKIP
+    """
+    settings = FlowRoISettings() if settings is None else settings
+    movie = open_movie(movie)
+    if isinstance(extra_roi, (str, bytes)) or hasattr(extra_roi, "is_file"):
+        extra_roi = open_movie(extra_roi)
+    frames = range(len(movie)) if frames is None else list(frames)
+    out = np.zeros((len(frames), *movie.shape[1:]), bool)
+    if settings.plain:
+        return out
+    # the batch's cache window (batch.py): frames in order need the adjacent window and partners
+    extractor = RoiExtractor(
+        movie, settings, cache_frames=2 * settings.adjacent_factor + 4, extra_roi=extra_roi
+    )
+    for i, t in enumerate(frames):
+        out[i] = extractor.mask(t)
+    extractor.clear()
+    return out
+
+
+def write_roi_masks(movie, output, settings: FlowRoISettings | None = None, *, extra_roi=None):
+    """Write :func:`roi_masks` of `movie` to the TIFF `output` (uint8, 255 = RoI, one page per
+    frame), for ``flowroi roi``; returns the RoI's mean share of the frame."""
+
+    masks = roi_masks(movie, settings, extra_roi=extra_roi)
+    import tifffile  # only `flowroi roi` writes a TIFF here
+
+    tifffile.imwrite(output, masks.astype(np.uint8) * 255, photometric="minisblack")
+    return float(masks.mean()) if masks.size else 0.0

@@ -222,7 +222,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     verify.add_argument("container", type=Path)
     verify.add_argument("--quiet", action="store_true", help="no progress on stderr")
+
+    roi = sub.add_parser(
+        "roi",
+        help="write the full-resolution RoI masks compress would code (a uint8 TIFF, 255 = RoI)",
+    )
+    roi.add_argument("input", type=Path, help="multi-page TIFF/OME-TIFF or folder of frames")
+    roi.add_argument("output", type=Path, help="TIFF file to write")
+    roi.add_argument("--roi-mask", type=Path, metavar="TIFF", help="your masks, always kept")
+    roi.add_argument("--overwrite", action="store_true")
+    _add_settings_options(roi)
     return parser
+
+
+def _roi(args) -> int:
+    """`flowroi roi MOVIE OUT.tif`: the masks compress would code, as a TIFF."""
+    from .batch import write_roi_masks
+    from .outputs import check_file_output, check_not_on_inputs
+    from .readers import check_fits_memory, open_movie
+
+    settings = settings_from_args(args)
+    check_not_on_inputs(args.output, [args.input, args.roi_mask, args.preset], what="mask TIFF")
+    check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")
+    movie = open_movie(args.input)
+    check_fits_memory(movie, plain=False)
+    extra = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    share = write_roi_masks(movie, args.output, settings, extra_roi=extra)
+    print(json.dumps({"output": str(args.output), "frames": len(movie), "roi_share": share}))
+    return EXIT_OK
 
 
 class _StderrProgress:
@@ -564,6 +591,7 @@ def main(argv: list[str] | None = None) -> int:
             "info": _info,
             "verify": _verify,
             "tune": _tune,
+            "roi": _roi,
         }[args.command]
         status = handler(args)
         sys.stdout.flush()  # a reader gone away shows here, inside the handlers below

@@ -287,12 +287,20 @@ class RoiExtractor:
         reads 1.6 px of random motion and the noise floor rises above the cells' own.)"""
         return self._prepared_pair(t)[1]
 
+    def dark_field(self, t: int) -> bool:
+        """Whether frame t is dark-field, as its preparation decided from the raw frame (it then
+        made a second, square-root stretched image for the appearance score)."""
+        linear, stabilised = self._prepared_pair(t)
+        return stabilised is not linear
+
     def _pooled_regions(self, t: int) -> CellRegions:
         """Candidate and confident cell regions of frame t from its appearance (flow resolution)."""
         return self.pool.get(
             "regions",
             (t, _key(self.settings, CELL_SETTINGS)),
-            lambda: regions_for(self.appearance_image(t), self.settings),
+            lambda: regions_for(
+                self.appearance_image(t), self.settings, dark_field=self.dark_field(t)
+            ),
         )
 
     def _pooled_cells(self, t: int) -> np.ndarray:

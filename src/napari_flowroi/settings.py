@@ -137,7 +137,8 @@ class FlowRoISettings:
     coverage_target: float = _setting(
         0.98,
         "Warn before compressing when the region of interest is estimated to hold less than "
-        "this share of the cells (found by local contrast, independently of motion).",
+        "this share of the cells (the missed-cell guard: cells seen by their change over time, "
+        "independently of how the region of interest is found).",
         low=0.0,
         high=1.0,
         affects="readout",
@@ -243,6 +244,19 @@ class FlowRoISettings:
         "taken for a cell, in robust standard deviations (lower finds fainter cells).",
         low=0.5,
         high=50.0,
+        expert=True,
+        affects="cells",
+    )
+    # background_z: chosen by leave-one-movie-out on the benchmark movies (docs/benchmarks.md,
+    # "Leave one movie out"; the procedure in benchmarks/generalise.py)
+    background_z: float = _setting(
+        6.0,
+        "Fail-safe: damp a pixel only where it is confidently background, its local contrast "
+        "and brightness (at 5 and 11 px) within this many robust standard deviations of the "
+        "background's own. Pieces touching a cell join it (flat margins, lamellipodia); lone "
+        "pieces are kept when they move. Lower keeps more; 0 switches the fail-safe off.",
+        low=0.0,
+        high=100.0,
         expert=True,
         affects="cells",
     )

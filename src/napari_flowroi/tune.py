@@ -3,7 +3,8 @@
 A few frames spread over the movie are coded with each candidate (RoI sources x RoI threshold x
 adjacent factor x scaling factor) at the chosen compression rate. Each candidate gets:
 
-- its estimated cell coverage: share of the cells found from appearance (guard.py) inside the RoI;
+- its estimated cell coverage: share of the cells found from appearance and of the guard's own
+  reference (change over time, guard.py) inside the RoI;
 - its gain: the candidate's rate divided by the rate at which plain JPEG2000 gives the same PSNR
   inside those cells (> 1: FlowRoI's files are smaller at equal quality inside the cells); the
   worst sampled frame counts.
@@ -25,7 +26,7 @@ import numpy as np
 
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
-from .guard import sample_frames
+from .guard import change_cells, sample_frames
 from .ladders import ladder_rates, plain_rate_ladder
 from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
@@ -177,6 +178,9 @@ def suggest_settings(
     reference = RoiExtractor(movie, base.replace(motion_roi=True))
     originals = {t: movie[t] for t in frames}
     cells = {t: reference.cells(t) for t in frames}
+    # coverage is checked against the guard's own reference too (change over time, independent
+    # of the appearance source), so candidates with appearance on do not read 100 % by design
+    guarded = {t: change_cells(reference, t) | cells[t] for t in frames}
     for t in frames:
         reference.motion(t)  # computed once here, not raced for by the workers
     # plain JPEG2000 around the target rate (ladders.LADDER_FACTORS), PSNR inside the cells
@@ -189,7 +193,7 @@ def suggest_settings(
     def evaluate(settings: FlowRoISettings) -> Candidate:
         if cancel is not None and cancel.is_set():
             raise CancelledError("Suggesting settings was cancelled.")
-        candidate = _evaluate(reference.with_settings(settings), originals, cells, ladders)
+        candidate = _evaluate(reference.with_settings(settings), originals, cells, ladders, guarded)
         with lock:
             done[0] += 1
             current = done[0]
@@ -208,7 +212,7 @@ def suggest_settings(
     return Suggestion(suggested, best, tuple(results), frames, time.perf_counter() - started)
 
 
-def _evaluate(extractor: RoiExtractor, originals, cells, ladders) -> Candidate:
+def _evaluate(extractor: RoiExtractor, originals, cells, ladders, guarded=None) -> Candidate:
     settings = extractor.settings
     coverage, gains, fractions, quality, plain_quality = [], [], [], [], []
     for t, original in originals.items():
@@ -217,7 +221,7 @@ def _evaluate(extractor: RoiExtractor, originals, cells, ladders) -> Candidate:
         q = psnr(original, decode_frame(encoded), cells[t])
         rate = encoded.compression_rate
         gains.append(ladders[t].gain(rate, q))
-        coverage.append(pixel_coverage(roi, cells[t]))
+        coverage.append(pixel_coverage(roi, (guarded or cells)[t]))
         fractions.append(float(roi.mean()))
         quality.append(q)
         plain_quality.append(ladders[t].quality_at(rate))

@@ -137,3 +137,41 @@ def test_dark_field_regions_end_at_their_own_edge_not_in_the_cell_body(monkeypat
     monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.0)  # without each object's own edge
     untrimmed = RoiExtractor(movie_from_array(frame[None]), settings).mask(0)
     assert untrimmed[bodies].mean() > 0.5
+
+
+def _spread_cell(margin_level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A flat phase-contrast-like frame: a textured cell body and, beside it, a flat margin (a
+    lamellipodium) up to `margin_level` grey levels darker than the background that fades out
+    over ~6 px (no edge of its own), under camera noise of 2 grey levels."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    frame = 120 + rng.normal(0, 2.0, (160, 200))
+    yy, xx = np.mgrid[0:160, 0:200]
+    body = (yy - 80) ** 2 + (xx - 60) ** 2 < 18**2
+    margin = ((yy - 80) ** 2 / 45**2 + (xx - 95) ** 2 / 65**2 < 1) & ~body
+    frame -= margin_level * cv2.GaussianBlur(margin.astype(np.float32), (0, 0), 6)
+    frame[body] += 40 * rng.standard_normal(int(body.sum()))
+    return np.clip(frame, 0, 255).astype(np.uint8), margin, body
+
+
+def test_a_flat_margin_attached_to_a_cell_is_kept_by_the_fail_safe():
+    frame, margin, body = _spread_cell(margin_level=8)
+    movie = movie_from_array(np.stack([frame, frame]))
+    on = RoiExtractor(movie, FlowRoISettings(motion_roi=False)).mask(0)
+    off = RoiExtractor(movie, FlowRoISettings(motion_roi=False, background_z=0)).mask(0)
+    assert pixel_coverage(off, margin) < 0.5  # the contrast rule alone misses the flat margin
+    assert pixel_coverage(on, margin) > 0.95 and pixel_coverage(on, body) > 0.99
+    assert on[far_from(margin | body, 12)].mean() < 0.02  # and the calm background stays out
+
+
+def test_the_fail_safe_keeps_more_as_its_threshold_falls():
+    frame, margin, _ = _spread_cell(margin_level=6)
+    movie = movie_from_array(np.stack([frame, frame]))
+    kept = [
+        pixel_coverage(
+            RoiExtractor(movie, FlowRoISettings(motion_roi=False, background_z=z)).mask(0), margin
+        )
+        for z in (16.0, 8.0, 4.0)
+    ]
+    assert kept[0] <= kept[1] <= kept[2] and kept[2] > kept[0]

@@ -178,24 +178,28 @@ def _streamed_movie(n_frames, shape=(96, 128)):
 
 def test_peak_memory_does_not_grow_with_the_number_of_frames(tmp_path):
     """16 vs 64 streamed frames: the peak of traced allocations stays the same (after a warm-up
-    run, so lazily imported modules are not counted). The cycle collector stays on: glymur leaves
-    ~10 kB of cyclic garbage per encoded frame that only it frees (codec.py).
+    run, so lazily imported modules are not counted). The cycle collector stays on, as in use.
     benchmarks/long_movie.py measures the process's peak RSS for 100 vs 2,000 1-MP frames."""
     import gc
     import tracemalloc
 
     compress_movie(_streamed_movie(4), tmp_path / "warm-up", FlowRoISettings(compression_rate=20))
-    peaks = {}
-    for n_frames in (16, 64):
-        movie = _streamed_movie(n_frames)
-        gc.collect()
-        tracemalloc.start()
-        try:
-            compress_movie(movie, tmp_path / f"m{n_frames}", FlowRoISettings(compression_rate=20))
-            peaks[n_frames] = tracemalloc.get_traced_memory()[1]
-        finally:
-            tracemalloc.stop()
-    assert peaks[64] < 1.25 * peaks[16], peaks
+    peaks = {16: [], 64: []}
+    # The smallest of two runs each: when the look-ahead thread and the cycle collector happen to
+    # run varies the peak by a frame's worth of arrays (seen under load); growth with the number
+    # of frames shows in every run.
+    for run in range(2):
+        for n_frames in (16, 64):
+            movie = _streamed_movie(n_frames)
+            gc.collect()
+            tracemalloc.start()
+            try:
+                out = tmp_path / f"m{n_frames}-{run}"
+                compress_movie(movie, out, FlowRoISettings(compression_rate=20))
+                peaks[n_frames].append(tracemalloc.get_traced_memory()[1])
+            finally:
+                tracemalloc.stop()
+    assert min(peaks[64]) < 1.25 * min(peaks[16]), peaks
 
 
 def test_finding_the_next_roi_beside_the_encode_writes_the_same_bytes(tmp_path, discs, monkeypatch):

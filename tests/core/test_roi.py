@@ -146,9 +146,12 @@ def test_with_appearance_on_only_regions_it_does_not_protect_are_asked_whether_t
 def test_adjacent_factor_unions_neighbouring_masks(discs):
     movie = movie_from_array(discs.frames)
     alone = RoiExtractor(movie, MOTION.replace(adjacent_factor=0))
-    union = RoiExtractor(movie, MOTION.replace(adjacent_factor=1)).mask(4)
+    union = RoiExtractor(movie, MOTION.replace(adjacent_factor=1))
     expected = alone.mask(3) | alone.mask(4) | alone.mask(5)
-    assert np.array_equal(union, expected)
+    assert np.array_equal(alone.mask(4), alone.motion_mask(4))  # motion is the only source
+    expected = alone.motion_mask(3) | alone.motion_mask(4) | alone.motion_mask(5)
+    assert np.array_equal(union.motion_mask(4), expected)
+    assert np.array_equal(union.mask(4), expected)
 
 
 @pytest.mark.parametrize("rule", ["cells", "quantile"])
@@ -230,7 +233,7 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
     monkeypatch.setattr(
         roi, "aligned_flow_in", lambda *a, **k: flows.append(1) or real_flow(*a, **k)
     )
-    monkeypatch.setattr(roi, "regions_for", lambda *a: cells.append(1) or real_cells(*a))
+    monkeypatch.setattr(roi, "regions_for", lambda *a, **k: cells.append(1) or real_cells(*a, **k))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
     first.mask(3)
     second = first.with_settings(FlowRoISettings(roi_threshold=0.3))
@@ -258,3 +261,50 @@ def test_extractors_with_other_thresholds_share_one_pool(discs):
     assert other.pool is extractor.pool
     extractor.mask(3)
     assert other.regions(3) is extractor.regions(3) and other.motion(3) is extractor.motion(3)
+
+
+def test_roi_masks_are_bitwise_the_masks_a_compression_codes(tmp_path, discs, monkeypatch):
+    import napari_flowroi.batch as batch
+    from napari_flowroi import roi_masks
+
+    coded = {}
+    real_encode = batch.encode_frame
+
+    def recording(frame, mask, *args, **kwargs):
+        t = next(i for i, f in enumerate(discs.frames) if np.array_equal(f, frame))
+        coded[t] = mask.copy()
+        return real_encode(frame, mask, *args, **kwargs)
+
+    monkeypatch.setattr(batch, "encode_frame", recording)
+    settings = FlowRoISettings(compression_rate=16, adjacent_factor=1)
+    batch.compress_movie(discs.frames, tmp_path / "out", settings, workers=2)
+    masks = roi_masks(discs.frames, settings)
+    assert masks.shape == discs.frames.shape and masks.dtype == bool
+    assert sorted(coded) == list(range(len(discs.frames)))
+    for t, mask in coded.items():
+        assert np.array_equal(masks[t], mask), t
+    assert not roi_masks(discs.frames, settings.replace(plain=True)).any()
+
+
+def test_flowroi_roi_writes_the_masks_compress_would_code(tmp_path, small_movie, capsys):
+    import json
+
+    import pytest
+    import tifffile
+
+    from napari_flowroi import roi_masks
+    from napari_flowroi.cli import main
+
+    movie_file = tmp_path / "movie.tif"
+    tifffile.imwrite(movie_file, small_movie, photometric="minisblack", metadata={"axes": "TYX"})
+    out = tmp_path / "roi.tif"
+    assert main(["roi", str(movie_file), str(out), "--roi-margin", "3"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    written = tifffile.imread(out)
+    expected = roi_masks(small_movie, FlowRoISettings(roi_margin=3))
+    assert written.shape == small_movie.shape and written.dtype == np.uint8
+    assert np.array_equal(written > 0, expected)
+    assert report["roi_share"] == pytest.approx(expected.mean())
+    # an existing file is kept unless --overwrite
+    assert main(["roi", str(movie_file), str(out)]) == 2
+    assert main(["roi", str(movie_file), str(out), "--overwrite"]) == 0

@@ -488,7 +488,7 @@ class Plane:
     """One (scene, channel, z) movie of a microscopy file, named by path and indices.
 
     Picklable: dask tasks receive it and open the file themselves (``by_path``); ``open_movie``
-    turns it into a :class:`~napari_flowroi.inputs.Movie`."""
+    turns it into a :class:`~napari_flowroi.readers.Movie`."""
 
     path: str
     scene: int = 0
