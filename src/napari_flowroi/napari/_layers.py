@@ -1,9 +1,11 @@
-"""The live preview layers: RoI mask, flow, decoded FlowRoI, decoded plain JPEG2000.
+"""The live preview layers: RoI sources, flow, decoded FlowRoI, decoded plain JPEG2000.
 
 Each layer holds a lazy dask array with the source's shape and one chunk per frame. A chunk reads
 the preview of its frame from the previewer's cache and never computes: the widget computes the
 visible frame in a worker and then swaps in a fresh dask array (a new name, so no cached chunk of
-an older one is reused). Frames not computed yet show as empty until their preview arrives.
+an older one is reused). A decoded frame not computed yet shows the last decoded frame until its
+own arrives, so scrubbing never shows a black frame (issue 22, item 6); the RoI layer labels each
+pixel with the source that drew it (motion, appearance, your mask).
 """
 
 from __future__ import annotations
@@ -25,13 +27,17 @@ ROLES = {
     "flowroi": ("FlowRoI", "image"),
     "plain": ("JPEG2000", "image"),
     "flow": ("flow", "image"),
-    "mask": ("RoI mask", "labels"),
+    "mask": ("RoI sources", "labels"),
 }
 FLOW_VIEWS = {"flow magnitude": "magnitude", "motion saliency": "saliency"}
 #: Roles whose data come with the coarse preview (mask and flow), the rest with the coded one.
 COARSE_ROLES = ("mask", "flow")
 #: The RoI mask in cyan: apart from the orange rings of cells left outside.
 MASK_COLOUR = "#00e5ff"
+#: Label -> colour of the RoI layer: motion cyan, appearance green, your mask magenta, and a
+#: mask whose sources are not known yet (the first instant of a new frame) light grey.
+SOURCE_COLOURS = {1: MASK_COLOUR, 2: "#7cfc00", 3: "#ff4fd8", 4: "#d0d0d0"}
+UNKNOWN_SOURCE = 4
 MISSED_COLOUR = "#ff8c3a"
 _generation = itertools.count()
 
@@ -149,30 +155,55 @@ def layer_axes(layer, channel: int = 0) -> LayerAxes:
 class LiveLayers:
     """Creates the preview layers of one source layer on first use and swaps their data."""
 
-    def __init__(self, viewer, source, previewer: Previewer, axes: LayerAxes | None = None):
+    def __init__(self, viewer, source, model, axes: LayerAxes | None = None):
         self.viewer = viewer
         self.source = source
-        self.previewer = previewer
+        self.model = model  # tuning.TuningModel: its previewer and the RoI sources
         self.axes = axes or LayerAxes(3, 0)
         self.layers: dict[str, object] = {}
         self.flow_view = "magnitude"
+        self.last_decoded: dict[str, np.ndarray] = {}  # role -> last decoded frame shown
+
+    @property
+    def previewer(self) -> Previewer:
+        return self.model.previewer
 
     def _chunk_reader(self, settings: FlowRoISettings, what: str):
         getter = LAYER_VIEWS[what][1]
-        shape = self.previewer.shape[1:]
-        dtype = view_dtype(what, self.previewer.dtype)
+        previewer = self.previewer
+        shape = previewer.shape[1:]
+        dtype = view_dtype(what, previewer.dtype)
 
-        find = (
-            self.previewer.cached_coarse
-            if what in ("mask", "magnitude", "saliency")
-            else self.previewer.cached
-        )
+        if what == "mask":
 
-        def read(t: int) -> np.ndarray:
-            found = find(settings, t)
-            return getter(found) if found is not None else np.zeros(shape, dtype)
+            def read_sources(t: int) -> np.ndarray:
+                known = self.model.assessment(settings, t)
+                if known is not None:
+                    return known.sources
+                found = previewer.cached_coarse(settings, t)
+                if found is None:
+                    return np.zeros(shape, np.uint8)
+                return found.mask.astype(np.uint8) * UNKNOWN_SOURCE
 
-        return read
+            return read_sources
+        if what in ("magnitude", "saliency"):
+
+            def read_flow(t: int) -> np.ndarray:
+                found = previewer.cached_coarse(settings, t)
+                return getter(found) if found is not None else np.zeros(shape, dtype)
+
+            return read_flow
+
+        def read_decoded(t: int) -> np.ndarray:
+            found = previewer.cached(settings, t)
+            if found is not None:
+                frame = getter(found)
+                self.last_decoded[what] = frame
+                return frame
+            last = self.last_decoded.get(what)  # not black while the new frame is coded
+            return last if last is not None and last.shape == shape else np.zeros(shape, dtype)
+
+        return read_decoded
 
     def stack(self, settings: FlowRoISettings, what: str):
         name = f"flowroi-live-{what}-{next(_generation)}"
@@ -223,12 +254,15 @@ class LiveLayers:
             "translate": self.axes.translate(src),
             "metadata": {ROLE_KEY: role, "flowroi_source": src.name},
         }
+        units = getattr(src, "units", None)
+        if units is not None:  # the pixel size's unit travels with the scale
+            common["units"] = [units[a] for a in range(len(units))]
         if kind == "labels":
             from napari.utils.colormaps import DirectLabelColormap
 
             layer = self.viewer.add_labels(data, opacity=0.4, **common)
             layer.colormap = DirectLabelColormap(
-                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], 1: MASK_COLOUR}
+                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], **SOURCE_COLOURS}
             )
         elif role == "flow":
             layer = self.viewer.add_image(
@@ -240,7 +274,8 @@ class LiveLayers:
                 contrast_limits=[0.0, 1.0] if self.flow_view == "saliency" else [0.0, 3.0],
                 **common,
             )
-            layer.colorbar.visible = True  # the colour scale, in pixels per frame
+            layer.colorbar.visible = True
+            self._colorbar_unit(layer)
         else:
             layer = self.viewer.add_image(
                 data,
@@ -278,6 +313,17 @@ class LiveLayers:
         else:
             layer.data = points
 
+    def refresh_sources(self, settings: FlowRoISettings) -> None:
+        """Re-read the RoI layer: each pixel's source is known now."""
+        layer = self.layers.get("mask")
+        if layer is not None and layer in self.viewer.layers:
+            layer.data = self.stack(settings, "mask")
+
+    def _colorbar_unit(self, layer) -> None:
+        """The colour bar says what its numbers are: pixels per frame, or a saliency in 0–1."""
+        unit = "px/frame" if self.flow_view == "magnitude" else "saliency (0–1)"
+        layer.name = f"flow {unit} · {short_name(self.source.name, 18)}"
+
     def set_flow_view(self, view: str, settings: FlowRoISettings) -> None:
         self.flow_view = view
         layer = self.layers.get("flow")
@@ -285,6 +331,7 @@ class LiveLayers:
             layer.data = self.stack(settings, view)
             if view == "saliency":
                 layer.contrast_limits = [0.0, 1.0]
+            self._colorbar_unit(layer)
 
     def remove(self) -> None:
         for layer in self.layers.values():
