@@ -124,9 +124,9 @@ def verdict(
             f"{held}, below the {100 * target:.0f} % target: no gain claimed — cells left out "
             f"are smeared (all cells {signed_db(gain)} against JPEG2000 {same})."
         )
-    if abs(gain) < 0.2:
-        return f"{held}: FlowRoI ≈ JPEG2000 on the cells ({signed_db(gain)} {same})."
     words = size_words(size_factor)
+    if abs(gain) < 0.2 or (gain < 0 and words.startswith("about")):
+        return f"{held}: FlowRoI ≈ JPEG2000 on the cells ({signed_db(gain)} {same})."
     if gain > 0:
         return f"{held}: FlowRoI {signed_db(gain)} on the cells {same}" + (
             f", or {words}." if words else "."

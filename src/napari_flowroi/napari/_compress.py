@@ -137,11 +137,49 @@ class CompressPanel(Container):
         )
 
     # --- the batch -----------------------------------------------------------------------------
+    def compress(self, output=None, workers: int | None = None):
+        """Compress the dock's movie layer into `output` (default: the output field)."""
+        dock, panel = self.dock, self
+        panel.status.value = ""  # no "Done" of an earlier run beside a new refusal
+        layer = dock.picker.layer
+        if layer is None:
+            dock.notify("Pick the movie layer to compress first.")
+            panel.status.value = dock.messages[-1]
+            return None
+        if dock.model.movie is None:  # refused when picked: say why again
+            dock.source_changed(channel=dock.picker.axes.index)
+            if dock.model.movie is None:
+                panel.status.value = dock.messages[-1] if dock.messages else ""
+                return None
+        settings = dock.settings()
+        if settings is None:
+            return None
+        output = Path(output if output is not None else panel.output.value)
+        if str(output) in ("", "."):
+            dock.notify("Choose an output folder for the compressed stack first.")
+            return None
+        check = settings.uses_roi and not dock.model.coverage_accepted(settings)
+        first = "Checking cell coverage, then compressing" if check else "Compressing"
+        axes = dock.picker.axes
+        try:
+            if dock.compresses_channels:
+                movies = [dock.picker.channel_movie(layer, c) for c in range(axes.channels)]
+                n = sum(len(m) for m in movies)
+                return panel.launch(movies, output, settings, motion_channel=axes.index,
+                                    workers=workers, busy_text=f"{first} {axes.channels} channels ({n} frames)…")  # fmt: skip
+            movie = dock.picker.channel_movie(layer, axes.index)
+        except FlowRoIError as exc:
+            dock.notify(str(exc))
+            return None
+        return panel.launch([movie], output, settings, motion_channel=None, workers=workers,
+                            busy_text=f"{first} {len(movie)} frames…")  # fmt: skip
+
     def launch(self, movies, output: Path, settings, *, motion_channel, workers, busy_text):
         """Start the batch of `movies` (one, or every channel) into `output`."""
         dock, busy = self.dock, self.dock.busy_line
         if not busy.start("the compression", busy_text):
             return None
+        dock.watch_window()  # closing the viewer stops the batch (and says what is left)
         cancel = threading.Event()
         self._batch = {"output": output, "settings": settings, "channels": motion_channel}
         self.frames_done = 0

@@ -10,30 +10,27 @@ the model accepts.
 
 from __future__ import annotations
 
-import sys
-import time
 from functools import partial
 
 from magicgui.widgets import Label
 from napari.utils.notifications import show_error, show_info, show_warning
-from qtpy.QtCore import QEvent, Qt, QTimer
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import QScrollArea, QSizePolicy, QTabWidget, QVBoxLayout, QWidget
 
 from ..errors import FlowRoIError, SettingsError
-from ..readout import plain_words, verdict
+from ..readout import plain_words
 from ..settings import FlowRoISettings
 from ..tuning import TuningModel
-from . import _worker
 from ._busy import BusyLine
 from ._compare import ComparePanel
 from ._compress import CompressPanel, default_output
+from ._dock import DockLifecycle
 from ._layers import FLOW_VIEWS, LiveLayers
+from ._live import DEBOUNCE_MS, PreviewRunner  # noqa: F401 - DEBOUNCE_MS: tests read it here
 from ._roi_layers import LayerRoi
 from ._source import SourcePicker
 from ._tune import TunePanel
 
-#: Quiet time after the last slider or time-step change before the preview is computed.
-DEBOUNCE_MS = 40
 #: Widgets of the panels the tests and scripts reach through the dock.
 _PANEL_WIDGETS = {
     "tune": ("form", "roi_layer", "live", "readout", "suggest_button", "apply_button",
@@ -46,7 +43,7 @@ _PANEL_WIDGETS = {
 }  # fmt: skip
 
 
-class FlowRoIWidget(QWidget):
+class FlowRoIWidget(DockLifecycle, QWidget):
     """Dock widget: pick a movie layer, tune on the visible frame, compare, compress."""
 
     def __init__(self, napari_viewer):
@@ -59,8 +56,6 @@ class FlowRoIWidget(QWidget):
         self.first_update_seconds: float | None = None  # setting change -> mask layer updated
         self.closed = False
         self._docked = self._watching = None
-        self._changed_at: float | None = None
-        self._preview_jobs: list = []  # preview workers still running (superseded ones too)
         self.picker = SourcePicker(napari_viewer)
         self.busy_line = BusyLine(self.notify)
         self.busy_label = self.busy_line.text_label
@@ -68,10 +63,7 @@ class FlowRoIWidget(QWidget):
         self.tune, self.compare = TunePanel(self), ComparePanel(self)
         self.compress_panel = CompressPanel(self)
         self._layout()
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setInterval(DEBOUNCE_MS)
-        self._timer.timeout.connect(self._compute_visible)
+        self.runner = PreviewRunner(self)
         self._wire()
         self.source_changed()
 
@@ -121,11 +113,7 @@ class FlowRoIWidget(QWidget):
         self.setMinimumHeight(200)
 
     def _wire(self):
-        m = self.model
-        m.preview_ready.connect(self._show_preview)
-        m.assessed.connect(self._show_assessment)
-        m.size_factor_ready.connect(lambda *_: self._update_readout())
-        m.suggestion_ready.connect(self.tune.show_suggestion)
+        self.model.suggestion_ready.connect(self.tune.show_suggestion)
         self.picker.source.changed.connect(lambda *_: self.source_changed())
         self.picker.channel.changed.connect(self._channel_changed)
         self.tune.form.changed.connect(lambda *_: self.settings_changed())
@@ -137,95 +125,9 @@ class FlowRoIWidget(QWidget):
             getattr(self.viewer.layers.events, event).connect(self._layers_changed)
         self.destroyed.connect(partial(FlowRoIWidget._teardown, self))
 
-    # --- lifecycle ---------------------------------------------------------------------------------
-    def showEvent(self, event):  # noqa: N802 - Qt name
-        self._watch_window()
-        super().showEvent(event)
-        QTimer.singleShot(0, self._fit_width)  # once the controls are polished
-
-    def _refit_soon(self, *_):
-        QTimer.singleShot(0, self._fit_width)
-
-    def _fit_width(self):
-        """Wide enough for the controls: the dock scrolls vertically, never sideways."""
-        if self.closed or _worker.qt_deleted(self):
-            return
-        need = max(
-            self.scroll.widget().minimumSizeHint().width(), self.tabs.minimumSizeHint().width()
-        )
-        self.setMinimumWidth(
-            max(380, need + self.scroll.verticalScrollBar().sizeHint().width() + 6)
-        )
-
-    def _watch_window(self):
-        """Watch the main window once docked: closing it stops what runs (see _teardown)."""
-        window = self.window()
-        if window is not self and self._watching is not window:
-            window.installEventFilter(self)
-            self._watching = window
-
-    def eventFilter(self, obj, event):  # noqa: N802 - Qt name
-        if obj is self._watching and event.type() == QEvent.Type.Close and not self.closed:
-            self._teardown()
-        return False
-
-    def event(self, event):
-        """Closing the dock with its × un-parents this widget (napari keeps no other handle):
-        that is a close, so the preview layers go and the work stops (issue 22, item 7)."""
-        if event.type() == QEvent.Type.ParentChange and not self.closed:
-            if self.parent() is not None:
-                self._docked = True
-            elif self._docked:
-                self._teardown()
-        return super().event(event)
-
-    def _teardown(self, *_):
-        """The dock (or the viewer) was closed: stop listening and running work, remove the
-        preview layers; say what an interrupted compression leaves behind."""
-        if self.closed:
-            return
-        self.closed = True
-        viewer = self.viewer
-        try:
-            viewer.dims.events.current_step.disconnect(self._step_changed)
-            for event in ("inserted", "removed", "reordered"):
-                getattr(viewer.layers.events, event).disconnect(self._layers_changed)
-        except (RuntimeError, TypeError, ValueError, AttributeError):
-            pass
-        self.model.cancel_preview()
-        for job in (*self._preview_jobs, self.busy_line.job):
-            if job is not None:
-                job.cancel()
-        if self.busy_line.job is not None and self.compress_panel.running:
-            message = (
-                "FlowRoI: the dock or viewer was closed during the compression into "
-                f"{self.compress_panel._batch['output']}; it stops after the frames under way "
-                "and the folder is incomplete (no manifest.json). Compress again with the same "
-                "settings into the same folder to finish it, or delete the folder."
-            )
-            self.messages.append(message)
-            print(message, file=sys.stderr)
-        if self.live_layers is not None and getattr(viewer, "window", None) is not None:
-            try:
-                self.compare.restore_single_view()
-                self.live_layers.remove()
-            except (RuntimeError, ValueError, KeyError):  # the viewer is going away itself
-                pass
-        # let the closed viewer go: workers still finishing hold this widget, not the viewer
-        self.viewer = self.picker.viewer = self.live_layers = None
-        watching, self._watching = self._watching, None
-        if (
-            watching is not None
-            and not _worker.qt_deleted(watching)
-            and not _worker.qt_deleted(self)
-        ):
-            watching.removeEventFilter(self)
-
     @property
     def busy(self) -> bool:
-        self._preview_jobs = [job for job in self._preview_jobs if not job.done]
-        running = bool(self._preview_jobs) or self.busy_line.job is not None
-        return running or (not self.closed and self._timer.isActive())
+        return self.runner.busy or self.busy_line.job is not None
 
     # --- messages ----------------------------------------------------------------------------------
     def notify(self, message: str, kind: str = "error") -> None:
@@ -283,7 +185,7 @@ class FlowRoIWidget(QWidget):
         self.tune.readout.value = (
             f"Computing the preview of frame {self.model.t} (mask first, then the coded frames)…"
         )
-        self.request_preview()
+        self.runner.request()
 
     def _channel_changed(self, *_):
         value = self.picker.channel.value
@@ -310,8 +212,7 @@ class FlowRoIWidget(QWidget):
         t = self.picker.current_frame(layer, len(self.model.movie))
         if t != self.model.t:
             self.model.set_frame(t)
-            self._changed_at = time.perf_counter()
-            self.request_preview()
+            self.runner.changed()
 
     def extra_roi(self):
         """The extra RoI layer as (T, Y, X) masks of the movie's shape, or None."""
@@ -323,8 +224,7 @@ class FlowRoIWidget(QWidget):
     def _roi_layer_changed(self, *_):
         if self.model.previewer is not None:
             self.model.set_extra_roi(self.extra_roi())
-            self._changed_at = time.perf_counter()
-            self.request_preview()
+            self.runner.changed()
 
     # --- settings ----------------------------------------------------------------------------------
     def settings(self) -> FlowRoISettings | None:
@@ -343,109 +243,15 @@ class FlowRoIWidget(QWidget):
         kind = self.model.set_settings(settings)
         self.compress_panel.show_estimate()
         if kind == "readout":  # e.g. the coverage target: re-word, compute nothing
-            self._update_readout()
+            self.runner.update_readout()
             return
-        self._changed_at = time.perf_counter()
-        self.request_preview()
+        self.runner.changed()
 
     def _live_changed(self, *_):
         if self.tune.live.value:
-            self.request_preview()
+            self.runner.request()
         elif self.model.last_preview is not None:
             self.tune.mark_stale("live preview is off")
-
-    # --- live preview ------------------------------------------------------------------------------
-    def request_preview(self) -> None:
-        """Debounced: the visible frame is computed once changes have stopped for a moment."""
-        if self.model.previewer is None or self.closed:
-            return
-        if not self.tune.live.value:
-            if self.model.last_preview is not None and not self.model.is_current(
-                self.model.last_preview
-            ):
-                self.tune.mark_stale("live preview is off; tick it to see these settings")
-                self.verdict.value = "Out of date (live preview is off)."
-            return
-        if self.model.cached() is None:
-            self.busy_line.preview_text(f"Computing frame {self.model.t}…")
-            self.tune.readout.native.setEnabled(False)  # the figures shown are the old ones
-        self._timer.start()
-
-    def _compute_visible(self) -> None:
-        if self.closed or not self.tune.live.value:
-            return
-        plan = self.model.plan()
-        if plan is None:
-            if self.model.cached() is not None or self.model.target() is None:
-                self.busy_line.preview_text("")
-            return
-        settings, t, cancel = plan
-        job = _worker.run(
-            self,
-            self.model.preview_steps,
-            settings,
-            t,
-            cancel,
-            cancel=cancel,
-            yielded=self.model.accept_step,
-            returned=self._size_factor_done,
-            errored=self._preview_failed,
-            finished=partial(self._preview_finished, cancel),
-        )
-        self._preview_jobs.append(job)
-
-    def _size_factor_done(self, result):
-        if result is not None:
-            self.model.accept_size_factor(*result)
-
-    def _preview_finished(self, cancel):
-        if self.model.job_finished(cancel) and not self._timer.isActive():
-            self._compute_visible()  # the view moved on while computing: catch up
-        elif self.model.cached() is not None or self.model.target() is None:
-            self.busy_line.preview_text("")
-
-    def _preview_failed(self, exc: Exception):
-        self.busy_line.preview_text("")
-        self.tune.readout.native.setEnabled(True)
-        if isinstance(exc, FlowRoIError):
-            self.tune.readout.value = plain_words(str(exc))
-            self.notify(str(exc))
-        else:
-            self.notify(
-                f"The preview failed ({type(exc).__name__}: {exc}). Please report this with the "
-                "movie's shape and type."
-            )
-
-    def _show_preview(self, preview) -> None:
-        if self.live_layers is None:
-            return
-        self.live_layers.show(preview.settings, preview)
-        if not preview.coarse:
-            self.live_layers.show_missed(preview)
-            self.busy_line.preview_text("")
-            if self._changed_at is not None:
-                self.last_update_seconds = time.perf_counter() - self._changed_at
-                self._changed_at = None
-        else:
-            if self._changed_at is not None:
-                self.first_update_seconds = time.perf_counter() - self._changed_at
-            self.busy_line.preview_text(f"Coding frame {preview.t} (FlowRoI and JPEG2000)…")
-        self._update_readout(preview)
-
-    def _show_assessment(self, assessment) -> None:
-        if self.live_layers is not None:  # the RoI layer now knows each pixel's source
-            self.live_layers.refresh_sources(assessment.settings)
-        self._update_readout()
-
-    def _update_readout(self, preview=None):
-        model = self.model
-        preview = preview or model.cached() or model.cached(coarse=True)
-        if preview is None or model.movie is None:
-            return
-        assessment = model.assessment(preview.settings, preview.t)
-        factor = None if preview.coarse else model.size_factor
-        self.tune.show_readout(preview, model, assessment)
-        self.verdict.value = verdict(preview, assessment, factor, model.settings.coverage_target)
 
     @property
     def last_preview(self):
@@ -458,42 +264,7 @@ class FlowRoIWidget(QWidget):
     # --- compress ----------------------------------------------------------------------------------
     def compress(self, output=None, workers: int | None = None):
         """Compress the whole source layer into `output` (default: the output field)."""
-        from pathlib import Path
-
-        panel = self.compress_panel
-        panel.status.value = ""  # no "Done" of an earlier run beside a new refusal
-        layer = self.picker.layer
-        if layer is None:
-            self.notify("Pick the movie layer to compress first.")
-            panel.status.value = self.messages[-1]
-            return None
-        if self.model.movie is None:  # refused when picked: say why again
-            self.source_changed(channel=self.picker.axes.index)
-            if self.model.movie is None:
-                panel.status.value = self.messages[-1] if self.messages else ""
-                return None
-        settings = self.settings()
-        if settings is None:
-            return None
-        output = Path(output if output is not None else panel.output.value)
-        if str(output) in ("", "."):
-            self.notify("Choose an output folder for the compressed stack first.")
-            return None
-        check = settings.uses_roi and not self.model.coverage_accepted(settings)
-        first = "Checking cell coverage, then compressing" if check else "Compressing"
-        axes = self.picker.axes
-        try:
-            if self.compresses_channels:
-                movies = [self.picker.channel_movie(layer, c) for c in range(axes.channels)]
-                n = sum(len(m) for m in movies)
-                return panel.launch(movies, output, settings, motion_channel=axes.index,
-                                    workers=workers, busy_text=f"{first} {axes.channels} channels ({n} frames)…")  # fmt: skip
-            movie = self.picker.channel_movie(layer, axes.index)
-        except FlowRoIError as exc:
-            self.notify(str(exc))
-            return None
-        return panel.launch([movie], output, settings, motion_channel=None, workers=workers,
-                            busy_text=f"{first} {len(movie)} frames…")  # fmt: skip
+        return self.compress_panel.compress(output, workers)
 
     @property
     def frames_done(self) -> int:
