@@ -47,7 +47,9 @@ class BusyLine(Container):
 
     @property
     def running(self) -> bool:
-        return self.job is not None
+        """A long job holds the line (its callbacks may be dropped once the dock is closed,
+        so a finished job counts as ended)."""
+        return self.job is not None and not self.job.done
 
     def show_text(self, text: str, done: int | None = None, total: int | None = None) -> None:
         self.text_label.value = text

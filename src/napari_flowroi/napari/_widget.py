@@ -127,7 +127,7 @@ class FlowRoIWidget(DockLifecycle, QWidget):
 
     @property
     def busy(self) -> bool:
-        return self.runner.busy or self.busy_line.job is not None
+        return self.runner.busy or self.busy_line.running
 
     # --- messages ----------------------------------------------------------------------------------
     def notify(self, message: str, kind: str = "error") -> None:
