@@ -146,22 +146,22 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         layer = self.picker.layer
         if self.closed:
             return
-        if self.live_layers is not None:
-            if self.live_layers.source is layer and self.live_layers.alive() and channel is None:
+        old = self.live_layers
+        if old is not None:
+            if old.source is layer and old.alive() and channel is None:
                 return
             self.compare.restore_single_view()
-            self.live_layers.remove()  # before the slider moves: no layer of the old size is drawn
         self.live_layers = None
         self.verdict.value = ""
         self.tune.mark_dead({})
         self.model.clear_movie()
-        if layer is None:
-            self.picker.clear_axes()
-            self.compress_panel.all_channels.visible = False
-            self.tune.readout.value = "Pick a movie layer (time, y, x) to start."
-            self.compress_panel.show_estimate()
-            return
         try:
+            if layer is None:
+                self.picker.clear_axes()
+                self.compress_panel.all_channels.visible = False
+                self.tune.readout.value = "Pick a movie layer (time, y, x) to start."
+                self.compress_panel.show_estimate()
+                return
             axes = self.picker.set_axes(layer, channel)
             self.compress_panel.all_channels.visible = axes.channels > 1
             self.model.set_movie(
@@ -171,9 +171,17 @@ class FlowRoIWidget(DockLifecycle, QWidget):
             self.tune.readout.value = plain_words(str(exc))
             self.notify(str(exc))
             return
-        self.picker.clamp_view(layer, len(self.model.movie))
+        finally:
+            if self.model.movie is None and old is not None:
+                old.remove()
+        self.picker.clamp_view(layer, len(self.model.movie))  # before layers of its size come
         self.picker.show_channel_plane(layer)
-        self.live_layers = LiveLayers(self.viewer, layer, self.model, axes)
+        if old is not None and old.retarget(layer, axes):
+            self.live_layers = old  # reused, not removed and added (see LiveLayers.retarget)
+        else:
+            if old is not None:
+                old.remove()
+            self.live_layers = LiveLayers(self.viewer, layer, self.model, axes)
         self.live_layers.flow_view = FLOW_VIEWS[self.compare.flow_view.value]
         self.model.set_extra_roi(self.extra_roi())
         self.source_output()
