@@ -96,6 +96,7 @@ def test_controls_without_effect_are_marked_with_the_reason(widget_on, hsc_cut, 
 # --- which source drew each part of the RoI -----------------------------------------------------
 def test_the_roi_layer_says_which_source_drew_each_part(widget_on, hsc_cut, qtbot):
     viewer, widget = widget_on(hsc_cut)
+    viewer.dims.set_current_step(0, 0)
     wait_preview(qtbot, widget, t=0)
     labels = np.zeros(hsc_cut.shape, np.uint8)
     labels[:, 5:25, 5:25] = 1

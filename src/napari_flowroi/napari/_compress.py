@@ -19,6 +19,7 @@ from ..guard import Preflight
 from ..jobs import compress_steps
 from ..readout import batch_done, kb, movie_estimate, plain_words
 from . import _worker
+from ._export import ask_export, export_tiff
 
 
 def default_output(layer) -> Path:
@@ -284,42 +285,7 @@ class CompressPanel(Container):
     # --- export ------------------------------------------------------------------------------
     def export(self, path):
         """Decode the last compressed stack into the TIFF `path` in a worker."""
-        from ..calibration import decompress
-
-        dock, busy = self.dock, self.dock.busy_line
-        if self.last_output is None:
-            dock.notify("Compress a stack first.", "warning")
-            return None
-        if not busy.start("the export", f"Decoding {self.last_output.name} into {path}…"):
-            return None
-
-        def step(item):
-            done, total = item
-            busy.show_text(f"Export: {done} of {total} frames decoded", done, total)
-
-        def returned(_info):
-            self.status.value = f"Decoded stack written to {path}."
-            dock.notify(self.status.value, "info")
-
-        return busy.run(
-            dock,
-            _worker.progress_steps,
-            decompress,
-            self.last_output,
-            path,
-            overwrite=True,
-            yielded=step,
-            returned=returned,
-            errored=busy.failed,
-            finished=busy.end,
-        )
+        return export_tiff(self, path)
 
     def _ask_export(self, *_):
-        from qtpy.QtWidgets import QFileDialog
-
-        start = str(self.last_output.with_suffix(".tif")) if self.last_output else ""
-        path, _ = QFileDialog.getSaveFileName(
-            self.native, "Export decoded stack", start, "TIFF (*.tif *.tiff)"
-        )
-        if path:
-            self.export(path)
+        ask_export(self)
