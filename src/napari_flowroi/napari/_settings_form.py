@@ -65,7 +65,7 @@ PSNR_OFF = PSNR_RANGE[0] - 0.5
 def _target_psnr_control(common: dict) -> Widget:
     value = common.pop("value")
     box = FloatSpinBox(min=PSNR_OFF, max=PSNR_RANGE[1], step=0.5, **common)
-    box.native.setSpecialValueText("off (the compression rate decides)")
+    box.native.setSpecialValueText("off")  # the compression rate decides
     box.native.setSuffix(" dB")
     box.value = value if value >= PSNR_RANGE[0] else PSNR_OFF
     return box
