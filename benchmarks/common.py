@@ -22,9 +22,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from napari_flowroi.inputs import Movie, open_movie  # noqa: E402
 from napari_flowroi.ladders import plain_codings  # noqa: E402
 from napari_flowroi.metrics import compression_rate, object_coverage, pixel_coverage  # noqa: E402
+from napari_flowroi.readers import Movie, open_movie  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 NOISE_SIGMA_8BIT = 4.0

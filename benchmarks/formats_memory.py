@@ -2,7 +2,7 @@
 
 For each length an OME-Zarr (T, C=2, Z=1, Y, X) file is written one time point at a time with
 bioio's OME-Zarr writer (or an OME-TIFF with tifffile, --format ome-tiff), then a fresh process
-compresses every channel of it (`planes.compress_file`: the phase channel's motion RoI, then the
+compresses every channel of it (`microscopy.compress_file`: the phase channel's motion RoI, then the
 fluorescence channel with the inherited RoI) and reports its peak resident memory (ru_maxrss).
 Flat memory means the peaks are about the same for both lengths.
 
@@ -77,7 +77,7 @@ def write_file(path: Path, n_frames: int, size: int, kind: str) -> None:
 
 
 def child(path: str, workers: int) -> dict:
-    from napari_flowroi.planes import compress_file
+    from napari_flowroi.microscopy import compress_file
     from napari_flowroi.settings import FlowRoISettings
 
     with tempfile.TemporaryDirectory() as out:

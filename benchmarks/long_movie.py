@@ -28,7 +28,7 @@ def child(n_frames: int, size: int, plain: bool, workers: int) -> dict:
     import numpy as np
 
     from napari_flowroi.batch import compress_movie
-    from napari_flowroi.inputs import Movie
+    from napari_flowroi.readers import Movie
     from napari_flowroi.settings import FlowRoISettings
     from napari_flowroi.synthetic import moving_discs
 

@@ -842,8 +842,8 @@ def _speed_section(results, images, add):
     if m:
         add(
             f"Machine: {m['cpu']}, {m['logical_cpus']} logical CPUs, {m['memory_gb']} GB RAM; "
-            f"Python {m['python']}, OpenCV {m['opencv']}, glymur {m['glymur']} with OpenJPEG "
-            f"{m['openjpeg']}. Other jobs may have shared the machine."
+            f"Python {m['python']}, OpenCV {m['opencv']}, "
+            f"{m.get('coder') or 'glymur ' + str(m.get('glymur'))} with OpenJPEG {m['openjpeg']}. Other jobs may have shared the machine."
         )
         add("")
     if sp:

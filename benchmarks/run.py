@@ -254,7 +254,7 @@ def recommend(results) -> dict:
 def run_speed(args, results):
     import speed
 
-    from napari_flowroi.inputs import open_movie
+    from napari_flowroi.readers import open_movie
 
     data = common.shared_data_dir()
     source = data / "basic-hsc-brightfield" / "frames"

@@ -18,8 +18,8 @@ import numpy as np
 import tifffile
 
 from napari_flowroi.container import open_container
-from napari_flowroi.inputs import open_movie
 from napari_flowroi.metrics import psnr
+from napari_flowroi.readers import open_movie
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.sample_data import cells_path, movie_path
 from napari_flowroi.settings import FlowRoISettings

@@ -11,8 +11,8 @@ import numpy as np  # noqa: E402
 import tifffile  # noqa: E402
 
 from napari_flowroi import codec  # noqa: E402
-from napari_flowroi.inputs import open_movie  # noqa: E402
 from napari_flowroi.metrics import psnr  # noqa: E402
+from napari_flowroi.readers import open_movie  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
 from napari_flowroi.sample_data import cells_path, movie_path  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402

@@ -28,8 +28,8 @@ _LAZY = {
     "open_container": "napari_flowroi.container",
     "verify_container": "napari_flowroi.container",
     "suggest_settings": "napari_flowroi.tune",
-    "open_movie": "napari_flowroi.inputs",
-    "compress_file": "napari_flowroi.planes",  # ND2, CZI, LIF, OME-TIFF, OME-Zarr (extra)
+    "open_movie": "napari_flowroi.readers",
+    "compress_file": "napari_flowroi.microscopy",  # ND2, CZI, LIF, OME-TIFF, OME-Zarr (extra)
 }
 
 __all__ = ["FlowRoISettings", "__version__", *sorted(_LAZY)]

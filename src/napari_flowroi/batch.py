@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .codec import cpus_to_spare, encode_frame, prioritised_codes
+from .codec import RATE_PROMISE, cpus_to_spare, encode_frame, prioritised_codes, rate_unmet
 from .container import (
     PROGRESS,
     ContainerWriter,
@@ -33,17 +33,19 @@ from .container import (
     record_reserve,
 )
 from .errors import CancelledError, InputError, OutputError
-from .executors import run_distributed, run_threads
+from .executors import dask_client, run_distributed, run_threads
 from .guard import frame_coverage
-from .inputs import (
+from .outputs import check_not_on_inputs
+from .readers import (
     Movie,
     check_fits_memory,
     check_frame_folder,
-    input_fingerprint,
+    frame_digest,
+    movie_digest,
     open_movie,
     require_motion,
 )
-from .outputs import check_not_on_inputs
+from .readers.fingerprint import PENDING, read_digests
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -70,6 +72,26 @@ class CompressionSummary:
     notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
     cell_coverage: dict | None = None  # the missed-cell guard over all frames (see coverage_of)
     already_complete: bool = False  # the output already held this very compression
+    requested_rate: float | None = None  # the rate asked for (None under a target PSNR)
+    rate_unmet: bool = False  # achieved more than 5 % off requested_rate (codec.rate_unmet)
+
+    @property
+    def rate_warning(self) -> str | None:
+        """What to tell the user when the rate was not met (None when it was): the CLI writes
+        it on stderr, the widget shows it."""
+        if not self.rate_unmet:
+            return None
+        said = (
+            f"achieved rate {self.achieved_rate:.4g}:1, not the {self.requested_rate:g}:1 asked "
+            f"for (more than {RATE_PROMISE:.0%} off)"
+        )
+        if self.achieved_rate < self.requested_rate:
+            return (
+                f"{said}: the frames are too small or too detailed for this rate (each frame's "
+                "JP2 headers, manifest record and stored mask are fixed costs); `flowroi info` "
+                "shows each frame's rate"
+            )
+        return f"{said}: the frames hold too little detail to fill their byte budget"
 
     def as_dict(self) -> dict[str, Any]:
         out = {
@@ -84,6 +106,8 @@ class CompressionSummary:
         }
         if self.already_complete:
             out["already_complete"] = True
+        if self.rate_unmet:
+            out.update(rate_unmet=True, requested_rate=self.requested_rate)
         if self.cell_coverage is not None:
             out["cell_coverage"] = self.cell_coverage
         if self.notes:
@@ -106,13 +130,60 @@ def check_output_location(source: Any, output: Path) -> None:
 
 
 def run_description(movie: Movie, settings: FlowRoISettings) -> dict[str, Any]:
-    """What a run is: resuming is allowed only into a folder whose run matches this exactly."""
+    """What a run is: resuming is allowed only into a folder whose run matches this exactly, and
+    whose frames already coded were coded from these very pixels (:func:`check_same_pixels`).
+    The input's ``content`` hash is written into the manifest when the last frame was read."""
     return {
         "shape": list(movie.shape),
         "dtype": str(movie.dtype),
-        "input": {**input_fingerprint(movie), "physical": movie.physical},
+        "input": {
+            "source": movie.source,
+            "shape": list(movie.shape),
+            "dtype": str(movie.dtype),
+            "content": PENDING,
+            "physical": movie.physical,
+        },
         "settings": settings.to_dict(),
     }
+
+
+def check_same_pixels(output: Path, movie: Movie, state: str) -> None:
+    """Refuse to resume or keep `output` when the frames it holds were coded from other pixels.
+
+    A resume re-reads the frames already coded and compares each one's SHA-256 with the digest
+    recorded while it was coded; a rerun onto a finished stack re-reads the whole movie and
+    compares the manifest's content hash. Reading costs far less than coding (docs/decisions.md),
+    and a changed pixel anywhere in what was coded is seen."""
+    writer = ContainerWriter(output)
+    if state == "resume":
+        recorded = writer.finished_input_digests()
+        if any(d is None for d in recorded.values()):
+            changed = "an interrupted run recorded by an older napari-flowroi"
+        else:
+            found = read_digests(movie, sorted(recorded))
+            bad = [t for t in sorted(recorded) if found[t] != recorded[t]]
+            changed = (
+                f"an interrupted run of an input whose pixels have changed since (frame {bad[0]})"
+                if bad
+                else ""
+            )
+    elif state == "complete":
+        completed = writer.completed_run() or {}
+        recorded = (completed.get("input") or {}).get("content")
+        found = movie_digest(read_digests(movie, range(len(movie))).values())
+        changed = (
+            "a compressed stack of an input whose pixels have changed since (or a stack "
+            "written by an older napari-flowroi)"
+            if found != recorded
+            else ""
+        )
+    else:
+        return
+    if changed:
+        raise OutputError(
+            f"Output {output} holds {changed}. Rerun with the same input to finish it, or pass "
+            "--overwrite to start again."
+        )
 
 
 def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
@@ -158,14 +229,16 @@ def compress_chunk(
     writer = ContainerWriter(output)
     records = []
 
-    def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None]:
-        """Frame t (read once), its RoI, the share of its cell pixels inside it, and the frame
-        as the encoder takes it (RoI priority given)."""
+    def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None, str]:
+        """Frame t (read once), its RoI, the share of its cell pixels inside it, the frame
+        as the encoder takes it (RoI priority given), and the hash of its pixels (resume)."""
         if extractor is None:
-            return movie[t], None, None, None
+            frame = movie[t]
+            return frame, None, None, None, frame_digest(frame)
         frame, mask = extractor.frame(t), extractor.mask(t)
         coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
-        return frame, mask, coverage, prioritised_codes(frame, mask, settings)
+        codes = prioritised_codes(frame, mask, settings)
+        return frame, mask, coverage, codes, frame_digest(frame)
 
     # While OpenJPEG codes frame t, frame t+1 is made ready (its RoI, and the RoI priority that
     # turns it into what the encoder takes) on a thread of its own when the process has CPUs to
@@ -182,11 +255,15 @@ def compress_chunk(
                     "Compression cancelled; finished frames are kept and a "
                     "rerun with the same settings resumes."
                 )
-            frame, mask, coverage, codes = upcoming.result() if upcoming is not None else ready(t)
+            frame, mask, coverage, codes, digest = (
+                upcoming.result() if upcoming is not None else ready(t)
+            )
             if ahead is not None and i + 1 < len(frames):
                 upcoming = ahead.submit(ready, frames[i + 1])
             encoded = encode_frame(frame, mask, settings, overhead_bytes, prioritised=codes)
-            records.append(writer.write_frame(t, encoded, cell_coverage=coverage))
+            records.append(
+                writer.write_frame(t, encoded, cell_coverage=coverage, input_digest=digest)
+            )
             if on_frame is not None:
                 on_frame()
     finally:
@@ -242,6 +319,7 @@ def _plan(
     if extra_roi is not None:
         run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
+    check_same_pixels(output, movie, state)
     task_source = (
         str(Path(source))
         if isinstance(source, (str, Path))
@@ -319,7 +397,6 @@ def compress_jobs(
             "read frames from files). Save it as a TIFF first, or compress "
             "without a scheduler (threads in this process)."
         )
-    from .executors import dask_client
 
     # connect (or start the local cluster) before anything is written
     with dask_client(scheduler, workers) as client:
@@ -409,6 +486,7 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
             f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
             "smeared; try `flowroi tune` or --appearance-roi"
         )
+    requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(
         output=job.output,
         frames=len(job.movie),
@@ -421,6 +499,8 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         notes=tuple(notes),
         cell_coverage=coverage,
         already_complete=already,
+        requested_rate=requested,
+        rate_unmet=requested is not None and rate_unmet(requested, totals["achieved_rate"]),
     )
 
 

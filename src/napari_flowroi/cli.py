@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .errors import FlowRoIError, OutputError, SettingsError
+from .errors import FlowRoIError, SettingsError
 from .settings import FlowRoISettings, describe_range
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -290,8 +290,8 @@ def _compress(args) -> int:
         "progress": progress,
         "scheduler": _scheduler(args),
     }
-    from .formats import claims
-    from .planes import compress_file
+    from .microscopy import compress_file
+    from .readers.formats import claims
 
     selection = {
         key: getattr(args, option)
@@ -322,13 +322,20 @@ def _compress(args) -> int:
                 inputs[0], output, settings, extra_roi=args.roi_mask, **options
             )
         else:
-            summary = compress_movies(wells, output, settings, **options)
+            plate = inputs[0] if len(inputs) == 1 else wells  # a plate folder is an input too
+            summary = compress_movies(plate, output, settings, **options)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [
             f"flowroi: note: {name}: {note}" for name, well in summary.wells for note in well.notes
+        ] + [
+            f"flowroi: warning: {name}: {well.rate_warning}"
+            for name, well in summary.wells
+            if well.rate_warning
         ]
     else:
         notes = [f"flowroi: note: {note}" for note in summary.notes]
+        if summary.rate_warning:
+            notes.append(f"flowroi: warning: {summary.rate_warning}")
     for note in notes:
         sys.stderr.write(note + "\n")
     print(json.dumps(summary.as_dict(), indent=2))
@@ -341,8 +348,8 @@ def _preflight(movies, settings: FlowRoISettings, args) -> None:
     independently of motion) that the RoI holds must reach the coverage target, or the run is
     refused with one line (exit 2) unless --force. Microscopy files with several planes are
     checked after the run only (summary, `flowroi info`): their planes open inside the run."""
-    from .inputs import open_movie
     from .jobs import check_coverage, refusal
+    from .readers import open_movie
 
     if not settings.uses_roi or args.force:
         return
@@ -359,41 +366,24 @@ def _preflight(movies, settings: FlowRoISettings, args) -> None:
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
     """Write a preset to `path`, never onto an input, a folder or a file that is not a preset."""
     from .container import write_atomic
-    from .outputs import check_not_on_inputs
+    from .outputs import check_preset_output
 
-    check_not_on_inputs(path, inputs, what="preset")
-    if path.is_dir():
-        raise OutputError(
-            f"{path} is a folder; give the name of the preset file to write (e.g. preset.json)."
-        )
-    if path.exists():
-        try:
-            FlowRoISettings.from_json(path)
-        except FlowRoIError:
-            raise OutputError(
-                f"{path} exists and is not a settings preset; choose another name "
-                "(it was left untouched)."
-            ) from None
+    check_preset_output(path, inputs)
     write_atomic(path, (json.dumps(settings.to_dict(), indent=2) + "\n").encode())
 
 
 def _tune(args) -> int:
-    from .inputs import check_fits_memory, open_movie
+    from .readers import check_fits_memory, open_movie
     from .tune import suggest_settings
 
     if args.workers < 1:
         raise _UsageError("--workers must be at least 1")
     settings = settings_from_args(args)
     if args.save is not None:  # refuse a bad destination before minutes of trying settings
-        from .outputs import check_not_on_inputs
+        from .outputs import check_preset_output
 
-        check_not_on_inputs(args.save, [args.input, args.preset], what="preset")
-        if args.save.is_dir():
-            raise OutputError(
-                f"{args.save} is a folder; give the name of the preset file to "
-                "write (e.g. preset.json)."
-            )
-    from .formats import claims, open_selected
+        check_preset_output(args.save, [args.input, args.preset])
+    from .readers.formats import claims, open_selected
 
     if (
         args.channel is not None
@@ -454,7 +444,7 @@ def _verify(args) -> int:
 
 
 def _decompress(args) -> int:
-    from .calibration import decompress
+    from .container import decompress
 
     # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
     # has them; a folder of containers gives one series per scene (docs/formats.md)

@@ -4,7 +4,7 @@ array with more axes than (T, Y, X), and the preflight check before anything is 
 One path for both front ends (issue 22): the command line's ``flowroi compress`` and the widget's
 *Compress stack* call :func:`check_coverage` (the missed-cell guard, ``guard.preflight``), and the
 widget's batch is :func:`compress_steps` (preflight, then ``batch.compress_movie`` or
-``planes.compress_channels`` with progress). No Qt, no napari.
+``microscopy.compress_channels`` with progress). No Qt, no napari.
 """
 
 from __future__ import annotations
@@ -151,7 +151,7 @@ def compress_steps(
 
         func, args = compress_movie, (roi_movie, output, settings)
     else:
-        from .planes import compress_channels
+        from .microscopy import compress_channels
 
         func, args = compress_channels, (list(movies), output, settings)
         options["motion_channel"] = motion_channel

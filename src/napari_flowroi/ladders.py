@@ -15,7 +15,6 @@ import numpy as np
 
 from .codec import RateController, decode_frame, encode_plain
 from .metrics import psnr, psnr_peak, rate_for_quality
-from .settings import FlowRoISettings
 
 #: Plain JPEG2000 around a target rate, as multiples of it (enough for log-rate interpolation).
 LADDER_FACTORS = (0.5, 0.7, 0.85, 1.0, 1.2, 1.45, 2.0)
@@ -68,9 +67,7 @@ def plain_codings(
     """
     control = RateController()
     for rate in rates:
-        encoded = encode_plain(
-            frame, FlowRoISettings(compression_rate=float(rate)), rate_control=control
-        )
+        encoded = encode_plain(frame, rate=float(rate), rate_control=control)
         yield float(rate), encoded, decode_frame(encoded)
 
 

@@ -101,6 +101,44 @@ def psnr(
     return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)
 
 
+def psnr_inside_outside(
+    original: np.ndarray, decoded: np.ndarray, where: np.ndarray, peak: float | None = None
+) -> tuple[float, float]:
+    """(PSNR inside `where`, PSNR outside it) in dB from one error map: the figures of two
+    :func:`psnr` calls for half the work (the preview measures every frame both ways).
+
+    Parameters
+    ----------
+    original, decoded : ndarray
+        Same shape; `decoded` is compared with `original`.
+    where : ndarray of bool
+        The pixels inside (e.g. the RoI).
+    peak : float, optional
+        Defaults to `psnr_peak(original)`.
+
+    Returns
+    -------
+    tuple of float
+        dB each; inf when identical there, nan when that side has no pixel.
+    """
+    original = np.asarray(original)
+    where = np.asarray(where, bool)
+    diff = original.astype(np.float64) - np.asarray(decoded, np.float64)
+    err = diff * diff
+    total, inside = float(err.sum()), float(err[where].sum())
+    n_in = int(np.count_nonzero(where))
+    n_out = where.size - n_in
+    peak = psnr_peak(original) if peak is None else peak
+
+    def db(sq: float, n: int) -> float:
+        if n == 0:
+            return float("nan")
+        mse = sq / n
+        return float("inf") if mse == 0 else float(10.0 * np.log10(peak * peak / mse))
+
+    return db(inside, n_in), db(max(total - inside, 0.0), n_out)
+
+
 def pixel_coverage(roi: np.ndarray, cells: np.ndarray) -> float:
     """Share of cell pixels inside the RoI (1.0 when there are no cells)."""
     cells = np.asarray(cells, bool)

@@ -1,7 +1,9 @@
-"""Where outputs may go: never onto, into or around an input.
+"""Where outputs may go: never onto, into or around an input, never over what is not ours.
 
 Every write path (a container, a plate's folder, a decompressed TIFF, a saved preset) is checked
-here before anything is written, so no command can overwrite, delete or write inside what it reads.
+here before anything is written, so no command can overwrite, delete or write inside what it reads,
+and every refusal of an output is worded in one place. (A container folder's own states, a run to
+resume or another run's stack, are the container's: container/_writer.py.)
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputError
+from .errors import FlowRoIError, OutputError
+from .settings import FlowRoISettings
 
 
 def _resolved(path: Path) -> Path:
@@ -57,3 +60,104 @@ def check_not_on_inputs(output: str | Path, inputs: Iterable[Any], what: str = "
                 f"The {what} {output} holds the input {source}; write it somewhere "
                 "else so the input stays untouched."
             )
+
+
+def check_folder_output(output: str | Path, holds: str, *, links: bool = True) -> None:
+    """Refuse a folder of several containers (a plate, a file's planes) that is a file, or a
+    symbolic link unless `links`.
+
+    Parameters
+    ----------
+    output : str or Path
+        The folder about to hold the containers.
+    holds : str
+        What it holds, for the message ("wells", "planes", "channels").
+    links : bool
+        Whether a link to a folder is accepted.
+
+    Raises
+    ------
+    OutputError
+        With a message that says to give a folder.
+    """
+    output = Path(output)
+    if not links and output.is_symlink():
+        raise OutputError(f"Output {output} is a link; give a folder for the compressed {holds}.")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"Output {output} is a file; give a folder for the compressed {holds}.")
+
+
+def check_file_output(
+    output: str | Path,
+    *,
+    containers: Iterable[str | Path] = (),
+    overwrite: bool = False,
+    what: str = "TIFF",
+) -> None:
+    """Refuse a file to write (a decompressed TIFF) that would land in a container, is a folder,
+    exists (unless `overwrite`), is not a regular file, or whose folder does not exist.
+
+    Parameters
+    ----------
+    output : str or Path
+        The file about to be written.
+    containers : iterable of str or Path
+        What it is decoded from: the output may not be one of them or inside one.
+    overwrite : bool
+        Whether an existing regular file may be replaced.
+    what : str
+        How the message names the file.
+
+    Raises
+    ------
+    OutputError
+        With a message that says what to do.
+    """
+    output = Path(output)
+    target = _resolved(output)
+    for root in containers:
+        resolved = _resolved(Path(root))
+        if target == resolved or resolved in target.parents:
+            raise OutputError(
+                f"Output {output} is inside the container {root}; write the {what} "
+                "somewhere else so the container stays untouched."
+            )
+    if output.is_dir():
+        raise OutputError(
+            f"Output {output} is a folder; give the name of the {what} file to write."
+        )
+    if output.exists() and not overwrite:
+        raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
+    if output.exists() and not output.is_file():
+        raise OutputError(
+            f"{output} is not a regular file (a device or a pipe); choose another name."
+        )
+    if not output.parent.is_dir():
+        raise OutputError(
+            f"The folder {output.parent} does not exist; create it first or choose another output."
+        )
+
+
+def check_preset_output(path: str | Path, inputs: Iterable[Any]) -> None:
+    """Refuse a settings preset written onto an input, as a folder, or over a file that is not a
+    preset (an existing preset may be replaced).
+
+    Raises
+    ------
+    OutputError
+        With a message that says what to do.
+    """
+    path = Path(path)
+    check_not_on_inputs(path, inputs, what="preset")
+    if path.is_dir():
+        raise OutputError(
+            f"{path} is a folder; give the name of the preset file to write (e.g. preset.json)."
+        )
+    if path.exists():
+        try:
+            FlowRoISettings.from_json(path)
+        except FlowRoIError:
+            raise OutputError(
+                f"{path} exists and is not a settings preset; choose another name "
+                "(it was left untouched)."
+            ) from None

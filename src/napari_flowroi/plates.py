@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .batch import CHUNK_FRAMES, _plan, compress_jobs
 from .container import write_atomic
-from .errors import InputError, OutputError
-from .inputs import list_wells, well_name
-from .outputs import check_not_on_inputs
+from .errors import InputError
+from .outputs import check_folder_output, check_not_on_inputs
+from .readers import list_wells, well_name
 from .settings import FlowRoISettings
 
 
@@ -53,7 +54,7 @@ class PlateSummary:
 
 def plate_inputs(sources: Sequence[str | Path]) -> list[Path] | None:
     """The movies of a plate run, or None for a single movie: several inputs, or one folder of
-    movies (see inputs.list_wells)."""
+    movies (see readers.list_wells)."""
     paths = [Path(s) for s in sources]
     if len(paths) > 1:
         return paths
@@ -78,7 +79,7 @@ def well_names(sources: Sequence[Any] | Mapping[str, Any]) -> dict[str, Any]:
 
 
 def compress_movies(
-    sources: Sequence[str | Path] | Mapping[str, Any],
+    sources: str | Path | Sequence[str | Path] | Mapping[str, Any],
     output_dir: str | Path,
     settings: FlowRoISettings | None = None,
     *,
@@ -93,9 +94,10 @@ def compress_movies(
 
     Parameters
     ----------
-    sources : sequence of str or Path, or mapping of well name to source
-        One movie per well; the well's name is the file name without its TIFF suffix, or the
-        folder's name, or the mapping's key (anything `inputs.open_movie` opens).
+    sources : str or Path, sequence of str or Path, or mapping of well name to source
+        A plate folder (its movies, see `readers.list_wells`), or one movie per well; the well's
+        name is the file name without its TIFF suffix, or the folder's name, or the mapping's
+        key (anything `readers.open_movie` opens).
     output_dir : str or Path
         Folder of the wells' containers and ``summary.json``.
     settings, workers, overwrite, progress, cancel, chunk_frames, scheduler
@@ -107,19 +109,24 @@ def compress_movies(
         Also written to ``summary.json``. A well already complete with the same input and
         settings is kept (a rerun finishes a plate).
     """
-    from .batch import CHUNK_FRAMES, _plan, compress_jobs
 
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
     output_dir = Path(output_dir)
-    if output_dir.is_symlink() or (output_dir.exists() and not output_dir.is_dir()):
-        raise OutputError(
-            f"Output {output_dir} is a file or a link; give a folder for the compressed wells."
-        )
+    check_folder_output(output_dir, "wells", links=False)
+    plate_folder = None
+    if isinstance(sources, (str, Path)):
+        plate_folder, sources = Path(sources), list_wells(sources)
+        if sources is None:
+            raise InputError(
+                f"{plate_folder} is not a plate folder (TIFF stacks, or folders of frames, one per "
+                "well); give one movie with compress_movie."
+            )
     if not sources:
         raise InputError("No input movies given.")
     names = well_names(sources)
-    check_not_on_inputs(output_dir, names.values())
+    # the plate folder is an input too: an output inside it would be listed as a well next time
+    check_not_on_inputs(output_dir, [*names.values(), plate_folder], what="plate output")
     jobs = [
         _plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
         for name, source in names.items()

@@ -11,91 +11,35 @@ the coding settings change, and the plain JPEG2000 frame depends on the compress
 So a threshold change recomputes the mask and one FlowRoI encode of the visible frame, nothing else.
 
 :func:`preview_stack` turns a previewer into lazy dask arrays (one chunk per frame) for scripts;
-:func:`rate_distortion` measures PSNR inside the RoI against the compression rate for one frame.
+(The rate-distortion curve of a frame is in :mod:`napari_flowroi.rd_curve`.)
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
 import numpy as np
 
+from ._cache import LRUCache
 from .codec import decode_frame, encode_frame, encode_plain, prioritised_codes
 from .errors import CancelledError, InputError
 from .guard import FrameCoverage, frame_coverage
-from .inputs import Movie, movie_from_array
-from .metrics import compression_rate, psnr, psnr_peak
+from .metrics import compression_rate, psnr, psnr_inside_outside, psnr_peak
+from .readers import Movie, movie_from_array
 from .roi import FramePool, RoiExtractor
-from .settings import FlowRoISettings
-
-#: Compression rates of the rate-distortion curve (the current rate is added to them).
-DEFAULT_RD_RATES = (10.0, 20.0, 40.0, 80.0, 160.0)
-
-
-#: Settings that change how a frame is coded but not its RoI mask.
-CODEC_SETTINGS = (
-    "scaling_factor",
-    "compression_rate",
-    "target_psnr",
-    "feather",
-    "background_sigma",
+from .settings import (
+    RATE_SETTINGS,
+    READOUT_SETTINGS,
+    FlowRoISettings,
+    mask_key,
+    preview_key,
+    reset,
 )
-#: Coding settings that say how many bytes, not how they are shared between RoI and background.
-RATE_SETTINGS = ("compression_rate", "target_psnr")
-#: Settings that change only what the readout says (the verdict), not any image.
-READOUT_SETTINGS = ("coverage_target",)
-_DEFAULTS = FlowRoISettings()
-
-
-def _reset(settings: FlowRoISettings, names) -> FlowRoISettings:
-    return settings.replace(**{name: getattr(_DEFAULTS, name) for name in names})
-
-
-def mask_key(settings: FlowRoISettings) -> FlowRoISettings:
-    """`settings` with the coding settings at their defaults: equal keys give equal RoI masks."""
-    return _reset(settings, CODEC_SETTINGS + READOUT_SETTINGS)
-
-
-def preview_key(settings: FlowRoISettings) -> FlowRoISettings:
-    """`settings` with what cannot change the preview at its default: equal keys, equal previews.
-
-    The coverage target only changes the verdict; plain JPEG2000 depends on the compression rate
-    (or target PSNR) alone, not on any RoI setting."""
-    if not settings.uses_roi:
-        keep = {"plain", "compression_rate", "target_psnr"}
-        return _reset(settings, [f.name for f in FlowRoISettings.fields() if f.name not in keep])
-    return _reset(settings, READOUT_SETTINGS)
-
-
-def _db(*args) -> float:
-    return float(psnr(*args))
-
-
-def _psnr_pair(
-    frame: np.ndarray, decoded: np.ndarray, mask: np.ndarray, peak: float | None
-) -> tuple[float, float]:
-    """(PSNR inside `mask`, PSNR outside it) from one error map: the same figures as two
-    ``metrics.psnr`` calls for half the work."""
-    diff = frame.astype(np.float64) - np.asarray(decoded, np.float64)
-    err = diff * diff
-    total, inside = float(err.sum()), float(err[mask].sum())
-    n_in = int(np.count_nonzero(mask))
-    n_out = mask.size - n_in
-    peak = psnr_peak(frame) if peak is None else peak
-
-    def db(sq: float, n: int) -> float:
-        if n == 0:
-            return float("nan")
-        mse = sq / n
-        return float("inf") if mse == 0 else float(10.0 * np.log10(peak * peak / mse))
-
-    return db(inside, n_in), db(max(total - inside, 0.0), n_out)
 
 
 @dataclass(frozen=True)
@@ -170,38 +114,6 @@ class FramePreview:
         }
 
 
-class _Cache:
-    """A small thread-safe LRU cache."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._data: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            if key in self._data:
-                self._data.move_to_end(key)
-                return self._data[key]
-        return None
-
-    def put(self, key, value):
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-        return value
-
-    def __contains__(self, key) -> bool:
-        with self._lock:
-            return key in self._data
-
-    def clear(self):
-        with self._lock:
-            self._data.clear()
-
-
 class Previewer:
     """Per-frame previews of one movie, cached per (settings, frame).
 
@@ -213,14 +125,14 @@ class Previewer:
     def __init__(self, movie: Any, cache_frames: int = 24, extra_roi=None):
         self.movie: Movie = movie if isinstance(movie, Movie) else movie_from_array(movie)
         self.extra_roi = extra_roi
-        self._previews = _Cache(cache_frames)
-        self._plain = _Cache(cache_frames)
-        self._extractors = _Cache(8)  # settings -> RoiExtractor (its mask cache)
+        self._previews = LRUCache(cache_frames)
+        self._plain = LRUCache(cache_frames)
+        self._extractors = LRUCache(8)  # settings -> RoiExtractor (its mask cache)
         # the movie's one cache of prepared frames, flows and cells, shared by every extractor
         self._pool = FramePool(capacity=32)
-        self._frames = _Cache(8)
-        self._coarse = _Cache(3 * cache_frames)
-        self._prioritised = _Cache(4)  # (priority_key, t) -> codes before the encoder
+        self._frames = LRUCache(8)
+        self._coarse = LRUCache(3 * cache_frames)
+        self._prioritised = LRUCache(4)  # (priority_key, t) -> codes before the encoder
         self._lock = threading.Lock()
         self.computed: list[tuple[FlowRoISettings, int]] = []
 
@@ -387,8 +299,8 @@ class Previewer:
                 else None
             )
             encoded, flowroi, plain_encoded, plain = self._code(frame, mask, settings, t, pool)
-            plain_psnr = pool.submit(_psnr_pair, frame, plain, mask, peak)
-            roi_flowroi, outside_flowroi = _psnr_pair(frame, flowroi, mask, peak)
+            plain_psnr = pool.submit(psnr_inside_outside, frame, plain, mask, peak)
+            roi_flowroi, outside_flowroi = psnr_inside_outside(frame, flowroi, mask, peak)
             roi_plain, outside_plain = plain_psnr.result()
             coverage = None if coverage is None else coverage.result()
         result = FramePreview(
@@ -436,7 +348,7 @@ class Previewer:
                 return None
             encoded, decoded = self.plain(round(next_rate, 2), preview.t)
             next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
-            next_quality = _db(frame, decoded, mask, peak)
+            next_quality = psnr(frame, decoded, mask, peak)
             if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
                 w = (target - quality) / (next_quality - quality)
                 matched = float(np.exp(np.log(rate) + w * (np.log(next_rate) - np.log(rate))))
@@ -448,7 +360,7 @@ class Previewer:
         """Frame t with the RoI priority given (codec.prioritised_codes), kept for the last few
         (settings, frame): it does not depend on the rate, so a new compression rate re-codes
         without recomputing it (~25 ms on 1.4 MP)."""
-        key = (_reset(settings, RATE_SETTINGS + READOUT_SETTINGS), t)
+        key = (reset(settings, RATE_SETTINGS + READOUT_SETTINGS), t)
         found = self._prioritised.get(key)
         if found is None:
             found = self._prioritised.put(key, prioritised_codes(frame, mask, settings))
@@ -524,88 +436,3 @@ def preview_stack(previewer: Previewer, settings: FlowRoISettings, what: str):
         lambda t: getter(previewer.preview(settings, t)),
         name,
     )
-
-
-# --- rate-distortion ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RateDistortion:
-    """PSNR inside the RoI against the achieved compression rate for one frame."""
-
-    t: int
-    roi_fraction: float
-    flowroi_rates: np.ndarray
-    flowroi_psnr_roi: np.ndarray
-    plain_rates: np.ndarray
-    plain_psnr_roi: np.ndarray
-
-
-def rate_distortion_steps(
-    previewer: Previewer,
-    settings: FlowRoISettings,
-    t: int,
-    rates: Sequence[float] = DEFAULT_RD_RATES,
-    cancel: threading.Event | None = None,
-):
-    """Generator: the curve of :func:`rate_distortion`, one more rate each step (nearest the
-    current rate first, so the part that matters is drawn first); returns the whole curve."""
-    current = float(settings.compression_rate)
-    rates = sorted({float(r) for r in rates} | {current}, key=lambda r: abs(np.log(r / current)))
-    frame = previewer.frame(t)
-    mask = (
-        previewer.extractor(settings).mask(t) if settings.uses_roi else np.ones(frame.shape, bool)
-    )
-    peak = psnr_peak(frame)
-    points = []  # (rate asked, flowroi rate, flowroi psnr, plain rate, plain psnr)
-    curve = None
-    for rate in rates:
-        if cancel is not None and cancel.is_set():
-            raise CancelledError("rate-distortion cancelled")
-        plain_encoded, plain = previewer.plain(rate, t)
-        if settings.uses_roi:
-            encoded = encode_frame(
-                frame, mask, settings.replace(compression_rate=rate, target_psnr=0.0)
-            )
-            decoded = decode_frame(encoded)
-        else:
-            encoded, decoded = plain_encoded, plain
-        points.append(
-            (
-                rate,
-                compression_rate(encoded.raw_bytes, encoded.bytes_written),
-                _db(frame, decoded, mask, peak),
-                compression_rate(plain_encoded.raw_bytes, plain_encoded.bytes_written),
-                _db(frame, plain, mask, peak),
-            )
-        )
-        p = np.array(sorted(points))
-        curve = RateDistortion(
-            t=t,
-            roi_fraction=float(mask.mean()),
-            flowroi_rates=p[:, 1],
-            flowroi_psnr_roi=p[:, 2],
-            plain_rates=p[:, 3],
-            plain_psnr_roi=p[:, 4],
-        )
-        yield len(points), len(rates), curve
-    return curve
-
-
-def rate_distortion(
-    previewer: Previewer,
-    settings: FlowRoISettings,
-    t: int,
-    rates: Sequence[float] = DEFAULT_RD_RATES,
-    cancel: threading.Event | None = None,
-) -> RateDistortion:
-    """Code frame `t` at each rate with FlowRoI and plain JPEG2000; PSNR inside this frame's RoI.
-
-    The RoI is the mask of `settings` (the same for every rate and both codings), so the two
-    curves compare like with like."""
-    steps = rate_distortion_steps(previewer, settings, t, rates, cancel)
-    while True:
-        try:
-            next(steps)
-        except StopIteration as done:
-            return done.value

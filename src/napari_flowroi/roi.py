@@ -19,20 +19,21 @@ mask of frame t needs only frames t-1-k .. t+1+k, a frame is prepared and its ce
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
+from ._cache import LRUCache
 from .appearance import CellRegions, regions_for
 from .errors import InputError
 from .flow import FARNEBACK_ITERATIONS, aligned_flow, aligned_flow_in, flow_boxes
-from .inputs import require_motion
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
-from .settings import FlowRoISettings
+from .settings import CELL_SETTINGS, MOTION_SETTINGS, PREPARE_SETTINGS, FlowRoISettings
 
 __all__ = [
     "Motion",
@@ -136,28 +137,6 @@ class Motion:
     floor: float = 0.0  # speed (full-resolution px/frame) above which a pixel moves
 
 
-#: Settings the prepared (8-bit, downscaled) frame depends on.
-PREPARE_SETTINGS = ("denoise", "flow_scale")
-#: Settings the flow of a frame depends on; extractors that agree on them can share flows.
-MOTION_SETTINGS = (
-    "denoise",
-    "flow_scale",
-    "flow_method",
-    "saliency_weight",
-    "min_motion",
-    "roi_rule",
-)
-#: Settings the appearance cells of a frame depend on (with the frame preparation).
-CELL_SETTINGS = (
-    "denoise",
-    "flow_scale",
-    "cell_contrast",
-    "min_component_area",
-    "opening_size",
-    "closing_size",
-)
-
-
 def _key(settings: FlowRoISettings, names: tuple[str, ...]) -> tuple:
     return tuple(getattr(settings, n) for n in names)
 
@@ -179,26 +158,14 @@ class FramePool:
     """
 
     def __init__(self, capacity: int = 32):
-        import threading
-        from collections import OrderedDict
-
         self.capacity = max(1, int(capacity))
         self._lock = threading.Lock()
-        self._kinds: dict[str, OrderedDict] = {}
-        self._OrderedDict = OrderedDict
+        self._kinds: dict[str, LRUCache] = {}
 
     def get(self, kind: str, key, compute):
         with self._lock:
-            store = self._kinds.setdefault(kind, self._OrderedDict())
-            if key in store:
-                store.move_to_end(key)
-                return store[key]
-        value = compute()
-        with self._lock:
-            store[key] = value
-            while len(store) > self.capacity:
-                store.popitem(last=False)
-        return value
+            store = self._kinds.setdefault(kind, LRUCache(self.capacity))
+        return store.get_or_compute(key, compute)
 
     def clear(self) -> None:
         with self._lock:
@@ -225,8 +192,14 @@ class RoiExtractor:
         """`extra_roi`: optional (T, Y, X) masks or labels (array or Movie) that are always
         protected, e.g. a segmentation or shapes drawn by the user. `pool`: a :class:`FramePool`
         to share with other extractors of the same movie (default: a new one)."""
-        if settings.motion_roi:
-            require_motion(movie)
+        if settings.motion_roi and len(movie) < 2:  # the flow pairs each frame with another
+            # (inputs are checked where they are opened, readers.require_motion; this guards
+            # callers that build an extractor themselves)
+            raise InputError(
+                f"{getattr(movie, 'source', 'The movie')} has one frame; motion "
+                "needs at least two frames. Use --plain to compress it with plain "
+                "JPEG2000."
+            )
         self.movie = movie
         self.settings = settings
         self.extra_roi = extra_roi

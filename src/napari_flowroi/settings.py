@@ -19,6 +19,13 @@ from .errors import SettingsError
 FLOW_METHODS = ("farneback", "dis")
 ROI_RULES = ("cells", "quantile")
 
+#: What a setting can affect, in the order the work is done: the 8-bit frame motion and cells are
+#: measured on, the flow, the appearance cells, the RoI mask (everything above plus the rule's own
+#: settings), how the coder shares bytes between RoI and background, how many bytes it spends, and
+#: what the readout says. Every cache key and change kind is derived from these (see
+#: :func:`settings_affecting`), so a new setting needs only its ``affects=`` here.
+AFFECTS = ("prepare", "motion", "cells", "mask", "coding", "rate", "readout")
+
 
 def _setting(
     default,
@@ -31,7 +38,10 @@ def _setting(
     expert=False,
     choices=None,
     log=False,
+    affects: str,
 ):
+    if affects not in AFFECTS:  # a typo here would silently leave the setting out of every key
+        raise ValueError(f"affects must be one of {', '.join(AFFECTS)}, not {affects!r}")
     return field(
         default=default,
         metadata={
@@ -43,6 +53,7 @@ def _setting(
             "expert": expert,
             "choices": choices,
             "log": log,
+            "affects": affects,
         },
     )
 
@@ -55,6 +66,7 @@ class FlowRoISettings:
         True,
         "Smooth camera noise (median + bilateral filter) before looking for motion, so noise "
         "specks are not taken for moving cells.",
+        affects="prepare",
     )
     # roi_threshold: in the default rule `cells` a cell-like region is protected when at least
     # 1 - threshold of its pixels move above the movie's motion noise floor (0.8: a fifth of them);
@@ -71,6 +83,7 @@ class FlowRoISettings:
         high=1.0,
         low_open=True,
         high_open=True,
+        affects="mask",
     )
     adjacent_factor: int = _setting(
         0,
@@ -78,6 +91,7 @@ class FlowRoISettings:
         "Helps slow cells.",
         low=0,
         high=50,
+        affects="mask",
     )
     scaling_factor: float = _setting(
         10.0,
@@ -85,6 +99,7 @@ class FlowRoISettings:
         "(1 = plain JPEG2000, 10 = background reduced to its coarse shape).",
         low=1.0,
         high=10.0,
+        affects="coding",
     )
     compression_rate: float = _setting(
         40.0,
@@ -94,9 +109,12 @@ class FlowRoISettings:
         high=2000.0,
         low_open=True,
         log=True,
+        affects="rate",
     )
     plain: bool = _setting(
-        False, "Plain JPEG2000 with no region of interest (the baseline to compare with)."
+        False,
+        "Plain JPEG2000 with no region of interest (the baseline to compare with).",
+        affects="mask",
     )
     target_psnr: float = _setting(
         0.0,
@@ -105,12 +123,16 @@ class FlowRoISettings:
         "0 = off, use the compression rate.",
         low=0.0,
         high=150.0,
+        affects="rate",
     )
-    motion_roi: bool = _setting(True, "Protect what moves (optical flow), the FlowRoI method.")
+    motion_roi: bool = _setting(
+        True, "Protect what moves (optical flow), the FlowRoI method.", affects="mask"
+    )
     appearance_roi: bool = _setting(
         True,
         "Also protect cell-like structure found by local contrast, so cells that do not "
         "move are kept too.",
+        affects="mask",
     )
     coverage_target: float = _setting(
         0.98,
@@ -118,6 +140,7 @@ class FlowRoISettings:
         "this share of the cells (found by local contrast, independently of motion).",
         low=0.0,
         high=1.0,
+        affects="readout",
     )
     # expert settings
     roi_rule: str = _setting(
@@ -127,12 +150,14 @@ class FlowRoISettings:
         "the most-moving share of the frame (the paper's rule).",
         expert=True,
         choices=ROI_RULES,
+        affects="motion",
     )
     flow_method: str = _setting(
         "farneback",
         "Optical flow: 'farneback' (as in the paper) or 'dis' (faster; too noisy to select cells).",
         expert=True,
         choices=FLOW_METHODS,
+        affects="motion",
     )
     flow_scale: float = _setting(
         0.5,
@@ -141,6 +166,7 @@ class FlowRoISettings:
         low=0.1,
         high=1.0,
         expert=True,
+        affects="prepare",
     )
     saliency_weight: float = _setting(
         0.7,
@@ -148,6 +174,7 @@ class FlowRoISettings:
         low=0.0,
         high=1.0,
         expert=True,
+        affects="motion",
     )
     min_motion: float = _setting(
         0.5,
@@ -157,6 +184,7 @@ class FlowRoISettings:
         low=0.0,
         high=100.0,
         expert=True,
+        affects="motion",
     )
     opening_size: int = _setting(
         3,
@@ -164,6 +192,7 @@ class FlowRoISettings:
         low=0,
         high=51,
         expert=True,
+        affects="cells",
     )
     closing_size: int = _setting(
         5,
@@ -171,6 +200,7 @@ class FlowRoISettings:
         low=0,
         high=51,
         expert=True,
+        affects="cells",
     )
     min_component_area: int = _setting(
         40,
@@ -178,6 +208,7 @@ class FlowRoISettings:
         low=0,
         high=100000,
         expert=True,
+        affects="cells",
     )
     roi_margin: int = _setting(
         2,
@@ -185,6 +216,7 @@ class FlowRoISettings:
         low=0,
         high=50,
         expert=True,
+        affects="mask",
     )
     feather: float = _setting(
         4.0,
@@ -194,6 +226,7 @@ class FlowRoISettings:
         low=0.0,
         high=50.0,
         expert=True,
+        affects="coding",
     )
     background_sigma: float = _setting(
         8.0,
@@ -202,6 +235,7 @@ class FlowRoISettings:
         low=0.5,
         high=50.0,
         expert=True,
+        affects="coding",
     )
     cell_contrast: float = _setting(
         4.0,
@@ -210,6 +244,7 @@ class FlowRoISettings:
         low=0.5,
         high=50.0,
         expert=True,
+        affects="cells",
     )
 
     def __post_init__(self):
@@ -322,3 +357,76 @@ def describe_range(f: dataclasses.Field) -> str:
             f"below {meta['high']:g}" if meta["high_open"] else f"at most {meta['high']:g}"
         )
     return " and ".join(parts)
+
+
+def settings_affecting(*kinds: str) -> tuple[str, ...]:
+    """The names of the settings that declare one of `kinds` in their ``affects`` metadata.
+
+    Parameters
+    ----------
+    kinds : str
+        Any of :data:`AFFECTS`.
+
+    Returns
+    -------
+    tuple of str
+        Setting names in declaration order: a cache keyed by these settings' values is stale
+        exactly when one of them changes.
+    """
+    unknown = set(kinds) - set(AFFECTS)
+    if unknown:
+        raise ValueError(f"unknown kind(s) {sorted(unknown)}; known: {', '.join(AFFECTS)}")
+    return tuple(f.name for f in FlowRoISettings.fields() if f.metadata["affects"] in kinds)
+
+
+#: Settings the prepared (8-bit, downscaled) frame depends on.
+PREPARE_SETTINGS = settings_affecting("prepare")
+#: Settings the flow of a frame depends on; extractors that agree on them can share flows.
+MOTION_SETTINGS = settings_affecting("prepare", "motion")
+#: Settings the appearance cells of a frame depend on (with the frame preparation).
+CELL_SETTINGS = settings_affecting("prepare", "cells")
+#: Settings that change how a frame is coded but not its RoI mask.
+CODEC_SETTINGS = settings_affecting("coding", "rate")
+#: Coding settings that say how many bytes, not how they are shared between RoI and background.
+RATE_SETTINGS = settings_affecting("rate")
+#: Settings that change only what the readout says (the verdict), not any image.
+READOUT_SETTINGS = settings_affecting("readout")
+
+
+def reset(settings: FlowRoISettings, names) -> FlowRoISettings:
+    """`settings` with the settings `names` at their defaults (a cache key that ignores them)."""
+    defaults = FlowRoISettings()
+    return settings.replace(**{name: getattr(defaults, name) for name in names})
+
+
+def mask_key(settings: FlowRoISettings) -> FlowRoISettings:
+    """`settings` with the coding settings at their defaults: equal keys give equal RoI masks."""
+    return reset(settings, CODEC_SETTINGS + READOUT_SETTINGS)
+
+
+def preview_key(settings: FlowRoISettings) -> FlowRoISettings:
+    """`settings` with what cannot change the preview at its default: equal keys, equal previews.
+
+    The coverage target only changes the verdict; plain JPEG2000 depends on the compression rate
+    (or target PSNR) alone, not on any RoI setting."""
+    if not settings.uses_roi:
+        keep = {"plain", *RATE_SETTINGS}
+        return reset(settings, [f.name for f in FlowRoISettings.fields() if f.name not in keep])
+    return reset(settings, READOUT_SETTINGS)
+
+
+def change_kind(old: FlowRoISettings, new: FlowRoISettings) -> str:
+    """What a change of settings costs a preview, from the settings' ``affects`` metadata.
+
+    Returns
+    -------
+    str
+        'none', 'readout' (only the verdict changes), 'coding' (re-code, same mask) or 'roi'.
+    """
+    if old == new:
+        return "none"
+    if preview_key(old) == preview_key(new):
+        return "readout"
+    if not new.uses_roi or mask_key(old) == mask_key(new):
+        return "coding"
+    return "roi"

@@ -27,10 +27,10 @@ from psygnal import Signal
 
 from .errors import CancelledError, FlowRoIError, InputError
 from .guard import Preflight, preflight, sample_frames
-from .inputs import Movie, movie_from_array, require_motion
 from .metrics import compression_rate, psnr, psnr_peak
-from .preview import FramePreview, Previewer, mask_key, preview_key
-from .settings import FlowRoISettings
+from .preview import FramePreview, Previewer
+from .readers import Movie, movie_from_array, require_motion
+from .settings import FlowRoISettings, change_kind, preview_key
 
 #: Labels of the source map: which RoI source drew each pixel (0: background).
 SOURCE_NAMES = {1: "motion", 2: "appearance", 3: "your mask"}
@@ -191,16 +191,8 @@ class TuningModel:
         if emit:
             self.movie_changed.emit(None)
 
-    @staticmethod
-    def change_kind(old: FlowRoISettings, new: FlowRoISettings) -> str:
-        """'none', 'readout' (only the verdict changes), 'coding' (re-code, same mask) or 'roi'."""
-        if old == new:
-            return "none"
-        if preview_key(old) == preview_key(new):
-            return "readout"
-        if not new.uses_roi or mask_key(old) == mask_key(new):
-            return "coding"
-        return "roi"
+    #: what a change costs, derived from the settings' ``affects`` metadata (settings.py)
+    change_kind = staticmethod(change_kind)
 
     def set_settings(self, settings: FlowRoISettings) -> str:
         kind = self.change_kind(self.settings, settings)

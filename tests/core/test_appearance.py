@@ -1,8 +1,8 @@
 import numpy as np
 
 from napari_flowroi.appearance import cell_score
-from napari_flowroi.inputs import movie_from_array
 from napari_flowroi.metrics import pixel_coverage
+from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 from napari_flowroi.synthetic import moving_discs

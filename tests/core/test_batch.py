@@ -165,7 +165,7 @@ def test_frames_without_texture_and_an_all_roi_frame_compress(tmp_path):
 
 def _streamed_movie(n_frames, shape=(96, 128)):
     """Frames made when read (like a long movie read from disk): nothing holds the whole movie."""
-    from napari_flowroi.inputs import Movie
+    from napari_flowroi.readers import Movie
     from napari_flowroi.synthetic import moving_discs
 
     base = moving_discs(n_frames=2, shape=shape, n_cells=3).frames

@@ -192,20 +192,45 @@ def test_rate_control_counts_encodes_per_frame():
     assert control.encodes_per_frame == control.encodes / 2
 
 
-def test_openjpeg_threads_change_speed_not_bytes():
+def test_codec_threads_decide_the_look_ahead_never_the_bytes():
     frame = _textured(np.uint16, shape=(256, 320))
     try:
         codec.set_codec_threads(1)
+        assert not codec.cpus_to_spare()  # fixed CPUs: nothing runs beside an encode
         one = codec.encode_jp2(frame, 20)
-        codec.set_codec_threads(2)
-        two = codec.encode_jp2(frame, 20)
-        assert one == two
-        assert np.array_equal(codec.decode_jp2(two), codec.decode_jp2(one))
+        codec.set_codec_threads(None)
+        assert codec.cpus_to_spare() == (codec.available_cpus() > 1)
+        shared = codec.encode_jp2(frame, 20)
+        assert one == shared
+        assert np.array_equal(codec.decode_jp2(shared), codec.decode_jp2(one))
     finally:
         codec.set_codec_threads(None)
     with pytest.raises(ValueError):
         codec.set_codec_threads(0)
     assert codec.available_cpus() >= 1
+
+
+def test_keyword_scalars_code_as_the_settings_they_stand_for():
+    from napari_flowroi.errors import SettingsError
+
+    frame = _textured(np.uint8, shape=(128, 160), seed=3)
+    mask = np.zeros(frame.shape, bool)
+    mask[30:90, 40:120] = True
+    by_settings = codec.encode_plain(frame, FlowRoISettings(compression_rate=12))
+    assert codec.encode_plain(frame, rate=12).jp2 == by_settings.jp2
+    settings = FlowRoISettings(compression_rate=20, scaling_factor=4)
+    expected = codec.encode_frame(frame, mask, settings).jp2
+    assert codec.encode_frame(frame, mask, rate=20, scaling_factor=4).jp2 == expected
+    # a keyword replaces what the settings say; a rate also ends a quality target
+    quality = FlowRoISettings(compression_rate=5, target_psnr=45, scaling_factor=4)
+    assert codec.encode_frame(frame, mask, quality, rate=20).jp2 == expected
+    assert np.array_equal(
+        codec.prioritise_roi(frame, mask, scaling_factor=4),
+        codec.prioritise_roi(frame, mask, settings),
+    )
+    assert np.array_equal(codec.prioritise_roi(frame, mask, scaling_factor=1), frame)
+    with pytest.raises(SettingsError):
+        codec.encode_plain(frame, rate=0.5)  # validated by FlowRoISettings, as any rate
 
 
 def test_a_warm_start_that_hits_writes_the_same_bytes_as_a_cold_start():
@@ -232,7 +257,7 @@ def test_htj2k_meets_its_budget_and_opens_in_openjpeg(dtype):
         data = control.encode(frame, frame.nbytes / rate)
         assert frame.nbytes / len(data) == pytest.approx(rate, rel=codec.RATE_TOLERANCE)
         ours = imagecodecs.htj2k_decode(data)  # OpenJPH
-        # OpenJPEG (imagecodecs, glymur) decodes it too; the irreversible 9/7 wavelet is inverted
+        # OpenJPEG (imagecodecs, Pillow) decodes it too; the irreversible 9/7 wavelet is inverted
         # in floating point, so two decoders may round a few pixels one code apart
         for theirs in (imagecodecs.jpeg2k_decode(data), codec.decode_jp2(data)):
             assert theirs.shape == ours.shape and theirs.dtype == ours.dtype

@@ -38,7 +38,7 @@ def test_container_holds_sortable_jp2_frames_masks_and_a_manifest(tmp_path, smal
 @pytest.mark.parametrize("dtype", [np.uint8, np.float32])
 def test_byte_reserve_covers_the_real_manifest_closely(tmp_path, dtype):
     from napari_flowroi.batch import run_description
-    from napari_flowroi.inputs import movie_from_array
+    from napari_flowroi.readers import movie_from_array
     from napari_flowroi.synthetic import moving_discs
 
     frames = moving_discs(n_frames=4, shape=(64, 80), dtype=dtype).frames

@@ -1,5 +1,5 @@
-"""The stored RoI masks (container/_masks.py): a box in each frame's JP2 file (format 2), and the
-PNG files of format 1 that must stay readable."""
+"""The stored RoI masks: a box in each frame's JP2 file (format 2, the codec's `_mask_box`), and
+the PNG files of format 1 (container/_masks.py) that must stay readable."""
 
 import io
 import json
@@ -9,6 +9,7 @@ import pytest
 
 from napari_flowroi import codec
 from napari_flowroi.batch import compress_movie
+from napari_flowroi.codec import _mask_box
 from napari_flowroi.container import _masks as masks
 from napari_flowroi.container import (
     build_manifest,
@@ -25,31 +26,31 @@ from napari_flowroi.settings import FlowRoISettings
 def test_mask_box_is_small_and_covers_every_protected_pixel():
     mask = np.zeros((100, 130), bool)
     mask[17:43, 61:99] = True
-    box = masks.encode_mask(mask)
+    box = codec.encode_mask(mask)
     jp2 = codec.encode_jp2(np.zeros((100, 130), np.uint8), 10)
-    restored = masks.decode_mask(masks.attach_mask(jp2, box), mask.shape)
+    restored = codec.decode_mask(codec.attach_mask(jp2, box), mask.shape)
     assert restored.shape == mask.shape
     assert not (mask & ~restored).any()
-    assert restored.sum() < 2 * mask.sum() + 4 * masks.MASK_BLOCKS[0] * 100
+    assert restored.sum() < 2 * mask.sum() + 4 * codec.MASK_BLOCKS[0] * 100
     assert len(box) < 60
     with pytest.raises(ValueError, match="no RoI mask"):
-        masks.decode_mask(jp2, mask.shape)
+        codec.decode_mask(jp2, mask.shape)
 
 
 def test_mask_grid_coarsens_to_fit_its_byte_share():
     rng = np.random.default_rng(0)
     mask = rng.random((512, 640)) < 0.003  # scattered specks cost many bytes on a fine grid
-    fine, coarse = masks.encode_mask(mask), masks.encode_mask(mask, max_bytes=100)
+    fine, coarse = codec.encode_mask(mask), codec.encode_mask(mask, max_bytes=100)
     assert len(coarse) < len(fine) and len(coarse) <= 100
     jp2 = codec.encode_jp2(np.zeros((512, 640), np.uint8), 10)
     for box in (fine, coarse):
-        assert not (mask & ~masks.decode_mask(masks.attach_mask(jp2, box), mask.shape)).any()
+        assert not (mask & ~codec.decode_mask(codec.attach_mask(jp2, box), mask.shape)).any()
 
 
 def test_mask_share_falls_with_the_rate():
     raw = 1_000_000
-    low, high = masks.mask_budget(raw, 8), masks.mask_budget(raw, 64)
-    assert low == pytest.approx(masks.MASK_SHARE * raw / 8)
+    low, high = codec.mask_budget(raw, 8), codec.mask_budget(raw, 64)
+    assert low == pytest.approx(codec.MASK_SHARE * raw / 8)
     # at 64:1 the mask takes a smaller share of a smaller budget
     assert high / (raw / 64) < low / (raw / 8) / 4
 
@@ -64,11 +65,11 @@ def test_a_frame_with_its_mask_box_is_a_standard_jp2():
     mask = np.zeros(frame.shape, bool)
     mask[20:60, 30:90] = True
     encoded = codec.encode_frame(frame, mask, FlowRoISettings(compression_rate=12))
-    assert encoded.mask_bytes > 0 and masks.has_mask(encoded.jp2)
+    assert encoded.mask_bytes > 0 and codec.has_mask(encoded.jp2)
     ours = codec.decode_frame(encoded)
     assert np.array_equal(imagecodecs.jpeg2k_decode(encoded.jp2), ours)
     assert np.array_equal(np.asarray(Image.open(io.BytesIO(encoded.jp2))), ours)
-    assert not masks.has_mask(codec.encode_plain(frame, FlowRoISettings(compression_rate=12)).jp2)
+    assert not codec.has_mask(codec.encode_plain(frame, FlowRoISettings(compression_rate=12)).jp2)
 
 
 def _as_format_1(root):
@@ -79,8 +80,8 @@ def _as_format_1(root):
     (root / "masks").mkdir()
     for t, record in enumerate(manifest["frames"]):
         jp2 = (root / frame_name(t)).read_bytes()
-        payload = masks._find_box(jp2)
-        mask = masks.decode_mask(jp2, shape)
+        payload = _mask_box._find_box(jp2)
+        mask = codec.decode_mask(jp2, shape)
         bare = jp2[: len(jp2) - len(payload) - 24]
         png = masks.encode_png_mask(mask)
         (root / frame_name(t)).write_bytes(bare)

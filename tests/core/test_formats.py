@@ -16,7 +16,8 @@ from napari_flowroi.synthetic import moving_discs
 
 bioio = pytest.importorskip("bioio")
 
-from napari_flowroi import formats, planes  # noqa: E402
+from napari_flowroi import microscopy  # noqa: E402
+from napari_flowroi.readers import formats  # noqa: E402
 
 T, Y, X = 6, 96, 112
 CHANNELS = ["Phase", "GFP"]
@@ -279,7 +280,7 @@ def test_planes_and_inherited_masks_travel_to_dask_workers_by_path(
     assert np.array_equal(plane.open_movie()[3], np.roll(two_channels, 9, axis=-1)[3, 1])
     out = tmp_path / "out"
     assert _run(capsys, "compress", ome_plate, out, "--quiet", "--scene", "A01")[0] == 0
-    masks = planes.ContainerMasks(out / "c0-Phase.flowroi")
+    masks = microscopy.ContainerMasks(out / "c0-Phase.flowroi")
     assert masks.shape == (T, Y, X)
     copy = pickle.loads(pickle.dumps(masks))
     assert copy._container is None and np.array_equal(copy[2], masks[2])
@@ -327,7 +328,7 @@ def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_p
     from napari_flowroi.settings import FlowRoISettings
 
     settings = FlowRoISettings(compression_rate=10.0)
-    here = planes.compress_file(ome_plate, tmp_path / "here", settings)
+    here = microscopy.compress_file(ome_plate, tmp_path / "here", settings)
     with (
         distributed.LocalCluster(
             n_workers=2,
@@ -339,7 +340,7 @@ def test_positions_on_a_dask_cluster_give_the_same_bytes_as_in_one_process(tmp_p
         ) as local,
         distributed.Client(local) as client,
     ):
-        there = planes.compress_file(ome_plate, tmp_path / "there", settings, scheduler=client)
+        there = microscopy.compress_file(ome_plate, tmp_path / "there", settings, scheduler=client)
     assert [name for name, _ in there.wells] == [name for name, _ in here.wells]
     for name, _ in here.wells:
         a = open_container(tmp_path / "here" / f"{name}.flowroi").manifest["frames"]
@@ -358,7 +359,7 @@ def test_scene_names_that_collide_once_made_file_safe_are_numbered_and_keep_thei
                 photometric="minisblack",
                 metadata={"axes": "TCYX", "Name": well, "Channel": {"Name": CHANNELS}},
             )
-    units = planes.plan_planes(path)
+    units = microscopy.plan_planes(path)
     assert len({u.name for u in units}) == 4
     for unit in units:
         if not unit.motion:
@@ -431,12 +432,12 @@ def test_chunks_of_an_ome_tiff_reuse_one_page_map_per_process(ome_plate, monkeyp
 
 
 def test_channels_held_in_memory_are_compressed_as_those_of_a_file(tmp_path, two_channels):
-    """planes.compress_channels (the napari widget's (T, C, Y, X) layers): the named motion
+    """microscopy.compress_channels (the napari widget's (T, C, Y, X) layers): the named motion
     channel first, the other inheriting its RoI, summary in channel order."""
     from napari_flowroi.settings import FlowRoISettings
 
     fluo, phase = two_channels[:, 1], two_channels[:, 0]
-    plate = planes.compress_channels(
+    plate = microscopy.compress_channels(
         [fluo, phase],
         tmp_path / "out",
         FlowRoISettings(compression_rate=8),
@@ -448,4 +449,28 @@ def test_channels_held_in_memory_are_compressed_as_those_of_a_file(tmp_path, two
     assert gfp.settings.motion_roi is False and "c1-Phase" in gfp.manifest["input"]["roi_mask"]
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["totals"]["wells"] == 2
     with pytest.raises(formats.InputError, match="no channel 2|There is no channel 2"):
-        planes.compress_channels([fluo, phase], tmp_path / "o2", motion_channel=2)
+        microscopy.compress_channels([fluo, phase], tmp_path / "o2", motion_channel=2)
+
+
+def test_an_ome_tiff_whose_pixel_size_is_not_a_number_is_read_without_calibration(
+    ome_plate, two_channels, tmp_path, capsys
+):
+    from napari_flowroi.readers.tiff import CalibrationWarning
+
+    with tifffile.TiffFile(ome_plate) as tif:
+        xml = tif.ome_metadata
+    assert xml.count('PhysicalSizeX="0.65"') == 2
+    bad = xml.replace('PhysicalSizeX="0.65"', 'PhysicalSizeX="abc"', 1)
+    tifffile.tiffcomment(ome_plate, bad.encode())  # OME XML is UTF-8 (µm)
+    with pytest.warns(CalibrationWarning, match="PhysicalSizeX = 'abc'"):
+        scenes = formats.describe(ome_plate)
+    assert [s.name for s in scenes] == ["A01", "A02"]
+    assert [s.channel_names for s in scenes] == [tuple(CHANNELS)] * 2
+    assert "pixel_size_x" not in scenes[0].metadata and "space_unit" not in scenes[0].metadata
+    assert scenes[1].metadata["pixel_size_x"] == pytest.approx(0.65)  # the other scene keeps it
+    assert scenes[0].metadata["time_interval"] == pytest.approx(30.0)
+    movie = formats.open_selected(ome_plate, scene="A01", channel=CHANNELS[1])
+    np.testing.assert_array_equal(movie[2], two_channels[2, 1])
+    # and the whole file compresses, every plane
+    assert _run(capsys, "compress", str(ome_plate), str(tmp_path / "out"), "--plain")[0] == 0
+    assert len(list((tmp_path / "out").glob("*.flowroi"))) == 4

@@ -1,7 +1,7 @@
 import numpy as np
 
 from napari_flowroi.guard import estimate_coverage, frame_coverage, sample_frames
-from napari_flowroi.inputs import movie_from_array
+from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 from napari_flowroi.synthetic import moving_discs

@@ -106,3 +106,20 @@ def test_a_leftover_temporary_file_is_never_read_as_a_frame_and_is_removed(tmp_p
     assert summary.resumed_frames == 2
     assert not list(out.rglob("*.tmp"))
     assert open_container(out).shape[0] == len(small_movie)
+
+
+def test_a_temporary_file_left_during_the_run_is_gone_from_the_finished_stack(
+    tmp_path, small_movie
+):
+    # A dask worker killed mid-write is retried within the same run: its half-written temporary
+    # file appears after the run's start-up clean-up and must not stay in the finished stack.
+    from napari_flowroi.batch import compress_movie
+
+    out = tmp_path / "out"
+
+    def progress(done, total):
+        if done == 1:
+            (out / "frames" / ".frame_000004.jp2.999-1.tmp").write_bytes(b"half a frame")
+
+    compress_movie(small_movie, out, progress=progress)
+    assert not list(out.rglob("*.tmp"))

@@ -75,3 +75,18 @@ def test_object_coverage_counts_cells_by_their_share_inside():
     assert metrics.object_coverage(roi, labels, min_inside=0.7) == pytest.approx(1 / 3)
     assert metrics.object_coverage(np.ones_like(roi), labels) == 1.0
     assert metrics.object_coverage(roi, labels > 0) == pytest.approx(2 / 3)
+
+
+def test_psnr_inside_and_outside_equal_two_psnr_calls():
+    from napari_flowroi.metrics import psnr, psnr_inside_outside
+
+    rng = np.random.default_rng(4)
+    frame = rng.integers(0, 4000, (40, 50)).astype(np.uint16)
+    decoded = frame + rng.integers(-30, 30, frame.shape)
+    where = np.zeros(frame.shape, bool)
+    where[5:20, 10:30] = True
+    inside, outside = psnr_inside_outside(frame, decoded, where)
+    assert inside == pytest.approx(psnr(frame, decoded, where))
+    assert outside == pytest.approx(psnr(frame, decoded, ~where))
+    assert np.isnan(psnr_inside_outside(frame, decoded, np.zeros_like(where))[0])
+    assert psnr_inside_outside(frame, frame, where) == (float("inf"), float("inf"))

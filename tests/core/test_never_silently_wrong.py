@@ -55,7 +55,7 @@ def test_a_frame_folder_mixing_uint8_and_uint16_is_refused(tmp_path):
 
 
 def test_an_in_memory_frame_of_another_dtype_is_refused_when_read(tmp_path):
-    from napari_flowroi.inputs import Movie
+    from napari_flowroi.readers import Movie
 
     frames = [np.zeros((16, 16), np.uint8)] * 2 + [np.full((16, 16), 57750, np.uint16)]
     movie = Movie(shape=(3, 16, 16), dtype=np.dtype(np.uint8), read=lambda t: frames[t])
@@ -185,3 +185,31 @@ def test_tune_save_never_overwrites_the_input_movie(tmp_path, small_movie, capsy
     (tmp_path / "folder").mkdir()
     assert main(["tune", str(movie), "--save", str(tmp_path / "folder"), "--quiet"]) == 2
     assert "folder" in capsys.readouterr().err
+
+
+def test_resume_after_a_few_pixels_of_a_coded_frame_changed_is_refused(tmp_path, small_movie):
+    # the sampled fingerprint of earlier versions read 4 x 512 bytes per frame and missed this
+    movie = write_tiff(tmp_path, "movie.tif", small_movie)
+    out = tmp_path / "out"
+    compress_interrupted(movie, out, at=3)
+    edited = small_movie.copy()
+    edited[1, 5, 7:10] ^= 1  # three pixels of frame 1, which the interrupted run coded
+    write_tiff(tmp_path, "movie.tif", edited)
+    with pytest.raises(OutputError, match=r"pixels have changed since \(frame 1\)"):
+        compress_movie(movie, out)
+    write_tiff(tmp_path, "movie.tif", small_movie)
+    assert compress_movie(movie, out).resumed_frames == 2
+
+
+def test_a_finished_stack_whose_input_changed_by_one_pixel_is_not_kept(tmp_path, small_movie):
+    movie = write_tiff(tmp_path, "movie.tif", small_movie)
+    compress_movie(movie, tmp_path / "out", PLAIN)
+    manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
+    assert len(manifest["input"]["content"]) == 32 and set(manifest["input"]["content"]) != {"0"}
+    assert not any("input_sha256" in r for r in manifest["frames"])  # kept in progress only
+    assert compress_movie(movie, tmp_path / "out", PLAIN).already_complete
+    edited = small_movie.copy()
+    edited[-1, 0, 0] ^= 1
+    write_tiff(tmp_path, "movie.tif", edited)
+    with pytest.raises(OutputError, match="pixels have changed"):
+        compress_movie(movie, tmp_path / "out", PLAIN)

@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from napari_flowroi.errors import InputError
+from napari_flowroi.cli import main
+from napari_flowroi.errors import InputError, OutputError
 from napari_flowroi.plates import compress_movies, well_names
 from napari_flowroi.settings import FlowRoISettings
 
@@ -40,3 +41,29 @@ def test_a_rerun_keeps_finished_wells_and_says_they_are_complete(tmp_path, small
     again = compress_movies(wells, tmp_path / "plate", PLAIN)
     assert all(summary.already_complete for _, summary in again.wells)
     assert (tmp_path / "plate" / "A1.flowroi" / "manifest.json").read_bytes() == manifest
+
+
+def test_a_plate_output_inside_the_plate_folder_is_refused(tmp_path, small_movie):
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    for name in ("A1", "A2"):
+        write_tiff(plate, f"{name}.tif", small_movie)
+    with pytest.raises(OutputError, match="inside the input"):
+        compress_movies(plate, plate / "compressed", PLAIN)
+    assert not (plate / "compressed").exists()
+    assert main(["compress", str(plate), str(plate / "out"), "--plain", "--quiet"]) == 2
+    assert not (plate / "out").exists()
+    # beside the plate it is fine, from the folder or from its wells
+    assert len(compress_movies(plate, tmp_path / "beside", PLAIN).wells) == 2
+
+
+def test_a_plate_output_that_is_a_file_or_a_link_is_refused(tmp_path, small_movie):
+    wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(OutputError, match="is a file; give a folder for the compressed wells"):
+        compress_movies(wells, tmp_path / "file", PLAIN)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with pytest.raises(OutputError, match="is a link; give a folder"):
+        compress_movies(wells, tmp_path / "link", PLAIN)
+    assert not any((tmp_path / "real").iterdir())

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from napari_flowroi.preview import Previewer, preview_stack, rate_distortion
+from napari_flowroi.preview import Previewer, preview_stack
+from napari_flowroi.rd_curve import rate_distortion
 from napari_flowroi.settings import FlowRoISettings
 
 

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from napari_flowroi.errors import InputError
-from napari_flowroi.inputs import movie_from_array
 from napari_flowroi.metrics import pixel_coverage
+from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import (
     RoiExtractor,
     clean_mask,

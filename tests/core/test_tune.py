@@ -3,7 +3,7 @@ import threading
 import pytest
 
 from napari_flowroi.errors import CancelledError
-from napari_flowroi.inputs import movie_from_array
+from napari_flowroi.readers import movie_from_array
 from napari_flowroi.settings import FlowRoISettings
 from napari_flowroi.synthetic import moving_discs
 from napari_flowroi.tune import candidate_settings, suggest_settings

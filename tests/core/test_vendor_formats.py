@@ -23,7 +23,7 @@ import tifffile
 
 from napari_flowroi.cli import main
 from napari_flowroi.container import open_container
-from napari_flowroi.inputs import open_movie
+from napari_flowroi.readers import open_movie
 from napari_flowroi.synthetic import moving_discs
 
 from ..lif_writer import LifChannel, write_lif
@@ -32,7 +32,7 @@ pytest.importorskip("bioio")
 nd2 = pytest.importorskip("nd2")
 liffile = pytest.importorskip("liffile")
 
-from napari_flowroi import formats  # noqa: E402
+from napari_flowroi.readers import formats  # noqa: E402
 
 ND2_DATA = Path(__file__).resolve().parent.parent / "data" / "nd2"
 

@@ -7,8 +7,8 @@ import tifffile
 from napari_flowroi import codec
 from napari_flowroi.batch import compress_movie
 from napari_flowroi.container import open_container
-from napari_flowroi.inputs import open_movie
 from napari_flowroi.metrics import pixel_coverage, psnr
+from napari_flowroi.readers import open_movie
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.sample_data import SAMPLES, cells_path, movie_path
 from napari_flowroi.settings import FlowRoISettings

@@ -53,8 +53,8 @@ def test_a_folder_of_channel_containers_opens_as_one_layer_per_channel(tmp_path,
     bioio = pytest.importorskip("bioio")  # noqa: F841 (the OME-TIFF goes through bioio)
     import tifffile
 
+    from napari_flowroi.microscopy import compress_file
     from napari_flowroi.napari._reader import get_reader
-    from napari_flowroi.planes import compress_file
 
     path = tmp_path / "two.ome.tif"
     fluo = np.where(hsc_cut > hsc_cut.mean() + 2 * hsc_cut.std(), 200, 10).astype(np.uint8)
@@ -101,7 +101,7 @@ def test_a_layer_with_a_channel_axis_of_one_is_previewed_over_the_movie(widget_o
 def test_a_two_channel_layer_previews_the_roi_channel_and_compresses_every_channel(
     widget_on, hsc_cut, qtbot, tmp_path
 ):
-    from napari_flowroi.calibration import decompress
+    from napari_flowroi.container import decompress
 
     from .test_widget import roles
 

@@ -43,7 +43,7 @@ def _change(qtbot, widget, name, value, t=None):
         widget,
         t=t if t is not None else widget.model.t,
         settings=widget.model.previewer
-        and __import__("napari_flowroi.preview", fromlist=["preview_key"]).preview_key(settings),
+        and __import__("napari_flowroi.settings", fromlist=["preview_key"]).preview_key(settings),
         timeout=120_000,
     )
     wait_idle(qtbot, widget, timeout=120_000)
@@ -54,7 +54,7 @@ def _change(qtbot, widget, name, value, t=None):
 @pytest.mark.slow
 @pytest.mark.skipif(not FRAMES.is_dir(), reason="needs the 1 MP HSC brightfield frames")
 def test_setting_changes_update_layers_of_a_1mp_frame(widget_on, qtbot):
-    from napari_flowroi.inputs import open_movie
+    from napari_flowroi.readers import open_movie
 
     movie = open_movie(FRAMES)
     frames = np.stack([movie[t] for t in range(8)])

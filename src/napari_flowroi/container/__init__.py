@@ -11,9 +11,11 @@ Layout (docs/container.md)::
 
 The package owns the format: file names and atomic writes (`_files`), the manifest and its schema
 (`_manifest`), the stored masks (`_masks`), JP2 headers (`_jp2`), writing (`_writer`), reading
-(`_reader`) and checking (`_verify`).
+(`_reader`), checking (`_verify`) and decompressing to TIFF / OME-TIFF with the calibration
+(`_export`).
 """
 
+from ._export import container_set, decompress, has_calibration, ome_metadata, write_ome_tiff
 from ._files import (
     MANIFEST,
     PROGRESS,
@@ -99,4 +101,9 @@ __all__ = [
     "verify_container",
     "verify_member",
     "ContainerWriter",
+    "container_set",
+    "decompress",
+    "has_calibration",
+    "ome_metadata",
+    "write_ome_tiff",
 ]

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from .. import codec
-from ..errors import FlowRoIError, OutputError
+from ..errors import FlowRoIError
+from ..outputs import check_file_output
 from ..settings import FlowRoISettings
 from ._files import frame_name, mask_name, sha256, write_error
 from ._jp2 import HeaderError, read_header
@@ -149,11 +150,11 @@ class Container:
         record = self.manifest["frames"][t]
         data = self.check_frame(t)
         try:
-            with warnings.catch_warnings():  # glymur warns about each damaged box it meets
+            with warnings.catch_warnings():  # a decoder may warn about each damaged box it meets
                 warnings.simplefilter("ignore")
-                # the very bytes checked (glymur cannot open every path: undecodable bytes)
+                # the very bytes checked, decoded in memory (never reopened by path)
                 codes = codec.decode_jp2(data)
-        except Exception as exc:  # glymur/OpenJPEG raise many kinds on damaged codestreams
+        except Exception as exc:  # Pillow/OpenJPEG raise many kinds on damaged codestreams
             raise FlowRoIError(
                 f"Frame {t} of {self.root} does not decode ({' '.join(str(exc).split())[:100]})."
             ) from exc
@@ -243,28 +244,7 @@ class Container:
         import tifffile
 
         output = Path(output)
-        root = self.root.resolve()
-        target = output.resolve()
-        if target == root or root in target.parents:
-            raise OutputError(
-                f"Output {output} is inside the container {self.root}; write the "
-                "TIFF somewhere else so the container stays untouched."
-            )
-        if output.is_dir():
-            raise OutputError(
-                f"Output {output} is a folder; give the name of the TIFF file to write."
-            )
-        if output.exists() and not overwrite:
-            raise OutputError(f"{output} exists; choose another name or pass --overwrite.")
-        if output.exists() and not output.is_file():
-            raise OutputError(
-                f"{output} is not a regular file (a device or a pipe); choose another name."
-            )
-        if not output.parent.is_dir():
-            raise OutputError(
-                f"The folder {output.parent} does not exist; create it first or "
-                "choose another output."
-            )
+        check_file_output(output, containers=[self.root], overwrite=overwrite)
         n_frames = self.shape[0]
         for t in range(n_frames):  # a damaged frame stops the run before anything is written
             self.check_frame(t)

@@ -86,12 +86,12 @@ def _check_frame(
         )
     else:
         try:
-            with warnings.catch_warnings():  # glymur warns about each damaged box it meets
+            with warnings.catch_warnings():  # a decoder may warn about each damaged box it meets
                 warnings.simplefilter("ignore")
                 codes = codec.decode_jp2(data)
             if tuple(codes.shape[:2]) != tuple(shape):
                 found.append(f"decodes to {codes.shape} instead of {tuple(shape)}")
-        except Exception:  # noqa: BLE001 - glymur/OpenJPEG raise many kinds on damaged codestreams
+        except Exception:  # noqa: BLE001 - Pillow/OpenJPEG raise many kinds on damaged codestreams
             found.append("does not decode")
     if "mask_sha256" not in record:
         if has_masks and not found:

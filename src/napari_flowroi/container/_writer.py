@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import CancelledError, FlowRoIError, OutputError
+from ..readers.fingerprint import PENDING, movie_digest
 from ._files import (
     MANIFEST,
     PROGRESS,
@@ -28,6 +29,19 @@ from ._files import (
     write_error,
 )
 from ._manifest import build_manifest, dumps, manifest_file_bytes
+
+#: Key of the hash of the input frame's pixels in a frame's progress record (not in the manifest:
+#: the manifest keeps one hash of the whole input, readers.fingerprint.movie_digest).
+INPUT_DIGEST = "input_sha256"
+
+
+def _without_content(run: Any) -> Any:
+    """`run` with its input's content hash left out: a finished stack's hash is compared by
+    re-reading the input (batch.check_same_pixels), the rest of the run here."""
+    if not isinstance(run, dict) or not isinstance(run.get("input"), dict):
+        return run
+    return {**run, "input": {k: v for k, v in run["input"].items() if k != "content"}}
+
 
 if TYPE_CHECKING:
     from ..codec import EncodedFrame
@@ -43,8 +57,8 @@ def _mismatch(earlier: Any, run: dict) -> str:
     old = old if isinstance(old, dict) else {}
     if old.get("source") != new.get("source"):
         return "another input"
-    if "content" not in old and "content" in new:
-        return "an input recorded by an older napari-flowroi (no content fingerprint to compare)"
+    if old.get("content") != PENDING and new.get("content") == PENDING:
+        return "an input recorded by an older napari-flowroi (no content hash to compare)"
     if (
         old.get("content") != new.get("content")
         or earlier.get("shape") != run.get("shape")
@@ -118,7 +132,7 @@ class ContainerWriter:
             return "resume"
         if is_container(root):
             completed = self.completed_run()
-            if completed == run:
+            if _without_content(completed) == _without_content(run):
                 return "complete"
             raise OutputError(
                 f"Output {root} already holds a compressed stack (of "
@@ -172,12 +186,17 @@ class ContainerWriter:
         shutil.rmtree(self.root, ignore_errors=True)
 
     def _finished_frames(self) -> set[int]:
-        done = set()
+        return set(self.finished_input_digests())
+
+    def finished_input_digests(self) -> dict[int, str | None]:
+        """Frame index -> hash of the input pixels it was coded from (None in records of older
+        versions), for every finished frame of the interrupted run in this folder."""
+        done = {}
         for record_file in (self.root / PROGRESS).glob("frame_*.json"):
             try:
                 record = json.loads(record_file.read_text())
                 if self._files_match(record):
-                    done.add(int(record["index"]))
+                    done[int(record["index"])] = record.get(INPUT_DIGEST)
             except (ValueError, KeyError, TypeError, OSError):
                 continue  # a damaged record: the frame is coded again
         return done
@@ -196,7 +215,11 @@ class ContainerWriter:
         return True
 
     def write_frame(
-        self, t: int, encoded: EncodedFrame, cell_coverage: float | None = None
+        self,
+        t: int,
+        encoded: EncodedFrame,
+        cell_coverage: float | None = None,
+        input_digest: str | None = None,
     ) -> dict:
         """Write one frame's files, then its record; return the record.
 
@@ -208,6 +231,9 @@ class ContainerWriter:
             The coded frame (JP2 file with its mask box, value range).
         cell_coverage : float, optional
             The guard's share of cell pixels inside the RoI, kept so `flowroi info` reports it.
+        input_digest : str, optional
+            Hash of the input frame's pixels (readers.frame_digest): a resume compares it, and the
+            manifest keeps the hash of all of them.
         """
         if not (self.root / PROGRESS / "run.json").is_file():
             # the run was finished, abandoned or replaced meanwhile: write nothing more
@@ -229,6 +255,8 @@ class ContainerWriter:
             record["cell_coverage"] = round(cell_coverage, 4)
         if encoded.value_range is not None:
             record["value_range"] = list(encoded.value_range)
+        if input_digest is not None:
+            record[INPUT_DIGEST] = input_digest
         write_atomic(self.root / PROGRESS / record_file_name(t), dumps(record))
         return record
 
@@ -246,7 +274,13 @@ class ContainerWriter:
                 f"Only {len(records)} of {n_frames} frames were written to "
                 f"{self.root}; rerun the same command to finish."
             )
+        digests = [r.pop(INPUT_DIGEST, None) for r in records]
+        if all(digests) and isinstance(run.get("input"), dict):
+            run = {**run, "input": {**run["input"], "content": movie_digest(digests)}}
         manifest = build_manifest(run, records)
+        # Every frame is written, so no writer is active: a temporary file now is a killed
+        # worker's, retried within this same run (dask reschedules it), not a rerun's leftover.
+        remove_temporary_files(self.root)
         write_atomic(self.root / MANIFEST, manifest_file_bytes(manifest))
         # Clean up with the run record last: a kill in between leaves a resumable run whose rerun
         # rebuilds the same manifest.

@@ -7,7 +7,7 @@ import threading
 
 from magicgui.widgets import ComboBox, Container, PushButton
 
-from ..preview import DEFAULT_RD_RATES, rate_distortion_steps
+from ..rd_curve import DEFAULT_RD_RATES, rate_distortion_steps
 from ._layers import FLOW_VIEWS
 
 SINGLE_VIEW = "Side by side: FlowRoI | JPEG2000"

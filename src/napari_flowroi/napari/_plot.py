@@ -7,7 +7,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtWidgets import QVBoxLayout, QWidget
 
-from ..preview import RateDistortion
+from ..rd_curve import RateDistortion
 
 
 class RateDistortionPlot(QWidget):

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibration import container_set, layer_kwargs
-from ..container import is_container, open_container
+from ..calibration import layer_kwargs
+from ..container import container_set, is_container, open_container
 
 
 def get_reader(path):

@@ -3,7 +3,7 @@ import pytest
 import tifffile
 
 from napari_flowroi.errors import InputError
-from napari_flowroi.inputs import frame_sort_key, open_movie
+from napari_flowroi.readers import frame_sort_key, open_movie
 
 from ..conftest import write_tiff
 
@@ -114,3 +114,93 @@ def test_a_single_image_is_a_one_frame_movie_that_only_plain_mode_compresses(tmp
         compress_movie(path, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     compress_movie(path, tmp_path / "out", FlowRoISettings(plain=True))
+
+
+def test_imagej_escaped_unit_is_decoded(tmp_path):
+    # ImageJ's header is ASCII: Fiji writes µm as the six characters \u00B5m
+    path = tmp_path / "ij.tif"
+    tifffile.imwrite(
+        path,
+        np.zeros((3, 8, 8), np.uint8),
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"unit": "\\u00B5m", "finterval": 2.0, "axes": "TYX"},
+    )
+    physical = open_movie(path).physical
+    assert physical["space_unit"] == "µm"
+    assert physical["pixel_size_x"] == pytest.approx(0.5)
+    assert physical["time_interval"] == pytest.approx(2.0)
+
+
+def test_unit_symbols_decode_escapes_and_keep_other_text():
+    from napari_flowroi.readers.units import decode_escapes, unit_symbol
+
+    assert unit_symbol("\\u00B5m") == "µm"
+    assert unit_symbol("micron") == "µm"
+    assert unit_symbol("dimensionless") is None
+    assert decode_escapes("C:\\data\\u00B5m") == "C:\\dataµm"
+    assert decode_escapes("C:\\data") == "C:\\data"  # a backslash alone is left as it is
+
+
+def _ome_with_pixel_size(path, size_x: str):
+    """A (T, Y, X) OME-TIFF whose PhysicalSizeX attribute is `size_x`, verbatim."""
+    frames = np.arange(3 * 8 * 9, dtype=np.uint16).reshape(3, 8, 9)
+    tifffile.imwrite(
+        path,
+        frames,
+        ome=True,
+        metadata={"axes": "TYX", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.25},
+    )
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    assert 'PhysicalSizeX="0.25"' in xml
+    tifffile.tiffcomment(path, xml.replace('PhysicalSizeX="0.25"', f'PhysicalSizeX="{size_x}"'))
+    return frames
+
+
+@pytest.mark.parametrize("size_x", ["abc", "nan", "-1"])
+def test_a_non_numeric_ome_pixel_size_warns_and_the_pixels_are_still_read(tmp_path, size_x):
+    from napari_flowroi.readers.tiff import CalibrationWarning
+
+    path = tmp_path / "bad.ome.tif"
+    frames = _ome_with_pixel_size(path, size_x)
+    with pytest.warns(CalibrationWarning, match="PhysicalSizeX"):
+        movie = open_movie(path)
+    assert "pixel_size_x" not in movie.physical and "pixel_size_y" not in movie.physical
+    assert "space_unit" not in movie.physical
+    np.testing.assert_array_equal(movie[2], frames[2])
+
+
+def test_a_good_ome_pixel_size_is_kept_without_a_warning(tmp_path):
+    import warnings
+
+    path = tmp_path / "good.ome.tif"
+    _ome_with_pixel_size(path, "0.5")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        movie = open_movie(path)
+    assert movie.physical["pixel_size_x"] == pytest.approx(0.5)
+    assert movie.physical["pixel_size_y"] == pytest.approx(0.25)
+
+
+def test_a_one_frame_movie_is_refused_for_motion_where_it_is_checked():
+    from napari_flowroi.readers import movie_from_array, require_motion
+
+    require_motion(movie_from_array(np.zeros((2, 8, 8), np.uint8)))
+    with pytest.raises(InputError, match="at least two frames.*--plain"):
+        require_motion(movie_from_array(np.zeros((8, 8), np.uint8)))
+
+
+def test_frame_digest_sees_one_changed_pixel_and_the_pixel_type():
+    from napari_flowroi.readers import frame_digest, movie_digest
+
+    frame = np.zeros((16, 16), np.uint16)
+    other = frame.copy()
+    other[7, 9] = 1
+    assert frame_digest(frame) == frame_digest(frame.copy())
+    assert frame_digest(frame) != frame_digest(other)
+    assert frame_digest(frame) != frame_digest(frame.astype(np.uint8))
+    assert frame_digest(frame[:, ::2]) == frame_digest(np.ascontiguousarray(frame[:, ::2]))
+    a, b = frame_digest(frame), frame_digest(other)
+    assert movie_digest([a, b]) != movie_digest([b, a])
+    assert len(movie_digest([a, b])) == 32

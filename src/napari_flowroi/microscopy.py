@@ -3,7 +3,7 @@
 One container per plane (scene, channel, z; docs/formats.md, docs/decisions.md): the motion
 channel's containers are coded first, and every other channel of the same scene and z-plane is
 coded with the RoI stored in them (a fluorescence channel inherits the cells found in phase
-contrast) instead of its own motion. Planes are read by formats.py; the runs go through batch.py
+contrast) instead of its own motion. Planes are read by readers/formats.py; the runs go through batch.py
 and the plate summary of plates.py.
 """
 
@@ -18,8 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError, OutputError
-from .formats import Plane, SceneInfo, _pick, describe, open_plane
+from . import batch
+from .container import open_container, write_atomic
+from .errors import InputError
+from .executors import dask_client
+from .outputs import check_folder_output, check_not_on_inputs
+from .plates import PlateSummary
+from .readers import open_movie
+from .readers.formats import Plane, SceneInfo, _pick, describe, open_plane
+from .settings import FlowRoISettings
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
 
@@ -42,8 +49,6 @@ class ContainerMasks:
 
     def _open(self):
         if self._container is None:
-            from .container import open_container
-
             self._container = open_container(self.path)
         return self._container
 
@@ -205,9 +210,6 @@ def compress_file(
     -------
     CompressionSummary or PlateSummary
     """
-    from . import batch
-    from .outputs import check_not_on_inputs
-    from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
@@ -231,11 +233,9 @@ def compress_file(
     if len(units) == 1:
         job = batch._plan(units[0].plane, output, settings, overwrite)
         return batch.compress_jobs([job], progress=progress, **options)[0]
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"Output {output} is a file; give a folder for the compressed planes.")
+    check_folder_output(output, "planes")
     if scheduler is None:
         return _compress_units(units, output, settings, options, progress, started)
-    from .executors import dask_client
 
     # both phases (motion channel, then the others) on one cluster, started once
     with dask_client(scheduler, workers) as client:
@@ -250,10 +250,6 @@ def _compress_units(
     """The planes of a file into `output`: the motion channels first, then the channels that
     inherit their RoI; `summary.json` last."""
     import json
-
-    from . import batch
-    from .container import write_atomic
-    from .plates import PlateSummary
 
     total = sum(u.frames for u in units)
     own = [u for u in units if u.motion]
@@ -356,9 +352,6 @@ def compress_channels(
     -------
     PlateSummary
     """
-    from . import batch
-    from .inputs import open_movie
-    from .settings import FlowRoISettings
 
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
@@ -379,8 +372,7 @@ def compress_channels(
             f"({', '.join(str(tuple(m.shape)) for m in movies)}); give channels of "
             "one movie."
         )
-    if output.exists() and not output.is_dir():
-        raise OutputError(f"Output {output} is a file; give a folder for the compressed channels.")
+    check_folder_output(output, "channels")
     inherit = len(movies) > 1 and not settings.plain
     unit_names = [
         f"c{c}-{_safe(names[c])}" if names is not None else f"c{c}" for c in range(len(movies))

@@ -8,7 +8,7 @@ calling thread), so memory stays flat in movie length whatever the format.
 A :class:`Plane` names a plane by path and indices only: it pickles into a dask task, and the worker
 opens the file itself, as it does for TIFF paths (docs/cluster.md).
 
-Compressing the planes of a file (:func:`napari_flowroi.planes.compress_file`) lives in planes.py:
+Compressing the planes of a file (:func:`napari_flowroi.microscopy.compress_file`) lives in microscopy.py:
 this module only reads.
 
 bioio and its reader plugins are an optional extra: without them a file that needs them is refused
@@ -28,8 +28,10 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 from .movie import TIFF_SUFFIXES, Movie, check_dtype
+from .tiff import calibration_value
+from .units import unit_symbol
 
 FORMATS_EXTRA = "pip install 'napari-flowroi[formats]'"
 CZI_EXTRA = "pip install 'napari-flowroi[czi]'"
@@ -186,6 +188,9 @@ def describe(path: str | Path) -> list[SceneInfo]:
 
 
 def _scene_names(path: str) -> tuple[str, ...]:
+    fallback = _lenient_ome_tiff(path)
+    if fallback is not None:
+        return tuple(info.name for info in fallback)
     image, lock = _image(path, 0)
     with lock:
         names = tuple(str(n) for n in image.scenes)
@@ -199,6 +204,9 @@ def _scene_names(path: str) -> tuple[str, ...]:
 def scene_info(path: str | Path, index: int) -> SceneInfo:
     """One scene's description (a task opening one plane reads this scene's headers only)."""
     path = str(path)
+    fallback = _lenient_ome_tiff(path)
+    if fallback is not None:
+        return fallback[index]
     names = _scene_names(path)
     image, lock = _image(path, index)
     with lock:
@@ -217,27 +225,91 @@ def scene_info(path: str | Path, index: int) -> SceneInfo:
         )
 
 
-_UNIT_SYMBOLS = {
-    "micrometer": "µm",
-    "micron": "µm",
-    "um": "µm",
-    "nanometer": "nm",
-    "millimeter": "mm",
-    "meter": "m",
-    "second": "s",
-    "millisecond": "ms",
-    "minute": "min",
-    "hour": "h",
+def _lenient_ome_tiff(path: str) -> list[SceneInfo] | None:
+    """The scenes of an OME-TIFF whose OME XML bioio refuses only because a number in it is not
+    one (``PhysicalSizeX="abc"``), read with tifffile and a lenient look at the XML; None for
+    every other file (bioio describes it).
+
+    bioio-ome-tiff validates the whole XML with ome-types and rejects the file; its pixels are
+    fine (tifffile reads them page by page anyway, `_tiff_frames`), so the movie is read without
+    the unreadable calibration and a warning says so (readers.tiff.CalibrationWarning)."""
+    if Path(path).suffix.lower() not in TIFF_SUFFIXES:
+        return None
+    return _lenient_scenes(path, _stamp(path))
+
+
+@lru_cache(maxsize=8)
+def _lenient_scenes(path: str, stamp: int) -> list[SceneInfo] | None:
+    from xml.etree import ElementTree
+
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(path) as tif:
+            xml = tif.ome_metadata if tif.is_ome else None
+            series = [(s.axes, tuple(s.shape), str(np.dtype(s.dtype))) for s in tif.series]
+        root = ElementTree.fromstring(xml) if xml else None
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds on odd files; bioio then reports
+        return None
+    images = root.findall("{*}Image") if root is not None else []
+    if not images or len(images) != len(series) or not _has_bad_number(images):
+        return None
+    scenes = []
+    for index, (image, (axes, shape, dtype)) in enumerate(zip(images, series, strict=True)):
+        pixels = image.find("{*}Pixels")
+        sizes = dict.fromkeys("TCZYX", 1) | dict(zip(axes, shape, strict=True))
+        if set(sizes) - set("TCZYX"):
+            return None  # RGB or an unusual axis: bioio says what it makes of it
+        names = [c.get("Name") or f"C{c_i}" for c_i, c in enumerate(pixels.findall("{*}Channel"))]
+        if len(names) != sizes["C"]:
+            names = [f"C{c}" for c in range(sizes["C"])]
+        metadata = _lenient_calibration(pixels, f"{path} [scene {index}]")
+        scenes.append(
+            SceneInfo(
+                index, image.get("Name") or f"Image:{index}", sizes, dtype, tuple(names), metadata
+            )
+        )
+    return scenes
+
+
+#: OME Pixels attributes that must be positive numbers, and the manifest keys they fill.
+_OME_NUMBERS = {
+    "PhysicalSizeX": "pixel_size_x",
+    "PhysicalSizeY": "pixel_size_y",
+    "PhysicalSizeZ": "pixel_size_z",
+    "TimeIncrement": "time_interval",
 }
 
 
-def _unit(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = str(getattr(value, "value", value))  # ome-types enums carry the OME symbol as value
-    if text in ("", "dimensionless", "None"):
-        return None
-    return _UNIT_SYMBOLS.get(text, text)
+def _has_bad_number(images) -> bool:
+    for image in images:
+        pixels = image.find("{*}Pixels")
+        for key in _OME_NUMBERS:
+            text = pixels.get(key) if pixels is not None else None
+            if text is not None:
+                try:
+                    float(text)
+                except ValueError:
+                    return True
+    return False
+
+
+def _lenient_calibration(pixels, source: str) -> dict:
+    """The calibration of one OME Pixels element, without the values that are not numbers."""
+    out: dict[str, Any] = {}
+    for key, name in _OME_NUMBERS.items():
+        if pixels.get(key) is not None:
+            value = calibration_value(pixels.get(key), key, source)
+            if value is not None:
+                out[name] = value
+    if "pixel_size_x" not in out or "pixel_size_y" not in out:  # half a calibration: none
+        for name in ("pixel_size_x", "pixel_size_y"):
+            out.pop(name, None)
+    elif pixels.get("PhysicalSizeXUnit"):
+        out["space_unit"] = unit_symbol(pixels.get("PhysicalSizeXUnit"))
+    if "time_interval" in out and pixels.get("TimeIncrementUnit"):
+        out["time_unit"] = unit_symbol(pixels.get("TimeIncrementUnit"))
+    return out
 
 
 def _try(getter, default=None):
@@ -294,9 +366,9 @@ def _scene_metadata(image) -> dict:
             out[f"pixel_size_{axis.lower()}"] = float(value)
     props = _try(lambda: image.dimension_properties)
     ome_pixels = _try(lambda: image.ome_metadata.images[image.current_scene_index].pixels)
-    space_unit = _unit(getattr(getattr(props, "X", None), "unit", None))
+    space_unit = unit_symbol(getattr(getattr(props, "X", None), "unit", None))
     if space_unit is None and ome_pixels is not None and "pixel_size_x" in out:
-        space_unit = _unit(getattr(ome_pixels, "physical_size_x_unit", None))
+        space_unit = unit_symbol(getattr(ome_pixels, "physical_size_x_unit", None))
     if space_unit is None and reader == "bioio_lif":
         space_unit = "µm"  # bioio-lif converts LIF's metres to micrometres and says no unit
     if space_unit and "pixel_size_x" in out:
@@ -313,9 +385,9 @@ def _scene_metadata(image) -> dict:
         measured = bool(interval)
     if interval:
         out["time_interval"] = float(getattr(interval, "total_seconds", lambda: interval)())
-        time_unit = _unit(getattr(getattr(props, "T", None), "unit", None))
+        time_unit = unit_symbol(getattr(getattr(props, "T", None), "unit", None))
         if time_unit is None and ome_pixels is not None and ome_pixels.time_increment:
-            time_unit = _unit(getattr(ome_pixels, "time_increment_unit", None))
+            time_unit = unit_symbol(getattr(ome_pixels, "time_increment_unit", None))
         if hasattr(interval, "total_seconds") or measured:
             time_unit = "s"
         if time_unit:
@@ -375,7 +447,7 @@ def _plane_time_step(pixels) -> float | None:
     if len(planes) < 2:
         return None
     first, last = min(planes, key=lambda p: p.the_t), max(planes, key=lambda p: p.the_t)
-    scale = _SECONDS.get(_unit(first.delta_t_unit) or "s")
+    scale = _SECONDS.get(unit_symbol(first.delta_t_unit) or "s")
     if scale is None or last.the_t == first.the_t:
         return None
     step = (last.delta_t - first.delta_t) * scale / (last.the_t - first.the_t)
@@ -486,18 +558,7 @@ def open_plane(plane: Plane, info: SceneInfo | None = None) -> Movie:
         read=checked,
         source=source,
         physical=physical,
-        files=_content_files(Path(plane.path)),
     )
-
-
-@lru_cache(maxsize=8)
-def _content_files(path: Path) -> tuple[Path, ...]:
-    """The files a resume fingerprints (inputs.content_fingerprint samples their bytes without
-    decoding): the file itself, or every file of an OME-Zarr folder. Without them every frame
-    would be decoded once before each run."""
-    if path.is_dir():
-        return tuple(sorted(p for p in path.rglob("*") if p.is_file()))
-    return (path,)
 
 
 def _bioio_frames(plane: Plane):

@@ -1,0 +1,155 @@
+"""Whole frames: one frame -> a standard JP2 file with the RoI favoured, its mask box attached,
+at the byte budget (or the target PSNR); and back.
+
+The steps are the other modules': the RoI priority (`_priority`), the value mapping
+(`_values`), OpenJPEG (`_openjpeg`), the rate control (`_rate`) and the mask box (`_mask_box`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..metrics import compression_rate
+from ..settings import FlowRoISettings
+from ._keywords import coding_settings
+from ._mask_box import attach_mask, encode_mask, mask_budget
+from ._openjpeg import decode_jp2
+from ._priority import prioritise_roi
+from ._rate import RateController, encode_to_quality
+from ._values import from_codec_values, to_codec_values
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """One coded frame: the JP2 file (its RoI mask in a box at the end) and what is needed to
+    decode it exactly."""
+
+    jp2: bytes
+    mask_bytes: int  # bytes of `jp2` that hold the stored RoI mask (0 without one)
+    raw_bytes: int
+    shape: tuple[int, int]
+    dtype: str
+    value_range: tuple[float, float] | None  # float inputs: the range mapped onto 16-bit codes
+    roi_fraction: float
+
+    @property
+    def bytes_written(self) -> int:
+        return len(self.jp2)
+
+    @property
+    def compression_rate(self) -> float:
+        """Raw bytes of the frame divided by every byte written for it (the JP2 file, its mask
+        box included)."""
+        return compression_rate(self.raw_bytes, self.bytes_written)
+
+
+def encode_frame(
+    frame: np.ndarray,
+    mask: np.ndarray | None,
+    settings: FlowRoISettings | None = None,
+    overhead_bytes: int = 0,
+    *,
+    rate: float | None = None,
+    target_psnr: float | None = None,
+    scaling_factor: float | None = None,
+    rate_control: RateController | None = None,
+    prioritised: np.ndarray | None = None,
+) -> EncodedFrame:
+    """Code one frame at the compression rate, or at the target PSNR when one is set.
+
+    The byte budget (raw bytes / rate) covers the JP2 file, its mask box and `overhead_bytes`
+    (the frame's share of the manifest), so the achieved rate counts every byte written.
+
+    Parameters
+    ----------
+    frame : ndarray
+        (Y, X) uint8, uint16 or float frame.
+    mask : ndarray of bool or None
+        The RoI; None codes plain JPEG2000 and stores no mask.
+    settings : FlowRoISettings, optional
+        Compression rate (or target PSNR), scaling factor, feather, background sigma; the
+        defaults when None.
+    overhead_bytes : int
+        Bytes written for this frame besides the JP2 file and the mask.
+    rate, target_psnr, scaling_factor : float, optional
+        Keyword scalars that replace the settings' compression rate, target PSNR and scaling
+        factor (a `rate` alone also clears a target PSNR): ``encode_frame(f, m, rate=16)``.
+    rate_control : RateController, optional
+        Carries the rate control from the previous frame of the same stream (about one encode
+        per frame); without it every frame starts cold.
+    prioritised : ndarray, optional
+        What :func:`prioritised_codes` gives for this frame, mask and settings, when the caller
+        found it already (the napari preview re-codes a frame at a new rate without recomputing
+        it; the batch finds it beside the previous frame's encode).
+
+    Returns
+    -------
+    EncodedFrame
+    """
+    settings = coding_settings(
+        settings, rate=rate, target_psnr=target_psnr, scaling_factor=scaling_factor
+    )
+    frame = np.asarray(frame)
+    original, value_range = to_codec_values(frame)
+    codes = original
+    raw_bytes = frame.nbytes
+    box = b""
+    roi_fraction = 0.0
+    if mask is not None:
+        mask = np.asarray(mask, bool)
+        roi_fraction = float(mask.mean())
+        codes = prioritise_roi(codes, mask, settings) if prioritised is None else prioritised
+        box = encode_mask(mask, mask_budget(raw_bytes, settings.compression_rate))
+    if settings.target_psnr > 0:
+        jp2 = encode_to_quality(codes, original, mask, settings.target_psnr)
+    else:
+        budget = raw_bytes / settings.compression_rate
+        jp2 = (rate_control or RateController()).encode(codes, budget - overhead_bytes - len(box))
+    return EncodedFrame(
+        jp2=attach_mask(jp2, box) if box else jp2,
+        mask_bytes=len(box),
+        raw_bytes=raw_bytes,
+        shape=frame.shape,
+        dtype=str(frame.dtype),
+        value_range=value_range,
+        roi_fraction=roi_fraction,
+    )
+
+
+def encode_plain(
+    frame: np.ndarray,
+    settings: FlowRoISettings | None = None,
+    overhead_bytes: int = 0,
+    *,
+    rate: float | None = None,
+    target_psnr: float | None = None,
+    rate_control: RateController | None = None,
+) -> EncodedFrame:
+    """Plain JPEG2000 at the same rate: the baseline FlowRoI is compared with (no RoI, no mask;
+    arguments as in `encode_frame`, e.g. ``encode_plain(frame, rate=16)``)."""
+    return encode_frame(
+        frame,
+        None,
+        settings,
+        overhead_bytes,
+        rate=rate,
+        target_psnr=target_psnr,
+        rate_control=rate_control,
+    )
+
+
+def decode_frame(encoded: EncodedFrame) -> np.ndarray:
+    """The frame's values, in its original dtype.
+
+    Parameters
+    ----------
+    encoded : EncodedFrame
+
+    Returns
+    -------
+    ndarray
+        (Y, X) in `encoded.dtype`.
+    """
+    return from_codec_values(decode_jp2(encoded.jp2), encoded.dtype, encoded.value_range)

@@ -1,0 +1,186 @@
+"""Folders of numbered PNG or TIFF frames (one movie), and folders of movies (a plate).
+
+A frame folder's files are put in natural order (frame_2 before frame_10) and checked from their
+headers before anything is written, so a damaged or odd-sized frame is refused up front.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .movie import TIFF_SUFFIXES, Movie, check_axes, check_dtype
+from .tiff import frames_in, one_line, tifffile_complaints
+
+FRAME_SUFFIXES = (".png", ".tif", ".tiff")
+
+_NUMBER = re.compile(r"(\d+)")
+
+
+def frame_sort_key(path: Path) -> tuple:
+    """Natural order: numbers in names compare as numbers (frame_2 before frame_10), so
+    `x_t05099_z002` comes before `x_t05100_z001`."""
+    parts = _NUMBER.split(path.stem)
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
+
+
+def list_frame_files(folder: Path) -> list[Path]:
+    files = [
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".")
+    ]
+    return sorted(files, key=frame_sort_key)
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def frame_file_shape(path: Path) -> tuple[int, ...]:
+    """Shape of one frame file read from its header only (see frame_file_header)."""
+    return frame_file_header(path)[0]
+
+
+def frame_file_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
+    """Shape and pixel type of one frame file read from its header only (PNG: 33 bytes; TIFF: its
+    first IFD): checking every frame of a folder before compressing costs little."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".png":
+            with open(path, "rb") as handle:
+                head = handle.read(33)
+            if len(head) < 33 or not head.startswith(PNG_SIGNATURE) or head[12:16] != b"IHDR":
+                raise ValueError("not a PNG image")
+            width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+            channels = {0: 1, 2: 3, 3: 3, 4: 2, 6: 4}.get(head[25], 1)
+            dtype = np.dtype(np.uint16 if head[24] == 16 else np.uint8)
+            return ((height, width) if channels == 1 else (height, width, channels)), dtype
+        import tifffile
+
+        with tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
+            shape = tuple(tif.series[0].shape)
+            dtype = np.dtype(tif.series[0].dtype)
+        if complaints:
+            raise ValueError(complaints[0])
+        return (tuple(s for s in shape if s != 1) if len(shape) > 2 else shape), dtype
+    except Exception as exc:
+        raise InputError(
+            f"Cannot read frame {path} ({one_line(exc)}). Check that it is a "
+            "complete image file, or remove it from the folder."
+        ) from exc
+
+
+def check_frame_folder(movie: Movie) -> None:
+    """Check every frame file's header before anything is written: a folder with a damaged or
+    misnamed file, or frames of another size, is refused up front instead of half-way through."""
+    folder = Path(movie.source)
+    if not folder.is_dir():
+        return
+    for path in list_frame_files(folder):
+        shape, dtype = frame_file_header(path)
+        if len(shape) == 3 and shape[-1] in (3, 4):
+            raise InputError(
+                f"Frame {path.name} in {folder} is RGB(A); FlowRoI compresses "
+                "grey-level movies. Convert it to one channel first."
+            )
+        if shape != tuple(movie.shape[1:]):
+            raise InputError(
+                f"Frame {path.name} in {folder} is {'x'.join(map(str, shape[::-1]))} pixels but "
+                f"the first frame is {movie.shape[2]}x{movie.shape[1]}; all frames must be the "
+                "same size."
+            )
+        if dtype != movie.dtype and not (dtype == np.float16 and movie.dtype == np.float32):
+            raise InputError(
+                f"Frame {path.name} in {folder} has pixel type {dtype} but the first frame "
+                f"{movie.dtype}; all frames must have one pixel type. Convert them to one type "
+                "(e.g. uint16) first."
+            )
+
+
+def read_frame_file(path: Path) -> np.ndarray:
+    try:
+        if path.suffix.lower() in TIFF_SUFFIXES:
+            import tifffile
+
+            return tifffile.imread(path)
+        import cv2
+
+        frame = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if frame is None:
+            raise ValueError("not a readable image")
+        if frame.ndim == 3:  # OpenCV gives BGR(A); report RGB frames as such
+            frame = frame[..., ::-1]
+        return frame
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(
+            f"Cannot read frame {path} ({exc}). Check that it is a complete image "
+            "file, or remove it from the folder."
+        ) from exc
+
+
+def open_frame_folder(folder: Path) -> Movie:
+    files = list_frame_files(folder)
+    if not files:
+        raise InputError(
+            f"Folder {folder} holds no frames (.png, .tif or .tiff). "
+            "Give a folder of numbered frames or a TIFF stack."
+        )
+    first = read_frame_file(files[0])
+    if first.ndim == 3 and first.shape[-1] in (3, 4):
+        raise InputError(
+            f"Frames in {folder} are RGB(A); FlowRoI compresses grey-level movies. "
+            "Convert them to one channel first."
+        )
+    check_axes((len(files),) + first.shape, str(folder))
+    dtype = check_dtype(first.dtype, str(folder))
+    return Movie(
+        shape=(len(files),) + first.shape,
+        dtype=dtype,
+        read=lambda t: read_frame_file(files[t]),
+        source=str(folder),
+    )
+
+
+# --- plates: folders of movies ---------------------------------------------------------------------
+
+MOVIE_SUFFIXES = TIFF_SUFFIXES
+
+
+def well_name(path: Path) -> str:
+    """`A01.ome.tif` -> `A01`; a folder of frames keeps its name."""
+    name = path.name
+    for suffix in (".ome.tiff", ".ome.tif") + MOVIE_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def list_wells(folder: str | Path) -> list[Path] | None:
+    """The movies of a plate folder (one per well), or None when `folder` is one movie.
+
+    A folder is a plate when its TIFF files are stacks (the first, in natural order, holds more
+    than one frame), or when it holds no frame files but subfolders of frames or stacks. Anything
+    else is a folder of frames, i.e. one movie."""
+    folder = Path(folder)
+    if not folder.is_dir() or (folder / "manifest.json").is_file():
+        return None  # a compressed stack: open_movie says what to do
+    files = list_frame_files(folder)
+    if files:
+        tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
+        if tiffs and len(tiffs) == len(files) and frames_in(tiffs[0]) > 1:
+            return tiffs
+        return None
+    subfolders = sorted(
+        (
+            p
+            for p in folder.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and list_frame_files(p)
+        ),
+        key=frame_sort_key,
+    )
+    return subfolders or None
