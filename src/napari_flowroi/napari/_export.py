@@ -8,7 +8,7 @@ from . import _worker
 
 def export_tiff(panel, path):
     """Decode the panel's last compressed stack into the TIFF `path` in a worker."""
-    from ..calibration import decompress
+    from ..container import decompress
 
     dock, busy = panel.dock, panel.dock.busy_line
     if panel.last_output is None:
