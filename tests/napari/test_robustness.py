@@ -60,9 +60,12 @@ def test_deleting_the_source_layer_during_a_batch_finishes_the_batch(
 def test_closing_the_viewer_during_a_batch_stops_it_and_says_the_folder_is_incomplete(
     widget_on, hsc_full, qtbot, tmp_path, capsys
 ):
-    viewer, widget = widget_on(hsc_full)
+    # 48 frames: the batch cannot finish between its first frame and the close (12 frames did,
+    # 1 run in 5 on an idle machine)
+    viewer, widget = widget_on(np.concatenate([hsc_full] * 4))
     widget.model.accept_coverage(widget.form.settings())
     job = start_batch(qtbot, widget, tmp_path / "closed.flowroi")
+    assert not job.done
     viewer.close()
     qtbot.waitUntil(lambda: job.done, timeout=120_000)
     assert not is_container(tmp_path / "closed.flowroi")
