@@ -47,11 +47,10 @@ if args.screenshot:
             steps["started"] = True
             if state == "compare":
                 widget.tabs.setCurrentIndex(1)
-                widget.toggle_side_by_side()
-                viewer.camera.zoom *= 2
+                widget.compare.toggle_side_by_side()
             elif state == "plot":
                 widget.tabs.setCurrentIndex(1)
-                widget.show_rate_distortion()
+                widget.compare.show_rate_distortion()
             elif state == "expert":
                 widget.form.expert_button.clicked()
             elif state == "suggest":  # the busy line while Suggest settings runs

@@ -371,11 +371,11 @@ def _compress(args) -> int:
 
 def _preflight(movies, settings: FlowRoISettings, args) -> None:
     """The missed-cell guard before anything is coded, the same check the widget makes
-    (guard.preflight): on five frames of each movie, the share of cell pixels (found by appearance,
+    (jobs.check_coverage, guard.preflight): on five frames of each movie, the share of cell pixels (found by appearance,
     independently of motion) that the RoI holds must reach the coverage target, or the run is
     refused with one line (exit 2) unless --force. Microscopy files with several planes are
     checked after the run only (summary, `flowroi info`): their planes open inside the run."""
-    from .guard import preflight
+    from .jobs import check_coverage, refusal
     from .readers import open_movie
 
     if not settings.uses_roi or args.force:
@@ -385,13 +385,9 @@ def _preflight(movies, settings: FlowRoISettings, args) -> None:
         movie = open_movie(source)
         if extra_roi is not None and tuple(extra_roi.shape) != tuple(movie.shape):
             return  # the run refuses the mask with its own message (batch._check_extra_roi)
-        verdict = preflight(movie, settings, extra_roi=extra_roi)
+        verdict = check_coverage([movie], settings, extra_roi=extra_roi)
         if not verdict.ok:
-            where = f"{source}: " if len(movies) > 1 else ""
-            raise FlowRoIError(
-                f"{where}{verdict.message} (--force compresses anyway; "
-                "--coverage-target sets the threshold)"
-            )
+            raise refusal(verdict, where=f"{source}: " if len(movies) > 1 else "")
 
 
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:

@@ -12,6 +12,7 @@ half the dtype's; differences between FlowRoI and JPEG2000 (the verdict) do not 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -59,34 +60,136 @@ def display_peak_shift(preview, dtype) -> float:
     return 20 * math.log10(span / top)
 
 
-def verdict(preview, size_factor: float | None = None) -> str:
-    """One line: which coding keeps the RoI (cells) better and by how much."""
+def signed_db(value: float) -> str:
+    """A difference in dB with its sign, never "−0.0 dB" (a rounded zero has no sign)."""
+    if value != value:
+        return "–"
+    if round(value, 1) == 0:
+        return "±0.0 dB"
+    return f"{value:+.1f} dB"
+
+
+def size_words(factor: float | None) -> str:
+    """FlowRoI's size at equal cell quality, in words a biologist reads at a glance; "" when
+    unknown. Within 5 % it is "about the same size" (never "1.0× smaller")."""
+    if factor is None or not math.isfinite(factor) or factor <= 0:
+        return ""
+    if 1 / 1.05 < factor < 1.05:
+        return "about the same size as JPEG2000 at the same cell quality"
+    if factor > 1:
+        return f"{factor:.1f}× smaller than JPEG2000 at the same cell quality"
+    return f"{1 / factor:.1f}× bigger than JPEG2000 at the same cell quality"
+
+
+def source_words(settings, user_mask: bool = False) -> str:
+    names = list(settings.roi_sources) + (["your mask"] if user_mask else [])
+    return " + ".join(names) if names else "no source"
+
+
+def verdict(
+    preview, assessment=None, size_factor: float | None = None, coverage_target=None
+) -> str:
+    """One line about the cells: how many of them the RoI holds and which coding keeps them
+    better (PSNR inside the guard's cells), never a gain while cells are left out.
+
+    `assessment` is a :class:`tuning.FrameAssessment` (None before it is measured: the verdict
+    then says so instead of falling back to figures inside the RoI)."""
     if preview.coarse:
         return f"Frame {preview.t}: coding… (the mask is up to date)"
-    if not preview.settings.uses_roi:
+    settings = preview.settings
+    if not settings.uses_roi:
         return "Plain JPEG2000: the baseline (no RoI)."
-    gain = preview.psnr_roi_flowroi - preview.psnr_roi_plain
-    size = preview.flowroi_bytes / preview.plain_bytes
+    if assessment is None or not getattr(assessment, "coded", True):
+        return f"Frame {preview.t}: measuring the cells…"
+    target = settings.coverage_target if coverage_target is None else coverage_target
+    gain = assessment.cell_gain
+    size = preview.flowroi_bytes / preview.plain_bytes if preview.plain_bytes else 1.0
     same = "at the same size" if abs(size - 1) < 0.1 else f"at {size:.2f}× the size"
-    if gain != gain:
-        return "No RoI on this frame: FlowRoI codes it like plain JPEG2000."
-    if abs(gain) < 0.2:
-        return f"FlowRoI ≈ JPEG2000 here: RoI (cells) {gain:+.1f} dB {same}."
-    text = f"FlowRoI: RoI (cells) {gain:+.1f} dB {same}"
-    known = size_factor is not None and math.isfinite(size_factor) and size_factor > 0
-    if gain > 0:
-        return text + (
-            f", or {size_factor:.1f}× smaller at the same cell quality." if known else "."
+    if not settings.roi_sources and not assessment.user_mask:
+        return (
+            f"No RoI: Motion RoI and Appearance RoI are off, so FlowRoI codes the whole frame as "
+            f"background — cells {signed_db(gain)} against JPEG2000 {same}: worse. Turn a RoI "
+            "source on, or tick Plain."
         )
-    return text + (
-        f": plain JPEG2000 is better ({1 / size_factor:.1f}× smaller at the same cell quality)."
-        if known
-        else ": plain JPEG2000 is better here."
+    sources = source_words(settings, assessment.user_mask)
+    if gain != gain:  # no cell found on this frame
+        return (
+            f"No cells found on frame {preview.t} (RoI from {sources}): nothing to compare; "
+            "look at a frame with cells."
+        )
+    coverage = assessment.coverage if assessment.coverage is not None else 1.0
+    held = f"Cells {100 * coverage:.0f} % inside the RoI ({sources})"
+    if coverage < target:
+        return (
+            f"{held}, below the {100 * target:.0f} % target: no gain claimed — cells left out "
+            f"are smeared (all cells {signed_db(gain)} against JPEG2000 {same})."
+        )
+    words = size_words(size_factor)
+    if abs(gain) < 0.2 or (gain < 0 and words.startswith("about")):
+        return f"{held}: FlowRoI ≈ JPEG2000 on the cells ({signed_db(gain)} {same})."
+    if gain > 0:
+        return f"{held}: FlowRoI {signed_db(gain)} on the cells {same}" + (
+            f", or {words}." if words else "."
+        )
+    return f"{held}: FlowRoI {signed_db(gain)} on the cells {same}: plain JPEG2000 is better" + (
+        f" ({words})." if words else "."
     )
 
 
-def readout_html(p, settings, dtype, size_factor: float | None = None) -> str:
-    """The readout of one frame: verdict, sizes, PSNR inside and outside the RoI, the guard."""
+def dead_words(dead: dict[str, str], label: Callable[[str], str] = str) -> str:
+    """ "No effect on this frame: RoI threshold (Motion RoI is off); …", grouped by reason."""
+    if not dead:
+        return ""
+    by_reason: dict[str, list[str]] = {}
+    for name, reason in dead.items():
+        by_reason.setdefault(reason, []).append(label(name))
+    return "No effect on this frame: " + "; ".join(
+        f"{', '.join(names)} ({reason})" for reason, names in by_reason.items()
+    )
+
+
+def movie_estimate(shape, dtype, settings, samples=()) -> str:
+    """The whole movie's size before compressing ("77.0 MB → 1.9 MB") and, from sampled
+    frames ((preview, assessment) pairs), the worst frame's expected cell quality."""
+    raw = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    if settings.target_psnr > 0:
+        coded = [p.flowroi_bytes for p, _a in samples if p.flowroi_bytes]
+        if not coded:
+            size = f"{kb(raw)} → size follows from the target PSNR (estimate the frames below)"
+        else:
+            size = f"{kb(raw)} → about {kb(np.mean(coded) * shape[0])}"
+    else:
+        size = f"{kb(raw)} → about {kb(raw / settings.compression_rate)}"
+    text = f"Whole movie ({shape[0]} frames): {size}"
+    measured = [(p, a) for p, a in samples if a is not None and a.coded]
+    if measured:
+        if settings.uses_roi:
+            worst_p, worst_a = min(
+                measured,
+                key=lambda pa: (
+                    pa[1].psnr_cells_flowroi
+                    if pa[1].psnr_cells_flowroi == pa[1].psnr_cells_flowroi
+                    else float("inf")
+                ),
+            )
+            text += (
+                f". Worst of {len(measured)} sampled frames: frame {worst_p.t}, cells "
+                f"{db(worst_a.psnr_cells_flowroi)} (JPEG2000 {db(worst_a.psnr_cells_plain)}), "
+                f"{100 * (worst_a.coverage if worst_a.coverage is not None else 1):.0f} % of "
+                "cells inside the RoI."
+            )
+        else:
+            worst_p, worst_a = min(measured, key=lambda pa: pa[1].psnr_cells_plain)
+            text += (
+                f". Worst of {len(measured)} sampled frames: frame {worst_p.t}, cells "
+                f"{db(worst_a.psnr_cells_plain)}."
+            )
+    return text
+
+
+def readout_html(p, settings, dtype, size_factor: float | None = None, assessment=None) -> str:
+    """The readout of one frame: sizes, PSNR inside the cells, inside and outside the RoI, the
+    guard (the verdict is the dock's header line)."""
     shift = display_peak_shift(p, dtype)
     peak_note = " (PSNR against the frame's value range)" if shift else ""
     dim = "color:#999999" if p.coarse else ""
@@ -96,6 +199,11 @@ def readout_html(p, settings, dtype, size_factor: float | None = None) -> str:
             "bytes",
             kb(p.flowroi_bytes) if p.flowroi_bytes else "–",
             kb(p.plain_bytes) if p.plain_bytes else "–",
+        ),
+        (
+            "PSNR inside cells",
+            db(getattr(assessment, "psnr_cells_flowroi", float("nan")) + shift),
+            db(getattr(assessment, "psnr_cells_plain", float("nan")) + shift),
         ),
         ("PSNR inside RoI", db(p.psnr_roi_flowroi + shift), db(p.psnr_roi_plain + shift)),
         ("PSNR outside RoI", db(p.psnr_outside_flowroi + shift), db(p.psnr_outside_plain + shift)),
@@ -120,7 +228,6 @@ def readout_html(p, settings, dtype, size_factor: float | None = None) -> str:
         )
     state = "coding…" if p.coarse else f"computed in {p.seconds:.2f} s"
     return (
-        f"<b>{verdict(p, size_factor)}</b><br>"
         f"Frame {p.t} · RoI {100 * p.roi_fraction:.1f} % of the frame · {state}{guard}"
         f"<table cellspacing='6' style='{dim}'><tr><th></th><th>FlowRoI</th>"
         f"<th>JPEG2000</th></tr>{cells}</table>{peak_note}"

@@ -1,29 +1,124 @@
-"""The tuning session, without Qt or napari: movie, settings, visible frame, previews, suggestion,
-coverage acceptance and the preflight check before a batch.
+"""The tuning session, without Qt or napari: movie, settings, visible frame, preview scheduling,
+what each frame says about the cells, suggestion, coverage acceptance and the preflight check.
 
-The napari widget (``napari/_widget.py``) only lays out controls, forwards what the user does to a
-:class:`TuningModel` and shows what the model announces through its psygnal signals; long work
-(:meth:`TuningModel.compute`, :meth:`TuningModel.suggest`) is run by the widget in a worker.
-Scripts and tests can drive the same model directly.
+The napari widget (``napari/``) lays out controls, forwards what the user does to a
+:class:`TuningModel`, runs :meth:`TuningModel.preview_steps` in a worker when
+:meth:`TuningModel.plan` asks for it and shows what the model announces through its psygnal
+signals. Scripts and tests drive the same model directly.
 
 What a setting change costs is decided here (:meth:`TuningModel.change_kind`): the coverage target
 only re-words the readout; a coding setting (scaling factor, compression rate, target PSNR,
 feather, background sigma) re-codes the frame with the cached mask and flow; plain JPEG2000 does
 not depend on any RoI setting; only RoI settings recompute the mask.
+
+The verdict is about the cells (docs/decisions.md): PSNR inside the cells the missed-cell guard
+finds by appearance (``guard``), not inside the RoI, so a RoI that leaves cells out cannot look
+good by measuring only what it kept.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
+import numpy as np
 from psygnal import Signal
 
-from .errors import FlowRoIError, InputError
-from .guard import Preflight, preflight
+from .errors import CancelledError, FlowRoIError, InputError
+from .guard import Preflight, preflight, sample_frames
+from .metrics import compression_rate, psnr, psnr_peak
 from .preview import FramePreview, Previewer
 from .readers import Movie, movie_from_array, require_motion
 from .settings import FlowRoISettings, change_kind, preview_key
+
+#: Labels of the source map: which RoI source drew each pixel (0: background).
+SOURCE_NAMES = {1: "motion", 2: "appearance", 3: "your mask"}
+#: Settings only the motion source reads.
+MOTION_ONLY = ("roi_threshold", "adjacent_factor", "flow_method", "flow_scale", "min_motion")
+#: Settings only the paper's `quantile` rule reads (rule `cells` tests cell-like regions).
+QUANTILE_ONLY = ("saliency_weight", "opening_size", "closing_size", "min_component_area")
+#: Settings that shape how the RoI is favoured in coding.
+ROI_CODING = ("scaling_factor", "feather", "background_sigma")
+
+
+@dataclass(frozen=True)
+class FrameAssessment:
+    """What one frame says about the cells, beyond the preview's figures.
+
+    ``sources`` labels each RoI pixel with the source that drew it (:data:`SOURCE_NAMES`);
+    ``dead`` maps a setting to why it has no effect on this frame; the cell figures are PSNR
+    inside the guard's cells (nan before coding, or when no cell is found)."""
+
+    t: int
+    settings: FlowRoISettings
+    sources: np.ndarray = field(repr=False)
+    dead: dict[str, str]
+    cell_fraction: float = float("nan")
+    coverage: float | None = None  # share of cell pixels inside the RoI; None in plain mode
+    psnr_cells_flowroi: float = float("nan")
+    psnr_cells_plain: float = float("nan")
+    user_mask: bool = False
+    coded: bool = False  # the cell figures are measured (the frame was coded)
+
+    @property
+    def cell_gain(self) -> float:
+        return self.psnr_cells_flowroi - self.psnr_cells_plain
+
+
+def source_map(extractor, settings: FlowRoISettings, t: int) -> np.ndarray:
+    """(Y, X) uint8: 1 where motion drew the RoI, 2 appearance, 3 the user's mask (that order
+    wins where they overlap: your mask, then motion, then appearance), 0 background."""
+    out = np.zeros(extractor.shape, np.uint8)
+    if settings.plain:
+        return out
+    if settings.appearance_roi:
+        out[extractor.appearance_mask(t)] = 2
+    if settings.motion_roi:
+        out[extractor.motion_mask(t)] = 1
+    user = extractor.user_mask(t)
+    if user is not None:
+        out[user] = 3
+    return out
+
+
+def dead_controls(extractor, settings: FlowRoISettings, t: int) -> dict[str, str]:
+    """Settings that change nothing on frame `t`, each with the reason in plain words."""
+    dead: dict[str, str] = {}
+    if settings.target_psnr > 0:
+        dead["compression_rate"] = "Target PSNR is set: the size follows from it"
+    if settings.plain:
+        for name in ("motion_roi", "appearance_roi", "coverage_target", *MOTION_ONLY, *ROI_CODING):
+            dead[name] = "Plain is on: there is no RoI"
+        return dead
+    if not settings.motion_roi:
+        for name in MOTION_ONLY + QUANTILE_ONLY:
+            dead[name] = "Motion RoI is off"
+    elif settings.roi_rule != "quantile":
+        for name in QUANTILE_ONLY:
+            dead[name] = "only the 'quantile' RoI rule uses it"
+    user = extractor.user_mask(t)
+    if settings.motion_roi and (settings.appearance_roi or user is not None):
+        others = (
+            extractor.appearance_mask(t)
+            if settings.appearance_roi
+            else np.zeros(extractor.shape, bool)
+        )
+        if user is not None:
+            others = others | user
+        adds = int(np.count_nonzero(extractor.motion_mask(t) & ~others))
+        if adds <= 0.0005 * others.size:  # a few stray pixels do not make a control useful
+            why = "the appearance RoI already covers the moving cells on this frame"
+            for name in ("motion_roi", "roi_threshold", "adjacent_factor"):
+                dead[name] = why
+    if not settings.roi_sources and user is None:
+        for name in ROI_CODING:
+            dead[name] = "there is no RoI: both RoI sources are off"
+    return dead
+
+
+def _cells_psnr(frame, decoded, cells, peak) -> float:
+    return float(psnr(frame, decoded, cells, peak)) if cells.any() else float("nan")
 
 
 class TuningModel:
@@ -36,6 +131,7 @@ class TuningModel:
         'readout', 'coding' or 'roi' (see :meth:`change_kind`)
     frame_changed(int)
     preview_ready(FramePreview)  -- coarse (mask only) then full, for the current target only
+    assessed(FrameAssessment)    -- sources, dead controls (coarse), then the cell figures
     size_factor_ready(float)     -- FlowRoI's size advantage at equal cell quality, refined late
     suggestion_ready(object)     -- a tune.Suggestion
     """
@@ -44,6 +140,7 @@ class TuningModel:
     settings_changed = Signal(object, str)
     frame_changed = Signal(int)
     preview_ready = Signal(object)
+    assessed = Signal(object)
     size_factor_ready = Signal(float)
     suggestion_ready = Signal(object)
 
@@ -54,17 +151,19 @@ class TuningModel:
         self.t = 0
         self.extra_roi = None
         self.last_preview: FramePreview | None = None
+        self.last_assessment: FrameAssessment | None = None
         self.size_factor: float | None = None
         self.suggestion = None
         self._accepted: FlowRoISettings | None = None
         self._failed: set = set()  # targets whose preview raised: not retried until they change
+        self._assessments: dict = {}  # (preview key, t) -> FrameAssessment (latest kept)
+        self._running: tuple | None = None  # (target, cancel event) of the preview job
 
     # --- state ------------------------------------------------------------------------------------
     def set_movie(self, data, name: str = "movie", *, rgb: bool = False) -> None:
         """Use the (T, Y, X) array `data`; raises FlowRoIError (a user message) when unusable,
         leaving no movie."""
-        self.movie = self.previewer = self.last_preview = None
-        self._failed.clear()
+        self.clear_movie(emit=False)
         try:
             if rgb:
                 raise InputError(
@@ -83,9 +182,14 @@ class TuningModel:
         self.t = min(self.t, len(movie) - 1)
         self.movie_changed.emit(movie)
 
-    def clear_movie(self) -> None:
-        self.movie = self.previewer = self.last_preview = None
-        self.movie_changed.emit(None)
+    def clear_movie(self, emit: bool = True) -> None:
+        self.cancel_preview()
+        self.movie = self.previewer = self.last_preview = self.last_assessment = None
+        self.size_factor = None
+        self._failed.clear()
+        self._assessments.clear()
+        if emit:
+            self.movie_changed.emit(None)
 
     #: what a change costs, derived from the settings' ``affects`` metadata (settings.py)
     change_kind = staticmethod(change_kind)
@@ -99,6 +203,8 @@ class TuningModel:
 
     def set_frame(self, t: int) -> None:
         t = int(t)
+        if self.movie is not None:
+            t = min(max(t, 0), len(self.movie) - 1)
         if t != self.t:
             self.t = t
             self.frame_changed.emit(t)
@@ -106,6 +212,7 @@ class TuningModel:
     def set_extra_roi(self, extra_roi) -> None:
         self.extra_roi = extra_roi
         self._failed.clear()
+        self._assessments.clear()
         if self.previewer is not None:
             self.previewer.set_extra_roi(extra_roi)
 
@@ -123,6 +230,10 @@ class TuningModel:
             return None
         find = self.previewer.cached_coarse if coarse else self.previewer.cached
         return find(*target)
+
+    def assessment(self, settings: FlowRoISettings, t: int) -> FrameAssessment | None:
+        """The assessment of (settings, t) if computed, else None (never computes)."""
+        return self._assessments.get((preview_key(settings), int(t)))
 
     def coarse(self, settings: FlowRoISettings, t: int) -> FramePreview:
         """Mask, flow and guard of (settings, t), not coded yet; run in a worker."""
@@ -147,7 +258,98 @@ class TuningModel:
             self._failed.add((preview_key(settings), int(t)))
             raise
 
-    def is_current(self, preview: FramePreview) -> bool:
+    def assess(self, preview: FramePreview) -> FrameAssessment:
+        """Sources and dead controls of a preview (coarse), with the cell figures once coded;
+        run in a worker (the masks come from the extractor's caches)."""
+        previewer, settings, t = self.previewer, preview.settings, preview.t
+        key = (preview_key(settings), t)
+        known = self._assessments.get(key)
+        if known is not None and (preview.coarse or known.coded):
+            return known
+        # plain mode has no extractor of its own: the cells do not depend on `plain`
+        extractor = previewer.extractor(settings.replace(plain=False))
+        user = extractor.user_mask(t) is not None
+        sources = known.sources if known is not None else source_map(extractor, settings, t)
+        dead = known.dead if known is not None else dead_controls(extractor, settings, t)
+        result = FrameAssessment(t, settings, sources, dead, user_mask=user)
+        if not preview.coarse:
+            cells = extractor.cells(t)
+            frame = previewer.frame(t)
+            peak = psnr_peak(frame)
+            result = FrameAssessment(
+                t,
+                settings,
+                sources,
+                dead,
+                cell_fraction=float(cells.mean()),
+                coverage=None if preview.coverage is None else preview.coverage.pixel_share,
+                psnr_cells_flowroi=_cells_psnr(frame, preview.flowroi, cells, peak),
+                psnr_cells_plain=_cells_psnr(frame, preview.plain, cells, peak),
+                user_mask=user,
+                coded=True,
+            )
+        if len(self._assessments) > 64:  # a session's worth; the oldest go first
+            self._assessments.pop(next(iter(self._assessments)))
+        self._assessments[key] = result
+        return result
+
+    def preview_steps(self, settings: FlowRoISettings, t: int, cancel: threading.Event):
+        """Generator for a worker: yields the coarse preview, its assessment, the coded preview
+        and its assessment; returns (preview, size factor at equal cell quality) or None when
+        cancelled."""
+        coarse = self.coarse(settings, t)
+        yield coarse
+        yield self.assess(coarse)
+        if cancel.is_set():
+            return None
+        try:
+            full = self.compute(settings, t, cancel)
+        except CancelledError:
+            return None
+        yield full
+        yield self.assess(full)
+        if cancel.is_set():
+            return None
+        return full, self.compute_size_factor(full, cancel)
+
+    def plan(self) -> tuple[FlowRoISettings, int, threading.Event] | None:
+        """Show what is cached for the view, and say what to compute: (settings, frame, cancel
+        event) for a new worker, or None when nothing needs to run (cached, or the running job
+        computes this target already). A job computing an older target is told to stop."""
+        target = self.target()
+        if target is None:
+            return None
+        for coarse in (True, False):
+            found = self.cached(coarse=coarse)
+            if found is not None:
+                self.accept_preview(found)
+                known = self.assessment(*target)
+                if known is not None:
+                    self.accept_assessment(known)
+        if self.cached() is not None:
+            return None
+        if self._running is not None:
+            running, cancel = self._running
+            if running == target and not cancel.is_set():
+                return None
+            cancel.set()  # superseded: stops at its next step
+        cancel = threading.Event()
+        self._running = (target, cancel)
+        return self.settings, target[1], cancel
+
+    def job_finished(self, cancel: threading.Event) -> bool:
+        """The preview job with this cancel event ended; True when the view still needs a
+        preview (the user moved on while it ran): plan again."""
+        if self._running is not None and self._running[1] is cancel:
+            self._running = None
+        return self._running is None and self.target() is not None and self.cached() is None
+
+    def cancel_preview(self) -> None:
+        if self._running is not None:
+            self._running[1].set()
+            self._running = None
+
+    def is_current(self, preview) -> bool:
         return self.target() == (preview.settings, preview.t)
 
     def accept_preview(self, preview: FramePreview) -> bool:
@@ -155,23 +357,79 @@ class TuningModel:
         if not self.is_current(preview):
             return False
         if not preview.coarse:
+            if preview is not self.last_preview:
+                self.size_factor = None
             self.last_preview = preview
-            self.size_factor = None
         self.preview_ready.emit(preview)
         return True
 
+    def accept_assessment(self, assessment: FrameAssessment) -> bool:
+        if not self.is_current(assessment):
+            return False
+        self.last_assessment = assessment
+        self.assessed.emit(assessment)
+        return True
+
+    def accept_step(self, item) -> bool:
+        """A worker's step: a preview or an assessment."""
+        if isinstance(item, FrameAssessment):
+            return self.accept_assessment(item)
+        return self.accept_preview(item)
+
     def compute_size_factor(
-        self, preview: FramePreview, cancel: threading.Event | None = None
+        self, preview: FramePreview, cancel: threading.Event | None = None, steps: int = 3
     ) -> float | None:
-        """FlowRoI's size advantage at the same PSNR inside the RoI (a few plain encodes)."""
-        return (
-            None if self.previewer is None else self.previewer.size_factor(preview, cancel=cancel)
-        )
+        """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the
+        guard's cells: plain JPEG2000 is coded at rates halving or doubling from the preview's
+        until its cell PSNR crosses FlowRoI's, then the rate is interpolated in log scale (None
+        if not crossed). Written here, not in preview.py, because it measures on the cells, not
+        the RoI."""
+        previewer = self.previewer
+        if previewer is None or preview.coarse or not preview.settings.uses_roi:
+            return None
+        cells = previewer.extractor(preview.settings).cells(preview.t)
+        if not cells.any():
+            return None
+        frame = previewer.frame(preview.t)
+        peak = psnr_peak(frame)
+        target = _cells_psnr(frame, preview.flowroi, cells, peak)
+        rate, quality = preview.plain_rate, _cells_psnr(frame, preview.plain, cells, peak)
+        step = 0.5 if target > quality else 2.0
+        for _ in range(steps):
+            if cancel is not None and cancel.is_set():
+                return None
+            next_rate = rate * step
+            if next_rate <= 1.05:
+                return None
+            encoded, decoded = previewer.plain(round(next_rate, 2), preview.t)
+            next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
+            next_quality = _cells_psnr(frame, decoded, cells, peak)
+            if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
+                w = (target - quality) / (next_quality - quality)
+                matched = float(np.exp(np.log(rate) + w * (np.log(next_rate) - np.log(rate))))
+                return preview.flowroi_rate / matched
+            rate, quality = next_rate, next_quality
+        return None
 
     def accept_size_factor(self, preview: FramePreview, factor: float | None) -> None:
         if factor is not None and preview is self.last_preview and self.is_current(preview):
             self.size_factor = factor
             self.size_factor_ready.emit(factor)
+
+    # --- the whole movie, estimated -----------------------------------------------------------
+    def estimate_steps(self, settings: FlowRoISettings, cancel: threading.Event, count: int = 5):
+        """Generator for a worker: the previews of `count` frames spread over the movie, one per
+        step as (done, total); returns the list of (preview, assessment) for
+        :func:`readout.movie_estimate`."""
+        frames = sample_frames(len(self.movie), count)
+        results = []
+        for i, t in enumerate(frames):
+            if cancel.is_set():
+                raise CancelledError("estimate cancelled")
+            full = self.compute(settings, t, cancel)
+            results.append((full, self.assess(full)))
+            yield i + 1, len(frames)
+        return results
 
     # --- suggestion ---------------------------------------------------------------------------
     def suggest(

@@ -37,12 +37,13 @@ def preview(**kw):
     return SimpleNamespace(**base)
 
 
-def test_the_verdict_says_which_is_better_and_by_how_much():
-    text = verdict(preview(), size_factor=1.4)
+def test_the_verdict_says_which_is_better_and_by_how_much_on_the_cells():
+    text = verdict(preview(), cells(), size_factor=1.4)
     assert text == (
-        "FlowRoI: RoI (cells) +2.1 dB at the same size, or 1.4× smaller at the same cell quality."
+        "Cells 99 % inside the RoI (motion + appearance): FlowRoI +2.1 dB on the cells at the "
+        "same size, or 1.4× smaller than JPEG2000 at the same cell quality."
     )
-    worse = verdict(preview(psnr_roi_flowroi=36.0), size_factor=0.8)
+    worse = verdict(preview(), cells(psnr_cells_flowroi=36.0), size_factor=0.8)
     assert "plain JPEG2000 is better" in worse
     assert "coding" in verdict(preview(coarse=True))
 
@@ -74,3 +75,58 @@ def test_a_batch_bigger_than_the_raw_movie_is_a_warning():
 def test_command_line_words_become_control_names():
     text = plain_words("Nothing to gain here: Use --plain. The folder exists; pass --overwrite.")
     assert "--" not in text and "'Plain'" in text and "Replace an existing" in text
+
+
+def cells(**kw):
+    base = {
+        "coded": True,
+        "coverage": 0.99,
+        "psnr_cells_flowroi": 40.0,
+        "psnr_cells_plain": 37.9,
+        "user_mask": False,
+        "cell_gain": 2.1,
+    }
+    base.update(kw)
+    base["cell_gain"] = base["psnr_cells_flowroi"] - base["psnr_cells_plain"]
+    return SimpleNamespace(**base)
+
+
+def test_the_verdict_puts_coverage_and_gain_on_one_line_and_never_claims_a_gain_without_cells():
+    text = verdict(preview(), cells(), size_factor=1.4)
+    assert text.startswith("Cells 99 % inside the RoI (motion + appearance)")
+    assert "+2.1 dB on the cells" in text and "1.4× smaller" in text
+    left_out = verdict(preview(), cells(coverage=0.16, psnr_cells_flowroi=45.0), size_factor=5.2)
+    assert "Cells 16 %" in left_out and "no gain claimed" in left_out
+    assert "smaller" not in left_out
+    off = verdict(
+        preview(settings=FlowRoISettings(motion_roi=False, appearance_roi=False)),
+        cells(psnr_cells_flowroi=24.3, psnr_cells_plain=40.6),
+    )
+    assert off.startswith("No RoI") and "worse" in off and "-16.3 dB" in off
+    assert "measuring" in verdict(preview(), None)
+
+
+def test_no_one_point_zero_times_smaller_and_no_minus_zero_db():
+    from napari_flowroi.readout import signed_db, size_words
+
+    for factor in (0.97, 1.0, 1.04):
+        text = verdict(preview(), cells(psnr_cells_flowroi=41.0), size_factor=factor)
+        assert "1.0×" not in text and "about the same size" in text
+    assert signed_db(-0.04) == "±0.0 dB" and "−0.0" not in signed_db(-0.0)
+    assert "-0.0" not in verdict(preview(), cells(psnr_cells_flowroi=37.88))
+    assert size_words(1.1) == "1.1× smaller than JPEG2000 at the same cell quality"
+
+
+def test_the_movie_estimate_gives_the_whole_size_and_the_worst_sampled_frame():
+    from napari_flowroi.readout import movie_estimate
+
+    settings = FlowRoISettings(compression_rate=40)
+    text = movie_estimate((37, 1040, 1040), np.uint16, settings)
+    assert "76.33 MB → about 1.91 MB" in text
+    worst = movie_estimate(
+        (37, 1040, 1040),
+        np.uint16,
+        settings,
+        [(preview(t=3), cells(psnr_cells_flowroi=31.2)), (preview(t=9), cells())],
+    )
+    assert "frame 3, cells 31.2 dB" in worst

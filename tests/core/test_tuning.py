@@ -122,3 +122,68 @@ def test_preflight_stops_once_then_goes_ahead_when_accepted():
     model.accept_coverage()
     assert model.preflight().ok and model.preflight().coverage is None
     assert model.preflight(settings=FlowRoISettings(plain=True)).ok
+
+
+def test_plan_shows_the_cache_and_asks_for_one_job_per_target(discs):
+    model = TuningModel()
+    model.set_movie(discs)
+    plan = model.plan()
+    assert plan is not None and plan[1] == model.t
+    assert model.plan() is None  # the running job computes this target already
+    model.set_frame(3)
+    superseded = plan[2]
+    newer = model.plan()
+    assert superseded.is_set() and newer is not None and newer[1] == 3
+    assert not model.job_finished(superseded)  # the newer job is still running
+    steps = list(_drain(model.preview_steps(*newer)))
+    for item in steps:
+        model.accept_step(item)
+    assert not model.job_finished(newer[2])  # cached now: nothing left to compute
+    assert model.plan() is None and model.last_preview.t == 3
+    assert model.last_assessment.coded and model.last_assessment.t == 3
+
+
+def _drain(steps):
+    while True:
+        try:
+            yield next(steps)
+        except StopIteration:
+            return
+
+
+def test_sources_and_dead_controls_say_what_drew_the_roi_and_what_does_nothing(discs):
+    from napari_flowroi.tuning import dead_controls, source_map
+
+    model = TuningModel(FlowRoISettings(motion_roi=False))
+    user = np.zeros(discs.shape, np.uint8)
+    user[:, :10, :10] = 1
+    model.set_extra_roi(user)
+    model.set_movie(discs)
+    extractor = model.previewer.extractor(model.settings)
+    labels = source_map(extractor, model.settings, 1)
+    assert (labels[:10, :10] == 3).all() and (labels == 2).any() and not (labels == 1).any()
+    dead = dead_controls(extractor, model.settings, 1)
+    assert dead["roi_threshold"] == "Motion RoI is off" and "scaling_factor" not in dead
+    both_off = model.settings.replace(appearance_roi=False)
+    model.set_extra_roi(None)
+    plain_dead = dead_controls(model.previewer.extractor(both_off), both_off, 1)
+    assert "no RoI" in plain_dead["scaling_factor"]
+    motion = FlowRoISettings()
+    covered = dead_controls(model.previewer.extractor(motion), motion, 1)
+    motion_only = motion.replace(appearance_roi=False)
+    assert "roi_threshold" not in dead_controls(
+        model.previewer.extractor(motion_only), motion_only, 1
+    )
+    if "roi_threshold" in covered:  # appearance already holds what moves on this frame
+        assert "already covers" in covered["roi_threshold"]
+
+
+def test_the_cells_are_measured_with_the_guards_cells_not_the_roi():
+    still = moving_discs(n_frames=5, shape=(160, 192), static_cells=True, seed=3)
+    model = TuningModel(FlowRoISettings(appearance_roi=False, compression_rate=20))
+    model.set_movie(still.frames)
+    full = model.compute(model.settings, 2)
+    cells = model.assess(full)
+    assert cells.coded and cells.coverage < 0.5
+    # the RoI's own figures flatter it; the cells' do not
+    assert cells.cell_gain < full.psnr_roi_flowroi - full.psnr_roi_plain

@@ -84,7 +84,9 @@ def test_setting_changes_update_layers_of_a_1mp_frame(widget_on, qtbot):
         if name == "adjacent_factor":
             _change(qtbot, widget, name, 0)
         if name == "target_psnr":
-            _change(qtbot, widget, name, 0.0)
+            from napari_flowroi.napari._settings_form import PSNR_OFF
+
+            _change(qtbot, widget, name, PSNR_OFF)  # the control's "off" step
         lines.append(
             f"{name:>17}: first {median(firsts):.3f} s, all {median(alls):.3f} s "
             f"(median of {len(alls)}; all: min {min(alls):.3f}, max {max(alls):.3f})"

@@ -1,21 +1,22 @@
-"""The live preview layers: RoI mask, flow, decoded FlowRoI, decoded plain JPEG2000.
+"""The live preview layers: RoI sources, flow, decoded FlowRoI, decoded plain JPEG2000.
 
 Each layer holds a lazy dask array with the source's shape and one chunk per frame. A chunk reads
 the preview of its frame from the previewer's cache and never computes: the widget computes the
 visible frame in a worker and then swaps in a fresh dask array (a new name, so no cached chunk of
-an older one is reused). Frames not computed yet show as empty until their preview arrives.
+an older one is reused). A decoded frame not computed yet shows the last decoded frame until its
+own arrives, so scrubbing never shows a black frame (issue 22, item 6); the RoI layer labels each
+pixel with the source that drew it (motion, appearance, your mask).
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputError
 from ..preview import LAYER_VIEWS, FramePreview, Previewer, lazy_stack, view_dtype
 from ..settings import FlowRoISettings
+from ._axes import LayerAxes, full_resolution, layer_axes  # noqa: F401 - re-exported
 
 ROLE_KEY = "flowroi_role"
 #: role -> (what the layer shows, napari layer type); inserted in this order (the mask on top).
@@ -25,13 +26,17 @@ ROLES = {
     "flowroi": ("FlowRoI", "image"),
     "plain": ("JPEG2000", "image"),
     "flow": ("flow", "image"),
-    "mask": ("RoI mask", "labels"),
+    "mask": ("RoI sources", "labels"),
 }
 FLOW_VIEWS = {"flow magnitude": "magnitude", "motion saliency": "saliency"}
 #: Roles whose data come with the coarse preview (mask and flow), the rest with the coded one.
 COARSE_ROLES = ("mask", "flow")
 #: The RoI mask in cyan: apart from the orange rings of cells left outside.
 MASK_COLOUR = "#00e5ff"
+#: Label -> colour of the RoI layer: motion cyan, appearance green, your mask magenta, and a
+#: mask whose sources are not known yet (the first instant of a new frame) light grey.
+SOURCE_COLOURS = {1: MASK_COLOUR, 2: "#7cfc00", 3: "#ff4fd8", 4: "#d0d0d0"}
+UNKNOWN_SOURCE = 4
 MISSED_COLOUR = "#ff8c3a"
 _generation = itertools.count()
 
@@ -45,134 +50,58 @@ def is_preview_layer(layer) -> bool:
     return ROLE_KEY in getattr(layer, "metadata", {})
 
 
-# --- where the (T, Y, X) movie sits in its layer ---------------------------------------------------
-
-_TIME_LABELS = ("t", "time")
-_CHANNEL_LABELS = ("c", "ch", "channel", "channels")
-
-
-@dataclass(frozen=True)
-class LayerAxes:
-    """Where a (T, Y, X) movie sits in an image layer of more dimensions.
-
-    Decision (docs/decisions.md): axes of length 1 before Y, X are dropped (a reader's
-    (T, 1, Y, X)); one more axis of length > 1 is the channel axis: the axis napari's reader
-    labels "c", else the second of the two, as napari's reader gives an OME-TIFF (T, C, Y, X).
-    A layer with more such axes (z-stacks with channels) is refused with what to do instead."""
-
-    ndim: int
-    time: int  # the layer's time axis
-    channel: int | None = None  # its channel axis, when it has more than one channel
-    channels: int = 1
-    index: int = 0  # the channel the movie is taken from
-
-    def movie_index(self, channel: int | None = None) -> tuple:
-        """The layer's data index giving the (T, Y, X) movie of `channel` (default: index)."""
-        c = self.index if channel is None else channel
-        return tuple(
-            slice(None)
-            if a in (self.time, self.ndim - 2, self.ndim - 1)
-            else c
-            if a == self.channel
-            else 0
-            for a in range(self.ndim)
-        )
-
-    @property
-    def fixed(self) -> dict[int, int]:
-        """Every axis other than T, Y, X, with the index the movie is taken at."""
-        return {a: i for a, i in enumerate(self.movie_index()) if not isinstance(i, slice)}
-
-    def embed(self, stack):
-        """A (T, Y, X) stack as the layer's dimensions (length 1 on the other axes)."""
-        if not self.fixed:
-            return stack
-        return stack[tuple(None if a in self.fixed else slice(None) for a in range(self.ndim))]
-
-    def translate(self, layer) -> list[float]:
-        """The preview layers' translation: on the channel axis, the chosen channel's place."""
-        out = [float(v) for v in layer.translate]
-        for axis, i in self.fixed.items():
-            out[axis] += i * float(layer.scale[axis])
-        return out
-
-    def points(self, txy: np.ndarray) -> np.ndarray:
-        """(t, y, x) points as the layer's dimensions."""
-        if not self.fixed:
-            return txy
-        columns = {self.time: 0, self.ndim - 2: 1, self.ndim - 1: 2}
-        return (
-            np.column_stack(
-                [
-                    txy[:, columns[a]] if a in columns else np.full(len(txy), float(self.fixed[a]))
-                    for a in range(self.ndim)
-                ]
-            )
-            if len(txy)
-            else np.zeros((0, self.ndim))
-        )
-
-
-def full_resolution(layer):
-    """An image layer's data at full resolution (a multiscale layer's first level)."""
-    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
-
-
-def layer_axes(layer, channel: int = 0) -> LayerAxes:
-    """The axes of an image layer as a movie; InputError (one line) when it cannot be one."""
-    data = full_resolution(layer)
-    shape = tuple(int(n) for n in data.shape)
-    ndim = len(shape)
-    if ndim <= 3 or getattr(layer, "rgb", False):
-        return LayerAxes(ndim, 0)
-    labels = [str(x).lower() for x in getattr(layer, "axis_labels", ())]
-    extra = list(range(ndim - 2))
-    long = [a for a in extra if shape[a] > 1]
-    time = next((a for a in extra if a < len(labels) and labels[a] in _TIME_LABELS), None)
-    chan = next((a for a in long if a < len(labels) and labels[a] in _CHANNEL_LABELS), None)
-    if time is None:
-        time = next((a for a in long if a != chan), extra[0])
-    rest = [a for a in long if a != time]
-    if chan is None and len(rest) == 1:
-        chan = rest[0]
-    if [a for a in rest if a != chan]:
-        raise InputError(
-            f"Layer '{layer.name}' has shape {shape}: more axes than time and channels (z-planes?). "
-            "The widget takes (time, y, x) or (time, channel, y, x); compress such a file with "
-            "`flowroi compress` (every z-plane its own stack) or pick one plane first."
-        )
-    if chan is None:
-        return LayerAxes(ndim, time)
-    return LayerAxes(ndim, time, chan, shape[chan], min(max(int(channel), 0), shape[chan] - 1))
-
-
 class LiveLayers:
     """Creates the preview layers of one source layer on first use and swaps their data."""
 
-    def __init__(self, viewer, source, previewer: Previewer, axes: LayerAxes | None = None):
+    def __init__(self, viewer, source, model, axes: LayerAxes | None = None):
         self.viewer = viewer
         self.source = source
-        self.previewer = previewer
+        self.model = model  # tuning.TuningModel: its previewer and the RoI sources
         self.axes = axes or LayerAxes(3, 0)
         self.layers: dict[str, object] = {}
         self.flow_view = "magnitude"
+        self.last_decoded: dict[str, np.ndarray] = {}  # role -> last decoded frame shown
+
+    @property
+    def previewer(self) -> Previewer:
+        return self.model.previewer
 
     def _chunk_reader(self, settings: FlowRoISettings, what: str):
         getter = LAYER_VIEWS[what][1]
-        shape = self.previewer.shape[1:]
-        dtype = view_dtype(what, self.previewer.dtype)
+        previewer = self.previewer
+        shape = previewer.shape[1:]
+        dtype = view_dtype(what, previewer.dtype)
 
-        find = (
-            self.previewer.cached_coarse
-            if what in ("mask", "magnitude", "saliency")
-            else self.previewer.cached
-        )
+        if what == "mask":
 
-        def read(t: int) -> np.ndarray:
-            found = find(settings, t)
-            return getter(found) if found is not None else np.zeros(shape, dtype)
+            def read_sources(t: int) -> np.ndarray:
+                known = self.model.assessment(settings, t)
+                if known is not None:
+                    return known.sources
+                found = previewer.cached_coarse(settings, t)
+                if found is None:
+                    return np.zeros(shape, np.uint8)
+                return found.mask.astype(np.uint8) * UNKNOWN_SOURCE
 
-        return read
+            return read_sources
+        if what in ("magnitude", "saliency"):
+
+            def read_flow(t: int) -> np.ndarray:
+                found = previewer.cached_coarse(settings, t)
+                return getter(found) if found is not None else np.zeros(shape, dtype)
+
+            return read_flow
+
+        def read_decoded(t: int) -> np.ndarray:
+            found = previewer.cached(settings, t)
+            if found is not None:
+                frame = getter(found)
+                self.last_decoded[what] = frame
+                return frame
+            last = self.last_decoded.get(what)  # not black while the new frame is coded
+            return last if last is not None and last.shape == shape else np.zeros(shape, dtype)
+
+        return read_decoded
 
     def stack(self, settings: FlowRoISettings, what: str):
         name = f"flowroi-live-{what}-{next(_generation)}"
@@ -195,6 +124,8 @@ class LiveLayers:
         """Point the layers at `settings` (creating missing layers): only the mask and flow for
         a coarse preview, every layer for a coded one."""
         coarse = preview is not None and preview.coarse
+        if preview is not None and not coarse:  # shown until the next frame's own arrives
+            self.last_decoded.update(flowroi=preview.flowroi, plain=preview.plain)
         for role in ROLES:
             layer = self.layers.get(role)
             if (
@@ -223,12 +154,15 @@ class LiveLayers:
             "translate": self.axes.translate(src),
             "metadata": {ROLE_KEY: role, "flowroi_source": src.name},
         }
+        units = getattr(src, "units", None)
+        if units is not None:  # the pixel size's unit travels with the scale
+            common["units"] = [units[a] for a in range(len(units))]
         if kind == "labels":
             from napari.utils.colormaps import DirectLabelColormap
 
             layer = self.viewer.add_labels(data, opacity=0.4, **common)
             layer.colormap = DirectLabelColormap(
-                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], 1: MASK_COLOUR}
+                color_dict={None: [0, 0, 0, 0], 0: [0, 0, 0, 0], **SOURCE_COLOURS}
             )
         elif role == "flow":
             layer = self.viewer.add_image(
@@ -240,7 +174,8 @@ class LiveLayers:
                 contrast_limits=[0.0, 1.0] if self.flow_view == "saliency" else [0.0, 3.0],
                 **common,
             )
-            layer.colorbar.visible = True  # the colour scale, in pixels per frame
+            layer.colorbar.visible = True
+            self._colorbar_unit(layer)
         else:
             layer = self.viewer.add_image(
                 data,
@@ -278,6 +213,17 @@ class LiveLayers:
         else:
             layer.data = points
 
+    def refresh_sources(self, settings: FlowRoISettings) -> None:
+        """Re-read the RoI layer: each pixel's source is known now."""
+        layer = self.layers.get("mask")
+        if layer is not None and layer in self.viewer.layers:
+            layer.data = self.stack(settings, "mask")
+
+    def _colorbar_unit(self, layer) -> None:
+        """The colour bar says what its numbers are: pixels per frame, or a saliency in 0–1."""
+        unit = "px/frame" if self.flow_view == "magnitude" else "saliency (0–1)"
+        layer.name = f"flow {unit} · {short_name(self.source.name, 18)}"
+
     def set_flow_view(self, view: str, settings: FlowRoISettings) -> None:
         self.flow_view = view
         layer = self.layers.get("flow")
@@ -285,6 +231,35 @@ class LiveLayers:
             layer.data = self.stack(settings, view)
             if view == "saliency":
                 layer.contrast_limits = [0.0, 1.0]
+            self._colorbar_unit(layer)
+
+    def retarget(self, source, axes: LayerAxes) -> bool:
+        """Point the existing preview layers at another movie layer instead of removing and
+        adding them: removing the preview layers and adding new ones of another size crashed
+        napari's OpenGL draw (issue 22, item 2; a script switching between movies of three lengths
+        and sizes in a shown viewer: 3 crashes in 3 runs with them removed, 0 in 3 with them
+        kept; docs/decisions.md). False when the
+        layers cannot be reused (another number of axes): the caller removes them."""
+        if axes.ndim != self.axes.ndim or not self.alive():
+            return False
+        self.source, self.axes = source, axes
+        self.last_decoded.clear()
+        settings = self.model.settings
+        for role, layer in self.layers.items():
+            if role == "missed":
+                layer.data = np.zeros((0, max(axes.ndim, 3)))
+            else:
+                layer.data = self.stack(settings, self._what(role))
+            layer.scale = source.scale
+            layer.translate = self.axes.translate(source) if role != "missed" else source.translate
+            layer.metadata = {**layer.metadata, "flowroi_source": source.name}
+            suffix = ROLES[role][0] if role in ROLES else "missed cells"
+            layer.name = f"{suffix} · {short_name(source.name, 24)}"
+            if role in ("flowroi", "plain"):
+                layer.contrast_limits = list(source.contrast_limits)
+        if "flow" in self.layers:
+            self._colorbar_unit(self.layers["flow"])
+        return True
 
     def remove(self) -> None:
         for layer in self.layers.values():

@@ -15,7 +15,9 @@ class RateDistortionPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.figure = Figure(figsize=(4, 3), tight_layout=True)
+        # constrained layout re-fits labels on every draw (tight_layout fitted them once, on a
+        # canvas not sized yet, and they overlapped while the curve was drawn: issue 22, item 12)
+        self.figure = Figure(figsize=(4, 3), layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.axes = self.figure.add_subplot(111)
         layout = QVBoxLayout(self)
@@ -50,23 +52,26 @@ class RateDistortionPlot(QWidget):
             zorder=2,
         )
         ax.axvline(current_rate, color="grey", lw=0.8, ls=":")
+        title = f"frame {curve.t}, RoI {100 * curve.roi_fraction:.0f} % of the frame"
         if len(curve.plain_rates) and len(curve.flowroi_rates):  # the gap at the current rate
             x = np.log(current_rate)
             fl = np.interp(x, np.log(curve.flowroi_rates), curve.flowroi_psnr_roi)
             pl = np.interp(x, np.log(curve.plain_rates), curve.plain_psnr_roi)
-            ax.annotate(
-                f"{fl - pl:+.1f} dB",
-                (current_rate, max(fl, pl)),
-                textcoords="offset points",
-                xytext=(4, 6),
-                fontsize=8,
-            )
+            gap = fl - pl
+            gap_text = "±0.0" if round(gap, 1) == 0 else f"{gap:+.1f}"
+            # in the title, not on the curve, where it met the legend and tick labels
+            title += f"\nFlowRoI {gap_text} dB at {current_rate:g} : 1"
         ax.set_xscale("log")
-        ax.set_xlabel("compression rate (raw ÷ compressed)")
+        ax.set_xlabel("compression rate (raw ÷ compressed, : 1)")
         ax.set_ylabel("PSNR inside RoI (dB)")
-        ax.set_title(
-            f"frame {curve.t}, RoI {100 * curve.roi_fraction:.0f} % of the frame", fontsize=9
-        )
+        ax.set_title(title, fontsize=9)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="lower left", frameon=False)
+        ax.legend(fontsize=8, loc="best", frameon=True, framealpha=0.8)
         self.canvas.draw_idle()
+
+    def label_boxes(self) -> list:
+        """Display-space boxes of the title, axis labels and legend (for the overlap test)."""
+        renderer = self.canvas.get_renderer()
+        ax = self.axes
+        parts = [ax.title, ax.xaxis.label, ax.yaxis.label, ax.get_legend()]
+        return [p.get_window_extent(renderer) for p in parts if p is not None and p.get_visible()]

@@ -63,13 +63,26 @@ def read_container(path) -> list[tuple]:
         )
     ]
     if container.has_masks:
+        # The container stores the RoI as a coarse grid of blocks (container/_masks.py: a few
+        # hundred bytes a frame), not the mask that was coded: the layer says so in its name,
+        # and its metadata keep the coded RoI's share for comparison (issue 22, item 5).
+        records = container.manifest["frames"]
+        coded = sum(r.get("roi_fraction", 0.0) for r in records) / max(len(records), 1)
         layers.append(
             (
                 container.masks().astype(np.uint8),
                 {
-                    "name": f"{name} RoI",
+                    "name": f"{name} RoI (stored blocks ≈)",
                     "opacity": 0.35,
-                    "metadata": metadata,
+                    "metadata": {
+                        **metadata,
+                        "flowroi_mask_note": (
+                            "The RoI as stored: blocks around the RoI that was coded, so it "
+                            f"covers more of the frame than the coded RoI ({100 * coded:.0f} % "
+                            "of the frame on average)."
+                        ),
+                        "flowroi_coded_roi_fraction": coded,
+                    },
                     # the widget's RoI colour (cyan), apart from the orange missed-cell rings
                     "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"},
                     **calibrated,

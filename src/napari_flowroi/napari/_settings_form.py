@@ -56,6 +56,21 @@ def tooltip_for(f: dataclasses.Field) -> str:
     return f"{text}\nDefault: {f.default}."
 
 
+#: The widget's target-PSNR range: below 20 dB cells are unrecognisable, above 70 dB nothing is
+#: gained over lossless; one step below the range reads "off" (0: the compression rate decides).
+PSNR_RANGE = (20.0, 70.0)
+PSNR_OFF = PSNR_RANGE[0] - 0.5
+
+
+def _target_psnr_control(common: dict) -> Widget:
+    value = common.pop("value")
+    box = FloatSpinBox(min=PSNR_OFF, max=PSNR_RANGE[1], step=0.5, **common)
+    box.native.setSpecialValueText("off")  # the compression rate decides
+    box.native.setSuffix(" dB")
+    box.value = value if value >= PSNR_RANGE[0] else PSNR_OFF
+    return box
+
+
 def control_for(f: dataclasses.Field) -> Widget:
     """The magicgui control of one setting, with its range and a tooltip in plain words."""
     meta, kind = f.metadata, _kind(f)
@@ -65,6 +80,9 @@ def control_for(f: dataclasses.Field) -> Widget:
         "value": f.default,
         "tooltip": tooltip_for(f),
     }
+    if f.name == "target_psnr":
+        common["tooltip"] += f"\nIn the widget: {PSNR_RANGE[0]:g}–{PSNR_RANGE[1]:g} dB, or off."
+        return _target_psnr_control(common)
     if kind is bool:
         return CheckBox(**common)
     if meta["choices"]:
@@ -82,6 +100,8 @@ def control_for(f: dataclasses.Field) -> Widget:
 
         box.native.setStepType(QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
         box.native.setDecimals(1)
+        if f.name == "compression_rate":
+            box.native.setSuffix(" : 1")  # a rate, raw ÷ compressed
         return box
     step = 0.01 if span <= 1 else 0.1
     if not meta["expert"]:
@@ -126,8 +146,12 @@ class SettingsForm(Container):
                 values[f.name] = float(f"{float(values[f.name]):.{digits}g}")
             elif kind is int:
                 values[f.name] = int(values[f.name])
+        if values["target_psnr"] < PSNR_RANGE[0]:  # the "off" step
+            values["target_psnr"] = 0.0
         return FlowRoISettings(**values)
 
     def set_settings(self, settings: FlowRoISettings) -> None:
         for name, value in settings.to_dict().items():
+            if name == "target_psnr":  # off, or clamped into the widget's range
+                value = PSNR_OFF if value < PSNR_RANGE[0] else min(value, PSNR_RANGE[1])
             self.controls[name].value = value

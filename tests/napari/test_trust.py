@@ -1,0 +1,326 @@
+"""Issue 22: the plugin a biologist trusts while tuning. One named test per defect, each driving
+a real (headless) napari viewer; they wait on state, never on a signal that may have fired."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_flowroi.container import is_container
+from napari_flowroi.synthetic import moving_discs
+
+from .conftest import compress_and_wait, wait_done, wait_idle, wait_preview
+from .test_widget import roles
+
+
+def discs(frames, shape, seed=1, **kw):
+    return moving_discs(n_frames=frames, shape=shape, seed=seed, **kw).frames
+
+
+def time_step(viewer) -> int:
+    return int(viewer.dims.current_step[0])
+
+
+# --- item 2: no crash on a shorter movie while on a late frame -----------------------------------
+def test_switching_to_a_shorter_smaller_movie_on_a_late_frame_clamps_the_view(
+    make_napari_viewer, qtbot
+):
+    from napari_flowroi.napari._widget import FlowRoIWidget
+
+    viewer = make_napari_viewer(show=True)  # drawn: the crash was in the OpenGL draw
+    viewer.add_image(discs(14, (96, 128)), name="long")
+    viewer.add_image(discs(4, (64, 80), seed=2), name="short")
+    viewer.add_image(discs(8, (120, 100), seed=3), name="other size")
+    widget = FlowRoIWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    widget.source.value = viewer.layers["long"]
+    viewer.dims.set_current_step(0, 12)
+    wait_preview(qtbot, widget, t=12)
+    for name, frames in (("short", 4), ("other size", 8), ("long", 14), ("short", 4)):
+        viewer.dims.set_current_step(0, 13)
+        widget.source.value = viewer.layers[name]
+        assert time_step(viewer) <= frames - 1  # clamped before the preview layers came
+        preview = wait_preview(qtbot, widget, t=min(13, frames - 1))
+        assert preview.mask.shape == viewer.layers[name].data.shape[1:]
+        layers = roles(viewer)
+        assert {layer.metadata["flowroi_source"] for layer in layers.values()} == {name}
+        assert layers["flowroi"].data.shape == viewer.layers[name].data.shape
+        qtbot.wait(50)  # let the canvas draw the swapped layers
+    wait_idle(qtbot, widget)
+
+
+# --- item 3: an honest verdict about the cells ---------------------------------------------------
+def test_the_verdict_is_about_the_cells_and_claims_no_gain_while_cells_are_left_out(
+    widget_on, qtbot
+):
+    still = moving_discs(n_frames=5, shape=(160, 192), static_cells=True, seed=3)
+    _, widget = widget_on(still.frames)
+    widget.form.controls["appearance_roi"].value = False  # motion only: still cells left out
+    preview = wait_preview(qtbot, widget)
+    qtbot.waitUntil(
+        lambda: widget.model.last_assessment is not None and widget.model.last_assessment.coded
+    )
+    wait_idle(qtbot, widget)
+    line = widget.verdict.value
+    share = preview.coverage.pixel_share
+    assert f"Cells {100 * share:.0f} % inside the RoI" in line  # coverage and verdict: one line
+    assert "no gain claimed" in line and "smaller" not in line
+    # both RoI sources off: said to be worse, and why
+    widget.form.controls["motion_roi"].value = False
+    wait_preview(qtbot, widget, settings=preview.settings.replace(motion_roi=False))
+    qtbot.waitUntil(lambda: "No RoI" in widget.verdict.value)
+    assert "worse" in widget.verdict.value and "are off" in widget.verdict.value
+    cells = widget.model.last_assessment
+    assert cells.psnr_cells_flowroi < cells.psnr_cells_plain  # the figure behind "worse"
+
+
+# --- item 4: dead controls say why ------------------------------------------------------------
+def test_controls_without_effect_are_marked_with_the_reason(widget_on, hsc_cut, qtbot):
+    _, widget = widget_on(hsc_cut)
+    first = wait_preview(qtbot, widget)
+    widget.form.controls["motion_roi"].value = False
+    wait_preview(qtbot, widget, settings=first.settings.replace(motion_roi=False))
+    qtbot.waitUntil(lambda: "RoI threshold" in widget.tune.dead.value)
+    assert "Motion RoI is off" in widget.tune.dead.value
+    assert widget.form.controls["roi_threshold"].tooltip.startswith("No effect on this frame")
+    assert not widget.form.controls["scaling_factor"].tooltip.startswith("No effect")
+    widget.form.controls["motion_roi"].value = True
+    wait_preview(qtbot, widget, settings=first.settings)
+    qtbot.waitUntil(lambda: "Motion RoI is off" not in widget.tune.dead.value)
+    assert not widget.form.controls["roi_threshold"].tooltip.startswith(
+        "No effect on this frame: Motion"
+    )
+
+
+# --- which source drew each part of the RoI -----------------------------------------------------
+def test_the_roi_layer_says_which_source_drew_each_part(widget_on, hsc_cut, qtbot):
+    viewer, widget = widget_on(hsc_cut)
+    viewer.dims.set_current_step(0, 0)
+    wait_preview(qtbot, widget, t=0)
+    labels = np.zeros(hsc_cut.shape, np.uint8)
+    labels[:, 5:25, 5:25] = 1
+    viewer.add_labels(labels, name="my cells")
+    widget.roi_layer.value = viewer.layers["my cells"]
+    qtbot.waitUntil(
+        lambda: (
+            widget.model.last_assessment is not None
+            and widget.model.last_assessment.user_mask
+            and widget.model.last_assessment.t == 0
+        )
+    )
+    wait_idle(qtbot, widget)
+    shown = np.asarray(roles(viewer)["mask"].data[0])
+    assert (shown[5:25, 5:25] == 3).all()  # your mask
+    assert (shown == 2).any()  # appearance
+    assert set(np.unique(shown)) <= {0, 1, 2, 3}
+    assert "motion" in widget.readout.value and "your mask" in widget.readout.value
+
+
+# --- item 5: the reopened stack's RoI layer -----------------------------------------------------
+def test_a_reopened_stack_labels_its_roi_layer_as_stored_blocks(
+    make_napari_viewer, hsc_cut, tmp_path
+):
+    from napari_flowroi.batch import compress_movie
+
+    out = tmp_path / "cells.flowroi"
+    compress_movie(hsc_cut, out)
+    viewer = make_napari_viewer()
+    viewer.open(str(out), plugin="napari-flowroi")
+    roi = next(layer for layer in viewer.layers if layer.name.startswith("cells.flowroi RoI"))
+    assert "≈" in roi.name and "blocks" in roi.name
+    stored = float(np.mean(np.asarray(roi.data) > 0))
+    coded = roi.metadata["flowroi_coded_roi_fraction"]
+    assert coded <= stored + 1e-9  # blocks hold the coded RoI, and more
+    assert f"{100 * coded:.0f} %" in roi.metadata["flowroi_mask_note"]
+
+
+# --- item 6: no black decoded layer while scrubbing ---------------------------------------------
+def test_scrubbing_shows_the_last_decoded_frame_not_black(widget_on, hsc_cut, qtbot):
+    viewer, widget = widget_on(hsc_cut)
+    viewer.dims.set_current_step(0, 0)
+    wait_preview(qtbot, widget, t=0)
+    wait_idle(qtbot, widget)
+    for t in (3, 5, 1):
+        viewer.dims.set_current_step(0, t)
+        layer = roles(viewer)["flowroi"]
+        assert np.asarray(layer.data[t]).max() > 0  # at once, before frame t is coded
+        wait_preview(qtbot, widget, t=t)
+        assert np.array_equal(
+            np.asarray(roles(viewer)["flowroi"].data[t]), widget.last_preview.flowroi
+        )
+
+
+# --- item 7: closing the dock -------------------------------------------------------------------
+def test_closing_the_dock_removes_its_layers_stops_its_work_and_reopening_adds_one_set(
+    make_napari_viewer, hsc_cut, qtbot
+):
+    viewer = make_napari_viewer()
+    viewer.add_image(hsc_cut, name="cells")
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-flowroi", "FlowRoI compression")
+    wait_preview(qtbot, widget)
+    wait_idle(qtbot, widget)
+    dock.destroyOnClose()  # the dock's ×
+    assert widget.closed and not roles(viewer)
+    viewer.dims.set_current_step(0, 4)
+    qtbot.wait(200)
+    assert not widget.busy and widget.model.t != 4  # it no longer follows the viewer
+    for _ in range(2):
+        dock, widget = viewer.window.add_plugin_dock_widget("napari-flowroi", "FlowRoI compression")
+        wait_preview(qtbot, widget, t=4)
+        wait_idle(qtbot, widget)
+        assert len(roles(viewer)) == 5
+        dock.destroyOnClose()
+    assert [layer.name for layer in viewer.layers] == ["cells"]
+
+
+# --- item 8: deleting the source layer ----------------------------------------------------------
+def test_deleting_the_movie_layer_does_not_pick_another_by_itself(widget_on, hsc_cut, qtbot):
+    viewer, widget = widget_on(hsc_cut, name="first")
+    viewer.add_image(hsc_cut[:, :96, :96].copy(), name="second")
+    wait_preview(qtbot, widget)
+    viewer.layers.remove(viewer.layers["first"])
+    assert widget.source.value is None and widget.model.movie is None
+    assert not roles(viewer) and "Pick a movie layer" in widget.readout.value
+    viewer.add_image(hsc_cut[:3].copy(), name="third")
+    assert widget.source.value is None  # still the user's choice to make
+    widget.source.value = viewer.layers["second"]
+    wait_preview(qtbot, widget)
+    assert {layer.metadata["flowroi_source"] for layer in roles(viewer).values()} == {"second"}
+
+
+# --- item 9: the batch keeps its own busy line and output ---------------------------------------
+def test_changing_the_movie_layer_during_a_batch_keeps_its_busy_line_and_output(
+    widget_on, hsc_cut, qtbot, tmp_path
+):
+    long = np.concatenate([hsc_cut] * 8)  # 48 frames: the batch outlives the checks below
+    viewer, widget = widget_on(long, name="first")
+    viewer.add_image(hsc_cut[:, :128, :128].copy(), name="second")
+    widget.model.accept_coverage(widget.form.settings())
+    out = tmp_path / "first.flowroi"
+    widget.output.value = out
+    job = widget.compress(workers=1)
+    qtbot.waitUntil(lambda: widget.frames_done >= 1, timeout=120_000)
+    widget.source.value = viewer.layers["second"]
+    assert not job.done
+    assert widget.busy_label.value.startswith("Compressing") and Path(widget.output.value) == out
+    qtbot.waitUntil(
+        lambda: widget.model.cached(coarse=True) is not None or job.done, timeout=60_000
+    )
+    if not job.done:
+        assert widget.busy_label.value.startswith("Compressing")
+        assert Path(widget.output.value) == out
+    wait_done(qtbot, job, timeout=180_000)
+    assert (
+        is_container(out)
+        and len(widget.last_summary.as_dict())
+        and widget.last_summary.frames == 48
+    )
+    assert Path(widget.output.value).name == "second.flowroi"  # follows the picker once done
+    wait_idle(qtbot, widget)
+
+
+# --- item 10: stale text -------------------------------------------------------------------------
+def test_stale_text_is_marked_out_of_date_or_cleared(widget_on, hsc_cut, qtbot, tmp_path):
+    viewer, widget = widget_on(hsc_cut)
+    first = wait_preview(qtbot, widget)
+    widget.live.value = False
+    widget.form.controls["roi_threshold"].value = 0.3
+    assert "Out of date" in widget.readout.value and "Out of date" in widget.verdict.value
+    assert not widget.readout.native.isEnabled()
+    widget.live.value = True
+    wait_preview(qtbot, widget, settings=first.settings.replace(roi_threshold=0.3))
+    assert "Out of date" not in widget.readout.value and "Out of date" not in widget.verdict.value
+    widget.form.controls["plain"].value = True
+    compress_and_wait(qtbot, widget, tmp_path / "ok.flowroi")
+    assert widget.status.value.startswith("Done")
+    rgb = np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    viewer.add_image(rgb, name="photo")
+    widget.source.value = viewer.layers["photo"]
+    assert widget.compress(output=tmp_path / "photo.flowroi") is None
+    assert "Done" not in widget.status.value and "RGB" in widget.status.value
+
+
+# --- item 11: what people expect ----------------------------------------------------------------
+def test_reset_estimate_sampled_worst_frame_and_export_to_tiff(widget_on, hsc_cut, qtbot, tmp_path):
+    from napari_flowroi.settings import FlowRoISettings
+
+    _, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    widget.form.controls["roi_threshold"].value = 0.3
+    widget.form.controls["compression_rate"].value = 20.0
+    widget.reset_button.clicked()
+    assert widget.form.settings() == FlowRoISettings()
+    raw = hsc_cut.nbytes
+    assert f"{raw / 1024:.1f} kB → about {raw / 40 / 1024:.1f} kB" in widget.estimate.value
+    job = widget.compress_panel.check_frames()
+    wait_done(qtbot, job)
+    assert "Worst of 5 sampled frames" in widget.estimate.value and "cells" in widget.estimate.value
+    widget.model.accept_coverage(widget.form.settings())
+    compress_and_wait(qtbot, widget, tmp_path / "cells.flowroi")
+    assert widget.export_button.enabled
+    job = widget.compress_panel.export(tmp_path / "decoded.tif")
+    wait_done(qtbot, job)
+    decoded = tifffile.imread(tmp_path / "decoded.tif")
+    assert decoded.shape == hsc_cut.shape and decoded.dtype == hsc_cut.dtype
+    wait_idle(qtbot, widget)
+
+
+def test_units_rate_suffix_psnr_range_and_the_layers_scale(make_napari_viewer, hsc_cut, qtbot):
+    from napari_flowroi.napari._widget import FlowRoIWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(hsc_cut, name="calibrated", scale=(30.0, 0.65, 0.65), units=("s", "µm", "µm"))
+    widget = FlowRoIWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    wait_preview(qtbot, widget)
+    layers = roles(viewer)
+    assert "px/frame" in layers["flow"].name
+    widget.flow_view.value = "motion saliency"
+    assert "saliency" in layers["flow"].name
+    assert widget.form.controls["compression_rate"].native.suffix() == " : 1"
+    psnr = widget.form.controls["target_psnr"]
+    assert (psnr.min, psnr.max) == (19.5, 70.0) and widget.form.settings().target_psnr == 0.0
+    psnr.value = 35.0
+    assert widget.form.settings().target_psnr == 35.0
+    for role in ("flowroi", "plain", "mask", "flow"):
+        assert tuple(layers[role].scale) == pytest.approx((30.0, 0.65, 0.65))
+        assert [str(u) for u in layers[role].units] == [
+            str(u) for u in viewer.layers["calibrated"].units
+        ]
+    wait_idle(qtbot, widget)
+
+
+# --- item 12: cosmetics ---------------------------------------------------------------------------
+def test_side_by_side_panes_show_the_whole_frame(widget_on, hsc_cut, qtbot):
+    viewer, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    viewer.camera.zoom = 40.0  # zoomed into a corner
+    widget.side_by_side_button.clicked()
+    assert viewer.camera.zoom < 40.0
+    widget.side_by_side_button.clicked()
+
+
+def test_the_rate_distortion_plot_labels_do_not_overlap(widget_on, hsc_cut, qtbot):
+    _, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    job = widget.compare.show_rate_distortion()
+    qtbot.waitUntil(lambda: widget.rd_plot is not None and widget.rd_plot.curve is not None)
+    plot = widget.rd_plot
+    plot.canvas.draw()  # while it draws: after the first point already
+    boxes = plot.label_boxes()
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            assert not a.overlaps(b)
+    wait_done(qtbot, job)
+    plot.canvas.draw()
+    boxes = plot.label_boxes()
+    assert all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+# --- item 13: panels -----------------------------------------------------------------------------
+def test_no_widget_file_is_over_300_lines():
+    import napari_flowroi.napari as side
+
+    for path in Path(side.__file__).parent.glob("*.py"):
+        assert len(path.read_text().splitlines()) <= 310, path.name
