@@ -37,6 +37,8 @@ VPY="$PWD/$WORK/venv/bin/python"
 "$VPY" -m pip install --quiet --upgrade pip
 # the test extra without the editable source: tools and optional readers the core tests use
 "$VPY" -m pip install --quiet "${wheel}[test]"
+# every other extra resolves on this Python too (test already holds formats, czi, distributed)
+"$VPY" -m pip install --quiet --dry-run "${wheel}[all,docs,release]" >/dev/null
 installed=$("$VPY" -c 'import napari_flowroi, pathlib; print(pathlib.Path(napari_flowroi.__file__).parent)')
 case "$installed" in
     "$PWD/$WORK/venv/"*) echo "   napari_flowroi $("$VPY" -c 'import napari_flowroi; print(napari_flowroi.__version__)') from $installed" ;;

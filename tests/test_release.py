@@ -72,9 +72,10 @@ def test_the_python_versions_promised_are_the_ones_ci_tests():
 
 
 def test_the_installed_metadata_links_source_issues_and_docs():
+    """Under the labels the napari hub reads (PyPI knows them too)."""
     meta = metadata.metadata("napari-flowroi")
-    urls = {entry.split(", ", 1)[0].lower() for entry in meta.get_all("Project-URL") or []}
-    assert {"homepage", "source", "issues", "documentation"} <= urls
+    urls = {entry.split(", ", 1)[0] for entry in meta.get_all("Project-URL") or []}
+    assert {"Homepage", "Source Code", "Bug Tracker", "Documentation", "User Support"} <= urls
     assert meta["Version"] == napari_flowroi.__version__
     assert meta["Requires-Python"] == PROJECT["requires-python"]
 
