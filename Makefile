@@ -4,12 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv system-deps demo lint test test-core napari bench bench-quick clean
+.PHONY: venv system-deps demo lint test test-core napari bench bench-quick docs release-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,docs,release]'
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -20,7 +20,8 @@ system-deps:
 demo: venv
 	$(BIN)/python scripts/demo.py
 
-CORE_TESTS := tests/core tests/integration tests/test_docs.py
+# The same lists and commands as noxfile.py's sessions (CI runs those on every platform).
+CORE_TESTS := tests/core tests/integration tests/test_docs.py tests/test_release.py
 
 # Decision (docs/decisions.md): without the GUI packages (a user who is not root and lacks Xvfb)
 # the core tests still run, then the target fails with a line saying the GUI tests did not run and
@@ -52,5 +53,16 @@ bench-quick: venv
 	bash scripts/install-bench-deps.sh
 	$(BIN)/python benchmarks/run.py --quick
 
+# The documentation site in site/, warnings as errors (mkdocs.yml).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# sdist and wheel, twine check --strict, check-manifest, README rendering, then the wheel in a clean
+# venv: flowroi --help, npe2 validate, a sample compressed, the sdist's core tests against it.
+# RELEASE_PYTHON picks that venv's interpreter (python3.12, python3.13, ...).
+RELEASE_PYTHON ?= $(PYTHON)
+release-check: venv
+	bash scripts/release-check.sh $(RELEASE_PYTHON)
+
 clean:
-	rm -rf demo-output build dist src/*.egg-info .pytest_cache
+	rm -rf demo-output build dist site src/*.egg-info .pytest_cache

@@ -16,7 +16,10 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.2.0"
+try:  # written by setuptools-scm from the git tag when the package is built or installed
+    from ._version import version as __version__
+except ImportError:  # a source tree on sys.path that was never built or installed
+    __version__ = "0+unknown"
 
 from .settings import FlowRoISettings  # noqa: E402  (light: the manifest reads it at napari start)
 

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -253,28 +254,84 @@ def _roi(args) -> int:
 
 
 class _StderrProgress:
-    """One self-overwriting line on stderr: items done/total, rate and time left."""
+    """Progress on stderr: a live tqdm bar on a terminal, a few plain lines in a log or a pipe.
+
+    A log gets where the run stands at its start, at every quarter and at its end (at most six
+    lines however long the movie), never a self-overwriting line per frame: carriage returns
+    pile up in a log file as one line per frame.
+    """
+
+    LOG_STEPS = 4  # quarter steps in a log
 
     def __init__(self, label: str, enabled: bool = True, unit: str = "frames"):
         self.label, self.enabled, self.unit = label, enabled, unit
-        self.started = time.perf_counter()
-        self.first_done = None
+        self.lock = threading.Lock()  # batch and plates report from worker threads
+        self.bar = None
+        self.total = None
+        self.done = -1
+        self.started = self.first_done = None
+        self.step = -1
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
             return
-        if self.first_done is None:
-            self.first_done = done
+        with self.lock:
+            if total != self.total:  # a new run (a plate's next stack, verify's next member)
+                self._close()
+                self.total, self.done, self.step = total, -1, -1
+                self.started, self.first_done = time.perf_counter(), done
+            if done <= self.done:  # worker threads may report out of order
+                return
+            self.done = done
+            stream = sys.stderr
+            if _is_terminal(stream):
+                self._bar(done, total, stream)
+            else:
+                self._log(done, total, stream)
+
+    def _bar(self, done: int, total: int, stream) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(
+                total=total, initial=done, desc=self.label, unit=f" {self.unit}",
+                file=stream, dynamic_ncols=True, leave=True,
+            )  # fmt: skip
+        else:
+            self.bar.update(done - self.bar.n)
+        if done >= total:
+            self._close()
+
+    def _log(self, done: int, total: int, stream) -> None:
+        step = self.LOG_STEPS * done // max(total, 1)
+        if step == self.step:
+            return
+        self.step = step
         elapsed = time.perf_counter() - self.started
         fresh = done - self.first_done
-        eta = f", {elapsed / fresh * (total - done):.0f} s left" if fresh else ""
-        end = "\n" if done >= total else ""
-        sys.stderr.write(
-            f"\r{self.label}: {done}/{total} {self.unit} "
-            f"({100 * done / max(total, 1):.0f} %)"
-            f"{eta}   {end}"
+        if done >= total:
+            timing = f" in {elapsed:.0f} s"
+        elif fresh:
+            timing = f", {elapsed:.0f} s so far, {elapsed / fresh * (total - done):.0f} s left"
+        else:
+            timing = ""
+        stream.write(
+            f"{self.label}: {done}/{total} {self.unit} ({100 * done / max(total, 1):.0f} %)"
+            f"{timing}\n"
         )
-        sys.stderr.flush()
+        stream.flush()
+
+    def _close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a replaced or closed stream is not a terminal
+        return False
 
 
 def _scheduler(args):
