@@ -163,10 +163,23 @@ def _dark_field(frame: np.ndarray) -> bool:
 def reference_cells(extractor, t: int) -> np.ndarray:
     """What the guard counts as cells in frame t: :func:`change_cells`, plus the appearance cells
     when the appearance source is not part of the RoI (then they are independent of it)."""
-    cells = change_cells(extractor, t)
-    if not extractor.settings.appearance_roi:
+    from .settings import PREPARE_SETTINGS
+
+    settings = extractor.settings
+    # cached with the movie's frames: the preview's coverage and the verdict's cells ask for the
+    # same frame; they depend on the frames' preparation (the drift) only
+    key = (t, tuple(getattr(settings, n) for n in PREPARE_SETTINGS))
+    cells = extractor.pool.get("change_cells", key, lambda: change_cells(extractor, t))
+    if not settings.appearance_roi:
         cells = cells | extractor.cells(t)
     return cells
+
+
+def quality_cells(extractor, t: int) -> np.ndarray:
+    """The cells a verdict measures quality in: every cell the guard's reference or the
+    appearance finds in frame t. The guard's part makes cells the RoI leaves out count (they pay
+    for it); the appearance part keeps still cells, which show no change, in the measure."""
+    return reference_cells(extractor, t) | extractor.cells(t)
 
 
 def sample_frames(n_frames: int, count: int = 5) -> list[int]:

@@ -12,8 +12,8 @@ feather, background sigma) re-codes the frame with the cached mask and flow; pla
 not depend on any RoI setting; only RoI settings recompute the mask.
 
 The verdict is about the cells (docs/decisions.md): PSNR inside the cells the missed-cell guard
-finds by appearance (``guard``), not inside the RoI, so a RoI that leaves cells out cannot look
-good by measuring only what it kept.
+or the appearance finds (``guard.quality_cells``), not inside the RoI, so a RoI that leaves cells
+out cannot look good by measuring only what it kept.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import numpy as np
 from psygnal import Signal
 
 from .errors import CancelledError, FlowRoIError, InputError
-from .guard import Preflight, preflight, sample_frames
+from .guard import Preflight, preflight, quality_cells, sample_frames
 from .metrics import compression_rate, psnr, psnr_peak
 from .preview import FramePreview, Previewer
 from .readers import Movie, movie_from_array, require_motion
@@ -273,7 +273,7 @@ class TuningModel:
         dead = known.dead if known is not None else dead_controls(extractor, settings, t)
         result = FrameAssessment(t, settings, sources, dead, user_mask=user)
         if not preview.coarse:
-            cells = extractor.cells(t)
+            cells = quality_cells(extractor, t)
             frame = previewer.frame(t)
             peak = psnr_peak(frame)
             result = FrameAssessment(
@@ -387,7 +387,7 @@ class TuningModel:
         previewer = self.previewer
         if previewer is None or preview.coarse or not preview.settings.uses_roi:
             return None
-        cells = previewer.extractor(preview.settings).cells(preview.t)
+        cells = quality_cells(previewer.extractor(preview.settings), preview.t)
         if not cells.any():
             return None
         frame = previewer.frame(preview.t)

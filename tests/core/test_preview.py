@@ -113,3 +113,18 @@ def test_a_new_compression_rate_recodes_without_recomputing_the_roi_priority(mon
     assert np.array_equal(batch, second.flowroi)
     previewer.preview(settings.replace(scaling_factor=4), 2)  # another priority: recomputed
     assert len(calls) == 2
+
+
+def test_the_previews_cell_coverage_comes_from_the_guards_reference_not_the_rois_detector(
+    discs, monkeypatch
+):
+    # A cell the guard's reference sees outside the RoI must lower the coverage the preview
+    # reports, even though the appearance detector (the RoI's own) holds every cell it finds.
+    import napari_flowroi.guard as guard
+
+    half = np.zeros(discs.frames.shape[1:], bool)
+    half[:, : half.shape[1] // 2] = True  # "cells" over the whole left half of the frame
+    monkeypatch.setattr(guard, "change_cells", lambda extractor, t: half)
+    p = Previewer(discs.frames).preview(FlowRoISettings(compression_rate=20), 3)
+    assert p.coverage.pixel_share == pytest.approx(p.mask[half].mean())
+    assert p.coverage.pixel_share < 0.9
