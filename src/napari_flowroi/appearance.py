@@ -71,32 +71,17 @@ COARSE_BACKGROUND = 40.0
 LOCAL_PEAK_SHARE = 0.25
 LOCAL_PEAK_RADIUS = 16.0
 #: ... unless it stands out by this many times the cell contrast: then it is cell whatever its
-#: neighbours. Without it the trim cut 20-30 % off dim HeLa nuclei lying next to bright ones, and
-#: those parts, coded as background, came out ~20 dB worse than by plain JPEG2000 (8:1 gain 1.19
-#: -> 1.79 on HeLa frames 8-9; 1 cell instead of 3 more than 1 dB worse than plain).
+#: neighbours (keeps dim nuclei next to bright ones whole; docs/decisions.md).
 STRONG_SHARE = 2.0
-#: On dark-field frames each bright object is cut at its own edge: the pixels whose brightness
-#: above the coarse background (square-root stretched, ~2 % of the peak's linear brightness)
-#: reaches this share of the object's own peak (0 switches it off). Before the local-peak trim,
-#: so the dim cell body around a fluorescent nucleus goes even where it reaches past
-#: LOCAL_PEAK_RADIUS. GOWT1 frames 10-11: RoI / (reference + 2 px) 2.83 -> 2.42 (noisy 3.87 ->
-#: 3.02), 8:1 gain 1.97 -> 2.46 (noisy 2.41 -> 3.13), coverage unchanged. 0.2 cut the edge of
-#: dim HeLa nuclei (8:1 gain 1.79 -> 1.62).
+#: On dark-field frames each bright object is cut at its own edge: where its brightness above the
+#: coarse background reaches this share of its own peak (0 = off; docs/decisions.md).
 DARK_EDGE_SHARE = 0.15
 #: An object is a brightness maximum rising this many times the cell contrast (in robust standard
 #: deviations of the frame's brightness) above the pixels around it; its pixels are its watershed
 #: basin, so a dim nucleus touching a bright one keeps its own, lower peak.
 DOME_Z = 1.0
-#: The cut keeps this band (full-resolution pixels) of what it removes around each object's core.
-#: With the whole-frame background base and a hard RoI edge, a band under 6 px made HeLa cells
-#: wholly inside the RoI come out worse at 32:1 (2 -> 14 cells > 1 dB below plain JPEG2000 cut
-#: flush). Once the codec's base came from background pixels only and its soft edge kept cell
-#: edges the RoI cut (docs/codec.md), 2 px was measured better than 6 on every dark-field clip
-#: (frames 10-11 / 8-9): RoI / (reference + 2 px) GOWT1 2.39 -> 2.12 (noisy 3.00 -> 2.34), HeLa
-#: 1.81 -> 1.64 (noisy 1.55 -> 1.46); gain 8/16/32:1 GOWT1 2.50/1.16/1.03 -> 2.64/1.19/1.06,
-#: noisy 3.15/1.61/1.05 -> 3.50/1.87/1.08, HeLa 1.88/1.67/1.11 -> 1.90/1.73/1.12, noisy HeLa
-#: 1.51/2.35/2.31 -> 1.51/2.41/2.39; one HeLa cell of 329 > 1 dB worse at 8 and 32:1 (0 before).
-#: Cut flush (0) lost 15 % of the 8:1 gain on clean HeLa and GOWT1.
+#: The cut keeps this band (full-resolution pixels) of what it removes around each object's core
+#: (2 px beat 0 and 6 on every dark-field clip; docs/decisions.md).
 EDGE_BAND = 2.0
 
 

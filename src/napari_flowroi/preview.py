@@ -186,8 +186,7 @@ class Previewer:
         key = (float(compression_rate), t)
         result = self._plain.get(key)
         if result is None:
-            settings = FlowRoISettings(compression_rate=float(compression_rate), plain=True)
-            encoded = encode_plain(self.frame(t), settings)
+            encoded = encode_plain(self.frame(t), rate=float(compression_rate))
             result = self._plain.put(key, (encoded, decode_frame(encoded)))
         return result
 

@@ -56,14 +56,8 @@ NOISE_FLOOR_Z = 3.0
 #: Farnebäck iterations for rule `cells`: on the benchmark's first frames 2 selected the same
 #: regions as the paper's 5 (motion-only coverage within 0.2 pp on all six cases) in half the time.
 CELLS_FLOW_ITERATIONS = 2
-#: Context (pixels at the flow resolution) around the regions whose motion rule `cells` measures.
-#: Chosen from the RoI it gives, not from the flow alone: 24 px (Farnebäck's 11-px window at its
-#: coarsest level spans 44 px) gave the region pixels almost the whole frame's flow; 12 px gives
-#: them a little less context, and on the six benchmark clips (first two evaluated frames) the RoI
-#: is the same on 11 of 12 frames and 0.01-0.1 % of the frame larger on the others (HSC frame 23;
-#: noisy HeLa, whose cell pixels covered rose 0.5 pp), while the boxes shrink: mask time on the
-#: 1-MP HeLa tile 44-47 -> 37 ms (one core, A/B in one process). 8 px changed noisy HeLa more
-#: (+0.3 % of the frame) for 2 ms more.
+#: Context (pixels at the flow resolution) around the regions whose motion rule `cells` measures:
+#: the same RoI as the whole frame's flow at a fraction of the cost (docs/decisions.md).
 FLOW_CONTEXT = 12
 
 
