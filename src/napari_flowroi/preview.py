@@ -330,16 +330,22 @@ class Previewer:
         return self._previews.put((key, t), result)
 
     def size_factor(
-        self, preview: FramePreview, steps: int = 3, cancel: threading.Event | None = None
+        self,
+        preview: FramePreview,
+        inside: np.ndarray,
+        steps: int = 3,
+        cancel: threading.Event | None = None,
     ) -> float | None:
-        """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the RoI:
-        plain JPEG2000 is coded at rates halving or doubling from the preview's until its PSNR
-        crosses FlowRoI's, then the rate is interpolated in log scale (None if not crossed)."""
-        if preview.coarse or not preview.settings.uses_roi or not preview.mask.any():
+        """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the
+        pixels `inside` (the widget passes the cells): plain JPEG2000 is coded at rates halving or
+        doubling from the preview's until its PSNR there crosses FlowRoI's, then the rate is
+        interpolated in log scale (None if not crossed, or nothing is inside)."""
+        if preview.coarse or not preview.settings.uses_roi or not inside.any():
             return None
-        frame, mask, peak = self.frame(preview.t), preview.mask, psnr_peak(self.frame(preview.t))
-        target = preview.psnr_roi_flowroi
-        rate, quality = preview.plain_rate, preview.psnr_roi_plain
+        frame = self.frame(preview.t)
+        peak = psnr_peak(frame)
+        target = float(psnr(frame, preview.flowroi, inside, peak))
+        rate, quality = preview.plain_rate, float(psnr(frame, preview.plain, inside, peak))
         step = 0.5 if target > quality else 2.0
         for _ in range(steps):
             if cancel is not None and cancel.is_set():
@@ -349,7 +355,7 @@ class Previewer:
                 return None
             encoded, decoded = self.plain(round(next_rate, 2), preview.t)
             next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
-            next_quality = psnr(frame, decoded, mask, peak)
+            next_quality = float(psnr(frame, decoded, inside, peak))
             if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
                 w = (target - quality) / (next_quality - quality)
                 matched = float(np.exp(np.log(rate) + w * (np.log(next_rate) - np.log(rate))))

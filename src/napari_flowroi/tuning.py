@@ -27,7 +27,7 @@ from psygnal import Signal
 
 from .errors import CancelledError, FlowRoIError, InputError
 from .guard import Preflight, preflight, quality_cells, sample_frames
-from .metrics import compression_rate, psnr, psnr_peak
+from .metrics import psnr, psnr_peak
 from .preview import FramePreview, Previewer
 from .readers import Movie, movie_from_array, require_motion
 from .settings import FlowRoISettings, change_kind, preview_key
@@ -382,34 +382,12 @@ class TuningModel:
         """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the
         guard's cells: plain JPEG2000 is coded at rates halving or doubling from the preview's
         until its cell PSNR crosses FlowRoI's, then the rate is interpolated in log scale (None
-        if not crossed). Written here, not in preview.py, because it measures on the cells, not
-        the RoI."""
+        if not crossed). The search is the previewer's; the cells are the model's choice."""
         previewer = self.previewer
         if previewer is None or preview.coarse or not preview.settings.uses_roi:
             return None
         cells = quality_cells(previewer.extractor(preview.settings), preview.t)
-        if not cells.any():
-            return None
-        frame = previewer.frame(preview.t)
-        peak = psnr_peak(frame)
-        target = _cells_psnr(frame, preview.flowroi, cells, peak)
-        rate, quality = preview.plain_rate, _cells_psnr(frame, preview.plain, cells, peak)
-        step = 0.5 if target > quality else 2.0
-        for _ in range(steps):
-            if cancel is not None and cancel.is_set():
-                return None
-            next_rate = rate * step
-            if next_rate <= 1.05:
-                return None
-            encoded, decoded = previewer.plain(round(next_rate, 2), preview.t)
-            next_rate = compression_rate(encoded.raw_bytes, encoded.bytes_written)
-            next_quality = _cells_psnr(frame, decoded, cells, peak)
-            if (next_quality - target) * (quality - target) <= 0 and next_quality != quality:
-                w = (target - quality) / (next_quality - quality)
-                matched = float(np.exp(np.log(rate) + w * (np.log(next_rate) - np.log(rate))))
-                return preview.flowroi_rate / matched
-            rate, quality = next_rate, next_quality
-        return None
+        return previewer.size_factor(preview, cells, steps=steps, cancel=cancel)
 
     def accept_size_factor(self, preview: FramePreview, factor: float | None) -> None:
         if factor is not None and preview is self.last_preview and self.is_current(preview):
