@@ -138,6 +138,13 @@ def roi_rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def _ffmpeg_decode(path, pix_fmt: str) -> bytes:
+    """The raw frames ffmpeg decodes `path` to, in `pix_fmt`."""
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", path]
+    cmd += ["-f", "rawvideo", "-pix_fmt", pix_fmt, "-"]
+    return subprocess.run(cmd, check=True, capture_output=True).stdout
+
+
 def hevc_encode_decode(frames: list[np.ndarray], crf: int, mode: str, roi=None, threads: int = 2):
     """(bytes of the HEVC bitstream, decoded frames) for the clip."""
     stack, pix_fmt, offset = _hevc_format(frames)
@@ -192,23 +199,7 @@ def hevc_encode_decode(frames: list[np.ndarray], crf: int, mode: str, roi=None, 
         ]
         subprocess.run(cmd, input=stack.tobytes(), check=True, capture_output=True)
         size = os.path.getsize(out)
-        dec = subprocess.run(
-            [
-                "ffmpeg",
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-i",
-                out,
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                pix_fmt,
-                "-",
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout
+        dec = _ffmpeg_decode(out, pix_fmt)
     dtype = np.uint8 if pix_fmt == "gray" else np.dtype("<u2")
     decoded = np.frombuffer(dec, dtype).reshape(-1, ph, pw)[:, :h, :w]
     if offset > 0:
@@ -271,23 +262,7 @@ def av1_encode_decode(frames: list[np.ndarray], crf: int):
         ]
         subprocess.run(cmd, input=raw, check=True, capture_output=True)
         size = os.path.getsize(out)
-        dec = subprocess.run(
-            [
-                "ffmpeg",
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-i",
-                out,
-                "-f",
-                "rawvideo",
-                "-pix_fmt",
-                pix_fmt,
-                "-",
-            ],
-            check=True,
-            capture_output=True,
-        ).stdout
+        dec = _ffmpeg_decode(out, pix_fmt)
     plane = ph * pw
     per_frame = plane + 2 * (plane // 4)
     values = np.frombuffer(dec, dtype)
