@@ -100,16 +100,16 @@ def test_core_modules_import_each_other_without_cycles():
             visit(start, [start])
 
 
-def test_the_cycle_check_sees_a_cycle():
-    # the check itself can fail: two modules that import each other inside functions
+def _assert_cycle_found(files: dict[str, str], what: str) -> None:
+    """Write `files` (paths under a package root) and check the cycle check reports a -> b -> a."""
     import tempfile
 
+    global PACKAGE
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "napari_flowroi"
-        root.mkdir()
-        (root / "a.py").write_text("def f():\n    from .b import g\n")
-        (root / "b.py").write_text("def g():\n    from . import a\n")
-        global PACKAGE
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
         saved, PACKAGE = PACKAGE, root
         try:
             try:
@@ -117,37 +117,33 @@ def test_the_cycle_check_sees_a_cycle():
             except AssertionError as exc:
                 assert "a -> b -> a" in str(exc) or "b -> a -> b" in str(exc)
             else:
-                raise AssertionError("a two-module cycle went unnoticed")
+                raise AssertionError(f"{what} went unnoticed")
         finally:
             PACKAGE = saved
+
+
+def test_the_cycle_check_sees_a_cycle():
+    # the check itself can fail: two modules that import each other inside functions
+    _assert_cycle_found(
+        {"a.py": "def f():\n    from .b import g\n", "b.py": "def g():\n    from . import a\n"},
+        "a two-module cycle",
+    )
 
 
 def test_the_cycle_check_counts_a_package_as_one_module():
     # the arrow back up the codec once had: one file of package `a` imports package `b`, while
     # another file of `b` imports a third file of `a` (no single pair of files closes the loop)
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "napari_flowroi"
-        for package, body in (
-            ("a", {"_one.py": "from ..b import _two\n", "_three.py": ""}),
-            ("b", {"_two.py": "", "_four.py": "from ..a import _three\n"}),
-        ):
-            (root / package).mkdir(parents=True)
-            (root / package / "__init__.py").write_text("")
-            for name, text in body.items():
-                (root / package / name).write_text(text)
-        global PACKAGE
-        saved, PACKAGE = PACKAGE, root
-        try:
-            try:
-                test_core_modules_import_each_other_without_cycles()
-            except AssertionError as exc:
-                assert "a -> b -> a" in str(exc) or "b -> a -> b" in str(exc)
-            else:
-                raise AssertionError("a cycle between two packages went unnoticed")
-        finally:
-            PACKAGE = saved
+    _assert_cycle_found(
+        {
+            "a/__init__.py": "",
+            "a/_one.py": "from ..b import _two\n",
+            "a/_three.py": "",
+            "b/__init__.py": "",
+            "b/_two.py": "",
+            "b/_four.py": "from ..a import _three\n",
+        },
+        "a cycle between two packages",
+    )
 
 
 def _layers() -> list[str]:
