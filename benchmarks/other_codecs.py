@@ -138,6 +138,20 @@ def roi_rectangles(mask: np.ndarray) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def _ffmpeg_raw_input(pix_fmt: str, width: int, height: int) -> list[str]:
+    """An ffmpeg command's start that reads raw frames of this size and pixel format on stdin."""
+    return ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo"] + [
+        "-pix_fmt",
+        pix_fmt,
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        "10",
+        "-i",
+        "-",
+    ]
+
+
 def _ffmpeg_decode(path, pix_fmt: str) -> bytes:
     """The raw frames ffmpeg decodes `path` to, in `pix_fmt`."""
     cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-i", path]
@@ -162,23 +176,7 @@ def hevc_encode_decode(frames: list[np.ndarray], crf: int, mode: str, roi=None, 
         dir="/dev/shm" if os.access("/dev/shm", os.W_OK) else None
     ) as tmp:
         out = os.path.join(tmp, "clip.hevc")
-        cmd = [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            pix_fmt,
-            "-s",
-            f"{pw}x{ph}",
-            "-r",
-            "10",
-            "-i",
-            "-",
-        ]
+        cmd = _ffmpeg_raw_input(pix_fmt, pw, ph)
         if vf:
             script = os.path.join(tmp, "filters.txt")
             with open(script, "w") as handle:
@@ -231,21 +229,7 @@ def av1_encode_decode(frames: list[np.ndarray], crf: int):
     ) as tmp:
         out = os.path.join(tmp, "clip.ivf")
         cmd = [
-            "ffmpeg",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            pix_fmt,
-            "-s",
-            f"{pw}x{ph}",
-            "-r",
-            "10",
-            "-i",
-            "-",
+            *_ffmpeg_raw_input(pix_fmt, pw, ph),
             "-c:v",
             "libsvtav1",
             "-preset",
