@@ -34,7 +34,7 @@ from .container import (
 )
 from .errors import CancelledError, InputError, OutputError
 from .executors import dask_client, run_distributed, run_threads
-from .guard import frame_coverage
+from .guard import Preflight, frame_coverage
 from .outputs import check_not_on_inputs
 from .readers import (
     Movie,
@@ -206,12 +206,14 @@ def compress_chunk(
     on_frame: Callable[[], None] | None = None,
     cancel: Any = None,
     extra_roi: Any = None,
+    known: dict | None = None,
 ) -> list[dict]:
     """Code `frames` of the movie at `source` into the container at `output` (one task).
 
     `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
     a Movie (threads in this process); so is `extra_roi`, masks always protected. `cancel` is
-    anything with ``is_set()``."""
+    anything with ``is_set()``. `known`: frame -> (RoI, cells) already computed for these
+    settings (the missed-cell guard's check, :func:`reusable_masks`), coded as they are."""
     movie = open_movie(source)
     if isinstance(extra_roi, (str, Path)):
         extra_roi = open_movie(extra_roi)
@@ -235,8 +237,9 @@ def compress_chunk(
         if extractor is None:
             frame = movie[t]
             return frame, None, None, None, frame_digest(frame)
-        frame, mask = extractor.frame(t), extractor.mask(t)
-        coverage = frame_coverage(t, mask, extractor.cells(t)).pixel_share
+        frame = extractor.frame(t)
+        mask, cells = known[t] if known and t in known else (extractor.mask(t), extractor.cells(t))
+        coverage = frame_coverage(t, mask, cells).pixel_share
         codes = prioritised_codes(frame, mask, settings)
         return frame, mask, coverage, codes, frame_digest(frame)
 
@@ -287,6 +290,7 @@ class _Job:
     state: str  # ContainerWriter.check: new, resume, replace or complete
     created: bool  # the output folder did not exist before this run
     extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
+    known: dict | None = None  # frame -> (RoI, cells) the guard's check computed (threads only)
     overhead: int = 0
     done: set = field(default_factory=set)
     pending: int = 0  # chunks not finished yet
@@ -307,6 +311,7 @@ def _plan(
     overwrite: bool,
     name: str = "",
     extra_roi: Any = None,
+    preflight: Preflight | None = None,
 ) -> _Job:
     """Open and check one input and its output; nothing is written."""
     movie = open_movie(source)
@@ -338,7 +343,40 @@ def _plan(
         state=state,
         created=not output.exists(),
         extra_roi=task_extra,
+        known=reusable_masks(preflight, movie, settings, extra_roi),
     )
+
+
+def reusable_masks(
+    preflight: Preflight | None, movie: Movie, settings: FlowRoISettings, extra_roi: Any = None
+) -> dict | None:
+    """The masks of the missed-cell guard's check (``Preflight.masks``: frame -> RoI, cells)
+    that this run may code as they are: made under these very settings, from this very movie
+    (the same Movie object, or the same file opened twice, as the command line does), with user
+    masks given or not alike, of the movie's frame size; else None (an array checked and then
+    compressed is wrapped anew each time and is not recognised: it is computed again).
+
+    The check and the run read the same frames through the same extractor code, so its masks
+    are bitwise those the run would compute (tests/core/test_mask_speed_equivalence.py)."""
+    if preflight is None or not preflight.masks or settings.plain:
+        return None
+    checked = preflight.movie
+    same_movie = checked is movie or (
+        isinstance(checked, Movie)
+        and movie.source != "array"
+        and checked.source == movie.source
+        and Path(movie.source).exists()
+    )
+    same = (
+        same_movie
+        and preflight.settings == settings
+        and preflight.user_masks == (extra_roi is not None)
+        and all(
+            roi.shape == tuple(movie.shape[1:]) and 0 <= t < len(movie)
+            for t, (roi, _cells) in preflight.masks.items()
+        )
+    )
+    return dict(preflight.masks) if same else None
 
 
 def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) -> str:
@@ -442,9 +480,15 @@ def _run(
     def job_done(job: _Job) -> None:
         finished_at[id(job)] = time.perf_counter()
 
+    known = {job.output: job.known for job in jobs if job.known}
+
+    def run_chunk(source, output, *rest):
+        """compress_chunk with the masks the guard's check computed for this job's movie."""
+        return compress_chunk(source, output, *rest, known=known.get(output))
+
     try:
         if tasks and client is None:
-            run_threads(tasks, compress_chunk, workers, advance, cancel, job_done)
+            run_threads(tasks, run_chunk, workers, advance, cancel, job_done)
         elif tasks:
             run_distributed(tasks, compress_chunk, client, advance, cancel, job_done)
     except InputError:
@@ -531,6 +575,7 @@ def compress_movie(
     chunk_frames: int = CHUNK_FRAMES,
     scheduler: Any = None,
     extra_roi: Any = None,
+    preflight: Preflight | None = None,
 ) -> CompressionSummary:
     """Compress `source` (path, array or Movie) into the container folder `output`.
 
@@ -558,6 +603,11 @@ def compress_movie(
         must then be a path.
     extra_roi : optional
         Masks or labels (T, Y, X) always protected: a TIFF path or frames in memory.
+    preflight : Preflight, optional
+        The missed-cell guard's verdict on this movie with these settings and `extra_roi`
+        (``guard.preflight``, ``jobs.check_coverage``): the masks its check computed are coded
+        instead of being computed again (threads only; a verdict made under other settings or
+        on another source is not used). The same bytes either way.
 
     Returns
     -------
@@ -567,7 +617,7 @@ def compress_movie(
     """
     settings = settings or FlowRoISettings()
     output = Path(output)
-    job = _plan(source, output, settings, overwrite, extra_roi=extra_roi)
+    job = _plan(source, output, settings, overwrite, extra_roi=extra_roi, preflight=preflight)
     return compress_jobs(
         [job],
         workers=workers,

@@ -400,10 +400,10 @@ def _compress(args) -> int:
         wells = plate_inputs(inputs)
         if wells is not None and args.roi_mask is not None:
             raise _UsageError("--roi-mask goes with one input movie, not a plate")
-        _preflight(wells or inputs, settings, args)
+        verdict = _preflight(wells or inputs, settings, args)
         if wells is None:
             summary = compress_movie(
-                inputs[0], output, settings, extra_roi=args.roi_mask, **options
+                inputs[0], output, settings, extra_roi=args.roi_mask, preflight=verdict, **options
             )
         else:
             plate = inputs[0] if len(inputs) == 1 else wells  # a plate folder is an input too
@@ -426,25 +426,29 @@ def _compress(args) -> int:
     return EXIT_OK
 
 
-def _preflight(movies, settings: FlowRoISettings, args) -> None:
+def _preflight(movies, settings: FlowRoISettings, args):
     """The missed-cell guard before anything is coded, the same check the widget makes
-    (jobs.check_coverage, guard.preflight): on five frames of each movie, the share of cell pixels (found by appearance,
-    independently of motion) that the RoI holds must reach the coverage target, or the run is
-    refused with one line (exit 2) unless --force. Microscopy files with several planes are
-    checked after the run only (summary, `flowroi info`): their planes open inside the run."""
+    (jobs.check_coverage, guard.preflight): on five frames of each movie, the share of the
+    guard's reference cells (guard.reference_cells, independent of the RoI's detector) that the
+    RoI holds must reach the coverage target, or the run is refused with one line (exit 2)
+    unless --force. Microscopy files with several planes are checked after the run only
+    (summary, `flowroi info`): their planes open inside the run. Returns the last verdict (its
+    masks are coded by the run of a single movie, not computed twice), or None."""
     from .jobs import check_coverage, refusal
     from .readers import open_movie
 
     if not settings.uses_roi or args.force:
-        return
+        return None
     extra_roi = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    verdict = None
     for source in movies:
         movie = open_movie(source)
         if extra_roi is not None and tuple(extra_roi.shape) != tuple(movie.shape):
-            return  # the run refuses the mask with its own message (batch._check_extra_roi)
+            return None  # the run refuses the mask with its own message (batch._check_extra_roi)
         verdict = check_coverage([movie], settings, extra_roi=extra_roi)
         if not verdict.ok:
             raise refusal(verdict, where=f"{source}: " if len(movies) > 1 else "")
+    return verdict
 
 
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:

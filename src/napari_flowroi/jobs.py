@@ -134,6 +134,7 @@ def compress_steps(
     cancel = cancel or threading.Event()
     roi_movie = movies[motion_channel or 0]
     yield ("checking", len(roi_movie))
+    verdict = None
     if settings.uses_roi:
         verdict = check_coverage([roi_movie], settings, extra_roi=extra_roi, accepted=accepted)
         if not verdict.ok:
@@ -150,6 +151,7 @@ def compress_steps(
         from .batch import compress_movie
 
         func, args = compress_movie, (roi_movie, output, settings)
+        options["preflight"] = verdict  # the masks the check computed are coded, not redone
     else:
         from .microscopy import compress_channels
 
