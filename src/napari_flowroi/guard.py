@@ -208,9 +208,9 @@ class Preflight:
 
     `masks` holds what the check computed for each checked frame: its RoI and its appearance
     cells at full resolution (bool), made under `settings` from `movie` (with `extra_roi` given
-    or not, `user_masks`). ``batch.compress_movie(..., preflight=verdict)``
-    codes these instead of computing them a second time: on a 12-frame movie the check's five
-    frames were 40 % of the masks the command computed. Empty when no check ran."""
+    or not, `user_masks`). ``batch.compress_movie(..., preflight=verdict)`` codes these instead
+    of computing them a second time (on a 12-frame movie, 5 of the 12 masks were computed
+    twice). Empty when no check ran or the check said stop."""
 
     ok: bool
     message: str
@@ -241,7 +241,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
     -------
     Preflight
         ``ok`` False with a message saying what to do when the estimated share of cell pixels
-        inside the RoI is below ``settings.coverage_target``.
+        inside the RoI is below ``settings.coverage_target``; when ``ok`` after a check, its
+        ``masks`` hold the checked frames' RoI and cells for ``compress_movie(preflight=)``.
     """
     if not settings.uses_roi:
         return Preflight(True, "Plain JPEG2000: no region of interest to check.")
