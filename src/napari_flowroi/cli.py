@@ -14,6 +14,7 @@ import os
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 from . import __version__
@@ -634,11 +635,26 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Show a warning the way the command's errors read (``flowroi: warning: ...``, one line),
+    not in Python's default form with a file name, a line number and the source line, which
+    tells a user of the command nothing."""
+    text = " ".join(str(message).split())
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        (file or sys.stderr).write(f"flowroi: warning: {text}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (see the module docstring)."""
     for stream in (sys.stdout, sys.stderr):  # paths with undecodable bytes still print
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

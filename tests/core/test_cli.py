@@ -399,3 +399,15 @@ def test_a_reader_that_closes_the_pipe_early_ends_the_command_quietly(tmp_path, 
     err = process.stderr.read().decode()
     assert process.wait(timeout=60) == 141
     assert err == ""
+
+
+def test_a_calibration_warning_prints_as_one_flowroi_line(tmp_path, small_movie, capsys):
+    path = tmp_path / "bad.ome.tif"
+    tifffile.imwrite(path, small_movie, ome=True, metadata={"axes": "TYX", "PhysicalSizeX": 0.25})
+    with tifffile.TiffFile(path) as tif:
+        xml = tif.ome_metadata
+    tifffile.tiffcomment(path, xml.replace('PhysicalSizeX="0.25"', 'PhysicalSizeX="abc"'))
+    assert main(["roi", str(path), str(tmp_path / "roi.tif"), "--no-denoise"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "PhysicalSizeX" in line]
+    assert len(lines) == 1 and lines[0].startswith("flowroi: warning: ")
+    assert "CalibrationWarning" not in lines[0] and ".py:" not in lines[0]
