@@ -215,3 +215,25 @@ def test_a_dark_field_frame_uses_its_share_of_the_fail_safe_threshold(monkeypatc
     appearance.regions_for(frame, settings, dark_field=True)
     appearance.regions_for(frame, settings, dark_field=False)
     assert seen == [4.0, 8.0]
+
+
+def test_the_fail_safe_does_not_spill_past_a_textured_cell(monkeypatch):
+    # a 7-px contrast window straddling a textured cell's edge has contrast: untrimmed, the
+    # fail-safe's contrast cue widened every textured cell by about half that window
+    import napari_flowroi.appearance as appearance
+
+    rng = np.random.default_rng(4)
+    frame = 120 + rng.normal(0, 2.0, (160, 200))
+    yy, xx = np.mgrid[0:160, 0:200]
+    r = np.hypot(yy - 80, xx - 100)
+    body = r < 20
+    frame[body] += 40 * rng.standard_normal(int(body.sum()))
+    movie = movie_from_array(np.stack([frame, frame]).clip(0, 255).astype(np.uint8))
+    settings = FlowRoISettings(motion_roi=False, roi_margin=0)
+    outside = (r >= 20) & (r < 26)  # the 6 px around the cell
+    trimmed = RoiExtractor(movie, settings).mask(0)
+    monkeypatch.setattr(appearance, "FAILSAFE_CONTRAST_TRIM", 0)
+    untrimmed = RoiExtractor(movie, settings).mask(0)
+    assert pixel_coverage(trimmed, body) > 0.99 and pixel_coverage(untrimmed, body) > 0.99
+    assert trimmed[outside].sum() < 0.8 * untrimmed[outside].sum()
+    assert not trimmed[r >= 30].any()
