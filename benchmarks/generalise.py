@@ -269,7 +269,11 @@ def _motion_and_guard(extractor, masks, cells, references) -> dict:
         only = masks[t] & ~still.mask(t)
         only_motion_cells.append(float((only & cells[t]).sum() / max(cells[t].sum(), 1)))
         only_motion_roi.append(float(only.mean()))
-    estimate = [guard.frame_coverage(t, masks[t], references[t]).pixel_share for t in frames]
+    # as the check before a batch estimates it (guard.estimate_coverage: with the guard's band)
+    estimate = [
+        guard.frame_coverage(t, masks[t], references[t], band=guard.BAND).pixel_share
+        for t in frames
+    ]
     return {
         "motion_only_cells": float(np.mean(only_motion_cells)),
         "motion_only_roi": float(np.mean(only_motion_roi)),
