@@ -27,13 +27,18 @@ the earlier three-movie benchmark (HSC brightfield, GOWT1 and HeLa fluorescence,
 camera noise, first frames of each clip; `python benchmarks/roi_gap.py`), before the fail-safe.
 
 - **`background_z = 6`** (issue 21; 0 switches the fail-safe off): a pixel is damped only where
-  it is confidently background (docs/guard.md). Chosen by leave-one-movie-out on the five
-  movies with independent references (docs/benchmarks.md, "Leave one movie out"; HSC never
-  chooses): noisy HeLa's worst frame decides for 6 (96.8 % of its cell pixels against 96.2 % at
-  8–24); without HeLa the procedure picks 12. With it every movie keeps 99.46–100 % of its cell
-  pixels over the whole movie except noisy HeLa (98.11 %), CHO's gain at 8:1 went 0.76 → 1.18
-  (its nucleoli were left out), and the RoI is 1.2–7.2 × the reference cells + 2 px (HSC 1.3 → 2.7 ×:
-  the fail-safe costs gain where the old rule already held the cells).
+  it is confidently background (docs/guard.md); on dark-field frames half of it (3). Chosen with
+  `cell_peak_share` and appearance.py's new constants by leave-one-movie-out on the five movies
+  with independent references (docs/benchmarks-roi.md, "Leave one movie out"; HSC never chooses):
+  the defaults on all of them, `roi_margin` 1 instead of the contrast trim without HeLa, 12 without
+  *E. coli* (whose colony halo the guard then counts as missed cells). With the defaults every clip keeps 99.8–100 % of its cell pixels over the movie
+  (worst frame ≥ 99.0 %) except noisy HeLa (98.6 %, worst frame 97.6 %: dim nuclei under the added
+  noise), and the RoI is 1.2–6.2 × the reference cells + 2 px (HSC 2.7 → 2.1 ×, U373 4.6 → 3.9 ×
+  against the previous defaults; the fail-safe's contrast cue no longer spills past textured cells).
+- **`cell_peak_share = 0.05`** (issue 21): a region is protected for its appearance alone only when
+  it stands out by 5 % of the frame's strongest cell; fainter ones (the texture of a calm agarose
+  pad) are kept when they move. Same procedure, chosen by all five movies; 0.1 lost clean HeLa's
+  dim nuclei (98.6 % of the cell pixels). 0 switches it off.
 - **`roi_rule = cells`.** The previous defaults (the paper's per-frame quantile rule at 0.6 on
   half-resolution Farnebäck flow, plus the appearance source) gave RoIs of 51–55 % of the HSC frame (reference cells + 2 px: 15 %), 30 % of GOWT1 (6 %) and
   48–55 % of HeLa (17 %): flow smears motion 5–10 px into the background, and a fixed share of the

@@ -118,3 +118,19 @@ def test_the_report_names_the_candidate_each_movie_was_reported_with(generalise)
     text = "\n".join(generalise.tables(results))
     assert "| U373 | 1, 2 | 2 |" in text and "| CHO | 1, 2 | 3 |" in text
     assert sys.modules["generalise"] is generalise
+
+
+def test_a_candidate_the_guard_misreads_is_not_chosen(generalise):
+    results = _results(
+        {
+            "E.coli": _clip("E.coli", {"1": (1.0, 2.0), "2": (1.0, 3.0), "3": (1.0, 2.5)}),
+            "U373": _clip("U373", {"1": (0.999, 2.0), "2": (0.999, 3.0), "3": (0.999, 2.5)}),
+        }
+    )
+    # the guard reads 88.7 % of candidate 2's E. coli RoI, which holds every cell: its check
+    # would stop the user's batch, so 2 is out although it gains most
+    for key, estimate in (("1", 1.0), ("2", 0.887), ("3", 0.985)):
+        entry = results["cases"]["E.coli"]["candidates"][key]
+        entry["guard_estimate"], entry["coverage_coded_frames"] = estimate, 1.0
+    assert generalise.choose(results, None) == "3"  # 1.5 points off: within 2
+    assert generalise.choose(results, "E.coli") == "2"  # U373 alone has no such clip

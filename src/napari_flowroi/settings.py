@@ -252,11 +252,24 @@ class FlowRoISettings:
     background_z: float = _setting(
         6.0,
         "Fail-safe: damp a pixel only where it is confidently background, its local contrast "
-        "and brightness (at 5 and 11 px) within this many robust standard deviations of the "
-        "background's own. Pieces touching a cell join it (flat margins, lamellipodia); lone "
+        "and brightness (at 7 and 13 px) within this many robust standard deviations of the "
+        "background's own (half as many on dark-field frames, where each piece ends at its "
+        "object's own edge). Pieces touching a cell join it (flat margins, lamellipodia); lone "
         "pieces are kept when they move. Lower keeps more; 0 switches the fail-safe off.",
         low=0.0,
         high=100.0,
+        expert=True,
+        affects="cells",
+    )
+
+    # cell_peak_share: chosen by leave-one-movie-out like background_z (docs/benchmarks-roi.md)
+    cell_peak_share: float = _setting(
+        0.05,
+        "A cell-like region is protected for its appearance alone only when it stands out by at "
+        "least this share of the frame's most striking cell; fainter ones (texture of the pad, "
+        "debris specks) are kept when they move. 0 = off.",
+        low=0.0,
+        high=1.0,
         expert=True,
         affects="cells",
     )

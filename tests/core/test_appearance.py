@@ -175,3 +175,65 @@ def test_the_fail_safe_keeps_more_as_its_threshold_falls():
         for z in (16.0, 8.0, 4.0)
     ]
     assert kept[0] <= kept[1] <= kept[2] and kept[2] > kept[0]
+
+
+def test_a_speck_far_fainter_than_the_frames_cells_is_protected_only_when_it_moves():
+    # a calm frame (E. coli on an agarose pad): a real cell stands out by 60 robust SDs, a speck
+    # of the pad's texture by 5, above the cell contrast of 4
+    from napari_flowroi.appearance import cell_regions
+    from napari_flowroi.roi import moving_regions
+
+    yy, xx = np.mgrid[:80, :120]
+    cell = (yy - 40) ** 2 + (xx - 30) ** 2 < 100
+    speck = (yy - 40) ** 2 + (xx - 90) ** 2 < 36
+    score = np.where(cell, 60.0, np.where(speck, 5.0, 0.0)).astype(np.float32)
+    kwargs = {"contrast": 4.0, "opening": 1, "closing": 1, "min_area": 10}
+    plain = cell_regions(score, **kwargs)
+    relative = cell_regions(score, peak_share=0.1, **kwargs)
+    assert pixel_coverage(plain.mask(), speck) == 1.0  # above the contrast: a confident cell
+    assert pixel_coverage(relative.mask(), cell) == 1.0
+    assert pixel_coverage(relative.mask(), speck) == 0.0
+    # it stays a candidate, so the motion source still protects it when it moves
+    magnitude = np.where(speck, 3.0, 0.1).astype(np.float32)
+    keep = moving_regions(relative, magnitude, floor=1.0, share=0.2)
+    assert pixel_coverage(relative.mask(keep), speck) == 1.0
+
+
+def test_a_dark_field_frame_uses_its_share_of_the_fail_safe_threshold(monkeypatch):
+    # on a dark-field frame each fail-safe piece is cut at its object's own edge, so it may be
+    # asked for less: the threshold it is given is DARK_Z_SHARE of background_z
+    import napari_flowroi.appearance as appearance
+
+    frame, *_ = _nuclei_in_cell_bodies()
+    seen = []
+    real = appearance.failsafe_pieces
+    monkeypatch.setattr(
+        appearance, "failsafe_pieces", lambda d, z, s: seen.append(z) or real(d, z, s)
+    )
+    monkeypatch.setattr(appearance, "DARK_Z_SHARE", 0.5)
+    settings = FlowRoISettings(background_z=8.0)
+    appearance.regions_for(frame, settings, dark_field=True)
+    appearance.regions_for(frame, settings, dark_field=False)
+    assert seen == [4.0, 8.0]
+
+
+def test_the_fail_safe_does_not_spill_past_a_textured_cell(monkeypatch):
+    # a 7-px contrast window straddling a textured cell's edge has contrast: untrimmed, the
+    # fail-safe's contrast cue widened every textured cell by about half that window
+    import napari_flowroi.appearance as appearance
+
+    rng = np.random.default_rng(4)
+    frame = 120 + rng.normal(0, 2.0, (160, 200))
+    yy, xx = np.mgrid[0:160, 0:200]
+    r = np.hypot(yy - 80, xx - 100)
+    body = r < 20
+    frame[body] += 40 * rng.standard_normal(int(body.sum()))
+    movie = movie_from_array(np.stack([frame, frame]).clip(0, 255).astype(np.uint8))
+    settings = FlowRoISettings(motion_roi=False, roi_margin=0)
+    outside = (r >= 20) & (r < 26)  # the 6 px around the cell
+    trimmed = RoiExtractor(movie, settings).mask(0)
+    monkeypatch.setattr(appearance, "FAILSAFE_CONTRAST_TRIM", 0)
+    untrimmed = RoiExtractor(movie, settings).mask(0)
+    assert pixel_coverage(trimmed, body) > 0.99 and pixel_coverage(untrimmed, body) > 0.99
+    assert trimmed[outside].sum() < 0.8 * untrimmed[outside].sum()
+    assert not trimmed[r >= 30].any()

@@ -1,6 +1,7 @@
 import numpy as np
 
-from napari_flowroi.guard import estimate_coverage, frame_coverage, sample_frames
+from napari_flowroi.guard import BAND, estimate_coverage, frame_coverage, sample_frames
+from napari_flowroi.masks import grow
 from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
@@ -40,3 +41,16 @@ def test_frame_coverage_reports_missed_cells_where_they_are():
 def test_sampled_frames_spread_over_the_movie():
     assert sample_frames(3) == [0, 1, 2]
     assert sample_frames(100, 5) == [0, 25, 50, 74, 99]
+
+
+def test_cell_pixels_at_the_rois_edge_count_as_held_farther_ones_do_not():
+    # the codec keeps structure's detail within a few px of the RoI, and the change reference
+    # marks a moving edge on both sides of it: a rim just outside the RoI is not a missed cell
+    roi = np.zeros((60, 60), bool)
+    roi[20:40, 20:40] = True
+    rim = grow(roi, 2)  # the RoI and 2 px around it
+    assert frame_coverage(0, roi, rim, band=BAND).pixel_share == 1.0
+    assert frame_coverage(0, roi, rim).pixel_share < 1.0  # without the band: the rim is out
+    beyond = np.zeros_like(roi)
+    beyond[20:40, 44:50] = True  # 4 px and more from the RoI
+    assert frame_coverage(0, roi, rim | beyond, band=BAND).pixel_share < 0.85
