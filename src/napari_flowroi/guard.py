@@ -290,7 +290,9 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
     # estimate_coverage, keeping each frame's RoI and cells for the batch (Preflight.masks)
     masks = {t: (extractor.mask(t), extractor.cells(t)) for t in frames}
     coverage = MovieCoverage(
-        tuple(frame_coverage(t, masks[t][0], reference_cells(extractor, t)) for t in frames)
+        tuple(
+            frame_coverage(t, masks[t][0], reference_cells(extractor, t), band=BAND) for t in frames
+        )
     )
     extractor.clear()
     made = {

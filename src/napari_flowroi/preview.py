@@ -28,7 +28,7 @@ import numpy as np
 from ._cache import LRUCache
 from .codec import decode_frame, encode_frame, encode_plain, prioritised_codes
 from .errors import CancelledError, InputError
-from .guard import FrameCoverage, frame_coverage, reference_cells
+from .guard import BAND, FrameCoverage, frame_coverage, reference_cells
 from .metrics import compression_rate, psnr, psnr_inside_outside, psnr_peak
 from .readers import Movie, movie_from_array
 from .roi import FramePool, RoiExtractor
@@ -294,7 +294,9 @@ class Previewer:
         with ThreadPoolExecutor(2) as pool:
             coverage = (
                 pool.submit(
-                    lambda: frame_coverage(t, mask, reference_cells(self.extractor(settings), t))
+                    lambda: frame_coverage(
+                        t, mask, reference_cells(self.extractor(settings), t), band=BAND
+                    )
                 )
                 if settings.uses_roi
                 else None
