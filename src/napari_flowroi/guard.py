@@ -220,13 +220,19 @@ def sample_frames(n_frames: int, count: int = 5) -> list[int]:
     return sorted({int(round(x)) for x in np.linspace(0, n_frames - 1, count)})
 
 
-def estimate_coverage(extractor, frames=None) -> MovieCoverage:
+def estimate_coverage(extractor, frames=None, *, rois=None) -> MovieCoverage:
     """Coverage of the guard's reference cells (:func:`reference_cells`) by the RoI on `frames`
-    (default: 5 spread over the movie)."""
+    (default: 5 spread over the movie); `rois` (frame -> RoI) when the caller has them already."""
     frames = sample_frames(len(extractor.movie)) if frames is None else frames
+    rois = rois or {}
     return MovieCoverage(
         tuple(
-            frame_coverage(t, extractor.mask(t), reference_cells(extractor, t), band=BAND)
+            frame_coverage(
+                t,
+                rois[t] if t in rois else extractor.mask(t),
+                reference_cells(extractor, t),
+                band=BAND,
+            )
             for t in frames
         )
     )
@@ -287,13 +293,9 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
 
     extractor = RoiExtractor(movie, settings, extra_roi=extra_roi)
     frames = sample_frames(len(extractor.movie)) if frames is None else list(frames)
-    # estimate_coverage, keeping each frame's RoI and cells for the batch (Preflight.masks)
+    # each checked frame's RoI and cells are kept for the batch (Preflight.masks)
     masks = {t: (extractor.mask(t), extractor.cells(t)) for t in frames}
-    coverage = MovieCoverage(
-        tuple(
-            frame_coverage(t, masks[t][0], reference_cells(extractor, t), band=BAND) for t in frames
-        )
-    )
+    coverage = estimate_coverage(extractor, frames, rois={t: masks[t][0] for t in frames})
     extractor.clear()
     made = {
         "masks": masks,
