@@ -62,10 +62,20 @@ def run(
 ) -> Job:
     """Start `func(*args, **kwargs)` in a napari worker; callbacks run in the GUI thread and are
     dropped once `owner.closed` is true or its native widget is deleted."""
-    from napari.qt.threading import create_worker
+    import inspect
+
+    from napari.qt.threading import FunctionWorker, GeneratorWorker
+    from superqt.utils import create_worker
 
     cancel = cancel or threading.Event()
-    worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+    # superqt's create_worker with napari's worker classes, not napari.qt.threading's wrapper:
+    # the wrapper also connects the worker to the viewer's task-status bar through lambdas of
+    # two arguments, and PySide6 6.12 passes `errored`'s exception as a third one (TypeError
+    # in the GUI thread, docs/decisions.md). The dock shows its own progress in the busy line.
+    kind = GeneratorWorker if inspect.isgeneratorfunction(func) else FunctionWorker
+    worker = create_worker(
+        func, *args, _start_thread=False, _ignore_errors=True, _worker_class=kind, **kwargs
+    )
 
     def guarded(callback):
         def call(*values):
