@@ -118,21 +118,49 @@ def test_the_roi_layer_says_which_source_drew_each_part(widget_on, hsc_cut, qtbo
 
 
 # --- item 5: the reopened stack's RoI layer -----------------------------------------------------
-def test_a_reopened_stack_labels_its_roi_layer_as_stored_blocks(
+def test_a_reopened_stacks_roi_layer_names_its_block_size_stored_and_coded_share(
     make_napari_viewer, hsc_cut, tmp_path
 ):
     from napari_flowroi.batch import compress_movie
+    from napari_flowroi.container import open_container
 
     out = tmp_path / "cells.flowroi"
-    compress_movie(hsc_cut, out)
+    compress_movie(hsc_cut, out)  # 40:1: the mask box gets a few dozen bytes a frame
     viewer = make_napari_viewer()
     viewer.open(str(out), plugin="napari-flowroi")
     roi = next(layer for layer in viewer.layers if layer.name.startswith("cells.flowroi RoI"))
-    assert "≈" in roi.name and "blocks" in roi.name
+    container = open_container(out)
+    blocks = sorted({container.mask_block(t) for t in range(len(hsc_cut))})
     stored = float(np.mean(np.asarray(roi.data) > 0))
-    coded = roi.metadata["flowroi_coded_roi_fraction"]
+    records = container.manifest["frames"]
+    coded = float(np.mean([r["roi_fraction"] for r in records]))
+    size = f"{blocks[0]}-px" if len(blocks) == 1 else f"{blocks[0]}–{blocks[-1]}-px"
+    # the name says how coarse the stored RoI is, how much it covers, and what was coded
+    assert roi.name == (
+        f"cells.flowroi RoI: {size} blocks ≈ {100 * stored:.0f} %, coded RoI {100 * coded:.0f} %"
+    )
+    assert roi.metadata["flowroi_mask_blocks"] == blocks
     assert coded <= stored + 1e-9  # blocks hold the coded RoI, and more
-    assert f"{100 * coded:.0f} %" in roi.metadata["flowroi_mask_note"]
+    assert "Export RoI masks" in roi.metadata["flowroi_mask_note"]
+
+
+def test_export_roi_masks_writes_the_exact_masks_a_compression_codes(
+    widget_on, hsc_cut, qtbot, tmp_path
+):
+    from napari_flowroi.batch import roi_masks
+
+    _, widget = widget_on(hsc_cut)
+    widget.form.controls["roi_threshold"].value = 0.6  # not the defaults: the form's settings
+    wait_preview(qtbot, widget)
+    job = widget.compress_panel.export_masks(tmp_path / "roi.tif")
+    wait_done(qtbot, job)
+    written = tifffile.imread(tmp_path / "roi.tif")
+    expected = roi_masks(hsc_cut, widget.form.settings())
+    assert written.shape == hsc_cut.shape and written.dtype == np.uint8
+    np.testing.assert_array_equal(written > 0, expected)  # full resolution, not blocks
+    assert set(np.unique(written)) <= {0, 255}
+    assert f"{100 * expected.mean():.0f} %" in widget.status.value
+    wait_idle(qtbot, widget)
 
 
 # --- item 6: no black decoded layer while scrubbing ---------------------------------------------
