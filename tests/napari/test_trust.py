@@ -76,6 +76,52 @@ def test_the_verdict_is_about_the_cells_and_claims_no_gain_while_cells_are_left_
 
 
 # --- item 4: dead controls say why ------------------------------------------------------------
+@pytest.mark.parametrize("movie, rate", [("hsc", 12.0), ("still", 12.0), ("hsc", 64.0)])
+def test_suggest_settings_never_proposes_what_the_verdict_contradicts(
+    widget_on, hsc_cut, qtbot, movie, rate
+):
+    """Applied, a suggestion keeps its word on every frame it was tried on: a suggested source
+    set (say, motion off) still holds the cells by the verdict's own count and no verdict says
+    plain JPEG2000 is better; when plain JPEG2000 is suggested, the verdict of the settings it
+    replaced do not claim a clear win on every frame it was tried on (issue 22, item 4)."""
+    from napari_flowroi.tune import MIN_GAIN
+
+    frames = hsc_cut if movie == "hsc" else discs(6, (160, 192), seed=4, static_cells=True)
+    viewer, widget = widget_on(frames)
+    widget.form.controls["compression_rate"].value = rate
+    before = widget.form.settings()
+    wait_preview(qtbot, widget, before)
+    wait_done(qtbot, widget.suggest(), timeout=120_000)
+    suggestion = widget.model.suggestion
+    widget.apply_button.clicked()
+    applied = widget.form.settings()
+    assert applied == suggestion.settings.replace(compression_rate=rate)
+    for t in suggestion.frames:
+        viewer.dims.set_current_step(0, t)
+        preview = wait_preview(qtbot, widget, applied, t)
+        qtbot.waitUntil(lambda t=t: getattr(widget.model.assessment(applied, t), "coded", False))
+        verdict = widget.verdict.value
+        if suggestion.best is None:
+            assert verdict.startswith("Plain JPEG2000")
+            continue
+        assessment = widget.model.assessment(applied, t)
+        assert preview.coverage.pixel_share >= applied.coverage_target - 0.02, verdict
+        assert "below the" not in verdict and "No RoI" not in verdict, verdict
+        assert "plain JPEG2000 is better" not in verdict, verdict
+        assert assessment.cell_gain > -0.2, verdict
+    if suggestion.best is None:  # plain suggested: the settings it replaced do not win on
+        widget.form.set_settings(before)  # every frame tried (else they would be suggested)
+        clear_wins = []
+        for t in suggestion.frames:
+            viewer.dims.set_current_step(0, t)
+            wait_preview(qtbot, widget, before, t)  # the size factor comes with it
+            factor = widget.model.size_factor
+            won = factor is not None and factor >= MIN_GAIN
+            clear_wins.append(won and "below the" not in widget.verdict.value)
+        assert not all(clear_wins), widget.verdict.value
+    wait_idle(qtbot, widget)
+
+
 def test_controls_without_effect_are_marked_with_the_reason(widget_on, hsc_cut, qtbot):
     _, widget = widget_on(hsc_cut)
     first = wait_preview(qtbot, widget)
