@@ -65,17 +65,16 @@ def run(
     import inspect
 
     from napari.qt.threading import FunctionWorker, GeneratorWorker
-    from superqt.utils import create_worker
 
     cancel = cancel or threading.Event()
-    # superqt's create_worker with napari's worker classes, not napari.qt.threading's wrapper:
-    # the wrapper also connects the worker to the viewer's task-status bar through lambdas of
-    # two arguments, and PySide6 6.12 passes `errored`'s exception as a third one (TypeError
-    # in the GUI thread, docs/decisions.md). The dock shows its own progress in the busy line.
+    # napari's worker classes built directly, not through napari.qt.threading.create_worker:
+    # that wrapper also connects the worker to the viewer's task-status bar through lambdas of
+    # two arguments, and PySide6 6.12 passes `errored`'s exception as a third one (TypeError in
+    # the GUI thread, docs/decisions.md). Built directly, an error is not re-raised in the GUI
+    # thread (the wrapper's `_ignore_errors=True`): `errored` callbacks report it. The dock
+    # shows its own progress in the busy line.
     kind = GeneratorWorker if inspect.isgeneratorfunction(func) else FunctionWorker
-    worker = create_worker(
-        func, *args, _start_thread=False, _ignore_errors=True, _worker_class=kind, **kwargs
-    )
+    worker = kind(func, *args, **kwargs)
 
     def guarded(callback):
         def call(*values):
