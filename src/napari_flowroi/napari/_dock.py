@@ -6,10 +6,8 @@ does not duplicate them (issue 22, item 7)."""
 from __future__ import annotations
 
 import sys
-from functools import partial
 
 from qtpy.QtCore import QEvent, QTimer
-from qtpy.QtWidgets import QApplication, QWidget
 
 from . import _worker
 
@@ -24,25 +22,7 @@ class DockLifecycle:
     def showEvent(self, event):  # noqa: N802 - Qt name
         self.watch_window()
         super().showEvent(event)
-        # Docking polishes the controls with napari's style sheet, which makes them taller; the
-        # scrolled content follows one event-loop turn later, and a paint in between drew the
-        # Tune rows squashed (issue 22, item 12; 1 run in ~7 of the GUI suite). Nothing is
-        # painted until every visible control has its minimum height.
-        self.scroll.setUpdatesEnabled(False)
-        QTimer.singleShot(0, self._release_paint)
         QTimer.singleShot(0, self._fit_width)  # once the controls are polished
-
-    def _release_paint(self, tries: int = 0):
-        if self.closed or _worker.qt_deleted(self):
-            return
-        QApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
-        if tries < 50 and any(  # 50 tries of 10 ms: never blank for more than half a second
-            w.isVisible() and w.height() < w.minimumSizeHint().height()
-            for w in self.scroll.widget().findChildren(QWidget)
-        ):
-            QTimer.singleShot(10, partial(self._release_paint, tries + 1))
-            return
-        self.scroll.setUpdatesEnabled(True)
 
     def _refit_soon(self, *_):
         QTimer.singleShot(0, self._fit_width)
