@@ -118,14 +118,16 @@ def verdict(
             "look at a frame with cells."
         )
     coverage = assessment.coverage if assessment.coverage is not None else 1.0
-    held = f"Cells {100 * coverage:.0f} % inside the RoI ({sources})"
+    # one decimal where whole percents would read "98 %, below the 98 % target"
+    digits = 1 if coverage < target and round(100 * coverage) >= round(100 * target) else 0
+    held = f"Cells {100 * coverage:.{digits}f} % inside the RoI ({sources})"
     if coverage < target:
         return (
             f"{held}, below the {100 * target:.0f} % target: no gain claimed — cells left out "
             f"are smeared (all cells {signed_db(gain)} against JPEG2000 {same})."
         )
     words = size_words(size_factor)
-    if abs(gain) < 0.2 or (gain < 0 and words.startswith("about")):
+    if abs(gain) < 0.2 or (gain < 0 and words.startswith("about")):  # tuning.VERDICT_TIE_DB
         return f"{held}: FlowRoI ≈ JPEG2000 on the cells ({signed_db(gain)} {same})."
     if gain > 0:
         return f"{held}: FlowRoI {signed_db(gain)} on the cells {same}" + (

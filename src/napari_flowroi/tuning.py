@@ -38,6 +38,12 @@ SOURCE_NAMES = {1: "motion", 2: "appearance", 3: "your mask"}
 MOTION_ONLY = ("roi_threshold", "adjacent_factor", "flow_method", "flow_scale", "min_motion")
 #: Settings only the paper's `quantile` rule reads (rule `cells` tests cell-like regions).
 QUANTILE_ONLY = ("saliency_weight", "opening_size", "closing_size", "min_component_area")
+#: Candidates of a suggestion checked against the verdict, best first, before plain JPEG2000.
+VERDICT_CHECKS = 4
+#: A PSNR difference inside the cells the verdict calls a tie (readout.verdict: "≈").
+VERDICT_TIE_DB = 0.2
+#: Rate doublings the size factor is searched over (compute_size_factor's default).
+SIZE_STEPS = 3
 #: Settings that shape how the RoI is favoured in coding.
 ROI_CODING = ("scaling_factor", "feather", "background_sigma")
 
@@ -377,7 +383,7 @@ class TuningModel:
         return self.accept_preview(item)
 
     def compute_size_factor(
-        self, preview: FramePreview, cancel: threading.Event | None = None, steps: int = 3
+        self, preview: FramePreview, cancel: threading.Event | None = None, steps: int = SIZE_STEPS
     ) -> float | None:
         """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the
         guard's cells: plain JPEG2000 is coded at rates halving or doubling from the preview's
@@ -415,10 +421,95 @@ class TuningModel:
         progress: Callable[[int, int], None] | None = None,
         cancel: threading.Event | None = None,
     ):
-        """Search settings on a few frames (tune.suggest_settings); run in a worker."""
+        """Search settings on a few frames (tune.suggest_settings), then keep the best candidate
+        the verdict agrees with on every frame tried; run in a worker."""
         from .tune import suggest_settings
 
-        return suggest_settings(self.movie, self.settings, progress=progress, cancel=cancel)
+        suggestion = suggest_settings(self.movie, self.settings, progress=progress, cancel=cancel)
+        return self.agreed_suggestion(suggestion, cancel)
+
+    def agreed_suggestion(self, suggestion, cancel: threading.Event | None = None):
+        """`suggestion` with its winner replaced by the best eligible candidate whose verdict
+        holds on every frame it was tried on (cells at the coverage target, FlowRoI not worse
+        on the cells), or by plain JPEG2000 when none of the first VERDICT_CHECKS does.
+
+        The search ranks candidates by their coverage averaged over the sampled frames; the
+        verdict reads each frame alone, against the guard's reference. Without this check a
+        suggestion holding 98 % of the cells on average read "below the 98 % target" on one of
+        its own frames once applied (issue 22, item 4). The previews computed here are cached,
+        so the applied suggestion shows at once."""
+        from dataclasses import replace
+
+        from .tune import MIN_GAIN
+
+        target = self.settings.coverage_target
+        eligible = sorted(
+            (c for c in suggestion.candidates if c.coverage >= target and c.gain >= MIN_GAIN),
+            key=lambda c: (c.gain, c.coverage),
+            reverse=True,
+        )
+        for candidate in eligible[:VERDICT_CHECKS]:
+            settings = candidate.settings.replace(
+                compression_rate=self.settings.compression_rate,
+                target_psnr=self.settings.target_psnr,
+                coverage_target=target,
+            )
+            if all(self._verdict_holds(settings, t, cancel) for t in suggestion.frames):
+                if candidate is suggestion.best:
+                    return suggestion
+                return replace(suggestion, settings=candidate.settings, best=candidate)
+        # none of the grid: the settings in the form may still win (they are not in the grid),
+        # and suggesting plain JPEG2000 while their verdict claims a gain would contradict it
+        current = self._current_candidate(suggestion.frames, cancel)
+        if current is not None:
+            return replace(suggestion, settings=current.settings, best=current)
+        if suggestion.best is None:
+            return suggestion
+        return replace(suggestion, settings=self.settings.replace(plain=True), best=None)
+
+    def _verdict_holds(self, settings: FlowRoISettings, t: int, cancel) -> bool:
+        """Whether the verdict on frame `t` under `settings` keeps the suggestion's word: the
+        cells held at the coverage target and FlowRoI not worse on them (readout.verdict)."""
+        preview = self.compute(settings, t, cancel)
+        coverage = preview.coverage.pixel_share if preview.coverage is not None else 1.0
+        gain = self.assess(preview).cell_gain
+        return coverage >= settings.coverage_target and not gain <= -VERDICT_TIE_DB
+
+    def _current_candidate(self, frames, cancel):
+        """The form's settings as a candidate measured the verdict's way (worst frame's coverage
+        and size factor at equal cell quality), or None when they do not win by tune.MIN_GAIN
+        on every frame."""
+        from .tune import MIN_GAIN, Candidate
+
+        settings = self.settings
+        if not settings.uses_roi:
+            return None
+        coverage, factors, fractions, quality, plain = [], [], [], [], []
+        for t in frames:
+            if not self._verdict_holds(settings, t, cancel):
+                return None
+            preview = self.compute(settings, t, cancel)
+            assessment = self.assess(preview)
+            factor = self.compute_size_factor(preview, cancel, steps=SIZE_STEPS)
+            if factor is None and assessment.cell_gain > 0:  # beyond the search: a lower bound
+                factor = 2.0**SIZE_STEPS
+            if factor is None or factor != factor:
+                return None
+            coverage.append(preview.coverage.pixel_share if preview.coverage is not None else 1.0)
+            factors.append(factor)
+            fractions.append(float(preview.mask.mean()))
+            quality.append(assessment.psnr_cells_flowroi)
+            plain.append(assessment.psnr_cells_plain)
+        if min(factors) < MIN_GAIN:
+            return None
+        return Candidate(
+            settings,
+            float(min(coverage)),
+            float(min(factors)),
+            float(np.mean(fractions)),
+            float(np.mean(quality)),
+            float(np.mean(plain)),
+        )
 
     def set_suggestion(self, suggestion) -> None:
         self.suggestion = suggestion

@@ -187,3 +187,28 @@ def test_the_cells_are_measured_with_the_guards_cells_not_the_roi():
     assert cells.coded and cells.coverage < 0.5
     # the RoI's own figures flatter it; the cells' do not
     assert cells.cell_gain < full.psnr_roi_flowroi - full.psnr_roi_plain
+
+
+def test_a_suggestion_the_verdict_contradicts_on_a_frame_is_not_kept(discs):
+    """A candidate that reads well on average but whose RoI holds no cell on its frames (both
+    sources off, figures claimed) is replaced: by a candidate whose verdict holds on every
+    frame tried, or by plain JPEG2000 (issue 22, item 4)."""
+    from napari_flowroi.tune import Candidate, Suggestion
+
+    model = TuningModel()
+    model.set_movie(discs)
+    model.set_settings(FlowRoISettings(compression_rate=12))
+    frames = (1, 3)
+    no_roi = model.settings.replace(motion_roi=False, appearance_roi=False)
+    flattering = Candidate(no_roi, coverage=1.0, gain=3.0, roi_fraction=0.0, psnr_cells=50.0,
+                           psnr_cells_plain=40.0)  # fmt: skip
+    honest = Candidate(model.settings.replace(scaling_factor=4.0), 1.0, 1.5, 0.3, 45.0, 40.0)
+    raw = Suggestion(no_roi, flattering, (flattering, honest), frames, 1.0)
+    for t in frames:  # the flattering one fails the verdict's check on every frame
+        assert not model._verdict_holds(no_roi, t, None)
+    agreed = model.agreed_suggestion(raw)
+    assert agreed.best is not flattering
+    if agreed.best is None:
+        assert agreed.settings.plain
+    else:
+        assert all(model._verdict_holds(agreed.best.settings, t, None) for t in frames)

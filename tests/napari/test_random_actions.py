@@ -8,8 +8,13 @@ from napari_flowroi.synthetic import moving_discs
 
 from .conftest import wait_idle
 
-ACTIONS = ("switch", "delete", "add", "reorder", "frame", "batch")
-SHAPES = ((6, 64, 80), (3, 48, 48), (9, 72, 60), (4, 96, 64))
+LAYER_ACTIONS = ("switch", "delete", "add", "reorder", "frame")
+#: (frames, height, width): four lengths, four sizes; the longest make batches that last long
+#: enough for actions to land during them.
+SHAPES = ((6, 64, 80), (3, 48, 48), (24, 72, 60), (4, 96, 64), (16, 80, 96))
+ACTIONS = 50
+#: At least this many layer actions during batches and between them (the rest fall at random).
+EACH_AT_LEAST = 10
 
 
 def test_fifty_random_layer_actions_during_and_between_batches_do_not_crash(
@@ -30,40 +35,89 @@ def test_fifty_random_layer_actions_during_and_between_batches_do_not_crash(
         viewer.add_image(movie, name=f"movie {made}")
         made += 1
 
+    def movies():
+        return [
+            layer
+            for layer in viewer.layers
+            if isinstance(layer, Image) and "flowroi_role" not in layer.metadata
+        ]
+
+    def feasible():
+        """The layer actions that do something now (a delete needs two movies, a reorder two
+        layers)."""
+        out = ["switch", "add", "frame"] if movies() else ["add"]
+        if len(movies()) > 1:
+            out.append("delete")
+        if len(viewer.layers) > 1:
+            out.append("reorder")
+        return out
+
+    def act(action):
+        if action == "switch":  # to a movie of a length and size not picked yet, when any
+            choices = [m for m in movies() if m.data.shape not in previewed] or movies()
+            widget.source.value = choices[rng.integers(len(choices))]
+        elif action == "delete":
+            choices = movies()
+            viewer.layers.remove(choices[rng.integers(len(choices))])
+        elif action == "add":
+            add()
+        elif action == "reorder":
+            viewer.layers.move(int(rng.integers(len(viewer.layers))), 0)
+        elif action == "frame":
+            viewer.dims.set_current_step(0, int(rng.integers(0, 24)))
+
+    def start_batch(step, longest=False):
+        if widget.busy_line.running or not movies():
+            return
+        if longest or widget.source.value is None:  # a batch long enough to act inside it
+            widget.source.value = max(movies(), key=lambda layer: layer.data.shape[0])
+        widget.model.accept_coverage(widget.form.settings())
+        job = widget.compress(output=tmp_path / f"batch{step}.flowroi", workers=1)
+        if job is not None:
+            batches.append(job)
+
     for _ in range(3):
         add()
     widget = FlowRoIWidget(viewer)
     viewer.window.add_dock_widget(widget)
-    widget.model.accept_coverage(widget.form.settings())
-    batches, done = [], []
-    for step in range(50):
-        movies = [layer for layer in viewer.layers if isinstance(layer, Image)]
-        movies = [m for m in movies if "flowroi_role" not in m.metadata]
-        action = ACTIONS[rng.integers(len(ACTIONS))]
-        if action == "switch" and movies:
-            widget.source.value = movies[rng.integers(len(movies))]
-        elif action == "delete" and len(movies) > 1:
-            viewer.layers.remove(movies[rng.integers(len(movies))])
-        elif action == "add" or not movies:
-            add()
-        elif action == "reorder" and len(viewer.layers) > 1:
-            viewer.layers.move(int(rng.integers(len(viewer.layers))), 0)
-        elif action == "frame":
-            viewer.dims.set_current_step(0, int(rng.integers(0, 12)))
-        elif action == "batch" and widget.source.value is not None and not widget.busy_line.running:
-            widget.model.accept_coverage(widget.form.settings())
-            job = widget.compress(output=tmp_path / f"batch{step}.flowroi", workers=1)
-            if job is not None:
-                batches.append(job)
-        qtbot.wait(int(rng.integers(5, 120)))  # the canvas draws, workers run, events arrive
-        done.append(action)
+    batches, during, between, previewed = [], [], [], set()
+    step = 0
+    while len(during) + len(between) < ACTIONS:
+        step += 1
+        assert step < 3000  # the loop ends
+        short = len(during) < EACH_AT_LEAST  # actions during batches still owed
+        if not widget.busy_line.running and (
+            (short and len(between) >= EACH_AT_LEAST) or rng.random() < 0.15
+        ):
+            start_batch(step, longest=short)
+        running = widget.busy_line.running
+        if not running and short and len(between) >= ACTIONS - EACH_AT_LEAST:
+            qtbot.wait(5)
+            continue  # the last places are kept for actions during a batch
+        if running and len(between) < EACH_AT_LEAST and len(during) >= ACTIONS - EACH_AT_LEAST:
+            qtbot.wait(20)
+            continue  # and these for actions between batches
+        options = feasible()
+        action = options[rng.integers(len(options))]
+        act(action)
+        (during if running else between).append(action)
+        # short waits while a batch runs, so several actions land inside it
+        qtbot.wait(int(rng.integers(5, 40 if running else 120)))  # canvas draws, events arrive
         layer = widget.source.value
         if layer is not None and widget.model.movie is not None:
             assert widget.model.t < len(widget.model.movie)
             assert layer in viewer.layers
+            previewed.add(widget.model.movie.shape)
     qtbot.waitUntil(lambda: all(job.done for job in batches), timeout=180_000)
     wait_idle(qtbot, widget)
-    assert len(done) == 50 and batches  # batches ran among the actions
+    assert len(during) + len(between) == ACTIONS
+    assert len(during) >= EACH_AT_LEAST and len(between) >= EACH_AT_LEAST, (during, between)
+    assert {"switch", "delete", "add"} <= set(during)  # the actions that touched the batch's movie
+    assert set(LAYER_ACTIONS) <= set(during) | set(between)
+    # the picked movie changed between lengths and sizes
+    assert len({shape[0] for shape in previewed}) >= 3, previewed
+    assert len({shape[1:] for shape in previewed}) >= 3, previewed
+    assert len(batches) >= 2  # batches ran among the actions
     previews = [layer for layer in viewer.layers if "flowroi_role" in layer.metadata]
     sources = {layer.metadata["flowroi_source"] for layer in previews}
     assert len(sources) <= 1  # one set of preview layers, of the picked movie at most

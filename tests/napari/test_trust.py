@@ -76,6 +76,52 @@ def test_the_verdict_is_about_the_cells_and_claims_no_gain_while_cells_are_left_
 
 
 # --- item 4: dead controls say why ------------------------------------------------------------
+@pytest.mark.parametrize("movie, rate", [("hsc", 12.0), ("still", 12.0), ("hsc", 64.0)])
+def test_suggest_settings_never_proposes_what_the_verdict_contradicts(
+    widget_on, hsc_cut, qtbot, movie, rate
+):
+    """Applied, a suggestion keeps its word on every frame it was tried on: a suggested source
+    set (say, motion off) still holds the cells by the verdict's own count and no verdict says
+    plain JPEG2000 is better; when plain JPEG2000 is suggested, the verdict of the settings it
+    replaced do not claim a clear win on every frame it was tried on (issue 22, item 4)."""
+    from napari_flowroi.tune import MIN_GAIN
+
+    frames = hsc_cut if movie == "hsc" else discs(6, (160, 192), seed=4, static_cells=True)
+    viewer, widget = widget_on(frames)
+    widget.form.controls["compression_rate"].value = rate
+    before = widget.form.settings()
+    wait_preview(qtbot, widget, before)
+    wait_done(qtbot, widget.suggest(), timeout=120_000)
+    suggestion = widget.model.suggestion
+    widget.apply_button.clicked()
+    applied = widget.form.settings()
+    assert applied == suggestion.settings.replace(compression_rate=rate)
+    for t in suggestion.frames:
+        viewer.dims.set_current_step(0, t)
+        preview = wait_preview(qtbot, widget, applied, t)
+        qtbot.waitUntil(lambda t=t: getattr(widget.model.assessment(applied, t), "coded", False))
+        verdict = widget.verdict.value
+        if suggestion.best is None:
+            assert verdict.startswith("Plain JPEG2000")
+            continue
+        assessment = widget.model.assessment(applied, t)
+        assert preview.coverage.pixel_share >= applied.coverage_target - 0.02, verdict
+        assert "below the" not in verdict and "No RoI" not in verdict, verdict
+        assert "plain JPEG2000 is better" not in verdict, verdict
+        assert assessment.cell_gain > -0.2, verdict
+    if suggestion.best is None:  # plain suggested: the settings it replaced do not win on
+        widget.form.set_settings(before)  # every frame tried (else they would be suggested)
+        clear_wins = []
+        for t in suggestion.frames:
+            viewer.dims.set_current_step(0, t)
+            wait_preview(qtbot, widget, before, t)  # the size factor comes with it
+            factor = widget.model.size_factor
+            won = factor is not None and factor >= MIN_GAIN
+            clear_wins.append(won and "below the" not in widget.verdict.value)
+        assert not all(clear_wins), widget.verdict.value
+    wait_idle(qtbot, widget)
+
+
 def test_controls_without_effect_are_marked_with_the_reason(widget_on, hsc_cut, qtbot):
     _, widget = widget_on(hsc_cut)
     first = wait_preview(qtbot, widget)
@@ -118,21 +164,49 @@ def test_the_roi_layer_says_which_source_drew_each_part(widget_on, hsc_cut, qtbo
 
 
 # --- item 5: the reopened stack's RoI layer -----------------------------------------------------
-def test_a_reopened_stack_labels_its_roi_layer_as_stored_blocks(
+def test_a_reopened_stacks_roi_layer_names_its_block_size_stored_and_coded_share(
     make_napari_viewer, hsc_cut, tmp_path
 ):
     from napari_flowroi.batch import compress_movie
+    from napari_flowroi.container import open_container
 
     out = tmp_path / "cells.flowroi"
-    compress_movie(hsc_cut, out)
+    compress_movie(hsc_cut, out)  # 40:1: the mask box gets a few dozen bytes a frame
     viewer = make_napari_viewer()
     viewer.open(str(out), plugin="napari-flowroi")
     roi = next(layer for layer in viewer.layers if layer.name.startswith("cells.flowroi RoI"))
-    assert "≈" in roi.name and "blocks" in roi.name
+    container = open_container(out)
+    blocks = sorted({container.mask_block(t) for t in range(len(hsc_cut))})
     stored = float(np.mean(np.asarray(roi.data) > 0))
-    coded = roi.metadata["flowroi_coded_roi_fraction"]
+    records = container.manifest["frames"]
+    coded = float(np.mean([r["roi_fraction"] for r in records]))
+    size = f"{blocks[0]}-px" if len(blocks) == 1 else f"{blocks[0]}–{blocks[-1]}-px"
+    # the name says how coarse the stored RoI is, how much it covers, and what was coded
+    assert roi.name == (
+        f"cells.flowroi RoI: {size} blocks ≈ {100 * stored:.0f} %, coded RoI {100 * coded:.0f} %"
+    )
+    assert roi.metadata["flowroi_mask_blocks"] == blocks
     assert coded <= stored + 1e-9  # blocks hold the coded RoI, and more
-    assert f"{100 * coded:.0f} %" in roi.metadata["flowroi_mask_note"]
+    assert "Export RoI masks" in roi.metadata["flowroi_mask_note"]
+
+
+def test_export_roi_masks_writes_the_exact_masks_a_compression_codes(
+    widget_on, hsc_cut, qtbot, tmp_path
+):
+    from napari_flowroi.batch import roi_masks
+
+    _, widget = widget_on(hsc_cut)
+    widget.form.controls["roi_threshold"].value = 0.6  # not the defaults: the form's settings
+    wait_preview(qtbot, widget)
+    job = widget.compress_panel.export_masks(tmp_path / "roi.tif")
+    wait_done(qtbot, job)
+    written = tifffile.imread(tmp_path / "roi.tif")
+    expected = roi_masks(hsc_cut, widget.form.settings())
+    assert written.shape == hsc_cut.shape and written.dtype == np.uint8
+    np.testing.assert_array_equal(written > 0, expected)  # full resolution, not blocks
+    assert set(np.unique(written)) <= {0, 255}
+    assert f"{100 * expected.mean():.0f} %" in widget.status.value
+    wait_idle(qtbot, widget)
 
 
 # --- item 6: no black decoded layer while scrubbing ---------------------------------------------
@@ -316,6 +390,50 @@ def test_the_rate_distortion_plot_labels_do_not_overlap(widget_on, hsc_cut, qtbo
     plot.canvas.draw()
     boxes = plot.label_boxes()
     assert all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="issue 22 item 12 is not fixed: in about 1 of 5 GUI-suite runs the Tune rows are "
+    "painted squashed once after docking (docs/decisions.md); kept to show when a fix holds",
+)
+def test_the_tune_rows_are_never_drawn_squashed_after_the_dock_opens(make_napari_viewer, qtbot):
+    """Every control of the Tune tab is painted at least at its minimum size hint, from the
+    first paint after docking on a 1366 x 768 window until the first preview is shown."""
+    from qtpy.QtCore import QEvent, QObject
+    from qtpy.QtWidgets import QWidget
+
+    from napari_flowroi.napari._widget import FlowRoIWidget
+
+    class PaintWatch(QObject):
+        def __init__(self):
+            super().__init__()
+            self.paints, self.squashed = 0, []
+
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt name
+            if event.type() == QEvent.Type.Paint:
+                self.paints += 1
+                if obj.height() < obj.minimumSizeHint().height():
+                    self.squashed.append((obj.objectName(), obj.height()))
+            return False
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1366, 768)
+    viewer.add_image(discs(6, (128, 160)), name="movie")
+    widget = FlowRoIWidget(viewer)
+    watch = PaintWatch()
+    rows = widget.tune.native.findChildren(QWidget)
+    for row in rows:
+        row.installEventFilter(watch)
+    viewer.window.add_dock_widget(widget, name="FlowRoI compression")
+    wait_preview(qtbot, widget)
+    qtbot.waitUntil(lambda: watch.paints > len(rows) // 2)  # the tab was drawn, not skipped
+    assert watch.squashed == []
+    for row in rows:
+        if row.isVisible():
+            assert row.height() >= row.minimumSizeHint().height()
+    for row in rows:
+        row.removeEventFilter(watch)
 
 
 # --- item 13: panels -----------------------------------------------------------------------------

@@ -117,6 +117,18 @@ def has_mask(jp2: bytes) -> bool:
     return _find_box(jp2) is not None
 
 
+def mask_block_size(jp2: bytes) -> int | None:
+    """The block size (px) of the mask stored in a frame's JP2 file, None without a mask box.
+
+    The stored mask is an approximation of the RoI coded; readers say how coarse it is (the
+    napari layer's name) without decoding the grid."""
+    payload = _find_box(jp2)
+    if not payload:
+        return None
+    block = 1 << payload[0]
+    return block if block in MASK_BLOCKS else None
+
+
 def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
     """The mask stored in a frame's JP2 file, at full frame size (block-wise: it covers every
     protected pixel).

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import codec
+from ..codec._mask_box import mask_block_size  # one reader of the box's block size
 from ..errors import FlowRoIError
 from ..outputs import check_file_output
 from ..settings import FlowRoISettings
@@ -184,6 +185,13 @@ class Container:
             raise FlowRoIError(
                 f"The mask of frame {t} of {self.root} does not decode ({exc})."
             ) from exc
+
+    def mask_block(self, t: int) -> int | None:
+        """The block size (px) of frame `t`'s stored mask (format 2), None when unknown (no
+        stored mask, or format 1's PNG masks)."""
+        if not masks_in_frames(self.manifest):
+            return None
+        return mask_block_size(self.check_frame(t))
 
     def frames(self):
         """The decoded movie as a lazy dask array (T, Y, X), one chunk per frame."""

@@ -19,7 +19,7 @@ from ..guard import Preflight
 from ..jobs import compress_steps
 from ..readout import batch_done, kb, movie_estimate, plain_words
 from . import _worker
-from ._export import ask_export, export_tiff
+from ._export import ask_export, ask_roi_masks, export_roi_masks, export_tiff
 
 
 def default_output(layer) -> Path:
@@ -69,6 +69,12 @@ class CompressPanel(Container):
             tooltip="Decode the compressed stack just written into one (OME-)TIFF, keeping the "
             "pixel size, time step and channel names.",
         )
+        self.masks_button = PushButton(
+            text="Export RoI masks…",
+            tooltip="Write the exact RoI masks a compression with these settings codes (one "
+            "TIFF page a frame, 255 = RoI); the compressed stack keeps only coarse blocks of "
+            "them.",
+        )
         super().__init__(
             widgets=[
                 Container(widgets=[self.output], labels=True),
@@ -78,7 +84,11 @@ class CompressPanel(Container):
                 self.estimate_button,
                 self.compress_button,
                 self.status,
-                self.export_button,
+                Container(
+                    widgets=[self.export_button, self.masks_button],
+                    layout="horizontal",
+                    labels=False,
+                ),
             ],
             labels=False,
         )
@@ -91,6 +101,7 @@ class CompressPanel(Container):
         self.compress_button.changed.connect(lambda *_: dock.compress())
         self.estimate_button.changed.connect(lambda *_: self.check_frames())
         self.export_button.changed.connect(self._ask_export)
+        self.masks_button.changed.connect(lambda *_: ask_roi_masks(self))
         self.all_channels.changed.connect(lambda *_: dock.source_output())
 
     @property
@@ -248,8 +259,8 @@ class CompressPanel(Container):
             )
             if settings.uses_roi:
                 message += (
-                    " The reopened RoI layer shows the stored RoI, kept as blocks: an "
-                    "approximation of the RoI coded."
+                    " The reopened RoI layer shows the stored RoI, kept as blocks (its name "
+                    "says how coarse); 'Export RoI masks…' writes the exact ones."
                 )
         self.status.value = message
         self.export_button.enabled = True
@@ -282,10 +293,5 @@ class CompressPanel(Container):
         self.dock.busy_line.end()
         self.dock.source_output()  # the picker may have moved on while the batch ran
 
-    # --- export ------------------------------------------------------------------------------
-    def export(self, path):
-        """Decode the last compressed stack into the TIFF `path` in a worker."""
-        return export_tiff(self, path)
-
-    def _ask_export(self, *_):
-        ask_export(self)
+    # --- exports (_export.py): the decoded stack, the exact RoI masks ------------------------
+    export, export_masks, _ask_export = export_tiff, export_roi_masks, ask_export

@@ -1,5 +1,6 @@
-"""Export of the compressed stack just written, decoded, to one (OME-)TIFF (calibration.decompress,
-as `flowroi decompress` does), from the Compress tab."""
+"""Exports from the Compress tab: the compressed stack just written, decoded, to one (OME-)TIFF
+(container.decompress, as `flowroi decompress` does), and the exact RoI masks a compression with
+these settings codes (batch.write_roi_masks, as `flowroi roi` does)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def export_tiff(panel, path):
     )
 
 
-def ask_export(panel):
+def ask_export(panel, *_):
     from qtpy.QtWidgets import QFileDialog
 
     start = str(panel.last_output.with_suffix(".tif")) if panel.last_output else ""
@@ -48,3 +49,57 @@ def ask_export(panel):
     )
     if path:
         panel.export(path)
+
+
+def export_roi_masks(panel, path):
+    """Write the exact RoI masks of the picked movie (its RoI channel) with the form's settings
+    to the TIFF `path` in a worker: uint8, 255 = RoI, one page a frame. The container keeps only
+    a coarse block grid of them (docs/decisions.md, issue 22 item 5)."""
+    from ..batch import write_roi_masks
+    from ..errors import FlowRoIError
+
+    dock, busy = panel.dock, panel.dock.busy_line
+    layer, settings = dock.picker.layer, dock.settings()
+    if layer is None or dock.model.movie is None:
+        dock.notify("Pick a movie layer first.", "warning")
+        return None
+    if settings is None:
+        return None
+    try:
+        movie = dock.picker.channel_movie(layer, dock.picker.axes.index)
+    except FlowRoIError as exc:
+        dock.notify(str(exc))
+        return None
+    if not busy.start("the RoI export", f"Computing the RoI of {len(movie)} frames into {path}…"):
+        return None
+
+    def returned(share):
+        panel.status.value = (
+            f"Exact RoI masks written to {path} (uint8, 255 = RoI, one page a frame; the RoI "
+            f"covers {100 * share:.0f} % of the frame on average)."
+        )
+        dock.notify(panel.status.value, "info")
+
+    return busy.run(
+        dock,
+        write_roi_masks,
+        movie,
+        path,
+        settings,
+        extra_roi=dock.model.extra_roi,
+        returned=returned,
+        errored=busy.failed,
+        finished=busy.end,
+    )
+
+
+def ask_roi_masks(panel, *_):
+    from qtpy.QtWidgets import QFileDialog
+
+    output = str(panel.output.value or "")
+    start = output.removesuffix(".flowroi") + "-roi.tif" if output not in ("", ".") else ""
+    path, _ = QFileDialog.getSaveFileName(
+        panel.native, "Export exact RoI masks", start, "TIFF (*.tif *.tiff)"
+    )
+    if path:
+        panel.export_masks(path)

@@ -34,6 +34,35 @@ def contrast_limits(container) -> list[float]:
     return [low, high if high > low else low + 1.0]
 
 
+def stored_roi_note(container, samples: int = 5) -> dict:
+    """What the stored RoI layer is, in words: its block size(s) and the share of the frame the
+    blocks cover (from up to `samples` frames spread over the movie; the box is read, the
+    frames are not decoded), against the share of the RoI that was coded (the manifest's)."""
+    records = container.manifest["frames"]
+    coded = sum(r.get("roi_fraction", 0.0) for r in records) / max(len(records), 1)
+    frames = sorted({int(t) for t in np.linspace(0, len(records) - 1, min(samples, len(records)))})
+    blocks = sorted({b for b in (container.mask_block(t) for t in frames) if b is not None})
+    stored = float(np.mean([container.read_mask(t).mean() for t in frames])) if frames else 0.0
+    if not blocks:  # format 1 (PNG masks): the grid is not read here
+        size = "stored blocks"
+    elif len(blocks) == 1:
+        size = f"{blocks[0]}-px blocks"
+    else:  # the grid is chosen per frame (the finest that fits the frame's budget)
+        size = f"{blocks[0]}–{blocks[-1]}-px blocks"
+    return {
+        "name": f"RoI: {size} ≈ {100 * stored:.0f} %, coded RoI {100 * coded:.0f} %",
+        "text": (
+            f"The RoI as stored: {size} around the RoI that was coded, covering "
+            f"{100 * stored:.0f} % of the frame where the coded RoI covered {100 * coded:.0f} % "
+            "on average. For the exact masks use the widget's Compress tab, 'Export RoI "
+            "masks…', or `flowroi roi` with the same settings."
+        ),
+        "coded": coded,
+        "blocks": blocks,
+        "stored": stored,
+    }
+
+
 def read_container(path) -> list[tuple]:
     """Layer data: the decoded movie (image) and the RoI masks (labels), both lazy dask arrays."""
     if isinstance(path, (list, tuple)):
@@ -63,25 +92,23 @@ def read_container(path) -> list[tuple]:
         )
     ]
     if container.has_masks:
-        # The container stores the RoI as a coarse grid of blocks (container/_masks.py: a few
-        # hundred bytes a frame), not the mask that was coded: the layer says so in its name,
-        # and its metadata keep the coded RoI's share for comparison (issue 22, item 5).
-        records = container.manifest["frames"]
-        coded = sum(r.get("roi_fraction", 0.0) for r in records) / max(len(records), 1)
+        # The container stores the RoI as a coarse grid of blocks (codec/_mask_box.py: a few
+        # hundred bytes a frame at most), not the mask that was coded: the layer's name says the
+        # block size, the share the blocks cover and the coded RoI's share (issue 22, item 5;
+        # the exact masks: Compress tab, "Export RoI masks…", docs/decisions.md).
+        note = stored_roi_note(container)
         layers.append(
             (
                 container.masks().astype(np.uint8),
                 {
-                    "name": f"{name} RoI (stored blocks ≈)",
+                    "name": f"{name} {note['name']}",
                     "opacity": 0.35,
                     "metadata": {
                         **metadata,
-                        "flowroi_mask_note": (
-                            "The RoI as stored: blocks around the RoI that was coded, so it "
-                            f"covers more of the frame than the coded RoI ({100 * coded:.0f} % "
-                            "of the frame on average)."
-                        ),
-                        "flowroi_coded_roi_fraction": coded,
+                        "flowroi_mask_note": note["text"],
+                        "flowroi_coded_roi_fraction": note["coded"],
+                        "flowroi_mask_blocks": note["blocks"],
+                        "flowroi_stored_roi_fraction": note["stored"],
                     },
                     # the widget's RoI colour (cyan), apart from the orange missed-cell rings
                     "colormap": {None: "transparent", 0: "transparent", 1: "#00e5ff"},

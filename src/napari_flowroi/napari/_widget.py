@@ -37,7 +37,7 @@ _PANEL_WIDGETS = {
              "suggestion", "reset_button", "load_preset", "save_preset", "suggest"),
     "compare": ("flow_view", "side_by_side_button", "rd_button", "rd_plot", "side_by_side"),
     "compress_panel": ("output", "overwrite", "all_channels", "compress_button", "status",
-                       "estimate", "export_button"),
+                       "estimate", "export_button", "masks_button"),
     "busy_line": ("progress_bar", "cancel_button", "cancel"),
     "picker": ("source", "channel", "axes"),
 }  # fmt: skip

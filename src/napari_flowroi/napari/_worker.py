@@ -62,10 +62,19 @@ def run(
 ) -> Job:
     """Start `func(*args, **kwargs)` in a napari worker; callbacks run in the GUI thread and are
     dropped once `owner.closed` is true or its native widget is deleted."""
-    from napari.qt.threading import create_worker
+    import inspect
+
+    from napari.qt.threading import FunctionWorker, GeneratorWorker
 
     cancel = cancel or threading.Event()
-    worker = create_worker(func, *args, _start_thread=False, _ignore_errors=True, **kwargs)
+    # napari's worker classes built directly, not through napari.qt.threading.create_worker:
+    # that wrapper also connects the worker to the viewer's task-status bar through lambdas of
+    # two arguments, and PySide6 6.12 passes `errored`'s exception as a third one (TypeError in
+    # the GUI thread, docs/decisions.md). Built directly, an error is not re-raised in the GUI
+    # thread (the wrapper's `_ignore_errors=True`): `errored` callbacks report it. The dock
+    # shows its own progress in the busy line.
+    kind = GeneratorWorker if inspect.isgeneratorfunction(func) else FunctionWorker
+    worker = kind(func, *args, **kwargs)
 
     def guarded(callback):
         def call(*values):
