@@ -643,7 +643,15 @@ __all__ = [
 
 
 # --- the masks a compression codes, without coding (`flowroi roi`, `roi_masks`) -----------------
-def roi_masks(movie, settings: FlowRoISettings | None = None, *, extra_roi=None, frames=None):
+def roi_masks(
+    movie,
+    settings: FlowRoISettings | None = None,
+    *,
+    extra_roi=None,
+    frames=None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
+):
     """The full-resolution RoI masks the compressor codes, one per frame.
 
     The same extractor and the same call (:meth:`RoiExtractor.mask`) as ``compress_movie``, so
@@ -660,6 +668,11 @@ def roi_masks(movie, settings: FlowRoISettings | None = None, *, extra_roi=None,
         The user's masks, always protected (as ``compress_movie``'s `extra_roi`).
     frames : sequence of int, optional
         Only these frames (default: all).
+    progress : callable, optional
+        ``progress(done, total)`` after every frame.
+    cancel : optional
+        Anything with ``is_set()``: when set, the next frame raises
+        :class:`~napari_flowroi.errors.CancelledError`.
 
     Returns
     -------
@@ -683,17 +696,33 @@ def roi_masks(movie, settings: FlowRoISettings | None = None, *, extra_roi=None,
     extractor = RoiExtractor(
         movie, settings, cache_frames=2 * settings.adjacent_factor + 4, extra_roi=extra_roi
     )
-    for i, t in enumerate(frames):
-        out[i] = extractor.mask(t)
-    extractor.clear()
+    try:
+        for i, t in enumerate(frames):
+            if cancel is not None and cancel.is_set():
+                raise CancelledError("the RoI masks were cancelled; nothing was written")
+            out[i] = extractor.mask(t)
+            if progress is not None:
+                progress(i + 1, len(frames))
+    finally:
+        extractor.clear()
     return out
 
 
-def write_roi_masks(movie, output, settings: FlowRoISettings | None = None, *, extra_roi=None):
+def write_roi_masks(
+    movie,
+    output,
+    settings: FlowRoISettings | None = None,
+    *,
+    extra_roi=None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
+):
     """Write :func:`roi_masks` of `movie` to the TIFF `output` (uint8, 255 = RoI, one page per
-    frame), for ``flowroi roi``; returns the RoI's mean share of the frame."""
+    frame), for ``flowroi roi`` and the widget's *Export RoI masks…*; returns the RoI's mean
+    share of the frame. `progress` and `cancel` as :func:`roi_masks` (cancelled: nothing is
+    written)."""
 
-    masks = roi_masks(movie, settings, extra_roi=extra_roi)
+    masks = roi_masks(movie, settings, extra_roi=extra_roi, progress=progress, cancel=cancel)
     import tifffile  # only `flowroi roi` writes a TIFF here
 
     tifffile.imwrite(output, masks.astype(np.uint8) * 255, photometric="minisblack")

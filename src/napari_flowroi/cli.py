@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     roi.add_argument("output", type=Path, help="TIFF file to write")
     roi.add_argument("--roi-mask", type=Path, metavar="TIFF", help="your masks, always kept")
     roi.add_argument("--overwrite", action="store_true")
+    roi.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_settings_options(roi)
     return parser
 
@@ -249,7 +250,13 @@ def _roi(args) -> int:
     movie = open_movie(args.input)
     check_fits_memory(movie, plain=False)
     extra = open_movie(args.roi_mask) if args.roi_mask is not None else None
-    share = write_roi_masks(movie, args.output, settings, extra_roi=extra)
+    share = write_roi_masks(
+        movie,
+        args.output,
+        settings,
+        extra_roi=extra,
+        progress=_StderrProgress("finding the RoI", not args.quiet),
+    )
     print(json.dumps({"output": str(args.output), "frames": len(movie), "roi_share": share}))
     return EXIT_OK
 

@@ -299,7 +299,10 @@ def test_flowroi_roi_writes_the_masks_compress_would_code(tmp_path, small_movie,
     tifffile.imwrite(movie_file, small_movie, photometric="minisblack", metadata={"axes": "TYX"})
     out = tmp_path / "roi.tif"
     assert main(["roi", str(movie_file), str(out), "--roi-margin", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    n = len(small_movie)
+    assert f"finding the RoI: {n}/{n} frames (100 %)" in captured.err  # progress, in a log
     written = tifffile.imread(out)
     expected = roi_masks(small_movie, FlowRoISettings(roi_margin=3))
     assert written.shape == small_movie.shape and written.dtype == np.uint8
@@ -307,4 +310,31 @@ def test_flowroi_roi_writes_the_masks_compress_would_code(tmp_path, small_movie,
     assert report["roi_share"] == pytest.approx(expected.mean())
     # an existing file is kept unless --overwrite
     assert main(["roi", str(movie_file), str(out)]) == 2
-    assert main(["roi", str(movie_file), str(out), "--overwrite"]) == 0
+    capsys.readouterr()
+    assert main(["roi", str(movie_file), str(out), "--overwrite", "--quiet"]) == 0
+    assert "finding the RoI" not in capsys.readouterr().err
+
+
+def test_roi_masks_report_each_frame_and_a_cancel_writes_nothing(tmp_path, discs):
+    import threading
+
+    import pytest
+
+    from napari_flowroi.batch import roi_masks, write_roi_masks
+    from napari_flowroi.errors import CancelledError
+
+    reports = []
+    masks = roi_masks(discs.frames, FlowRoISettings(), progress=lambda *r: reports.append(r))
+    n = len(discs.frames)
+    assert reports == [(i, n) for i in range(1, n + 1)]
+    assert masks.shape == discs.frames.shape
+
+    cancel, out = threading.Event(), tmp_path / "roi.tif"
+
+    def cancel_after_two(done, total):
+        if done == 2:
+            cancel.set()
+
+    with pytest.raises(CancelledError):
+        write_roi_masks(discs.frames, out, progress=cancel_after_two, cancel=cancel)
+    assert not out.exists()

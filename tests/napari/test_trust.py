@@ -209,6 +209,47 @@ def test_export_roi_masks_writes_the_exact_masks_a_compression_codes(
     wait_idle(qtbot, widget)
 
 
+def test_export_roi_masks_shows_its_progress_and_cancel_stops_it(
+    widget_on, hsc_cut, qtbot, tmp_path, monkeypatch
+):
+    import napari_flowroi.batch as batch
+
+    _, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    wait_idle(qtbot, widget)
+    shown = []
+    busy = widget.busy_line
+    real_show = type(busy).show_text  # the class's: a magicgui container keeps no new attributes
+
+    def recording(self, text, *rest):
+        shown.append((text, *rest))
+        return real_show(self, text, *rest)
+
+    monkeypatch.setattr(type(busy), "show_text", recording)
+    job = widget.compress_panel.export_masks(tmp_path / "roi.tif")
+    wait_done(qtbot, job)
+    n = len(hsc_cut)
+    assert any(text.startswith(f"RoI export: {n} of {n} frames") for text, *_ in shown)
+
+    # Cancel reaches the masks themselves: a stand-in that waits for it (no race with the work)
+    got = []
+
+    def waits_for_cancel(movie, output, settings, *, extra_roi=None, progress=None, cancel=None):
+        got.append(cancel)
+        if cancel is not None and cancel.wait(30):
+            raise batch.CancelledError("cancelled")
+        output.write_bytes(b"not cancelled")
+
+    monkeypatch.setattr(batch, "write_roi_masks", waits_for_cancel)
+    job = widget.compress_panel.export_masks(tmp_path / "cancelled.tif")
+    busy.cancel()
+    wait_done(qtbot, job)
+    assert len(got) == 1 and got[0] is not None and got[0].is_set()
+    assert not (tmp_path / "cancelled.tif").exists()
+    assert not busy.running
+    wait_idle(qtbot, widget)
+
+
 # --- item 6: no black decoded layer while scrubbing ---------------------------------------------
 def test_scrubbing_shows_the_last_decoded_frame_not_black(widget_on, hsc_cut, qtbot):
     viewer, widget = widget_on(hsc_cut)

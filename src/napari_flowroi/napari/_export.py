@@ -72,6 +72,15 @@ def export_roi_masks(panel, path):
         return None
     if not busy.start("the RoI export", f"Computing the RoI of {len(movie)} frames into {path}…"):
         return None
+    import threading
+    from functools import partial
+
+    # the job's Cancel sets this event, and write_roi_masks stops at the next frame with it
+    cancel = threading.Event()
+
+    def step(item):
+        done, total = item
+        busy.show_text(f"RoI export: {done} of {total} frames", done, total)
 
     def returned(share):
         panel.status.value = (
@@ -82,11 +91,14 @@ def export_roi_masks(panel, path):
 
     return busy.run(
         dock,
-        write_roi_masks,
+        _worker.progress_steps,
+        partial(write_roi_masks, cancel=cancel),
         movie,
         path,
         settings,
         extra_roi=dock.model.extra_roi,
+        cancel=cancel,
+        yielded=step,
         returned=returned,
         errored=busy.failed,
         finished=busy.end,
