@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from napari_flowroi.batch import compress_movie
+from napari_flowroi.codec import has_mask
 from napari_flowroi.container import (
     PROGRESS,
     frame_name,
-    has_mask,
     manifest_reserve,
     open_container,
     record_reserve,

@@ -42,18 +42,7 @@ from ._manifest import (
     read_manifest,
     record_reserve,
 )
-from ._masks import (
-    MASK_BLOCKS,
-    MASK_SHARE,
-    attach_mask,
-    decode_mask,
-    decode_png_mask,
-    encode_mask,
-    encode_png_mask,
-    has_mask,
-    mask_block,
-    mask_budget,
-)
+from ._masks import decode_png_mask, encode_png_mask, mask_block
 from ._reader import Container, coverage_of, frame_rates, open_container
 from ._verify import Problem, folder_members, member_problem, verify_container, verify_member
 from ._writer import ContainerWriter
@@ -81,16 +70,9 @@ __all__ = [
     "manifest_reserve",
     "read_manifest",
     "record_reserve",
-    "MASK_BLOCKS",
-    "MASK_SHARE",
-    "attach_mask",
-    "decode_mask",
     "decode_png_mask",
-    "encode_mask",
     "encode_png_mask",
-    "has_mask",
     "mask_block",
-    "mask_budget",
     "Container",
     "coverage_of",
     "frame_rates",

@@ -1,7 +1,7 @@
 """The stored RoI masks of container format 1: one 1-bit PNG per frame in ``masks/``.
 
 Format 2 and later keep the mask in a box of the frame's JP2 file; that box is the codec's
-(`napari_flowroi.codec`, re-exported here for the container's readers). Format 1's PNGs hold
+(`napari_flowroi.codec`: the container's readers import it from there). Format 1's PNGs hold
 the same block grids (16, 32, 64 or 128 px) and are still read.
 """
 
@@ -10,34 +10,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..codec import (
-    MASK_BLOCKS,
-    MASK_SHARE,
-    MASK_SHARE_RATE,
-    MASK_UUID,
-    attach_mask,
-    block_grid,
-    decode_mask,
-    encode_mask,
-    full_mask,
-    has_mask,
-    mask_budget,
-)
+from ..codec import MASK_BLOCKS, block_grid, full_mask
 
-__all__ = [
-    "MASK_BLOCKS",
-    "MASK_SHARE",
-    "MASK_SHARE_RATE",
-    "MASK_UUID",
-    "attach_mask",
-    "decode_mask",
-    "decode_png_mask",
-    "encode_mask",
-    "encode_png_mask",
-    "has_mask",
-    "mask_block",
-    "mask_budget",
-]
+__all__ = ["decode_png_mask", "encode_png_mask", "mask_block"]
 
 
 def encode_png_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:

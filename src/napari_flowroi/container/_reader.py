@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import codec
+from ..codec import decode_mask
 from ..codec._mask_box import mask_block_size  # one reader of the box's block size
 from ..errors import FlowRoIError
 from ..outputs import check_file_output
@@ -24,7 +25,7 @@ from ..settings import FlowRoISettings
 from ._files import frame_name, mask_name, sha256, write_error
 from ._jp2 import HeaderError, read_header
 from ._manifest import masks_in_frames, read_manifest
-from ._masks import decode_mask, decode_png_mask
+from ._masks import decode_png_mask
 
 
 def expected_bits(dtype: str) -> int:

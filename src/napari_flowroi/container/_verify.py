@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import codec
+from ..codec import decode_mask
 from ._files import frame_name, is_container, is_partial, mask_name, sha256
 from ._manifest import ManifestError, NoManifestError, masks_in_frames, read_manifest
-from ._masks import decode_mask, decode_png_mask
+from ._masks import decode_png_mask
 from ._reader import header_problem
 
 
