@@ -7,6 +7,28 @@ from __future__ import annotations
 from . import _worker
 
 
+def _run_with_frames(panel, progress_text, func, *args, returned, **kwargs):
+    """Run `func(*args, progress=..., **kwargs)` as the dock's long job: each (done, total) it
+    reports is shown in the busy line as `progress_text` (a format string of done and total)."""
+    busy = panel.dock.busy_line
+
+    def step(item):
+        done, total = item
+        busy.show_text(progress_text.format(done=done, total=total), done, total)
+
+    return busy.run(
+        panel.dock,
+        _worker.progress_steps,
+        func,
+        *args,
+        yielded=step,
+        returned=returned,
+        errored=busy.failed,
+        finished=busy.end,
+        **kwargs,
+    )
+
+
 def export_tiff(panel, path):
     """Decode the panel's last compressed stack into the TIFF `path` in a worker."""
     from ..container import decompress
@@ -18,25 +40,18 @@ def export_tiff(panel, path):
     if not busy.start("the export", f"Decoding {panel.last_output.name} into {path}…"):
         return None
 
-    def step(item):
-        done, total = item
-        busy.show_text(f"Export: {done} of {total} frames decoded", done, total)
-
     def returned(_info):
         panel.status.value = f"Decoded stack written to {path}."
         dock.notify(panel.status.value, "info")
 
-    return busy.run(
-        dock,
-        _worker.progress_steps,
+    return _run_with_frames(
+        panel,
+        "Export: {done} of {total} frames decoded",
         decompress,
         panel.last_output,
         path,
         overwrite=True,
-        yielded=step,
         returned=returned,
-        errored=busy.failed,
-        finished=busy.end,
     )
 
 
@@ -78,10 +93,6 @@ def export_roi_masks(panel, path):
     # the job's Cancel sets this event, and write_roi_masks stops at the next frame with it
     cancel = threading.Event()
 
-    def step(item):
-        done, total = item
-        busy.show_text(f"RoI export: {done} of {total} frames", done, total)
-
     def returned(share):
         panel.status.value = (
             f"Exact RoI masks written to {path} (uint8, 255 = RoI, one page a frame; the RoI "
@@ -89,19 +100,16 @@ def export_roi_masks(panel, path):
         )
         dock.notify(panel.status.value, "info")
 
-    return busy.run(
-        dock,
-        _worker.progress_steps,
+    return _run_with_frames(
+        panel,
+        "RoI export: {done} of {total} frames",
         partial(write_roi_masks, cancel=cancel),
         movie,
         path,
         settings,
         extra_roi=dock.model.extra_roi,
         cancel=cancel,
-        yielded=step,
         returned=returned,
-        errored=busy.failed,
-        finished=busy.end,
     )
 
 
