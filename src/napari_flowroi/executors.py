@@ -22,6 +22,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import CancelledError as TaskCancelled
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -144,6 +145,17 @@ def dask_client(scheduler: Any, workers: int = 1) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+def _chunk_failure(outcome: Any) -> BaseException | None:
+    """The exception in an outcome of ``as_completed(with_results=True, raise_errors=False)``:
+    dask gives an errored future's outcome as ``(type, exception, traceback)``, a cancelled one's
+    as its CancelledError (a :class:`concurrent.futures.CancelledError`), a finished one's as its result (a chunk's list of records)."""
+    if isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[1], BaseException):
+        return outcome[1]
+    if isinstance(outcome, BaseException):
+        return outcome
+    return None
 
 
 def is_killed_worker(exc: BaseException) -> bool:
@@ -277,20 +289,33 @@ def run_distributed(
             retries=RETRIES,
         )
         futures[future] = (job, chunk)
+    # loop=client.loop: as_completed otherwise waits on the *default* client's event loop, which
+    # is another loop whenever the caller holds a Client of its own (a notebook's, a test's); dask
+    # then binds the futures' events to that loop, and a future reset after a worker died (its
+    # result was on the dead worker) raised "bound to a different event loop" when waited on
+    # again. with_results: each chunk's outcome is fetched inside that same loop, so this thread
+    # never waits on a future a second time.
+    outcomes = as_completed(list(futures), loop=client.loop, with_results=True, raise_errors=False)
     try:
-        for future in as_completed(list(futures)):
+        for future, outcome in outcomes:
             job, chunk = futures[future]
             if cancel is not None and cancel.is_set():
                 raise _cancelled()
-            if future.status != "finished":
-                exc = future.exception()
-                if is_killed_worker(exc):
+            failure = _chunk_failure(outcome)
+            if failure is not None:
+                if is_killed_worker(failure):
                     raise WorkerLostError(
                         f"dask workers died repeatedly while coding frames {chunk[0]}-"
                         f"{chunk[-1]} of {job.name} (out of memory?); finished frames are "
                         "kept: rerun the same command to resume."
-                    ) from exc
-                raise exc
+                    ) from failure
+                if isinstance(failure, TaskCancelled):
+                    raise WorkerLostError(
+                        f"the dask cluster cancelled the coding of frames {chunk[0]}-{chunk[-1]} "
+                        f"of {job.name} (scheduler restarted?); finished frames are kept: rerun "
+                        "the same command to resume."
+                    ) from failure
+                raise failure
             job.pending -= 1
             if job.pending == 0:
                 on_job_done(job)

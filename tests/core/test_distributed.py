@@ -5,6 +5,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -259,3 +261,34 @@ def test_ctrl_c_with_local_workers_prints_one_line_and_the_rerun_resumes(tmp_pat
     result = subprocess.run(command + ["--quiet"], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["frames"] == 160
+
+
+def test_a_client_that_is_not_the_default_one_runs_the_plate(plate, reference, tmp_path):
+    """A script's own Client, made with ``set_as_default=False`` and no other client in the
+    process: the run waits on that client's event loop. Waiting on the default client's loop
+    found none here ("No clients found"), and with another client present it bound the futures
+    to the wrong loop, which broke when a worker died. A fresh process, so that no other test's
+    client is the default."""
+    script = f"""
+import distributed
+from napari_flowroi.plates import compress_movies
+from napari_flowroi.settings import FlowRoISettings
+
+if __name__ == "__main__":
+    with distributed.LocalCluster(
+        n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None,
+        silence_logs=50,
+    ) as local, distributed.Client(local, set_as_default=False) as client:
+        compress_movies(
+            sorted(__import__("pathlib").Path({str(plate)!r}).glob("*.tif")),
+            {str(tmp_path / "out")!r},
+            FlowRoISettings(compression_rate=10.0),
+            scheduler=client,
+            chunk_frames=3,
+        )
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert_same_wells(tmp_path / "out", reference)
