@@ -223,13 +223,7 @@ def compress_file(
         plain=settings.plain,
     )
     check_not_on_inputs(output, [path])
-    options = {
-        "workers": workers,
-        "overwrite": overwrite,
-        "cancel": cancel,
-        "scheduler": scheduler,
-        "chunk_frames": chunk_frames or batch.CHUNK_FRAMES,
-    }
+    options = _batch_options(workers, overwrite, cancel, scheduler, chunk_frames)
     if len(units) == 1:
         job = batch._plan(units[0].plane, output, settings, overwrite)
         return batch.compress_jobs([job], progress=progress, **options)[0]
@@ -390,11 +384,16 @@ def compress_channels(
                 extra_roi if own else None,
             )
         )
-    options = {
+    options = _batch_options(workers, overwrite, cancel, None, chunk_frames)
+    return _compress_units(units, output, settings, options, progress, started)
+
+
+def _batch_options(workers, overwrite, cancel, scheduler, chunk_frames) -> dict:
+    """The keyword arguments every batch call of this module passes on to :mod:`batch`."""
+    return {
         "workers": workers,
         "overwrite": overwrite,
         "cancel": cancel,
-        "scheduler": None,
+        "scheduler": scheduler,
         "chunk_frames": chunk_frames or batch.CHUNK_FRAMES,
     }
-    return _compress_units(units, output, settings, options, progress, started)
