@@ -67,10 +67,7 @@ def frame_file_header(path: Path) -> tuple[tuple[int, ...], np.dtype]:
             raise ValueError(complaints[0])
         return (tuple(s for s in shape if s != 1) if len(shape) > 2 else shape), dtype
     except Exception as exc:
-        raise InputError(
-            f"Cannot read frame {path} ({one_line(exc)}). Check that it is a "
-            "complete image file, or remove it from the folder."
-        ) from exc
+        raise _unreadable(path, exc) from exc
 
 
 def check_frame_folder(movie: Movie) -> None:
@@ -117,10 +114,7 @@ def read_frame_file(path: Path) -> np.ndarray:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(
-            f"Cannot read frame {path} ({exc}). Check that it is a complete image "
-            "file, or remove it from the folder."
-        ) from exc
+        raise _unreadable(path, exc) from exc
 
 
 def open_frame_folder(folder: Path) -> Movie:
@@ -184,3 +178,12 @@ def list_wells(folder: str | Path) -> list[Path] | None:
         key=frame_sort_key,
     )
     return subfolders or None
+
+
+def _unreadable(path, exc: BaseException) -> InputError:
+    """The one-line error for a frame file that cannot be read (its reader's message folded onto
+    the line: some readers' messages span several lines)."""
+    return InputError(
+        f"Cannot read frame {path} ({one_line(exc)}). Check that it is a complete image file, "
+        "or remove it from the folder."
+    )
