@@ -120,7 +120,7 @@ CHANGE_OPENING = 5
 CHANGE_MIN_AREA = 30
 
 
-def change_cells(extractor, t: int) -> np.ndarray:
+def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray:
     """The guard's reference cells of frame t at full resolution (see the module docstring).
 
     Parameters
@@ -129,14 +129,16 @@ def change_cells(extractor, t: int) -> np.ndarray:
         The movie's extractor (its frame cache and prepared frames are reused).
     t : int
         The frame.
+    shared : dict, optional
+        Frames made ready for the comparison (smoothed, standardised), kept between calls for
+        frames in increasing order (:func:`estimate_coverage`): checked frames a few apart
+        share neighbours. Entries more than two frames before `t` are dropped.
 
     Returns
     -------
     ndarray
         bool (Y, X); all False for a one-frame movie (nothing to compare with).
     """
-    from skimage.filters import threshold_otsu
-
     from .flow import estimate_drift, shift_image
     from .masks import clean_mask
 
@@ -147,31 +149,61 @@ def change_cells(extractor, t: int) -> np.ndarray:
     neighbours = [u for u in neighbours if 0 <= u < n][:2]
     if not neighbours:
         return np.zeros(extractor.shape, bool)
+    shared = {} if shared is None else shared
+    for u in [u for u in shared if u < t - 2]:  # no later frame of the check compares with it
+        del shared[u]
 
-    def smooth(u):
-        return cv2.GaussianBlur(np.asarray(extractor.frame(u), np.float32), (0, 0), CHANGE_SIGMA)
+    def standardised(u: int) -> np.ndarray:
+        if u not in shared:
+            shared[u] = _standardised(extractor.frame(u))
+        return shared[u]
 
-    current = smooth(t)
-    level, spread = _level(current)
+    current = standardised(t)
     scale = extractor.settings.flow_scale
     change = None
     for u in neighbours:
         # the drift from the prepared (downscaled) frames: the same translation, 4x fewer pixels
         dy, dx = estimate_drift(extractor.prepared(t), extractor.prepared(u))
-        other = shift_image(smooth(u), -dy / scale, -dx / scale)
-        # brought to this frame's brightness and contrast first: E. coli's exposure jumps
-        # (median 10,000 -> 13,000 -> 4,000 over frames 4-6) made whole bright objects change
-        their_level, their_spread = _level(other)
-        other = (other - their_level) * (spread / their_spread) + level
+        other = shift_image(standardised(u), -dy / scale, -dx / scale)
         difference = cv2.absdiff(current, other)
-        change = difference if change is None else np.minimum(change, difference)
+        change = difference if change is None else np.minimum(change, difference, out=change)
     sample = change[::4, ::4]
     median = float(np.median(sample))
     spread = max(1.4826 * float(np.median(np.abs(sample - median))), 1e-6)
     reference = change > median + CHANGE_Z * spread
-    if _dark_field(current):
-        reference &= current > threshold_otsu(current[::2, ::2])
+    if extractor.dark_field(t):
+        reference &= current >= _otsu(current[::2, ::2])
     return clean_mask(reference, CHANGE_OPENING, 1, CHANGE_MIN_AREA)
+
+
+def _standardised(frame: np.ndarray) -> np.ndarray:
+    """A frame smoothed (CHANGE_SIGMA) and brought to zero median and unit robust spread.
+
+    Frames compared in these units need no brightness match per pair: E. coli's exposure jumps
+    (median 10,000 -> 13,000 -> 4,000 over frames 4-6) made whole bright objects change until
+    each frame was brought to its neighbour's level and contrast; standardising each frame once
+    does the same (the change threshold is in robust spreads of the change itself, so the unit
+    cancels) and lets checked frames share their neighbours."""
+    smoothed = cv2.GaussianBlur(np.asarray(frame, np.float32), (0, 0), CHANGE_SIGMA)
+    level, spread = _level(smoothed)
+    smoothed -= level
+    smoothed *= 1.0 / spread
+    return smoothed
+
+
+def _otsu(sample: np.ndarray) -> float:
+    """Otsu's threshold of a float image: values at or above it are the bright class.
+
+    OpenCV's Otsu on the sample stretched to 256 grey levels (the 256 bins scikit-image's
+    ``threshold_otsu`` also uses), so the guard needs no scikit-image (nor its scipy.ndimage)."""
+    low, high = float(sample.min()), float(sample.max())
+    if high <= low:
+        return np.inf
+    step = (high - low) / 255.0
+    levels = ((sample - low) * (1.0 / step)).astype(np.uint8)  # truncation: level k holds
+    # [low + k step, low + (k + 1) step)
+    k, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return low + (k + 1) * step
 
 
 def _level(image: np.ndarray) -> tuple[float, float]:
@@ -182,25 +214,25 @@ def _level(image: np.ndarray) -> tuple[float, float]:
     return median, max(spread, 1e-6 * max(abs(median), 1.0))
 
 
-def _dark_field(frame: np.ndarray) -> bool:
-    """Bright cells on a dark background (the preprocessing's own test, on the raw frame)."""
-    from .preprocess import DARK_FIELD
-
-    sample = frame[::4, ::4]
-    low, high = np.percentile(sample, (0.5, 99.5))
-    return high > low and float(np.median(sample)) - low < DARK_FIELD * (high - low)
-
-
-def reference_cells(extractor, t: int) -> np.ndarray:
-    """What the guard counts as cells in frame t: :func:`change_cells`, plus the appearance cells
-    when the appearance source is not part of the RoI (then they are independent of it)."""
+def reference_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray:
+    """What the guard counts as cells in frame t: :func:`change_cells` (`shared` as there), plus
+    the appearance cells when the appearance source is not part of the RoI (then they are
+    independent of it)."""
     from .settings import PREPARE_SETTINGS
 
     settings = extractor.settings
     # cached with the movie's frames: the preview's coverage and the verdict's cells ask for the
     # same frame; they depend on the frames' preparation (the drift) only
     key = (t, tuple(getattr(settings, n) for n in PREPARE_SETTINGS))
-    cells = extractor.pool.get("change_cells", key, lambda: change_cells(extractor, t))
+    cells = extractor.pool.get(
+        "change_cells",
+        key,
+        lambda: (
+            change_cells(extractor, t)
+            if shared is None
+            else change_cells(extractor, t, shared=shared)
+        ),
+    )
     if not settings.appearance_roi:
         cells = cells | extractor.cells(t)
     return cells
@@ -225,15 +257,16 @@ def estimate_coverage(extractor, frames=None, *, rois=None) -> MovieCoverage:
     (default: 5 spread over the movie); `rois` (frame -> RoI) when the caller has them already."""
     frames = sample_frames(len(extractor.movie)) if frames is None else frames
     rois = rois or {}
+    shared: dict = {}  # frames ready for comparing, shared by neighbouring checked frames
     return MovieCoverage(
         tuple(
             frame_coverage(
                 t,
                 rois[t] if t in rois else extractor.mask(t),
-                reference_cells(extractor, t),
+                reference_cells(extractor, t, shared=shared),
                 band=BAND,
             )
-            for t in frames
+            for t in sorted(frames)
         )
     )
 
