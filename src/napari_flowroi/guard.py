@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from .metrics import object_coverage, pixel_coverage
+from .roi import FramePool
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,8 @@ class Preflight:
     cells at full resolution (bool), made under `settings` from `movie` (with `extra_roi` given
     or not, `user_masks`). ``batch.compress_movie(..., preflight=verdict)`` codes these instead
     of computing them a second time (on a 12-frame movie, 5 of the 12 masks were computed
-    twice). Empty when no check ran or the check said stop."""
+    twice), and starts from the frames the check prepared (`prepared`, the pool entries of
+    :class:`HandOverPool`). Empty when no check ran or the check said stop."""
 
     ok: bool
     message: str
@@ -291,6 +293,42 @@ class Preflight:
     settings: Any = field(default=None, repr=False, compare=False)
     movie: Any = field(default=None, repr=False, compare=False)
     user_masks: bool = field(default=False, repr=False, compare=False)
+    prepared: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+#: What a check's frame pool hands to the batch's (:class:`HandOverPool`): the prepared frames
+#: (8-bit, half-size, denoised), small and read by the flow of the frames next to the checked
+#: ones. (A FramePool kind of roi.RoiExtractor; the bigger per-frame results stay behind.)
+HANDED_OVER = ("prepared",)
+
+
+class HandOverPool(FramePool):
+    """A :class:`~napari_flowroi.roi.FramePool` that starts from entries another pool
+    made (`seeds`, (kind, key) -> value) and, with `keep`, keeps what it makes of the kinds
+    in HANDED_OVER for another pool to start from (:attr:`kept`).
+
+    The check before a batch (:func:`preflight`) prepares every frame it reads (each
+    checked frame, its flow partner, the reference's neighbours: all 12 of a 12-frame
+    movie); the batch's extractor starts from those instead of preparing them again. The
+    pool's keys hold the frame and the settings the entry depends on, so an entry is only
+    ever used where the batch would have computed the same one."""
+
+    def __init__(self, capacity: int = 32, seeds: dict | None = None, keep: bool = False):
+        super().__init__(capacity)
+        self.seeds = dict(seeds or {})
+        self.kept: dict = {} if keep else None
+
+    def get(self, kind, key, compute):
+        seeded = self.seeds.get((kind, key))
+        value = super().get(kind, key, compute if seeded is None else lambda: seeded)
+        if self.kept is not None and kind in HANDED_OVER:
+            self.kept[(kind, key)] = value
+        return value
+
+    def clear(self) -> None:
+        """Drop the cached entries and the seeds (what was kept stays: it is handed on)."""
+        super().clear()
+        self.seeds.clear()
 
 
 def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames=None) -> Preflight:
@@ -324,7 +362,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         return Preflight(True, "Only your own masks make the RoI: nothing to check.")
     from .roi import RoiExtractor
 
-    extractor = RoiExtractor(movie, settings, extra_roi=extra_roi)
+    pool = HandOverPool(keep=True)
+    extractor = RoiExtractor(movie, settings, extra_roi=extra_roi, pool=pool)
     frames = sample_frames(len(extractor.movie)) if frames is None else list(frames)
     # each checked frame's RoI and cells are kept for the batch (Preflight.masks)
     masks = {t: (extractor.mask(t), extractor.cells(t)) for t in frames}
@@ -335,6 +374,7 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         "settings": settings,
         "movie": movie,
         "user_masks": extra_roi is not None,
+        "prepared": pool.kept,
     }
     if coverage.pixel_share < settings.coverage_target:
         return Preflight(
