@@ -680,16 +680,17 @@ def speed_report(results: dict) -> str:
             "12-frame movie, as the checked frames' flow partners and the reference's "
             "neighbours), which the batch's extractor starts from: the same bytes "
             "(tests/core/test_mask_speed_equivalence.py), 5 of a 12-frame movie's masks and "
-            "all 12 preparations made once instead of twice. Its reference cells standardise "
-            "each frame once (checked frames a few apart share neighbours) and need no "
-            "scikit-image (OpenCV's Otsu threshold)."
+            "all 12 preparations made once instead of twice. Its reference cells are found on "
+            "the raw frames halved, each standardised once (checked frames a few apart share "
+            "neighbours), with no scikit-image (OpenCV's Otsu threshold)."
         ),
         (
             "- What is left is the **mask** (RoI extraction; the table above splits it), the "
             "guard's **reference cells** on its 5 frames and, on dark-field movies, the first "
             "**import** of scikit-image's watershed and scipy.ndimage (the command's parts "
-            "above; `benchmarks/watershed_import.py` measures a proposal without it); the "
-            "list below recomputes FlowRoI ÷ plain for a cheaper mask."
+            "above; `benchmarks/watershed_import.py` measures a proposal for appearance.py "
+            "without it, and docs/decisions.md the command's ratio with it); the list below "
+            "recomputes FlowRoI ÷ plain for a cheaper mask."
         ),
         "",
         "## Whole compression, one worker",
