@@ -297,7 +297,7 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
 
     source = _hela_cut(tmp_path)
     settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
-    straight = compress_movie(source, tmp_path / "straight", settings)
+    compress_movie(source, tmp_path / "straight", settings)
     prepared: list[int] = []
     real = roi.prepare_frames
 
