@@ -213,19 +213,19 @@ def _standardised(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return smoothed
 
 
-def _otsu(sample: np.ndarray) -> float:
+def _otsu(image: np.ndarray) -> float:
     """Otsu's threshold of a float image: values at or above it are the bright class.
 
-    OpenCV's Otsu on the sample stretched to 256 grey levels (the 256 bins scikit-image's
+    OpenCV's Otsu on the image stretched to 256 grey levels (the 256 bins scikit-image's
     ``threshold_otsu`` also uses), so the guard needs no scikit-image (nor its scipy.ndimage)."""
-    low, high = float(sample.min()), float(sample.max())
+    low, high = float(image.min()), float(image.max())
     if high <= low:
         return np.inf
     step = (high - low) / 255.0
-    levels = ((sample - low) * (1.0 / step)).astype(np.uint8)  # truncation: level k holds
-    # [low + k step, low + (k + 1) step)
+    # truncated: grey level k holds the values from low + k * step up to low + (k + 1) * step
+    levels = ((image - low) * (1.0 / step)).astype(np.uint8)
     k, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return low + (k + 1) * step
+    return low + (k + 1) * step  # OpenCV's bright class is the levels above k
 
 
 def _level(image: np.ndarray) -> tuple[float, float]:
