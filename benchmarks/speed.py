@@ -452,8 +452,8 @@ def mask_speed(data: Path, rounds: int = 3, frames: int = 7) -> list[dict]:
 
 def _command_parts_child(source: str, rate: float, plain: bool) -> dict:
     """(child process) CPU seconds of the parts of `flowroi compress SOURCE --workers 1`, in the
-    order the command runs them: the start-up imports, the first import of the appearance
-    rule's libraries (scikit-image's watershed and Otsu threshold, with scipy.ndimage), the
+    order the command runs them: the start-up imports, the first import of the dark-field
+    rule's watershed (scikit-image's, with scipy.ndimage; taken out of the check's time), the
     missed-cell guard's check (its masks, and its reference cells), the batch."""
     started = time.process_time()
     import napari_flowroi.batch  # noqa: F401  (what the command imports to run)
@@ -470,17 +470,17 @@ def _command_parts_child(source: str, rate: float, plain: bool) -> dict:
     verdict = None
     if not plain:
         mark = time.process_time()
-        # attribute imports: scikit-image loads its submodules lazily, on first use
-        from skimage.filters import threshold_otsu  # noqa: F401
+        # attribute imports: scikit-image loads its submodules lazily, on first use (only
+        # dark-field frames need it: on others this part is what the command does not pay)
         from skimage.segmentation import watershed  # noqa: F401
 
-        parts["appearance imports"] = time.process_time() - mark
+        parts["watershed import"] = time.process_time() - mark
         real, spent = guard.reference_cells, [0.0]
 
-        def timed(extractor, t):
+        def timed(extractor, t, **kwargs):
             mark = time.process_time()
             try:
-                return real(extractor, t)
+                return real(extractor, t, **kwargs)
             finally:
                 spent[0] += time.process_time() - mark
 
@@ -534,11 +534,12 @@ def _command_left(parts: dict) -> list[str]:
         (
             f"FlowRoI spends {extra:.2f} CPU s more than plain JPEG2000 here; the 1.2 target "
             f"allows {0.2 * p['total']:.2f} s (0.2 × plain's {p['total']:.2f} s). The extra is "
-            "the first import of scikit-image's watershed (scipy.ndimage with it) "
-            f"{share('appearance imports')}, the guard's reference cells on its 5 frames "
-            f"{share('check: reference cells')}, and the 12 frames' masks: 5 in the check "
-            f"{share('check: masks')}, 7 in the batch, whose coding of the damped background "
-            f"saves about as much (batch {f['batch'] - p['batch']:+.2f} s against plain's)."
+            "the first import of scikit-image's watershed (scipy.ndimage with it; the "
+            f"dark-field rule's) {share('watershed import')}, the guard's reference cells on "
+            f"its 5 frames {share('check: reference cells')}, and the 12 frames' masks: 5 in "
+            f"the check with every frame's preparation {share('check: masks')}, 7 in the "
+            "batch, whose coding of the damped background saves part of it (batch "
+            f"{f['batch'] - p['batch']:+.2f} s against plain's)."
         ),
         "",
     ]
@@ -574,12 +575,14 @@ def _targets_report(results: dict) -> list[str]:
                 "Where the command's CPU time goes (seconds, one process per run pinned to "
                 f"one CPU, median of {parts['repeats']}; `python benchmarks/speed.py "
                 "--command-parts MOVIE`): *imports*: the command's start-up imports; "
-                "*appearance imports*: the first import of scikit-image's watershed and Otsu "
-                "threshold (scipy.ndimage with them) that the RoI and the guard need; *check*: "
+                "*watershed import*: the first import of scikit-image's watershed "
+                "(scipy.ndimage with it) that the RoI's dark-field rule needs (a movie that is "
+                "not dark-field never imports it; tests/core/test_speed_imports.py); *check*: "
                 "the missed-cell guard before coding (`guard.preflight`, 5 frames): the RoI "
-                "masks it computes (the batch then codes them, `compress_movie(preflight=)`) and "
-                "its reference cells (`guard.change_cells`); *batch*: reading, the other "
-                "frames' masks, coding, writing."
+                "masks it computes and the frames it prepares (the batch then codes and starts "
+                "from them, `compress_movie(preflight=)`) and its reference cells "
+                "(`guard.change_cells`); *batch*: reading, the other frames' masks, coding, "
+                "writing."
             ),
             "",
             "| coder | " + " | ".join(names) + " |",
@@ -672,15 +675,22 @@ def speed_report(results: dict) -> str:
             "- **The missed-cell guard's check** before coding (`guard.preflight`, 5 frames) "
             "hands the masks it computed to the batch (`Preflight.masks`, "
             "`compress_movie(preflight=)`, passed on by the command line and the widget's "
-            "job), which codes them instead of computing them again: the same bytes "
-            "(tests/core/test_mask_speed_equivalence.py), 5 of a 12-frame movie's masks "
-            "computed once instead of twice."
+            "job), which codes them instead of computing them again, and the frames it "
+            "prepared (`Preflight.prepared`: 8-bit, half-size, denoised; every frame of a "
+            "12-frame movie, as the checked frames' flow partners and the reference's "
+            "neighbours), which the batch's extractor starts from: the same bytes "
+            "(tests/core/test_mask_speed_equivalence.py), 5 of a 12-frame movie's masks and "
+            "all 12 preparations made once instead of twice. Its reference cells are found on "
+            "the raw frames halved, each standardised once (checked frames a few apart share "
+            "neighbours), with no scikit-image (OpenCV's Otsu threshold)."
         ),
         (
             "- What is left is the **mask** (RoI extraction; the table above splits it), the "
-            "guard's **reference cells** on its 5 frames and the first **import** of "
-            "scikit-image's watershed and scipy.ndimage (the command's parts above); the list "
-            "below recomputes FlowRoI ÷ plain for a cheaper mask."
+            "guard's **reference cells** on its 5 frames and, on dark-field movies, the first "
+            "**import** of scikit-image's watershed and scipy.ndimage (the command's parts "
+            "above; `benchmarks/watershed_import.py` measures a proposal for appearance.py "
+            "without it, and docs/decisions.md the command's ratio with it); the list below "
+            "recomputes FlowRoI ÷ plain for a cheaper mask."
         ),
         "",
         "## Whole compression, one worker",

@@ -34,7 +34,7 @@ from .container import (
 )
 from .errors import CancelledError, InputError, OutputError
 from .executors import dask_client, run_distributed, run_threads
-from .guard import Preflight, frame_coverage
+from .guard import HandOverPool, Preflight, frame_coverage
 from .outputs import check_not_on_inputs
 from .readers import (
     Movie,
@@ -207,13 +207,15 @@ def compress_chunk(
     cancel: Any = None,
     extra_roi: Any = None,
     known: dict | None = None,
+    prepared: dict | None = None,
 ) -> list[dict]:
     """Code `frames` of the movie at `source` into the container at `output` (one task).
 
     `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
     a Movie (threads in this process); so is `extra_roi`, masks always protected. `cancel` is
     anything with ``is_set()``. `known`: frame -> (RoI, cells) already computed for these
-    settings (the missed-cell guard's check, :func:`reusable_masks`), coded as they are."""
+    settings (the missed-cell guard's check, :func:`reusable_masks`), coded as they are;
+    `prepared`: the frames that check prepared (``Preflight.prepared``), used as they are."""
     movie = open_movie(source)
     if isinstance(extra_roi, (str, Path)):
         extra_roi = open_movie(extra_roi)
@@ -226,7 +228,13 @@ def compress_chunk(
     extractor = (
         None
         if settings.plain
-        else RoiExtractor(movie, settings, cache_frames=window, extra_roi=extra_roi)
+        else RoiExtractor(
+            movie,
+            settings,
+            cache_frames=window,
+            extra_roi=extra_roi,
+            pool=HandOverPool(window, seeds=prepared),
+        )
     )
     writer = ContainerWriter(output)
     records = []
@@ -291,6 +299,7 @@ class _Job:
     created: bool  # the output folder did not exist before this run
     extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
     known: dict | None = None  # frame -> (RoI, cells) the guard's check computed (threads only)
+    prepared: dict | None = None  # the frames that check prepared (with `known`)
     overhead: int = 0
     done: set = field(default_factory=set)
     pending: int = 0  # chunks not finished yet
@@ -333,6 +342,7 @@ def _plan(
         else movie
     )  # formats.Plane opens by path
     task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
+    known = reusable_masks(preflight, movie, settings, extra_roi)
     return _Job(
         name=name or output.name,
         source=task_source,
@@ -343,7 +353,9 @@ def _plan(
         state=state,
         created=not output.exists(),
         extra_roi=task_extra,
-        known=reusable_masks(preflight, movie, settings, extra_roi),
+        known=known,
+        # the check's prepared frames go with its masks: the same movie, the same settings
+        prepared=preflight.prepared if known is not None else None,
     )
 
 
@@ -481,10 +493,14 @@ def _run(
         finished_at[id(job)] = time.perf_counter()
 
     known = {job.output: job.known for job in jobs if job.known}
+    prepared = {job.output: job.prepared for job in jobs if job.prepared}
 
     def run_chunk(source, output, *rest):
-        """compress_chunk with the masks the guard's check computed for this job's movie."""
-        return compress_chunk(source, output, *rest, known=known.get(output))
+        """compress_chunk with the masks the guard's check computed for this job's movie and
+        the frames it prepared."""
+        return compress_chunk(
+            source, output, *rest, known=known.get(output), prepared=prepared.get(output)
+        )
 
     try:
         if tasks and client is None:

@@ -3,9 +3,11 @@ share the RoI's principle.
 
 The RoI finds cells by local contrast and by departure from a coarse background at half
 resolution; a guard built on the same detector reported 100 % where the RoI held 74 % of the cell
-pixels (issue 21). The guard's reference is instead *full-resolution change over time*
-(:func:`change_cells`): pixels that differ from BOTH neighbouring frames (after removing the
-drift; at either end of the movie, the two nearest frames) by CHANGE_Z robust standard deviations of the frame's own differences. A pixel that
+pixels (issue 21). The guard's reference is instead *change over time* in the raw frames
+(:func:`change_cells`, measured on them halved by area averaging, CHANGE_SCALE): pixels that
+differ from BOTH neighbouring frames (after removing the drift; at either end of the movie, the
+two nearest frames) by CHANGE_Z robust standard deviations of the frame's own differences. A
+pixel that
 differs from the frame before and the frame after belongs to something at frame t that moves or
 changes (a cell's margin, texture, a dividing nucleus); the wake a cell leaves (background at t,
 cell at t-1 only) and the place it goes (cell at t+1 only) differ from one neighbour, not both.
@@ -25,6 +27,7 @@ import cv2
 import numpy as np
 
 from .metrics import object_coverage, pixel_coverage
+from .roi import FramePool
 
 
 @dataclass(frozen=True)
@@ -114,14 +117,19 @@ def frame_coverage(t: int, roi: np.ndarray, cells: np.ndarray, *, band: int = 0)
 CHANGE_Z = 16.0
 #: Smoothing (full-resolution px) before the differences, so camera noise does not change pixels.
 CHANGE_SIGMA = 1.5
-#: Opening (px) and smallest piece (px) of the reference: thin rims of change (a shifted edge,
-#: a halo) and specks go.
+#: Opening (full-resolution px) and smallest piece (full-resolution px) of the reference: thin
+#: rims of change (a shifted edge, a halo) and specks go.
 CHANGE_OPENING = 5
 CHANGE_MIN_AREA = 30
+#: The change is measured on the raw frames halved by area averaging (the smoothing, opening and
+#: smallest piece scaled with it; the reference brought back to full resolution with smooth
+#: outlines): the estimate within 0.11 points of the full-resolution one on every benchmark clip
+#: (docs/decisions.md) for a quarter of the pixels to smooth, shift and compare.
+CHANGE_SCALE = 0.5
 
 
-def change_cells(extractor, t: int) -> np.ndarray:
-    """The guard's reference cells of frame t at full resolution (see the module docstring).
+def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray:
+    """The guard's reference cells of frame t, at full resolution (see the module docstring).
 
     Parameters
     ----------
@@ -129,16 +137,18 @@ def change_cells(extractor, t: int) -> np.ndarray:
         The movie's extractor (its frame cache and prepared frames are reused).
     t : int
         The frame.
+    shared : dict, optional
+        Frames made ready for the comparison (smoothed, standardised), kept between calls for
+        frames in increasing order (:func:`estimate_coverage`): checked frames a few apart
+        share neighbours. Entries more than two frames before `t` are dropped.
 
     Returns
     -------
     ndarray
         bool (Y, X); all False for a one-frame movie (nothing to compare with).
     """
-    from skimage.filters import threshold_otsu
-
     from .flow import estimate_drift, shift_image
-    from .masks import clean_mask
+    from .masks import clean_mask, to_shape
 
     n = len(extractor.movie)
     # the frames before and after; at either end of the movie the two nearest on the one side
@@ -147,31 +157,75 @@ def change_cells(extractor, t: int) -> np.ndarray:
     neighbours = [u for u in neighbours if 0 <= u < n][:2]
     if not neighbours:
         return np.zeros(extractor.shape, bool)
+    shared = {} if shared is None else shared
+    for u in [u for u in shared if u < t - 2]:  # no later frame of the check compares with it
+        del shared[u]
 
-    def smooth(u):
-        return cv2.GaussianBlur(np.asarray(extractor.frame(u), np.float32), (0, 0), CHANGE_SIGMA)
+    rows, cols = extractor.shape
+    size = (max(1, round(cols * CHANGE_SCALE)), max(1, round(rows * CHANGE_SCALE)))
 
-    current = smooth(t)
-    level, spread = _level(current)
-    scale = extractor.settings.flow_scale
+    def standardised(u: int) -> np.ndarray:
+        if u not in shared:
+            shared[u] = _standardised(extractor.frame(u), size)
+        return shared[u]
+
+    current = standardised(t)
+    # prepared-frame px per px of the change
+    scale = extractor.settings.flow_scale / CHANGE_SCALE
     change = None
     for u in neighbours:
-        # the drift from the prepared (downscaled) frames: the same translation, 4x fewer pixels
+        # the drift from the prepared (downscaled) frames: the same translation, fewer pixels
         dy, dx = estimate_drift(extractor.prepared(t), extractor.prepared(u))
-        other = shift_image(smooth(u), -dy / scale, -dx / scale)
-        # brought to this frame's brightness and contrast first: E. coli's exposure jumps
-        # (median 10,000 -> 13,000 -> 4,000 over frames 4-6) made whole bright objects change
-        their_level, their_spread = _level(other)
-        other = (other - their_level) * (spread / their_spread) + level
+        other = shift_image(standardised(u), -dy / scale, -dx / scale)
         difference = cv2.absdiff(current, other)
-        change = difference if change is None else np.minimum(change, difference)
-    sample = change[::4, ::4]
+        change = difference if change is None else np.minimum(change, difference, out=change)
+    sample = change[::2, ::2]  # every 4th full-resolution row and column
     median = float(np.median(sample))
     spread = max(1.4826 * float(np.median(np.abs(sample - median))), 1e-6)
     reference = change > median + CHANGE_Z * spread
-    if _dark_field(current):
-        reference &= current > threshold_otsu(current[::2, ::2])
-    return clean_mask(reference, CHANGE_OPENING, 1, CHANGE_MIN_AREA)
+    if extractor.dark_field(t):
+        reference &= current >= _otsu(current)
+    reference = clean_mask(
+        reference,
+        max(1, int(np.ceil(CHANGE_OPENING * CHANGE_SCALE))),  # at least as wide
+        1,
+        CHANGE_MIN_AREA * CHANGE_SCALE**2,
+    )
+    return to_shape(reference, extractor.shape)
+
+
+def _standardised(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A frame halved to `size` (width, height) by area averaging, smoothed (CHANGE_SIGMA) and
+    brought to zero median and unit robust spread.
+
+    Frames compared in these units need no brightness match per pair: E. coli's exposure jumps
+    (median 10,000 -> 13,000 -> 4,000 over frames 4-6) made whole bright objects change until
+    each frame was brought to its neighbour's level and contrast; standardising each frame once
+    does the same (the change threshold is in robust spreads of the change itself, so the unit
+    cancels) and lets checked frames share their neighbours."""
+    frame = np.asarray(frame, np.float32)
+    if frame.shape[::-1] != size:
+        frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    smoothed = cv2.GaussianBlur(frame, (0, 0), CHANGE_SIGMA * CHANGE_SCALE)
+    level, spread = _level(smoothed)
+    smoothed -= level
+    smoothed *= 1.0 / spread
+    return smoothed
+
+
+def _otsu(image: np.ndarray) -> float:
+    """Otsu's threshold of a float image: values at or above it are the bright class.
+
+    OpenCV's Otsu on the image stretched to 256 grey levels (the 256 bins scikit-image's
+    ``threshold_otsu`` also uses), so the guard needs no scikit-image (nor its scipy.ndimage)."""
+    low, high = float(image.min()), float(image.max())
+    if high <= low:
+        return np.inf
+    step = (high - low) / 255.0
+    # truncated: grey level k holds the values from low + k * step up to low + (k + 1) * step
+    levels = ((image - low) * (1.0 / step)).astype(np.uint8)
+    k, _ = cv2.threshold(levels, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return low + (k + 1) * step  # OpenCV's bright class is the levels above k
 
 
 def _level(image: np.ndarray) -> tuple[float, float]:
@@ -182,25 +236,25 @@ def _level(image: np.ndarray) -> tuple[float, float]:
     return median, max(spread, 1e-6 * max(abs(median), 1.0))
 
 
-def _dark_field(frame: np.ndarray) -> bool:
-    """Bright cells on a dark background (the preprocessing's own test, on the raw frame)."""
-    from .preprocess import DARK_FIELD
-
-    sample = frame[::4, ::4]
-    low, high = np.percentile(sample, (0.5, 99.5))
-    return high > low and float(np.median(sample)) - low < DARK_FIELD * (high - low)
-
-
-def reference_cells(extractor, t: int) -> np.ndarray:
-    """What the guard counts as cells in frame t: :func:`change_cells`, plus the appearance cells
-    when the appearance source is not part of the RoI (then they are independent of it)."""
+def reference_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray:
+    """What the guard counts as cells in frame t: :func:`change_cells` (`shared` as there), plus
+    the appearance cells when the appearance source is not part of the RoI (then they are
+    independent of it)."""
     from .settings import PREPARE_SETTINGS
 
     settings = extractor.settings
     # cached with the movie's frames: the preview's coverage and the verdict's cells ask for the
     # same frame; they depend on the frames' preparation (the drift) only
     key = (t, tuple(getattr(settings, n) for n in PREPARE_SETTINGS))
-    cells = extractor.pool.get("change_cells", key, lambda: change_cells(extractor, t))
+    cells = extractor.pool.get(
+        "change_cells",
+        key,
+        lambda: (
+            change_cells(extractor, t)
+            if shared is None
+            else change_cells(extractor, t, shared=shared)
+        ),
+    )
     if not settings.appearance_roi:
         cells = cells | extractor.cells(t)
     return cells
@@ -225,15 +279,16 @@ def estimate_coverage(extractor, frames=None, *, rois=None) -> MovieCoverage:
     (default: 5 spread over the movie); `rois` (frame -> RoI) when the caller has them already."""
     frames = sample_frames(len(extractor.movie)) if frames is None else frames
     rois = rois or {}
+    shared: dict = {}  # frames ready for comparing, shared by neighbouring checked frames
     return MovieCoverage(
         tuple(
             frame_coverage(
                 t,
                 rois[t] if t in rois else extractor.mask(t),
-                reference_cells(extractor, t),
+                reference_cells(extractor, t, shared=shared),
                 band=BAND,
             )
-            for t in frames
+            for t in sorted(frames)
         )
     )
 
@@ -249,7 +304,8 @@ class Preflight:
     cells at full resolution (bool), made under `settings` from `movie` (with `extra_roi` given
     or not, `user_masks`). ``batch.compress_movie(..., preflight=verdict)`` codes these instead
     of computing them a second time (on a 12-frame movie, 5 of the 12 masks were computed
-    twice). Empty when no check ran or the check said stop."""
+    twice), and starts from the frames the check prepared (`prepared`, the pool entries of
+    :class:`HandOverPool`). Empty when no check ran or the check said stop."""
 
     ok: bool
     message: str
@@ -258,6 +314,42 @@ class Preflight:
     settings: Any = field(default=None, repr=False, compare=False)
     movie: Any = field(default=None, repr=False, compare=False)
     user_masks: bool = field(default=False, repr=False, compare=False)
+    prepared: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+#: What a check's frame pool hands to the batch's (:class:`HandOverPool`): the prepared frames
+#: (8-bit, half-size, denoised), small and read by the flow of the frames next to the checked
+#: ones. (A FramePool kind of roi.RoiExtractor; the bigger per-frame results stay behind.)
+HANDED_OVER = ("prepared",)
+
+
+class HandOverPool(FramePool):
+    """A :class:`~napari_flowroi.roi.FramePool` that starts from entries another pool
+    made (`seeds`, (kind, key) -> value) and, with `keep`, keeps what it makes of the kinds
+    in HANDED_OVER for another pool to start from (:attr:`kept`).
+
+    The check before a batch (:func:`preflight`) prepares every frame it reads (each
+    checked frame, its flow partner, the reference's neighbours: all 12 of a 12-frame
+    movie); the batch's extractor starts from those instead of preparing them again. The
+    pool's keys hold the frame and the settings the entry depends on, so an entry is only
+    ever used where the batch would have computed the same one."""
+
+    def __init__(self, capacity: int = 32, seeds: dict | None = None, keep: bool = False):
+        super().__init__(capacity)
+        self.seeds = dict(seeds or {})
+        self.kept: dict = {} if keep else None
+
+    def get(self, kind, key, compute):
+        seeded = self.seeds.get((kind, key))
+        value = super().get(kind, key, compute if seeded is None else lambda: seeded)
+        if self.kept is not None and kind in HANDED_OVER:
+            self.kept[(kind, key)] = value
+        return value
+
+    def clear(self) -> None:
+        """Drop the cached entries and the seeds (what was kept stays: it is handed on)."""
+        super().clear()
+        self.seeds.clear()
 
 
 def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames=None) -> Preflight:
@@ -291,7 +383,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         return Preflight(True, "Only your own masks make the RoI: nothing to check.")
     from .roi import RoiExtractor
 
-    extractor = RoiExtractor(movie, settings, extra_roi=extra_roi)
+    pool = HandOverPool(keep=True)
+    extractor = RoiExtractor(movie, settings, extra_roi=extra_roi, pool=pool)
     frames = sample_frames(len(extractor.movie)) if frames is None else list(frames)
     # each checked frame's RoI and cells are kept for the batch (Preflight.masks)
     masks = {t: (extractor.mask(t), extractor.cells(t)) for t in frames}
@@ -302,6 +395,7 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         "settings": settings,
         "movie": movie,
         "user_masks": extra_roi is not None,
+        "prepared": pool.kept,
     }
     if coverage.pixel_share < settings.coverage_target:
         return Preflight(

@@ -54,3 +54,52 @@ def test_cell_pixels_at_the_rois_edge_count_as_held_farther_ones_do_not():
     beyond = np.zeros_like(roi)
     beyond[20:40, 44:50] = True  # 4 px and more from the RoI
     assert frame_coverage(0, roi, rim | beyond, band=BAND).pixel_share < 0.85
+
+
+def test_otsu_threshold_splits_bright_from_dark_as_scikit_images_does():
+    from skimage.filters import threshold_otsu
+
+    from napari_flowroi.guard import _otsu
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        dark = rng.normal(0.0, 1.0, 6000)
+        bright = rng.normal(rng.uniform(4, 9), rng.uniform(0.5, 2.0), 2000)
+        image = np.concatenate([dark, bright]).astype(np.float32).reshape(80, 100)
+        ours, theirs = _otsu(image), threshold_otsu(image)
+        # one grey level apart at most (scikit-image returns its bin's centre, this the edge)
+        assert abs(ours - theirs) <= 1.5 * (image.max() - image.min()) / 255
+        assert np.mean((image >= ours) != (image > theirs)) < 0.005  # the same bright class
+
+
+def test_checked_frames_sharing_neighbours_get_the_reference_each_gets_alone(drifting_discs):
+    # estimate_coverage hands change_cells the standardised frames of the frames before
+    from napari_flowroi.guard import change_cells
+
+    frames = movie_from_array(drifting_discs.frames)
+    settings = FlowRoISettings(appearance_roi=False)
+    shared: dict = {}
+    together = {
+        t: change_cells(RoiExtractor(frames, settings), t, shared=shared) for t in (0, 2, 3, 7)
+    }
+    for t, reference in together.items():
+        alone = change_cells(RoiExtractor(frames, settings), t)
+        assert reference.any() and np.array_equal(reference, alone), t
+    assert min(shared) >= 7 - 2  # frames no later check compares with are let go
+
+
+def test_an_exposure_jump_does_not_make_still_background_change(discs):
+    # a frame 40 % brighter (lamp, exposure) than its neighbours: each frame is compared in its
+    # own robust units, so the jump itself is no change and hides none
+    from napari_flowroi.guard import change_cells
+
+    jumped = discs.frames.astype(np.float32)
+    jumped[4] = jumped[4] * 1.4 + 10
+    settings = FlowRoISettings(appearance_roi=False)
+    steady = change_cells(RoiExtractor(movie_from_array(discs.frames), settings), 4)
+    bright = change_cells(RoiExtractor(movie_from_array(jumped), settings), 4)
+    assert steady.any()
+    # the moving discs are still seen (compared in raw units, the whole frame changes, the
+    # change's robust spread with it, and nothing passes), and nothing more is
+    assert 0.5 * steady.sum() <= bright.sum() <= 1.5 * steady.sum()
+    assert (bright & ~grow(discs.cells[4], 6)).mean() < 0.01  # not the background

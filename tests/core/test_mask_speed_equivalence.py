@@ -284,3 +284,34 @@ def test_the_widgets_job_passes_its_checks_masks_to_the_run(tmp_path, monkeypatc
     assert done.value.value.frames == 9
     assert sorted(spy.frames) == list(range(9))  # each frame's RoI computed once
     assert _coded(tmp_path / "job") == _coded(tmp_path / "straight")
+
+
+def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypatch):
+    # every frame is prepared once in check and run together, and the bytes are those of a run
+    # that prepared every frame itself
+    from napari_flowroi import roi
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _hela_cut(tmp_path)
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    compress_movie(source, tmp_path / "straight", settings)
+    prepared: list[int] = []
+    real = roi.prepare_frames
+
+    def counting(frame, settings):
+        prepared.append(1)
+        return real(frame, settings)
+
+    monkeypatch.setattr(roi, "prepare_frames", counting)
+    verdict = preflight(open_movie(source), settings)
+    in_check = len(prepared)
+    assert verdict.prepared and in_check == len(verdict.prepared)
+    compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
+    n = len(open_movie(source))
+    assert in_check == n  # a 12-frame movie: the check reads every frame
+    assert len(prepared) == n  # the run prepared none again
+    assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
+    assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)

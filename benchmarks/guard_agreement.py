@@ -1,0 +1,85 @@
+"""The missed-cell guard's estimate against the reference masks' coverage, every movie.
+
+The guard-agreement table of ``benchmarks/generalise.py`` ("guard") without its codings: for
+each movie of ../shared/data, clean and with camera noise (benchmarks/common.py), the default
+RoI of the coded frames, the reference masks' coverage of it, and the guard's estimate as the
+check before a batch makes it (``guard.estimate_coverage``: its reference cells, with the
+guard's band). Issue 21's target: the estimate within 2 percentage points of the reference masks'
+coverage on every clip. Also the CPU seconds of the reference cells per megapixel (one OpenCV
+thread), so a cheaper reference can be checked for both at once.
+
+    python benchmarks/guard_agreement.py [--quick] [--movies HeLa CHO] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import common  # noqa: E402
+
+from napari_flowroi import guard  # noqa: E402
+from napari_flowroi.metrics import pixel_coverage  # noqa: E402
+from napari_flowroi.roi import RoiExtractor  # noqa: E402
+from napari_flowroi.settings import FlowRoISettings  # noqa: E402
+
+
+def agreement(case) -> dict:
+    """The guard's estimate and the reference masks' coverage of the default RoI on `case`'s
+    coded frames, and the reference cells' CPU seconds per megapixel."""
+    extractor = RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8)
+    frames = case.frames
+    masks = {t: extractor.mask(t) for t in frames}
+    for t in frames:  # the frames the reference reads, prepared before the clock starts
+        for u in range(max(0, t - 2), min(len(case.movie), t + 3)):
+            extractor.prepared(u)
+    started = time.process_time()
+    estimate = guard.estimate_coverage(extractor, frames, rois=masks)
+    seconds = time.process_time() - started
+    covered = [pixel_coverage(masks[t], case.cells(t) > 0) for t in frames]
+    megapixels = len(frames) * case.movie.shape[1] * case.movie.shape[2] / 1e6
+    return {
+        "movie": case.name,
+        "frames": frames,
+        "covered": float(np.mean(covered)),
+        "estimate": estimate.pixel_share,
+        "difference_pp": abs(estimate.pixel_share - float(np.mean(covered))) * 100,
+        "reference_cpu_s_per_mp": seconds / megapixels,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one coded frame per movie")
+    parser.add_argument("--movies", nargs="*", default=())
+    parser.add_argument("--json", type=Path, help="write the rows here too")
+    args = parser.parse_args()
+    cv2.setNumThreads(1)
+    rows = []
+    print(
+        "| movie | covered (reference masks) | guard's estimate | difference | reference CPU s/MP |"
+    )
+    print("|---|---|---|---|---|")
+    for case in common.load_cases(args.quick, args.movies):
+        row = agreement(case)
+        rows.append(row)
+        print(
+            f"| {row['movie']} | {row['covered']:.2%} | {row['estimate']:.2%} | "
+            f"{row['difference_pp']:.2f} pp | {row['reference_cpu_s_per_mp']:.3f} |",
+            flush=True,
+        )
+    if args.json is not None:
+        args.json.write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()
