@@ -688,8 +688,8 @@ def speed_report(results: dict) -> str:
             "- What is left is the **mask** (RoI extraction; the table above splits it), the "
             "guard's **reference cells** on its 5 frames and, on dark-field movies, the first "
             "**import** of scikit-image's watershed and scipy.ndimage (the command's parts "
-            "above; `benchmarks/watershed_import.py` measures a proposal for appearance.py "
-            "without it, and docs/decisions.md the command's ratio with it); the list below "
+            "above; docs/decisions.md: why it stays, and the command's ratio without it); the "
+            "list below "
             "recomputes FlowRoI ÷ plain for a cheaper mask."
         ),
         "",
