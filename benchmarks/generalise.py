@@ -56,25 +56,32 @@ RATES = (8, 16, 32)
 #: frames as a share of ``z``; ``t`` = FAILSAFE_CONTRAST_TRIM, px). Not the full product: nine
 #: candidates keep the whole benchmark near 10 min on the shared machine; each step adds one
 #: change to the one before, so the table shows what each buys (z 8, 16 and 24 never won in the
-#: previous run; ``p`` 0.1 lost to 0.05 in a run of this grid: clean HeLa then held 98.56 %).
+#: previous run; ``p`` 0.1 lost to 0.05 in a run of this grid: clean HeLa then held 98.56 %;
+#: z6 alone, with d 0.5 and with dz 0.5 lost to the p 0.05 step in the run before the fall-back
+#: ``f`` = ``plain_fallback``, 1 = on, was added, and were dropped for its time).
 CANDIDATES = (
     {"z": 0.0},
-    {"z": 6.0},
-    {"z": 6.0, "d": 0.5},
-    {"z": 6.0, "d": 0.5, "dz": 0.5},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "m": 1},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 2},
+    # the fall-back to plain coding first: on a tie (no clip of the choosing movies where it
+    # changes a figure) the safe rule is kept
+    {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "f": 1},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4},
     {"z": 12.0, "d": 0.5, "dz": 0.25, "p": 0.05},
 )
 #: The short names: settings ...
-SETTING_NAMES = {"z": "background_z", "p": "cell_peak_share", "m": "roi_margin"}
+SETTING_NAMES = {
+    "z": "background_z",
+    "p": "cell_peak_share",
+    "m": "roi_margin",
+    "f": "plain_fallback",
+}
 #: ... and appearance.py's constants. A candidate's unnamed parts take the values of the rule
 #: before this issue's cuts (RULE_BEFORE), not today's defaults, so every candidate is the same
 #: rule whatever the defaults are when the benchmark runs.
 CONSTANT_NAMES = {"d": "DOME_Z", "dz": "DARK_Z_SHARE", "t": "FAILSAFE_CONTRAST_TRIM"}
-RULE_BEFORE = {"z": 0.0, "p": 0.0, "m": 2, "d": 1.0, "dz": 1.0, "t": 0}
+RULE_BEFORE = {"z": 0.0, "p": 0.0, "m": 2, "d": 1.0, "dz": 1.0, "t": 0, "f": 0}
 #: Coverage is measured on every COVERAGE_EVERY-th frame of the movie as well as the coded ones.
 COVERAGE_EVERY = 4
 #: The coverage every choosing clip must reach for a candidate to be chosen (mean over the
@@ -110,6 +117,7 @@ def ladder(quick: bool) -> tuple[float, ...]:
 def candidate_settings(candidate: dict) -> FlowRoISettings:
     """The settings of a candidate (its constants: :func:`candidate_constants`)."""
     full = {**RULE_BEFORE, **candidate}
+    full["f"] = bool(full["f"])
     return FlowRoISettings(**{SETTING_NAMES[k]: full[k] for k in SETTING_NAMES})
 
 
@@ -129,8 +137,8 @@ def candidate_constants(candidate: dict):
             setattr(appearance, name, value)
 
 
-def _code(case, originals, masks, rate) -> tuple[ClipQuality, dict]:
-    s = FlowRoISettings(compression_rate=float(rate))
+def _code(case, originals, masks, rate, settings=None) -> tuple[ClipQuality, dict]:
+    s = (settings or FlowRoISettings()).replace(compression_rate=float(rate))
     q = ClipQuality(case.movie.dtype)
     decoded = {}
     for t, frame in originals.items():
@@ -239,7 +247,7 @@ def _run_candidate(case, candidate, clip: dict, log) -> dict:
         "rates": {},
     }
     for rate in RATES:
-        q, dec = _code(case, originals, masks, rate)
+        q, dec = _code(case, originals, masks, rate, settings)
         g, flag = gain(q.as_dict(), clip["ladder"])
         worse = _worse_cells(case, originals, dec, clip["plain"][rate], clip["peak"])
         entry["rates"][str(rate)] = {
@@ -338,7 +346,7 @@ def mask_speed(cases, log, rounds: int = 2, frames: int = 7) -> dict:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t")
+    order = ("z", "d", "dz", "p", "m", "t", "f")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -460,8 +468,10 @@ def tables(results: dict) -> list[str]:
             "(the fail-safe's threshold on dark-field frames as a share of `z`; 1 before), `t` = "
             "appearance.FAILSAFE_CONTRAST_TRIM (px the fail-safe's contrast cue is eroded by; 0 "
             "before), `p` = "
-            "`cell_peak_share` (0 = off before), `m` = `roi_margin` (2 before); every other "
-            "setting at its default. Procedure: "
+            "`cell_peak_share` (0 = off before), `m` = `roi_margin` (2 before), `f` = "
+            "`plain_fallback` (1 = on: a frame whose RoI priority does not beat plain JPEG2000 "
+            "inside the RoI at equal bytes is coded plain; off before); every other "
+            "setting at its default (the ideal RoIs are coded with the defaults). Procedure: "
             f"{CHOOSE}. Movies that may choose: {', '.join(choosing)}; HSC's reference is a "
             "local-contrast mask (the RoI's own principle), so HSC is reported and never chooses. "
             f"**On all choosing movies the procedure picks {chosen_all}** (the defaults in "

@@ -131,7 +131,8 @@ def mask_block_size(jp2: bytes) -> int | None:
 
 def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
     """The mask stored in a frame's JP2 file, at full frame size (block-wise: it covers every
-    protected pixel).
+    protected pixel). A frame without a mask box was coded plain (the RoI priority did not
+    pay, ``FlowRoISettings.plain_fallback``): its mask is the whole frame.
 
     Parameters
     ----------
@@ -143,11 +144,15 @@ def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
     Raises
     ------
     ValueError
-        No mask box, or its payload does not decode to a grid of the frame.
+        The box's payload does not decode to a grid of the frame.
     """
     payload = _find_box(jp2)
-    if payload is None or len(payload) < 1:
-        raise ValueError("the frame holds no RoI mask box")
+    if payload is None:
+        # a frame the codec fell back to plain JPEG2000 for (settings.plain_fallback): every
+        # pixel was coded with the RoI's priority, as a whole-frame RoI gives
+        return np.ones(shape, bool)
+    if len(payload) < 1:
+        raise ValueError("the frame's RoI mask box is empty")
     block = 1 << payload[0]
     if block not in MASK_BLOCKS:
         raise ValueError(f"block size {block} is not one of {MASK_BLOCKS}")
