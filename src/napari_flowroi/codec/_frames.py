@@ -107,7 +107,8 @@ def encode_frame(
     else:
         budget = raw_bytes / settings.compression_rate
         jp2 = (rate_control or RateController()).encode(codes, budget - overhead_bytes - len(box))
-        if box and settings.plain_fallback:
+        # an empty RoI has nothing to compare: the user asked for the background only
+        if box and settings.plain_fallback and mask.any():
             plain = RateController().encode(original, budget - overhead_bytes)  # = encode_plain
             if not priority_pays(original, jp2, plain, mask, len(box)):
                 # coded plain: the same bytes as encode_plain, no mask box (a frame without one
