@@ -58,7 +58,8 @@ RATES = (8, 16, 32)
 #: change to the one before, so the table shows what each buys (z 8, 16 and 24 never won in the
 #: previous run; ``p`` 0.1 lost to 0.05 in a run of this grid: clean HeLa then held 98.56 %;
 #: z6 alone, with d 0.5 and with dz 0.5 lost to the p 0.05 step in the run before the fall-back
-#: ``f`` = ``plain_fallback``, 1 = on, was added, and were dropped for its time).
+#: ``f`` = ``plain_fallback``, 1 = on, and ``k`` = appearance.DARK_FAILSAFE_KEEP were added,
+#: and were dropped for their time).
 CANDIDATES = (
     {"z": 0.0},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05},
@@ -67,6 +68,7 @@ CANDIDATES = (
     # the fall-back to plain coding first: on a tie (no clip of the choosing movies where it
     # changes a figure) the safe rule is kept
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "f": 1},
+    {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "f": 1, "k": 1},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4},
     {"z": 12.0, "d": 0.5, "dz": 0.25, "p": 0.05},
 )
@@ -80,8 +82,13 @@ SETTING_NAMES = {
 #: ... and appearance.py's constants. A candidate's unnamed parts take the values of the rule
 #: before this issue's cuts (RULE_BEFORE), not today's defaults, so every candidate is the same
 #: rule whatever the defaults are when the benchmark runs.
-CONSTANT_NAMES = {"d": "DOME_Z", "dz": "DARK_Z_SHARE", "t": "FAILSAFE_CONTRAST_TRIM"}
-RULE_BEFORE = {"z": 0.0, "p": 0.0, "m": 2, "d": 1.0, "dz": 1.0, "t": 0, "f": 0}
+CONSTANT_NAMES = {
+    "d": "DOME_Z",
+    "dz": "DARK_Z_SHARE",
+    "t": "FAILSAFE_CONTRAST_TRIM",
+    "k": "DARK_FAILSAFE_KEEP",
+}
+RULE_BEFORE = {"z": 0.0, "p": 0.0, "m": 2, "d": 1.0, "dz": 1.0, "t": 0, "f": 0, "k": 0}
 #: Coverage is measured on every COVERAGE_EVERY-th frame of the movie as well as the coded ones.
 COVERAGE_EVERY = 4
 #: The coverage every choosing clip must reach for a candidate to be chosen (mean over the
@@ -346,7 +353,7 @@ def mask_speed(cases, log, rounds: int = 2, frames: int = 7) -> dict:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t", "f")
+    order = ("z", "d", "dz", "p", "m", "t", "f", "k")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -470,7 +477,9 @@ def tables(results: dict) -> list[str]:
             "before), `p` = "
             "`cell_peak_share` (0 = off before), `m` = `roi_margin` (2 before), `f` = "
             "`plain_fallback` (1 = on: a frame whose RoI priority does not beat plain JPEG2000 "
-            "inside the RoI at equal bytes is coded plain; off before); every other "
+            "inside the RoI at equal bytes is coded plain; off before), `k` = "
+            "appearance.DARK_FAILSAFE_KEEP (1: on dark-field frames the fail-safe's lone pieces "
+            "no larger than the frame's median cell are kept as cells; 0 before); every other "
             "setting at its default (the ideal RoIs are coded with the defaults). Procedure: "
             f"{CHOOSE}. Movies that may choose: {', '.join(choosing)}; HSC's reference is a "
             "local-contrast mask (the RoI's own principle), so HSC is reported and never chooses. "
