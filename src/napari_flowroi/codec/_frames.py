@@ -1,5 +1,7 @@
 """Whole frames: one frame -> a standard JP2 file with the RoI favoured, its mask box attached,
-at the byte budget (or the target PSNR); and back.
+at the byte budget (or the target PSNR); and back. A frame whose RoI priority would not beat
+plain JPEG2000 inside the RoI at the same budget is written as plain JPEG2000, without a box
+(`priority_pays`, ``FlowRoISettings.plain_fallback``).
 
 The steps are the other modules': the RoI priority (`_priority`), the value mapping
 (`_values`), OpenJPEG (`_openjpeg`), the rate control (`_rate`) and the mask box (`_mask_box`).

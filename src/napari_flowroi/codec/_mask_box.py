@@ -11,7 +11,8 @@ Box layout (container format 2, docs/container.md): a JP2 `uuid` box (length, ``
 16 bytes of MASK_UUID) whose payload is one byte, log2 of the block size, followed by the
 grid's bits (row by row, most significant bit first, ``numpy.packbits`` of the flattened grid)
 compressed with raw deflate. The grid is ceil(height / block) x ceil(width / block). A JPEG2000
-reader skips the box; the frame's checksum in the manifest covers it.
+reader skips the box; the frame's checksum in the manifest covers it. A frame the codec fell
+back to plain JPEG2000 for carries no box, and reads back as all RoI (`decode_mask`).
 
 The box is the codec's: a frame is coded and its box appended in one step (`encode_frame`), so
 the container builds on the codec and never the other way round. Containers of format 1 stored
