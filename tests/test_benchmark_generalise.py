@@ -80,11 +80,29 @@ def test_a_clip_no_candidate_holds_asks_for_the_best_any_reaches(generalise):
 def test_equal_worst_gains_are_told_apart_by_the_mean_gain(generalise):
     results = _results(
         {
-            "CHO": _clip("CHO", {"1": (0.999, 1.001), "2": (0.999, 1.003), "3": (0.999, 0.999)}),
+            "CHO": _clip("CHO", {"1": (0.999, 1.001), "2": (0.999, 1.003), "3": (0.999, 1.0004)}),
             "HeLa": _clip("HeLa", {"1": (0.999, 3.0), "2": (0.999, 2.0), "3": (0.999, 4.0)}),
         }
     )
     # worst gains 1.00 / 1.00 / 1.00 to the hundredth: the geometric mean decides
+    assert generalise.choose(results, None) == "3"
+
+
+def test_a_candidate_worse_than_plain_on_a_choosing_clip_is_ruled_out(generalise):
+    # issue 21: never worse than plain JPEG2000. Rounded to the hundredth, CHO's 0.997 would tie
+    # with 1.000 and the geometric mean would pick 3
+    results = _results(
+        {
+            "CHO": _clip("CHO", {"1": (0.999, 1.0), "2": (0.999, 1.2), "3": (0.999, 0.997)}),
+            "HeLa": _clip("HeLa", {"1": (0.999, 3.0), "2": (0.999, 1.3), "3": (0.999, 4.0)}),
+        }
+    )
+    assert generalise.choose(results, None) == "2"  # 1 and 2 hold; worst gains 1.0 and 1.2
+    results["cases"]["CHO"]["candidates"]["2"]["rates"]["32"]["gain"] = 0.99
+    assert generalise.choose(results, None) == "1"
+    # where no candidate reaches 1.0 on a clip, the best any reaches there is asked for
+    for key in ("1", "2"):
+        results["cases"]["CHO"]["candidates"][key]["rates"]["32"]["gain"] = 0.99
     assert generalise.choose(results, None) == "3"
 
 

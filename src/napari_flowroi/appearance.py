@@ -122,6 +122,9 @@ DARK_Z_SHARE = 0.5
 #: benchmarks/roi_excess.py). The flat margins the fail-safe is for are caught by the local mean's
 #: departure, which is not eroded. Chosen by leave-one-movie-out (docs/benchmarks-roi.md).
 FAILSAFE_CONTRAST_TRIM = 4
+#: On dark-field frames the fail-safe's lone pieces (cut at their own object's edge) are kept as
+#: cells, not left as candidates for the motion source (chosen by leave-one-movie-out).
+DARK_FAILSAFE_KEEP = True
 
 
 def _robust_stats(values: np.ndarray) -> tuple[float, float]:
@@ -419,6 +422,18 @@ def cell_regions(
         top = float(score[held].max()) if held.any() else 0.0
         strong = seeds & (score >= peak_share * top)
         confident &= np.bincount(labels[strong], minlength=count) > 0
+    if failsafe is not None and dark_field_cut and DARK_FAILSAFE_KEEP:
+        # on dark-field frames a lone fail-safe piece, already cut at its own object's edge, is a
+        # dim bright object: uncertain means keep (noisy HeLa's dim nuclei, which neither the
+        # cell contrast nor the motion source found)
+        promoted = (np.bincount(labels[failsafe & (labels > 0)], minlength=count) > 0) & ~confident
+        promoted[0] = False
+        if promoted.any() and confident[1:].any():
+            # no larger than the frame's typical cell: a larger dim piece is the glow or cytoplasm
+            # around nuclei (GOWT1), not a nucleus the cell contrast missed
+            areas = np.bincount(labels.ravel(), minlength=count)
+            promoted &= areas <= np.median(areas[confident])
+        confident |= promoted
     if failsafe is not None:
         # the fail-safe's last step: what confident cells enclose is part of them (the dark
         # nucleoli of CHO's nuclei: 2-7 % of their pixels were left out, coded as background),

@@ -229,6 +229,14 @@ class FlowRoISettings:
         expert=True,
         affects="coding",
     )
+    plain_fallback: bool = _setting(
+        True,
+        "Code a frame as plain JPEG2000 when favouring the region of interest would not make "
+        "it better inside the region than plain JPEG2000 at the same size (its stored mask "
+        "and the damping cost more than they free). Checked on every frame: one more encode.",
+        expert=True,
+        affects="coding",
+    )
     background_sigma: float = _setting(
         8.0,
         "Scale in pixels of the coarse background shape that is always kept (larger: "

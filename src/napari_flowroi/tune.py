@@ -4,7 +4,7 @@ A few frames spread over the movie are coded with each candidate (RoI sources x 
 adjacent factor x scaling factor) at the chosen compression rate. Each candidate gets:
 
 - its estimated cell coverage: share of the cells found from appearance and of the guard's own
-  reference (change over time, guard.py) inside the RoI;
+  reference (change over time, guard.py) inside the RoI, on the worst sampled frame;
 - its gain: the candidate's rate divided by the rate at which plain JPEG2000 gives the same PSNR
   inside those cells (> 1: FlowRoI's files are smaller at equal quality inside the cells); the
   worst sampled frame counts.
@@ -52,7 +52,7 @@ MIN_GAIN = 1.03
 @dataclass(frozen=True)
 class Candidate:
     settings: FlowRoISettings
-    coverage: float  # estimated share of cell pixels inside the RoI
+    coverage: float  # estimated share of cell pixels inside the RoI, worst sampled frame
     gain: float  # plain bytes / FlowRoI bytes at equal PSNR inside the cells
     roi_fraction: float
     psnr_cells: float  # FlowRoI, mean over the sampled frames
@@ -225,10 +225,11 @@ def _evaluate(extractor: RoiExtractor, originals, cells, ladders, guarded=None) 
         fractions.append(float(roi.mean()))
         quality.append(q)
         plain_quality.append(ladders[t].quality_at(rate))
-    # the worst frame's gain: a setting must not lose on any sampled frame
+    # the worst frame's gain and coverage: a setting must not lose or miss cells on any sampled
+    # frame (the widget's verdict reads each frame, so a mean let a suggestion contradict it)
     return Candidate(
         settings,
-        float(np.mean(coverage)),
+        float(np.min(coverage)),
         float(np.min(gains)),
         float(np.mean(fractions)),
         float(np.mean(quality)),

@@ -237,3 +237,42 @@ def test_the_fail_safe_does_not_spill_past_a_textured_cell(monkeypatch):
     assert pixel_coverage(trimmed, body) > 0.99 and pixel_coverage(untrimmed, body) > 0.99
     assert trimmed[outside].sum() < 0.8 * untrimmed[outside].sum()
     assert not trimmed[r >= 30].any()
+
+
+def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeypatch):
+    # under camera noise a dim nucleus stays below the cell contrast, yet departs from the
+    # background: on a dark-field frame uncertain means keep, for a piece no larger than a cell
+    # (a larger dim piece is glow or cytoplasm around nuclei, which stays a candidate)
+    import cv2
+
+    import napari_flowroi.appearance as appearance
+    from napari_flowroi.appearance import cell_regions
+
+    yy, xx = np.mgrid[:160, :160]
+    bright = np.hypot(yy - 40, xx - 40) < 10
+    dim = np.hypot(yy - 40, xx - 110) < 8
+    glow = np.hypot(yy - 110, xx - 80) < 25
+    score = np.zeros((160, 160), np.float32)
+    score[bright], score[dim], score[glow] = 12.0, 1.5, 1.5
+    brightness = np.zeros((160, 160), np.float32)
+    brightness[bright], brightness[dim], brightness[glow] = 200.0, 30.0, 30.0
+    brightness = cv2.GaussianBlur(brightness, (0, 0), 2.0)
+    failsafe = bright | dim | glow
+
+    def regions():
+        return cell_regions(
+            score,
+            contrast=4.0,
+            opening=1,
+            closing=1,
+            min_area=10,
+            brightness=brightness,
+            failsafe=failsafe,
+        ).mask()
+
+    assert appearance.DARK_FAILSAFE_KEEP
+    kept = regions()
+    assert pixel_coverage(kept, bright) > 0.95 and pixel_coverage(kept, dim) > 0.95
+    assert pixel_coverage(kept, glow) < 0.05
+    monkeypatch.setattr(appearance, "DARK_FAILSAFE_KEEP", False)
+    assert pixel_coverage(regions(), dim) < 0.05

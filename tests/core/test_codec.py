@@ -86,6 +86,39 @@ def test_roi_gets_better_quality_than_plain_at_the_same_rate():
     assert psnr(frame, roi, ~mask) < psnr(frame, plain, ~mask)
 
 
+def test_a_frame_whose_roi_priority_cannot_pay_is_coded_plain():
+    # the RoI holds all but a flat strip: damping that strip frees nothing, while the mask box
+    # takes bytes from the cells, so the frame is coded as plain JPEG2000 (same bytes, no box)
+    frame = _textured(np.uint8, shape=(256, 320), seed=5)
+    frame[:, :24] = 40
+    mask = np.zeros(frame.shape, bool)
+    mask[:, 24:] = True
+    settings = FlowRoISettings(compression_rate=32)
+    encoded = codec.encode_frame(frame, mask, settings)
+    assert encoded.mask_bytes == 0 and not codec.has_mask(encoded.jp2)
+    assert encoded.jp2 == codec.encode_plain(frame, settings).jp2
+    assert encoded.roi_fraction == 1.0
+    assert codec.decode_mask(encoded.jp2, frame.shape).all()
+    # with the fall-back off the priority and its box are kept, and the RoI comes out no better
+    kept = codec.encode_frame(frame, mask, settings.replace(plain_fallback=False))
+    assert kept.mask_bytes > 0
+    plain = codec.decode_frame(encoded)
+    assert psnr(frame, codec.decode_frame(kept), mask) <= psnr(frame, plain, mask)
+
+
+def test_a_small_roi_on_a_detailed_background_keeps_its_priority():
+    frame = _textured(np.uint8, shape=(256, 320), seed=3)
+    mask = np.zeros(frame.shape, bool)
+    mask[64:160, 96:224] = True
+    settings = FlowRoISettings(compression_rate=16)
+    assert settings.plain_fallback
+    encoded = codec.encode_frame(frame, mask, settings)
+    assert encoded.mask_bytes > 0 and encoded.roi_fraction == pytest.approx(mask.mean())
+    assert not (mask & ~codec.decode_mask(encoded.jp2, frame.shape)).any()
+    plain = codec.decode_frame(codec.encode_plain(frame, settings))
+    assert psnr(frame, codec.decode_frame(encoded), mask) > psnr(frame, plain, mask)
+
+
 def test_background_detail_is_attenuated_but_its_base_kept():
     frame = _textured(np.uint8)
     mask = np.zeros(frame.shape, bool)

@@ -38,3 +38,30 @@ def test_suggestion_can_be_cancelled():
     cancel.set()
     with pytest.raises(CancelledError):
         suggest_settings(movie, cancel=cancel)
+
+
+def test_a_candidate_is_judged_by_its_worst_frame_coverage():
+    # the widget's verdict reads each frame: a candidate that misses half the cells on one
+    # sampled frame must not be reported at the mean of a good and a bad frame
+    import numpy as np
+
+    from napari_flowroi.ladders import ladder_rates, plain_rate_ladder
+    from napari_flowroi.tune import _evaluate
+
+    frames = moving_discs(n_frames=3, shape=(96, 112), noise=2.0).frames
+    cells = {t: np.zeros(frames[t].shape, bool) for t in (0, 1)}
+    for t in cells:
+        cells[t][20:60, 20:60] = True
+    roi = {0: cells[0].copy(), 1: cells[1].copy()}
+    roi[1][40:60] = False  # half the cells of frame 1 left out
+
+    class Extractor:
+        settings = FlowRoISettings(compression_rate=8)
+
+        def mask(self, t):
+            return roi[t]
+
+    originals = {t: frames[t] for t in (0, 1)}
+    ladders = {t: plain_rate_ladder(originals[t], ladder_rates(8.0), cells[t]) for t in (0, 1)}
+    candidate = _evaluate(Extractor(), originals, cells, ladders)
+    assert candidate.coverage == pytest.approx(0.5)

@@ -16,7 +16,7 @@ reader shows the result. One module per job:
 The container (`napari_flowroi.container`) builds on this package; nothing here imports it.
 """
 
-from ._frames import EncodedFrame, decode_frame, encode_frame, encode_plain
+from ._frames import EncodedFrame, decode_frame, encode_frame, encode_plain, priority_pays
 from ._htj2k import HTJ2K_FIRST_STEP, HTJ2K_MAX_ATTEMPTS, HTJ2KRateController, encode_htj2k
 from ._keywords import coding_settings
 from ._mask_box import (
@@ -120,6 +120,7 @@ __all__ = [
     "openjpeg_version",
     "prioritise_roi",
     "prioritised_codes",
+    "priority_pays",
     "rate_control_counts",
     "rate_unmet",
     "read_jp2_file",

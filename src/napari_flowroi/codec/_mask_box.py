@@ -11,7 +11,8 @@ Box layout (container format 2, docs/container.md): a JP2 `uuid` box (length, ``
 16 bytes of MASK_UUID) whose payload is one byte, log2 of the block size, followed by the
 grid's bits (row by row, most significant bit first, ``numpy.packbits`` of the flattened grid)
 compressed with raw deflate. The grid is ceil(height / block) x ceil(width / block). A JPEG2000
-reader skips the box; the frame's checksum in the manifest covers it.
+reader skips the box; the frame's checksum in the manifest covers it. A frame the codec fell
+back to plain JPEG2000 for carries no box, and reads back as all RoI (`decode_mask`).
 
 The box is the codec's: a frame is coded and its box appended in one step (`encode_frame`), so
 the container builds on the codec and never the other way round. Containers of format 1 stored
@@ -131,7 +132,8 @@ def mask_block_size(jp2: bytes) -> int | None:
 
 def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
     """The mask stored in a frame's JP2 file, at full frame size (block-wise: it covers every
-    protected pixel).
+    protected pixel). A frame without a mask box was coded plain (the RoI priority did not
+    pay, ``FlowRoISettings.plain_fallback``): its mask is the whole frame.
 
     Parameters
     ----------
@@ -143,11 +145,15 @@ def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
     Raises
     ------
     ValueError
-        No mask box, or its payload does not decode to a grid of the frame.
+        The box's payload does not decode to a grid of the frame.
     """
     payload = _find_box(jp2)
-    if payload is None or len(payload) < 1:
-        raise ValueError("the frame holds no RoI mask box")
+    if payload is None:
+        # a frame the codec fell back to plain JPEG2000 for (settings.plain_fallback): every
+        # pixel was coded with the RoI's priority, as a whole-frame RoI gives
+        return np.ones(shape, bool)
+    if len(payload) < 1:
+        raise ValueError("the frame's RoI mask box is empty")
     block = 1 << payload[0]
     if block not in MASK_BLOCKS:
         raise ValueError(f"block size {block} is not one of {MASK_BLOCKS}")
