@@ -152,3 +152,17 @@ def test_a_candidate_the_guard_misreads_is_not_chosen(generalise):
         entry["guard_estimate"], entry["coverage_coded_frames"] = estimate, 1.0
     assert generalise.choose(results, None) == "3"  # 1.5 points off: within 2
     assert generalise.choose(results, "E.coli") == "2"  # U373 alone has no such clip
+
+
+def test_the_opt_in_fall_back_to_plain_is_reported_but_never_chosen(generalise):
+    # "t4 f1" wins on gain everywhere, but the fall-back codes every frame twice: it is the
+    # user's opt-in, so the procedure picks the best candidate without it
+    clips = {
+        name: _clip(name, {"t4": (0.999, 1.5), "t4 k1": (0.999, 1.6), "t4 f1": (0.999, 2.0)})
+        for name in ("CHO", "HeLa")
+    }
+    results = {"candidates": ["t4", "t4 k1", "t4 f1"], "default": "t4", "cases": clips}
+    assert generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 f1 k1")
+    assert not generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k1")
+    assert generalise.choose(results, None) == "t4 k1"
+    assert generalise.choose(results, "CHO") == "t4 k1"

@@ -93,7 +93,7 @@ def test_a_frame_whose_roi_priority_cannot_pay_is_coded_plain():
     frame[:, :24] = 40
     mask = np.zeros(frame.shape, bool)
     mask[:, 24:] = True
-    settings = FlowRoISettings(compression_rate=32)
+    settings = FlowRoISettings(compression_rate=32, plain_fallback=True)
     encoded = codec.encode_frame(frame, mask, settings)
     assert encoded.mask_bytes == 0 and not codec.has_mask(encoded.jp2)
     assert encoded.jp2 == codec.encode_plain(frame, settings).jp2
@@ -110,8 +110,7 @@ def test_a_small_roi_on_a_detailed_background_keeps_its_priority():
     frame = _textured(np.uint8, shape=(256, 320), seed=3)
     mask = np.zeros(frame.shape, bool)
     mask[64:160, 96:224] = True
-    settings = FlowRoISettings(compression_rate=16)
-    assert settings.plain_fallback
+    settings = FlowRoISettings(compression_rate=16, plain_fallback=True)
     encoded = codec.encode_frame(frame, mask, settings)
     assert encoded.mask_bytes > 0 and encoded.roi_fraction == pytest.approx(mask.mean())
     assert not (mask & ~codec.decode_mask(encoded.jp2, frame.shape)).any()

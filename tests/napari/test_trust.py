@@ -172,9 +172,9 @@ def test_a_reopened_stacks_roi_layer_names_its_block_size_stored_and_coded_share
     from napari_flowroi.settings import FlowRoISettings
 
     out = tmp_path / "cells.flowroi"
-    # 40:1: the mask box gets a few dozen bytes a frame; at that rate the RoI priority does not
-    # pay on this cut and the fall-back would code every frame plain, with no box to name
-    compress_movie(hsc_cut, out, FlowRoISettings(plain_fallback=False))
+    # the defaults (no fall-back to plain, which would code this cut's frames at 40:1 plain,
+    # with no box to name)
+    compress_movie(hsc_cut, out, FlowRoISettings())
     viewer = make_napari_viewer()
     viewer.open(str(out), plugin="napari-flowroi")
     roi = next(layer for layer in viewer.layers if layer.name.startswith("cells.flowroi RoI"))
