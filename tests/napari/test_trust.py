@@ -250,6 +250,42 @@ def test_export_roi_masks_shows_its_progress_and_cancel_stops_it(
     wait_idle(qtbot, widget)
 
 
+def test_cancel_stops_the_decoded_stack_export_inside_the_decoding_and_leaves_nothing(
+    widget_on, hsc_cut, qtbot, tmp_path, monkeypatch
+):
+    """Export decoded stack to TIFF: Cancel reaches the decoding itself (the frame under way
+    finishes, no further frame is decoded) and no file, whole or partial, is left."""
+    import threading
+
+    from napari_flowroi.container._reader import Container
+
+    _, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    widget.model.accept_coverage(widget.form.settings())
+    compress_and_wait(qtbot, widget, tmp_path / "cells.flowroi")
+    wait_idle(qtbot, widget)
+    real_read, decoded, gate = Container.read_frame, [], threading.Event()
+
+    def read_frame(self, t):  # holds the second frame until the test has pressed Cancel
+        decoded.append(t)
+        if len(decoded) == 2:
+            gate.wait(30)
+        return real_read(self, t)
+
+    monkeypatch.setattr(Container, "read_frame", read_frame)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    job = widget.compress_panel.export(tmp_path / "decoded.tif")
+    qtbot.waitUntil(lambda: len(decoded) == 2)
+    widget.busy_line.cancel()
+    gate.set()
+    wait_done(qtbot, job)
+    assert decoded == [0, 1]  # stopped inside: frames 2-5 of 6 never decoded
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no TIFF, no .partial
+    assert "The export cancelled." in widget.messages
+    assert not widget.busy_line.running and widget.export_button.enabled
+    wait_idle(qtbot, widget)
+
+
 # --- item 6: no black decoded layer while scrubbing ---------------------------------------------
 def test_scrubbing_shows_the_last_decoded_frame_not_black(widget_on, hsc_cut, qtbot):
     viewer, widget = widget_on(hsc_cut)
