@@ -469,6 +469,55 @@ def test_the_rate_distortion_plot_labels_do_not_overlap(widget_on, hsc_cut, qtbo
     assert all(not a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
 
 
+def test_the_tune_rows_are_never_left_squashed_when_qt_may_paint(make_napari_viewer, qtbot):
+    """Issue 22 item 12: between two turns of Qt's event loop, where Qt may paint, no control of
+    the Tune form is below its minimum height. A zero-interval timer checks at every turn, so the
+    squashed state is caught whenever it outlives the code that caused it, not only when a paint
+    happens to fall in it (the old code left the form 134 px high against its 302-px minimum for
+    several turns after the first preview showed the line of controls with no effect)."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QWidget
+
+    from napari_flowroi.napari._widget import FlowRoIWidget
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window._qt_window.resize(1366, 768)
+    viewer.add_image(discs(6, (128, 160)), name="movie")
+    widget = FlowRoIWidget(viewer)
+    widget.live.value = False  # the first preview waits until the dock is laid out
+    viewer.window.add_dock_widget(widget, name="FlowRoI compression")
+    form = widget.tune.form.native
+    rows = [form, *form.findChildren(QWidget)]
+
+    def squashed():
+        return [
+            (type(w).__name__, w.height(), w.minimumSizeHint().height())
+            for w in rows
+            if w.isVisible() and w.height() < w.minimumSizeHint().height()
+        ]
+
+    qtbot.waitUntil(lambda: form.isVisible() and not squashed())  # docked and laid out
+    seen = []
+    checker = QTimer()
+    checker.setInterval(0)
+    checker.timeout.connect(lambda: seen.extend(squashed()))
+    checker.start()
+    try:
+        widget.live.value = True  # the first preview: the readout and the no-effect line
+        first = wait_preview(qtbot, widget)
+        assert widget.tune.dead.native.isVisible()  # the line whose showing squashed the form
+        widget.form.controls["compression_rate"].value = 20.0
+        wait_preview(qtbot, widget, settings=widget.form.settings())
+        widget.form.expert_button.clicked()  # the expert settings fold out, then back
+        qtbot.waitUntil(lambda: widget.form.expert.native.isVisible())
+        widget.form.expert_button.clicked()
+        qtbot.waitUntil(lambda: not widget.form.expert.native.isVisible())
+    finally:
+        checker.stop()
+    assert first is not None and seen == []
+    wait_idle(qtbot, widget)
+
+
 def test_the_docks_content_is_brought_back_to_its_minimum_height_whenever_it_falls_below(
     make_napari_viewer, qtbot
 ):
