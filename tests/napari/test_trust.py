@@ -521,11 +521,10 @@ def test_the_tune_rows_are_never_left_squashed_when_qt_may_paint(make_napari_vie
 def test_the_docks_content_is_brought_back_to_its_minimum_height_whenever_it_falls_below(
     make_napari_viewer, qtbot
 ):
-    """Issue 22 item 12 (what holds every time): the dock's content returns to its minimum
-    height by itself when it is shrunk or its minimum grows, and every visible Tune control
-    reaches its full height without a resize of the dock. The moment of squashed rows during
-    docking (1 of 5 GUI-suite runs: the Tune form 130 px against its 302-px minimum right after
-    the first preview) is not fixed and not asserted: docs/decisions.md."""
+    """Issue 22 item 12: the dock's content returns to its minimum height by itself when it is
+    shrunk or its minimum grows, and every visible Tune control reaches its full height without
+    a resize of the dock (the moment of squashed rows after the first preview:
+    test_the_tune_rows_are_never_left_squashed_when_qt_may_paint)."""
     from qtpy.QtWidgets import QWidget
 
     from napari_flowroi.napari._widget import FlowRoIWidget
