@@ -229,3 +229,41 @@ def test_the_napari_reader_opens_a_stack_without_decoding_its_frames(
     assert reads == []  # uint8: not even the contrast limits need a frame
     frames[3].compute()
     assert len(reads) == 1
+
+
+@pytest.mark.parametrize("kind", ["one container (plain TIFF)", "a folder of two (OME-TIFF)"])
+def test_a_cancelled_decompress_stops_inside_the_decoding_and_leaves_nothing(
+    tmp_path, small_movie, kind
+):
+    import threading
+
+    from napari_flowroi.container import decompress
+    from napari_flowroi.errors import CancelledError
+
+    source = tmp_path / "stacks"
+    members = ["a", "b"] if kind.startswith("a folder") else [None]
+    for name in members:
+        out = source / name if name else source
+        compress_movie(small_movie, out, FlowRoISettings(compression_rate=10))
+    n = len(small_movie) * len(members)
+    output = tmp_path / "decoded.tif"
+    output.write_bytes(b"an earlier export")  # overwrite=True must not lose it to a cancel
+    cancel, reports = threading.Event(), []
+
+    def cancel_after_two(done, total):
+        reports.append((done, total))
+        if done == 2:
+            cancel.set()
+
+    with pytest.raises(CancelledError, match="nothing was written"):
+        decompress(source, output, overwrite=True, progress=cancel_after_two, cancel=cancel)
+    assert reports == [(1, n), (2, n)]  # stopped before the third frame was decoded
+    assert output.read_bytes() == b"an earlier export"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["decoded.tif", "stacks"]  # no .partial
+
+    cancel.clear()  # not set: the whole stack, as before
+    decompress(source, output, overwrite=True, cancel=cancel)
+    import tifffile
+
+    with tifffile.TiffFile(output) as tif:  # every frame of every container (one series each)
+        assert sum(s.size for s in tif.series) == small_movie.size * len(members)

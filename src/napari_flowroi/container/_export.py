@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..outputs import check_file_output
-from ._files import is_container, write_error
+from ._files import check_cancel, is_container, write_error
 from ._reader import Container, open_container
 
 # --- folders of containers (plates, channels, positions) --------------------------------------------
@@ -102,12 +102,13 @@ def decompress(
     *,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
 ) -> dict:
     """Decode a container or a folder of containers into one TIFF, keeping the calibration.
 
     A folder of containers, or a container whose input had a calibration or a channel name,
     gives an OME-TIFF (:func:`write_ome_tiff`); any other container a plain (T, Y, X) TIFF
-    (``Container.to_tiff``).
+    (``Container.to_tiff``). `progress` and `cancel` as :func:`write_ome_tiff`.
 
     Returns
     -------
@@ -117,14 +118,14 @@ def decompress(
     if container_set(source) is None:
         container = open_container(source)
         if not has_calibration(container.manifest):
-            container.to_tiff(output, overwrite=overwrite, progress=progress)
+            container.to_tiff(output, overwrite=overwrite, progress=progress, cancel=cancel)
             return {
                 "series": [
                     {"name": container.root.name, "axes": "TYX", "shape": list(container.shape)}
                 ],
                 "dtype": str(container.dtype),
             }
-    return write_ome_tiff(source, output, overwrite=overwrite, progress=progress)
+    return write_ome_tiff(source, output, overwrite=overwrite, progress=progress, cancel=cancel)
 
 
 def write_ome_tiff(
@@ -133,6 +134,7 @@ def write_ome_tiff(
     *,
     overwrite: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    cancel: Any = None,
 ) -> dict:
     """Decode a container, or a folder of containers, into one OME-TIFF with its calibration.
 
@@ -152,11 +154,20 @@ def write_ome_tiff(
         Replace an existing file.
     progress : callable, optional
         ``progress(done, total)`` after every frame.
+    cancel : optional
+        An object with ``is_set()`` (a ``threading.Event``), checked before every frame is
+        decoded: once set, the export stops with :class:`~napari_flowroi.errors.CancelledError`
+        and the temporary file is removed (nothing is written).
 
     Returns
     -------
     dict
         ``series``: per series its name, axes and shape; ``dtype``.
+
+    Raises
+    ------
+    CancelledError
+        `cancel` was set before the last frame was written.
     """
     import tifffile
 
@@ -183,7 +194,7 @@ def write_ome_tiff(
     tmp = output.with_name(f".{output.name}.partial")
     try:
         with tifffile.TiffWriter(tmp, bigtiff=True, ome=True) as tif:
-            written = [_write_series(tif, name, grid, advance) for name, grid in series]
+            written = [_write_series(tif, name, grid, advance, cancel) for name, grid in series]
         tmp.replace(output)
     except BaseException as exc:
         tmp.unlink(missing_ok=True)
@@ -193,7 +204,7 @@ def write_ome_tiff(
     return {"series": written, "dtype": str(containers[0].dtype)}
 
 
-def _write_series(tif, name: str, grid: list[list[Container]], advance) -> dict:
+def _write_series(tif, name: str, grid: list[list[Container]], advance, cancel=None) -> dict:
     """One scene's (C, Z) grid of containers as one OME series, a frame at a time."""
     first = grid[0][0]
     physical = first.manifest["input"].get("physical", {}) or {}
@@ -213,6 +224,7 @@ def _write_series(tif, name: str, grid: list[list[Container]], advance) -> dict:
         for ti in range(t):  # pages in the order of the axes: T, then C, then Z
             for row in grid:
                 for container in row:
+                    check_cancel(cancel)  # raised inside tifffile's write: the caller cleans up
                     yield np.asarray(container.read_frame(ti))
                     advance()
 

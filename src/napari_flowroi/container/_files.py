@@ -19,11 +19,18 @@ import signal
 import threading
 from pathlib import Path
 
-from ..errors import OutputError
+from ..errors import CancelledError, OutputError
 
 MANIFEST = "manifest.json"
 PROGRESS = ".progress"
 TMP_SUFFIX = ".tmp"
+
+
+def check_cancel(cancel) -> None:
+    """Stop a decoding export once `cancel` (anything with ``is_set()``, a threading.Event) is
+    set: the caller's clean-up removes its temporary file, so nothing is left on disk."""
+    if cancel is not None and cancel.is_set():
+        raise CancelledError("the export was cancelled; nothing was written")
 
 
 def frame_name(t: int) -> str:

@@ -13,6 +13,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from ..codec._mask_box import mask_block_size  # one reader of the box's block s
 from ..errors import FlowRoIError
 from ..outputs import check_file_output
 from ..settings import FlowRoISettings
-from ._files import frame_name, mask_name, sha256, write_error
+from ._files import check_cancel, frame_name, mask_name, sha256, write_error
 from ._jp2 import HeaderError, read_header
 from ._manifest import masks_in_frames, read_manifest
 from ._masks import decode_png_mask
@@ -226,6 +227,7 @@ class Container:
         *,
         overwrite: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        cancel: Any = None,
     ) -> Path:
         """Write the decoded movie as a multi-page (Big)TIFF with axes TYX.
 
@@ -241,9 +243,15 @@ class Container:
             Replace an existing file.
         progress : callable, optional
             Called as ``progress(done, total)`` after every frame.
+        cancel : optional
+            An object with ``is_set()`` (a ``threading.Event``), checked before every frame: once
+            set, the export stops with :class:`~napari_flowroi.errors.CancelledError` and the
+            temporary file is removed (nothing is written).
 
         Raises
         ------
+        CancelledError
+            `cancel` was set before the last frame was written.
         OutputError
             The output is refused (exists, a folder, inside the container, its folder missing) or
             cannot be written.
@@ -261,6 +269,7 @@ class Container:
         try:
             with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
                 for t in range(n_frames):
+                    check_cancel(cancel)
                     tif.write(
                         np.asarray(self.read_frame(t)),
                         contiguous=True,

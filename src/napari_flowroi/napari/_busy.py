@@ -23,8 +23,8 @@ class BusyLine(Container):
         self.cancel_button = PushButton(
             text="Cancel",
             enabled=False,
-            tooltip="Stop what is running (suggestion, plot, estimate or compression) at its "
-            "next step.",
+            tooltip="Stop what is running (suggestion, plot, estimate, compression or export) "
+            "at its next step.",
         )
         super().__init__(
             widgets=[

@@ -7,9 +7,79 @@ from __future__ import annotations
 
 import sys
 
-from qtpy.QtCore import QEvent, QTimer
+from qtpy.QtCore import QCoreApplication, QEvent, QObject, QTimer
+from qtpy.QtWidgets import QWidget
 
 from . import _worker
+
+
+class TopDownLayout(QObject):
+    """Lays the dock out from the top down whenever a control grows or appears (issue 22,
+    item 12: the Tune rows squashed for a moment).
+
+    The cause, traced: on the first preview the line of controls with no effect is shown
+    (`TunePanel.mark_dead`) under a readout that has grown. Showing a widget makes Qt lay out
+    the levels above it that have a layout at once, bottom up, each in its *old* size
+    (QWidget::setVisible): the Tune page, still the height it had before, squeezed its form to
+    134 px against its 302-px minimum (30 controls below theirs, rows 5 px high). The levels
+    that would make room (the tab widget, the content, the scroll area) hear of it only by
+    layout requests Qt posts and delivers one level per round of its event loop. Until the last
+    round the squashed rows stand; a paint in between draws them, which happens when the rounds
+    are slow (a standalone run with a CPU-bound process beside it: 3 of 8 runs; the GUI suite:
+    1 of 5). A control whose size hint grows without being shown (a label's text) takes the
+    same way through posted requests.
+
+    Here a layout request to any widget of the dock, and the showing of any of its widgets,
+    marks every level above it out of date and delivers a layout request to each level from the
+    scroll area down, at once: every level is laid out after the one holding it has grown, and
+    nothing is left for a later round, so Qt never returns to its event loop (where it paints)
+    with a control below its minimum. Qt has no switch for this and the magicgui containers
+    cannot be subclassed level by level: hence one event filter on the dock's widgets."""
+
+    def __init__(self, dock: QWidget):
+        super().__init__(dock)
+        self._dock = dock
+        self._busy = False
+
+    def watch(self, root: QWidget) -> None:
+        """Filter `root` and every widget under it (again after new ones were added)."""
+        for widget in (root, *root.findChildren(QWidget)):
+            widget.removeEventFilter(self)  # installed once, whatever the number of calls
+            widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):  # noqa: N802 - Qt name
+        kind = event.type()
+        if self._busy or kind not in (QEvent.Type.LayoutRequest, QEvent.Type.ShowToParent):
+            return False
+        if kind == QEvent.Type.ShowToParent:
+            # Showing a control (the line of controls with no effect, the busy line) has just
+            # laid out the levels above it that have a layout, bottom up, in their old sizes
+            # (QWidget::setVisible): lay them out again from the top, before Qt can paint.
+            parent = obj.parentWidget()
+            if parent is not None and obj.isVisible():
+                self.lay_out_from_the_top(parent)
+            return False
+        return self.lay_out_from_the_top(obj)  # delivered there, after the levels holding it
+
+    def lay_out_from_the_top(self, obj: QWidget) -> bool:
+        """Deliver a layout request to `obj` after every level holding it, from the scroll area
+        down; False when `obj` is not inside the dock's window (Qt's own way then)."""
+        chain = []  # obj and the levels above it, up to the dock's scroll area
+        widget = obj
+        while widget is not None and widget is not self._dock and not widget.isWindow():
+            chain.append(widget)
+            widget = widget.parentWidget()
+        if widget is not self._dock:  # a pop-up's own window, or out of the dock: Qt's way
+            return False
+        self._busy = True
+        try:
+            for level in chain[:-1]:  # the size hints above obj are stale until told
+                level.updateGeometry()
+            for level in reversed(chain):  # scroll area first: each level grows its children
+                QCoreApplication.sendEvent(level, QEvent(QEvent.Type.LayoutRequest))
+        finally:
+            self._busy = False
+        return True
 
 
 class DockLifecycle:
@@ -21,6 +91,7 @@ class DockLifecycle:
 
     def showEvent(self, event):  # noqa: N802 - Qt name
         self.watch_window()
+        self.top_down_layout.watch(self)  # widgets added since (the plot's canvas) included
         super().showEvent(event)
         QTimer.singleShot(0, self._fit_width)  # once the controls are polished
 

@@ -4,6 +4,9 @@ these settings codes (batch.write_roi_masks, as `flowroi roi` does)."""
 
 from __future__ import annotations
 
+import threading
+from functools import partial
+
 from . import _worker
 
 
@@ -40,6 +43,10 @@ def export_tiff(panel, path):
     if not busy.start("the export", f"Decoding {panel.last_output.name} into {path}…"):
         return None
 
+    # the job's Cancel sets this event, and decompress stops before the next frame with it
+    # (removing its temporary file), not only between the job's steps
+    cancel = threading.Event()
+
     def returned(_info):
         panel.status.value = f"Decoded stack written to {path}."
         dock.notify(panel.status.value, "info")
@@ -47,10 +54,11 @@ def export_tiff(panel, path):
     return _run_with_frames(
         panel,
         "Export: {done} of {total} frames decoded",
-        decompress,
+        partial(decompress, cancel=cancel),
         panel.last_output,
         path,
         overwrite=True,
+        cancel=cancel,
         returned=returned,
     )
 
@@ -87,9 +95,6 @@ def export_roi_masks(panel, path):
         return None
     if not busy.start("the RoI export", f"Computing the RoI of {len(movie)} frames into {path}…"):
         return None
-    import threading
-    from functools import partial
-
     # the job's Cancel sets this event, and write_roi_masks stops at the next frame with it
     cancel = threading.Event()
 

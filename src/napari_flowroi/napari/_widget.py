@@ -24,7 +24,7 @@ from ..tuning import TuningModel
 from ._busy import BusyLine
 from ._compare import ComparePanel
 from ._compress import CompressPanel, default_output
-from ._dock import DockLifecycle
+from ._dock import DockLifecycle, TopDownLayout
 from ._layers import FLOW_VIEWS, LiveLayers
 from ._live import DEBOUNCE_MS, PreviewRunner  # noqa: F401 - DEBOUNCE_MS: tests read it here
 from ._roi_layers import LayerRoi
@@ -111,6 +111,8 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.scroll)
         self.setMinimumHeight(200)
+        self.top_down_layout = TopDownLayout(self)  # no squashed rows (item 12): see _dock.py
+        self.top_down_layout.watch(self)
 
     def _wire(self):
         self.model.suggestion_ready.connect(self.tune.show_suggestion)
