@@ -193,6 +193,34 @@ def test_a_reopened_stacks_roi_layer_names_its_block_size_stored_and_coded_share
     assert "Export RoI masks" in roi.metadata["flowroi_mask_note"]
 
 
+def test_a_reopened_stack_the_fall_back_coded_plain_says_so_in_its_roi_layer(
+    make_napari_viewer, hsc_cut, tmp_path
+):
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.container import open_container
+    from napari_flowroi.settings import FlowRoISettings
+
+    out = tmp_path / "cells.flowroi"
+    # at 40:1 the RoI priority does not pay on this cut: the opt-in fall-back codes it plain
+    compress_movie(hsc_cut, out, FlowRoISettings(plain_fallback=True))
+    container = open_container(out)
+    plain = [t for t in range(len(hsc_cut)) if container.coded_plain(t)]
+    assert plain, "the cut no longer falls back at 40:1: pick a frame or rate where it does"
+    viewer = make_napari_viewer()
+    viewer.open(str(out), plugin="napari-flowroi")
+    roi = next(layer for layer in viewer.layers if layer.name.startswith("cells.flowroi RoI"))
+    note = roi.metadata["flowroi_mask_note"]
+    if len(plain) == len(hsc_cut):
+        assert roi.name == "cells.flowroi RoI: none, frames coded as plain JPEG2000"
+        assert "plain JPEG2000 by the fall-back" in note
+    else:
+        assert "frames plain" in roi.name and "by the fall-back" in note
+    # a run without the fall-back has no plain-coded frame
+    compress_movie(hsc_cut, tmp_path / "roi.flowroi", FlowRoISettings())
+    again = open_container(tmp_path / "roi.flowroi")
+    assert not any(again.coded_plain(t) for t in range(len(hsc_cut)))
+
+
 def test_export_roi_masks_writes_the_exact_masks_a_compression_codes(
     widget_on, hsc_cut, qtbot, tmp_path
 ):

@@ -195,6 +195,11 @@ class Container:
             return None
         return mask_block_size(self.check_frame(t))
 
+    def coded_plain(self, t: int) -> bool:
+        """Whether frame `t` of a FlowRoI run was written as plain JPEG2000 by the fall-back
+        (``FlowRoISettings.plain_fallback``): format 2, and no mask box in its file."""
+        return masks_in_frames(self.manifest) and self.mask_block(t) is None
+
     def frames(self):
         """The decoded movie as a lazy dask array (T, Y, X), one chunk per frame."""
         return _lazy_stack(self.read_frame, self.shape, self.dtype)

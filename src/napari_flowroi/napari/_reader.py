@@ -42,6 +42,8 @@ def stored_roi_note(container, samples: int = 5) -> dict:
     coded = sum(r.get("roi_fraction", 0.0) for r in records) / max(len(records), 1)
     frames = sorted({int(t) for t in np.linspace(0, len(records) - 1, min(samples, len(records)))})
     blocks = sorted({b for b in (container.mask_block(t) for t in frames) if b is not None})
+    # frames the opt-in fall-back wrote as plain JPEG2000 carry no box: their RoI is the frame
+    plain = [t for t in frames if container.coded_plain(t)]
     stored = float(np.mean([container.read_mask(t).mean() for t in frames])) if frames else 0.0
     if not blocks:  # format 1 (PNG masks): the grid is not read here
         size = "stored blocks"
@@ -49,14 +51,29 @@ def stored_roi_note(container, samples: int = 5) -> dict:
         size = f"{blocks[0]}-px blocks"
     else:  # the grid is chosen per frame (the finest that fits the frame's budget)
         size = f"{blocks[0]}–{blocks[-1]}-px blocks"
+    name = f"RoI: {size} ≈ {100 * stored:.0f} %, coded RoI {100 * coded:.0f} %"
+    text = (
+        f"The RoI as stored: {size} around the RoI that was coded, covering "
+        f"{100 * stored:.0f} % of the frame where the coded RoI covered {100 * coded:.0f} % "
+        "on average."
+    )
+    if plain and len(plain) == len(frames):
+        name = "RoI: none, frames coded as plain JPEG2000"
+        text = (
+            f"All {len(frames)} frames looked at were written as plain JPEG2000 by the fall-back "
+            "(RoI priority would not have paid there): the layer shows the whole frame."
+        )
+    elif plain:
+        name += f", {len(plain)} of {len(frames)} frames plain"
+        text += (
+            f" {len(plain)} of the {len(frames)} frames looked at were written as plain JPEG2000 "
+            "by the fall-back (RoI priority would not have paid): there the whole frame shows."
+        )
     return {
-        "name": f"RoI: {size} ≈ {100 * stored:.0f} %, coded RoI {100 * coded:.0f} %",
-        "text": (
-            f"The RoI as stored: {size} around the RoI that was coded, covering "
-            f"{100 * stored:.0f} % of the frame where the coded RoI covered {100 * coded:.0f} % "
-            "on average. For the exact masks use the widget's Compress tab, 'Export RoI "
-            "masks…', or `flowroi roi` with the same settings."
-        ),
+        "name": name,
+        "text": text
+        + " For the exact masks use the widget's Compress tab, 'Export RoI masks…', or "
+        "`flowroi roi` with the same settings.",
         "coded": coded,
         "blocks": blocks,
         "stored": stored,
