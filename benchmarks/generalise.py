@@ -571,8 +571,9 @@ def tables(results: dict) -> list[str]:
             f"{s.roi_threshold:g}), the three coded frames of each clip. *only motion* = "
             "share of the reference-cell pixels (and of the frame) that the RoI holds only because "
             "of the motion source (the same RoI with Motion RoI off lacks them). *guard* = the "
-            "missed-cell guard's estimate (full-resolution change against both neighbouring "
-            "frames, independent of the RoI; docs/guard.md) against the reference masks' coverage "
+            "missed-cell guard's estimate (change against both neighbouring frames, measured at "
+            "half resolution, independent of the RoI; docs/guard.md) against the reference masks' "
+            "coverage "
             "of the same RoI (target: within 2 percentage points)."
         ),
         "",
