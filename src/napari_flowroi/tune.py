@@ -205,6 +205,9 @@ def suggest_settings(
         *[dask.delayed(evaluate, pure=False)(c) for c in candidates],
         scheduler="threads",
         num_workers=max(1, workers),
+        # not napari's global dask cache: it is not thread-safe, and the widget runs this in a
+        # worker while napari computes slices on the main thread (readers.movie.array_frame)
+        callbacks=(),
     )
     eligible = [c for c in results if c.coverage >= base.coverage_target and c.gain >= MIN_GAIN]
     best = max(eligible, key=lambda c: (c.gain, c.coverage), default=None)

@@ -204,3 +204,36 @@ def test_frame_digest_sees_one_changed_pixel_and_the_pixel_type():
     a, b = frame_digest(frame), frame_digest(other)
     assert movie_digest([a, b]) != movie_digest([b, a])
     assert len(movie_digest([a, b])) == 32
+
+
+def test_a_dask_movies_frames_are_computed_without_dasks_global_callbacks():
+    """napari registers dask's opportunistic cache as a global callback, and that cache is not
+    thread-safe: frames our workers compute must not go through it while napari slices on the
+    main thread (a KeyError in Cache._posttask under the random layer actions)."""
+    import dask.array as da
+    from dask.callbacks import Callback
+
+    from napari_flowroi.readers import open_movie
+
+    seen = []
+
+    class Spy(Callback):
+        def _pretask(self, key, dsk, state):
+            seen.append(key)
+
+    array = da.from_array(
+        np.arange(3 * 8 * 10, dtype=np.uint16).reshape(3, 8, 10), chunks=(1, 8, 10)
+    )
+    movie = open_movie(array)
+    spy = Spy()
+    spy.register()
+    try:
+        frame = movie[1]
+        while_reading = len(seen)
+        array[1].compute()  # the same spy sees an ordinary compute
+    finally:
+        spy.unregister()
+    np.testing.assert_array_equal(frame, np.arange(80, 160, dtype=np.uint16).reshape(8, 10))
+    assert isinstance(frame, np.ndarray)
+    assert while_reading == 0
+    assert len(seen) > 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..readers.movie import array_frame
+
 
 class LayerRoi:
     """Read like a (T, Y, X) mask stack: `roi[t]` is frame t's mask, computed when asked."""
@@ -37,7 +39,7 @@ class LayerRoi:
         data, frame_shape = layer.data, self.shape[1:]
 
         def frame(t):
-            plane = np.asarray(data[t] if data.ndim >= 3 else data)
+            plane = array_frame(data, t) if data.ndim >= 3 else array_frame(data, ...)
             if plane.ndim > 2 and plane.shape[-2:] == frame_shape:  # channels: any of them
                 return (plane != 0).reshape(-1, *frame_shape).any(axis=0)
             if plane.shape != frame_shape:

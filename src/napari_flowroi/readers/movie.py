@@ -119,9 +119,23 @@ def movie_from_array(array: Any, source: str = "array") -> Movie:
     return Movie(
         shape=tuple(int(s) for s in array.shape),
         dtype=dtype,
-        read=lambda t: np.asarray(array[t]),
+        read=lambda t: array_frame(array, t),
         source=source,
     )
+
+
+def array_frame(array: Any, index: Any) -> np.ndarray:
+    """``array[index]`` of a numpy or dask array as a numpy array, computed in the caller's thread.
+
+    A dask array is computed with the synchronous scheduler and without dask's global callbacks:
+    napari registers an opportunistic cache (``dask.cache.Cache``) as a global callback, and that
+    cache is not thread-safe — a frame computed in a worker while napari sliced a layer on the
+    main thread cleared the other computation's bookkeeping (``KeyError`` in
+    ``Cache._posttask``; issue 22's random layer actions on a reopened, dask-backed stack)."""
+    part = array[index]
+    if hasattr(part, "__dask_graph__"):
+        return np.asarray(part.compute(scheduler="synchronous", callbacks=()))
+    return np.asarray(part)
 
 
 def require_motion(movie: Movie) -> None:
