@@ -163,7 +163,8 @@ class TuningModel:
         self._accepted: FlowRoISettings | None = None
         self._failed: set = set()  # targets whose preview raised: not retried until they change
         self._assessments: dict = {}  # (preview key, t) -> FrameAssessment (latest kept)
-        self._running: tuple | None = None  # (target, cancel event) of the preview job
+        # (target, cancel event, previewer) of the preview job
+        self._running: tuple | None = None
 
     # --- state ------------------------------------------------------------------------------------
     def set_movie(self, data, name: str = "movie", *, rgb: bool = False) -> None:
@@ -241,10 +242,13 @@ class TuningModel:
         """The assessment of (settings, t) if computed, else None (never computes)."""
         return self._assessments.get((preview_key(settings), int(t)))
 
-    def coarse(self, settings: FlowRoISettings, t: int) -> FramePreview:
-        """Mask, flow and guard of (settings, t), not coded yet; run in a worker."""
+    def coarse(
+        self, settings: FlowRoISettings, t: int, previewer: Previewer | None = None
+    ) -> FramePreview:
+        """Mask, flow and guard of (settings, t), not coded yet; run in a worker. `previewer`:
+        the movie's the job was planned for (default: the current one)."""
         try:
-            return self.previewer.coarse(settings, t)
+            return (previewer or self.previewer).coarse(settings, t)
         except FlowRoIError:
             self._failed.add((preview_key(settings), int(t)))
             raise
@@ -255,19 +259,23 @@ class TuningModel:
         t: int,
         cancel: threading.Event | None = None,
         on_coarse: Callable[[FramePreview], None] | None = None,
+        previewer: Previewer | None = None,
     ) -> FramePreview:
         """The preview of (settings, t); run in a worker. Remembers failures so they are not
         retried in a loop (a NaN in a frame fails the same way every time)."""
         try:
-            return self.previewer.preview(settings, t, cancel=cancel, on_coarse=on_coarse)
+            return (previewer or self.previewer).preview(
+                settings, t, cancel=cancel, on_coarse=on_coarse
+            )
         except FlowRoIError:
             self._failed.add((preview_key(settings), int(t)))
             raise
 
-    def assess(self, preview: FramePreview) -> FrameAssessment:
+    def assess(self, preview: FramePreview, previewer: Previewer | None = None) -> FrameAssessment:
         """Sources and dead controls of a preview (coarse), with the cell figures once coded;
         run in a worker (the masks come from the extractor's caches)."""
-        previewer, settings, t = self.previewer, preview.settings, preview.t
+        previewer = previewer or self.previewer
+        settings, t = preview.settings, preview.t
         key = (preview_key(settings), t)
         known = self._assessments.get(key)
         if known is not None and (preview.coarse or known.coded):
@@ -302,21 +310,35 @@ class TuningModel:
     def preview_steps(self, settings: FlowRoISettings, t: int, cancel: threading.Event):
         """Generator for a worker: yields the coarse preview, its assessment, the coded preview
         and its assessment; returns (preview, size factor at equal cell quality) or None when
-        cancelled."""
-        coarse = self.coarse(settings, t)
+        cancelled.
+
+        Every step uses the previewer the job was planned for (:meth:`plan`): the user may
+        switch to another movie while it runs, and the frame asked for may not exist in that
+        one (a preview of frame 5 of a 4-frame movie failed, issue 22's random layer actions);
+        steps of a job that was cancelled meanwhile are refused by :meth:`accept_step`."""
+        previewer = self._planned_previewer(cancel)
+        if previewer is None or cancel.is_set():
+            return None
+        coarse = self.coarse(settings, t, previewer)
         yield coarse
-        yield self.assess(coarse)
+        yield self.assess(coarse, previewer)
         if cancel.is_set():
             return None
         try:
-            full = self.compute(settings, t, cancel)
+            full = self.compute(settings, t, cancel, previewer=previewer)
         except CancelledError:
             return None
         yield full
-        yield self.assess(full)
+        yield self.assess(full, previewer)
         if cancel.is_set():
             return None
-        return full, self.compute_size_factor(full, cancel)
+        return full, self.compute_size_factor(full, cancel, previewer=previewer)
+
+    def _planned_previewer(self, cancel: threading.Event) -> Previewer | None:
+        """The previewer of the job `cancel` belongs to, None when it is not the running job."""
+        if self._running is not None and self._running[1] is cancel:
+            return self._running[2]
+        return None
 
     def plan(self) -> tuple[FlowRoISettings, int, threading.Event] | None:
         """Show what is cached for the view, and say what to compute: (settings, frame, cancel
@@ -335,12 +357,12 @@ class TuningModel:
         if self.cached() is not None:
             return None
         if self._running is not None:
-            running, cancel = self._running
+            running, cancel, _ = self._running
             if running == target and not cancel.is_set():
                 return None
             cancel.set()  # superseded: stops at its next step
         cancel = threading.Event()
-        self._running = (target, cancel)
+        self._running = (target, cancel, self.previewer)
         return self.settings, target[1], cancel
 
     def job_finished(self, cancel: threading.Event) -> bool:
@@ -376,20 +398,27 @@ class TuningModel:
         self.assessed.emit(assessment)
         return True
 
-    def accept_step(self, item) -> bool:
-        """A worker's step: a preview or an assessment."""
+    def accept_step(self, item, cancel: threading.Event | None = None) -> bool:
+        """A worker's step: a preview or an assessment; refused when its job (`cancel`) was
+        cancelled meanwhile (superseded, or the movie changed)."""
+        if cancel is not None and cancel.is_set():
+            return False
         if isinstance(item, FrameAssessment):
             return self.accept_assessment(item)
         return self.accept_preview(item)
 
     def compute_size_factor(
-        self, preview: FramePreview, cancel: threading.Event | None = None, steps: int = SIZE_STEPS
+        self,
+        preview: FramePreview,
+        cancel: threading.Event | None = None,
+        steps: int = SIZE_STEPS,
+        previewer: Previewer | None = None,
     ) -> float | None:
         """How many times smaller FlowRoI is than plain JPEG2000 at the same PSNR inside the
         guard's cells: plain JPEG2000 is coded at rates halving or doubling from the preview's
         until its cell PSNR crosses FlowRoI's, then the rate is interpolated in log scale (None
         if not crossed). The search is the previewer's; the cells are the model's choice."""
-        previewer = self.previewer
+        previewer = previewer or self.previewer
         if previewer is None or preview.coarse or not preview.settings.uses_roi:
             return None
         cells = quality_cells(previewer.extractor(preview.settings), preview.t)

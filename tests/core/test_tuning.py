@@ -143,6 +143,27 @@ def test_plan_shows_the_cache_and_asks_for_one_job_per_target(discs):
     assert model.last_assessment.coded and model.last_assessment.t == 3
 
 
+def test_a_preview_job_planned_before_a_switch_to_a_shorter_movie_neither_fails_nor_shows(discs):
+    # frame 4 of a 5-frame movie is planned; the user switches to a 3-frame movie before the
+    # worker starts: the job computes nothing on the new movie (frame 4 is not in it) and none
+    # of its steps is shown
+    model = TuningModel()
+    model.set_movie(discs)
+    model.set_frame(4)
+    settings, t, cancel = model.plan()
+    model.set_movie(discs[:3])
+    assert cancel.is_set() and model.t == 2
+    steps = model.preview_steps(settings, t, cancel)
+    assert list(_drain(steps)) == []
+    # a step computed before the switch is refused as well
+    old = TuningModel()
+    old.set_movie(discs)
+    old.set_frame(4)
+    coarse = old.coarse(old.settings, 4)
+    assert not model.accept_step(coarse, cancel=cancel)
+    assert model.last_preview is None
+
+
 def _drain(steps):
     while True:
         try:

@@ -88,7 +88,7 @@ class PreviewRunner:
             t,
             cancel,
             cancel=cancel,
-            yielded=self.model.accept_step,
+            yielded=partial(self.model.accept_step, cancel=cancel),
             returned=self._size_factor_done,
             errored=self._preview_failed,
             finished=partial(self._preview_finished, cancel),
