@@ -150,7 +150,8 @@ def dask_client(scheduler: Any, workers: int = 1) -> Iterator[Any]:
 def _chunk_failure(outcome: Any) -> BaseException | None:
     """The exception in an outcome of ``as_completed(with_results=True, raise_errors=False)``:
     dask gives an errored future's outcome as ``(type, exception, traceback)``, a cancelled one's
-    as its CancelledError (a :class:`concurrent.futures.CancelledError`), a finished one's as its result (a chunk's list of records)."""
+    as its CancelledError (a :class:`concurrent.futures.CancelledError`), a finished one's as
+    its result (a chunk's list of records)."""
     if isinstance(outcome, tuple) and len(outcome) == 3 and isinstance(outcome[1], BaseException):
         return outcome[1]
     if isinstance(outcome, BaseException):

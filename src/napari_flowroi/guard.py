@@ -247,13 +247,7 @@ def reference_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndar
     # same frame; they depend on the frames' preparation (the drift) only
     key = (t, tuple(getattr(settings, n) for n in PREPARE_SETTINGS))
     cells = extractor.pool.get(
-        "change_cells",
-        key,
-        lambda: (
-            change_cells(extractor, t)
-            if shared is None
-            else change_cells(extractor, t, shared=shared)
-        ),
+        "change_cells", key, lambda: change_cells(extractor, t, shared=shared)
     )
     if not settings.appearance_roi:
         cells = cells | extractor.cells(t)

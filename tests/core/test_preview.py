@@ -125,7 +125,7 @@ def test_the_previews_cell_coverage_comes_from_the_guards_reference_not_the_rois
 
     half = np.zeros(discs.frames.shape[1:], bool)
     half[:, : half.shape[1] // 2] = True  # "cells" over the whole left half of the frame
-    monkeypatch.setattr(guard, "change_cells", lambda extractor, t: half)
+    monkeypatch.setattr(guard, "change_cells", lambda extractor, t, **_: half)
     p = Previewer(discs.frames).preview(FlowRoISettings(compression_rate=20), 3)
     # counted the way the check before a batch counts (cell pixels within guard.BAND px held)
     held = grow(p.mask, guard.BAND)
