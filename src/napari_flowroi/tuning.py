@@ -250,7 +250,8 @@ class TuningModel:
         try:
             return (previewer or self.previewer).coarse(settings, t)
         except FlowRoIError:
-            self._failed.add((preview_key(settings), int(t)))
+            if self._is_current(previewer):
+                self._failed.add((preview_key(settings), int(t)))
             raise
 
     def compute(
@@ -268,16 +269,20 @@ class TuningModel:
                 settings, t, cancel=cancel, on_coarse=on_coarse
             )
         except FlowRoIError:
-            self._failed.add((preview_key(settings), int(t)))
+            if self._is_current(previewer):
+                self._failed.add((preview_key(settings), int(t)))
             raise
 
     def assess(self, preview: FramePreview, previewer: Previewer | None = None) -> FrameAssessment:
         """Sources and dead controls of a preview (coarse), with the cell figures once coded;
         run in a worker (the masks come from the extractor's caches)."""
+        # the model's memory is keyed by (settings, frame), not by movie: a job planned for a
+        # movie since replaced neither reads it nor leaves entries in it
+        remember = self._is_current(previewer)
         previewer = previewer or self.previewer
         settings, t = preview.settings, preview.t
         key = (preview_key(settings), t)
-        known = self._assessments.get(key)
+        known = self._assessments.get(key) if remember else None
         if known is not None and (preview.coarse or known.coded):
             return known
         # plain mode has no extractor of its own: the cells do not depend on `plain`
@@ -302,10 +307,16 @@ class TuningModel:
                 user_mask=user,
                 coded=True,
             )
+        if not remember:
+            return result
         if len(self._assessments) > 64:  # a session's worth; the oldest go first
             self._assessments.pop(next(iter(self._assessments)))
         self._assessments[key] = result
         return result
+
+    def _is_current(self, previewer: Previewer | None) -> bool:
+        """Whether work done with `previewer` (None: the current one) is about today's movie."""
+        return previewer is None or previewer is self.previewer
 
     def preview_steps(self, settings: FlowRoISettings, t: int, cancel: threading.Event):
         """Generator for a worker: yields the coarse preview, its assessment, the coded preview

@@ -162,6 +162,14 @@ def test_a_preview_job_planned_before_a_switch_to_a_shorter_movie_neither_fails_
     coarse = old.coarse(old.settings, 4)
     assert not model.accept_step(coarse, cancel=cancel)
     assert model.last_preview is None
+    # work done with the replaced movie's previewer leaves nothing in the model's memory, which
+    # is keyed by (settings, frame) and would otherwise answer for the new movie's frame 1
+    replaced = model.previewer
+    model.set_movie(discs)
+    model.assess(replaced.coarse(model.settings, 1), replaced)
+    assert model.assessment(model.settings, 1) is None
+    model.assess(model.coarse(model.settings, 1))
+    assert model.assessment(model.settings, 1) is not None
 
 
 def _drain(steps):
