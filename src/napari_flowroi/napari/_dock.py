@@ -84,7 +84,7 @@ class TopDownLayout(QObject):
 
 class DockLifecycle:
     """Mixed into the dock widget (a QWidget with `runner`, `busy_line`, `compress_panel`,
-    `compare`, `live_layers`, `picker`, `viewer`, `messages`)."""
+    `compare`, `live_layers`, `picker`, `viewer`, `messages`, `gl_context`)."""
 
     closed = False
     _docked = _watching = None
@@ -162,6 +162,7 @@ class DockLifecycle:
                 self.live_layers.remove()
             except (RuntimeError, ValueError, KeyError):  # the viewer is going away itself
                 pass
+        self.gl_context.disconnect()  # after the preview layers' removal, which it guards
         # let the closed viewer go: workers still finishing hold this widget, not the viewer
         self.viewer = self.picker.viewer = self.live_layers = None
         watching, self._watching = self._watching, None

@@ -25,6 +25,7 @@ from ._busy import BusyLine
 from ._compare import ComparePanel
 from ._compress import CompressPanel, default_output
 from ._dock import DockLifecycle, TopDownLayout
+from ._gl_context import CanvasContextOnRemoval
 from ._layers import FLOW_VIEWS, LiveLayers
 from ._live import DEBOUNCE_MS, PreviewRunner  # noqa: F401 - DEBOUNCE_MS: tests read it here
 from ._roi_layers import LayerRoi
@@ -125,6 +126,8 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         self.viewer.dims.events.current_step.connect(self._step_changed)
         for event in ("inserted", "removed", "reordered"):
             getattr(self.viewer.layers.events, event).connect(self._layers_changed)
+        # napari frees a removed layer's GL objects outside the paint: see _gl_context.py
+        self.gl_context = CanvasContextOnRemoval(self.viewer)
         self.destroyed.connect(partial(FlowRoIWidget._teardown, self))
 
     @property
