@@ -99,6 +99,24 @@ def test_the_stored_mask_takes_the_place_of_openjpegs_comment():
     assert codec.decode_jp2(codec.attach_mask(encoded.jp2, b"")).shape == frame.shape
 
 
+def test_without_openjpegs_comment_the_mask_goes_before_the_first_tile_part():
+    mask = np.zeros((100, 130), bool)
+    mask[10:30, 40:90] = True
+    bare = codec.attach_mask(codec.encode_jp2(np.zeros(mask.shape, np.uint8), 10), b"")
+    assert b"\xff\x64" not in bare[: bare.index(b"\xff\x90")]
+    jp2 = codec.attach_mask(bare, codec.encode_mask(mask))
+    assert not (mask & ~codec.decode_mask(jp2, mask.shape)).any()
+    assert codec.decode_jp2(jp2).shape == mask.shape
+
+
+def test_a_damaged_main_header_is_an_error_not_a_frame_coded_plain():
+    mask = np.ones((64, 80), bool)
+    jp2 = codec.attach_mask(codec.encode_jp2(np.zeros(mask.shape, np.uint8), 10), b"")
+    cut = jp2[: jp2.index(b"\xff\x52") + 6]  # the codestream ends inside its COD segment
+    with pytest.raises(ValueError):
+        codec.decode_mask(cut, mask.shape)
+
+
 def _format_2_box(mask, block):
     """Format 2's box, built from its documented layout (docs/container.md)."""
     import struct

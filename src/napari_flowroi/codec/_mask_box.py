@@ -228,25 +228,25 @@ def _find_box(jp2: bytes) -> bytes | None:
 
 def _find_payload(jp2: bytes) -> bytes | None:
     """The stored mask's data (block byte, then the grid): from the codestream's tagged
-    comments (format 3), else from format 2's box; None when the file has neither."""
-    try:
-        start, end, _ = _codestream(jp2)
-        parts = [
-            jp2[pos + 6 + len(MASK_TAG) : pos + size]
-            for marker, pos, size in _main_header(jp2, start, end)
-            if marker == _COM
-            and jp2[pos + 4 : pos + 6] == b"\x00\x00"
-            and jp2[pos + 6 : pos + 6 + len(MASK_TAG)] == MASK_TAG
-        ]
-    except (ValueError, struct.error):
-        parts = []
+    comments (format 3), else from format 2's box; None when the file has neither. A codestream
+    whose main header does not parse raises ValueError: a damaged file must not read as one
+    coded plain."""
+    start, end, _ = _codestream(jp2)
+    parts = [
+        jp2[pos + 6 + len(MASK_TAG) : pos + size]
+        for marker, pos, size in _main_header(jp2, start, end)
+        if marker == _COM
+        and jp2[pos + 4 : pos + 6] == b"\x00\x00"
+        and jp2[pos + 6 : pos + 6 + len(MASK_TAG)] == MASK_TAG
+    ]
     if parts:
         return b"".join(parts)
     return _find_box(jp2)
 
 
 def has_mask(jp2: bytes) -> bool:
-    """Whether the JP2 file carries a stored mask (format 3's comment or format 2's box)."""
+    """Whether the JP2 file carries a stored mask (format 3's comment or format 2's box);
+    ValueError when its codestream's main header does not parse."""
     return _find_payload(jp2) is not None
 
 
