@@ -166,3 +166,20 @@ def test_the_opt_in_fall_back_to_plain_is_reported_but_never_chosen(generalise):
     assert not generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k1")
     assert generalise.choose(results, None) == "t4 k1"
     assert generalise.choose(results, "CHO") == "t4 k1"
+
+
+def test_the_fail_safes_keep_and_margin_are_never_chosen_off(generalise):
+    # without HeLa no clip has dim nuclei, so dropping the dark-field keep (k0) or the ideal's
+    # 2-px margin (m1) gains most on the others; both are the fail-safe's ("uncertain means
+    # keep"), so they are reported beside the rule and never chosen
+    gains = {"t4 k0": 2.0, "m1 t4 k1": 1.8, "t4 k1": 1.6, "t2 k1": 1.5}
+    clips = {
+        name: _clip(name, {key: (0.999, g) for key, g in gains.items()})
+        for name in ("CHO", "GOWT1")
+    }
+    results = {"candidates": list(gains), "default": "t4 k1", "cases": clips}
+    assert generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k0")
+    assert generalise.reported_only("z6 d0.5 dz0.5 p0.05 m1 t4 k1")
+    assert not generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k1")
+    assert generalise.choose(results, None) == "t4 k1"
+    assert generalise.choose(results, "CHO") == "t4 k1"

@@ -87,19 +87,23 @@ def test_roi_gets_better_quality_than_plain_at_the_same_rate():
 
 
 def test_a_frame_whose_roi_priority_cannot_pay_is_coded_plain():
-    # the RoI holds all but a flat strip: damping that strip frees nothing, while the mask box
-    # takes bytes from the cells, so the frame is coded as plain JPEG2000 (same bytes, no box)
+    # the RoI holds all but flat squares: damping them frees nothing, while their fine grid
+    # costs more than OpenJPEG's comment it replaces, so the frame is coded as plain JPEG2000
+    # (same bytes, no stored mask)
     frame = _textured(np.uint8, shape=(256, 320), seed=5)
-    frame[:, :24] = 40
-    mask = np.zeros(frame.shape, bool)
-    mask[:, 24:] = True
-    settings = FlowRoISettings(compression_rate=32, plain_fallback=True)
+    mask = np.ones(frame.shape, bool)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        y, x = rng.integers(0, 256 - 40), rng.integers(0, 320 - 40)
+        frame[y : y + 40, x : x + 40] = 40
+        mask[y : y + 40, x : x + 40] = False
+    settings = FlowRoISettings(compression_rate=8, plain_fallback=True)
     encoded = codec.encode_frame(frame, mask, settings)
     assert encoded.mask_bytes == 0 and not codec.has_mask(encoded.jp2)
     assert encoded.jp2 == codec.encode_plain(frame, settings).jp2
     assert encoded.roi_fraction == 1.0
     assert codec.decode_mask(encoded.jp2, frame.shape).all()
-    # with the fall-back off the priority and its box are kept, and the RoI comes out no better
+    # with the fall-back off the priority and its mask are kept, and the RoI comes out no better
     kept = codec.encode_frame(frame, mask, settings.replace(plain_fallback=False))
     assert kept.mask_bytes > 0
     plain = codec.decode_frame(encoded)

@@ -51,9 +51,14 @@ def test_cell_psnr_and_rate_match_the_previous_codec_on_the_shipped_samples(case
     # settings.plain_fallback, stays off)
     flowroi = codec.encode_frame(frame, where, FlowRoISettings(), rate=rate)
     plain = codec.encode_plain(frame, rate=rate)
-    for encoded, db, achieved in ((flowroi, roi_db, roi_rate), (plain, plain_db, plain_rate)):
-        assert psnr(frame, codec.decode_frame(encoded), where) == pytest.approx(db, abs=0.1)
-        assert encoded.compression_rate == pytest.approx(achieved, rel=0.005)
+    assert psnr(frame, codec.decode_frame(plain), where) == pytest.approx(plain_db, abs=0.1)
+    assert plain.compression_rate == pytest.approx(plain_rate, rel=0.005)
+    # format 3 stores the mask in place of OpenJPEG's comment instead of a box after it: the
+    # image of a FlowRoI frame has more of the same budget, so its cells are no worse than the
+    # previous codec's (and its rate as close to the request)
+    assert psnr(frame, codec.decode_frame(flowroi), where) >= roi_db - 0.02
+    assert flowroi.compression_rate == pytest.approx(roi_rate, rel=0.01)
+    for encoded in (flowroi, plain):
         assert encoded.compression_rate == pytest.approx(rate, rel=0.05)  # the promise
 
 

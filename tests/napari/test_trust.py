@@ -193,32 +193,53 @@ def test_a_reopened_stacks_roi_layer_names_its_block_size_stored_and_coded_share
     assert "Export RoI masks" in roi.metadata["flowroi_mask_note"]
 
 
+def _flat_squares_movie():
+    """Six textured 256 x 320 frames with flat squares the RoI (a user mask) leaves out:
+    damping them frees nothing while their 16-px grid costs more than OpenJPEG's comment the
+    stored mask replaces, so the RoI priority does not pay (tests/core/test_codec.py)."""
+    from napari_flowroi.synthetic import moving_discs
+
+    frames = np.array(
+        moving_discs(n_frames=6, shape=(256, 320), dtype=np.uint8, noise=3.0, seed=5).frames
+    )
+    keep = np.ones(frames.shape[1:], bool)
+    rng = np.random.default_rng(0)
+    for _ in range(16):
+        y, x = 16 * rng.integers(0, 13), 16 * rng.integers(0, 17)
+        frames[:, y : y + 48, x : x + 48] = 40
+        keep[y : y + 48, x : x + 48] = False
+    return frames, np.repeat(keep[None], len(frames), axis=0)
+
+
 def test_a_reopened_stack_the_fall_back_coded_plain_says_so_in_its_roi_layer(
-    make_napari_viewer, hsc_cut, tmp_path
+    make_napari_viewer, tmp_path
 ):
     from napari_flowroi.batch import compress_movie
     from napari_flowroi.container import open_container
     from napari_flowroi.settings import FlowRoISettings
 
+    # since the stored mask took the place of OpenJPEG's comment (format 3) the HSC cut no
+    # longer falls back at any rate: a movie whose RoI priority cannot pay
+    movie, keep = _flat_squares_movie()
+    settings = FlowRoISettings(compression_rate=8, motion_roi=False, appearance_roi=False)
     out = tmp_path / "cells.flowroi"
-    # at 40:1 the RoI priority does not pay on this cut: the opt-in fall-back codes it plain
-    compress_movie(hsc_cut, out, FlowRoISettings(plain_fallback=True))
+    compress_movie(movie, out, settings.replace(plain_fallback=True), extra_roi=keep)
     container = open_container(out)
-    plain = [t for t in range(len(hsc_cut)) if container.coded_plain(t)]
-    assert plain, "the cut no longer falls back at 40:1: pick a frame or rate where it does"
+    plain = [t for t in range(len(movie)) if container.coded_plain(t)]
+    assert plain, "the movie no longer falls back at 8:1: pick a frame or rate where it does"
     viewer = make_napari_viewer()
     viewer.open(str(out), plugin="napari-flowroi")
     roi = next(layer for layer in viewer.layers if layer.name.startswith("cells.flowroi RoI"))
     note = roi.metadata["flowroi_mask_note"]
-    if len(plain) == len(hsc_cut):
+    if len(plain) == len(movie):
         assert roi.name == "cells.flowroi RoI: none, frames coded as plain JPEG2000"
         assert "plain JPEG2000 by the fall-back" in note
     else:
         assert "frames plain" in roi.name and "by the fall-back" in note
     # a run without the fall-back has no plain-coded frame
-    compress_movie(hsc_cut, tmp_path / "roi.flowroi", FlowRoISettings())
+    compress_movie(movie, tmp_path / "roi.flowroi", settings, extra_roi=keep)
     again = open_container(tmp_path / "roi.flowroi")
-    assert not any(again.coded_plain(t) for t in range(len(hsc_cut)))
+    assert not any(again.coded_plain(t) for t in range(len(movie)))
 
 
 def test_export_roi_masks_writes_the_exact_masks_a_compression_codes(

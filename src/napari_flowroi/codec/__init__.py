@@ -9,7 +9,7 @@ reader shows the result. One module per job:
 - `_openjpeg`: OpenJPEG through Pillow, bytes in and out, and the CPUs coding may take;
 - `_rate`: the byte budget (`RateController`), the target-PSNR search, the 5 % promise;
 - `_htj2k`: HTJ2K (Part 15) with a searched quantisation step (optional, imagecodecs);
-- `_mask_box`: the stored RoI mask, a box appended to each frame's JP2 file;
+- `_mask_box`: the stored RoI mask, in the codestream's comment of each frame's JP2 file;
 - `_keywords`: keyword scalars (``rate=``, ``target_psnr=``...) checked by the settings;
 - `_frames`: a whole frame coded and decoded (`encode_frame`, `encode_plain`, `decode_frame`).
 
@@ -23,6 +23,7 @@ from ._mask_box import (
     MASK_BLOCKS,
     MASK_SHARE,
     MASK_SHARE_RATE,
+    MASK_TAG,
     MASK_UUID,
     attach_mask,
     block_grid,
@@ -31,6 +32,7 @@ from ._mask_box import (
     full_mask,
     has_mask,
     mask_budget,
+    openjpeg_comment_bytes,
 )
 from ._openjpeg import (
     MAX_RESOLUTIONS,
@@ -88,6 +90,7 @@ __all__ = [
     "MASK_BLOCKS",
     "MASK_SHARE",
     "MASK_SHARE_RATE",
+    "MASK_TAG",
     "MASK_UUID",
     "MAX_RATE_ATTEMPTS",
     "MAX_RESOLUTIONS",
@@ -117,6 +120,7 @@ __all__ = [
     "full_mask",
     "has_mask",
     "mask_budget",
+    "openjpeg_comment_bytes",
     "openjpeg_version",
     "prioritise_roi",
     "prioritised_codes",

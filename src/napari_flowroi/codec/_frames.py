@@ -1,10 +1,11 @@
-"""Whole frames: one frame -> a standard JP2 file with the RoI favoured, its mask box attached,
-at the byte budget (or the target PSNR); and back. A frame whose RoI priority would not beat
-plain JPEG2000 inside the RoI at the same budget is written as plain JPEG2000, without a box
-(`priority_pays`, ``FlowRoISettings.plain_fallback``).
+"""Whole frames: one frame -> a standard JP2 file with the RoI favoured, its mask stored in the
+codestream's comment, at the byte budget (or the target PSNR); and back. A frame whose RoI
+priority would not beat plain JPEG2000 inside the RoI at the same budget is written as plain
+JPEG2000, without a stored mask (`priority_pays`, ``FlowRoISettings.plain_fallback``).
 
 The steps are the other modules': the RoI priority (`_priority`), the value mapping
-(`_values`), OpenJPEG (`_openjpeg`), the rate control (`_rate`) and the mask box (`_mask_box`).
+(`_values`), OpenJPEG (`_openjpeg`), the rate control (`_rate`) and the stored mask
+(`_mask_box`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from ..metrics import compression_rate
 from ..settings import FlowRoISettings
 from ._keywords import coding_settings
-from ._mask_box import attach_mask, encode_mask, mask_budget
+from ._mask_box import attach_mask, encode_mask, mask_budget, openjpeg_comment_bytes
 from ._openjpeg import decode_jp2
 from ._priority import prioritise_roi
 from ._rate import RateController, encode_to_quality
@@ -25,8 +26,8 @@ from ._values import from_codec_values, to_codec_values
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """One coded frame: the JP2 file (its RoI mask in a box at the end) and what is needed to
-    decode it exactly."""
+    """One coded frame: the JP2 file (its RoI mask in the codestream's comment) and what is
+    needed to decode it exactly."""
 
     jp2: bytes
     mask_bytes: int  # bytes of `jp2` that hold the stored RoI mask (0 without one)
@@ -42,8 +43,8 @@ class EncodedFrame:
 
     @property
     def compression_rate(self) -> float:
-        """Raw bytes of the frame divided by every byte written for it (the JP2 file, its mask
-        box included)."""
+        """Raw bytes of the frame divided by every byte written for it (the JP2 file, its stored
+        mask included)."""
         return compression_rate(self.raw_bytes, self.bytes_written)
 
 
@@ -61,8 +62,10 @@ def encode_frame(
 ) -> EncodedFrame:
     """Code one frame at the compression rate, or at the target PSNR when one is set.
 
-    The byte budget (raw bytes / rate) covers the JP2 file, its mask box and `overhead_bytes`
-    (the frame's share of the manifest), so the achieved rate counts every byte written.
+    The byte budget (raw bytes / rate) covers the JP2 file, its stored mask and `overhead_bytes`
+    (the frame's share of the manifest), so the achieved rate counts every byte written. The
+    mask takes the place of the comment OpenJPEG writes (its version), so the image of a FlowRoI
+    frame has the bytes of that comment less the mask's (`_mask_box`).
 
     Parameters
     ----------
@@ -97,28 +100,32 @@ def encode_frame(
     original, value_range = to_codec_values(frame)
     codes = original
     raw_bytes = frame.nbytes
-    box = b""
+    stored = b""
     roi_fraction = 0.0
     if mask is not None:
         mask = np.asarray(mask, bool)
         roi_fraction = float(mask.mean())
         codes = prioritise_roi(codes, mask, settings) if prioritised is None else prioritised
-        box = encode_mask(mask, mask_budget(raw_bytes, settings.compression_rate))
+        stored = encode_mask(mask, mask_budget(raw_bytes, settings.compression_rate))
     if settings.target_psnr > 0:
         jp2 = encode_to_quality(codes, original, mask, settings.target_psnr)
     else:
         budget = raw_bytes / settings.compression_rate
-        jp2 = (rate_control or RateController()).encode(codes, budget - overhead_bytes - len(box))
+        # the stored mask replaces OpenJPEG's comment: the image may take what that leaves
+        freed = openjpeg_comment_bytes() - len(stored) if stored else 0
+        jp2 = (rate_control or RateController()).encode(codes, budget - overhead_bytes + freed)
+    if stored:
+        jp2 = attach_mask(jp2, stored)
         # an empty RoI has nothing to compare: the user asked for the background only
-        if box and settings.plain_fallback and mask.any():
+        if settings.plain_fallback and settings.target_psnr <= 0 and mask.any():
             plain = RateController().encode(original, budget - overhead_bytes)  # = encode_plain
-            if not priority_pays(original, jp2, plain, mask, len(box)):
-                # coded plain: the same bytes as encode_plain, no mask box (a frame without one
-                # reads back as all RoI, which is what plain coding gives every pixel)
-                jp2, box, roi_fraction = plain, b"", 1.0
+            if not priority_pays(original, jp2, plain, mask):
+                # coded plain: the same bytes as encode_plain, no stored mask (a frame without
+                # one reads back as all RoI, which is what plain coding gives every pixel)
+                jp2, stored, roi_fraction = plain, b"", 1.0
     return EncodedFrame(
-        jp2=attach_mask(jp2, box) if box else jp2,
-        mask_bytes=len(box),
+        jp2=jp2,
+        mask_bytes=len(stored),
         raw_bytes=raw_bytes,
         shape=frame.shape,
         dtype=str(frame.dtype),
@@ -130,15 +137,15 @@ def encode_frame(
 def priority_pays(
     original: np.ndarray, coded: bytes, plain: bytes, mask: np.ndarray, box_bytes: int = 0
 ) -> bool:
-    """Whether the frame coded with the RoI priority (`coded`, its mask box not included) holds
-    the RoI better than plain JPEG2000 of the frame at the same byte budget (`plain`).
+    """Whether the frame coded with the RoI priority (`coded`) holds the RoI better than plain
+    JPEG2000 of the frame at the same byte budget (`plain`).
 
     Measured, not predicted: what the priority frees depends on how much the encoder would have
     spent on the damped background detail at this rate, and a model of that (bits of a pyramid's
     coefficients above the budget's quantisation step) predicted 6.6 % of the bytes freed on CHO
     nuclei at 16:1 where the cells gained nothing (docs/decisions.md). The priority must also
-    pay for the mask box it stores, which plain coding does not write. The rate control lands
-    each file within 2 % of its budget, so the two files differ in size by as much as the box;
+    pay for the mask it stores (in place of OpenJPEG's comment, which plain coding keeps). The
+    rate control lands each file within 2 % of its budget, so the two files differ in size;
     the comparison is brought to equal bytes by the high-rate slope of distortion (6.02 dB per
     bit per pixel, MSE x 2 ** (2 * extra bits per pixel)). Ties go to plain.
 
@@ -147,12 +154,12 @@ def priority_pays(
     original : ndarray
         The frame's codec values (`to_codec_values`).
     coded, plain : bytes
-        JP2 files of the prioritised frame (budget less the mask box) and of the plain frame
-        (the whole budget).
+        JP2 files of the prioritised frame (its stored mask attached, `attach_mask`) and of the
+        plain frame, both coded to the same budget.
     mask : ndarray of bool
         The RoI.
     box_bytes : int
-        Bytes of the mask box `coded` will carry.
+        Bytes `coded` will carry besides its file as given (0 when its stored mask is attached).
 
     Returns
     -------

@@ -1,27 +1,38 @@
-"""The stored RoI masks: a grid of blocks in a `uuid` box at the end of each frame's JP2 file.
+"""The stored RoI masks: a grid of blocks in the codestream comment of each frame's JP2 file.
 
 The stored mask only shows what was protected (decoding a frame does not need it), so it is kept
 small: a block is set when any of its pixels is in the RoI, and the finest block grid (16, 32,
-64 or 128 pixels) whose box fits the mask's share of the frame's byte budget is used (the
+64 or 128 pixels) whose comment fits the mask's share of the frame's byte budget is used (the
 coarsest when none fits). The share falls with the rate (`mask_budget`): at 8:1 1 % of the
 budget, at 64:1 an eighth of that, because at high rates RoI coding gains little and every byte
 is taken from the image.
 
-Box layout (container format 2, docs/container.md): a JP2 `uuid` box (length, ``uuid``, the
-16 bytes of MASK_UUID) whose payload is one byte, log2 of the block size, followed by the
-grid's bits (row by row, most significant bit first, ``numpy.packbits`` of the flattened grid)
-compressed with raw deflate. The grid is ceil(height / block) x ceil(width / block). A JPEG2000
-reader skips the box; the frame's checksum in the manifest covers it. A frame the codec fell
-back to plain JPEG2000 for carries no box, and reads back as all RoI (`decode_mask`).
+Format 3 (docs/container.md): the grid is a binary comment (COM marker segment, ``Rcom`` 0) of
+the codestream's main header, in place of the comment OpenJPEG writes when it is given none
+("Created by OpenJPEG version ...", 39 bytes). A JPEG2000 reader skips comments, as it does a
+box; the frame's checksum in the manifest covers it. Segment: ``FF64``, its length, ``Rcom`` 0,
+MASK_TAG, one byte (log2 of the block size; bit 7 set: the grid's bits follow as they are,
+clear: compressed with raw deflate), then the grid's bits (row by row, most significant bit
+first, ``numpy.packbits`` of the flattened grid). The grid is ceil(height / block) x
+ceil(width / block). Why a comment, not a box: a JP2 `uuid` box costs 24 bytes before its
+payload and came on top of OpenJPEG's comment, 0.3-0.4 % of a dense movie's budget at 16-32:1,
+about twice what RoI priority frees there (docs/decisions.md); the segment costs 6 + 4 bytes and
+replaces a comment that says only which encoder wrote the file (the manifest records the
+software).
 
-The box is the codec's: a frame is coded and its box appended in one step (`encode_frame`), so
-the container builds on the codec and never the other way round. Containers of format 1 stored
-the mask as a separate 1-bit PNG per frame (``masks/``), on the same grids (`block_grid`,
-`full_mask`); container/_masks.py still reads them.
+A frame the codec fell back to plain JPEG2000 for carries no stored mask (OpenJPEG's comment is
+left as plain coding writes it) and reads back as all RoI (`decode_mask`). Containers of format 2
+stored the same grid in a JP2 `uuid` box after the codestream (MASK_UUID; always deflated), and
+format 1 as a separate 1-bit PNG per frame (``masks/``, container/_masks.py); both are still
+read.
+
+The stored mask is the codec's: a frame is coded and its mask attached in one step
+(`encode_frame`), so the container builds on the codec and never the other way round.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 import uuid
 import zlib
@@ -34,9 +45,17 @@ MASK_BLOCKS = (16, 32, 64, 128)
 #: above that rate the share falls in proportion to the rate.
 MASK_SHARE = 0.01
 MASK_SHARE_RATE = 8.0
-#: Identifies the mask box among a JP2 file's boxes (uuid5 of "napari-flowroi/roi-block-mask").
+#: Starts the data of a comment that holds the mask (format 3), after ``Rcom`` 0 (binary).
+MASK_TAG = b"FRoI"
+#: Identifies format 2's mask box among a JP2 file's boxes (uuid5 of
+#: "napari-flowroi/roi-block-mask"); read, no longer written.
 MASK_UUID = uuid.UUID("d82e5ea695975ab29848921770a5d145").bytes
 _BOX_HEAD = 8 + len(MASK_UUID)
+_COM, _SOC, _SIZ, _SOT = 0xFF64, 0xFF4F, 0xFF51, 0xFF90
+#: Data one comment segment holds at most (its length field counts itself and Rcom).
+_COM_DATA = 0xFFFF - 4
+#: Bit of the block byte saying the grid's bits are stored as they are (not deflated).
+_RAW = 0x80
 
 
 def mask_budget(raw_bytes: float, compression_rate: float) -> float:
@@ -56,45 +75,139 @@ def block_grid(mask: np.ndarray, block: int) -> np.ndarray:
     )
 
 
-def _box(bits: np.ndarray, block: int) -> bytes:
+def _segments(bits: np.ndarray, block: int) -> bytes:
+    """The grid as comment segments: deflated, or its packed bits as they are when shorter
+    (a grid of a few dozen blocks deflates to more bytes than it packs to)."""
+    packed = np.packbits(bits.ravel()).tobytes()
     packer = zlib.compressobj(9, zlib.DEFLATED, -15)
-    payload = (
-        bytes([block.bit_length() - 1])
-        + packer.compress(np.packbits(bits.ravel()).tobytes())
-        + packer.flush()
+    deflated = packer.compress(packed) + packer.flush()
+    log2 = block.bit_length() - 1
+    data = (
+        bytes([log2 | _RAW]) + packed if len(packed) <= len(deflated) else bytes([log2]) + deflated
     )
-    return struct.pack(">I4s", _BOX_HEAD + len(payload), b"uuid") + MASK_UUID + payload
+    # a segment holds 65,531 bytes: a larger grid continues in the next tagged segment
+    step = _COM_DATA - len(MASK_TAG)
+    return b"".join(
+        struct.pack(">HHH", _COM, 4 + len(MASK_TAG) + len(part), 0) + MASK_TAG + part
+        for part in (data[i : i + step] for i in range(0, len(data), step))
+    )
 
 
 def encode_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
-    """The mask box of `mask` on the finest block grid that fits in `max_bytes`.
+    """The stored mask of `mask` on the finest block grid that fits in `max_bytes`.
 
     Parameters
     ----------
     mask : ndarray of bool, shape (Y, X)
         The RoI a frame was coded with.
     max_bytes : float
-        Largest box wanted (header included); the coarsest grid (128 px) is used when none fits.
+        Largest stored mask wanted (marker and length included); the coarsest grid (128 px) is
+        used when none fits.
 
     Returns
     -------
     bytes
-        A complete JP2 `uuid` box, to be appended to the frame's JP2 file (`attach_mask`).
+        One or more complete comment (COM) marker segments, to go in the frame's codestream in
+        place of OpenJPEG's comment (`attach_mask`).
     """
     for block in MASK_BLOCKS:
-        data = _box(block_grid(np.asarray(mask, bool), block), block)
+        data = _segments(block_grid(np.asarray(mask, bool), block), block)
         if len(data) <= max_bytes:
             break
     return data
 
 
-def attach_mask(jp2: bytes, box: bytes) -> bytes:
-    """The JP2 file with the mask box appended after its codestream box."""
-    return jp2 + box
+def _codestream(jp2: bytes) -> tuple[int, int, int]:
+    """(start, end) of the codestream in a JP2 file (or a bare codestream) and where the length
+    of its box is (-1: a bare codestream, or a box running to the end of the file)."""
+    if jp2[:2] == b"\xff\x4f":
+        return 0, len(jp2), -1
+    pos = 0
+    while pos + 8 <= len(jp2):
+        length, kind = struct.unpack(">I4s", jp2[pos : pos + 8])
+        header, where = 8, pos
+        if length == 1:
+            if pos + 16 > len(jp2):
+                break
+            length, header = struct.unpack(">Q", jp2[pos + 8 : pos + 16])[0], 16
+        elif length == 0:
+            length, where = len(jp2) - pos, -1
+        if length < header or pos + length > len(jp2):
+            break
+        if kind == b"jp2c":
+            return pos + header, pos + length, where
+        pos += length
+    raise ValueError("no JPEG2000 codestream in the file")
+
+
+def _main_header(jp2: bytes, start: int, end: int):
+    """(marker, position, segment length incl. the marker) of the main header's marker segments,
+    SIZ to the first tile-part (SOT)."""
+    if jp2[start : start + 2] != b"\xff\x4f":
+        raise ValueError("the codestream does not start with SOC")
+    pos = start + 2
+    while pos + 4 <= end:
+        marker, length = struct.unpack(">HH", jp2[pos : pos + 4])
+        if marker == _SOT or marker >> 8 != 0xFF:
+            return
+        if length < 2 or pos + 2 + length > end:
+            raise ValueError("a marker segment of the main header runs past the codestream")
+        yield marker, pos, 2 + length
+        pos += 2 + length
+
+
+def attach_mask(jp2: bytes, segments: bytes) -> bytes:
+    """The JP2 file with the stored mask (`encode_mask`) in place of its codestream's comments.
+
+    Parameters
+    ----------
+    jp2 : bytes
+        A JP2 file as OpenJPEG writes it (one comment in the main header, which is replaced;
+        without one the mask goes just before the first tile-part).
+    segments : bytes
+        What `encode_mask` gives.
+
+    Returns
+    -------
+    bytes
+    """
+    start, end, length_at = _codestream(jp2)
+    comments = [
+        (pos, size) for marker, pos, size in _main_header(jp2, start, end) if marker == _COM
+    ]
+    if comments:
+        # OpenJPEG writes its one comment last in the main header, so they are contiguous
+        first, last = comments[0][0], comments[-1][0] + comments[-1][1]
+        if sum(size for _, size in comments) != last - first:
+            raise ValueError("the codestream's comments are not together")
+    else:
+        *_, (_, pos, size) = _main_header(jp2, start, end)
+        first = last = pos + size
+    out = bytearray(jp2[:first] + segments + jp2[last:])
+    if length_at >= 0:  # the codestream box's length (4 bytes, or 8 after an XL marker of 1)
+        grown = len(segments) - (last - first)
+        if struct.unpack(">I", out[length_at : length_at + 4])[0] == 1:
+            (size,) = struct.unpack(">Q", out[length_at + 8 : length_at + 16])
+            out[length_at + 8 : length_at + 16] = struct.pack(">Q", size + grown)
+        else:
+            (size,) = struct.unpack(">I", out[length_at : length_at + 4])
+            out[length_at : length_at + 4] = struct.pack(">I", size + grown)
+    return bytes(out)
+
+
+@functools.cache
+def openjpeg_comment_bytes() -> int:
+    """Bytes of the comment OpenJPEG writes into every codestream (its version; 39 bytes for
+    OpenJPEG 2.5.4), which the stored mask replaces: a FlowRoI frame's image may take them."""
+    from ._openjpeg import encode_jp2
+
+    jp2 = encode_jp2(np.zeros((8, 8), np.uint8), 2.0)
+    start, end, _ = _codestream(jp2)
+    return sum(size for marker, _, size in _main_header(jp2, start, end) if marker == _COM)
 
 
 def _find_box(jp2: bytes) -> bytes | None:
-    """The payload of the mask box among the file's top-level boxes, or None."""
+    """The payload of format 2's mask box among the file's top-level boxes, or None."""
     pos = 0
     while pos + 8 <= len(jp2):
         length, kind = struct.unpack(">I4s", jp2[pos : pos + 8])
@@ -113,58 +226,80 @@ def _find_box(jp2: bytes) -> bytes | None:
     return None
 
 
+def _find_payload(jp2: bytes) -> bytes | None:
+    """The stored mask's data (block byte, then the grid): from the codestream's tagged
+    comments (format 3), else from format 2's box; None when the file has neither. A codestream
+    whose main header does not parse raises ValueError: a damaged file must not read as one
+    coded plain."""
+    start, end, _ = _codestream(jp2)
+    parts = [
+        jp2[pos + 6 + len(MASK_TAG) : pos + size]
+        for marker, pos, size in _main_header(jp2, start, end)
+        if marker == _COM
+        and jp2[pos + 4 : pos + 6] == b"\x00\x00"
+        and jp2[pos + 6 : pos + 6 + len(MASK_TAG)] == MASK_TAG
+    ]
+    if parts:
+        return b"".join(parts)
+    return _find_box(jp2)
+
+
 def has_mask(jp2: bytes) -> bool:
-    """Whether the JP2 file carries a mask box."""
-    return _find_box(jp2) is not None
+    """Whether the JP2 file carries a stored mask (format 3's comment or format 2's box);
+    ValueError when its codestream's main header does not parse."""
+    return _find_payload(jp2) is not None
 
 
 def mask_block_size(jp2: bytes) -> int | None:
-    """The block size (px) of the mask stored in a frame's JP2 file, None without a mask box.
+    """The block size (px) of the mask stored in a frame's JP2 file, None without one.
 
     The stored mask is an approximation of the RoI coded; readers say how coarse it is (the
     napari layer's name) without decoding the grid."""
-    payload = _find_box(jp2)
+    payload = _find_payload(jp2)
     if not payload:
         return None
-    block = 1 << payload[0]
+    block = 1 << (payload[0] & ~_RAW)
     return block if block in MASK_BLOCKS else None
 
 
 def decode_mask(jp2: bytes, shape: tuple[int, int]) -> np.ndarray:
     """The mask stored in a frame's JP2 file, at full frame size (block-wise: it covers every
-    protected pixel). A frame without a mask box was coded plain (the RoI priority did not
+    protected pixel). A frame without a stored mask was coded plain (the RoI priority did not
     pay, ``FlowRoISettings.plain_fallback``): its mask is the whole frame.
 
     Parameters
     ----------
     jp2 : bytes
-        The frame's JP2 file (format 2).
+        The frame's JP2 file (format 2 or 3).
     shape : tuple of int
         The frame's (Y, X).
 
     Raises
     ------
     ValueError
-        The box's payload does not decode to a grid of the frame.
+        The stored data do not decode to a grid of the frame.
     """
-    payload = _find_box(jp2)
+    payload = _find_payload(jp2)
     if payload is None:
         # a frame the codec fell back to plain JPEG2000 for (settings.plain_fallback): every
         # pixel was coded with the RoI's priority, as a whole-frame RoI gives
         return np.ones(shape, bool)
     if len(payload) < 1:
-        raise ValueError("the frame's RoI mask box is empty")
-    block = 1 << payload[0]
+        raise ValueError("the frame's stored RoI mask is empty")
+    block = 1 << (payload[0] & ~_RAW)
     if block not in MASK_BLOCKS:
         raise ValueError(f"block size {block} is not one of {MASK_BLOCKS}")
     rows, cols = -(-shape[0] // block), -(-shape[1] // block)
-    try:
-        unpacker = zlib.decompressobj(-15)
-        packed = unpacker.decompress(payload[1:], (rows * cols + 7) // 8 + 1)
-    except zlib.error as exc:
-        raise ValueError(f"the mask box does not inflate ({exc})") from exc
-    if len(packed) != (rows * cols + 7) // 8:
-        raise ValueError("the mask box holds a grid of another size")
+    size = (rows * cols + 7) // 8
+    if payload[0] & _RAW:
+        packed = payload[1:]
+    else:
+        try:
+            packed = zlib.decompressobj(-15).decompress(payload[1:], size + 1)
+        except zlib.error as exc:
+            raise ValueError(f"the stored mask does not inflate ({exc})") from exc
+    if len(packed) != size:
+        raise ValueError("the stored mask holds a grid of another size")
     blocks = np.unpackbits(np.frombuffer(packed, np.uint8))[: rows * cols].reshape(rows, cols)
     return full_mask(blocks.astype(bool), block, shape)
 

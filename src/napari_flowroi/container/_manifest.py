@@ -28,10 +28,10 @@ from ..settings import FlowRoISettings
 from ._files import MANIFEST, is_partial
 
 FORMAT_NAME = "flowroi-container"
-FORMAT_VERSION = 2
-#: Versions this software reads: 1 kept each frame's RoI mask as a PNG in masks/, 2 keeps it in a
-#: box of the frame's JP2 file (codec/_mask_box.py).
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: Versions this software reads: 1 kept each frame's RoI mask as a PNG in masks/, 2 in a box of
+#: the frame's JP2 file, 3 keeps it in the codestream's comment (codec/_mask_box.py reads both).
+READABLE_VERSIONS = (1, 2, 3)
 #: Pixel types a container stores (the inputs accepted, see inputs.check_dtype).
 DTYPES = ("uint8", "uint16", "float32", "float64")
 #: Largest frame side a container may claim: JPEG2000 allows 2**32 - 1, but a frame this side
@@ -65,14 +65,14 @@ def record_reserve(raw_bytes: int, has_mask: bool, is_float: bool) -> int:
         "roi_fraction": 0.123456,
     }
     if has_mask:
-        widest.update(cell_coverage=0.1234)  # the mask itself is in the JP2 file (format 2)
+        widest.update(cell_coverage=0.1234)  # the mask itself is in the JP2 file (format 2+)
     if is_float:
         widest["value_range"] = [-1.2345678901234567e-300, -1.2345678901234567e-300]
     return len(_record_line(widest)) + len(_RECORD_SEPARATOR)
 
 
 def masks_in_frames(manifest: dict) -> bool:
-    """Whether each frame's JP2 file carries its RoI mask in a box: format 2 and later, for a
+    """Whether each frame's JP2 file carries its RoI mask (a box, format 2; a comment, 3), for a
     FlowRoI (not plain) run. (Format 1 kept masks as PNGs beside the frames, recorded by their
     mask_sha256.)"""
     return manifest["format_version"] >= 2 and not manifest["settings"].get("plain")

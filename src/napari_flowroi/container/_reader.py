@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import codec
 from ..codec import decode_mask
-from ..codec._mask_box import mask_block_size  # one reader of the box's block size
+from ..codec._mask_box import mask_block_size  # one reader of the stored mask's block size
 from ..errors import FlowRoIError
 from ..outputs import check_file_output
 from ..settings import FlowRoISettings
@@ -197,7 +197,7 @@ class Container:
 
     def coded_plain(self, t: int) -> bool:
         """Whether frame `t` of a FlowRoI run was written as plain JPEG2000 by the fall-back
-        (``FlowRoISettings.plain_fallback``): format 2, and no mask box in its file."""
+        (``FlowRoISettings.plain_fallback``): format 2 or later, and no stored mask in its file."""
         return masks_in_frames(self.manifest) and self.mask_block(t) is None
 
     def frames(self):

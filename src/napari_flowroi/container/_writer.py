@@ -228,7 +228,7 @@ class ContainerWriter:
         t : int
             Frame index.
         encoded : EncodedFrame
-            The coded frame (JP2 file with its mask box, value range).
+            The coded frame (JP2 file with its stored mask, value range).
         cell_coverage : float, optional
             The guard's share of cell pixels inside the RoI, kept so `flowroi info` reports it.
         input_digest : str, optional
