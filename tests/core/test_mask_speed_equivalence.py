@@ -196,6 +196,40 @@ def test_the_dark_field_rules_basins_equal_scikit_images_on_every_sample_frame(s
     assert len(compared) == len(frames) and min(compared) > 0
 
 
+def _integer_frames():
+    """Integer frames of each kind the table look-up takes: dark-field (few bright spots on a
+    dark background) and light, uint8, uint16 and int16, a narrow and a full range."""
+    rng = np.random.default_rng(4)
+    spots = _dark_field_brightness(2)
+    dark16 = (33000 + 40 * np.clip(spots, 0, None)).astype(np.uint16)
+    yield "dark uint16", dark16
+    yield "light uint16", (60000 - dark16.astype(np.int32) + 20000).astype(np.uint16)
+    yield "dark uint8", np.clip(spots * 3 + 10, 0, 255).astype(np.uint8)
+    yield "light uint8", rng.integers(90, 200, (120, 90)).astype(np.uint8)
+    yield "full uint16", rng.integers(0, 65536, (300, 301)).astype(np.uint16)
+    yield "int16", rng.integers(-3000, 3000, (80, 90)).astype(np.int16)
+
+
+@pytest.mark.parametrize("stabilise", [True, False])
+def test_the_stretch_by_table_equals_the_arithmetic_on_every_pixel(stabilise):
+    from napari_flowroi.preprocess import DARK_FIELD, _stretched, _stretches
+
+    darks = []
+    for name, frame in _integer_frames():
+        sample = frame[::2, ::2] if frame.size > 65536 else frame
+        # numpy's float64 scalars, as the stretch takes them (a Python float would make the
+        # arithmetic float32)
+        low, median, high = np.percentile(sample, (0.5, 50, 99.5))
+        dark = stabilise and median - low < DARK_FIELD * (high - low)
+        darks.append(dark)
+        expected = _stretched(frame, low, high, dark)  # the arithmetic on every pixel
+        found = _stretches(frame, stabilise=stabilise)
+        for got, want in zip(found, expected, strict=True):
+            assert got.dtype == np.uint8 and np.array_equal(got, want), name
+        assert (found[0] is found[1]) == (not dark), name  # one array when not dark-field
+    assert any(darks) == stabilise  # both kinds of frame were met
+
+
 # --- the guard's check and the batch share their masks (issue 21, whole-command speed) ----------
 
 HELA = (
