@@ -452,9 +452,8 @@ def mask_speed(data: Path, rounds: int = 3, frames: int = 7) -> list[dict]:
 
 def _command_parts_child(source: str, rate: float, plain: bool) -> dict:
     """(child process) CPU seconds of the parts of `flowroi compress SOURCE --workers 1`, in the
-    order the command runs them: the start-up imports, the first import of the dark-field
-    rule's watershed (scikit-image's, with scipy.ndimage; taken out of the check's time), the
-    missed-cell guard's check (its masks, and its reference cells), the batch."""
+    order the command runs them: the start-up imports, the missed-cell guard's check (its masks,
+    and its reference cells), the batch."""
     started = time.process_time()
     import napari_flowroi.batch  # noqa: F401  (what the command imports to run)
     import napari_flowroi.cli  # noqa: F401
@@ -469,12 +468,6 @@ def _command_parts_child(source: str, rate: float, plain: bool) -> dict:
     settings = FlowRoISettings(compression_rate=rate, plain=plain)
     verdict = None
     if not plain:
-        mark = time.process_time()
-        # attribute imports: scikit-image loads its submodules lazily, on first use (only
-        # dark-field frames need it: on others this part is what the command does not pay)
-        from skimage.segmentation import watershed  # noqa: F401
-
-        parts["watershed import"] = time.process_time() - mark
         real, spent = guard.reference_cells, [0.0]
 
         def timed(extractor, t, **kwargs):
@@ -534,9 +527,7 @@ def _command_left(parts: dict) -> list[str]:
         (
             f"FlowRoI spends {extra:.2f} CPU s more than plain JPEG2000 here; the 1.2 target "
             f"allows {0.2 * p['total']:.2f} s (0.2 × plain's {p['total']:.2f} s). The extra is "
-            "the first import of scikit-image's watershed (scipy.ndimage with it; the "
-            f"dark-field rule's) {share('watershed import')}, the guard's reference cells on "
-            f"its 5 frames {share('check: reference cells')}, and the 12 frames' masks: 5 in "
+            f"the guard's reference cells on its 5 frames {share('check: reference cells')}, and the 12 frames' masks: 5 in "
             f"the check with every frame's preparation {share('check: masks')}, 7 in the "
             "batch, whose coding of the damped background saves part of it (batch "
             f"{f['batch'] - p['batch']:+.2f} s against plain's)."
@@ -574,10 +565,9 @@ def _targets_report(results: dict) -> list[str]:
             (
                 "Where the command's CPU time goes (seconds, one process per run pinned to "
                 f"one CPU, median of {parts['repeats']}; `python benchmarks/speed.py "
-                "--command-parts MOVIE`): *imports*: the command's start-up imports; "
-                "*watershed import*: the first import of scikit-image's watershed "
-                "(scipy.ndimage with it) that the RoI's dark-field rule needs (a movie that is "
-                "not dark-field never imports it; tests/core/test_speed_imports.py); *check*: "
+                "--command-parts MOVIE`): *imports*: the command's start-up imports (neither "
+                "scikit-image nor scipy.ndimage is imported by the command, dark-field movies "
+                "included: tests/core/test_speed_imports.py); *check*: "
                 "the missed-cell guard before coding (`guard.preflight`, 5 frames): the RoI "
                 "masks it computes and the frames it prepares (the batch then codes and starts "
                 "from them, `compress_movie(preflight=)`) and its reference cells "
@@ -686,11 +676,11 @@ def speed_report(results: dict) -> str:
         ),
         (
             "- What is left is the **mask** (RoI extraction; the table above splits it), the "
-            "guard's **reference cells** on its 5 frames and, on dark-field movies, the first "
-            "**import** of scikit-image's watershed and scipy.ndimage (the command's parts "
-            "above; docs/decisions.md: why it stays, and the command's ratio without it); the "
-            "list below "
-            "recomputes FlowRoI ÷ plain for a cheaper mask."
+            "guard's **reference cells** on its 5 frames (the command's parts above); the list "
+            "below recomputes FlowRoI ÷ plain for a cheaper mask. The first import of "
+            "scikit-image's watershed (and scipy.ndimage with it, ~0.2 CPU s per process) is "
+            "gone: the dark-field rule floods its basins with OpenCV "
+            "(`reconstruction.watershed_basins`, the same labels; docs/decisions.md)."
         ),
         "",
         "## Whole compression, one worker",

@@ -59,7 +59,7 @@ import cv2
 import numpy as np
 
 from .masks import clean_mask, ellipse, fill_holes, grow
-from .reconstruction import h_maxima
+from .reconstruction import h_maxima, watershed_basins
 from .settings import FlowRoISettings
 
 #: Window of the local contrast, in full-resolution pixels.
@@ -526,7 +526,8 @@ def _basins(
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Catchment basins, within `candidates`, of the maxima of `brightness` that rise `height`
     above their surroundings (h-maxima as scikit-image defines them, by
-    :func:`~napari_flowroi.reconstruction.h_maxima`; scikit-image's watershed): (number of labels
+    :func:`~napari_flowroi.reconstruction.h_maxima`; scikit-image's watershed, as
+    :func:`~napari_flowroi.reconstruction.watershed_basins` floods it): (number of labels
     including 0, int32 labels with 0 = no basin, (count,) float32 peak brightness of each basin,
     the brightness at its maximum).
 
@@ -536,8 +537,6 @@ def _basins(
     smoothing `brightness` had. Candidate pixels the halved basins miss join the basin beside
     them (two 3x3 steps); any still without one get label 0 (kept whole by the caller, as
     objects without a maximum are)."""
-    from skimage.segmentation import watershed
-
     rows, cols = brightness.shape
     halve = min(rows, cols) >= 64
     small, inside = brightness.astype(np.float32), candidates.astype(np.uint8)
@@ -550,7 +549,7 @@ def _basins(
         return count, np.zeros(brightness.shape, np.int32), np.zeros(max(count, 1), np.float32)
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
-    basins = watershed(-small, markers, mask=inside.astype(bool)).astype(np.int32)
+    basins = watershed_basins(small, markers, inside.astype(bool))
     if halve:
         # labels as uint16 where they fit (OpenCV resizes and dilates them 2x faster than float32)
         up = cv2.resize(

@@ -174,7 +174,7 @@ def aligned_flow_in(
     measured = np.zeros(current.shape, bool)
     if not boxes:
         return flow, measured, (0.0, 0.0)
-    dy, dx = _coarse_drift(current, other)
+    dy, dx = coarse_drift(current, other)
     aligned_other = shift_image(other, -dy, -dx)
     height, width = current.shape
     for rows, cols in boxes:
@@ -213,7 +213,7 @@ def _median_flow(flow: np.ndarray, measured: np.ndarray) -> np.ndarray:
     return np.array([np.median(sample[:, 0]), np.median(sample[:, 1])], np.float32)
 
 
-def _coarse_drift(current: np.ndarray, other: np.ndarray) -> tuple[float, float]:
+def coarse_drift(current: np.ndarray, other: np.ndarray) -> tuple[float, float]:
     """:func:`estimate_drift` on the frames halved (a quarter of the phase correlation's cost);
     what it misses by a fraction of a pixel the residual (median flow) removes."""
     if min(current.shape) < 4 * MIN_DRIFT_SIDE:

@@ -147,7 +147,7 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
     ndarray
         bool (Y, X); all False for a one-frame movie (nothing to compare with).
     """
-    from .flow import estimate_drift, shift_image
+    from .flow import coarse_drift, shift_image
     from .masks import clean_mask, to_shape
 
     n = len(extractor.movie)
@@ -174,8 +174,10 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
     scale = extractor.settings.flow_scale / CHANGE_SCALE
     change = None
     for u in neighbours:
-        # the drift from the prepared (downscaled) frames: the same translation, fewer pixels
-        dy, dx = estimate_drift(extractor.prepared(t), extractor.prepared(u))
+        # the drift from the prepared (downscaled) frames halved again: the same translation, a
+        # quarter of the phase correlation (a third of the reference's time went to it), and the
+        # change is smoothed over more than the fraction of a pixel this gives away
+        dy, dx = coarse_drift(extractor.prepared(t), extractor.prepared(u))
         other = shift_image(standardised(u), -dy / scale, -dx / scale)
         difference = cv2.absdiff(current, other)
         change = difference if change is None else np.minimum(change, difference, out=change)

@@ -39,16 +39,51 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
     frame is not dark-field (or `stabilise` is off)."""
     frame = np.asarray(frame)
     sample = frame[::2, ::2] if frame.size > 65536 else frame
-    low, high = np.percentile(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
+    integer = frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2
+    if integer:
+        # one partition for the three: on integers the 50th percentile is the median exactly
+        # (the mean of two integers, or the one in the middle)
+        low, median, high = np.percentile(sample, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
+    else:
+        low, high = np.percentile(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
     if high <= low:
         blank = np.zeros(frame.shape, np.uint8)
         return blank, blank
-    scaled = (frame.astype(np.float32) - low) * (1.0 / (high - low))
+    if stabilise and not integer:
+        median = np.median(sample)
+    dark = stabilise and (float(median) - low) < DARK_FIELD * (high - low)
+    if not integer:
+        return _stretched(frame, low, high, dark)
+    # an integer pixel's 8-bit values depend on its grey level alone: the same arithmetic on each
+    # level the frame holds once, then a table look-up (the same bytes; 3.0 -> 1.6 ms with the one
+    # partition above, on the 512x512 uint16 frame a 1-MP frame is prepared from)
+    first = int(frame.min())
+    levels = np.arange(first, int(frame.max()) + 1).astype(frame.dtype)
+    linear, stabilised = _stretched(levels, low, high, dark)
+    if frame.dtype == np.uint8:
+        table = np.zeros(256, np.uint8)
+        table[first : first + len(levels)] = linear
+        linear_frame = cv2.LUT(frame, table)
+        if stabilised is linear:
+            return linear_frame, linear_frame
+        table[first : first + len(levels)] = stabilised
+        return linear_frame, cv2.LUT(frame, table)
+    index = frame.astype(np.intp) - first if frame.dtype.kind == "i" else frame - first
+    linear_frame = np.take(linear, index)  # twice as fast as linear[index]
+    return linear_frame, (linear_frame if stabilised is linear else np.take(stabilised, index))
+
+
+def _stretched(
+    values: np.ndarray, low: float, high: float, dark: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The linear and (when `dark`) square-root 8-bit stretches of `values` between the
+    percentiles `low` and `high` (:func:`_stretches`); the same array twice when not `dark`."""
+    scaled = (values.astype(np.float32) - low) * (1.0 / (high - low))
     # clipped in place: numpy's clip into a new array took 1.7 ms on a 0.26-MP frame, in place 0.1
     linear = scaled * 255.0
     np.clip(linear, 0, 255, out=linear)
     linear = linear.astype(np.uint8)
-    if not (stabilise and (float(np.median(sample)) - low) < DARK_FIELD * (high - low)):
+    if not dark:
         return linear, linear
     np.clip(scaled, 0, None, out=scaled)
     cv2.sqrt(scaled, dst=scaled)

@@ -1,10 +1,15 @@
-"""Exact h-maxima (scikit-image's ``h_maxima``) computed with OpenCV, for the dark-field edge.
+"""Exact h-maxima (scikit-image's ``h_maxima``) and marker watershed (scikit-image's
+``watershed``) computed with OpenCV, for the dark-field edge.
 
 Written here rather than taken from scikit-image because its grey reconstruction visits every
 pixel in sorted order in a Cython loop: 8 ms on the 256x256 image of a 1-MP frame, a quarter of
 the whole RoI mask's budget. The same reconstruction is the fixed point of a 3x3 dilation clipped
 by the image, which OpenCV iterates fast; the result is scikit-image's exactly (tested equal in
 tests/core/test_mask_speed_equivalence.py), not an approximation of it.
+
+The watershed (:func:`watershed_basins`) is here so that the command does not import
+scikit-image's: that import brings scipy.ndimage and costs ~0.2 s of CPU per process, a sixth of
+a short movie's plain JPEG2000 compression (docs/speed.md), for a flood of a few milliseconds.
 """
 
 from __future__ import annotations
@@ -112,9 +117,11 @@ def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 RECONSTRUCT_STEP = 16
 
 
-def _reconstruct(seed: np.ndarray, mask: np.ndarray, settled=None) -> np.ndarray:
+def _reconstruct(
+    seed: np.ndarray, mask: np.ndarray, settled=None, kernel: np.ndarray | None = None
+) -> np.ndarray:
     """Grey reconstruction by dilation of `seed` under `mask` (float32, seed <= mask, 3x3
-    neighbourhood): 3x3 dilations each clipped by `mask`, until nothing changes, or until
+    neighbourhood, or `kernel`'s): dilations each clipped by `mask`, until nothing changes, or until
     ``settled(rec, highest value changed in the last iteration)`` says what the caller asks no
     longer can.
 
@@ -127,7 +134,7 @@ def _reconstruct(seed: np.ndarray, mask: np.ndarray, settled=None) -> np.ndarray
     rec = seed.copy()
     rows, cols = rec.shape
     window = (slice(0, rows), slice(0, cols))
-    kernel = np.ones((3, 3), np.uint8)
+    kernel = np.ones((3, 3), np.uint8) if kernel is None else kernel
     while True:
         part, part_mask = rec[window].copy(), np.ascontiguousarray(mask[window])
         grown = np.empty_like(part)
@@ -155,3 +162,86 @@ def _grown_window(
         slice(max(0, changed_rows[0] - margin), min(shape[0], changed_rows[-1] + 1 + margin)),
         slice(max(0, changed_cols[0] - margin), min(shape[1], changed_cols[-1] + 1 + margin)),
     )
+
+
+def watershed_basins(image: np.ndarray, markers: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """``skimage.segmentation.watershed(-image, markers, mask=within)`` (connectivity 1, no
+    compactness, no watershed line): the basins of `image`'s bright markers, flooded downhill
+    within `within`, as int32 labels (0 = unreached or outside), computed with OpenCV.
+
+    Written here because scikit-image's import brings scipy.ndimage (~0.2 s of CPU per process,
+    module docstring) and neither OpenCV's watershed (it floods by the colour difference of
+    neighbours, not by the image's value) nor another dependency floods by value. It is not a
+    priority queue: scikit-image's flood pops pixels in the order of their flood level, and each
+    takes the label of the neighbour that reaches it first, which can be read off the levels:
+
+    - The level of a pixel (here in brightness: the highest, over 4-connected paths within
+      `within` from a marker, of the lowest value on the path) is the grey reconstruction by
+      dilation of the markers' values under the image (a cross kernel: 4-connected), which
+      OpenCV iterates (:func:`_reconstruct`). The queue pops pixels in the order of these levels.
+    - A pixel below its best neighbour's level is reached first from that neighbour: it takes
+      its label. A pixel at its best neighbour's level lies beyond the pass that flooded it (it
+      is brighter than that pass): every pixel of that connected plateau of levels was flooded
+      from the plateau's entry (a pixel of the same level that climbs, or a marker) and takes its
+      label.
+    - Labels follow these parents to a marker by pointer jumping.
+
+    Where two different neighbours are at exactly the same level (equal values where two floods
+    meet), scikit-image's queue order (the age of its entries) decides and this choice may
+    differ: tested equal on smooth float images and on the dark-field frames of the benchmark
+    movies (tests/core/test_mask_speed_equivalence.py); on images of a few integer levels a few
+    per cent of the pixels differ.
+
+    Parameters
+    ----------
+    image : ndarray
+        float32 2-D image; markers flood towards lower values.
+    markers : ndarray
+        int32 labels of the markers (0 elsewhere), same shape.
+    within : ndarray
+        bool, same shape: the pixels that may be flooded.
+
+    Returns
+    -------
+    ndarray
+        int32 labels, same shape.
+    """
+    low = np.float32(-np.inf)
+    # a border of -inf, so that every neighbour of an image pixel has a valid flat index
+    ceiling = np.pad(np.where(within, image, low).astype(np.float32), 1, constant_values=low)
+    seeds = np.pad(markers.astype(np.int32), 1)
+    level = np.where(seeds > 0, ceiling, low)
+    level = _reconstruct(level, ceiling, kernel=cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)))
+    width, flat_level, seeds = level.shape[1], level.ravel(), seeds.ravel()
+    reached = np.flatnonzero((flat_level > low) & (seeds == 0))
+    steps = (-width, width, -1, 1)
+    around = [flat_level[reached + step] for step in steps]
+    best = np.maximum(np.maximum(around[0], around[1]), np.maximum(around[2], around[3]))
+    # the first neighbour at the best level (where several are, see the docstring)
+    towards = reached + steps[-1]
+    for step, value in zip(steps[-2::-1], around[-2::-1], strict=True):
+        towards = np.where(value == best, reached + step, towards)
+    parent = np.arange(flat_level.size)
+    climbs = best > flat_level[reached]
+    parent[reached[climbs]] = towards[climbs]
+    plateau = reached[~climbs]
+    if plateau.size:
+        on_plateau = np.zeros(flat_level.size, np.uint8)
+        on_plateau[plateau] = 1
+        count, pieces = cv2.connectedComponents(on_plateau.reshape(level.shape), connectivity=4)
+        pieces = pieces.ravel()
+        # each plateau's entry: a neighbour of the same level off the plateau (it climbs, or is a
+        # marker); none (equal levels met, see above): the border pixel 0, i.e. no basin
+        entry = np.zeros(count, np.intp)
+        plateau_level = flat_level[plateau]
+        for step in steps:
+            beside = plateau + step
+            found = (on_plateau[beside] == 0) & (flat_level[beside] == plateau_level)
+            entry[pieces[plateau[found]]] = beside[found]
+        parent[plateau] = entry[pieces[plateau]]
+    while True:  # pointer jumping: each round halves every path to its marker
+        jumped = parent[parent]
+        if np.array_equal(jumped, parent):
+            break
+        parent = jumped
+    return seeds[parent].reshape(level.shape)[1:-1, 1:-1].copy()

@@ -177,20 +177,24 @@ def _streamed_movie(n_frames, shape=(96, 128)):
 
 
 def test_peak_memory_does_not_grow_with_the_number_of_frames(tmp_path):
-    """16 vs 64 streamed frames: the peak of traced allocations stays the same (after a warm-up
-    run, so lazily imported modules are not counted). The cycle collector stays on, as in use.
-    benchmarks/long_movie.py measures the process's peak RSS for 100 vs 2,000 1-MP frames."""
+    """16 vs 112 streamed frames: the peak of traced allocations grows by less than half a
+    frame's bytes per extra frame, so no frame, mask or frame-sized array is kept per frame (after
+    a warm-up run, so lazily imported modules are not counted). The cycle collector stays on, as in
+    use. benchmarks/long_movie.py measures the process's peak RSS for 100 vs 2,000 1-MP frames."""
     import gc
     import tracemalloc
 
+    shape = (96, 128)
     compress_movie(_streamed_movie(4), tmp_path / "warm-up", FlowRoISettings(compression_rate=20))
-    peaks = {16: [], 64: []}
+    peaks = {16: [], 112: []}
     # The smallest of two runs each: when the look-ahead thread and the cycle collector happen to
-    # run varies the peak by a frame's worth of arrays (seen under load); growth with the number
-    # of frames shows in every run.
+    # run varies the peak by a frame's worth of arrays (seen under load: a ratio of peaks at 16
+    # and 64 frames failed a 1.25 limit in 2 of 3 whole-suite runs on a loaded machine, 1.11 when
+    # run alone); per extra frame, over 96 of them, that is a few hundred bytes. The run's records
+    # of each frame (manifest, digests) add ~2.5 KB per frame; a kept frame would add 12 KB.
     for run in range(2):
-        for n_frames in (16, 64):
-            movie = _streamed_movie(n_frames)
+        for n_frames in (16, 112):
+            movie = _streamed_movie(n_frames, shape)
             gc.collect()
             tracemalloc.start()
             try:
@@ -199,7 +203,8 @@ def test_peak_memory_does_not_grow_with_the_number_of_frames(tmp_path):
                 peaks[n_frames].append(tracemalloc.get_traced_memory()[1])
             finally:
                 tracemalloc.stop()
-    assert min(peaks[64]) < 1.25 * min(peaks[16]), peaks
+    growth = (min(peaks[112]) - min(peaks[16])) / (112 - 16)
+    assert growth < 0.5 * shape[0] * shape[1], peaks
 
 
 def test_finding_the_next_roi_beside_the_encode_writes_the_same_bytes(tmp_path, discs, monkeypatch):

@@ -4,10 +4,10 @@ import pytest
 
 from napari_flowroi.flow import (
     _clear_uncovered_border,
-    _coarse_drift,
     _median_flow,
     aligned_flow,
     aligned_flow_in,
+    coarse_drift,
     dense_flow,
     estimate_drift,
     flow_boxes,
@@ -84,7 +84,7 @@ def test_flow_in_boxes_is_the_box_flows_less_their_median(drift_only):
     current, other = (to_uint8(f) for f in drift_only.frames[2:4])
     boxes = [(slice(10, 70), slice(20, 90)), (slice(80, 170), slice(100, 200))]
     flow, measured, (dy, dx) = aligned_flow_in(current, other, boxes, "farneback")
-    coarse_dy, coarse_dx = _coarse_drift(current, other)
+    coarse_dy, coarse_dx = coarse_drift(current, other)
     aligned_other = shift_image(other, -coarse_dy, -coarse_dx)
     raw = np.zeros(current.shape + (2,), np.float32)
     for rows, cols in boxes:

@@ -1,5 +1,5 @@
-"""Speed-ups that must not change a mask or a coded byte: the fast h-maxima
-(napari_flowroi.reconstruction) gives what scikit-image's gives; the batch codes the masks the
+"""Speed-ups that must not change a mask or a coded byte: the fast h-maxima and the watershed
+(napari_flowroi.reconstruction) give what scikit-image's give; the batch codes the masks the
 missed-cell guard's check computed, and writes the bytes it would have written without them."""
 
 from pathlib import Path
@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from skimage.morphology import h_maxima as skimage_h_maxima
 from skimage.morphology import reconstruction
+from skimage.segmentation import watershed
 
+from napari_flowroi import appearance
 from napari_flowroi.appearance import coarse_background
-from napari_flowroi.reconstruction import _reconstruct, h_maxima
+from napari_flowroi.reconstruction import _reconstruct, h_maxima, watershed_basins
 
 
 def _blobs(seed: int, shape=(96, 128), count=12, plateau=False) -> np.ndarray:
@@ -116,6 +118,116 @@ def test_reconstruction_equals_scikit_image(seed):
     seed_image = np.minimum(mask, np.where(rng.random(mask.shape) < 0.01, mask, mask.min()))
     expected = reconstruction(seed_image, mask, method="dilation")
     assert np.array_equal(_reconstruct(seed_image, mask), expected.astype(np.float32))
+
+
+#: Images with flat stretches where floods meet at exactly the same value (the serpentine's flat
+#: background, a few integer levels): there scikit-image's queue order decides (the docstring of
+#: watershed_basins), so only what is flooded, not by which marker, is compared.
+TIED = ("serpentine 0", "serpentine 1", "integer levels")
+
+
+def _markers_and_masks(image: np.ndarray, height: float):
+    """Markers as appearance._basins makes them (h-maxima within the mask, 8-connected pieces)
+    under three masks: the brighter half, random blobs, everything."""
+    rng = np.random.default_rng(0)
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, image.shape).astype(np.float32), (0, 0), 3)
+    for within in (image > np.median(image), blobs > 0, np.ones(image.shape, bool)):
+        maxima = h_maxima(image.astype(np.float64), height, within=within)
+        yield cv2.connectedComponents(maxima, connectivity=8)[1], within
+
+
+@pytest.mark.parametrize("height", [0.5, 7.0])
+@pytest.mark.parametrize("name, image", IMAGES, ids=[name for name, _ in IMAGES])
+def test_watershed_basins_equal_scikit_images_watershed(name, image, height):
+    image = image.astype(np.float32)
+    for markers, within in _markers_and_masks(image, height):
+        expected = watershed(-image, markers, mask=within)
+        found = watershed_basins(image, markers, within)
+        assert found.dtype == np.int32 and found.shape == image.shape
+        if name in TIED:
+            assert np.array_equal(found > 0, expected > 0)  # the same pixels flooded
+            assert np.array_equal(found[markers > 0], markers[markers > 0])
+        else:
+            assert np.array_equal(found, expected)
+
+
+def test_watershed_basins_split_touching_domes_at_the_valley():
+    # not vacuous: two domes joined by a saddle, each flooding its own side; a pixel no marker
+    # reaches within the mask stays 0
+    rows, cols = np.mgrid[:40, :80]
+    image = (
+        50 * np.exp(-((rows - 20) ** 2 + (cols - 20) ** 2) / 120.0)
+        + 20 * np.exp(-((rows - 20) ** 2 + (cols - 55) ** 2) / 120.0)
+    ).astype(np.float32)
+    markers = np.zeros(image.shape, np.int32)
+    markers[20, 20], markers[20, 55] = 1, 2
+    within = image > 0.5
+    within[0, 0] = True  # cut off from both domes
+    found = watershed_basins(image, markers, within)
+    valley = int(np.argmin(image[20, 20:56])) + 20
+    assert (found[20, 20:valley] == 1).all() and (found[20, valley + 1 : 56] == 2).all()
+    assert found[0, 0] == 0 and (found[~within] == 0).all()
+    assert np.array_equal(found, watershed(-image, markers, mask=within))
+
+
+@pytest.mark.parametrize("sample", ["hela_nuclei.tif", "gowt1_nuclei.tif"])
+def test_the_dark_field_rules_basins_equal_scikit_images_on_every_sample_frame(sample, monkeypatch):
+    # the whole appearance rule on the shipped dark-field samples, frame by frame
+    import tifffile
+
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    frames = tifffile.imread(Path(appearance.__file__).parent / "sample_data" / sample)
+    compared = []
+
+    def checked(image, markers, within):
+        found = watershed_basins(image, markers, within)
+        assert np.array_equal(found, watershed(-image, markers, mask=within))
+        compared.append(int((found > 0).sum()))
+        return found
+
+    monkeypatch.setattr(appearance, "watershed_basins", checked)
+    extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
+    for t in range(len(frames)):
+        assert extractor.dark_field(t)
+        extractor.regions(t)
+    assert len(compared) == len(frames) and min(compared) > 0
+
+
+def _integer_frames():
+    """Integer frames of each kind the table look-up takes: dark-field (few bright spots on a
+    dark background) and light, uint8, uint16 and int16, a narrow and a full range."""
+    rng = np.random.default_rng(4)
+    spots = _dark_field_brightness(2)
+    dark16 = (33000 + 40 * np.clip(spots, 0, None)).astype(np.uint16)
+    yield "dark uint16", dark16
+    yield "light uint16", (60000 - dark16.astype(np.int32) + 20000).astype(np.uint16)
+    yield "dark uint8", np.clip(spots * 3 + 10, 0, 255).astype(np.uint8)
+    yield "light uint8", rng.integers(90, 200, (120, 90)).astype(np.uint8)
+    yield "full uint16", rng.integers(0, 65536, (300, 301)).astype(np.uint16)
+    yield "int16", rng.integers(-3000, 3000, (80, 90)).astype(np.int16)
+
+
+@pytest.mark.parametrize("stabilise", [True, False])
+def test_the_stretch_by_table_equals_the_arithmetic_on_every_pixel(stabilise):
+    from napari_flowroi.preprocess import DARK_FIELD, _stretched, _stretches
+
+    darks = []
+    for name, frame in _integer_frames():
+        sample = frame[::2, ::2] if frame.size > 65536 else frame
+        # numpy's float64 scalars, as the stretch takes them (a Python float would make the
+        # arithmetic float32)
+        low, median, high = np.percentile(sample, (0.5, 50, 99.5))
+        dark = stabilise and median - low < DARK_FIELD * (high - low)
+        darks.append(dark)
+        expected = _stretched(frame, low, high, dark)  # the arithmetic on every pixel
+        found = _stretches(frame, stabilise=stabilise)
+        for got, want in zip(found, expected, strict=True):
+            assert got.dtype == np.uint8 and np.array_equal(got, want), name
+        assert (found[0] is found[1]) == (not dark), name  # one array when not dark-field
+    assert any(darks) == stabilise  # both kinds of frame were met
 
 
 # --- the guard's check and the batch share their masks (issue 21, whole-command speed) ----------
