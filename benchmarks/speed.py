@@ -177,7 +177,7 @@ def movie_inputs(data: Path, tmp: Path, n_frames: int) -> dict[str, Path]:
 
 class _Split:
     """Wall time spent in the mask (RoI extraction and the guard's coverage count) and in coding (RoI
-    priority, mask box, JPEG2000 with rate control) during a compress_movie call; the rest is
+    priority, stored mask, JPEG2000 with rate control) during a compress_movie call; the rest is
     overhead (reading frames, writing files and the manifest, scheduling)."""
 
     def __init__(self):
@@ -639,7 +639,7 @@ def speed_report(results: dict) -> str:
         (
             "- **Coding** costs FlowRoI no more than plain JPEG2000: the damped background has "
             "fewer significant bits, so OpenJPEG codes it slightly faster, and RoI priority (the "
-            "background base blurred on a 4-px grid, the soft edge) plus the mask box cost "
+            "background base blurred on a 4-px grid, the soft edge) plus the stored mask cost "
             "~0.02–0.03 s/frame at 1 MP."
         ),
         "- **Rate control** hits the byte budget in one encode: "
@@ -689,7 +689,7 @@ def speed_report(results: dict) -> str:
             "`batch.compress_movie(path, out, settings, workers=1)`, i.e. `flowroi compress IN OUT "
             "--workers 1` without the command's start-up: reading the frames, RoI, coding, writing "
             "the container. FlowRoI with the default settings, plain = `--plain`. *mask*: RoI "
-            "extraction and the guard's coverage count; *coding*: RoI priority, mask box and JPEG2000 with "
+            "extraction and the guard's coverage count; *coding*: RoI priority, stored mask and JPEG2000 with "
             "rate control; *overhead*: the rest (reading, writing, manifest)."
         ),
         "",

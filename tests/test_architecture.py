@@ -7,7 +7,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parents[1] / "src" / "napari_flowroi"
 ARCHITECTURE = Path(__file__).parents[1] / "docs" / "architecture.md"
 #: Arrows allowed to point up the table (importer -> imported, by top-level module or package):
-#: none since the mask box moved into `codec/`; a new one must be argued for here.
+#: none since the stored mask moved into `codec/`; a new one must be argued for here.
 UP_ARROWS: set[tuple[str, str]] = set()
 GUI = ("napari", "qtpy", "PyQt5", "PyQt6", "PySide2", "PySide6", "magicgui", "superqt", "vispy")
 

@@ -36,14 +36,14 @@ def contrast_limits(container) -> list[float]:
 
 def stored_roi_note(container, samples: int = 5) -> dict:
     """What the stored RoI layer is, in words: its block size(s) and the share of the frame the
-    blocks cover (from up to `samples` frames spread over the movie; the box is read, the
+    blocks cover (from up to `samples` frames spread over the movie; the stored mask is read, the
     frames are not decoded), against the share of the RoI that was coded (the manifest's)."""
     records = container.manifest["frames"]
     coded = sum(r.get("roi_fraction", 0.0) for r in records) / max(len(records), 1)
     frames = sorted({int(t) for t in np.linspace(0, len(records) - 1, min(samples, len(records)))})
     found = {t: container.mask_block(t) for t in frames}  # each frame's file read once here
     blocks = sorted({b for b in found.values() if b is not None})
-    # frames the opt-in fall-back wrote as plain JPEG2000 carry no box: their RoI is the frame
+    # frames the opt-in fall-back wrote as plain JPEG2000 carry no stored mask: their RoI is the frame
     plain = [t for t, b in found.items() if b is None and container.coded_plain(t)]
     stored = float(np.mean([container.read_mask(t).mean() for t in frames])) if frames else 0.0
     if not blocks:  # format 1 (PNG masks): the grid is not read here
