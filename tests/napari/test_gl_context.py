@@ -6,21 +6,22 @@ context only exists once Qt has composed the window with the dock."""
 import numpy as np
 
 
-def _removal_contexts(viewer, qtbot, monkeypatch, remove):
+def _removal_contexts(widget, qtbot, monkeypatch, remove):
     """For each GL flush napari runs while `remove()` removes layers: was the canvas's own
     context current?"""
     from qtpy.QtGui import QOpenGLContext
     from vispy.gloo.context import GLContext
 
-    from napari_flowroi.napari._gl_context import scene_canvas
+    from napari_flowroi.napari._gl_context import canvas_widget
 
-    canvas = scene_canvas(viewer)
+    canvas = canvas_widget(widget)
+    assert canvas is not None  # the dock finds the viewer's canvas
     original = GLContext.flush_commands
     own = []
 
     # vispy connects this method by its name: the stand-in keeps it
     def flush_commands(self, event=None):
-        own.append(QOpenGLContext.currentContext() == canvas.native.context())
+        own.append(QOpenGLContext.currentContext() == canvas.context())
         return original(self, event)
 
     qtbot.wait(200)  # paints and compositions of the window happen first
@@ -41,16 +42,17 @@ def test_layer_removals_free_gl_objects_in_the_canvas_context(
     labels = viewer.add_labels((hsc_cut > 128).astype(np.uint8), name="labels")
     listeners = len(viewer.layers.events.removing.callbacks)
     widget = FlowRoIWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="FlowRoI compression")
+    dock = viewer.window.add_dock_widget(widget, name="FlowRoI compression")
     qtbot.waitUntil(lambda: widget.live_layers is not None and widget.live_layers.alive())
     qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
 
-    own = _removal_contexts(viewer, qtbot, monkeypatch, lambda: viewer.layers.remove(points))
+    own = _removal_contexts(widget, qtbot, monkeypatch, lambda: viewer.layers.remove(points))
     assert own and all(own), own  # napari flushed, and only in the canvas's context
 
-    # the preview layers the dock removes when it closes, and a layer the user removes after
-    # the preview layers the dock removes when it closes; then it stops listening
-    own = _removal_contexts(viewer, qtbot, monkeypatch, widget._teardown)
+    # the preview layers the dock removes when its × closes it (napari takes it out of the
+    # window first); then it stops listening
+    own = _removal_contexts(widget, qtbot, monkeypatch, dock.destroyOnClose)
+    assert widget.closed
     assert own and all(own), own
     assert not any(layer.metadata.get("flowroi_role") for layer in viewer.layers)
     assert len(viewer.layers.events.removing.callbacks) == listeners

@@ -14,45 +14,62 @@ points layer's markers): the next draw read freed memory and died in ``glDrawArr
 (docs/napari.md, "The OpenGL crash"). Making the canvas's context current just before each
 removal puts the deletions where they belong.
 
-napari offers no public handle on its canvas, hence the guarded walk to it below: without one
-(a headless viewer, another napari layout) nothing is done and nothing fails.
+napari offers no public handle on its canvas (its private attributes warn when a plugin reads
+them), so the canvas is found through Qt: the vispy OpenGL widget inside napari's viewer in the
+dock's own window, and remembered: closing the dock with its × takes it out of the window before
+its preview layers are removed. Without one (not docked yet, a headless viewer) nothing is done.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-
-def scene_canvas(viewer):
-    """The viewer's vispy SceneCanvas, or None when the viewer has no drawn canvas."""
-    window = getattr(viewer, "window", None)
-    qt_viewer = getattr(window, "_qt_viewer", None)
-    canvas = getattr(qt_viewer, "canvas", None)
-    return getattr(canvas, "_scene_canvas", None)
+from qtpy.QtWidgets import QOpenGLWidget, QWidget
 
 
-def make_canvas_current(viewer) -> bool:
-    """Make the viewer's canvas context the current OpenGL context; True when done."""
-    canvas = scene_canvas(viewer)
-    if canvas is None:
-        return False
-    try:
-        canvas.set_current()
-    except (RuntimeError, AttributeError):  # the canvas is being closed with its window
-        return False
-    return True
+def _in_napari_viewer(widget: QWidget) -> bool:
+    """Whether `widget` lies inside napari's viewer widget (``QtViewer``), not another dock's."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if type(parent).__name__ == "QtViewer":
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def canvas_widget(dock: QWidget) -> QOpenGLWidget | None:
+    """The viewer's canvas (vispy's OpenGL widget) in the window holding `dock`, or None."""
+    window = dock.window()
+    if window is dock:  # not docked (yet)
+        return None
+    canvases = [
+        widget
+        for widget in window.findChildren(QOpenGLWidget)
+        if type(widget).__module__.startswith("vispy") and _in_napari_viewer(widget)
+    ]
+    return canvases[0] if len(canvases) == 1 else None
 
 
 class CanvasContextOnRemoval:
     """While connected, each layer removal in `viewer` starts with the canvas's context current
     (``layers.events.removing`` comes before napari frees the layer's GL objects)."""
 
-    def __init__(self, viewer):
-        self.viewer = viewer
+    def __init__(self, viewer, dock: QWidget):
+        self.viewer, self.dock = viewer, dock
+        self.canvas: QOpenGLWidget | None = None  # the last one found
         viewer.layers.events.removing.connect(self._removing)
 
     def _removing(self, *_):
-        make_canvas_current(self.viewer)
+        self.make_current()
+
+    def make_current(self) -> bool:
+        """Make the canvas's OpenGL context current on this thread; True when done."""
+        with contextlib.suppress(RuntimeError):  # a Qt object already deleted
+            self.canvas = canvas_widget(self.dock) or self.canvas
+            if self.canvas is not None and self.canvas.isValid():
+                self.canvas.makeCurrent()
+                return True
+        return False
 
     def disconnect(self) -> None:
         with contextlib.suppress(RuntimeError, TypeError, ValueError, AttributeError):

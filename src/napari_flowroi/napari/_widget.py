@@ -127,7 +127,7 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         for event in ("inserted", "removed", "reordered"):
             getattr(self.viewer.layers.events, event).connect(self._layers_changed)
         # napari frees a removed layer's GL objects outside the paint: see _gl_context.py
-        self.gl_context = CanvasContextOnRemoval(self.viewer)
+        self.gl_context = CanvasContextOnRemoval(self.viewer, self)
         self.destroyed.connect(partial(FlowRoIWidget._teardown, self))
 
     @property
