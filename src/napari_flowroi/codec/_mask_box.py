@@ -117,26 +117,38 @@ def encode_mask(mask: np.ndarray, max_bytes: float = float("inf")) -> bytes:
     return data
 
 
-def _codestream(jp2: bytes) -> tuple[int, int, int]:
-    """(start, end) of the codestream in a JP2 file (or a bare codestream) and where the length
-    of its box is (-1: a bare codestream, or a box running to the end of the file)."""
-    if jp2[:2] == b"\xff\x4f":
-        return 0, len(jp2), -1
+def _boxes(jp2: bytes):
+    """(type, position, header bytes, length, where its length is) of the file's top-level
+    boxes, up to the first whose length cannot be read; where = -1 for a box running to the end
+    of the file (length 0). One walk for the codestream (format 3) and format 2's mask box.
+    (container/_jp2.py walks boxes to check headers, raising on damage; the codec cannot import
+    the container, which builds on it.)"""
     pos = 0
     while pos + 8 <= len(jp2):
         length, kind = struct.unpack(">I4s", jp2[pos : pos + 8])
         header, where = 8, pos
         if length == 1:
             if pos + 16 > len(jp2):
-                break
+                return
             length, header = struct.unpack(">Q", jp2[pos + 8 : pos + 16])[0], 16
         elif length == 0:
             length, where = len(jp2) - pos, -1
-        if length < header or pos + length > len(jp2):
+        if length < header:
+            return
+        yield kind, pos, header, length, where
+        pos += length
+
+
+def _codestream(jp2: bytes) -> tuple[int, int, int]:
+    """(start, end) of the codestream in a JP2 file (or a bare codestream) and where the length
+    of its box is (-1: a bare codestream, or a box running to the end of the file)."""
+    if jp2[:2] == b"\xff\x4f":
+        return 0, len(jp2), -1
+    for kind, pos, header, length, where in _boxes(jp2):
+        if pos + length > len(jp2):
             break
         if kind == b"jp2c":
             return pos + header, pos + length, where
-        pos += length
     raise ValueError("no JPEG2000 codestream in the file")
 
 
@@ -208,21 +220,9 @@ def openjpeg_comment_bytes() -> int:
 
 def _find_box(jp2: bytes) -> bytes | None:
     """The payload of format 2's mask box among the file's top-level boxes, or None."""
-    pos = 0
-    while pos + 8 <= len(jp2):
-        length, kind = struct.unpack(">I4s", jp2[pos : pos + 8])
-        header = 8
-        if length == 1:
-            if pos + 16 > len(jp2):
-                return None
-            length, header = struct.unpack(">Q", jp2[pos + 8 : pos + 16])[0], 16
-        elif length == 0:
-            length = len(jp2) - pos
-        if length < header:
-            return None
+    for kind, pos, header, length, _ in _boxes(jp2):
         if kind == b"uuid" and jp2[pos + header : pos + header + 16] == MASK_UUID:
             return jp2[pos + header + 16 : pos + length]
-        pos += length
     return None
 
 
