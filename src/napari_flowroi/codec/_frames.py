@@ -134,9 +134,7 @@ def encode_frame(
     )
 
 
-def priority_pays(
-    original: np.ndarray, coded: bytes, plain: bytes, mask: np.ndarray, box_bytes: int = 0
-) -> bool:
+def priority_pays(original: np.ndarray, coded: bytes, plain: bytes, mask: np.ndarray) -> bool:
     """Whether the frame coded with the RoI priority (`coded`) holds the RoI better than plain
     JPEG2000 of the frame at the same byte budget (`plain`).
 
@@ -158,8 +156,6 @@ def priority_pays(
         plain frame, both coded to the same budget.
     mask : ndarray of bool
         The RoI.
-    box_bytes : int
-        Bytes `coded` will carry besides its file as given (0 when its stored mask is attached).
 
     Returns
     -------
@@ -170,7 +166,7 @@ def priority_pays(
     for jp2 in (coded, plain):
         diff = decode_jp2(jp2)[mask].astype(np.float32) - inside
         errors.append(float(np.dot(diff, diff)))
-    extra_bits = 8.0 * (len(coded) + box_bytes - len(plain)) / original.size
+    extra_bits = 8.0 * (len(coded) - len(plain)) / original.size
     return errors[0] * 2.0 ** (2.0 * extra_bits) < errors[1]
 
 
