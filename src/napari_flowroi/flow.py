@@ -121,27 +121,37 @@ def flow_boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
     own = _boxes(mask.astype(np.uint8), margin)
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1,) * 2, np.uint8))
     grouped = _boxes(grown, margin // 2)
-    boxes = min(own, grouped, key=_area)
+    # the first of the two when their areas tie, as min() chose before the boxes were arrays
+    boxes = own if _area(own) <= _area(grouped) else grouped
     if _area(boxes) > WHOLE_FRAME_SHARE * height * width:
         return [(slice(0, height), slice(0, width))]
-    return boxes
-
-
-def _boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
-    """The bounding box of each 8-connected region of `mask`, grown by `margin` (clipped)."""
-    count, _labels, stats = regions_with_stats(mask)
-    height, width = mask.shape
     return [
-        (
-            slice(max(0, y - margin), min(height, y + h + margin)),
-            slice(max(0, x - margin), min(width, x + w + margin)),
-        )
-        for x, y, w, h, _pixels in stats[1:count]
+        (slice(int(top), int(bottom)), slice(int(left), int(right)))
+        for top, bottom, left, right in boxes
     ]
 
 
-def _area(boxes: list[tuple[slice, slice]]) -> int:
-    return sum((rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes)
+def _boxes(mask: np.ndarray, margin: int) -> np.ndarray:
+    """The bounding box of each 8-connected region of `mask`, grown by `margin` (clipped), as
+    rows (top, bottom, left, right) of an int64 array: computed for all regions at once, since
+    a dense frame (E. coli's colony) has thousands of regions and flow_boxes only needs the
+    areas of both groupings before it picks one (a Python loop per region took ~0.3 ms)."""
+    count, _labels, stats = regions_with_stats(mask)
+    height, width = mask.shape
+    x, y, w, h = (stats[1:count, k].astype(np.int64) for k in range(4))
+    return np.stack(
+        [
+            np.maximum(0, y - margin),
+            np.minimum(height, y + h + margin),
+            np.maximum(0, x - margin),
+            np.minimum(width, x + w + margin),
+        ],
+        axis=1,
+    )
+
+
+def _area(boxes: np.ndarray) -> int:
+    return int(((boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])).sum())
 
 
 #: See flow_boxes.
