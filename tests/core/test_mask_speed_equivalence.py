@@ -13,7 +13,7 @@ from skimage.segmentation import watershed
 
 from napari_flowroi import appearance
 from napari_flowroi.appearance import coarse_background
-from napari_flowroi.reconstruction import _reconstruct, h_maxima, watershed_basins
+from napari_flowroi.reconstruction import _ranks, _reconstruct, h_maxima, watershed_basins
 
 
 def _blobs(seed: int, shape=(96, 128), count=12, plateau=False) -> np.ndarray:
@@ -72,6 +72,8 @@ IMAGES = (
         ("odd shape", _blobs(7, shape=(33, 71), count=4)),
         ("one row", _blobs(8, shape=(1, 64), count=2)),
         ("constant", np.full((20, 30), 3.0, np.float32)),
+        # more than 2**15 pixels: ranks in float32, not uint16 (test_ranks_fit_their_type)
+        ("large", _blobs(9, shape=(190, 210), count=60)),
     ]
 )
 
@@ -103,6 +105,18 @@ def test_fast_h_maxima_within_a_mask_equals_scikit_image_there(name, image, heig
         found = h_maxima(image, height, within=within)
         assert found.dtype == np.uint8
         assert np.array_equal(found.astype(bool), expected & within)
+
+
+@pytest.mark.parametrize("shape, dtype", [((128, 256), np.uint16), ((129, 256), np.float32)])
+def test_ranks_fit_their_type(shape, dtype):
+    # the equalities above run both types: uint16 up to 2**16 ranks, float32 beyond
+    image = _blobs(3, shape=shape).astype(np.float64)
+    seed = image - 2.0
+    seed_rank, image_rank, values = _ranks(seed, image)
+    assert seed_rank.dtype == image_rank.dtype == dtype
+    assert np.array_equal(values[seed_rank.astype(np.intp)], seed)
+    assert np.array_equal(values[image_rank.astype(np.intp)], image)
+    assert np.all(np.diff(values) >= 0)
 
 
 def test_h_maxima_finds_domes_on_these_images():
