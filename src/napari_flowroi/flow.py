@@ -216,10 +216,16 @@ def _median_flow(flow: np.ndarray, measured: np.ndarray) -> np.ndarray:
     order) when there are 4096 or more: ``np.median(flow[measured][::4], axis=0)``, but from
     the indices of every 4th pixel and a median per component (0.6 ms instead of 1.6 ms on a
     512x512 frame 37 % measured, where the boolean gather copied every measured pixel)."""
-    where = np.flatnonzero(measured)
-    if len(where) >= 4096:
-        where = where[::4]
-    sample = flow.reshape(-1, 2)[where]
+    if measured.all():
+        # the flow of the whole frame (E. coli's colony): every 4th pixel is a strided view, no
+        # index array and no gather (0.7 instead of 1.4 ms on a 513x363 frame)
+        sample = flow.reshape(-1, 2)
+        sample = sample[::4] if len(sample) >= 4096 else sample
+    else:
+        where = np.flatnonzero(measured)
+        if len(where) >= 4096:
+            where = where[::4]
+        sample = flow.reshape(-1, 2)[where]
     return np.array([np.median(sample[:, 0]), np.median(sample[:, 1])], np.float32)
 
 

@@ -67,7 +67,7 @@ def test_flow_boxes_hold_every_region_with_its_context(seed):
     assert covered[context].all()
 
 
-@pytest.mark.parametrize("count", [1, 7, 4095, 4096, 4097, 10_001])
+@pytest.mark.parametrize("count", [1, 7, 4095, 4096, 4097, 10_001, 128 * 160])
 def test_median_flow_is_the_median_of_every_4th_measured_pixel(count):
     rng = np.random.default_rng(count)
     flow = rng.normal(0, 1, (128, 160, 2)).astype(np.float32)
