@@ -132,11 +132,11 @@ def _boxes_as_before(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]
 
 
 @pytest.mark.parametrize("seed", range(6))
-@pytest.mark.parametrize("density", [1.5, 2.5, 3.0])
+@pytest.mark.parametrize("density", [0.5, 1.0, 1.5, 2.5, 3.0])
 def test_flow_boxes_are_the_boxes_of_the_loop_they_replaced(seed, density):
     rng = np.random.default_rng(seed)
     blobs = cv2.GaussianBlur(rng.normal(0, 1, (200, 260)).astype(np.float32), (0, 0), 3)
     mask = blobs > density * blobs.std()  # dense (whole frame) to sparse (a few boxes)
-    for margin in (4, 12):
+    for margin in (3, 4, 12, 13):
         assert flow_boxes(mask, margin) == _boxes_as_before(mask, margin)
     assert flow_boxes(np.zeros((40, 50), bool), 12) == []
