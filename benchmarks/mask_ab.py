@@ -30,17 +30,18 @@ def child(frames: int, movies: list[str]) -> dict:
     import cv2
     import numpy as np
 
-    sys.path.insert(0, str(HERE))
-    import common
-    import speed
-
+    # the tree under test first: common.py puts this checkout's src on the path when imported
     from napari_flowroi.readers import movie_from_array, open_movie
     from napari_flowroi.roi import RoiExtractor
     from napari_flowroi.settings import FlowRoISettings
 
+    sys.path.insert(0, str(HERE))
+    import common
+    import speed
+
     cv2.setNumThreads(1)
     data = common.shared_data_dir()
-    out = {}
+    out = {"tree": str(Path(sys.modules["napari_flowroi"].__file__).parents[1])}
     for name in movies:
         movie = open_movie(data / speed.MASK_MOVIES[name])
         first = common.MOVIES[name][1][1]
@@ -77,7 +78,10 @@ def main() -> None:
             command += ["--movies", ",".join(movies)]
             env = dict(os.environ, PYTHONPATH=tree)
             found = subprocess.run(command, check=True, capture_output=True, text=True, env=env)
-            runs[tree].append(json.loads(found.stdout.strip().splitlines()[-1]))
+            measured = json.loads(found.stdout.strip().splitlines()[-1])
+            if Path(measured.pop("tree")).resolve() != Path(tree).resolve():
+                raise SystemExit(f"{tree}: the child imported another napari_flowroi")
+            runs[tree].append(measured)
             loads.append(os.getloadavg()[0])
             print(round_, tree, json.dumps(runs[tree][-1]), flush=True)
     first = args.trees[0]
