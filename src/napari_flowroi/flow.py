@@ -73,27 +73,9 @@ def dense_flow(
     if method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
         return dis.calc(current, other, None)
-    return _farneback(current, other, FARNEBACK_LEVELS, iterations)
-
-
-#: Levels of Farnebäck's pyramid (the paper's 3: the image, halved, quartered).
-FARNEBACK_LEVELS = 3
-
-
-def _farneback(current: np.ndarray, other: np.ndarray, levels: int, iterations: int) -> np.ndarray:
-    """OpenCV's Farnebäck flow with the paper's parameters (pyramid scale 0.5, window 11,
-    polynomial 5 / 1.2, Gaussian window) and `levels` pyramid levels."""
+    # The paper's Farnebäck parameters (pyramid 0.5, 3 levels, window 11, 5 iterations, poly 5/1.2).
     return cv2.calcOpticalFlowFarneback(
-        current,
-        other,
-        None,
-        0.5,
-        int(levels),
-        11,
-        int(iterations),
-        5,
-        1.2,
-        cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
+        current, other, None, 0.5, 3, 11, int(iterations), 5, 1.2, cv2.OPTFLOW_FARNEBACK_GAUSSIAN
     )
 
 
@@ -192,60 +174,6 @@ WHOLE_FRAME_SHARE = 0.7
 MIN_BOX_SIDE = 32
 
 
-#: Boxes at least this many pixels high and wide are measured by Farnebäck without the finest
-#: level of its pyramid (:func:`box_flow`): twice MIN_BOX_SIDE, so the halved box is still one.
-HALVED_FLOW_SIDE = 2 * MIN_BOX_SIDE
-
-
-def box_flow(
-    current: np.ndarray,
-    other: np.ndarray,
-    method: str = "farneback",
-    *,
-    iterations: int = FARNEBACK_ITERATIONS,
-) -> np.ndarray:
-    """The flow :func:`aligned_flow_in` measures in one box: :func:`dense_flow`, except that
-    Farnebäck in a box of at least HALVED_FLOW_SIDE px each way skips the finest level of its
-    three-level pyramid (the box halved, two levels, the flow brought back to the box's size).
-
-    Why: rule `cells` asks only which candidate regions move (a share of their pixels faster
-    than the movie's noise floor), not where their edges move, and the finest level is three
-    quarters of Farnebäck's work. On a frame whose regions to test fill the frame (E. coli's
-    colony) it was 0.03-0.04 s of CPU per megapixel alone, more than the mask's whole budget.
-    Small boxes keep every level: halved, the pyramid's coarsest level would be a few pixels,
-    and their cost is mostly per call, not per pixel.
-
-    Parameters
-    ----------
-    current, other : ndarray
-        8-bit images of the box (contiguous), `other` already aligned.
-    method : str
-        ``farneback`` or ``dis`` (DIS always runs at the box's resolution).
-    iterations : int
-        Farnebäck iterations per level.
-
-    Returns
-    -------
-    ndarray
-        (h, w, 2) float32 displacement in the box's pixels.
-    """
-    height, width = current.shape
-    if method != "farneback" or min(height, width) < HALVED_FLOW_SIDE:
-        return dense_flow(current, other, method, iterations=iterations)
-    size = (width // 2, height // 2)
-    half = _farneback(  # the coarser levels of dense_flow's pyramid
-        cv2.resize(current, size, interpolation=cv2.INTER_AREA),
-        cv2.resize(other, size, interpolation=cv2.INTER_AREA),
-        FARNEBACK_LEVELS - 1,
-        iterations,
-    )
-    flow = cv2.resize(half, (width, height), interpolation=cv2.INTER_LINEAR)
-    # back to the box's pixels (each side's own factor: an odd side was halved down)
-    flow[..., 0] *= width / size[0]
-    flow[..., 1] *= height / size[1]
-    return flow
-
-
 def aligned_flow_in(
     current: np.ndarray,
     other: np.ndarray,
@@ -274,7 +202,7 @@ def aligned_flow_in(
         rows, cols = _widen(rows, height), _widen(cols, width)
         if measured[rows, cols].all():
             continue
-        flow[rows, cols] = box_flow(
+        flow[rows, cols] = dense_flow(
             np.ascontiguousarray(current[rows, cols]),
             np.ascontiguousarray(aligned_other[rows, cols]),
             method,

@@ -7,7 +7,6 @@ from napari_flowroi.flow import (
     _median_flow,
     aligned_flow,
     aligned_flow_in,
-    box_flow,
     coarse_drift,
     dense_flow,
     estimate_drift,
@@ -89,7 +88,7 @@ def test_flow_in_boxes_is_the_box_flows_less_their_median(drift_only):
     aligned_other = shift_image(other, -coarse_dy, -coarse_dx)
     raw = np.zeros(current.shape + (2,), np.float32)
     for rows, cols in boxes:
-        raw[rows, cols] = box_flow(
+        raw[rows, cols] = dense_flow(
             np.ascontiguousarray(current[rows, cols]),
             np.ascontiguousarray(aligned_other[rows, cols]),
         )
@@ -141,39 +140,3 @@ def test_flow_boxes_are_the_boxes_of_the_loop_they_replaced(seed, density):
     for margin in (3, 4, 12, 13):
         assert flow_boxes(mask, margin) == _boxes_as_before(mask, margin)
     assert flow_boxes(np.zeros((40, 50), bool), 12) == []
-
-
-def test_small_boxes_keep_every_level_of_farnebacks_pyramid(discs):
-    current, previous = (to_uint8(f) for f in discs.frames[3:1:-1])
-    box = (slice(0, 63), slice(0, 200))  # 63 px high: below HALVED_FLOW_SIDE
-    a, b = (np.ascontiguousarray(f[box]) for f in (current, previous))
-    assert np.array_equal(box_flow(a, b, iterations=2), dense_flow(a, b, iterations=2))
-    assert np.array_equal(box_flow(a, b, "dis"), dense_flow(a, b, "dis"))
-
-
-def test_large_boxes_measure_farnebacks_coarser_levels_on_the_box_halved(discs):
-    current, previous = (to_uint8(f) for f in discs.frames[3:1:-1])
-    flow = box_flow(current, previous, iterations=2)  # 192 x 224: halved
-    height, width = current.shape
-    half = cv2.calcOpticalFlowFarneback(
-        cv2.resize(current, (width // 2, height // 2), interpolation=cv2.INTER_AREA),
-        cv2.resize(previous, (width // 2, height // 2), interpolation=cv2.INTER_AREA),
-        None,
-        0.5,
-        2,
-        11,
-        2,
-        5,
-        1.2,
-        cv2.OPTFLOW_FARNEBACK_GAUSSIAN,
-    )
-    expected = cv2.resize(half, (width, height), interpolation=cv2.INTER_LINEAR) * 2
-    assert flow.shape == (height, width, 2) and np.allclose(flow, expected, atol=1e-5)
-    # still the motion of the discs, in the box's pixels, as the whole pyramid measures it
-    full = dense_flow(current, previous, iterations=2)
-    cells = discs.cells[3]
-    speed, full_speed = (np.hypot(f[..., 0], f[..., 1]) for f in (flow, full))
-    assert speed[cells].mean() > 3 * speed[~cells].mean()
-    assert abs(np.median(speed[cells]) - np.median(full_speed[cells])) < 0.25 * np.median(
-        full_speed[cells]
-    )

@@ -86,7 +86,7 @@ def test_each_frame_is_read_once_for_its_mask(discs):
 
 
 def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_selects(discs):
-    from napari_flowroi.flow import aligned_flow_in
+    from napari_flowroi.flow import aligned_flow
     from napari_flowroi.roi import CELLS_FLOW_ITERATIONS, motion_floor, moving_regions
 
     extractor = RoiExtractor(movie_from_array(discs.frames), MOTION)
@@ -94,12 +94,9 @@ def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_sel
     agree, moving = [], 0
     for t in range(1, len(discs.frames)):
         regions = extractor.regions(t)
-        # the whole frame as one box: measured as the boxes are (flow.box_flow)
-        whole_frame = [tuple(slice(0, n) for n in regions.labels.shape)]
-        flow, measured, _ = aligned_flow_in(
+        flow, _ = aligned_flow(
             extractor.prepared(t),
             extractor.prepared(t - 1),
-            whole_frame,
             "farneback",
             iterations=CELLS_FLOW_ITERATIONS,
         )
@@ -108,8 +105,7 @@ def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_sel
             regions,
             magnitude,
             share=share,
-            # the noise floor from the measured pixels, as the extractor takes it
-            floor=motion_floor(magnitude[measured], min_motion=MOTION.min_motion),
+            floor=motion_floor(magnitude, min_motion=MOTION.min_motion),
         )
         around = extractor.region_motion(t)
         boxed = moving_regions(regions, around.magnitude, floor=around.floor, share=share)

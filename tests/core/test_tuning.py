@@ -208,16 +208,9 @@ def test_sources_and_dead_controls_say_what_drew_the_roi_and_what_does_nothing(d
 
 
 def test_the_cells_are_measured_with_the_guards_cells_not_the_roi():
-    from ..conftest import far_from
-
     still = moving_discs(n_frames=5, shape=(160, 192), static_cells=True, seed=3)
     model = TuningModel(FlowRoISettings(appearance_roi=False, compression_rate=20))
     model.set_movie(still.frames)
-    # a RoI of background beside the cells (a drawn shape): nothing moves in this movie, so the
-    # motion source alone finds no RoI whose own figures could flatter it
-    beside = np.stack([far_from(cells, 6) for cells in still.cells])
-    beside[:, :, still.frames.shape[2] // 3 :] = False
-    model.set_extra_roi(beside)
     full = model.compute(model.settings, 2)
     cells = model.assess(full)
     assert cells.coded and cells.coverage < 0.5
