@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -366,6 +367,7 @@ def mask_speed(cases, log, rounds: int = 2, frames: int = 7) -> dict:
                 "frames": len(clip) - 1,
                 "on": statistics.median(times["on"]),
                 "off": statistics.median(times["off"]),
+                "load_average_1min": os.getloadavg()[0],  # CPU time too grows under load
             }
             log(f"  mask {case.movie_name}: {out[case.movie_name]}")
     finally:
@@ -383,17 +385,23 @@ def mask_time_lines(speeds: dict) -> list[str]:
             "frames through one extractor, as in a one-worker batch), with the fail-safe "
             "(default) and without it (`background_z` 0), alternated; target ≤ 0.03 s per "
             "megapixel. The machine was shared with other jobs, which inflates CPU time too "
-            "(docs/speed.md has the whole compression against plain JPEG2000)."
+            "(*load*: the 1-minute load average after the movie's runs, 2 CPUs; docs/speed.md "
+            "has the whole compression against plain JPEG2000). The part alone: "
+            "`python benchmarks/generalise.py --mask-time`."
         ),
         "",
-        "| movie | megapixels | frames | s / MP, fail-safe on (background_z) | s / MP, fail-safe off |",
-        "|---|---|---|---|---|",
+        (
+            "| movie | megapixels | frames | s / MP, fail-safe on (background_z) | "
+            "s / MP, fail-safe off | load |"
+        ),
+        "|---|---|---|---|---|---|",
     ]
     for name, m in speeds.items():
         z = f" ({m['background_z']:g})" if "background_z" in m else ""
+        load = f"{m['load_average_1min']:.1f}" if "load_average_1min" in m else "–"
         lines.append(
             f"| {name} | {m['megapixels']:.2f} | {m['frames']} | {m['on']:.3f}{z} | "
-            f"{m['off']:.3f} |"
+            f"{m['off']:.3f} | {load} |"
         )
     lines.append("")
     return lines
