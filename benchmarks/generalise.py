@@ -1,6 +1,7 @@
 """Issue 21: does the RoI hold on movies its constants were not chosen on?
 
     python benchmarks/generalise.py [--quick] [--movies U373,CHO] [--docs docs]
+    python benchmarks/generalise.py --mask-time [--rounds N]   # the mask-time part alone
 
 Every movie of ../shared/data (common.MOVIES), clean and with camera noise, on the frames
 common.MOVIES names (three spread over each movie; one with --quick). For each candidate of a
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -365,11 +367,44 @@ def mask_speed(cases, log, rounds: int = 2, frames: int = 7) -> dict:
                 "frames": len(clip) - 1,
                 "on": statistics.median(times["on"]),
                 "off": statistics.median(times["off"]),
+                "load_average_1min": os.getloadavg()[0],  # CPU time too grows under load
             }
             log(f"  mask {case.movie_name}: {out[case.movie_name]}")
     finally:
         cv2.setNumThreads(previous)
     return out
+
+
+def mask_time_lines(speeds: dict) -> list[str]:
+    """The "Mask time" section (Markdown lines) of :func:`mask_speed`'s figures."""
+    lines = [
+        "## Mask time",
+        "",
+        (
+            "CPU seconds per megapixel of the default RoI on one OpenCV thread (a stream of "
+            "frames through one extractor, as in a one-worker batch), with the fail-safe "
+            "(default) and without it (`background_z` 0), alternated; target ≤ 0.03 s per "
+            "megapixel. The machine was shared with other jobs, which inflates CPU time too "
+            "(*load*: the 1-minute load average after the movie's runs, 2 CPUs; docs/speed.md "
+            "has the whole compression against plain JPEG2000). The part alone: "
+            "`python benchmarks/generalise.py --mask-time`."
+        ),
+        "",
+        (
+            "| movie | megapixels | frames | s / MP, fail-safe on (background_z) | "
+            "s / MP, fail-safe off | load |"
+        ),
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m in speeds.items():
+        z = f" ({m['background_z']:g})" if "background_z" in m else ""
+        load = f"{m['load_average_1min']:.1f}" if "load_average_1min" in m else "–"
+        lines.append(
+            f"| {name} | {m['megapixels']:.2f} | {m['frames']} | {m['on']:.3f}{z} | "
+            f"{m['off']:.3f} | {load} |"
+        )
+    lines.append("")
+    return lines
 
 
 def _key(candidate: dict) -> str:
@@ -621,27 +656,7 @@ def tables(results: dict) -> list[str]:
             "",
         ]
     if results.get("mask_speed"):
-        lines += [
-            "## Mask time",
-            "",
-            (
-                "CPU seconds per megapixel of the default RoI on one OpenCV thread (a stream of "
-                "frames through one extractor, as in a one-worker batch), with the fail-safe "
-                "(default) and without it (`background_z` 0), alternated; target ≤ 0.03 s per "
-                "megapixel. The machine was shared with other jobs, which inflates CPU time too "
-                "(docs/speed.md has the whole compression against plain JPEG2000)."
-            ),
-            "",
-            "| movie | megapixels | frames | s / MP, fail-safe on (background_z) | s / MP, fail-safe off |",
-            "|---|---|---|---|---|",
-        ]
-        for name, m in results["mask_speed"].items():
-            z = f" ({m['background_z']:g})" if "background_z" in m else ""
-            lines.append(
-                f"| {name} | {m['megapixels']:.2f} | {m['frames']} | {m['on']:.3f}{z} | "
-                f"{m['off']:.3f} |"
-            )
-        lines.append("")
+        lines += mask_time_lines(results["mask_speed"])
     return lines
 
 
@@ -669,6 +684,12 @@ def main(argv=None) -> int:
     parser.add_argument("--movies", default="")
     parser.add_argument("--docs", default=str(HERE.parent / "docs"))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument(
+        "--mask-time",
+        action="store_true",
+        help="only the mask-time part: print its section (and store it in the last results)",
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="with --mask-time")
     args = parser.parse_args(argv)
     out = HERE / "results"
     out.mkdir(exist_ok=True)
@@ -683,8 +704,18 @@ def main(argv=None) -> int:
         path.write_text(json.dumps(results, indent=1, default=float))
         write_doc(results, Path(args.docs) / "benchmarks-roi.md")
         return 0
-    common.LADDER = ladder(args.quick)
     wanted = [m.strip() for m in args.movies.split(",") if m.strip()]
+    if args.mask_time:
+        speeds = mask_speed(
+            common.load_cases(args.quick, wanted), lambda m: print(m, flush=True), args.rounds
+        )
+        print("\n".join(mask_time_lines(speeds)))
+        if path.exists():  # the last full run's figures keep their mask time up to date
+            results = json.loads(path.read_text())
+            results["mask_speed"] = speeds
+            path.write_text(json.dumps(results, indent=1, default=float))
+        return 0
+    common.LADDER = ladder(args.quick)
     results = run(args.quick, wanted, lambda m: print(m, flush=True))
     path.write_text(json.dumps(results, indent=1, default=float))
     write_doc(results, Path(args.docs) / "benchmarks-roi.md")

@@ -118,30 +118,51 @@ def flow_boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
     if not mask.any():
         return []
     height, width = mask.shape
+    whole = [(slice(0, height), slice(0, width))]
+    # A bound that settles a dense frame (E. coli's colony) with one dilation instead of the two
+    # labellings below (0.07 against 1.5 ms on a 513x363 frame): both groupings' boxes hold
+    # every region dilated by 2 * (margin // 2) px (a region's own box by `margin`; a group's box
+    # by margin // 2 around the regions dilated by margin // 2), so their areas add up to at
+    # least the area of that dilation; when it exceeds WHOLE_FRAME_SHARE so do both, and the
+    # answer is the whole frame, as below.
+    reach = 2 * (margin // 2)
+    spread = cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
+    if cv2.countNonZero(spread) > WHOLE_FRAME_SHARE * height * width:
+        return whole
     own = _boxes(mask.astype(np.uint8), margin)
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1,) * 2, np.uint8))
     grouped = _boxes(grown, margin // 2)
-    boxes = min(own, grouped, key=_area)
+    # the first of the two when their areas tie, as min() chose before the boxes were arrays
+    boxes = own if _area(own) <= _area(grouped) else grouped
     if _area(boxes) > WHOLE_FRAME_SHARE * height * width:
-        return [(slice(0, height), slice(0, width))]
-    return boxes
-
-
-def _boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
-    """The bounding box of each 8-connected region of `mask`, grown by `margin` (clipped)."""
-    count, _labels, stats = regions_with_stats(mask)
-    height, width = mask.shape
+        return whole
     return [
-        (
-            slice(max(0, y - margin), min(height, y + h + margin)),
-            slice(max(0, x - margin), min(width, x + w + margin)),
-        )
-        for x, y, w, h, _pixels in stats[1:count]
+        (slice(int(top), int(bottom)), slice(int(left), int(right)))
+        for top, bottom, left, right in boxes
     ]
 
 
-def _area(boxes: list[tuple[slice, slice]]) -> int:
-    return sum((rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes)
+def _boxes(mask: np.ndarray, margin: int) -> np.ndarray:
+    """The bounding box of each 8-connected region of `mask`, grown by `margin` (clipped), as
+    rows (top, bottom, left, right) of an int64 array: computed for all regions at once, since
+    a dense frame (E. coli's colony) has thousands of regions and flow_boxes only needs the
+    areas of both groupings before it picks one (a Python loop per region took ~0.3 ms)."""
+    count, _labels, stats = regions_with_stats(mask)
+    height, width = mask.shape
+    x, y, w, h = (stats[1:count, k].astype(np.int64) for k in range(4))
+    return np.stack(
+        [
+            np.maximum(0, y - margin),
+            np.minimum(height, y + h + margin),
+            np.maximum(0, x - margin),
+            np.minimum(width, x + w + margin),
+        ],
+        axis=1,
+    )
+
+
+def _area(boxes: np.ndarray) -> int:
+    return int(((boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])).sum())
 
 
 #: See flow_boxes.
@@ -206,10 +227,16 @@ def _median_flow(flow: np.ndarray, measured: np.ndarray) -> np.ndarray:
     order) when there are 4096 or more: ``np.median(flow[measured][::4], axis=0)``, but from
     the indices of every 4th pixel and a median per component (0.6 ms instead of 1.6 ms on a
     512x512 frame 37 % measured, where the boolean gather copied every measured pixel)."""
-    where = np.flatnonzero(measured)
-    if len(where) >= 4096:
-        where = where[::4]
-    sample = flow.reshape(-1, 2)[where]
+    if measured.all():
+        # the flow of the whole frame (E. coli's colony): every 4th pixel is a strided view, no
+        # index array and no gather (0.7 instead of 1.4 ms on a 513x363 frame)
+        sample = flow.reshape(-1, 2)
+        sample = sample[::4] if len(sample) >= 4096 else sample
+    else:
+        where = np.flatnonzero(measured)
+        if len(where) >= 4096:
+            where = where[::4]
+        sample = flow.reshape(-1, 2)[where]
     return np.array([np.median(sample[:, 0]), np.median(sample[:, 1])], np.float32)
 
 

