@@ -505,13 +505,13 @@ def _own_peaks(
     beside a bright one: on the coded frames the nucleus pixels this keeps on HeLa lie at
     8-30 % of the brightest object within the radius, the pixels outside the reference it
     keeps on GOWT1 at 5-32 %."""
-    held = basins > 0
-    # each object's highest score: ufunc.at over the basins' pixels (a fraction of a ms on a
-    # megapixel frame's candidates; scipy.ndimage's labelled maximum is the library call, but
-    # the command imports no scipy.ndimage, tests/core/test_speed_imports.py)
+    # each object's highest score: ufunc.at over every pixel (label 0 too, overwritten below;
+    # 3x faster than gathering the basins' pixels first). scipy.ndimage's labelled maximum is
+    # the library call, but the command imports no scipy.ndimage (tests/core/test_speed_imports.py)
     own = np.zeros(count, np.float32)
-    np.maximum.at(own, basins[held], score[held])
-    return np.where(held, np.minimum(own[basins], local_peak), local_peak)
+    np.maximum.at(own, basins.ravel(), score.ravel())
+    own[0] = np.inf  # no basin: the window's peak stays
+    return np.minimum(np.take(own, basins), local_peak, out=local_peak)
 
 
 def regions_for(
