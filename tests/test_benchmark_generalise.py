@@ -106,6 +106,28 @@ def test_a_candidate_worse_than_plain_on_a_choosing_clip_is_ruled_out(generalise
     assert generalise.choose(results, None) == "3"
 
 
+def test_cells_worse_than_plain_come_before_gain(generalise):
+    # issue 21: no cell more than 1 dB worse than plain JPEG2000 where the ideal RoI has none.
+    # 3 has the best gains but codes two of HeLa's cells worse; 1 and 2 code none
+    results = _results(
+        {
+            "CHO": _clip("CHO", {"1": (0.999, 1.0), "2": (0.999, 1.5), "3": (0.999, 2.0)}),
+            "HeLa": _clip("HeLa", {"1": (0.999, 1.0), "2": (0.999, 1.5), "3": (0.999, 2.0)}),
+        }
+    )
+    assert generalise.choose(results, None) == "3"
+    results["cases"]["HeLa"]["candidates"]["3"]["rates"]["8"]["cells_worse_where_ideal_not"] = 2
+    assert generalise.choose(results, None) == "2"
+    # a candidate with fewer cells worse wins whatever its gain ...
+    results["cases"]["HeLa"]["candidates"]["2"]["rates"]["32"]["cells_worse_where_ideal_not"] = 1
+    assert generalise.choose(results, None) == "1"
+    # ... and the fewest any candidate reaches is asked for, not none
+    results["cases"]["CHO"]["candidates"]["1"]["rates"]["16"]["cells_worse_where_ideal_not"] = 1
+    assert generalise.choose(results, None) == "2"
+    # HeLa left out, only CHO chooses: its cells decide nothing, the gain does
+    assert generalise.choose(results, "HeLa") == "3"
+
+
 def test_a_worst_frame_below_97_percent_rules_a_candidate_out(generalise):
     results = _results(
         {
@@ -180,6 +202,8 @@ def test_the_fail_safes_keep_and_margin_are_never_chosen_off(generalise):
     results = {"candidates": list(gains), "default": "t4 k1", "cases": clips}
     assert generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k0")
     assert generalise.reported_only("z6 d0.5 dz0.5 p0.05 m1 t4 k1")
+    assert generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k1 o0")  # the trim's old reference
     assert not generalise.reported_only("z6 d0.5 dz0.5 p0.05 t4 k1")
+    assert not generalise.reported_only("z6 d0.35 dz0.5 p0.05 t4 k1 o1")
     assert generalise.choose(results, None) == "t4 k1"
     assert generalise.choose(results, "CHO") == "t4 k1"
