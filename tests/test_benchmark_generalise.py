@@ -128,6 +128,25 @@ def test_cells_worse_than_plain_come_before_gain(generalise):
     assert generalise.choose(results, "HeLa") == "3"
 
 
+def test_fewer_cells_worse_never_buy_a_miss_of_the_coverage_bar(generalise):
+    # 3 codes no cell worse than plain but holds 98 % of HeLa's cell pixels; 1 and 2 hold 99.9 %
+    # and code one cell worse each: the bars come first, then the cells, then the gain
+    results = _results(
+        {
+            "CHO": _clip("CHO", {"1": (0.999, 1.0), "2": (0.999, 1.5), "3": (0.999, 2.0)}),
+            "HeLa": _clip("HeLa", {"1": (0.999, 1.0), "2": (0.999, 1.5), "3": (0.98, 2.0)}),
+        }
+    )
+    for key in ("1", "2"):
+        results["cases"]["HeLa"]["candidates"][key]["rates"]["8"]["cells_worse_where_ideal_not"] = 1
+    assert generalise.choose(results, None) == "2"
+    # once 3 holds the bar too, its cells win over 2's gain
+    results["cases"]["HeLa"]["candidates"]["3"]["coverage"] = 0.995
+    results["cases"]["HeLa"]["candidates"]["3"]["worst_frame"] = 0.995
+    results["cases"]["HeLa"]["candidates"]["3"]["rates"]["32"]["gain"] = 1.1
+    assert generalise.choose(results, None) == "3"
+
+
 def test_a_worst_frame_below_97_percent_rules_a_candidate_out(generalise):
     results = _results(
         {
