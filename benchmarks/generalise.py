@@ -653,14 +653,19 @@ def tables(results: dict) -> list[str]:
                 + " / ".join(_g(e, r) for r in RATES)
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    # the candidate the procedure chose on every choosing movie: the default it sets
-    default = chosen_all
+    # the defaults in settings.py when they are a candidate of this run, else the candidate the
+    # procedure chose on every choosing movie (a choice not made the default is said so)
+    default = _default_key() if _default_key() in results["candidates"] else chosen_all
+    if default == chosen_all:
+        which = "the procedure's choice"
+    else:
+        which = f"the procedure picks {chosen_all}, not made the default: docs/decisions.md"
     lines += [
         "",
         "## What motion adds, and the missed-cell guard against the reference masks",
         "",
         (
-            f"The default ({default}, the procedure's choice; RoI threshold "
+            f"The default ({default}, {which}; RoI threshold "
             f"{s.roi_threshold:g}), the three coded frames of each clip. *only motion* = "
             "share of the reference-cell pixels (and of the frame) that the RoI holds only because "
             "of the motion source (the same RoI with Motion RoI off lacks them). *guard* = the "
