@@ -101,7 +101,9 @@ def main(argv=None) -> int:
     wanted = [m.strip() for m in args.movies.split(",") if m.strip()]
     stills = [float(v) for v in args.still.split(",") if v.strip()]
     print(f"DEBRIS_SHARE {args.debris:g}")
-    print("| clip | still k | covered (worst frame) | RoI / ideal (coded frames) |")
+    print(
+        "| clip | still k | covered (worst frame) | RoI / ideal (mean of the coded frames' ratios) |"
+    )
     print("|---|---|---|---|")
     for case in common.load_cases(False, wanted):
         for still, r in measure(case, stills, args.debris).items():
