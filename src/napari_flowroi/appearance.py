@@ -50,6 +50,10 @@ move, so a faint cell is kept when it moves and a faint speck of background is n
 ``cell_peak_share`` a confident cell must also reach that share of the frame's strongest cell's
 score: on a calm frame (E. coli on an agarose pad) the pad's texture stands out by a few robust
 standard deviations of that calm, the cells by ten times more (benchmarks/roi_excess.py).
+
+Still debris (DEBRIS_SHARE, off by default; docs/decisions.md): on light-field frames a confident
+region far smaller than the frame's typical cell can be made a candidate, kept only when the
+motion source sees it move.
 """
 
 from __future__ import annotations
