@@ -57,8 +57,10 @@ RATES = (8, 16, 32)
 #: appearance.py (``d`` = DOME_Z; ``dz`` = DARK_Z_SHARE, the fail-safe's threshold on dark-field
 #: frames as a share of ``z``; ``t`` = FAILSAFE_CONTRAST_TRIM, px; ``k`` = DARK_FAILSAFE_KEEP;
 #: ``o`` = DARK_PEAK_TRIM, how the skirt trim judges a dark-field object: 0 against the window's
-#: peak, 1 against its own where lower, 2 not at all).
-#: Not the full product: nine candidates keep the whole benchmark near 10 min on the shared
+#: peak, 1 against its own where lower, 2 not at all; ``x`` = DEBRIS_SHARE, on light-field frames
+#: a confident piece smaller than that share of the frame's typical cell is kept only
+#: when it moves, 0 = off).
+#: Not the full product: twelve candidates keep the whole benchmark near 10 min on the shared
 #: machine; each step adds one change to the one before, so the table shows what each buys (z 8,
 #: 16 and 24 never won in an earlier run; ``p`` 0.1 lost to 0.05: clean HeLa then held 98.56 %;
 #: z6 alone, with d 0.5 and with dz 0.5 lost to the p 0.05 step, t0 to t4; ``m1`` without t4
@@ -72,6 +74,11 @@ CANDIDATES = (
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1},
     {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 2},
+    # still debris on light-field frames: a confident piece smaller than x of the frame's typical
+    # cell is kept only when it moves (appearance.DEBRIS_SHARE)
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "x": 0.1},
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "x": 0.25},
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "x": 0.5},
     {"z": 12.0, "d": 0.5, "dz": 0.25, "p": 0.05, "k": 1, "o": 1},
     # reported beside the rule, never chosen (REPORTED_ONLY): the dark-field keep off, and a
     # margin below the ideal's 2 px
@@ -111,8 +118,20 @@ CONSTANT_NAMES = {
     "t": "FAILSAFE_CONTRAST_TRIM",
     "k": "DARK_FAILSAFE_KEEP",
     "o": "DARK_PEAK_TRIM",
+    "x": "DEBRIS_SHARE",
 }
-RULE_BEFORE = {"z": 0.0, "p": 0.0, "m": 2, "d": 1.0, "dz": 1.0, "t": 0, "f": 0, "k": 0, "o": 0}
+RULE_BEFORE = {
+    "z": 0.0,
+    "p": 0.0,
+    "m": 2,
+    "d": 1.0,
+    "dz": 1.0,
+    "t": 0,
+    "f": 0,
+    "k": 0,
+    "o": 0,
+    "x": 0.0,
+}
 #: Coverage is measured on every COVERAGE_EVERY-th frame of the movie as well as the coded ones.
 COVERAGE_EVERY = 4
 #: The coverage every choosing clip must reach for a candidate to be chosen (mean over the
@@ -422,7 +441,7 @@ def mask_time_lines(speeds: dict) -> list[str]:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o")
+    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -577,7 +596,10 @@ def tables(results: dict) -> list[str]:
             "no larger than the frame's median cell are kept as cells; 0 before), `o` = "
             "appearance.DARK_PEAK_TRIM (how the skirt trim judges an object of a dark-field "
             "frame: 0 against the highest score within its radius, before; 1 against its own "
-            "object's highest score where that is lower; 2 no trim there); every other "
+            "object's highest score where that is lower; 2 no trim there), `x` = "
+            "appearance.DEBRIS_SHARE (on light-field frames a confident piece smaller than "
+            "that share of the frame's median confident region is kept only when it moves: "
+            "still debris; 0 = off, before); every other "
             "setting at its default (the ideal RoIs are coded with the defaults). Procedure: "
             f"{CHOOSE}. Movies that may choose: {', '.join(choosing)}; HSC's reference is a "
             "local-contrast mask (the RoI's own principle), so HSC is reported and never chooses. "
@@ -631,14 +653,19 @@ def tables(results: dict) -> list[str]:
                 + " / ".join(_g(e, r) for r in RATES)
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    # the candidate the procedure chose on every choosing movie: the default it sets
-    default = chosen_all
+    # the defaults in settings.py when they are a candidate of this run, else the candidate the
+    # procedure chose on every choosing movie (a choice not made the default is said so)
+    default = _default_key() if _default_key() in results["candidates"] else chosen_all
+    if default == chosen_all:
+        which = "the procedure's choice"
+    else:
+        which = f"the procedure picks {chosen_all}, not made the default: docs/decisions.md"
     lines += [
         "",
         "## What motion adds, and the missed-cell guard against the reference masks",
         "",
         (
-            f"The default ({default}, the procedure's choice; RoI threshold "
+            f"The default ({default}, {which}; RoI threshold "
             f"{s.roi_threshold:g}), the three coded frames of each clip. *only motion* = "
             "share of the reference-cell pixels (and of the frame) that the RoI holds only because "
             "of the motion source (the same RoI with Motion RoI off lacks them). *guard* = the "

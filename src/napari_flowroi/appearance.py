@@ -50,6 +50,10 @@ move, so a faint cell is kept when it moves and a faint speck of background is n
 ``cell_peak_share`` a confident cell must also reach that share of the frame's strongest cell's
 score: on a calm frame (E. coli on an agarose pad) the pad's texture stands out by a few robust
 standard deviations of that calm, the cells by ten times more (benchmarks/roi_excess.py).
+
+Still debris (DEBRIS_SHARE, off by default; docs/decisions.md): on light-field frames a confident
+region far smaller than the frame's typical cell can be made a candidate, kept only when the
+motion source sees it move.
 """
 
 from __future__ import annotations
@@ -141,6 +145,16 @@ DARK_FAILSAFE_KEEP = True
 #: fail-safe's "uncertain means keep"); 0 is reported, never chosen, like DARK_FAILSAFE_KEEP off
 #: (benchmarks/generalise.py REPORTED_ONLY; docs/decisions.md).
 DARK_PEAK_TRIM = 1
+#: On light-field frames (phase contrast, bright field) a confident region smaller than this share
+#: of the frame's typical cell is only a candidate: the motion source keeps it when it moves (a
+#: small cell migrating), still debris (U373's bright specks, E. coli's beads) is dropped. 0 = off
+#: (before). Debris is as confident as cells by its peak score, but much smaller than the frame's
+#: cells and it does not move; a small cell that does not move is what this loses, so the
+#: leave-one-movie-out procedure decides it (benchmarks/generalise.py, docs/decisions.md).
+DEBRIS_SHARE = 0.0
+#: ... judged only when the frame has at least this many confident regions (a typical cell of one
+#: or two regions says nothing: uncertain means keep).
+DEBRIS_MIN_CELLS = 4
 
 
 def _robust_stats(values: np.ndarray) -> tuple[float, float]:
@@ -441,6 +455,8 @@ def cell_regions(
         top = float(score[held].max()) if held.any() else 0.0
         strong = seeds & (score >= peak_share * top)
         confident &= np.bincount(labels[strong], minlength=count) > 0
+    if DEBRIS_SHARE > 0 and brightness is None:
+        confident &= ~_small_pieces(labels, confident, count)
     if failsafe is not None and dark_field_cut and DARK_FAILSAFE_KEEP:
         # on dark-field frames a lone fail-safe piece, already cut at its own object's edge, is a
         # dim bright object: uncertain means keep (noisy HeLa's dim nuclei, which neither the
@@ -470,6 +486,23 @@ def cell_regions(
                 confident = np.append(confident, True)
                 count += 1
     return CellRegions(labels, confident, count - 1)
+
+
+def _small_pieces(labels: np.ndarray, confident: np.ndarray, count: int) -> np.ndarray:
+    """(count,) bool: the confident regions smaller than DEBRIS_SHARE of the frame's typical cell,
+    the area of the region that holds the median confident pixel (an area-weighted median).
+
+    Weighted by area, not a median over regions: on U373 the specks of debris outnumber the
+    cells (18 of 23 confident regions, 24-1100 px at the prepared resolution, the cells
+    1400-4900), so the plain median was a speck's size; the median pixel lies in a cell."""
+    out = np.zeros(count, bool)
+    if np.count_nonzero(confident) < DEBRIS_MIN_CELLS:
+        return out
+    areas = np.bincount(labels.ravel(), minlength=count)
+    held = np.sort(areas[confident])
+    typical = held[np.searchsorted(np.cumsum(held), held.sum() / 2)]
+    out[confident] = areas[confident] < DEBRIS_SHARE * typical
+    return out
 
 
 def _own_edge(

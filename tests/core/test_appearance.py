@@ -324,3 +324,42 @@ def test_a_dim_nucleus_beside_a_bright_one_is_trimmed_against_its_own_peak(monke
     assert kept[skirt & ~dim].mean() < 0.5
     monkeypatch.setattr(appearance, "DARK_PEAK_TRIM", 0)
     assert pixel_coverage(regions(), dim) < 0.5
+
+
+def test_small_still_pieces_are_protected_only_when_they_move(monkeypatch):
+    # a light-field frame with five cells and three specks of debris as confident as they are
+    # (U373's bright specks): with DEBRIS_SHARE the specks, far smaller than the frame's typical
+    # cell, stay candidates that the motion source keeps only when they move
+    import napari_flowroi.appearance as appearance
+    from napari_flowroi.roi import moving_regions
+
+    yy, xx = np.mgrid[:120, :300]
+    cells = np.zeros((120, 300), bool)
+    for x in (30, 80, 130, 180, 230):
+        cells |= (yy - 40) ** 2 + (xx - x) ** 2 < 15**2
+    specks = np.zeros_like(cells)
+    for x in (40, 140, 260):
+        specks |= (yy - 100) ** 2 + (xx - x) ** 2 < 3**2
+    score = np.where(cells | specks, 30.0, 0.0).astype(np.float32)
+    kwargs = {"contrast": 4.0, "opening": 1, "closing": 1, "min_area": 10}
+    monkeypatch.setattr(appearance, "DEBRIS_SHARE", 0.0)
+    before = appearance.cell_regions(score, **kwargs)
+    assert pixel_coverage(before.mask(), specks) == 1.0
+    monkeypatch.setattr(appearance, "DEBRIS_SHARE", 0.25)
+    after = appearance.cell_regions(score, **kwargs)
+    assert pixel_coverage(after.mask(), cells) == 1.0
+    assert pixel_coverage(after.mask(), specks) == 0.0
+    assert after.count == before.count  # still candidates, not dropped
+    moving = (yy - 100) ** 2 + (xx - 40) ** 2 < 3**2  # one speck moves
+    magnitude = np.where(moving, 3.0, 0.1).astype(np.float32)
+    keep = moving_regions(after, magnitude, floor=1.0, share=0.2)
+    assert pixel_coverage(after.mask(keep), moving) == 1.0
+    assert pixel_coverage(after.mask(keep), specks & ~moving) == 0.0
+    # uncertain means keep: too few confident regions to say what a typical cell is
+    few = np.where((cells & (xx < 55)) | (specks & (xx < 200)), 30.0, 0.0).astype(np.float32)
+    assert appearance.DEBRIS_MIN_CELLS > 3
+    held = appearance.cell_regions(few, **kwargs).mask()
+    assert pixel_coverage(held, specks & (xx < 200)) == 1.0
+    # dark-field frames (each object cut at its own edge) are left alone
+    dark = appearance.cell_regions(score, brightness=score, **kwargs)
+    assert pixel_coverage(dark.mask(), specks) == 1.0
