@@ -101,7 +101,13 @@ CANDIDATES = (
 #: compression's time; since the stored mask took the place of OpenJPEG's comment (format 3)
 #: it changed no CHO frame (the only movie where frames fell back before), so it is no longer
 #: measured here.
-REPORTED_ONLY = ("f1", "k0", "m1", "o0")
+#: ``x0.1``, ``x0.25``, ``x0.5``: appearance.DEBRIS_SHARE, still small pieces of light-field
+#: frames dropped. The procedure picks x0.25 on all choosing movies, but chosen without U373 it
+#: picks x0.5, which loses 21 % of a noisy U373 frame's cell pixels (78.82 %, two merged cells
+#: set the "typical" size), and x0.25 codes HSC below plain JPEG2000 (0.98 at 16:1): a cut whose
+#: strength does not carry to the movie left out is not "confidently background", so it is
+#: reported, never chosen (decided after that run; docs/decisions.md).
+REPORTED_ONLY = ("f1", "k0", "m1", "o0", "x0.1", "x0.25", "x0.5")
 #: The short names: settings ...
 SETTING_NAMES = {
     "z": "background_z",
@@ -159,7 +165,8 @@ CHOOSE = (
     "geometric-mean gain; candidates with `f1` (the opt-in fall-back to plain coding, 2-3x the "
     "time; off by default), `k0` (the dark-field keep off), `m1` (a margin below the "
     "ideal's 2 px) and `o0` (the skirt trim judging a dim dark-field object against a "
-    "brighter neighbour's peak) are reported, never chosen"
+    "brighter neighbour's peak) and `x` (still small pieces of light-field frames dropped: "
+    "chosen without U373 it lost 21 % of a U373 frame) are reported, never chosen"
 )
 #: The guard's estimate must lie this close to the reference masks' coverage of a candidate's
 #: RoI (issue 21's target for the guard): defaults whose RoI the guard misjudges would stop the
