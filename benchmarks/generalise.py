@@ -45,7 +45,7 @@ import roi_excess  # noqa: E402
 from common import ClipQuality, gain, ideal_mask, plain_ladder  # noqa: E402
 from roi_gap import MIN_CELL_AREA, PAY_DB, cell_psnr  # noqa: E402
 
-from napari_flowroi import appearance, codec, guard  # noqa: E402
+from napari_flowroi import appearance, codec, guard, roi  # noqa: E402
 from napari_flowroi.metrics import pixel_coverage  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
@@ -77,6 +77,10 @@ CANDIDATES = (
     # margin below the ideal's 2 px
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "k": 0, "o": 1},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "m": 1, "t": 4, "k": 1, "o": 1},
+    # the change gate before the flow (``g`` = roi.CHANGE_GATE_Z, robust SDs of the frame's
+    # differences; 0 = off): today's appearance rule with the gate at 3 and at 5
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "g": 3},
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "g": 5},
 )
 #: Parts a candidate may be measured with but never chosen with (whole parts of its name). Both
 #: are the fail-safe's ("uncertain means keep", issue 21), decided with noisy HeLa seen (so
@@ -112,7 +116,20 @@ CONSTANT_NAMES = {
     "k": "DARK_FAILSAFE_KEEP",
     "o": "DARK_PEAK_TRIM",
 }
-RULE_BEFORE = {"z": 0.0, "p": 0.0, "m": 2, "d": 1.0, "dz": 1.0, "t": 0, "f": 0, "k": 0, "o": 0}
+#: ... and roi.py's (the change gate before the flow).
+ROI_CONSTANT_NAMES = {"g": "CHANGE_GATE_Z"}
+RULE_BEFORE = {
+    "z": 0.0,
+    "p": 0.0,
+    "m": 2,
+    "d": 1.0,
+    "dz": 1.0,
+    "t": 0,
+    "f": 0,
+    "k": 0,
+    "o": 0,
+    "g": 0.0,
+}
 #: Coverage is measured on every COVERAGE_EVERY-th frame of the movie as well as the coded ones.
 COVERAGE_EVERY = 4
 #: The coverage every choosing clip must reach for a candidate to be chosen (mean over the
@@ -170,14 +187,17 @@ def candidate_constants(candidate: dict):
     extractors made inside compute with them; an extractor's pool is its own, so no mask made
     under other constants is reused)."""
     full = {**RULE_BEFORE, **candidate}
-    saved = {name: getattr(appearance, name) for name in CONSTANT_NAMES.values()}
+    modules = [(appearance, CONSTANT_NAMES), (roi, ROI_CONSTANT_NAMES)]
+    saved = [(m, {name: getattr(m, name) for name in names.values()}) for m, names in modules]
     try:
-        for short, name in CONSTANT_NAMES.items():
-            setattr(appearance, name, full[short])
+        for module, names in modules:
+            for short, name in names.items():
+                setattr(module, name, full[short])
         yield
     finally:
-        for name, value in saved.items():
-            setattr(appearance, name, value)
+        for module, values in saved:
+            for name, value in values.items():
+                setattr(module, name, value)
 
 
 def _code(case, originals, masks, rate, settings=None) -> tuple[ClipQuality, dict]:
@@ -422,7 +442,7 @@ def mask_time_lines(speeds: dict) -> list[str]:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o")
+    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "g")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -431,6 +451,7 @@ def _default_key() -> str:
     s = FlowRoISettings()
     now = {k: getattr(s, name) for k, name in SETTING_NAMES.items()}
     now |= {k: getattr(appearance, name) for k, name in CONSTANT_NAMES.items()}
+    now |= {k: getattr(roi, name) for k, name in ROI_CONSTANT_NAMES.items()}
     return _key({k: v for k, v in now.items() if k == "z" or v != RULE_BEFORE[k]})
 
 

@@ -29,7 +29,14 @@ import numpy as np
 from ._cache import LRUCache
 from .appearance import CellRegions, regions_for
 from .errors import InputError
-from .flow import FARNEBACK_ITERATIONS, aligned_flow, aligned_flow_in, flow_boxes
+from .flow import (
+    FARNEBACK_ITERATIONS,
+    aligned_flow,
+    aligned_flow_in,
+    changed_regions,
+    flow_boxes,
+    sample_boxes,
+)
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
@@ -59,6 +66,13 @@ CELLS_FLOW_ITERATIONS = 2
 #: Context (pixels at the flow resolution) around the regions whose motion rule `cells` measures:
 #: the same RoI as the whole frame's flow at a fraction of the cost (docs/decisions.md).
 FLOW_CONTEXT = 12
+#: The change gate of rule `cells` (0 = off): a region that did not change between the frame
+#: and its partner beyond this many robust SDs of the frame's differences (flow.changed_regions)
+#: cannot have moved, so it is not asked, and the flow is measured only around the others.
+#: With the gate on, the residual drift and the motion noise floor come from the flow in a
+#: grid of small boxes spread over the frame (flow.sample_boxes), not from the boxes around the
+#: asked regions: those then hold mostly moving cells, whose median flow is their own motion.
+CHANGE_GATE_Z = 0.0
 
 
 def motion_saliency(magnitude: np.ndarray, weight: float) -> np.ndarray:
@@ -129,6 +143,7 @@ class Motion:
     saliency: np.ndarray | None  # (h, w) in [0, 1]; None for flow measured around regions
     drift: tuple[float, float]  # global (dy, dx) removed before the flow, full-resolution pixels
     floor: float = 0.0  # speed (full-resolution px/frame) above which a pixel moves
+    asked: np.ndarray | None = None  # (n + 1,) bool: regions whose motion was measured (gate)
 
 
 def _key(settings: FlowRoISettings, names: tuple[str, ...]) -> tuple:
@@ -327,23 +342,55 @@ class RoiExtractor:
         does not use it). On the benchmark
         movies the RoI is the same as with the whole frame's flow, at a fraction of the cost
         (docs/decisions.md)."""
-        key = (t, _key(self.settings, MOTION_SETTINGS + CELL_SETTINGS), self.tests_every_region)
+        key = (
+            t,
+            _key(self.settings, MOTION_SETTINGS + CELL_SETTINGS),
+            self.tests_every_region,
+            CHANGE_GATE_Z,
+        )
         return self.pool.get("region_motion", key, lambda: self._region_motion(t))
 
     def _region_motion(self, t: int) -> Motion:
         s = self.settings
         regions = self.regions(t)
-        boxes = flow_boxes(regions.mask(self.regions_to_test(t)), FLOW_CONTEXT)
+        asked = self.regions_to_test(t)
         current = self.prepared(t)
+        drift, noise = None, None
+        if CHANGE_GATE_Z > 0 and asked.any():
+            other = self.prepared(partner_frame(t, len(self.movie)))
+            # the drift and the flow's noise from a grid of small boxes over the frame, as the
+            # whole frame's flow would give them (the boxes around changed regions hold mostly
+            # moving cells); the gate needs the drift to the fraction of a pixel
+            sampled, where, drift = aligned_flow_in(
+                current,
+                other,
+                sample_boxes(current.shape),
+                s.flow_method,
+                iterations=CELLS_FLOW_ITERATIONS,
+            )
+            noise = cv2.magnitude(sampled[..., 0], sampled[..., 1])[where] / s.flow_scale
+            asked = asked & changed_regions(
+                current, other, regions.labels, regions.count, drift, CHANGE_GATE_Z
+            )
+        boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
         other = self.prepared(partner_frame(t, len(self.movie))) if boxes else current
         flow, measured, (dy, dx) = aligned_flow_in(
-            current, other, boxes, s.flow_method, iterations=CELLS_FLOW_ITERATIONS
+            current,
+            other,
+            boxes,
+            s.flow_method,
+            iterations=CELLS_FLOW_ITERATIONS,
+            drift=drift,
         )
+        if drift is not None:
+            dy, dx = drift
         scale = s.flow_scale
         flow = flow / scale
         magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
-        floor = motion_floor(magnitude[measured], min_motion=s.min_motion)
-        return Motion(flow, magnitude, None, (dy / scale, dx / scale), floor)
+        floor = motion_floor(
+            magnitude[measured] if noise is None else noise, min_motion=s.min_motion
+        )
+        return Motion(flow, magnitude, None, (dy / scale, dx / scale), floor, asked)
 
     def _motion(self, t: int) -> Motion:
         s = self.settings
@@ -364,9 +411,13 @@ class RoiExtractor:
         if s.roi_rule == "cells":
             regions = self.regions(t)
             motion = self.region_motion(t)
-            keep = moving_regions(
-                regions, motion.magnitude, floor=motion.floor, share=1.0 - s.roi_threshold
-            ) & self.regions_to_test(t)
+            asked = motion.asked if motion.asked is not None else self.regions_to_test(t)
+            keep = (
+                moving_regions(
+                    regions, motion.magnitude, floor=motion.floor, share=1.0 - s.roi_threshold
+                )
+                & asked
+            )
             return grow(to_shape(regions.mask(keep), self.shape), s.roi_margin)
         motion = self.motion(t)
         mask = threshold_saliency(motion.saliency, motion.magnitude, s.roi_threshold, s.min_motion)
