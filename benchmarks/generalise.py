@@ -98,7 +98,10 @@ CANDIDATES = (
 #: compression's time; since the stored mask took the place of OpenJPEG's comment (format 3)
 #: it changed no CHO frame (the only movie where frames fell back before), so it is no longer
 #: measured here.
-REPORTED_ONLY = ("f1", "k0", "m1", "o0")
+#: ``g5``: the change gate at 5 robust SDs (roi.CHANGE_GATE_Z): it dropped a 522-px moving
+#: piece holding 50 reference-cell px on HSC+noise's frame 22 (cells worse than plain 4 -> 7),
+#: which no choosing movie shows; the gate at 3 keeps it (docs/decisions.md).
+REPORTED_ONLY = ("f1", "k0", "m1", "o0", "g5")
 #: The short names: settings ...
 SETTING_NAMES = {
     "z": "background_z",
