@@ -182,6 +182,7 @@ def aligned_flow_in(
     *,
     iterations: int = FARNEBACK_ITERATIONS,
     drift: tuple[float, float] | None = None,
+    aligned: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Like :func:`aligned_flow`, but the flow is computed only inside `boxes`.
 
@@ -191,7 +192,7 @@ def aligned_flow_in(
     With `drift` (dy, dx) given, that drift is removed and no residual: the caller measured it
     (roi.py's change gate: this function's drift on a sample of the frame, :func:`sample_boxes`),
     and the boxes may hold mostly moving cells (:func:`changed_regions`), whose median flow would
-    be their own motion, not a residual drift.
+    be their own motion, not a residual drift; `aligned`, `other` already shifted by -`drift`.
     Written here rather than taken from a library because the saving comes from knowing which
     pixels the RoI rule will ask about (roi.py): on brightfield frames the regions whose motion
     can still change the RoI cover a few per cent of the frame.
@@ -201,7 +202,8 @@ def aligned_flow_in(
     if not boxes:
         return flow, measured, (0.0, 0.0)
     dy, dx = coarse_drift(current, other) if drift is None else drift
-    aligned_other = shift_image(other, -dy, -dx)
+    # `aligned`: `other` already shifted by -drift (the change gate made it), not shifted twice
+    aligned_other = shift_image(other, -dy, -dx) if aligned is None else aligned
     height, width = current.shape
     for rows, cols in boxes:
         rows, cols = _widen(rows, height), _widen(cols, width)
@@ -283,14 +285,15 @@ MIN_CHANGE_SPREAD = 1.0
 
 def changed_regions(
     current: np.ndarray,
-    other: np.ndarray,
+    aligned: np.ndarray,
     labels: np.ndarray,
     count: int,
     drift: tuple[float, float],
     z: float,
 ) -> np.ndarray:
-    """(count + 1,) bool: which labelled regions of `current` changed towards `other` once the
-    global `drift` (dy, dx) is removed: a pixel of the region or of its CHANGE_BAND-px band
+    """(count + 1,) bool: which labelled regions of `current` changed towards its partner frame
+    once the global `drift` (dy, dx) is removed (`aligned`: the partner shifted by -`drift`,
+    :func:`shift_image`): a pixel of the region or of its CHANGE_BAND-px band
     differs by more than the noise (median absolute difference over the frame plus `z` robust
     SDs, at least MIN_CHANGE_SPREAD grey levels).
 
@@ -300,7 +303,6 @@ def changed_regions(
     change, its outline does. A drift read a fraction of a pixel off makes textured still
     regions look changed: the gate then asks them, as without it (it errs towards the flow).
     """
-    aligned = shift_image(other, -drift[0], -drift[1])
     difference = cv2.absdiff(current, aligned)
     # every 4th row and column: the noise of a mostly still frame, at a sixteenth of the cost
     sample = difference[::4, ::4] if min(difference.shape) >= 64 else difference
