@@ -161,6 +161,11 @@ def _boxes(mask: np.ndarray, margin: int) -> np.ndarray:
     )
 
 
+def boxes_area(boxes: list[tuple[slice, slice]]) -> int:
+    """Pixels in the boxes :func:`flow_boxes` returns (overlaps counted twice)."""
+    return sum((rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes)
+
+
 def _area(boxes: np.ndarray) -> int:
     return int(((boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])).sum())
 
