@@ -98,9 +98,11 @@ CANDIDATES = (
 #: compression's time; since the stored mask took the place of OpenJPEG's comment (format 3)
 #: it changed no CHO frame (the only movie where frames fell back before), so it is no longer
 #: measured here.
-#: ``g5``: the change gate at 5 robust SDs (roi.CHANGE_GATE_Z): it dropped a 522-px moving
-#: piece holding 50 reference-cell px on HSC+noise's frame 22 (cells worse than plain 4 -> 7),
-#: which no choosing movie shows; the gate at 3 keeps it (docs/decisions.md).
+#: ``g5``: the change gate at 5 robust SDs (roi.CHANGE_GATE_Z): run on every frame, it dropped a
+#: 522-px moving piece holding 50 reference-cell px on HSC+noise's frame 22 (cells worse than
+#: plain 4 -> 7), which no choosing movie shows; at 3 the piece is kept. The gate now skips
+#: frames with few boxes (HSC's), but a piece that moves at the noise level can lie in any
+#: frame, and uncertain means keep (docs/decisions.md).
 REPORTED_ONLY = ("f1", "k0", "m1", "o0", "g5")
 #: The short names: settings ...
 SETTING_NAMES = {

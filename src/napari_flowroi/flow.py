@@ -161,6 +161,20 @@ def _boxes(mask: np.ndarray, margin: int) -> np.ndarray:
     )
 
 
+def boxes_exceed(mask: np.ndarray, margin: int, share: float) -> bool:
+    """Whether the boxes ``flow_boxes(mask, margin)`` would return cover more than `share` of the
+    frame (:func:`boxes_area`), settled by the lower bound flow_boxes itself uses (the regions
+    dilated by 2 * (margin // 2) px) where that already exceeds it: one dilation instead of the
+    two labellings (roi.py's change gate asks this of U373's 35-43 %)."""
+    if not mask.any():
+        return False
+    reach = 2 * (margin // 2)
+    spread = cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
+    if cv2.countNonZero(spread) > share * mask.size:
+        return True
+    return boxes_area(flow_boxes(mask, margin)) > share * mask.size
+
+
 def boxes_area(boxes: list[tuple[slice, slice]]) -> int:
     """Pixels in the boxes :func:`flow_boxes` returns (overlaps counted twice)."""
     return sum((rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes)

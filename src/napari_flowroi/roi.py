@@ -34,7 +34,7 @@ from .flow import (
     SAMPLE_SHARE,
     aligned_flow,
     aligned_flow_in,
-    boxes_area,
+    boxes_exceed,
     changed_regions,
     flow_boxes,
     sample_boxes,
@@ -361,8 +361,8 @@ class RoiExtractor:
         asked = self.regions_to_test(t)
         current = self.prepared(t)
         drift, noise, aligned = None, None, None
-        boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
-        if CHANGE_GATE_Z > 0 and boxes_area(boxes) > SAMPLE_SHARE * current.size:
+        gate = CHANGE_GATE_Z > 0 and boxes_exceed(regions.mask(asked), FLOW_CONTEXT, SAMPLE_SHARE)
+        if gate:
             # the gate's own cost is about the flow in its sample (up to SAMPLE_SHARE of the
             # frame): it pays only where the flow around the asked regions would cover more
             # (E. coli's whole frame, U373's 35-43 %, GOWT1's 21-32 %; HSC, HeLa and CHO at
@@ -386,7 +386,7 @@ class RoiExtractor:
             asked = asked & changed_regions(
                 current, aligned, regions.labels, regions.count, drift, CHANGE_GATE_Z
             )
-            boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
+        boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
         other = self.prepared(partner_frame(t, len(self.movie))) if boxes else current
         flow, measured, (dy, dx) = aligned_flow_in(
             current,

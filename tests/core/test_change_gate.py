@@ -8,7 +8,15 @@ import pytest
 
 import napari_flowroi.flow as flow
 from napari_flowroi import roi
-from napari_flowroi.flow import MIN_BOX_SIDE, SAMPLE_SHARE, changed_regions, shift_image
+from napari_flowroi.flow import (
+    MIN_BOX_SIDE,
+    SAMPLE_SHARE,
+    boxes_area,
+    boxes_exceed,
+    changed_regions,
+    flow_boxes,
+    shift_image,
+)
 from napari_flowroi.metrics import pixel_coverage
 from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import RoiExtractor
@@ -111,3 +119,13 @@ def test_a_still_region_is_not_asked_and_its_flow_not_measured(monkeypatch):
     mask = cv2.resize(extractor.frame_mask(1).view(np.uint8), labels.shape[::-1]) > 0
     assert pixel_coverage(mask, labels == 1) > 0.95
     assert pixel_coverage(mask, labels == 2) < 0.05
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("share", [0.05, 0.15, 0.4])
+def test_boxes_exceed_answers_as_the_boxes_area_would(seed, share):
+    rng = np.random.default_rng(seed)
+    blobs = cv2.GaussianBlur(rng.normal(0, 1, (180, 260)).astype(np.float32), (0, 0), 3)
+    mask = blobs > (1.5 + 0.3 * seed) * blobs.std()
+    area = boxes_area(flow_boxes(mask, roi.FLOW_CONTEXT))
+    assert boxes_exceed(mask, roi.FLOW_CONTEXT, share) == (area > share * mask.size)
