@@ -110,7 +110,9 @@ def _clear_uncovered_border(flow: np.ndarray, dy: float, dx: float) -> None:
         flow[:, :cols] = 0
 
 
-def flow_boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
+def flow_boxes(
+    mask: np.ndarray, margin: int, *, spread: int | None = None
+) -> list[tuple[slice, slice]]:
     """Boxes (row and column slices) that hold every region of `mask` with `margin` pixels of
     context: one box per region, or one per group of regions whose contexts touch, whichever
     adds up to fewer pixels (scattered regions overlap less in their own boxes, clustered ones
@@ -125,9 +127,9 @@ def flow_boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
     # by margin // 2 around the regions dilated by margin // 2), so their areas add up to at
     # least the area of that dilation; when it exceeds WHOLE_FRAME_SHARE so do both, and the
     # answer is the whole frame, as below.
-    reach = 2 * (margin // 2)
-    spread = cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-    if cv2.countNonZero(spread) > WHOLE_FRAME_SHARE * height * width:
+    # (`spread`: that count, when the caller already made it: boxes_exceed)
+    spread = _spread(mask, margin) if spread is None else spread
+    if spread > WHOLE_FRAME_SHARE * height * width:
         return whole
     own = _boxes(mask.astype(np.uint8), margin)
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1,) * 2, np.uint8))
@@ -161,18 +163,29 @@ def _boxes(mask: np.ndarray, margin: int) -> np.ndarray:
     )
 
 
-def boxes_exceed(mask: np.ndarray, margin: int, share: float) -> bool:
-    """Whether the boxes ``flow_boxes(mask, margin)`` would return cover more than `share` of the
-    frame (:func:`boxes_area`), settled by the lower bound flow_boxes itself uses (the regions
-    dilated by 2 * (margin // 2) px) where that already exceeds it: one dilation instead of the
-    two labellings (roi.py's change gate asks this of U373's 35-43 %)."""
+def boxes_exceed(
+    mask: np.ndarray, margin: int, share: float
+) -> tuple[bool, list[tuple[slice, slice]] | None]:
+    """Whether the boxes ``flow_boxes(mask, margin)`` cover more than `share` of the frame
+    (:func:`boxes_area`), and those boxes when they had to be found to tell (else None). The
+    lower bound flow_boxes itself uses (the regions dilated by 2 * (margin // 2) px) settles it
+    with one dilation where it already exceeds `share` (roi.py's change gate asks this of U373's
+    frames, 35-43 %); the dilation is handed to flow_boxes otherwise, not made twice."""
     if not mask.any():
-        return False
+        return False, []
+    spread = _spread(mask, margin)
+    if spread > share * mask.size:
+        return True, None
+    boxes = flow_boxes(mask, margin, spread=spread)
+    return boxes_area(boxes) > share * mask.size, boxes
+
+
+def _spread(mask: np.ndarray, margin: int) -> int:
+    """Pixels of `mask` dilated by 2 * (margin // 2) px: see flow_boxes."""
     reach = 2 * (margin // 2)
-    spread = cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-    if cv2.countNonZero(spread) > share * mask.size:
-        return True
-    return boxes_area(flow_boxes(mask, margin)) > share * mask.size
+    return cv2.countNonZero(
+        cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
+    )
 
 
 def boxes_area(boxes: list[tuple[slice, slice]]) -> int:

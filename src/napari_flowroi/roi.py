@@ -361,7 +361,10 @@ class RoiExtractor:
         asked = self.regions_to_test(t)
         current = self.prepared(t)
         drift, noise, aligned = None, None, None
-        gate = CHANGE_GATE_Z > 0 and boxes_exceed(regions.mask(asked), FLOW_CONTEXT, SAMPLE_SHARE)
+        if CHANGE_GATE_Z > 0:
+            gate, boxes = boxes_exceed(regions.mask(asked), FLOW_CONTEXT, SAMPLE_SHARE)
+        else:
+            gate, boxes = False, None
         if gate:
             # the gate's own cost is about the flow in its sample (up to SAMPLE_SHARE of the
             # frame): it pays only where the flow around the asked regions would cover more
@@ -386,7 +389,9 @@ class RoiExtractor:
             asked = asked & changed_regions(
                 current, aligned, regions.labels, regions.count, drift, CHANGE_GATE_Z
             )
-        boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
+            boxes = None
+        if boxes is None:
+            boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
         other = self.prepared(partner_frame(t, len(self.movie))) if boxes else current
         flow, measured, (dy, dx) = aligned_flow_in(
             current,

@@ -128,4 +128,6 @@ def test_boxes_exceed_answers_as_the_boxes_area_would(seed, share):
     blobs = cv2.GaussianBlur(rng.normal(0, 1, (180, 260)).astype(np.float32), (0, 0), 3)
     mask = blobs > (1.5 + 0.3 * seed) * blobs.std()
     area = boxes_area(flow_boxes(mask, roi.FLOW_CONTEXT))
-    assert boxes_exceed(mask, roi.FLOW_CONTEXT, share) == (area > share * mask.size)
+    exceeds, boxes = boxes_exceed(mask, roi.FLOW_CONTEXT, share)
+    assert exceeds == (area > share * mask.size)
+    assert boxes is None or boxes == flow_boxes(mask, roi.FLOW_CONTEXT)
