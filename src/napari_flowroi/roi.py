@@ -6,7 +6,8 @@ Two rules turn motion into a mask (setting ``roi_rule``):
   cell-like regions (``appearance.cell_regions``: connected pixels that stand out from the
   frame's own background by half the cell contrast, holes filled) are candidates; a candidate is
   protected when at least ``1 - roi_threshold`` of its pixels move faster than the movie's noise
-  floor (the robust spread of the flow magnitude over the frame, at least ``min_motion``). The
+  floor (the robust spread of the flow magnitude over the frame, at least ``min_motion``). Only
+  candidates that changed between the two frames are asked (the change gate, CHANGE_GATE_Z). The
   mask then follows cell outlines, not the smeared edge of a flow field, whatever share of the
   frame the cells take (sparse or dense fields).
 - ``quantile`` (the paper's rule): the top ``roi_threshold`` share of the frame's motion saliency,
