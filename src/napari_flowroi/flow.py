@@ -334,6 +334,24 @@ def changed_regions(
     (roi.py's change gate). The band catches a uniform region that moves: its inside may not
     change, its outline does. A drift read a fraction of a pixel off makes textured still
     regions look changed: the gate then asks them, as without it (it errs towards the flow).
+
+    Parameters
+    ----------
+    current, aligned : ndarray
+        uint8 frames of the same shape: the frame and its partner shifted by -`drift`.
+    labels : ndarray
+        int32 labels of the regions of `current` (0 = none), same shape.
+    count : int
+        The highest label.
+    drift : tuple of float
+        (dy, dx) removed from the partner; its uncovered edge counts as no change.
+    z : float
+        Robust SDs of the frame's differences above their median that count as change.
+
+    Returns
+    -------
+    ndarray
+        (count + 1,) bool, indexed by label; label 0 False.
     """
     difference = cv2.absdiff(current, aligned)
     # every 4th row and column: the noise of a mostly still frame, at a sixteenth of the cost
@@ -361,7 +379,7 @@ def sample_boxes(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
     that does not depend on where the cells are, for the residual drift and the motion noise
     floor when the flow is otherwise measured only around changed regions (roi.py's change
     gate). At most SAMPLE_SHARE of the frame (one box at least): the halved frame of a 0.36-MP
-    movie gets a 3x3 grid, of a 0.65-MP one or larger 4x4."""
+    movie gets a 3x3 grid, of a 0.44-MP one or larger 4x4."""
     height, width = shape
     side = MIN_BOX_SIDE
     per_side = SAMPLE_GRID
