@@ -45,7 +45,7 @@ import roi_excess  # noqa: E402
 from common import ClipQuality, gain, ideal_mask, plain_ladder  # noqa: E402
 from roi_gap import MIN_CELL_AREA, PAY_DB, cell_psnr  # noqa: E402
 
-from napari_flowroi import appearance, codec, guard  # noqa: E402
+from napari_flowroi import appearance, codec, guard, roi  # noqa: E402
 from napari_flowroi.metrics import pixel_coverage  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
@@ -84,6 +84,10 @@ CANDIDATES = (
     # margin below the ideal's 2 px
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "t": 4, "k": 0, "o": 1},
     {"z": 6.0, "d": 0.5, "dz": 0.5, "p": 0.05, "m": 1, "t": 4, "k": 1, "o": 1},
+    # the change gate before the flow (``g`` = roi.CHANGE_GATE_Z, robust SDs of the frame's
+    # differences; 0 = off): today's appearance rule with the gate at 3 and at 5
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "g": 3},
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "g": 5},
 )
 #: Parts a candidate may be measured with but never chosen with (whole parts of its name). Both
 #: are the fail-safe's ("uncertain means keep", issue 21), decided with noisy HeLa seen (so
@@ -107,7 +111,12 @@ CANDIDATES = (
 #: set the "typical" size), and x0.25 codes HSC below plain JPEG2000 (0.98 at 16:1): a cut whose
 #: strength does not carry to the movie left out is not "confidently background", so it is
 #: reported, never chosen (decided after that run; docs/decisions.md).
-REPORTED_ONLY = ("f1", "k0", "m1", "o0", "x0.1", "x0.25", "x0.5")
+#: ``g5``: the change gate at 5 robust SDs (roi.CHANGE_GATE_Z): run on every frame, it dropped a
+#: 522-px moving piece holding 50 reference-cell px on HSC+noise's frame 22 (cells worse than
+#: plain 4 -> 7), which no choosing movie shows; at 3 the piece is kept. The gate now skips
+#: frames with few boxes (HSC's), but a piece that moves at the noise level can lie in any
+#: frame, and uncertain means keep (docs/decisions.md).
+REPORTED_ONLY = ("f1", "k0", "m1", "o0", "x0.1", "x0.25", "x0.5", "g5")
 #: The short names: settings ...
 SETTING_NAMES = {
     "z": "background_z",
@@ -137,7 +146,10 @@ RULE_BEFORE = {
     "k": 0,
     "o": 0,
     "x": 0.0,
+    "g": 0.0,
 }
+#: ... and roi.py's (the change gate before the flow).
+ROI_CONSTANT_NAMES = {"g": "CHANGE_GATE_Z"}
 #: Coverage is measured on every COVERAGE_EVERY-th frame of the movie as well as the coded ones.
 COVERAGE_EVERY = 4
 #: The coverage every choosing clip must reach for a candidate to be chosen (mean over the
@@ -196,14 +208,17 @@ def candidate_constants(candidate: dict):
     extractors made inside compute with them; an extractor's pool is its own, so no mask made
     under other constants is reused)."""
     full = {**RULE_BEFORE, **candidate}
-    saved = {name: getattr(appearance, name) for name in CONSTANT_NAMES.values()}
+    modules = [(appearance, CONSTANT_NAMES), (roi, ROI_CONSTANT_NAMES)]
+    saved = [(m, {name: getattr(m, name) for name in names.values()}) for m, names in modules]
     try:
-        for short, name in CONSTANT_NAMES.items():
-            setattr(appearance, name, full[short])
+        for module, names in modules:
+            for short, name in names.items():
+                setattr(module, name, full[short])
         yield
     finally:
-        for name, value in saved.items():
-            setattr(appearance, name, value)
+        for module, values in saved:
+            for name, value in values.items():
+                setattr(module, name, value)
 
 
 def _code(case, originals, masks, rate, settings=None) -> tuple[ClipQuality, dict]:
@@ -448,7 +463,7 @@ def mask_time_lines(speeds: dict) -> list[str]:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x")
+    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x", "g")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -457,6 +472,7 @@ def _default_key() -> str:
     s = FlowRoISettings()
     now = {k: getattr(s, name) for k, name in SETTING_NAMES.items()}
     now |= {k: getattr(appearance, name) for k, name in CONSTANT_NAMES.items()}
+    now |= {k: getattr(roi, name) for k, name in ROI_CONSTANT_NAMES.items()}
     return _key({k: v for k, v in now.items() if k == "z" or v != RULE_BEFORE[k]})
 
 

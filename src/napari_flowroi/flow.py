@@ -110,7 +110,9 @@ def _clear_uncovered_border(flow: np.ndarray, dy: float, dx: float) -> None:
         flow[:, :cols] = 0
 
 
-def flow_boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
+def flow_boxes(
+    mask: np.ndarray, margin: int, *, spread: int | None = None
+) -> list[tuple[slice, slice]]:
     """Boxes (row and column slices) that hold every region of `mask` with `margin` pixels of
     context: one box per region, or one per group of regions whose contexts touch, whichever
     adds up to fewer pixels (scattered regions overlap less in their own boxes, clustered ones
@@ -125,9 +127,9 @@ def flow_boxes(mask: np.ndarray, margin: int) -> list[tuple[slice, slice]]:
     # by margin // 2 around the regions dilated by margin // 2), so their areas add up to at
     # least the area of that dilation; when it exceeds WHOLE_FRAME_SHARE so do both, and the
     # answer is the whole frame, as below.
-    reach = 2 * (margin // 2)
-    spread = cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
-    if cv2.countNonZero(spread) > WHOLE_FRAME_SHARE * height * width:
+    # (`spread`: that count, when the caller already made it: boxes_exceed)
+    spread = _spread(mask, margin) if spread is None else spread
+    if spread > WHOLE_FRAME_SHARE * height * width:
         return whole
     own = _boxes(mask.astype(np.uint8), margin)
     grown = cv2.dilate(mask.astype(np.uint8), np.ones((margin + 1,) * 2, np.uint8))
@@ -161,6 +163,36 @@ def _boxes(mask: np.ndarray, margin: int) -> np.ndarray:
     )
 
 
+def boxes_exceed(
+    mask: np.ndarray, margin: int, share: float
+) -> tuple[bool, list[tuple[slice, slice]] | None]:
+    """Whether the boxes ``flow_boxes(mask, margin)`` cover more than `share` of the frame
+    (:func:`boxes_area`), and those boxes when they had to be found to tell (else None). The
+    lower bound flow_boxes itself uses (the regions dilated by 2 * (margin // 2) px) settles it
+    with one dilation where it already exceeds `share` (roi.py's change gate asks this of U373's
+    frames, 35-43 %); the dilation is handed to flow_boxes otherwise, not made twice."""
+    if not mask.any():
+        return False, []
+    spread = _spread(mask, margin)
+    if spread > share * mask.size:
+        return True, None
+    boxes = flow_boxes(mask, margin, spread=spread)
+    return boxes_area(boxes) > share * mask.size, boxes
+
+
+def _spread(mask: np.ndarray, margin: int) -> int:
+    """Pixels of `mask` dilated by 2 * (margin // 2) px: see flow_boxes."""
+    reach = 2 * (margin // 2)
+    return cv2.countNonZero(
+        cv2.dilate(mask.astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8))
+    )
+
+
+def boxes_area(boxes: list[tuple[slice, slice]]) -> int:
+    """Pixels in the boxes :func:`flow_boxes` returns (overlaps counted twice)."""
+    return sum((rows.stop - rows.start) * (cols.stop - cols.start) for rows, cols in boxes)
+
+
 def _area(boxes: np.ndarray) -> int:
     return int(((boxes[:, 1] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 2])).sum())
 
@@ -181,12 +213,18 @@ def aligned_flow_in(
     method: str,
     *,
     iterations: int = FARNEBACK_ITERATIONS,
+    drift: tuple[float, float] | None = None,
+    aligned: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, tuple[float, float]]:
     """Like :func:`aligned_flow`, but the flow is computed only inside `boxes`.
 
     Returns the flow (zero outside the boxes), a bool mask of the pixels where it was measured,
     and the drift. The drift is still found on the whole frame (phase correlation is cheap and
     needs the whole field); the residual drift is the median flow over the measured pixels.
+    With `drift` (dy, dx) given, that drift is removed and no residual: the caller measured it
+    (roi.py's change gate: this function's drift on a sample of the frame, :func:`sample_boxes`),
+    and the boxes may hold mostly moving cells (:func:`changed_regions`), whose median flow would
+    be their own motion, not a residual drift; `aligned`, `other` already shifted by -`drift`.
     Written here rather than taken from a library because the saving comes from knowing which
     pixels the RoI rule will ask about (roi.py): on brightfield frames the regions whose motion
     can still change the RoI cover a few per cent of the frame.
@@ -195,8 +233,9 @@ def aligned_flow_in(
     measured = np.zeros(current.shape, bool)
     if not boxes:
         return flow, measured, (0.0, 0.0)
-    dy, dx = coarse_drift(current, other)
-    aligned_other = shift_image(other, -dy, -dx)
+    dy, dx = coarse_drift(current, other) if drift is None else drift
+    # `aligned`: `other` already shifted by -drift (the change gate made it), not shifted twice
+    aligned_other = shift_image(other, -dy, -dx) if aligned is None else aligned
     height, width = current.shape
     for rows, cols in boxes:
         rows, cols = _widen(rows, height), _widen(cols, width)
@@ -209,6 +248,9 @@ def aligned_flow_in(
             iterations=iterations,
         )
         measured[rows, cols] = True
+    if drift is not None:
+        _clear_uncovered_border(flow, dy, dx)
+        return flow, measured, (dy, dx)
     residual = _median_flow(flow, measured)
     # OpenCV's masked subtraction: 0.1 ms where numpy's boolean-indexed `-=` took 2.9 ms on a
     # 512x512 frame 37 % measured (the same float32 differences; unmeasured pixels stay 0)
@@ -262,3 +304,94 @@ def _widen(span: slice, size: int) -> slice:
         stop = min(size, start + MIN_BOX_SIDE)
         start = max(0, stop - MIN_BOX_SIDE)
     return slice(start, stop)
+
+
+#: A region counts as changed when one pixel of it (or of its CHANGE_BAND-px band) differs
+#: between the frame and its aligned partner by more than the median difference plus this many
+#: robust SDs of the differences (the noise of the prepared frames, measured on the frame).
+CHANGE_BAND = 2
+#: The robust SD of the differences is at least this (grey levels of the 8-bit prepared frames:
+#: a denoised, still background differs by 0 or 1 level, whose MAD can be 0).
+MIN_CHANGE_SPREAD = 1.0
+
+
+def changed_regions(
+    current: np.ndarray,
+    aligned: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    drift: tuple[float, float],
+    z: float,
+) -> np.ndarray:
+    """(count + 1,) bool: which labelled regions of `current` changed towards its partner frame
+    once the global `drift` (dy, dx) is removed (`aligned`: the partner shifted by -`drift`,
+    :func:`shift_image`): a pixel of the region or of its CHANGE_BAND-px band
+    differs by more than the noise (median absolute difference over the frame plus `z` robust
+    SDs, at least MIN_CHANGE_SPREAD grey levels).
+
+    A region whose pixels and edges did not change between two frames did not move between them
+    (a moving region changes at least at its edges), so the flow need not be asked about it
+    (roi.py's change gate). The band catches a uniform region that moves: its inside may not
+    change, its outline does. A drift read a fraction of a pixel off makes textured still
+    regions look changed: the gate then asks them, as without it (it errs towards the flow).
+
+    Parameters
+    ----------
+    current, aligned : ndarray
+        uint8 frames of the same shape: the frame and its partner shifted by -`drift`.
+    labels : ndarray
+        int32 labels of the regions of `current` (0 = none), same shape.
+    count : int
+        The highest label.
+    drift : tuple of float
+        (dy, dx) removed from the partner; its uncovered edge counts as no change.
+    z : float
+        Robust SDs of the frame's differences above their median that count as change.
+
+    Returns
+    -------
+    ndarray
+        (count + 1,) bool, indexed by label; label 0 False.
+    """
+    difference = cv2.absdiff(current, aligned)
+    # every 4th row and column: the noise of a mostly still frame, at a sixteenth of the cost
+    sample = difference[::4, ::4] if min(difference.shape) >= 64 else difference
+    median = float(np.median(sample))
+    spread = max(MIN_CHANGE_SPREAD, 1.4826 * float(np.median(np.abs(sample - median))))
+    changed = (difference > median + z * spread).view(np.uint8)
+    _clear_uncovered_border(changed, *drift)  # the replicated edge is new content, not change
+    band = 2 * CHANGE_BAND + 1
+    near = cv2.dilate(changed, np.ones((band, band), np.uint8))
+    hits = np.bincount(labels[near.view(bool)], minlength=count + 1)
+    found = hits > 0
+    found[0] = False
+    return found
+
+
+#: Background sample of the change gate: SAMPLE_GRID x SAMPLE_GRID boxes of MIN_BOX_SIDE px
+#: spread evenly over the frame (at most SAMPLE_SHARE of it; fewer on a small frame).
+SAMPLE_GRID = 4
+SAMPLE_SHARE = 0.15
+
+
+def sample_boxes(shape: tuple[int, int]) -> list[tuple[slice, slice]]:
+    """Boxes of MIN_BOX_SIDE px on an even grid over a frame of `shape`: a sample of the frame
+    that does not depend on where the cells are, for the residual drift and the motion noise
+    floor when the flow is otherwise measured only around changed regions (roi.py's change
+    gate). At most SAMPLE_SHARE of the frame (one box at least): the halved frame of a 0.36-MP
+    movie gets a 3x3 grid, of a 0.44-MP one or larger 4x4."""
+    height, width = shape
+    side = MIN_BOX_SIDE
+    per_side = SAMPLE_GRID
+    while per_side > 1 and (per_side * side) ** 2 > SAMPLE_SHARE * height * width:
+        per_side -= 1
+    tops = np.linspace(0, max(0, height - side), per_side + 2)[1:-1].astype(int)
+    lefts = np.linspace(0, max(0, width - side), per_side + 2)[1:-1].astype(int)
+    return [
+        (
+            slice(int(top), int(min(height, top + side))),
+            slice(int(left), int(min(width, left + side))),
+        )
+        for top in tops
+        for left in lefts
+    ]

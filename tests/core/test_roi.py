@@ -69,11 +69,17 @@ def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
 
     calls = []
     real = roi.aligned_flow_in
-    monkeypatch.setattr(roi, "aligned_flow_in", lambda *a, **k: calls.append(1) or real(*a, **k))
+    # the change gate (roi.CHANGE_GATE_Z) measures the flow in a sample of the frame first, then
+    # around the regions that changed: two calls per frame with the gate on, one without
+    per_frame = 2 if roi.CHANGE_GATE_Z > 0 else 1
+    monkeypatch.setattr(
+        roi, "aligned_flow_in", lambda c, *a, **k: calls.append(id(c)) or real(c, *a, **k)
+    )
     extractor = RoiExtractor(movie_from_array(discs.frames), MOTION.replace(adjacent_factor=1))
     for t in range(len(discs.frames)):
         extractor.mask(t)
-    assert len(calls) == len(discs.frames)
+    assert len(calls) == per_frame * len(discs.frames)
+    assert len(set(calls)) == len(discs.frames)  # each frame's flow once, from its own image
 
 
 def test_each_frame_is_read_once_for_its_mask(discs):
@@ -108,8 +114,16 @@ def test_flow_measured_around_the_regions_selects_what_the_whole_frames_flow_sel
             floor=motion_floor(magnitude, min_motion=MOTION.min_motion),
         )
         around = extractor.region_motion(t)
-        boxed = moving_regions(regions, around.magnitude, floor=around.floor, share=share)
-        agree.append(np.array_equal(whole[1:], boxed[1:]))
+        # the regions the change gate (roi.CHANGE_GATE_Z) asked
+        boxed = (
+            moving_regions(regions, around.magnitude, floor=around.floor, share=share)
+            & around.asked
+        )
+        agree.append(np.array_equal(whole[1:] & around.asked[1:], boxed[1:]))
+        # what the gate did not ask and the whole frame's flow calls moving: specks only (one
+        # 1-px region on these frames), never a disc
+        area = np.bincount(regions.labels.ravel(), minlength=regions.count + 1)
+        assert (area[whole & ~around.asked] <= 4).all(), t
         moving += int(boxed.sum())
     assert moving > 0 and all(agree)
 
@@ -229,9 +243,9 @@ def test_settings_that_change_only_the_threshold_reuse_flows_and_cells(discs, mo
     import napari_flowroi.roi as roi
 
     flows, cells = [], []
-    real_flow, real_cells = roi.aligned_flow_in, roi.regions_for
+    real_flow, real_cells = roi.RoiExtractor._region_motion, roi.regions_for
     monkeypatch.setattr(
-        roi, "aligned_flow_in", lambda *a, **k: flows.append(1) or real_flow(*a, **k)
+        roi.RoiExtractor, "_region_motion", lambda *a, **k: flows.append(1) or real_flow(*a, **k)
     )
     monkeypatch.setattr(roi, "regions_for", lambda *a, **k: cells.append(1) or real_cells(*a, **k))
     first = RoiExtractor(movie_from_array(discs.frames), FlowRoISettings())
