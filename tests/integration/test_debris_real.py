@@ -4,32 +4,22 @@ Reads the Cell Tracking Challenge U373 movie from ../shared/data at test time (i
 use forbid shipping it: nothing of it is written into the repository or the data folder).
 """
 
-import json
-from pathlib import Path
-
 import numpy as np
 import pytest
-import tifffile
 
 import napari_flowroi.appearance as appearance
 from napari_flowroi.masks import to_shape
 from napari_flowroi.metrics import pixel_coverage
-from napari_flowroi.readers import open_movie
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
 
-U373 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ctc-phc-c2dh-u373-02"
-FRAME = 59  # a frame with human (gold) truth and bright specks of debris between the cells
+from .conftest import U373_FRAME as FRAME
 
 
 @pytest.fixture(scope="module")
-def u373():
-    if not U373.is_dir():  # the data lives beside the clone (CI has it); never in the repository
-        pytest.fail(f"the shared test data is missing: {U373}")
-    movie = open_movie(U373 / "frames.tif")
-    index = json.loads((U373 / "masks_index.json").read_text())["masks_gt.tif_frame_indices"]
-    gold = tifffile.imread(U373 / "masks_gt.tif")[index.index(FRAME)] > 0
-    return movie, gold
+def u373(u373_gold):
+    movie, gold = u373_gold
+    return movie, gold > 0
 
 
 def test_the_debris_cut_demotes_specks_and_keeps_the_cells(u373, monkeypatch):
