@@ -42,7 +42,8 @@ sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
 import roi_excess  # noqa: E402
-from common import ClipQuality, gain, ideal_mask, plain_ladder  # noqa: E402
+from common import gain, ideal_mask, plain_ladder  # noqa: E402
+from quality import encode_clip  # noqa: E402
 from roi_gap import MIN_CELL_AREA, PAY_DB, cell_psnr  # noqa: E402
 
 from napari_flowroi import appearance, codec, guard, roi  # noqa: E402
@@ -221,15 +222,11 @@ def candidate_constants(candidate: dict):
                 setattr(module, name, value)
 
 
-def _code(case, originals, masks, rate, settings=None) -> tuple[ClipQuality, dict]:
-    s = (settings or FlowRoISettings()).replace(compression_rate=float(rate))
-    q = ClipQuality(case.movie.dtype)
-    decoded = {}
-    for t, frame in originals.items():
-        enc = codec.encode_frame(frame, masks[t], s)
-        decoded[t] = codec.decode_frame(enc)
-        q.add(frame, decoded[t], case.cells(t), enc.bytes_written)
-    return q, decoded
+def _code(case, originals, masks, rate, settings=None) -> tuple[dict, dict]:
+    """The clip `originals` coded with `masks` at `rate`: its quality point and decoded frames."""
+    return encode_clip(
+        case, list(originals), originals, masks, settings or FlowRoISettings(), rate, True
+    )
 
 
 def _worse_cells(case, originals, decoded, plain, peak) -> np.ndarray:
@@ -279,12 +276,12 @@ def run_case(case, log, quick: bool = False) -> dict:
         plain[rate] = {
             t: codec.decode_frame(codec.encode_plain(f, s)) for t, f in originals.items()
         }
-        q, dec = _code(case, originals, ideal, rate)
-        g, flag = gain(q.as_dict(), ladder)
+        point, dec = _code(case, originals, ideal, rate)
+        g, flag = gain(point, ladder)
         out["ideal"][str(rate)] = {"gain": g, "flag": flag}
         ideal_worse[rate] = _worse_cells(case, originals, dec, plain[rate], peak)
-        q, _ = _code(case, originals, looser, rate)
-        g, flag = gain(q.as_dict(), ladder)
+        point, _ = _code(case, originals, looser, rate)
+        g, flag = gain(point, ladder)
         out["looser"][str(rate)] = {"gain": g, "flag": flag}
     clip = {
         "frames": frames,
@@ -331,8 +328,8 @@ def _run_candidate(case, candidate, clip: dict, log) -> dict:
         "rates": {},
     }
     for rate in RATES:
-        q, dec = _code(case, originals, masks, rate, settings)
-        g, flag = gain(q.as_dict(), clip["ladder"])
+        point, dec = _code(case, originals, masks, rate, settings)
+        g, flag = gain(point, clip["ladder"])
         worse = _worse_cells(case, originals, dec, clip["plain"][rate], clip["peak"])
         entry["rates"][str(rate)] = {
             "gain": g,

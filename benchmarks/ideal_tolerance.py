@@ -27,9 +27,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import ClipQuality, gain, ideal_mask, plain_ladder  # noqa: E402
+from common import gain, ideal_mask, plain_ladder  # noqa: E402
+from quality import encode_clip  # noqa: E402
 
-from napari_flowroi import codec  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 MARGINS = (2, 3, 4, 6, 8, 12, 16)
@@ -47,14 +47,8 @@ def measure(case) -> dict:
         masks = {t: ideal_mask(case.cells(t), margin) for t in frames}
         entry = {"share": float(np.mean([masks[t].mean() for t in frames])), "gains": {}}
         for rate in RATES:
-            settings = FlowRoISettings(compression_rate=float(rate))
-            quality = ClipQuality(case.movie.dtype)
-            for t, frame in originals.items():
-                encoded = codec.encode_frame(frame, masks[t], settings)
-                quality.add(
-                    frame, codec.decode_frame(encoded), case.cells(t), encoded.bytes_written
-                )
-            value, flag = gain(quality.as_dict(), ladder)
+            point, _ = encode_clip(case, frames, originals, masks, FlowRoISettings(), rate)
+            value, flag = gain(point, ladder)
             entry["gains"][str(rate)] = {"gain": value, "flag": flag}
         out[str(margin)] = entry
     return out
