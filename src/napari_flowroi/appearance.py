@@ -63,6 +63,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ._robust import robust_stats
 from .masks import clean_mask, ellipse, fill_holes, grow
 from .reconstruction import h_maxima, watershed_basins
 from .settings import FlowRoISettings
@@ -157,18 +158,8 @@ DEBRIS_SHARE = 0.0
 DEBRIS_MIN_CELLS = 4
 
 
-def _robust_stats(values: np.ndarray) -> tuple[float, float]:
-    """Median and robust standard deviation (1.4826 MAD) of an image.
-
-    From every 4th pixel each way: the same median and MAD within a few per cent on a 0.4-MP
-    prepared frame, and the median (a partition) is most of the cost."""
-    sample = values[::4, ::4] if min(values.shape) >= 64 else values
-    median = float(np.median(sample))
-    return median, 1.4826 * float(np.median(np.abs(sample - median)))
-
-
 def _robust_z(values: np.ndarray) -> np.ndarray:
-    median, spread = _robust_stats(values)
+    median, spread = robust_stats(values)
     return (values - median) / max(spread, 1e-3)
 
 
@@ -263,12 +254,12 @@ def coarse_background(
 
 def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     """Median and robust spread (1.4826 MAD) of `values` over the pixels in `where` (from every
-    4th pixel each way, as :func:`_robust_stats`); of the whole image when `where` holds too few
+    4th pixel each way, as :func:`robust_stats`); of the whole image when `where` holds too few
     pixels to say."""
-    # every 4th pixel each way, as _robust_stats (the gather and the medians were the cost)
+    # every 4th pixel each way, as robust_stats (the gather and the medians were the cost)
     sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else values[where]
     if sample.size < 256:
-        median, spread = _robust_stats(values)
+        median, spread = robust_stats(values)
         return median, max(spread, 1e-3)  # a blank frame has no spread: no 0/0
     median = float(np.median(sample))
     return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
@@ -507,13 +498,15 @@ def _small_pieces(labels: np.ndarray, confident: np.ndarray, count: int) -> np.n
 
 def _own_edge(
     brightness: np.ndarray, candidates: np.ndarray, dome: float, band: int = 0
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Trim each bright object of `candidates` to the pixels reaching DARK_EDGE_SHARE of its own
     peak brightness. Objects are the catchment basins (watershed) of the brightness maxima that
     rise `dome` robust standard deviations above their surroundings, so a dim nucleus touching a
     bright one keeps its own, lower peak, and the glow around a nucleus (no maximum of its own)
-    falls to the nucleus's edge."""
-    spread = _robust_stats(brightness)[1]
+    falls to the nucleus's edge. Returns the trimmed candidates, the basins' labels and each
+    basin's peak (both None when there is at most one basin: `candidates` are returned whole),
+    which the skirt trim reuses (:func:`_own_peaks`)."""
+    spread = robust_stats(brightness)[1]
     count, basins, peak = _basins(brightness, candidates, max(dome * spread, 1e-3))
     if count <= 1:
         return candidates, None, None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ._robust import robust_stats
 from .masks import regions_with_stats
 
 
@@ -354,10 +355,9 @@ def changed_regions(
         (count + 1,) bool, indexed by label; label 0 False.
     """
     difference = cv2.absdiff(current, aligned)
-    # every 4th row and column: the noise of a mostly still frame, at a sixteenth of the cost
-    sample = difference[::4, ::4] if min(difference.shape) >= 64 else difference
-    median = float(np.median(sample))
-    spread = max(MIN_CHANGE_SPREAD, 1.4826 * float(np.median(np.abs(sample - median))))
+    # the noise of a mostly still frame (robust_stats samples every 4th row and column)
+    median, spread = robust_stats(difference)
+    spread = max(MIN_CHANGE_SPREAD, spread)
     changed = (difference > median + z * spread).view(np.uint8)
     _clear_uncovered_border(changed, *drift)  # the replicated edge is new content, not change
     band = 2 * CHANGE_BAND + 1
