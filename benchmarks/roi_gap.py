@@ -1,6 +1,6 @@
 """Issue 10's table: how close the default RoI comes to the ideal (reference-cell) RoI.
 
-    python benchmarks/roi_gap.py [--frames N] [--movies HSC,GOWT1,HeLa] [--docs docs]
+    python benchmarks/roi_gap.py [--frames N] [--movies HSC,GOWT1,HeLa]
 
 Per movie (clean and with camera noise) and rate (8, 16, 32:1), on N consecutive frames:
 RoI share of the frame against the reference cells + 2 px, share of the reference-cell pixels
@@ -9,9 +9,10 @@ the same rate (and with the ideal RoI; for noisy clips, against the clean frames
 at matched cell PSNR of the default settings, of the ideal mask (reference + 2 px), of that mask
 2 px looser and of the default RoI cut to it (an oracle), under the same background settings,
 with default / ideal; segmentation and tracking F1 and the gain at equal F1. Writes
-benchmarks/results/roi_gap.json and docs/benchmarks-roi.md; `make bench` runs the same as its part `roi` and puts the table at the
-top of docs/benchmarks.md (`--from-results benchmarks/results/results.json` rewrites
-docs/benchmarks-roi.md from that run).
+benchmarks/results/roi_gap.json and benchmarks/results/roi_gap.md; `make bench` runs the same as
+its part `gap` and puts the table in docs/benchmarks.md (`--from-results
+benchmarks/results/results.json` writes benchmarks/results/roi_gap.md from that run).
+docs/benchmarks-roi.md belongs to issue 21's procedure (benchmarks/generalise.py).
 """
 
 from __future__ import annotations
@@ -393,18 +394,18 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--frames", type=int, default=2)
     parser.add_argument("--movies", default="")
-    parser.add_argument("--docs", default=str(HERE.parent / "docs"))
     parser.add_argument(
         "--from-results",
         default="",
-        help="write the doc from the roi part of a make-bench results.json",
+        help="write the table from the gap part of a make-bench results.json",
     )
     args = parser.parse_args(argv)
     if args.from_results:
+        (HERE / "results").mkdir(exist_ok=True)
         write_doc(
             json.loads(Path(args.from_results).read_text())["roi_gap"],
-            Path(args.docs) / "benchmarks-roi.md",
-            source="the `roi` part of `make bench`",
+            HERE / "results" / "roi_gap.md",
+            source="the `gap` part of `make bench`",
         )
         return 0
     wanted = {m.strip() for m in args.movies.split(",") if m.strip()}
@@ -412,7 +413,7 @@ def main(argv=None) -> int:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "roi_gap.json").write_text(json.dumps(results, indent=1, default=float))
-    write_doc(results, Path(args.docs) / "benchmarks-roi.md")
+    write_doc(results, out / "roi_gap.md")
     return 0
 
 
