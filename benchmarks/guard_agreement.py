@@ -8,7 +8,10 @@ guard's band). Issue 21's target: the estimate within 2 percentage points of the
 coverage on every clip. Also the CPU seconds of the reference cells per megapixel (one OpenCV
 thread), so a cheaper reference can be checked for both at once.
 
-    python benchmarks/guard_agreement.py [--quick] [--movies HeLa CHO] [--json OUT]
+    python benchmarks/guard_agreement.py [--quick] [--checked] [--movies HeLa CHO] [--json OUT]
+
+``--checked``: on the frames the check before a batch picks (``guard.checked_frames`` of the
+movie, what the user's verdict is made of) instead of the coded frames.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from napari_flowroi.roi import RoiExtractor  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 
-def agreement(case) -> dict:
+def agreement(case, checked: bool = False) -> dict:
     """The guard's estimate and the reference masks' coverage of the default RoI on `case`'s
-    coded frames, and the reference cells' CPU seconds per megapixel."""
+    coded frames (`checked`: on the frames the check before a batch picks), and the reference
+    cells' CPU seconds per megapixel."""
     extractor = RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8)
-    frames = case.frames
+    frames = guard.checked_frames(len(case.movie)) if checked else case.frames
+    frames = [t for t in frames if (case.cells(t) > 0).any()]
     masks = {t: extractor.mask(t) for t in frames}
     for t in frames:  # the frames the reference reads, prepared before the clock starts
         for u in range(max(0, t - 2), min(len(case.movie), t + 3)):
@@ -52,6 +57,8 @@ def agreement(case) -> dict:
         "frames": frames,
         "covered": float(np.mean(covered)),
         "estimate": estimate.pixel_share,
+        "worst_estimate": estimate.worst.pixel_share,
+        "worst_frame": estimate.worst.t,
         "difference_pp": abs(estimate.pixel_share - float(np.mean(covered))) * 100,
         "reference_cpu_s_per_mp": seconds / megapixels,
     }
@@ -61,19 +68,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one coded frame per movie")
     parser.add_argument("--movies", nargs="*", default=())
+    parser.add_argument(
+        "--checked", action="store_true", help="the frames the check before a batch picks"
+    )
     parser.add_argument("--json", type=Path, help="write the rows here too")
     args = parser.parse_args()
     cv2.setNumThreads(1)
     rows = []
     print(
-        "| movie | covered (reference masks) | guard's estimate | difference | reference CPU s/MP |"
+        "| movie | frames | covered (reference masks) | guard's estimate (worst frame) "
+        "| difference | reference CPU s/MP |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for case in common.load_cases(args.quick, args.movies):
-        row = agreement(case)
+        row = agreement(case, args.checked)
         rows.append(row)
         print(
-            f"| {row['movie']} | {row['covered']:.2%} | {row['estimate']:.2%} | "
+            f"| {row['movie']} | {', '.join(map(str, row['frames']))} | {row['covered']:.2%} | "
+            f"{row['estimate']:.2%} ({row['worst_estimate']:.2%} at {row['worst_frame']}) | "
             f"{row['difference_pp']:.2f} pp | {row['reference_cpu_s_per_mp']:.3f} |",
             flush=True,
         )

@@ -135,7 +135,9 @@ class FlowRoISettings:
         affects="mask",
     )
     coverage_target: float = _setting(
-        0.98,
+        # the RoI's own target is 99 % of the cell pixels and the guard's estimate is good to
+        # 2 points (docs/guard.md): below 97 % it has missed cells beyond that error
+        0.97,
         "Warn before compressing when the region of interest is estimated to hold less than "
         "this share of the cells (the missed-cell guard: cells seen by their change over time, "
         "independently of how the region of interest is found).",

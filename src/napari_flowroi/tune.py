@@ -26,7 +26,7 @@ import numpy as np
 
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
-from .guard import change_cells, sample_frames
+from .guard import change_cells, checked_frames
 from .ladders import ladder_rates, plain_rate_ladder
 from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
@@ -172,7 +172,7 @@ def suggest_settings(
 
     started = time.perf_counter()
     base = (base or FlowRoISettings()).replace(plain=False, target_psnr=0.0)
-    frames = tuple(sample_frames(len(movie), FRAMES) if frames is None else frames)
+    frames = tuple(checked_frames(len(movie), FRAMES) if frames is None else frames)
     candidates = candidate_settings(base)
     # one extractor for the motion settings: all candidates share its frames and flows
     reference = RoiExtractor(movie, base.replace(motion_roi=True))

@@ -1,6 +1,12 @@
 import numpy as np
 
-from napari_flowroi.guard import BAND, estimate_coverage, frame_coverage, sample_frames
+from napari_flowroi.guard import (
+    BAND,
+    checked_frames,
+    estimate_coverage,
+    frame_coverage,
+    sample_frames,
+)
 from napari_flowroi.masks import grow
 from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import RoiExtractor
@@ -41,6 +47,35 @@ def test_frame_coverage_reports_missed_cells_where_they_are():
 def test_sampled_frames_spread_over_the_movie():
     assert sample_frames(3) == [0, 1, 2]
     assert sample_frames(100, 5) == [0, 25, 50, 74, 99]
+
+
+def test_the_check_measures_frames_between_the_movies_ends():
+    assert checked_frames(100, 5) == [1, 25, 49, 74, 98]
+    assert checked_frames(6) == [1, 2, 3, 4]
+    assert checked_frames(3) == [1]
+    assert checked_frames(2) == [0, 1]  # no frame between two others: the ends it is
+
+
+def test_an_end_frame_would_count_where_a_cell_is_going_as_a_missed_cell():
+    # a dark disc crossing a calm grey field, 6 px a frame; the RoI is exactly the disc. The
+    # first frame can only be compared with two later ones, which both hold the disc where it
+    # is going: that place reads as a cell the RoI left out. A frame between two others is
+    # compared with both sides, so the check (the frames checked_frames picks) reads it whole.
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:120, :160]
+    movie = np.empty((7, 120, 160), np.uint8)
+    discs = []
+    for t in range(len(movie)):
+        disc = (yy - 60) ** 2 + (xx - 40 - 6 * t) ** 2 <= 15**2
+        discs.append(disc)
+        movie[t] = np.clip(np.where(disc, 70, 150) + rng.normal(0, 2, disc.shape), 0, 255)
+    extractor = RoiExtractor(movie, FlowRoISettings(), cache_frames=8)
+    rois = dict(enumerate(discs))
+    first = estimate_coverage(extractor, [0], rois=rois).pixel_share
+    checked = estimate_coverage(extractor, rois=rois)
+    assert first < 0.9
+    assert 0 not in [f.t for f in checked.frames]
+    assert checked.pixel_share > 0.99
 
 
 def test_cell_pixels_at_the_rois_edge_count_as_held_farther_ones_do_not():
@@ -103,3 +138,13 @@ def test_an_exposure_jump_does_not_make_still_background_change(discs):
     # change's robust spread with it, and nothing passes), and nothing more is
     assert 0.5 * steady.sum() <= bright.sum() <= 1.5 * steady.sum()
     assert (bright & ~grow(discs.cells[4], 6)).mean() < 0.01  # not the background
+
+
+def test_a_refusal_never_prints_an_estimate_that_reaches_the_target():
+    from napari_flowroi.guard import _percent_below
+
+    # 97.98 % against a 98 % target printed "98.0% (target 98%)"
+    assert _percent_below(0.9798) == "97.9%"
+    assert _percent_below(0.97) == "97.0%"
+    assert _percent_below(1.0) == "100.0%"
+    assert _percent_below(0.0) == "0.0%"

@@ -306,7 +306,7 @@ def test_the_batch_codes_the_guard_checks_masks_and_writes_the_same_bytes(
     tmp_path, monkeypatch, movie
 ):
     from napari_flowroi.batch import compress_movie
-    from napari_flowroi.guard import preflight, sample_frames
+    from napari_flowroi.guard import checked_frames, preflight
     from napari_flowroi.readers import open_movie
     from napari_flowroi.settings import FlowRoISettings
 
@@ -315,7 +315,7 @@ def test_the_batch_codes_the_guard_checks_masks_and_writes_the_same_bytes(
     straight = compress_movie(source, tmp_path / "straight", settings)
 
     verdict = preflight(open_movie(source), settings)  # as the command line: the file opened apart
-    checked = sample_frames(len(open_movie(source)))
+    checked = checked_frames(len(open_movie(source)))
     assert verdict.ok and sorted(verdict.masks) == checked
     spy = _MaskSpy(monkeypatch)
     reused = compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
@@ -376,7 +376,7 @@ def test_a_verdict_of_other_settings_or_another_movie_is_not_reused(tmp_path, mo
 def test_the_command_passes_its_checks_masks_to_the_run(tmp_path, monkeypatch, capsys):
     from napari_flowroi.batch import compress_movie
     from napari_flowroi.cli import main
-    from napari_flowroi.guard import sample_frames
+    from napari_flowroi.guard import checked_frames
     from napari_flowroi.settings import FlowRoISettings
 
     source = _discs(tmp_path)
@@ -386,7 +386,7 @@ def test_the_command_passes_its_checks_masks_to_the_run(tmp_path, monkeypatch, c
     args = ["compress", str(source), str(tmp_path / "command"), "--compression-rate", "16"]
     assert main([*args, "--quiet", "--coverage-target", "0"]) == 0
     capsys.readouterr()
-    checked = sample_frames(9)
+    checked = checked_frames(9)
     # the check computes its five frames, the run the four others: each frame once
     assert sorted(spy.frames) == list(range(9))
     assert sorted(set(spy.frames) - set(checked)) == [t for t in range(9) if t not in checked]

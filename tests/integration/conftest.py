@@ -12,7 +12,8 @@ import tifffile
 
 from napari_flowroi.readers import open_movie
 
-U373 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "ctc-phc-c2dh-u373-02"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+U373 = SHARED / "ctc-phc-c2dh-u373-02"
 #: A frame with human (gold) truth: cells spreading and migrating, bright specks of debris.
 U373_FRAME = 59
 

