@@ -493,6 +493,9 @@ def _median_cases():
     yield "uint8 even, middle pair differs", np.array([0, 1, 200, 255], np.uint8)
     yield "int32 column", rng.integers(-9, 9, (101, 2)).astype(np.int32)[:, 1]
     yield "one value", np.array([3.5], np.float32)
+    yield "float32 rounding", np.array([1.0, 1.0 + 2**-23, 3e7, 3e7 + 2], np.float32)
+    yield "float16", rng.normal(size=(10, 10)).astype(np.float16)
+    yield "bool", rng.random(10) > 0.5
 
 
 @pytest.mark.parametrize("name, values", list(_median_cases()))
