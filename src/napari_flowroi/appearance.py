@@ -100,6 +100,10 @@ DARK_EDGE_SHARE = 0.15
 #: a bright neighbour's basin and were cut whole (noisy HeLa 8 -> 1 cells more than 1 dB worse than
 #: plain JPEG2000; GOWT1 pays 2.33 -> 2.19 at 8:1: more of its cytoplasm's maxima count).
 DOME_Z = 0.35
+#: The dark-field objects (h-maxima and their watershed basins, :func:`_basins`) are found on the
+#: brightness image reduced this many times (area averaging) and brought back by nearest
+#: neighbour: 2 since session 4; 4 is a mask-time candidate of benchmarks/generalise.py (``b``).
+BASIN_SHRINK = 2
 #: The cut keeps this band (full-resolution pixels) of what it removes around each object's core
 #: (2 px beat 0 and 6 on every dark-field clip; docs/decisions.md).
 EDGE_BAND = 2.0
@@ -599,18 +603,21 @@ def _basins(
     including 0, int32 labels with 0 = no basin, (count,) float32 peak brightness of each basin,
     the brightness at its maximum).
 
-    Found on the image halved, then brought back by nearest neighbour: at full size h-maxima
-    (then scikit-image's) and the watershed were two thirds of the mask time on a dense
-    megapixel frame, while a dome worth a nucleus is several pixels wide after the
-    smoothing `brightness` had. Candidate pixels the halved basins miss join the basin beside
-    them (two 3x3 steps); any still without one get label 0 (kept whole by the caller, as
-    objects without a maximum are)."""
+    Found on the image reduced BASIN_SHRINK times (halved), then brought back by nearest
+    neighbour: at full size h-maxima (then scikit-image's) and the watershed were two thirds of
+    the mask time on a dense megapixel frame, while a dome worth a nucleus is several pixels wide
+    after the smoothing `brightness` had (reduced 4x, noisy HeLa's dim nuclei merged into
+    brighter neighbours' basins: docs/decisions.md). Candidate pixels the reduced basins miss
+    join the basin beside them (one 3x3 step per pixel of the reduction); any still without one
+    get label 0 (kept whole by the caller, as objects without a maximum are)."""
     rows, cols = brightness.shape
-    halve = min(rows, cols) >= 64
+    shrink = BASIN_SHRINK
+    reduce = shrink > 1 and min(rows, cols) >= 32 * shrink
     small, inside = brightness.astype(np.float32), candidates.astype(np.uint8)
-    if halve:
-        small = cv2.resize(small, (cols // 2, rows // 2), interpolation=cv2.INTER_AREA)
-        inside = cv2.resize(inside, (cols // 2, rows // 2), interpolation=cv2.INTER_NEAREST)
+    if reduce:
+        size = (cols // shrink, rows // shrink)
+        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+        inside = cv2.resize(inside, size, interpolation=cv2.INTER_NEAREST)
     within = inside.view(bool)  # 0/1 bytes, also after the nearest-neighbour resize: no copy
     maxima = h_maxima(small.astype(np.float64), height, within=within).view(bool)
     count, markers = cv2.connectedComponents(maxima.astype(np.uint8), connectivity=8)
@@ -619,16 +626,17 @@ def _basins(
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
     basins = watershed_basins(small, markers, within)
-    if halve:
+    if reduce:
         # labels as uint16 where they fit (OpenCV resizes and dilates them 2x faster than float32)
         up = cv2.resize(
             basins.astype(np.uint16 if count < 2**16 else np.float32),
             (cols, rows),
             interpolation=cv2.INTER_NEAREST,
         )
-        # the rim pixels the halved candidates lost join the basin next to them
+        # the rim pixels the reduced candidates lost join the basin next to them (one 3x3 step
+        # per pixel of the reduction)
         kernel = np.ones((3, 3), np.uint8)
-        for _ in range(2):
+        for _ in range(shrink):
             missing = candidates & (up == 0)
             if not missing.any():
                 break
