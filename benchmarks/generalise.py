@@ -89,6 +89,10 @@ CANDIDATES = (
     # differences; 0 = off): today's appearance rule with the gate at 3 and at 5
     {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "g": 3},
     {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "g": 5},
+    # the skirt trim keeps a dark-field object's pixels reaching ``b`` of its own peak brightness
+    # (appearance.OWN_BRIGHT_SHARE; 0 = off): noisy HeLa's dim nucleus on the frame's edge
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "b": 0.5, "g": 3},
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "b": 0.25, "g": 3},
 )
 #: Parts a candidate may be measured with but never chosen with (whole parts of its name). Both
 #: are the fail-safe's ("uncertain means keep", issue 21), decided with noisy HeLa seen (so
@@ -135,6 +139,7 @@ CONSTANT_NAMES = {
     "k": "DARK_FAILSAFE_KEEP",
     "o": "DARK_PEAK_TRIM",
     "x": "DEBRIS_SHARE",
+    "b": "OWN_BRIGHT_SHARE",
 }
 RULE_BEFORE = {
     "z": 0.0,
@@ -147,6 +152,7 @@ RULE_BEFORE = {
     "k": 0,
     "o": 0,
     "x": 0.0,
+    "b": 0.0,
     "g": 0.0,
 }
 #: ... and roi.py's (the change gate before the flow).
@@ -460,7 +466,7 @@ def mask_time_lines(speeds: dict) -> list[str]:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x", "g")
+    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x", "b", "g")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -619,7 +625,11 @@ def tables(results: dict) -> list[str]:
             "object's highest score where that is lower; 2 no trim there), `x` = "
             "appearance.DEBRIS_SHARE (on light-field frames a confident piece smaller than "
             "that share of the frame's median confident region is kept only when it moves: "
-            "still debris; 0 = off, before); every other "
+            "still debris; 0 = off, before), `b` = appearance.OWN_BRIGHT_SHARE (the skirt "
+            "trim keeps a dark-field object's pixels whose brightness reaches that share of its "
+            "own peak brightness, whatever their score; 0 = off, before), `g` = "
+            "roi.CHANGE_GATE_Z (the change gate before the flow, robust SDs; 0 = off, "
+            "before); every other "
             "setting at its default (the ideal RoIs are coded with the defaults). Procedure: "
             f"{CHOOSE}. Movies that may choose: {', '.join(choosing)}; HSC's reference is a "
             "local-contrast mask (the RoI's own principle), so HSC is reported and never chooses. "
