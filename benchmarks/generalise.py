@@ -60,7 +60,9 @@ RATES = (8, 16, 32)
 #: ``o`` = DARK_PEAK_TRIM, how the skirt trim judges a dark-field object: 0 against the window's
 #: peak, 1 against its own where lower, 2 not at all; ``x`` = DEBRIS_SHARE, on light-field frames
 #: a confident piece smaller than that share of the frame's typical cell is kept only
-#: when it moves, 0 = off).
+#: when it moves, 0 = off; ``b`` = OWN_BRIGHT_SHARE, the skirt trim keeps a dark-field object's
+#: pixels above that share of its own peak brightness when the peak stands out by the cell
+#: contrast, 0 = off).
 #: Not the full product: twelve candidates keep the whole benchmark near 10 min on the shared
 #: machine; each step adds one change to the one before, so the table shows what each buys (z 8,
 #: 16 and 24 never won in an earlier run; ``p`` 0.1 lost to 0.05: clean HeLa then held 98.56 %;

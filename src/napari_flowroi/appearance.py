@@ -26,7 +26,10 @@ candidates, and the basin keeps the pixels reaching DARK_EDGE_SHARE of its own p
 of EDGE_BAND px. The dim, textured cell body around a fluorescent nucleus (GOWT1), which stands
 out from the background by many robust standard deviations and reaches past LOCAL_PEAK_RADIUS,
 is cut where the nucleus ends; a dim nucleus keeps its own, lower peak, and the skirt trim
-judges it against that peak, not against a brighter neighbour's (DARK_PEAK_TRIM).
+judges it against that peak, not against a brighter neighbour's (DARK_PEAK_TRIM). An object's
+highest score is its rim's contrast, while its flat inside stands out only by its departure from
+the background, which camera noise spreads more: so the trim also keeps an object's pixels above
+half its own peak brightness (OWN_BRIGHT_SHARE), when that peak stands out like a cell's.
 
 Fail-safe (issue 21): the rules above find what stands out *strongly*; the flat, low-contrast
 parts of cells (lamellipodia and spread cytoplasm in phase contrast, nuclei's dark nucleoli) do
@@ -408,7 +411,8 @@ def cell_regions(
     brightness : ndarray, optional
         Dark-field frames: the smoothed brightness above the coarse background. Each bright
         object is then cut at its own edge first (DARK_EDGE_SHARE of its own peak; objects are
-        the watershed basins of maxima rising ``DOME_Z * contrast`` robust standard deviations).
+        the watershed basins of maxima rising ``DOME_Z * contrast`` robust standard deviations),
+        and the skirt trim keeps its pixels above OWN_BRIGHT_SHARE of that peak.
     edge_band : int
         Pixels (at this resolution) of what that cut removes kept around each object.
     failsafe : ndarray, optional
