@@ -63,7 +63,7 @@ RATES = (8, 16, 32)
 #: when it moves, 0 = off; ``b`` = OWN_BRIGHT_SHARE, the skirt trim keeps a dark-field object's
 #: pixels above that share of its own peak brightness when the peak stands out by the cell
 #: contrast, 0 = off).
-#: Not the full product: twelve candidates keep the whole benchmark near 10 min on the shared
+#: Not the full product: sixteen candidates keep the whole benchmark near 10 min on the shared
 #: machine; each step adds one change to the one before, so the table shows what each buys (z 8,
 #: 16 and 24 never won in an earlier run; ``p`` 0.1 lost to 0.05: clean HeLa then held 98.56 %;
 #: z6 alone, with d 0.5 and with dz 0.5 lost to the p 0.05 step, t0 to t4; ``m1`` without t4
