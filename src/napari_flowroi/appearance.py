@@ -26,7 +26,10 @@ candidates, and the basin keeps the pixels reaching DARK_EDGE_SHARE of its own p
 of EDGE_BAND px. The dim, textured cell body around a fluorescent nucleus (GOWT1), which stands
 out from the background by many robust standard deviations and reaches past LOCAL_PEAK_RADIUS,
 is cut where the nucleus ends; a dim nucleus keeps its own, lower peak, and the skirt trim
-judges it against that peak, not against a brighter neighbour's (DARK_PEAK_TRIM).
+judges it against that peak, not against a brighter neighbour's (DARK_PEAK_TRIM). An object's
+highest score is its rim's contrast, while its flat inside stands out only by its departure from
+the background, which camera noise spreads more: so the trim also keeps an object's pixels above
+half its own peak brightness (OWN_BRIGHT_SHARE), when that peak stands out like a cell's.
 
 Fail-safe (issue 21): the rules above find what stands out *strongly*; the flat, low-contrast
 parts of cells (lamellipodia and spread cytoplasm in phase contrast, nuclei's dark nucleoli) do
@@ -151,6 +154,17 @@ DARK_FAILSAFE_KEEP = True
 #: fail-safe's "uncertain means keep"); 0 is reported, never chosen, like DARK_FAILSAFE_KEEP off
 #: (benchmarks/generalise.py REPORTED_ONLY; docs/decisions.md).
 DARK_PEAK_TRIM = 1
+#: ... and keeps, whatever its score, a dark-field object's pixels whose brightness reaches this
+#: share of the object's own peak brightness (0 = off, before). A dark-field object's highest
+#: score is its rim's contrast; its flat inside stands out only by its departure from the
+#: background, a cue camera noise spreads more, so on noisy frames a dim nucleus's inside fell
+#: below LOCAL_PEAK_SHARE of its own rim (noisy HeLa frame 10: a 774-px nucleus on the frame's
+#: bottom edge beside a bright one, rim 22-27 robust SDs, inside 3-8, brightness 20-40 counts
+#: above the coarse background with its peak at 38: 70.5 % of it in the RoI). Half the peak is
+#: the object's body by the usual measure of a blob's extent (full width at half maximum), so
+#: the glow and cytoplasm around a nucleus, which the trim is for, stay cut (GOWT1's RoI is
+#: unchanged at 0.5 and grows by 17 % at 0.25). Chosen by leave-one-movie-out (``b``).
+OWN_BRIGHT_SHARE = 0.5
 #: On light-field frames (phase contrast, bright field) a confident region smaller than this share
 #: of the frame's typical cell is only a candidate: the motion source keeps it when it moves (a
 #: small cell migrating), still debris (U373's bright specks, E. coli's beads) is dropped. 0 = off
@@ -404,7 +418,8 @@ def cell_regions(
     brightness : ndarray, optional
         Dark-field frames: the smoothed brightness above the coarse background. Each bright
         object is then cut at its own edge first (DARK_EDGE_SHARE of its own peak; objects are
-        the watershed basins of maxima rising ``DOME_Z * contrast`` robust standard deviations).
+        the watershed basins of maxima rising ``DOME_Z * contrast`` robust standard deviations),
+        and the skirt trim keeps its pixels above OWN_BRIGHT_SHARE of that peak.
     edge_band : int
         Pixels (at this resolution) of what that cut removes kept around each object.
     failsafe : ndarray, optional
@@ -435,7 +450,10 @@ def cell_regions(
         local_peak = cv2.dilate(score, np.ones((2 * peak_radius + 1,) * 2, np.uint8))
         if basins is not None and DARK_PEAK_TRIM == 1:
             local_peak = _own_peaks(score, basins, len(peaks), local_peak)
-        candidates &= (score >= LOCAL_PEAK_SHARE * local_peak) | (score > STRONG_SHARE * contrast)
+        kept = (score >= LOCAL_PEAK_SHARE * local_peak) | (score > STRONG_SHARE * contrast)
+        if basins is not None and OWN_BRIGHT_SHARE > 0:
+            kept |= _own_bright(brightness, basins, peaks, contrast)
+        candidates &= kept
     if failsafe is not None and not dark_field_cut:
         # after the trim, which would cut a flat margin off its textured body again
         candidates |= failsafe
@@ -545,6 +563,30 @@ def _own_peaks(
     np.maximum.at(own, basins.ravel(), score.ravel())
     own[0] = np.inf  # no basin: the window's peak stays
     return np.minimum(np.take(own, basins), local_peak, out=local_peak)
+
+
+def _own_bright(
+    brightness: np.ndarray, basins: np.ndarray, peaks: np.ndarray, contrast: float
+) -> np.ndarray:
+    """The pixels whose brightness reaches OWN_BRIGHT_SHARE of their own object's peak
+    brightness (the watershed basins and peaks of :func:`_own_edge`), in objects whose peak
+    stands out by `contrast` robust SDs of the brightness: the skirt trim keeps them, whatever
+    their score.
+
+    The trim compares a pixel's score with its object's highest score, but a dark-field
+    object's highest score is its rim's contrast, while its flat inside stands out by its
+    departure from the background alone, in robust SDs of a cue that camera noise spreads far
+    more: on noisy HeLa a dim nucleus's rim stood out by 22-27, its inside (20-40 counts above
+    the coarse background, its peak 38) by 3-8, below a quarter of the rim, and a band through
+    it was cut. Brightness against the object's own peak brightness is the same cue on both
+    sides."""
+    median, spread = robust_stats(brightness)
+    share = OWN_BRIGHT_SHARE * peaks
+    # only objects that are cells by their own brightness: a faint dome of glow (CHO's, 2.5-3.4
+    # robust SDs, beside its nuclei) would be kept whole, its own half maximum being so low
+    share[peaks < median + contrast * spread] = np.inf
+    share[0] = np.inf  # no basin: the score alone decides
+    return brightness >= np.take(share, basins)
 
 
 def regions_for(

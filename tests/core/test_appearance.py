@@ -144,6 +144,7 @@ def test_dark_field_regions_end_at_their_own_edge_not_in_the_cell_body(monkeypat
     # ... judged against the nucleus's peak (the rule before) a quarter
     monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.15)
     monkeypatch.setattr(appearance, "DARK_PEAK_TRIM", 0)
+    monkeypatch.setattr(appearance, "OWN_BRIGHT_SHARE", 0.0)
     against_the_nucleus = RoiExtractor(movie_from_array(frame[None]), settings).mask(0)
     assert against_the_nucleus[bodies].mean() < 0.3
 
@@ -259,7 +260,7 @@ def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeyp
 
     yy, xx = np.mgrid[:160, :160]
     bright = np.hypot(yy - 40, xx - 40) < 10
-    dim = np.hypot(yy - 40, xx - 110) < 8
+    dim = np.hypot(yy - 40, xx - 139) < 8
     glow = np.hypot(yy - 110, xx - 80) < 25
     score = np.zeros((160, 160), np.float32)
     score[bright], score[dim], score[glow] = 12.0, 1.5, 1.5
@@ -323,7 +324,67 @@ def test_a_dim_nucleus_beside_a_bright_one_is_trimmed_against_its_own_peak(monke
     assert pixel_coverage(kept, bright) > 0.99 and pixel_coverage(kept, dim) > 0.99
     assert kept[skirt & ~dim].mean() < 0.5
     monkeypatch.setattr(appearance, "DARK_PEAK_TRIM", 0)
+    monkeypatch.setattr(appearance, "OWN_BRIGHT_SHARE", 0.0)  # the rule before, whole
     assert pixel_coverage(regions(), dim) < 0.5
+
+
+def test_a_flat_dim_nucleus_on_the_frame_edge_keeps_its_inside(monkeypatch):
+    # noisy HeLa: a dim nucleus's rim stands out by its contrast, its flat inside only by its
+    # departure from the background (a few robust SDs under camera noise), below a quarter of
+    # its own rim, so the skirt trim cut its inside; on the frame's edge its rim is no closed
+    # ring and the hole fill did not give it back. The pixels above half the object's own
+    # peak brightness stay (OWN_BRIGHT_SHARE)
+    import cv2
+
+    import napari_flowroi.appearance as appearance
+    from napari_flowroi.appearance import cell_regions
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:100, :140]
+    dim = np.hypot(yy - 99, xx - 50) < 16  # cut by the frame's bottom edge
+    inside = np.hypot(yy - 99, xx - 50) < 11
+    brightness = rng.normal(0, 1.0, (100, 140)).astype(np.float32)
+    brightness[dim] += 30.0
+    brightness = cv2.GaussianBlur(brightness, (0, 0), 1.0)
+    score = np.zeros((100, 140), np.float32)
+    score[dim] = 25.0  # the rim's contrast ...
+    score[inside] = 5.0  # ... its flat inside: confident, < 0.25 x 25 and < 2 x 4
+
+    def regions():
+        return (
+            cell_regions(
+                score,
+                contrast=4.0,
+                opening=1,
+                closing=1,
+                min_area=10,
+                peak_radius=30,
+                brightness=brightness,
+            ).labels
+            > 0
+        )
+
+    assert appearance.OWN_BRIGHT_SHARE == 0.5
+    assert pixel_coverage(regions(), inside) > 0.99
+    monkeypatch.setattr(appearance, "OWN_BRIGHT_SHARE", 0.0)  # the rule before
+    assert pixel_coverage(regions(), inside) < 0.5
+
+
+def test_only_objects_bright_as_cells_keep_their_half_maximum():
+    # a faint dome of glow (CHO's, 2.5-3.4 robust SDs) would be kept whole by its own, low half
+    # maximum: only objects whose peak stands out by the cell contrast are judged so
+    from napari_flowroi.appearance import _own_bright
+
+    rng = np.random.default_rng(4)
+    brightness = rng.normal(0, 1.0, (60, 90)).astype(np.float32)
+    basins = np.zeros((60, 90), np.int32)
+    basins[10:30, 10:30], basins[10:30, 50:70] = 1, 2
+    brightness[10:30, 10:30] = 20.0  # a nucleus: ~20 robust SDs of the background's noise
+    brightness[10:30, 50:70] = 2.0  # a faint dome: ~2
+    peaks = np.array([0.0, brightness[basins == 1].max(), brightness[basins == 2].max()])
+    kept = _own_bright(brightness, basins, peaks, 4.0)
+    assert kept[basins == 1].mean() > 0.99
+    assert not kept[basins == 2].any() and not kept[basins == 0].any()
 
 
 def test_small_still_pieces_are_protected_only_when_they_move(monkeypatch):
