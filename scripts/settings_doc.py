@@ -21,8 +21,10 @@ This page is generated from the code by `scripts/settings_doc.py`.
 WHY = """## Why these defaults
 
 Measured on the benchmark movies (gain = plain JPEG2000 bytes ÷ FlowRoI bytes at equal PSNR
-inside reference cells that do not come from motion). `background_z` on all six movies of
-`../shared/data` (`make bench`, docs/benchmarks.md); the figures of the other bullets come from
+inside reference cells that do not come from motion). `background_z` and `cell_peak_share` on all
+six movies of `../shared/data` (`make bench`, part `roi`: `python benchmarks/generalise.py`,
+docs/benchmarks-roi.md, run of 2026-12-06 13:15); mask times from docs/speed.md; the figures of
+the other bullets come from
 the earlier three-movie benchmark (HSC brightfield, GOWT1 and HeLa fluorescence, clean and with
 camera noise, first frames of each clip; `python benchmarks/roi_gap.py`), before the fail-safe.
 
@@ -30,11 +32,12 @@ camera noise, first frames of each clip; `python benchmarks/roi_gap.py`), before
   it is confidently background (docs/guard.md); on dark-field frames half of it (3). Chosen with
   `cell_peak_share` and appearance.py's new constants by leave-one-movie-out on the five movies
   with independent references (docs/benchmarks-roi.md, "Leave one movie out"; HSC never chooses):
-  the defaults on all of them, `roi_margin` 1 instead of the contrast trim without HeLa, 12 without
-  *E. coli* (whose colony halo the guard then counts as missed cells). With the defaults every clip keeps 99.8–100 % of its cell pixels over the movie
-  (worst frame ≥ 99.0 %) except noisy HeLa (98.6 %, worst frame 97.6 %: dim nuclei under the added
-  noise), and the RoI is 1.2–6.2 × the reference cells + 2 px (HSC 2.7 → 2.1 ×, U373 4.6 → 3.9 ×
-  against the previous defaults; the fail-safe's contrast cue no longer spills past textured cells).
+  the defaults on all of them and without each of them but HeLa (without HeLa the same rule
+  without `appearance.OWN_BRIGHT_SHARE`, which only HeLa's dim nuclei tell apart;
+  docs/decisions.md). With the defaults every clip keeps 99.7–100 % of its cell pixels (every 4th
+  frame and the coded frames; worst frame ≥ 99.05 %, noisy U373), and the RoI is 1.24–5.50 × the
+  reference cells + 2 px (HSC 2.7 → 2.1 ×, U373 4.6 → 3.8 × against the previous defaults; the
+  fail-safe's contrast cue no longer spills past textured cells).
 - **`cell_peak_share = 0.05`** (issue 21): a region is protected for its appearance alone only when
   it stands out by 5 % of the frame's strongest cell; fainter ones (the texture of a calm agarose
   pad) are kept when they move. Same procedure, chosen by all five movies; 0.1 lost clean HeLa's
@@ -59,11 +62,11 @@ camera noise, first frames of each clip; `python benchmarks/roi_gap.py`), before
   above the cells' own motion; it then selected 1–10 % of the reference cells where Farnebäck
   selected 98–100 %. Rule `cells` runs Farnebäck with 2 iterations instead of 5 (same regions,
   half the time), and only around the candidate regions the appearance source does not already
-  protect (docs/decisions.md, "Where rule `cells` measures motion"). Mask CPU time on one thread
-  (docs/speed.md, RoI and the missed-cell guard's count): ~0.022 s per 1.4-MP HSC frame
-  (0.015 s/MP; 0.229 s for the first release's defaults) and ~0.030 s per 1-MP uint16
-  fluorescence frame, where Farnebäck around the many faint nuclei, the frame's preparation and
-  the dark-field edge (h-maxima, watershed) take most of it.
+  protect (docs/decisions.md, "Where rule `cells` measures motion"). Mask CPU time per megapixel
+  on one thread (docs/speed.md, "Mask time per megapixel"): 0.027 s on HSC brightfield to 0.054 s
+  on GOWT1 fluorescence (the first release's defaults took 0.229 s per 1.4-MP HSC frame); on the
+  fluorescence movies finding the cells (`appearance.regions_for`, with the dark-field edge's
+  h-maxima and watershed) takes most of it.
 - **`scaling_factor = 10`, `background_sigma = 8`** (were 4 and 2): with a perfect RoI the gain at
   8 / 16 / 32:1 on a 1-MP phase-contrast movie rose from 1.81 / 1.30 / 1.15 to 2.13–2.14 / 1.63–1.64 /
   1.25–1.26 (σ 6–12, s 10), against 2.27 / 1.68 / 1.27 for a flat background (design note,

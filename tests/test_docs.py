@@ -33,3 +33,35 @@ def test_readme_commands_exist_in_the_makefile():
     readme = (DOCS.parent / "README.md").read_text()
     for target in ("demo", "test", "napari", "bench"):
         assert f"make {target}" in readme and f"\n{target}:" in makefile
+
+
+def test_the_python_pages_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    """Every code block of docs/python.md, in order, in one namespace, on files of the names it
+    uses: the shipped sample cuts as the movies and wells, a real ND2 time-lapse (tests/data/nd2)
+    as the microscopy file. Only the ND2's channel name is put in for the page's "BF"."""
+    import lzma
+    import re
+    import shutil
+
+    from napari_flowroi.sample_data import movie_path
+
+    shutil.copy(movie_path("gowt1_nuclei"), tmp_path / "movie.ome.tif")
+    shutil.copy(movie_path("gowt1_nuclei"), tmp_path / "A01.tif")
+    shutil.copy(movie_path("hela_nuclei"), tmp_path / "A02.tif")
+    nd2 = DOCS.parent / "tests" / "data" / "nd2" / "example-timelapse.nd2.xz"
+    with lzma.open(nd2) as packed, open(tmp_path / "experiment.nd2", "wb") as out:
+        shutil.copyfileobj(packed, out)
+    monkeypatch.chdir(tmp_path)
+
+    blocks = re.findall(r"```python\n(.*?)```", (DOCS / "python.md").read_text(), re.DOTALL)
+    assert len(blocks) >= 4, "docs/python.md lost its examples"
+    namespace: dict = {}
+    for block in blocks:
+        code = block.replace('motion_channel="BF"', 'motion_channel="GFP 488 nm"')
+        exec(compile(code, "docs/python.md", "exec"), namespace)  # noqa: S102
+
+    assert namespace["summary"].frames == 10
+    assert namespace["first"].shape == (256, 256)
+    assert (tmp_path / "tuned.flowroi" / "manifest.json").is_file()
+    assert sorted(name for name, _ in namespace["plate"].wells) == ["A01", "A02"]
+    assert namespace["result"].frames == 53

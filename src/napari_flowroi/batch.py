@@ -670,13 +670,13 @@ def roi_masks(
 ):
     """The full-resolution RoI masks the compressor codes, one per frame.
 
-    The same extractor and the same call (:meth:`RoiExtractor.mask`) as ``compress_movie``, so
+    The same extractor and the same call (``roi.RoiExtractor.mask``) as ``compress_movie``, so
     the masks are bitwise those a compression with these settings uses (tested).
 
     Parameters
     ----------
     movie : str, Path, array or Movie
-        Anything :func:`napari_flowroi.open_movie` opens: a (T, Y, X) stack, a folder of frames,
+        Anything ``napari_flowroi.open_movie`` opens: a (T, Y, X) stack, a folder of frames,
         an array.
     settings : FlowRoISettings, optional
         The compression settings (default: the defaults).
@@ -688,7 +688,7 @@ def roi_masks(
         ``progress(done, total)`` after every frame.
     cancel : optional
         Anything with ``is_set()``: when set, the next frame raises
-        :class:`~napari_flowroi.errors.CancelledError`.
+        ``napari_flowroi.errors.CancelledError``.
 
     Returns
     -------

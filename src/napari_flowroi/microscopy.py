@@ -183,9 +183,9 @@ def compress_file(
 ):
     """Compress every selected plane of a microscopy file.
 
-    One plane gives one container at `output` (as :func:`~napari_flowroi.batch.compress_movie`).
+    One plane gives one container at `output` (as ``compress_movie``).
     Several give a folder `output` of ``<name>.flowroi`` containers and ``summary.json`` (as a plate,
-    :func:`~napari_flowroi.plates.compress_movies`): the motion channel of each scene and z-plane is
+    ``compress_movies``): the motion channel of each scene and z-plane is
     coded first, then the other channels with its stored RoI (motion off, their own appearance
     source as set) so a fluorescence channel keeps the cells found in phase contrast.
 
@@ -203,8 +203,18 @@ def compress_file(
         One z-plane to code; every plane, each its own container, by default.
     motion_channel : name or index, optional
         The channel whose motion gives the RoI of all channels; the first channel by default.
-    workers, overwrite, progress, cancel, chunk_frames, scheduler
-        As for :func:`~napari_flowroi.plates.compress_movies`.
+    workers : int
+        As for ``compress_movies``.
+    overwrite : bool
+        As for ``compress_movies``.
+    progress : callable, optional
+        As for ``compress_movies``.
+    cancel : threading.Event, optional
+        As for ``compress_movies``.
+    chunk_frames : int, optional
+        As for ``compress_movies``.
+    scheduler : optional
+        As for ``compress_movies``.
 
     Returns
     -------

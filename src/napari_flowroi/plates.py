@@ -90,7 +90,7 @@ def compress_movies(
     chunk_frames: int | None = None,
     scheduler: Any = None,
 ) -> PlateSummary:
-    """Compress several movies (e.g. one per well) into `output_dir`/<name>.flowroi, side by side.
+    """Compress several movies (e.g. one per well) into ``output_dir/<name>.flowroi``, side by side.
 
     Parameters
     ----------
@@ -100,8 +100,20 @@ def compress_movies(
         key (anything `readers.open_movie` opens).
     output_dir : str or Path
         Folder of the wells' containers and ``summary.json``.
-    settings, workers, overwrite, progress, cancel, chunk_frames, scheduler
-        As for :func:`napari_flowroi.batch.compress_movie`.
+    settings : FlowRoISettings, optional
+        As for ``compress_movie`` (default: the defaults).
+    workers : int
+        As for ``compress_movie``.
+    overwrite : bool
+        As for ``compress_movie``.
+    progress : callable, optional
+        As for ``compress_movie``.
+    cancel : threading.Event, optional
+        As for ``compress_movie``.
+    chunk_frames : int, optional
+        As for ``compress_movie``.
+    scheduler : optional
+        As for ``compress_movie``.
 
     Returns
     -------

@@ -298,13 +298,22 @@ class FlowRoISettings:
 
     # --- conversions -----------------------------------------------------------------------------
     def replace(self, **changes) -> FlowRoISettings:
+        """A copy with `changes` (setting name = value), validated like a new object."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every setting by name: what a preset and the manifest's ``settings`` hold."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FlowRoISettings:
+        """Settings from a mapping of names to values; missing names take their defaults.
+
+        Raises
+        ------
+        SettingsError
+            An unknown name, or a value outside its allowed range.
+        """
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
@@ -314,10 +323,19 @@ class FlowRoISettings:
         return cls(**data)
 
     def to_json(self, path: str | Path) -> None:
+        """Write the settings to `path` as a JSON preset (the widget's *Save preset…*)."""
         Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n")
 
     @classmethod
     def from_json(cls, path: str | Path) -> FlowRoISettings:
+        """Settings from a JSON preset (saved by the widget, ``flowroi tune --save`` or
+        ``to_json``); missing names take their defaults.
+
+        Raises
+        ------
+        SettingsError
+            The file cannot be read, is not a JSON object, or holds an unknown or invalid setting.
+        """
         try:
             data = json.loads(Path(path).read_bytes().decode("utf-8"))
         except (OSError, ValueError, RecursionError) as exc:  # ValueError: also not UTF-8
@@ -347,6 +365,8 @@ class FlowRoISettings:
 
     @classmethod
     def fields(cls) -> tuple[dataclasses.Field, ...]:
+        """The settings' dataclass fields, in order; each one's ``metadata`` holds its help text,
+        range, choices, whether it is an expert setting and what it affects."""
         return dataclasses.fields(cls)
 
 
