@@ -8,7 +8,7 @@ resident memory (ru_maxrss). Flat memory means the two peaks are about the same.
     .venv/bin/python benchmarks/long_movie.py --plain          # plain JPEG2000 (about 3x faster)
     .venv/bin/python benchmarks/long_movie.py --frames 100 400 --size 1024
 
-FlowRoI costs ~0.3 s per 1-MP frame on one core (2,000 frames: ~10 minutes); --plain measures the
+FlowRoI costs ~0.1-0.15 s per 1-MP frame on one worker (2,000 frames: ~4 minutes); --plain measures the
 streaming, encoding and container writing alone.
 """
 

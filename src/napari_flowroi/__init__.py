@@ -24,7 +24,7 @@ except ImportError:  # a source tree on sys.path that was never built or install
 from .settings import FlowRoISettings  # noqa: E402  (light: the manifest reads it at napari start)
 
 # The heavier entry points are imported on first use, so `import napari_flowroi` (which napari
-# does for every plugin at start-up) does not pull in OpenCV, dask and glymur.
+# does for every plugin at start-up) does not pull in OpenCV, dask and Pillow's codec.
 _LAZY = {
     "compress_movie": "napari_flowroi.batch",
     "compress_movies": "napari_flowroi.plates",

@@ -383,7 +383,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         The user chose to go ahead with these settings anyway (the widget's second click, the
         command line's ``--force``): no check, ``ok`` True.
     frames : sequence of int, optional
-        Frames to check (default: five spread over the movie).
+        Frames to check (default: :func:`checked_frames`, five spread between the movie's
+        first and last frame).
 
     Returns
     -------
