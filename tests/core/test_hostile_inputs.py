@@ -560,3 +560,24 @@ def test_cancelled_roi_masks_and_decompress_write_nothing(stack, tmp_path):
     with pytest.raises(CancelledError):
         decompress(stack, tmp_path / "d.tif", progress=progress, cancel=cancel)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("plate", [False, True], ids=["one movie", "a plate"])
+def test_a_bad_frame_found_half_way_leaves_no_output_folder(tmp_path, capsys, plate):
+    """The missed-cell check is skipped (--force), so the NaN of the last frame is found while
+    coding: the containers begun are removed, and (a plate) so was not the empty plate folder
+    the run had made for them."""
+    bad = np.tile(FRAMES, (2, 1, 1)).astype(np.float32)
+    bad[7, 3, 3] = np.nan
+    if plate:
+        wells = tmp_path / "plate"
+        wells.mkdir()
+        write_tiff(wells, "A1.tif", np.tile(FRAMES, (2, 1, 1)))
+        write_tiff(wells, "A2.tif", bad)
+        source = wells
+    else:
+        source = write_tiff(tmp_path, "movie.tif", bad)
+    before = files_under(tmp_path)
+    status, err, _ = cli(capsys, "compress", source, tmp_path / "out", "--quiet", "--force")
+    assert_one_line_error(status, err, r"Frame 7 .*NaN")
+    assert not (tmp_path / "out").exists() and files_under(tmp_path) == before
