@@ -602,7 +602,8 @@ def _info(args) -> int:
             problem = member_problem(member)
             if problem is None:
                 try:
-                    summary = open_container(member).summary()
+                    container = open_container(member)
+                    summary = container.summary()
                 except FlowRoIError as exc:
                     problem = " ".join(str(exc).split())
             if problem is not None:
@@ -611,6 +612,7 @@ def _info(args) -> int:
                 continue
             summary["container"] = str(member)
             print(_json(_brief(summary), ensure_ascii=False))
+            _warn_unsound(container, member)
         if failed:
             sys.stderr.write(
                 f"{args.container}: {failed} of {len(members)} stacks could not be read\n"
@@ -621,15 +623,21 @@ def _info(args) -> int:
     summary = container.summary()
     summary["container"] = str(args.container)
     print(_json(summary, indent=2))
+    _warn_unsound(container, args.container)
+    return EXIT_OK
+
+
+def _warn_unsound(container, path) -> None:
+    """One warning line when frame files of a stack are missing or not of the manifest's size:
+    `info` reads the manifest only, and a stat per frame costs next to nothing."""
     unsound = container.unsound_frames()
-    if unsound:  # info reads the manifest only; a missing or cut frame file is still worth a line
+    if unsound:
         shown = ", ".join(map(str, unsound[:5])) + (", ..." if len(unsound) > 5 else "")
         sys.stderr.write(
             f"flowroi: warning: {len(unsound)} of {len(container.manifest['frames'])} frame files "
-            f"are missing or of the wrong size (frame {shown}); run `flowroi verify` on "
-            f"{args.container} to list every damaged frame\n"
+            f"of {path} are missing or of the wrong size (frame {shown}); run `flowroi verify` "
+            "on it to list every damaged frame\n"
         )
-    return EXIT_OK
 
 
 def _finite(value):

@@ -468,14 +468,15 @@ def _damaged(stack, tmp_path, how):
 def test_a_damaged_frame_is_named_by_info_verify_and_decompress(stack, tmp_path, capsys, how):
     """`info` said nothing of a missing or cut frame file (it reads the manifest only)."""
     damaged = _damaged(stack, tmp_path, how)
-    status, err, out = cli(capsys, "info", damaged)
-    assert status == 0 and json.loads(out)["shape"] == list(FRAMES.shape)
-    if how == "flipped byte":  # same size: only verify's checksums see it
-        assert err == []
-    else:
-        assert len(err) == 1 and re.match(
-            r"flowroi: warning: 1 of 4 frame files .*frame 2\)", err[0]
-        )
+    for where in (damaged, tmp_path):  # the stack, and a folder of stacks (one JSON line each)
+        status, err, out = cli(capsys, "info", where)
+        assert status == 0 and json.loads(out)["shape"] == list(FRAMES.shape)
+        if how == "flipped byte":  # same size: only verify's checksums see it
+            assert err == []
+        else:
+            assert len(err) == 1 and re.match(
+                r"flowroi: warning: 1 of 4 frame files of .*damaged.flowroi .*frame 2\)", err[0]
+            )
     status, err, _ = cli(capsys, "verify", damaged, "--quiet")
     assert status == 1 and len(err) == 1 and "frame 2" in err[0], err
     decoded = tmp_path / "decoded.tif"
