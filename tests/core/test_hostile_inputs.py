@@ -582,3 +582,15 @@ def test_a_bad_frame_found_half_way_leaves_no_output_folder(tmp_path, capsys, pl
     status, err, _ = cli(capsys, "compress", source, tmp_path / "out", "--quiet", "--force")
     assert_one_line_error(status, err, r"Frame 7 .*NaN")
     assert not (tmp_path / "out").exists() and files_under(tmp_path) == before
+
+
+@pytest.mark.parametrize("n_frames, checked", [(2, [0, 1]), (3, [1]), (4, [1, 2])])
+def test_short_movies_are_checked_on_the_frames_the_guard_rule_names(
+    tmp_path, capsys, n_frames, checked
+):
+    """The check before a batch measures frames between the first and the last; a two-frame
+    movie has none between, so both are measured (tune reports the frames it measured)."""
+    source = write_tiff(tmp_path, "short.tif", FRAMES[:n_frames], metadata={"axes": "TYX"})
+    status, err, out = cli(capsys, "tune", source, "--quiet")
+    assert status == 0, err
+    assert json.loads(out)["frames"] == checked
