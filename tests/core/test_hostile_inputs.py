@@ -594,3 +594,16 @@ def test_short_movies_are_checked_on_the_frames_the_guard_rule_names(
     status, err, out = cli(capsys, "tune", source, "--quiet")
     assert status == 0, err
     assert json.loads(out)["frames"] == checked
+
+
+def test_a_bad_frame_in_a_later_channel_leaves_no_stack_that_reads_as_complete(tmp_path, capsys):
+    """The motion channel is coded first; a NaN in the second channel's last frame left the first
+    channel's finished stack behind (no summary.json), which `info`, `verify` and `decompress`
+    then read as the whole file with one channel."""
+    data = np.stack([FRAMES, FRAMES], 1).astype(np.float32)
+    data[3, 1, 2, 2] = np.nan
+    source = write_tiff(tmp_path, "two.ome.tif", data, metadata={"axes": "TCYX"})
+    before = files_under(tmp_path)
+    status, err, _ = cli(capsys, "compress", source, tmp_path / "out", "--quiet", "--force")
+    assert_one_line_error(status, err, r"Frame 3 .*channel.*NaN")
+    assert not (tmp_path / "out").exists() and files_under(tmp_path) == before
