@@ -607,3 +607,25 @@ def test_a_bad_frame_in_a_later_channel_leaves_no_stack_that_reads_as_complete(t
     status, err, _ = cli(capsys, "compress", source, tmp_path / "out", "--quiet", "--force")
     assert_one_line_error(status, err, r"Frame 3 .*channel.*NaN")
     assert not (tmp_path / "out").exists() and files_under(tmp_path) == before
+
+
+def test_a_folder_of_stacks_with_an_interrupted_one_is_not_decompressed_as_complete(
+    tmp_path, capsys
+):
+    """decompress took the complete stacks of the folder and left the interrupted one out: a
+    TIFF of one well of two, exit 0."""
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.errors import CancelledError
+
+    plate = tmp_path / "plate"
+    compress_movie(FRAMES, plate / "A1.flowroi")
+    cancel, progress = _cancel_after(2)
+    with pytest.raises(CancelledError):
+        compress_movie(np.tile(FRAMES, (3, 1, 1)), plate / "A2.flowroi", progress=progress,
+                       cancel=cancel, chunk_frames=2)  # fmt: skip
+    decoded = tmp_path / "plate.tif"
+    status, err, _ = cli(capsys, "decompress", plate, decoded, "--quiet")
+    assert_one_line_error(status, err, r"A2.flowroi is incomplete; .*not a complete run")
+    assert not decoded.exists() and not list(tmp_path.glob(".*partial"))
+    status, err, _ = cli(capsys, "verify", plate, "--quiet")
+    assert status == 1 and any("A2.flowroi: incomplete" in line for line in err), err
