@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from . import batch
-from .container import open_container, write_atomic
+from .container import open_container, write_atomic, write_error
 from .errors import CancelledError, FlowRoIError, InputError
 from .executors import dask_client
 from .outputs import check_folder_output, check_not_on_inputs
@@ -273,6 +274,19 @@ def _compress_units(
         if progress is not None:
             progress(offset[0] + done, total)
 
+    # The planes that inherit the RoI are planned only once it exists; their folders are made now,
+    # so that a run stopped between the two phases (Ctrl-C, a kill) leaves them as incomplete
+    # stacks that `info`, `verify` and `decompress` name, not a folder of the motion channel alone
+    # that reads as the whole file. An empty folder is a new container's start (_writer.check).
+    reserved = []
+    for u in inheriting:
+        folder = output / f"{u.name}.flowroi"
+        if not folder.exists():
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise write_error(folder, exc) from exc
+            reserved.append(folder)
     try:
         _run_phases(first, inheriting, output, settings, options, shifted, offset, summaries)
     except FlowRoIError as exc:
@@ -284,6 +298,8 @@ def _compress_units(
             for job in first:
                 if job.created:
                     job.writer.abandon()
+            for folder in reserved:
+                shutil.rmtree(folder, ignore_errors=True)
             if created:
                 with contextlib.suppress(OSError):
                     output.rmdir()  # only when empty

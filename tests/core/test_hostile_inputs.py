@@ -629,3 +629,39 @@ def test_a_folder_of_stacks_with_an_interrupted_one_is_not_decompressed_as_compl
     assert not decoded.exists() and not list(tmp_path.glob(".*partial"))
     status, err, _ = cli(capsys, "verify", plate, "--quiet")
     assert status == 1 and any("A2.flowroi: incomplete" in line for line in err), err
+
+
+def test_a_run_stopped_between_the_channels_is_named_incomplete_and_a_rerun_finishes(
+    tmp_path, capsys, monkeypatch
+):
+    """The motion channel is coded first; a run stopped before the second channel began left a
+    folder holding the first channel's complete stack only, which `info`, `verify` and
+    `decompress` took for the whole file."""
+    import napari_flowroi.batch as batch
+
+    source = write_tiff(
+        tmp_path, "two.ome.tif", np.stack([FRAMES, FRAMES], 1), metadata={"axes": "TCYX"}
+    )
+    output = tmp_path / "out"
+    real, calls = batch.compress_jobs, []
+
+    def stopped_before_the_second_phase(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(batch, "compress_jobs", stopped_before_the_second_phase)
+    status, err, _ = cli(capsys, "compress", source, output, "--quiet", "--force")
+    assert status == 130, err
+    monkeypatch.undo()
+    status, err, _ = cli(capsys, "info", output)
+    assert status == 2 and any("c1" in line and "not a complete" in line for line in err), err
+    status, err, _ = cli(capsys, "verify", output, "--quiet")
+    assert status == 1, err
+    status, err, _ = cli(capsys, "decompress", output, tmp_path / "d.tif", "--quiet")
+    assert_one_line_error(status, err, r"c1.*not a complete run")
+    status, err, out = cli(capsys, "compress", source, output, "--quiet", "--force")
+    assert status == 0 and len(json.loads(out)["wells"]) == 2, err
+    status, err, _ = cli(capsys, "verify", output, "--quiet")
+    assert status == 0, err
