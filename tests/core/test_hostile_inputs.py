@@ -665,3 +665,13 @@ def test_a_run_stopped_between_the_channels_is_named_incomplete_and_a_rerun_fini
     assert status == 0 and len(json.loads(out)["wells"]) == 2, err
     status, err, _ = cli(capsys, "verify", output, "--quiet")
     assert status == 0, err
+
+
+def test_a_frame_that_is_a_broken_link_is_not_left_out_silently(tmp_path, capsys):
+    """A frame folder whose f03.tif links to a file that is gone was compressed as a movie one
+    frame short, exit 0."""
+    folder = _frame_folder("frames", list(FRAMES[:3]))(tmp_path)
+    (folder / "frame_03.tif").symlink_to(tmp_path / "gone.tif")
+    status, err, _ = cli(capsys, "compress", folder, tmp_path / "out", "--quiet")
+    assert_one_line_error(status, err, r"frame_03.tif .*link to .*gone.tif, which does not exist")
+    assert not (tmp_path / "out").exists()
