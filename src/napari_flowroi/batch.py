@@ -32,7 +32,7 @@ from .container import (
     open_container,
     record_reserve,
 )
-from .errors import CancelledError, InputError, OutputError
+from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
 from .guard import HandOverPool, Preflight, frame_coverage
 from .outputs import check_not_on_inputs
@@ -400,13 +400,18 @@ def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) ->
         label = str(extra_roi)
     else:
         masks, label = extra_roi, getattr(extra_roi, "name", "masks given in memory")
+    check_mask_shape(masks, label, movie)
+    return label
+
+
+def check_mask_shape(masks: Any, label: str, movie: Movie) -> None:
+    """Refuse user masks that are not one mask of the movie's frame size per movie frame."""
     shape = tuple(getattr(masks, "shape", ()))
     if shape != tuple(movie.shape):
         raise InputError(
             f"The RoI mask {label} has shape {shape}, the movie {tuple(movie.shape)}; "
             "give one mask frame of the movie's size per movie frame."
         )
-    return label
 
 
 def _begin(job: _Job, overwrite: bool) -> None:
@@ -579,6 +584,19 @@ def _finish(job: _Job, seconds: float) -> CompressionSummary:
 # --- entry points ------------------------------------------------------------------------------------
 
 
+def _settings(settings: Any) -> FlowRoISettings:
+    """The defaults for None; refuse anything but a FlowRoISettings in one line (a dict of
+    settings failed deep in the run with an AttributeError)."""
+    if settings is None:
+        return FlowRoISettings()
+    if not isinstance(settings, FlowRoISettings):
+        raise SettingsError(
+            f"settings must be a FlowRoISettings, not {type(settings).__name__}; build one with "
+            "FlowRoISettings(compression_rate=16, ...) or FlowRoISettings.from_dict(...)."
+        )
+    return settings
+
+
 def compress_movie(
     source: Any,
     output: str | Path,
@@ -631,7 +649,7 @@ def compress_movie(
         A rerun into a container of this very compression (same input content and settings)
         does nothing and says so (``already_complete``); an interrupted run resumes.
     """
-    settings = settings or FlowRoISettings()
+    settings = _settings(settings)
     output = Path(output)
     job = _plan(source, output, settings, overwrite, extra_roi=extra_roi, preflight=preflight)
     return compress_jobs(
@@ -700,10 +718,19 @@ def roi_masks(
     >>> from napari_flowroi import FlowRoISettings, roi_masks
     >>> masks = roi_masks("movie.tif", FlowRoISettings(compression_rate=16))  # doctest: +SKIP
     """
-    settings = FlowRoISettings() if settings is None else settings
+    settings = _settings(settings)
     movie = open_movie(movie)
     if isinstance(extra_roi, (str, bytes)) or hasattr(extra_roi, "is_file"):
+        label = str(extra_roi)
         extra_roi = open_movie(extra_roi)
+    else:
+        label = getattr(extra_roi, "name", None) or (
+            extra_roi.source
+            if isinstance(extra_roi, Movie) and extra_roi.source != "array"
+            else "masks given in memory"
+        )
+    if extra_roi is not None:  # the same check as compress_movie's, before any frame is worked on
+        check_mask_shape(extra_roi, label, movie)
     frames = range(len(movie)) if frames is None else list(frames)
     out = np.zeros((len(frames), *movie.shape[1:]), bool)
     if settings.plain:
@@ -741,5 +768,18 @@ def write_roi_masks(
     masks = roi_masks(movie, settings, extra_roi=extra_roi, progress=progress, cancel=cancel)
     import tifffile  # only `flowroi roi` writes a TIFF here
 
-    tifffile.imwrite(output, masks.astype(np.uint8) * 255, photometric="minisblack")
+    from .container import write_error
+
+    # written under a temporary name and renamed when whole (as decompress does), so a full disk
+    # or a kill never leaves a cut-off mask TIFF under the name a rerun would refuse to replace
+    output = Path(output)
+    tmp = output.with_name(f".{output.name}.partial")
+    try:
+        tifffile.imwrite(tmp, masks.astype(np.uint8) * 255, photometric="minisblack")
+        tmp.replace(output)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise write_error(output, exc) from exc
+        raise
     return float(masks.mean()) if masks.size else 0.0

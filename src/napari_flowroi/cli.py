@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 import threading
@@ -257,7 +258,7 @@ def _roi(args) -> int:
         extra_roi=extra,
         progress=_StderrProgress("finding the RoI", not args.quiet),
     )
-    print(json.dumps({"output": str(args.output), "frames": len(movie), "roi_share": share}))
+    print(_json({"output": str(args.output), "frames": len(movie), "roi_share": share}))
     return EXIT_OK
 
 
@@ -430,7 +431,7 @@ def _compress(args) -> int:
             notes.append(f"flowroi: warning: {summary.rate_warning}")
     for note in notes:
         sys.stderr.write(note + "\n")
-    print(json.dumps(summary.as_dict(), indent=2))
+    print(_json(summary.as_dict(), indent=2))
     return EXIT_OK
 
 
@@ -503,7 +504,7 @@ def _tune(args) -> int:
         _save_preset(suggestion.settings, args.save, [args.input, args.preset])
     if not args.quiet:
         sys.stderr.write(f"flowroi: {suggestion.summary()}\n")
-    print(json.dumps(suggestion.as_dict(), indent=2))
+    print(_json(suggestion.as_dict(), indent=2))
     return EXIT_OK
 
 
@@ -601,7 +602,8 @@ def _info(args) -> int:
             problem = member_problem(member)
             if problem is None:
                 try:
-                    summary = open_container(member).summary()
+                    container = open_container(member)
+                    summary = container.summary()
                 except FlowRoIError as exc:
                     problem = " ".join(str(exc).split())
             if problem is not None:
@@ -609,17 +611,51 @@ def _info(args) -> int:
                 failed += 1
                 continue
             summary["container"] = str(member)
-            print(json.dumps(_brief(summary), ensure_ascii=False))
+            print(_json(_brief(summary), ensure_ascii=False))
+            _warn_unsound(container, member)
         if failed:
             sys.stderr.write(
                 f"{args.container}: {failed} of {len(members)} stacks could not be read\n"
             )
             return EXIT_USAGE
         return EXIT_OK
-    summary = open_container(args.container).summary()
+    container = open_container(args.container)
+    summary = container.summary()
     summary["container"] = str(args.container)
-    print(json.dumps(summary, indent=2))
+    print(_json(summary, indent=2))
+    _warn_unsound(container, args.container)
     return EXIT_OK
+
+
+def _warn_unsound(container, path) -> None:
+    """One warning line when frame files of a stack are missing or not of the manifest's size:
+    `info` reads the manifest only, and a stat per frame costs next to nothing."""
+    unsound = container.unsound_frames()
+    if unsound:
+        shown = ", ".join(map(str, unsound[:5])) + (", ..." if len(unsound) > 5 else "")
+        sys.stderr.write(
+            f"flowroi: warning: {len(unsound)} of {len(container.manifest['frames'])} frame files "
+            f"of {path} are missing or of the wrong size (frame {shown}); run `flowroi verify` "
+            "on it to list every damaged frame\n"
+        )
+
+
+def _finite(value):
+    """`value` with every float that is not a number or infinite as None (JSON's null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _json(value, **options) -> str:
+    """What the command prints on stdout, as strict JSON: a figure that cannot be computed (the
+    gain on a movie of 1x1 frames) is null. Python's NaN and Infinity are not JSON, and jq or a
+    JSON reader of another language would refuse the whole output."""
+    return json.dumps(_finite(value), allow_nan=False, **options)
 
 
 def _os_error_message(exc: OSError) -> str:

@@ -9,7 +9,9 @@ and the plate summary of plates.py.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,8 +21,8 @@ from typing import Any
 import numpy as np
 
 from . import batch
-from .container import open_container, write_atomic
-from .errors import InputError
+from .container import open_container, write_atomic, write_error
+from .errors import CancelledError, FlowRoIError, InputError
 from .executors import dask_client
 from .outputs import check_folder_output, check_not_on_inputs
 from .plates import PlateSummary
@@ -256,6 +258,7 @@ def _compress_units(
     import json
 
     total = sum(u.frames for u in units)
+    created = not output.exists()
     own = [u for u in units if u.motion]
     inheriting = [u for u in units if not u.motion]
     overwrite = options["overwrite"]
@@ -281,6 +284,46 @@ def _compress_units(
         if progress is not None:
             progress(offset[0] + done, total)
 
+    # The planes that inherit the RoI are planned only once it exists; their folders are made now,
+    # so that a run stopped between the two phases (Ctrl-C, a kill) leaves them as incomplete
+    # stacks that `info`, `verify` and `decompress` name, not a folder of the motion channel alone
+    # that reads as the whole file. An empty folder is a new container's start (_writer.check).
+    reserved = []
+    for u in inheriting:
+        folder = output / f"{u.name}.flowroi"
+        if not folder.exists():
+            try:
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise write_error(folder, exc) from exc
+            reserved.append(folder)
+    try:
+        _run_phases(first, inheriting, output, settings, options, shifted, offset, summaries)
+    except FlowRoIError as exc:
+        # Bad input found in a later plane (a NaN frame of the second channel) or an output a
+        # later plane may not use: the motion channel's stacks this run finished would otherwise
+        # stay behind, with no summary.json, as a folder that `info`, `verify` and `decompress`
+        # read as complete without the other channels. A cancelled run keeps them to resume.
+        if not isinstance(exc, CancelledError):
+            for job in first:
+                if job.created:
+                    job.writer.abandon()
+            for folder in reserved:
+                shutil.rmtree(folder, ignore_errors=True)
+            if created:
+                with contextlib.suppress(OSError):
+                    output.rmdir()  # only when empty
+        raise
+    plate = PlateSummary(
+        output, tuple((u.name, summaries[u.name]) for u in units), time.perf_counter() - started
+    )
+    write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
+    return plate
+
+
+def _run_phases(first, inheriting, output, settings, options, shifted, offset, summaries) -> None:
+    """The motion channels' jobs, then the planes that inherit their RoI (planned once that
+    RoI exists); each summary into `summaries` by name."""
     for job, summary in zip(
         first, batch.compress_jobs(first, progress=shifted, **options), strict=True
     ):
@@ -298,7 +341,7 @@ def _compress_units(
                     u.plane,
                     output / f"{u.name}.flowroi",
                     inherit_settings,
-                    overwrite,
+                    options["overwrite"],
                     name=u.name,
                     extra_roi=masks,
                 )
@@ -307,11 +350,6 @@ def _compress_units(
             second, batch.compress_jobs(second, progress=shifted, **options), strict=True
         ):
             summaries[job.name] = summary
-    plate = PlateSummary(
-        output, tuple((u.name, summaries[u.name]) for u in units), time.perf_counter() - started
-    )
-    write_atomic(output / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode())
-    return plate
 
 
 # --- the channels of a movie held in memory (napari's (T, C, Y, X) layers) -----------------------

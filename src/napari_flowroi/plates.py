@@ -9,6 +9,7 @@ sources with their own names).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -143,15 +144,25 @@ def compress_movies(
         _plan(source, output_dir / f"{name}.flowroi", settings, overwrite, name=name)
         for name, source in names.items()
     ]
-    summaries = compress_jobs(
-        jobs,
-        workers=workers,
-        overwrite=overwrite,
-        progress=progress,
-        cancel=cancel,
-        chunk_frames=chunk_frames or CHUNK_FRAMES,
-        scheduler=scheduler,
-    )
+    created = not output_dir.exists()
+    try:
+        summaries = compress_jobs(
+            jobs,
+            workers=workers,
+            overwrite=overwrite,
+            progress=progress,
+            cancel=cancel,
+            chunk_frames=chunk_frames or CHUNK_FRAMES,
+            scheduler=scheduler,
+        )
+    except BaseException:
+        # a well's bad frame found half-way removes every container this run began; the plate
+        # folder it made for them goes too (rmdir: only while it is empty, so a cancelled run's
+        # wells, kept for the resume, keep it)
+        if created:
+            with contextlib.suppress(OSError):
+                output_dir.rmdir()
+        raise
     plate = PlateSummary(
         output_dir,
         tuple((job.name, s) for job, s in zip(jobs, summaries, strict=True)),

@@ -84,7 +84,7 @@ def test_preset_file_supplies_settings_and_options_override_it(tmp_path, movie_f
         (["compress", "{movie}"], "required"),
         (["compress", "{movie}", "{tmp}/out", "--threads", "--workers", "-1"], "--workers"),
         (["info", "{tmp}"], "not a complete FlowRoI"),
-        (["decompress", "{tmp}/nothing", "{tmp}/x.tif"], "not a complete FlowRoI"),
+        (["decompress", "{tmp}/nothing", "{tmp}/x.tif"], "nothing does not exist"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line_and_no_traceback(tmp_path, movie_file, args, words):

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import FlowRoIError
 from ..outputs import check_file_output
 from ._files import check_cancel, is_container, write_error
 from ._reader import Container, open_container
@@ -31,6 +32,21 @@ def container_set(path: str | Path) -> list[Path] | None:
         return None
     members = sorted(p for p in path.iterdir() if p.is_dir() and is_container(p))
     return members or None
+
+
+def _check_every_member(folder: Path) -> None:
+    """Refuse a folder of stacks with one that is interrupted or gone: decoding only the complete
+    ones wrote a TIFF of fewer wells or channels, exit 0, that read as the whole run."""
+    from ._verify import folder_members, member_problem
+
+    for member in folder_members(folder) or []:
+        problem = member_problem(member)
+        if problem is not None:
+            raise FlowRoIError(
+                f"{member} is {problem.split(':')[0]}; {folder} is not a complete run. Finish it "
+                "(compress again with the same settings into the same folder), or decompress a "
+                "complete stack by its own path."
+            )
 
 
 def _series(containers: list[Container]) -> list[tuple[str, list[list[Container]]]]:
@@ -173,6 +189,8 @@ def write_ome_tiff(
 
     source, output = Path(source), Path(output)
     members = container_set(source)
+    if members is not None:
+        _check_every_member(source)
     containers = (
         [open_container(m) for m in members] if members is not None else [open_container(source)]
     )

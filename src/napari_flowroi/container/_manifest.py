@@ -185,6 +185,8 @@ def read_manifest(root: Path) -> dict:
         present = manifest_file.is_file()
     except OSError:
         present = False
+    if not present and not _exists(root):
+        raise NoManifestError(f"{root} does not exist. Check the path.")
     if not present:
         hint = (
             " It holds an interrupted run: rerun the compression to finish it."
@@ -210,6 +212,13 @@ def read_manifest(root: Path) -> dict:
             f"({problem}); the stack cannot be read."
         )
     return manifest
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists() or path.is_symlink()
+    except OSError:  # a name too long: say what the OS would not look at as missing too
+        return False
 
 
 def _short(exc: BaseException) -> str:

@@ -125,6 +125,20 @@ class Container:
             )
         return data
 
+    def unsound_frames(self) -> list[int]:
+        """The frames whose file is missing or not of the manifest's size: what `flowroi info`
+        can see from the files' sizes alone (a stat each, no reading; `verify` checks the rest)."""
+        bad = []
+        for t, record in enumerate(self.manifest["frames"]):
+            path = self.root / frame_name(t)
+            try:
+                sound = path.is_file() and path.stat().st_size == record["bytes"]
+            except OSError:
+                sound = False
+            if not sound:
+                bad.append(t)
+        return bad
+
     def check_frame(self, t: int) -> bytes:
         """Frame `t`'s JP2 file, checked against the manifest (size, checksum, headers) without
         decoding it.

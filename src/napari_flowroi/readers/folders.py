@@ -119,6 +119,19 @@ def read_frame_file(path: Path) -> np.ndarray:
 
 def open_frame_folder(folder: Path) -> Movie:
     files = list_frame_files(folder)
+    broken = [
+        p
+        for p in folder.iterdir()
+        if p.is_symlink()
+        and not p.exists()
+        and p.suffix.lower() in FRAME_SUFFIXES
+        and not p.name.startswith(".")
+    ]
+    if broken:  # a frame whose file is gone: the movie would be a frame short, silently
+        raise InputError(
+            f"Frame {broken[0].name} in {folder} is a link to {broken[0].readlink()}, which does "
+            "not exist; restore the frame or remove the link."
+        )
     if not files:
         raise InputError(
             f"Folder {folder} holds no frames (.png, .tif or .tiff). "

@@ -44,6 +44,11 @@ class Movie:
 
 
 def check_dtype(dtype: np.dtype, source: str) -> np.dtype:
+    # big-endian data (np.fromfile(..., ">u2"), FITS) is the same pixel type: frames are made
+    # native in check_frame, so a >u2 movie is a uint16 movie, not a refused "pixel type >u2"
+    dtype = np.dtype(dtype)
+    if dtype.byteorder not in ("=", "|"):
+        dtype = dtype.newbyteorder("=")
     if dtype == np.bool_:
         raise InputError(
             f"{source} is a binary (true/false) movie, such as masks or labels; "
@@ -77,6 +82,12 @@ def check_frame(
             f"Frame {t} of {source} is RGB(A); FlowRoI compresses grey-level movies. "
             "Convert it to one channel first."
         )
+    if frame.ndim != 2 and frame.shape != tuple(shape):
+        raise InputError(
+            f"Frame {t} of {source} has shape {frame.shape}, not one 2-D image of "
+            f"{shape[1]}x{shape[0]} pixels (a stack saved as one frame?); every frame must be one "
+            "grey-level image of the same size."
+        )
     if frame.shape != tuple(shape):
         raise InputError(
             f"Frame {t} of {source} is {frame.shape[1]}x{frame.shape[0]} pixels but "
@@ -87,6 +98,8 @@ def check_frame(
             f"Frame {t} of {source} contains NaN or infinite values; replace them "
             "(e.g. with 0) before compressing."
         )
+    if frame.dtype.byteorder not in ("=", "|"):  # big-endian: the same values, native order
+        frame = frame.astype(frame.dtype.newbyteorder("="))
     if frame.dtype != dtype:
         if frame.dtype == np.float16 and dtype == np.float32:
             return frame.astype(dtype)

@@ -27,7 +27,7 @@ def open_tiff(path: Path) -> Movie:
         with tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             others = [s for s in tif.series[1:] if not _is_reduced(s)]
-            shape, axes = tuple(series.shape), series.axes
+            shape, axes = tuple(series.shape), _saved_axes(tif, series)
             if others:
                 kinds = ", ".join(f"{s.dtype} {tuple(s.shape)}" for s in tif.series[:4])
                 raise _MixedPages(
@@ -109,6 +109,25 @@ def open_tiff(path: Path) -> Movie:
 
 class _MixedPages(Exception):
     pass
+
+
+def _saved_axes(tif, series) -> str:
+    """The series' axes, or ``QYX`` for a 3-D array tifffile saved without axis names whose
+    frames are one pixel wide: tifffile stores (T, Y, 1) as one Y-by-T page and then guesses the
+    axes ``YXQ`` (``YQX`` for (T, 1, 1)), which would read a 4-frame movie as one image; its
+    shaped description still holds the shape as saved, and first axis, then Y, X is what the
+    array was."""
+    axes = series.axes
+    shaped = tif.shaped_metadata[0] if tif.is_shaped and tif.shaped_metadata else None
+    if (
+        isinstance(shaped, dict)
+        and "axes" not in shaped
+        and len(series.shape) == 3
+        and list(shaped.get("shape", ())) == list(series.shape)
+        and not axes.endswith("YX")
+    ):
+        return "QYX"
+    return axes
 
 
 def _is_reduced(series) -> bool:
