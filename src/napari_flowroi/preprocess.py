@@ -106,6 +106,16 @@ def denoise(image: np.ndarray) -> np.ndarray:
     return cv2.bilateralFilter(smoothed, d=5, sigmaColor=25, sigmaSpace=5)
 
 
+def _as_float32(frame: np.ndarray) -> np.ndarray:
+    """A wide float frame in float32, divided by its largest magnitude first where float32 could
+    not hold its values (beyond ~1e30 they became inf, below ~1e-30 zero or subnormal, and the
+    RoI came out empty); the stretch is by percentiles, so a common factor changes nothing."""
+    peak = float(np.max(np.abs(frame))) if frame.size else 0.0
+    if np.isfinite(peak) and peak > 0 and not 1e-30 <= peak <= 1e30:
+        frame = frame / peak
+    return frame.astype(np.float32)
+
+
 def prepare_frames(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.ndarray, np.ndarray]:
     """The 8-bit, downscaled, optionally denoised images a frame's motion and appearance are
     measured on: (linear stretch, :func:`to_uint8`'s stabilised stretch). They share the
@@ -113,7 +123,7 @@ def prepare_frames(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.nda
     image), the denoising."""
     frame = np.asarray(frame)
     if frame.dtype == np.float64 or frame.dtype.itemsize > 4:
-        frame = frame.astype(np.float32)
+        frame = _as_float32(frame)
     # shrink first: 4x fewer pixels to stretch
     linear, stabilised = _stretches(resize(frame, settings.flow_scale))
     if not settings.denoise:

@@ -675,3 +675,19 @@ def test_a_frame_that_is_a_broken_link_is_not_left_out_silently(tmp_path, capsys
     status, err, _ = cli(capsys, "compress", folder, tmp_path / "out", "--quiet")
     assert_one_line_error(status, err, r"frame_03.tif .*link to .*gone.tif, which does not exist")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e-300])
+def test_float64_values_float32_cannot_hold_give_the_same_roi(factor):
+    # the frames were cast to float32 before the stretch: 1e300 became inf and 1e-300 zero, and
+    # the RoI came out empty with a screen of numpy warnings
+    import warnings
+
+    from napari_flowroi import roi_masks
+
+    movie = moving_discs(n_frames=4, shape=(64, 80), n_cells=2).frames.astype(np.float64)
+    expected = roi_masks(movie / 255)
+    assert expected.any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow or invalid-value warning either
+        assert np.array_equal(roi_masks(movie / 255 * factor), expected)
