@@ -193,6 +193,28 @@ def test_a_reopened_stacks_roi_layer_names_its_block_size_stored_and_coded_share
     assert "Export RoI masks" in roi.metadata["flowroi_mask_note"]
 
 
+@pytest.mark.parametrize("rate", [8, 40])
+def test_a_stored_roi_of_blocks_covering_the_frame_opens_hidden(tmp_path, rate):
+    # at 40:1 the HSC sample's RoI (35 % of the frame) is stored as 128-px blocks covering all
+    # of it: shown, it tinted the whole frame; at 8:1 its 16-px blocks cover ~61 %
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.napari._reader import HIDDEN_ABOVE, read_container
+    from napari_flowroi.settings import FlowRoISettings
+
+    out = tmp_path / f"hsc{rate}.flowroi"
+    from napari_flowroi.sample_data import movie_path
+
+    compress_movie(
+        movie_path("hsc_brightfield"), out, FlowRoISettings(compression_rate=float(rate))
+    )
+    _, meta, kind = read_container(out)[1]
+    stored = meta["metadata"]["flowroi_stored_roi_fraction"]
+    assert kind == "labels"
+    assert (stored >= HIDDEN_ABOVE) == (rate == 40)  # both sides of the line are exercised
+    assert meta["visible"] == (stored < HIDDEN_ABOVE)
+    assert "coded RoI" in meta["name"]
+
+
 def _flat_squares_movie():
     """Six textured 256 x 320 frames with flat squares the RoI (a user mask) leaves out:
     damping them frees nothing while their 16-px grid costs more than OpenJPEG's comment the

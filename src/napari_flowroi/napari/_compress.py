@@ -259,8 +259,9 @@ class CompressPanel(Container):
             )
             if settings.uses_roi:
                 message += (
-                    " The reopened RoI layer shows the stored RoI, kept as blocks (its name "
-                    "says how coarse); 'Export RoI masks…' writes the exact ones."
+                    " The reopened RoI layer holds the stored RoI, kept as blocks (its name "
+                    "says how coarse; hidden when they cover the frame); 'Export RoI masks…' "
+                    "writes the exact ones."
                 )
         self.status.value = message
         self.export_button.enabled = True

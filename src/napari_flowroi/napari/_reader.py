@@ -81,6 +81,13 @@ def stored_roi_note(container, samples: int = 5) -> dict:
     }
 
 
+#: A stored RoI whose blocks cover at least this share of the frame is added hidden: at high
+#: rates the few hundred bytes the mask may take force blocks so coarse (128 px on a 512-px frame
+#: at 40:1) that they tint the whole frame and say nothing about where the cells were; its name
+#: still gives the coded share, and a tick shows it.
+HIDDEN_ABOVE = 0.9
+
+
 def read_container(path) -> list[tuple]:
     """Layer data: the decoded movie (image) and the RoI masks (labels), both lazy dask arrays."""
     if isinstance(path, (list, tuple)):
@@ -121,6 +128,7 @@ def read_container(path) -> list[tuple]:
                 {
                     "name": f"{name} {note['name']}",
                     "opacity": 0.35,
+                    "visible": note["stored"] < HIDDEN_ABOVE,
                     "metadata": {
                         **metadata,
                         "flowroi_mask_note": note["text"],
