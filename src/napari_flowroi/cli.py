@@ -360,20 +360,13 @@ def _compress(args) -> int:
     from .batch import compress_movie
     from .plates import compress_movies, plate_inputs
 
-    if args.workers < 1:
-        raise _UsageError("--workers must be at least 1")
     if len(args.paths) < 2:
         raise _UsageError(
             "the following arguments are required: INPUT... OUTPUT (see: flowroi compress --help)"
         )
-    local_cpus = os.cpu_count() or 1
-    if not args.scheduler and args.workers > max(MAX_WORKERS_PER_CPU * local_cpus, 8):
-        raise _UsageError(
-            f"--workers {args.workers} is far more than this machine's {local_cpus} "
-            "CPUs and would only slow it down; use at most "
-            f"{max(MAX_WORKERS_PER_CPU * local_cpus, 8)} (or --scheduler for a "
-            "cluster)"
-        )
+    _check_local_workers(
+        args.workers, local=not args.scheduler, cluster=" (or --scheduler for a cluster)"
+    )
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
     progress = _StderrProgress("compressing", not args.quiet)
@@ -469,12 +462,27 @@ def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
     write_atomic(path, (json.dumps(settings.to_dict(), indent=2) + "\n").encode())
 
 
+def _check_local_workers(workers: int, *, local: bool = True, cluster: str = "") -> None:
+    """One check of --workers for compress and tune: at least 1, and, when they run on this
+    machine (`local`), at most MAX_WORKERS_PER_CPU per CPU of it (at least 8)."""
+    if workers < 1:
+        raise _UsageError("--workers must be at least 1")
+    if not local:
+        return
+    local_cpus = os.cpu_count() or 1
+    most = max(MAX_WORKERS_PER_CPU * local_cpus, 8)
+    if workers > most:
+        raise _UsageError(
+            f"--workers {workers} is far more than this machine's {local_cpus} CPUs and would "
+            f"only slow it down; use at most {most}{cluster}"
+        )
+
+
 def _tune(args) -> int:
     from .readers import check_fits_memory, open_movie
     from .tune import suggest_settings
 
-    if args.workers < 1:
-        raise _UsageError("--workers must be at least 1")
+    _check_local_workers(args.workers)
     settings = settings_from_args(args)
     if args.save is not None:  # refuse a bad destination before minutes of trying settings
         from .outputs import check_preset_output

@@ -691,3 +691,13 @@ def test_float64_values_float32_cannot_hold_give_the_same_roi(factor):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no overflow or invalid-value warning
         assert np.array_equal(roi_masks(movie / 255 * factor), expected)
+
+
+@pytest.mark.parametrize("workers", [0, 1_000_000])
+def test_tune_checks_its_workers_as_compress_does(tmp_path, capsys, workers):
+    # tune took --workers 100000 while compress refused it
+    source = write_tiff(tmp_path, "movie.tif", FRAMES)
+    for command in ("tune", "compress"):
+        out = [] if command == "tune" else [tmp_path / "out.flowroi"]
+        status, err, _ = cli(capsys, command, source, *out, "--workers", workers, "--quiet")
+        assert_one_line_error(status, err, "at least 1" if workers < 1 else "far more than")
