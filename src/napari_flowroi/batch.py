@@ -31,6 +31,7 @@ from .container import (
     manifest_reserve,
     open_container,
     record_reserve,
+    written_whole,
 )
 from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
@@ -768,18 +769,8 @@ def write_roi_masks(
     masks = roi_masks(movie, settings, extra_roi=extra_roi, progress=progress, cancel=cancel)
     import tifffile  # only `flowroi roi` writes a TIFF here
 
-    from .container import write_error
-
-    # written under a temporary name and renamed when whole (as decompress does), so a full disk
-    # or a kill never leaves a cut-off mask TIFF under the name a rerun would refuse to replace
-    output = Path(output)
-    tmp = output.with_name(f".{output.name}.partial")
-    try:
+    # written whole or not at all (as decompress does), so a full disk or a kill never leaves a
+    # cut-off mask TIFF under the name a rerun would refuse to replace
+    with written_whole(Path(output)) as tmp:
         tifffile.imwrite(tmp, masks.astype(np.uint8) * 255, photometric="minisblack")
-        tmp.replace(output)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise write_error(output, exc) from exc
-        raise
     return float(masks.mean()) if masks.size else 0.0

@@ -28,6 +28,7 @@ from ._files import (
     sha256,
     write_atomic,
     write_error,
+    written_whole,
 )
 from ._manifest import (
     DTYPES,
@@ -59,6 +60,7 @@ __all__ = [
     "sha256",
     "write_atomic",
     "write_error",
+    "written_whole",
     "DTYPES",
     "FORMAT_NAME",
     "FORMAT_VERSION",

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import FlowRoIError
 from ..outputs import check_file_output
-from ._files import check_cancel, is_container, write_error
+from ._files import check_cancel, is_container, written_whole
 from ._reader import Container, open_container
 
 # --- folders of containers (plates, channels, positions) --------------------------------------------
@@ -209,16 +209,8 @@ def write_ome_tiff(
         if progress is not None:
             progress(count[0], total)
 
-    tmp = output.with_name(f".{output.name}.partial")
-    try:
-        with tifffile.TiffWriter(tmp, bigtiff=True, ome=True) as tif:
-            written = [_write_series(tif, name, grid, advance, cancel) for name, grid in series]
-        tmp.replace(output)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise write_error(output, exc) from exc
-        raise
+    with written_whole(output) as tmp, tifffile.TiffWriter(tmp, bigtiff=True, ome=True) as tif:
+        written = [_write_series(tif, name, grid, advance, cancel) for name, grid in series]
     return {"series": written, "dtype": str(containers[0].dtype)}
 
 

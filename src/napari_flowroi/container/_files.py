@@ -85,6 +85,26 @@ def write_error(path: Path, exc: OSError) -> OutputError:
     )
 
 
+@contextlib.contextmanager
+def written_whole(output: Path):
+    """Write a file that is only ever seen whole: yields ``.NAME.partial`` beside `output` to
+    write to, renamed to `output` when the block ends; on any failure (a full disk, a damaged
+    frame, Ctrl-C) the temporary file is removed and nothing is left, an OSError raised as
+    :func:`write_error`'s message. (decompress's TIFF, a folder's OME-TIFF, ``flowroi roi``'s
+    masks.)"""
+    output = Path(output)
+    tmp = output.with_name(f".{output.name}.partial")
+    try:
+        yield tmp
+        tmp.replace(output)
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise write_error(output, exc) from exc
+        raise
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary name in the same folder, flush to disk, then rename over `path`.
 

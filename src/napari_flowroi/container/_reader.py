@@ -7,7 +7,6 @@ its JP2 headers against the manifest's shape and dtype, before the decoder alloc
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import warnings
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from ..codec._mask_box import mask_block_size  # one reader of the stored mask's
 from ..errors import FlowRoIError
 from ..outputs import check_file_output
 from ..settings import FlowRoISettings
-from ._files import check_cancel, frame_name, mask_name, sha256, write_error
+from ._files import check_cancel, frame_name, mask_name, sha256, written_whole
 from ._jp2 import HeaderError, read_header
 from ._manifest import masks_in_frames, read_manifest
 from ._masks import decode_png_mask
@@ -284,25 +283,16 @@ class Container:
         n_frames = self.shape[0]
         for t in range(n_frames):  # a damaged frame stops the run before anything is written
             self.check_frame(t)
-        tmp = output.with_name(f".{output.name}.partial")
-        try:
-            with tifffile.TiffWriter(tmp, bigtiff=True) as tif:
-                for t in range(n_frames):
-                    check_cancel(cancel)
-                    tif.write(
-                        np.asarray(self.read_frame(t)),
-                        contiguous=True,
-                        metadata={"axes": "TYX"} if t == 0 else None,
-                    )
-                    if progress is not None:
-                        progress(t + 1, n_frames)
-            tmp.replace(output)
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            if isinstance(exc, OSError):
-                raise write_error(output, exc) from exc
-            raise
+        with written_whole(output) as tmp, tifffile.TiffWriter(tmp, bigtiff=True) as tif:
+            for t in range(n_frames):
+                check_cancel(cancel)
+                tif.write(
+                    np.asarray(self.read_frame(t)),
+                    contiguous=True,
+                    metadata={"axes": "TYX"} if t == 0 else None,
+                )
+                if progress is not None:
+                    progress(t + 1, n_frames)
         return output
 
 
