@@ -286,12 +286,12 @@ def run_case(case, log, quick: bool = False) -> dict:
         "looser": {},
         "candidates": {},
     }
-    out["guard_checked"] = _guard_on_checked_frames(case)
+    # one extractor with the defaults for the guard's figures: its frames and flows are shared
+    # by the checked frames and the coded ones (an extractor per frame prepared them again)
+    defaults = RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8)
+    out["guard_checked"] = _guard_on_checked_frames(case, defaults)
     # the guard's reference does not depend on the RoI: found once per clip
-    references = {
-        t: guard.reference_cells(RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8), t)
-        for t in frames
-    }
+    references = {t: guard.reference_cells(defaults, t) for t in frames}
     plain, ideal_worse = {}, {}
     for rate in RATES:
         s = FlowRoISettings(compression_rate=float(rate))
@@ -371,11 +371,11 @@ def _run_candidate(case, candidate, clip: dict, log) -> dict:
     return entry
 
 
-def _guard_on_checked_frames(case) -> dict:
+def _guard_on_checked_frames(case, extractor) -> dict:
     """The check before a batch as the user meets it: the defaults' RoI on the frames the check
     measures (guard.checked_frames of the whole movie), the guard's estimate against the
-    reference masks' coverage there (the coded frames above are the benchmark's own choice)."""
-    extractor = RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8)
+    reference masks' coverage there (the coded frames above are the benchmark's own choice);
+    `extractor` has the defaults."""
     frames = [t for t in guard.checked_frames(len(case.movie)) if (case.cells(t) > 0).any()]
     rois = {t: extractor.mask(t) for t in frames}
     estimate = guard.estimate_coverage(extractor, frames, rois=rois)
