@@ -443,7 +443,11 @@ def cell_regions(
         candidates |= failsafe
     basins = peaks = None
     if dark_field_cut:
-        candidates, basins, peaks = _own_edge(brightness, candidates, DOME_Z * contrast, edge_band)
+        # the brightness's median and robust SD, for the domes' height and the own-brightness keep
+        stats = robust_stats(brightness)
+        candidates, basins, peaks = _own_edge(
+            brightness, candidates, DOME_Z * contrast, stats, edge_band
+        )
     if peak_radius > 0 and not (basins is not None and DARK_PEAK_TRIM == 2):
         # trim the skirts after the clean-up, so the thin rims of textured cells survive it
         # a square window: OpenCV dilates by a rectangle in separable passes, 4x faster than a disc
@@ -452,7 +456,7 @@ def cell_regions(
             local_peak = _own_peaks(score, basins, len(peaks), local_peak)
         kept = (score >= LOCAL_PEAK_SHARE * local_peak) | (score > STRONG_SHARE * contrast)
         if basins is not None and OWN_BRIGHT_SHARE > 0:
-            kept |= _own_bright(brightness, basins, peaks, contrast)
+            kept |= _own_bright(brightness, basins, peaks, contrast, stats)
         candidates &= kept
     if failsafe is not None and not dark_field_cut:
         # after the trim, which would cut a flat margin off its textured body again
@@ -522,7 +526,11 @@ def _small_pieces(labels: np.ndarray, confident: np.ndarray, count: int) -> np.n
 
 
 def _own_edge(
-    brightness: np.ndarray, candidates: np.ndarray, dome: float, band: int = 0
+    brightness: np.ndarray,
+    candidates: np.ndarray,
+    dome: float,
+    stats: tuple[float, float],
+    band: int = 0,
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Trim each bright object of `candidates` to the pixels reaching DARK_EDGE_SHARE of its own
     peak brightness. Objects are the catchment basins (watershed) of the brightness maxima that
@@ -530,9 +538,9 @@ def _own_edge(
     bright one keeps its own, lower peak, and the glow around a nucleus (no maximum of its own)
     falls to the nucleus's edge. Returns the trimmed candidates, the basins' labels and each
     basin's peak (both None when there is at most one basin: `candidates` are returned whole),
-    which the skirt trim reuses (:func:`_own_peaks`)."""
-    spread = robust_stats(brightness)[1]
-    count, basins, peak = _basins(brightness, candidates, max(dome * spread, 1e-3))
+    which the skirt trim reuses (:func:`_own_peaks`). `stats`: the median and robust SD of
+    `brightness` (:func:`robust_stats`)."""
+    count, basins, peak = _basins(brightness, candidates, max(dome * stats[1], 1e-3))
     if count <= 1:
         return candidates, None, None
     # each basin's cut as one table looked up once; -inf keeps the pixels without a basin whole
@@ -566,7 +574,11 @@ def _own_peaks(
 
 
 def _own_bright(
-    brightness: np.ndarray, basins: np.ndarray, peaks: np.ndarray, contrast: float
+    brightness: np.ndarray,
+    basins: np.ndarray,
+    peaks: np.ndarray,
+    contrast: float,
+    stats: tuple[float, float],
 ) -> np.ndarray:
     """The pixels whose brightness reaches OWN_BRIGHT_SHARE of their own object's peak
     brightness (the watershed basins and peaks of :func:`_own_edge`), in objects whose peak
@@ -579,8 +591,8 @@ def _own_bright(
     more: on noisy HeLa a dim nucleus's rim stood out by 22-27, its inside (20-40 counts above
     the coarse background, its peak 38) by 3-8, below a quarter of the rim, and a band through
     it was cut. Brightness against the object's own peak brightness is the same cue on both
-    sides."""
-    median, spread = robust_stats(brightness)
+    sides. `stats`: the median and robust SD of `brightness` (:func:`robust_stats`)."""
+    median, spread = stats
     share = OWN_BRIGHT_SHARE * peaks
     # only objects that are cells by their own brightness: a faint dome of glow (CHO's, 2.5-3.4
     # robust SDs, beside its nuclei) would be kept whole, its own half maximum being so low

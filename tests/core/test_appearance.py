@@ -373,6 +373,7 @@ def test_a_flat_dim_nucleus_on_the_frame_edge_keeps_its_inside(monkeypatch):
 def test_only_objects_bright_as_cells_keep_their_half_maximum():
     # a faint dome of glow (CHO's, 2.5-3.4 robust SDs) would be kept whole by its own, low half
     # maximum: only objects whose peak stands out by the cell contrast are judged so
+    from napari_flowroi._robust import robust_stats
     from napari_flowroi.appearance import _own_bright
 
     rng = np.random.default_rng(4)
@@ -382,7 +383,7 @@ def test_only_objects_bright_as_cells_keep_their_half_maximum():
     brightness[10:30, 10:30] = 20.0  # a nucleus: ~20 robust SDs of the background's noise
     brightness[10:30, 50:70] = 2.0  # a faint dome: ~2
     peaks = np.array([0.0, brightness[basins == 1].max(), brightness[basins == 2].max()])
-    kept = _own_bright(brightness, basins, peaks, 4.0)
+    kept = _own_bright(brightness, basins, peaks, 4.0, robust_stats(brightness))
     assert kept[basins == 1].mean() > 0.99
     assert not kept[basins == 2].any() and not kept[basins == 0].any()
 
