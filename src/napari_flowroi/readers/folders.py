@@ -27,12 +27,13 @@ def frame_sort_key(path: Path) -> tuple:
     return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in parts if part)
 
 
+def _named_like_a_frame(path: Path) -> bool:
+    """A frame file's name: a frame suffix, not hidden (whether the file is there aside)."""
+    return path.suffix.lower() in FRAME_SUFFIXES and not path.name.startswith(".")
+
+
 def list_frame_files(folder: Path) -> list[Path]:
-    files = [
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in FRAME_SUFFIXES and not p.name.startswith(".")
-    ]
+    files = [p for p in folder.iterdir() if p.is_file() and _named_like_a_frame(p)]
     return sorted(files, key=frame_sort_key)
 
 
@@ -120,12 +121,7 @@ def read_frame_file(path: Path) -> np.ndarray:
 def open_frame_folder(folder: Path) -> Movie:
     files = list_frame_files(folder)
     broken = [
-        p
-        for p in folder.iterdir()
-        if p.is_symlink()
-        and not p.exists()
-        and p.suffix.lower() in FRAME_SUFFIXES
-        and not p.name.startswith(".")
+        p for p in folder.iterdir() if _named_like_a_frame(p) and p.is_symlink() and not p.exists()
     ]
     if broken:  # a frame whose file is gone: the movie would be a frame short, silently
         raise InputError(
