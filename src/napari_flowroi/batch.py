@@ -35,7 +35,7 @@ from .container import (
 )
 from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
-from .guard import HandOverPool, Preflight, frame_coverage
+from .guard import BAND, HandOverPool, Preflight, checked_frames, frame_coverage, reference_cells
 from .outputs import check_not_on_inputs
 from .readers import (
     Movie,
@@ -71,7 +71,7 @@ class CompressionSummary:
     mean_roi_fraction: float
     seconds: float
     notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
-    cell_coverage: dict | None = None  # the missed-cell guard over all frames (see coverage_of)
+    cell_coverage: dict | None = None  # the missed-cell guard on the frames it checks (coverage_of)
     already_complete: bool = False  # the output already held this very compression
     requested_rate: float | None = None  # the rate asked for (None under a target PSNR)
     rate_unmet: bool = False  # achieved more than 5 % off requested_rate (codec.rate_unmet)
@@ -209,6 +209,7 @@ def compress_chunk(
     extra_roi: Any = None,
     known: dict | None = None,
     prepared: dict | None = None,
+    checked: dict | None = None,
 ) -> list[dict]:
     """Code `frames` of the movie at `source` into the container at `output` (one task).
 
@@ -216,7 +217,14 @@ def compress_chunk(
     a Movie (threads in this process); so is `extra_roi`, masks always protected. `cancel` is
     anything with ``is_set()``. `known`: frame -> (RoI, cells) already computed for these
     settings (the missed-cell guard's check, :func:`reusable_masks`), coded as they are;
-    `prepared`: the frames that check prepared (``Preflight.prepared``), used as they are."""
+    `prepared`: the frames that check prepared (``Preflight.prepared``), used as they are;
+    `checked`: frame -> the share of the guard's cells inside its RoI that check measured.
+
+    On the frames the missed-cell guard checks (``guard.checked_frames``) the record keeps the
+    share of the guard's reference cells inside the RoI (``cell_coverage``, band included, as
+    the check measures it); the run's coverage is their mean (``container.coverage_of``). Not
+    the RoI's own cells on every frame: the RoI holds those by construction whenever the
+    appearance source makes it, so that share read 100 % whatever the RoI missed (issue 21)."""
     movie = open_movie(source)
     if isinstance(extra_roi, (str, Path)):
         extra_roi = open_movie(extra_roi)
@@ -239,16 +247,26 @@ def compress_chunk(
     )
     writer = ContainerWriter(output)
     records = []
+    guarded = set(checked_frames(len(movie))) if extractor and settings.roi_sources else set()
+
+    def coverage_of_frame(t: int, mask: np.ndarray) -> float | None:
+        """The share of frame t's guard cells inside its RoI, on the frames the guard checks."""
+        if t not in guarded:
+            return None
+        if checked and t in checked:
+            return checked[t]
+        return frame_coverage(t, mask, reference_cells(extractor, t), band=BAND).pixel_share
 
     def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None, str]:
-        """Frame t (read once), its RoI, the share of its cell pixels inside it, the frame
-        as the encoder takes it (RoI priority given), and the hash of its pixels (resume)."""
+        """Frame t (read once), its RoI, the share of its cell pixels inside it (on the
+        guard's frames), the frame as the encoder takes it (RoI priority given), and the hash of
+        its pixels (resume)."""
         if extractor is None:
             frame = movie[t]
             return frame, None, None, None, frame_digest(frame)
         frame = extractor.frame(t)
-        mask, cells = known[t] if known and t in known else (extractor.mask(t), extractor.cells(t))
-        coverage = frame_coverage(t, mask, cells).pixel_share
+        mask = known[t][0] if known and t in known else extractor.mask(t)
+        coverage = coverage_of_frame(t, mask)
         codes = prioritised_codes(frame, mask, settings)
         return frame, mask, coverage, codes, frame_digest(frame)
 
@@ -301,6 +319,7 @@ class _Job:
     extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
     known: dict | None = None  # frame -> (RoI, cells) the guard's check computed (threads only)
     prepared: dict | None = None  # the frames that check prepared (with `known`)
+    checked: dict | None = None  # frame -> that check's coverage of it (with `known`)
     overhead: int = 0
     done: set = field(default_factory=set)
     pending: int = 0  # chunks not finished yet
@@ -355,8 +374,11 @@ def _plan(
         created=not output.exists(),
         extra_roi=task_extra,
         known=known,
-        # the check's prepared frames go with its masks: the same movie, the same settings
+        # the check's prepared frames and coverage go with its masks: the same movie and settings
         prepared=preflight.prepared if known is not None else None,
+        checked=(
+            {f.t: f.pixel_share for f in preflight.coverage.frames} if known is not None else None
+        ),
     )
 
 
@@ -500,12 +522,18 @@ def _run(
 
     known = {job.output: job.known for job in jobs if job.known}
     prepared = {job.output: job.prepared for job in jobs if job.prepared}
+    checked = {job.output: job.checked for job in jobs if job.checked}
 
     def run_chunk(source, output, *rest):
         """compress_chunk with the masks the guard's check computed for this job's movie and
         the frames it prepared."""
         return compress_chunk(
-            source, output, *rest, known=known.get(output), prepared=prepared.get(output)
+            source,
+            output,
+            *rest,
+            known=known.get(output),
+            prepared=prepared.get(output),
+            checked=checked.get(output),
         )
 
     try:

@@ -234,3 +234,43 @@ def test_finding_the_next_roi_beside_the_encode_writes_the_same_bytes(tmp_path, 
         # beside the encode: the masks are found on another thread than the one coding
         assert seen["mask"].isdisjoint(seen["encode"]) == ahead
     assert written[True] == written[False] and len(written[True]) == len(discs.frames)
+
+
+def test_the_runs_coverage_is_the_guards_on_the_frames_it_checks(tmp_path, discs):
+    from napari_flowroi.guard import checked_frames, estimate_coverage
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    summary = compress_movie(discs.frames, tmp_path / "out", settings)
+    records = open_container(tmp_path / "out").manifest["frames"]
+    checked = checked_frames(len(discs.frames))
+    assert [r["index"] for r in records if "cell_coverage" in r] == checked
+    guard = estimate_coverage(RoiExtractor(movie_from_array(discs.frames), settings))
+    for record, frame in zip(
+        [r for r in records if "cell_coverage" in r], guard.frames, strict=True
+    ):
+        assert record["cell_coverage"] == round(frame.pixel_share, 4)
+    assert summary.cell_coverage["mean"] == pytest.approx(guard.pixel_share, abs=1e-4)
+
+
+def test_a_roi_that_holds_its_own_detectors_cells_is_not_reported_whole(
+    tmp_path, discs, monkeypatch
+):
+    # issue 21: the RoI's detector misses most of the moving discs and the RoI is what it found.
+    # Measured against that detector's cells the run read 100 %; the guard's change reference
+    # sees the discs it left out, and the summary says so.
+    import cv2
+
+    from napari_flowroi.roi import RoiExtractor
+
+    def one_disc(self, t):
+        _n, labels, stats, _c = cv2.connectedComponentsWithStats(discs.cells[t].astype(np.uint8))
+        return labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+
+    monkeypatch.setattr(RoiExtractor, "mask", one_disc)
+    monkeypatch.setattr(RoiExtractor, "_pooled_cells", one_disc)  # what `cells` caches
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.9)
+    summary = compress_movie(discs.frames, tmp_path / "out", settings)
+    assert summary.cell_coverage["mean"] < 0.8
+    assert any("below the coverage target" in note for note in summary.notes)
