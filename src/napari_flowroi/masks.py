@@ -7,6 +7,14 @@ import cv2
 import numpy as np
 
 
+def _bytes(mask: np.ndarray) -> np.ndarray:
+    """`mask` as uint8 0/1 for OpenCV: a bool mask's own bytes (a view, no copy), else
+    ``astype(np.uint8)`` as before. OpenCV reads these masks and writes elsewhere."""
+    if mask.dtype == bool and mask.flags.c_contiguous:
+        return mask.view(np.uint8)
+    return mask.astype(np.uint8)
+
+
 def ellipse(size: int) -> np.ndarray:
     """An elliptic structuring element of `size` x `size` pixels."""
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
@@ -21,7 +29,7 @@ def regions_with_stats(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     raster order and gave identical labels and stats on the benchmark masks
     (tests/core/test_masks.py checks it on random ones)."""
     count, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
-        mask.astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT
+        _bytes(mask), 8, cv2.CV_32S, cv2.CCL_BBDT
     )
     return count, labels, stats
 
@@ -40,7 +48,7 @@ def drop_small(mask: np.ndarray, min_area: float) -> np.ndarray:
 
 def clean_mask(mask: np.ndarray, opening: int, closing: int, min_area: float) -> np.ndarray:
     """Opening removes specks, closing fills small gaps, then regions under `min_area` px go."""
-    out = mask.astype(np.uint8)
+    out = _bytes(mask)
     if opening > 1:
         out = cv2.morphologyEx(out, cv2.MORPH_OPEN, ellipse(opening))
     if closing > 1:
@@ -68,7 +76,9 @@ def grow(mask: np.ndarray, margin: int) -> np.ndarray:
     """Dilate `mask` by `margin` pixels (a disc)."""
     if margin <= 0 or not mask.any():
         return mask
-    return cv2.dilate(mask.astype(np.uint8), ellipse(2 * margin + 1)).astype(bool)
+    grown = cv2.dilate(_bytes(mask), ellipse(2 * margin + 1))
+    # a bool mask's 0/1 bytes dilate to 0/1 bytes: viewed as bool, not converted
+    return grown.view(bool) if mask.dtype == bool else grown.astype(bool)
 
 
 def to_shape(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

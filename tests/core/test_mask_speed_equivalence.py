@@ -598,3 +598,29 @@ def test_the_stretchs_percentiles_of_real_frames_are_numpys(movie):
         sample = frame[::2, ::2] if frame.size > 65536 else frame
         q = (0.5, 50, 99.5)
         assert np.array_equal(_percentiles(sample, q), np.percentile(sample, q)), t
+
+
+# --- the margin grown once per RoI (issue 21, mask time) -------------------------------------------
+
+
+@pytest.mark.parametrize("adjacent_factor", [0, 1])
+def test_the_roi_grown_once_is_the_union_of_each_sources_grown_mask(adjacent_factor):
+    # RoiExtractor.mask dilates the union of the sources' masks once; the union of the masks
+    # each grown on its own (motion_mask of frames t-k..t+k, appearance_mask) is the same RoI
+    import tifffile
+
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    path = DATA / "ctc-phc-c2dh-u373-02/frames.tif"
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    clip = tifffile.imread(path)[20:24]
+    settings = FlowRoISettings(adjacent_factor=adjacent_factor)
+    extractor = RoiExtractor(movie_from_array(clip), settings)
+    for t in range(len(clip)):
+        separate = extractor.motion_mask(t) | extractor.appearance_mask(t)
+        assert np.array_equal(extractor.mask(t), separate), t
+        # the margin matters here: the sources' masks before it are smaller
+        assert extractor.mask(t).sum() > (extractor.moved(t) | extractor.cells(t)).sum()
