@@ -383,6 +383,9 @@ class CellRegions:
     labels: np.ndarray  # (h, w) int32, 0 = background, 1..n = candidate regions
     confident: np.ndarray  # (n + 1,) bool, regions that hold a pixel above the cell contrast
     count: int  # n
+    #: (n + 1,) pixels of each label, when cell_regions counted them (else None): the motion
+    #: source's share of moving pixels needs them too (roi.moving_regions), one count per frame
+    areas: np.ndarray | None = None
 
     def mask(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Pixels of the regions flagged in `keep` ((n + 1,) bool; default: confident ones)."""
@@ -485,6 +488,7 @@ def cell_regions(
         confident &= np.bincount(labels[strong], minlength=count) > 0
     if DEBRIS_SHARE > 0 and brightness is None:
         confident &= ~_small_pieces(labels, confident, count)
+    areas = None
     if failsafe is not None and dark_field_cut and DARK_FAILSAFE_KEEP:
         # on dark-field frames a lone fail-safe piece, already cut at its own object's edge, is a
         # dim bright object: uncertain means keep (noisy HeLa's dim nuclei, which neither the
@@ -513,7 +517,11 @@ def cell_regions(
                 labels[hollow] = count
                 confident = np.append(confident, True)
                 count += 1
-    return CellRegions(labels, confident, count - 1)
+                if areas is not None:  # the hollow's pixels move from label 0 to its own
+                    filled = np.count_nonzero(hollow)
+                    areas[0] -= filled
+                    areas = np.append(areas, filled)
+    return CellRegions(labels, confident, count - 1, areas)
 
 
 def _small_pieces(labels: np.ndarray, confident: np.ndarray, count: int) -> np.ndarray:

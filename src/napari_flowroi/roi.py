@@ -133,7 +133,9 @@ def moving_regions(
     Returns a ``(count + 1,)`` bool array indexed by region label (label 0, background, False).
     """
     labels = regions.labels
-    area = np.bincount(labels.ravel(), minlength=regions.count + 1)
+    area = regions.areas  # counted once per frame where cell_regions needed them already
+    if area is None:
+        area = np.bincount(labels.ravel(), minlength=regions.count + 1)
     moving = np.bincount(labels[magnitude > floor], minlength=regions.count + 1)
     keep = moving >= share * np.maximum(area, 1)
     keep &= area > 0
