@@ -218,27 +218,40 @@ def _local(image: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Local mean and standard deviation of a float32 image in a `window` x `window` box."""
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     mean_sq = cv2.boxFilter(image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    return mean, cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    # sqrt(max(mean_sq - mean * mean, 0)), the same float32 steps in mean_sq's own buffer
+    square = mean * mean
+    np.subtract(mean_sq, square, out=mean_sq)
+    np.maximum(mean_sq, 0, out=mean_sq)
+    return mean, cv2.sqrt(mean_sq, dst=mean_sq)
 
 
 def _score(
-    prepared: np.ndarray, scale: float, coarse: np.ndarray | None, dark_field: bool | None
+    prepared: np.ndarray,
+    scale: float,
+    coarse: np.ndarray | None,
+    dark_field: bool | None,
+    *,
+    image: np.ndarray | None = None,
+    above: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`cell_score` and the local mean and contrast (CONTRAST_WINDOW) it was made from,
-    which the fail-safe reuses."""
-    image = prepared.astype(np.float32)
+    which the fail-safe reuses. `image`: `prepared` as float32, `above`: ``image - coarse``,
+    when the caller made them (:func:`regions_for`)."""
+    image = prepared.astype(np.float32) if image is None else image
     mean, contrast = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
     if dark_field is None:
         dark_field = is_dark_field(prepared)
     if coarse is None:
         coarse = coarse_background(prepared, scale, dark_field=dark_field)
+    if above is None:
+        above = image - coarse
     if dark_field:
-        departure = _robust_z(image - coarse)
+        departure = _robust_z(above)
     else:
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
         blur = cv2.GaussianBlur(image, (0, 0), max(1.0, BACKGROUND_SCALE * scale))
-        departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(image - coarse)))
-    return np.maximum(_robust_z(contrast), departure), mean, contrast
+        departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(above)))
+    return np.maximum(_robust_z(contrast), departure, out=departure), mean, contrast
 
 
 def is_dark_field(prepared: np.ndarray) -> bool:
@@ -294,6 +307,7 @@ def background_departure(
     coarse: np.ndarray | None = None,
     local: tuple[np.ndarray, np.ndarray] | None = None,
     brighter: bool = True,
+    image: np.ndarray | None = None,
 ) -> np.ndarray:
     """How many robust standard deviations of the background's own each pixel departs from it,
     the largest over the fail-safe's cues (at the prepared resolution).
@@ -316,6 +330,8 @@ def background_departure(
         Whether a local mean brighter than the background counts (default); when False only a
         darker one does (the bright phase halo around a dark cell is then left to the contrast
         cue).
+    image : ndarray, optional
+        `prepared` as float32, when the caller has it.
 
     Returns
     -------
@@ -325,7 +341,7 @@ def background_departure(
         the coarse background (either sign, or darker only) at CONTRAST_WINDOW and at
         FAILSAFE_WINDOW, each in robust standard deviations, the largest of them per pixel.
     """
-    image = prepared.astype(np.float32)
+    image = prepared.astype(np.float32) if image is None else image
     if coarse is None:
         coarse = coarse_background(prepared, scale)
     if local is None:
@@ -626,12 +642,14 @@ def regions_for(
     if dark_field is None:
         dark_field = is_dark_field(prepared)
     coarse = coarse_background(prepared, scale, dark_field=dark_field)
+    # the frame in float32 and its departure from the coarse background, made once for the
+    # brightness, the score and the fail-safe (each made its own before)
+    image = prepared.astype(np.float32)
+    above = image - coarse
     brightness = None
     if dark_field:
-        brightness = cv2.GaussianBlur(
-            prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
-        )
-    score, mean, contrast = _score(prepared, scale, coarse, dark_field)
+        brightness = cv2.GaussianBlur(above, (0, 0), max(1.0, 2.0 * scale))
+    score, mean, contrast = _score(prepared, scale, coarse, dark_field, image=image, above=above)
     failsafe = None
     z = settings.background_z * (DARK_Z_SHARE if dark_field else 1.0)
     if z > 0:
@@ -642,6 +660,7 @@ def regions_for(
             known,
             coarse=coarse,
             local=(mean, contrast),
+            image=image,
         )
         failsafe = failsafe_pieces(departure, z, scale)
     return cell_regions(
