@@ -498,7 +498,9 @@ def cell_regions(
         # a faint speck of texture on a calm frame stands out by a few robust SDs of that calm
         # frame, a real cell of the same frame by ten times more (roi_excess.py): relative to the
         # frame's strongest cell, not to the noise, such specks are told apart
-        held = seeds & np.take(confident, labels)  # confident[labels], as CellRegions.mask
+        # seeds & confident[labels]: every region holding a seed is confident here, so the
+        # seeds in any region (a comparison, not a look-up per pixel)
+        held = seeds & (labels > 0)
         top = float(score[held].max()) if held.any() else 0.0
         strong = seeds & (score >= peak_share * top)
         confident &= np.bincount(labels[strong], minlength=count) > 0
@@ -509,7 +511,8 @@ def cell_regions(
         # on dark-field frames a lone fail-safe piece, already cut at its own object's edge, is a
         # dim bright object: uncertain means keep (noisy HeLa's dim nuclei, which neither the
         # cell contrast nor the motion source found)
-        promoted = (np.bincount(labels[failsafe & (labels > 0)], minlength=count) > 0) & ~confident
+        # label 0 counted too, and dropped next (no mask of the labelled pixels to make)
+        promoted = (np.bincount(labels[failsafe], minlength=count) > 0) & ~confident
         promoted[0] = False
         if promoted.any() and confident[1:].any():
             # no larger than the frame's typical cell: a larger dim piece is the glow or cytoplasm
