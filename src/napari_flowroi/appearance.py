@@ -349,7 +349,8 @@ def background_departure(
     mean, contrast = local
     background = ~grow(known, max(1, int(round(FAILSAFE_CLEARANCE * scale))))
     median, spread = _stats_where(contrast, background)
-    out = (contrast - median) / spread
+    out = contrast - median
+    out /= spread  # in place, the same float32 quotient
     trim = int(round(FAILSAFE_CONTRAST_TRIM * scale))
     if trim > 0:
         out = cv2.erode(out, np.ones((2 * trim + 1,) * 2, np.uint8))
