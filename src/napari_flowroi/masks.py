@@ -16,13 +16,25 @@ def _bytes(mask: np.ndarray) -> np.ndarray:
 
 
 def lookup(table: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """``np.take(table, labels)``: each label's entry of a (count,) bool or float32 `table`, for
-    labels in ``0 .. count - 1``.
+    """``np.take(table, labels)``: each label's entry of a table indexed by label.
 
     By OpenCV's table look-up (``cv2.LUT``) on the labels as bytes when there are at most 256 of
     them: 47 against 99 us on a 256x256 frame, 78 against 224 us on 350x550, one core (np.take
     converts int32 labels to its index type first, then gathers); np.take for more labels or
-    other tables. The same values (tests/core/test_masks.py)."""
+    other tables. The same values (tests/core/test_masks.py).
+
+    Parameters
+    ----------
+    table : ndarray
+        (count,) entries, bool or float32 for the fast path (any dtype otherwise).
+    labels : ndarray
+        Integer labels in ``0 .. count - 1``, any shape.
+
+    Returns
+    -------
+    ndarray
+        ``table[labels]``: the shape of `labels`, the dtype of `table`.
+    """
     count = len(table)
     if count > 256 or table.dtype not in (np.bool_, np.float32):
         return np.take(table, labels)
