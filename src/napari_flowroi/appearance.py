@@ -68,7 +68,7 @@ import numpy as np
 
 from ._robust import median as _median
 from ._robust import robust_stats
-from .masks import clean_mask, ellipse, fill_holes, grow
+from .masks import clean_mask, ellipse, fill_holes, grow, lookup, regions_with_stats
 from .reconstruction import h_maxima, watershed_basins
 from .settings import FlowRoISettings
 
@@ -179,7 +179,9 @@ DEBRIS_MIN_CELLS = 4
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
     median, spread = robust_stats(values)
-    return (values - median) / max(spread, 1e-3)
+    out = values - median
+    out /= max(spread, 1e-3)  # in place: one temporary fewer, the same float32 arithmetic
+    return out
 
 
 def cell_score(
@@ -216,27 +218,40 @@ def _local(image: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Local mean and standard deviation of a float32 image in a `window` x `window` box."""
     mean = cv2.boxFilter(image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
     mean_sq = cv2.boxFilter(image * image, -1, (window, window), borderType=cv2.BORDER_REFLECT)
-    return mean, cv2.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    # sqrt(max(mean_sq - mean * mean, 0)), the same float32 steps in mean_sq's own buffer
+    square = mean * mean
+    np.subtract(mean_sq, square, out=mean_sq)
+    np.maximum(mean_sq, 0, out=mean_sq)
+    return mean, cv2.sqrt(mean_sq, dst=mean_sq)
 
 
 def _score(
-    prepared: np.ndarray, scale: float, coarse: np.ndarray | None, dark_field: bool | None
+    prepared: np.ndarray,
+    scale: float,
+    coarse: np.ndarray | None,
+    dark_field: bool | None,
+    *,
+    image: np.ndarray | None = None,
+    above: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`cell_score` and the local mean and contrast (CONTRAST_WINDOW) it was made from,
-    which the fail-safe reuses."""
-    image = prepared.astype(np.float32)
+    which the fail-safe reuses. `image`: `prepared` as float32, `above`: ``image - coarse``,
+    when the caller made them (:func:`regions_for`)."""
+    image = prepared.astype(np.float32) if image is None else image
     mean, contrast = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
     if dark_field is None:
         dark_field = is_dark_field(prepared)
     if coarse is None:
         coarse = coarse_background(prepared, scale, dark_field=dark_field)
+    if above is None:
+        above = image - coarse
     if dark_field:
-        departure = _robust_z(image - coarse)
+        departure = _robust_z(above)
     else:
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
         blur = cv2.GaussianBlur(image, (0, 0), max(1.0, BACKGROUND_SCALE * scale))
-        departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(image - coarse)))
-    return np.maximum(_robust_z(contrast), departure), mean, contrast
+        departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(above)))
+    return np.maximum(_robust_z(contrast), departure, out=departure), mean, contrast
 
 
 def is_dark_field(prepared: np.ndarray) -> bool:
@@ -292,6 +307,7 @@ def background_departure(
     coarse: np.ndarray | None = None,
     local: tuple[np.ndarray, np.ndarray] | None = None,
     brighter: bool = True,
+    image: np.ndarray | None = None,
 ) -> np.ndarray:
     """How many robust standard deviations of the background's own each pixel departs from it,
     the largest over the fail-safe's cues (at the prepared resolution).
@@ -314,6 +330,8 @@ def background_departure(
         Whether a local mean brighter than the background counts (default); when False only a
         darker one does (the bright phase halo around a dark cell is then left to the contrast
         cue).
+    image : ndarray, optional
+        `prepared` as float32, when the caller has it.
 
     Returns
     -------
@@ -323,7 +341,7 @@ def background_departure(
         the coarse background (either sign, or darker only) at CONTRAST_WINDOW and at
         FAILSAFE_WINDOW, each in robust standard deviations, the largest of them per pixel.
     """
-    image = prepared.astype(np.float32)
+    image = prepared.astype(np.float32) if image is None else image
     if coarse is None:
         coarse = coarse_background(prepared, scale)
     if local is None:
@@ -331,7 +349,8 @@ def background_departure(
     mean, contrast = local
     background = ~grow(known, max(1, int(round(FAILSAFE_CLEARANCE * scale))))
     median, spread = _stats_where(contrast, background)
-    out = (contrast - median) / spread
+    out = contrast - median
+    out /= spread  # in place, the same float32 quotient
     trim = int(round(FAILSAFE_CONTRAST_TRIM * scale))
     if trim > 0:
         out = cv2.erode(out, np.ones((2 * trim + 1,) * 2, np.uint8))
@@ -340,9 +359,13 @@ def background_departure(
         departure = level - coarse
         median, spread = _stats_where(departure, background)
         departure -= median
-        if not brighter:
+        if brighter:
+            np.abs(departure, out=departure)
+        else:
             np.negative(departure, out=departure)  # darker than the background: positive
-        np.maximum(out, (departure if not brighter else np.abs(departure)) / spread, out=out)
+        # in place: the same float32 values as (|departure| / spread), two temporaries fewer
+        departure /= spread
+        np.maximum(out, departure, out=out)
     return out
 
 
@@ -377,13 +400,19 @@ class CellRegions:
     labels: np.ndarray  # (h, w) int32, 0 = background, 1..n = candidate regions
     confident: np.ndarray  # (n + 1,) bool, regions that hold a pixel above the cell contrast
     count: int  # n
+    #: (n + 1,) pixels of each label (cell_regions has them from the labelling; None: count
+    #: them), for the motion source's share of moving pixels (roi.moving_regions)
+    areas: np.ndarray | None = None
 
     def mask(self, keep: np.ndarray | None = None) -> np.ndarray:
         """Pixels of the regions flagged in `keep` ((n + 1,) bool; default: confident ones)."""
         keep = self.confident if keep is None else keep
-        # np.take, not keep[labels]: the same pixels, 2.5x faster than numpy's fancy indexing
-        # (0.18 against 0.44 ms on a half-resolution 1-MP frame; called 3-4 times per frame)
-        return np.take(keep, self.labels)
+        if not keep[0] and not keep[1:].any():  # no region: no per-pixel look-up
+            return np.zeros(self.labels.shape, bool)
+        # masks.lookup, not keep[labels]: the same pixels, 2.5-5x faster than numpy's fancy
+        # indexing (np.take: 0.18 against 0.44 ms on a half-resolution 1-MP frame; called 3-4
+        # times per frame)
+        return lookup(keep, self.labels)
 
 
 def cell_regions(
@@ -462,7 +491,11 @@ def cell_regions(
         # after the trim, which would cut a flat margin off its textured body again
         candidates |= failsafe
     candidates = fill_holes(candidates)
-    count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=8)
+    # the labels with each one's area: BBDT with its statistics labels as connectedComponents
+    # does (masks.regions_with_stats) and costs less than counting the labels' pixels after
+    # (np.bincount, 0.6 ms on a HeLa frame); the motion source's share needs them too
+    count, labels, stats = regions_with_stats(candidates)
+    areas = stats[:, cv2.CC_STAT_AREA].astype(np.intp)
     # seeds are opened like the candidates, so a lone noisy pixel above the contrast seeds nothing
     seeds = clean_mask(score > contrast, opening, 1, 0)
     confident = np.bincount(labels[seeds], minlength=count) > 0
@@ -471,7 +504,9 @@ def cell_regions(
         # a faint speck of texture on a calm frame stands out by a few robust SDs of that calm
         # frame, a real cell of the same frame by ten times more (roi_excess.py): relative to the
         # frame's strongest cell, not to the noise, such specks are told apart
-        held = seeds & confident[labels]
+        # seeds & confident[labels]: every region holding a seed is confident here, so the
+        # seeds in any region (a comparison, not a look-up per pixel)
+        held = seeds & (labels > 0)
         top = float(score[held].max()) if held.any() else 0.0
         strong = seeds & (score >= peak_share * top)
         confident &= np.bincount(labels[strong], minlength=count) > 0
@@ -486,7 +521,6 @@ def cell_regions(
         if promoted.any() and confident[1:].any():
             # no larger than the frame's typical cell: a larger dim piece is the glow or cytoplasm
             # around nuclei (GOWT1), not a nucleus the cell contrast missed
-            areas = np.bincount(labels.ravel(), minlength=count)
             promoted &= areas <= np.median(areas[confident])
         confident |= promoted
     if failsafe is not None:
@@ -494,7 +528,7 @@ def cell_regions(
         # nucleoli of CHO's nuclei: 2-7 % of their pixels were left out, coded as background),
         # also behind a channel of a pixel or two (between two touching nuclei): a small closing
         # seals it before the fill
-        held = confident[labels]
+        held = lookup(confident, labels)
         sealed = cv2.morphologyEx(held.astype(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
         enclosed = fill_holes(sealed) & ~held
         if enclosed.any():
@@ -505,7 +539,10 @@ def cell_regions(
                 labels[hollow] = count
                 confident = np.append(confident, True)
                 count += 1
-    return CellRegions(labels, confident, count - 1)
+                filled = np.count_nonzero(hollow)  # from label 0 to its own
+                areas[0] -= filled
+                areas = np.append(areas, filled)
+    return CellRegions(labels, confident, count - 1, areas)
 
 
 def _small_pieces(labels: np.ndarray, confident: np.ndarray, count: int) -> np.ndarray:
@@ -546,7 +583,7 @@ def _own_edge(
     # each basin's cut as one table looked up once; -inf keeps the pixels without a basin whole
     cut = DARK_EDGE_SHARE * peak
     cut[0] = -np.inf
-    keep = brightness >= cut[basins]
+    keep = brightness >= lookup(cut, basins)  # cut[basins], 2.5x faster
     keep = fill_holes(candidates & keep)
     if band > 0:
         keep = candidates & grow(keep, band)
@@ -570,7 +607,7 @@ def _own_peaks(
     own = np.zeros(count, np.float32)
     np.maximum.at(own, basins.ravel(), score.ravel())
     own[0] = np.inf  # no basin: the window's peak stays
-    return np.minimum(np.take(own, basins), local_peak, out=local_peak)
+    return np.minimum(lookup(own, basins), local_peak, out=local_peak)
 
 
 def _own_bright(
@@ -598,7 +635,7 @@ def _own_bright(
     # robust SDs, beside its nuclei) would be kept whole, its own half maximum being so low
     share[peaks < median + contrast * spread] = np.inf
     share[0] = np.inf  # no basin: the score alone decides
-    return brightness >= np.take(share, basins)
+    return brightness >= lookup(share, basins)
 
 
 def regions_for(
@@ -610,12 +647,14 @@ def regions_for(
     if dark_field is None:
         dark_field = is_dark_field(prepared)
     coarse = coarse_background(prepared, scale, dark_field=dark_field)
+    # the frame in float32 and its departure from the coarse background, made once for the
+    # brightness, the score and the fail-safe (each made its own before)
+    image = prepared.astype(np.float32)
+    above = image - coarse
     brightness = None
     if dark_field:
-        brightness = cv2.GaussianBlur(
-            prepared.astype(np.float32) - coarse, (0, 0), max(1.0, 2.0 * scale)
-        )
-    score, mean, contrast = _score(prepared, scale, coarse, dark_field)
+        brightness = cv2.GaussianBlur(above, (0, 0), max(1.0, 2.0 * scale))
+    score, mean, contrast = _score(prepared, scale, coarse, dark_field, image=image, above=above)
     failsafe = None
     z = settings.background_z * (DARK_Z_SHARE if dark_field else 1.0)
     if z > 0:
@@ -626,6 +665,7 @@ def regions_for(
             known,
             coarse=coarse,
             local=(mean, contrast),
+            image=image,
         )
         failsafe = failsafe_pieces(departure, z, scale)
     return cell_regions(
@@ -654,7 +694,7 @@ def _basins(
     above their surroundings (h-maxima as scikit-image defines them, by
     :func:`~napari_flowroi.reconstruction.h_maxima`; scikit-image's watershed, as
     :func:`~napari_flowroi.reconstruction.watershed_basins` floods it): (number of labels
-    including 0, int32 labels with 0 = no basin, (count,) float32 peak brightness of each basin,
+    including 0, intp labels with 0 = no basin, (count,) float32 peak brightness of each basin,
     the brightness at its maximum).
 
     Found on the image reduced BASIN_SHRINK times (halved), then brought back by nearest
@@ -676,7 +716,7 @@ def _basins(
     maxima = h_maxima(small.astype(np.float64), height, within=within).view(bool)
     count, markers = cv2.connectedComponents(maxima.astype(np.uint8), connectivity=8)
     if count <= 1:
-        return count, np.zeros(brightness.shape, np.int32), np.zeros(max(count, 1), np.float32)
+        return count, np.zeros(brightness.shape, np.intp), np.zeros(max(count, 1), np.float32)
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
     basins = watershed_basins(small, markers, within)
@@ -696,6 +736,9 @@ def _basins(
                 break
             np.copyto(up, cv2.dilate(up, kernel), where=missing)
         up *= candidates  # 0 outside the candidates (on the 16-bit labels: half the bytes)
-        return count, up.astype(np.int32), peak
+        # intp, numpy's index type: the callers' look-ups by basin (ufunc.at; np.take where
+        # masks.lookup has more than 256 basins) would each convert int32 labels first (65
+        # against 37 us per np.take on 65k pixels)
+        return count, up.astype(np.intp), peak
     basins *= candidates  # 0 outside the candidates
-    return count, basins, peak
+    return count, basins.astype(np.intp), peak

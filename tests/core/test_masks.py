@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from napari_flowroi.masks import drop_small, regions_with_stats
+from napari_flowroi.masks import drop_small, lookup, regions_with_stats
 
 
 def _random_masks():
@@ -31,3 +31,21 @@ def test_drop_small_keeps_exactly_the_regions_large_enough(min_area):
         area = np.bincount(labels.ravel(), minlength=count)
         expected = mask.astype(bool) & (area[labels] >= min_area)
         assert np.array_equal(drop_small(mask, min_area), expected)
+
+
+@pytest.mark.parametrize("count", [1, 2, 200, 256, 257, 3000])
+@pytest.mark.parametrize("dtype", [bool, np.float32, np.int64])
+def test_lookup_is_each_labels_entry(count, dtype):
+    rng = np.random.default_rng(count)
+    labels = rng.integers(0, count, (70, 90)).astype(np.int32)
+    table = (
+        (rng.random(count) * 100 - 50).astype(dtype)
+        if dtype is not bool
+        else rng.random(count) < 0.5
+    )
+    if dtype is np.float32:
+        table[0] = np.inf  # the callers' sentinels survive
+        table[-1] = -np.inf
+    for these in (labels, labels.astype(np.intp), labels[::2, 1::3]):  # int32, intp, a view
+        found = lookup(table, these)
+        assert found.dtype == table.dtype and np.array_equal(found, table[these])
