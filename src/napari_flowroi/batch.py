@@ -35,7 +35,15 @@ from .container import (
 )
 from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
-from .guard import BAND, HandOverPool, Preflight, checked_frames, frame_coverage, reference_cells
+from .guard import (
+    BAND,
+    HandOverPool,
+    Preflight,
+    checked_frames,
+    frame_coverage,
+    percent_below,
+    reference_cells,
+)
 from .outputs import check_not_on_inputs
 from .readers import (
     Movie,
@@ -575,8 +583,8 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     coverage = coverage_of(manifest["frames"])
     if coverage is not None and coverage["mean"] < job.settings.coverage_target:
         notes.append(
-            f"the RoI holds an estimated {coverage['mean']:.1%} of the cell pixels "
-            f"(worst frame {coverage['worst_frame']}: {coverage['min']:.1%}), below the "
+            f"the RoI holds an estimated {percent_below(coverage['mean'])} of the cell pixels "
+            f"(worst frame {coverage['worst_frame']}: {percent_below(coverage['min'])}), below the "
             f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
             "smeared; try `flowroi tune` or --appearance-roi"
         )

@@ -304,7 +304,7 @@ def estimate_coverage(extractor, frames=None, *, rois=None) -> MovieCoverage:
     )
 
 
-def _percent_below(share: float) -> str:
+def percent_below(share: float) -> str:
     """`share` as a percentage rounded DOWN to a tenth, so an estimate below the target never
     reads as reaching it (97.98 % against 98 % printed "98.0%")."""
     return f"{np.floor(share * 1000) / 10:.1f}%"
@@ -419,7 +419,7 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         return Preflight(
             False,
             (
-                f"The RoI is estimated to hold only {_percent_below(coverage.pixel_share)} of the "
+                f"The RoI is estimated to hold only {percent_below(coverage.pixel_share)} of the "
                 f"cell pixels (target {100 * settings.coverage_target:g}%; worst frame "
                 f"{coverage.worst.t}). Cells left "
                 "outside are smeared. Use suggested settings (Suggest settings / flowroi tune) that "

@@ -253,14 +253,32 @@ def suggestion_html(suggestion) -> str:
     )
 
 
-def batch_done(summary, requested_rate: float | None) -> tuple[str, str]:
+def batch_done(
+    summary, requested_rate: float | None, coverage_target: float | None = None
+) -> tuple[str, str]:
     """(message, kind) after a batch: 'info', or 'warning' when the output is not much smaller
-    than the raw frames (tiny frames: the container's fixed costs dominate)."""
+    than the raw frames (tiny frames: the container's fixed costs dominate) or when the missed-cell
+    guard's estimate of the run (``summary.cell_coverage``) is below `coverage_target` (a run
+    the user chose to compress anyway)."""
+    from .guard import percent_below
+
     text = (
         f"Done: {summary.frames} frames into {summary.output}, {kb(summary.bytes_written)}, "
         f"achieved rate {summary.achieved_rate:.1f} : 1 "
         f"(RoI {100 * summary.mean_roi_fraction:.0f} % on average), {summary.seconds:.1f} s."
     )
+    coverage = getattr(summary, "cell_coverage", None)
+    if coverage is not None:
+        share = percent_below(coverage["mean"]).replace("%", " %")
+        checked = len(coverage["frames_checked"])
+        text += f" Cells {share} inside the RoI (the guard's estimate on {checked} frames)."
+        if coverage_target is not None and coverage["mean"] < coverage_target:
+            return (
+                text + f" Warning: below the coverage target ({100 * coverage_target:g} %): "
+                "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep "
+                "them.",
+                "warning",
+            )
     if summary.achieved_rate < 1:
         return (
             text + " Warning: the compressed stack is bigger than the raw movie: its frames "

@@ -141,10 +141,10 @@ def test_an_exposure_jump_does_not_make_still_background_change(discs):
 
 
 def test_a_refusal_never_prints_an_estimate_that_reaches_the_target():
-    from napari_flowroi.guard import _percent_below
+    from napari_flowroi.guard import percent_below
 
     # 97.98 % against a 98 % target printed "98.0% (target 98%)"
-    assert _percent_below(0.9798) == "97.9%"
-    assert _percent_below(0.97) == "97.0%"
-    assert _percent_below(1.0) == "100.0%"
-    assert _percent_below(0.0) == "0.0%"
+    assert percent_below(0.9798) == "97.9%"
+    assert percent_below(0.97) == "97.0%"
+    assert percent_below(1.0) == "100.0%"
+    assert percent_below(0.0) == "0.0%"

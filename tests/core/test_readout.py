@@ -72,6 +72,25 @@ def test_a_batch_bigger_than_the_raw_movie_is_a_warning():
     assert batch_done(summary, 40)[1] == "info"
 
 
+def test_the_batch_done_message_gives_the_guards_estimate_and_warns_below_the_target():
+    summary = SimpleNamespace(
+        frames=12,
+        output="movie.flowroi",
+        bytes_written=50_000,
+        achieved_rate=40.0,
+        mean_roi_fraction=0.3,
+        seconds=2.0,
+        cell_coverage={"mean": 0.9698, "min": 0.9, "worst_frame": 3, "frames_checked": [1, 3, 5]},
+    )
+    text, kind = batch_done(summary, 40, 0.97)
+    # rounded down: an estimate below the target never reads as reaching it
+    assert "Cells 96.9 % inside the RoI" in text and "3 frames" in text
+    assert kind == "warning" and "below the coverage target (97 %)" in text
+    summary.cell_coverage["mean"] = 0.995
+    text, kind = batch_done(summary, 40, 0.97)
+    assert kind == "info" and "Cells 99.5 % inside the RoI" in text
+
+
 def test_command_line_words_become_control_names():
     text = plain_words("Nothing to gain here: Use --plain. The folder exists; pass --overwrite.")
     assert "--" not in text and "'Plain'" in text and "Replace an existing" in text

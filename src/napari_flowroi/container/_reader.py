@@ -53,8 +53,10 @@ def header_problem(data: bytes, shape: tuple[int, int], dtype: str) -> str | Non
 
 
 def coverage_of(records: list[dict]) -> dict | None:
-    """The guard's estimate over a container's frames: mean and worst share of the cell pixels
-    (found from appearance, independently of motion) inside the RoI; None when not recorded."""
+    """The missed-cell guard's estimate over a container's frame records: the mean and worst
+    share of the guard's cells inside the RoI, the worst frame and the frames measured (the
+    frames it checks; every frame, against the appearance cells, in stacks written before 0.3);
+    None when not recorded."""
     shares = [(r["cell_coverage"], r["index"]) for r in records if "cell_coverage" in r]
     if not shares:
         return None
@@ -63,6 +65,7 @@ def coverage_of(records: list[dict]) -> dict | None:
         "mean": round(sum(v for v, _ in shares) / len(shares), 4),
         "min": worst,
         "worst_frame": worst_frame,
+        "frames_checked": [t for _, t in shares],
     }
 
 

@@ -255,7 +255,9 @@ class CompressPanel(Container):
         else:
             settings = batch["settings"]
             message, kind = batch_done(
-                result, None if settings.target_psnr else settings.compression_rate
+                result,
+                None if settings.target_psnr else settings.compression_rate,
+                settings.coverage_target if settings.uses_roi else None,
             )
             if settings.uses_roi:
                 message += (
