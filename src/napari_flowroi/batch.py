@@ -255,7 +255,9 @@ def compress_chunk(
     )
     writer = ContainerWriter(output)
     records = []
-    guarded = set(checked_frames(len(movie))) if extractor and settings.roi_sources else set()
+    guarded = (
+        set(checked_frames(len(movie))) if extractor is not None and settings.roi_sources else set()
+    )
 
     def coverage_of_frame(t: int, mask: np.ndarray) -> float | None:
         """The share of frame t's guard cells inside its RoI, on the frames the guard checks."""
