@@ -249,6 +249,16 @@ def test_the_fail_safe_does_not_spill_past_a_textured_cell(monkeypatch):
     assert not trimmed[r >= 30].any()
 
 
+def _dark_regions(score, brightness, **options):
+    """`appearance.cell_regions` of a small synthetic dark-field frame: cell contrast 4, no
+    opening or closing, regions of >= 10 px; `options` as there (peak_radius, failsafe)."""
+    from napari_flowroi.appearance import cell_regions
+
+    return cell_regions(
+        score, contrast=4.0, opening=1, closing=1, min_area=10, brightness=brightness, **options
+    )
+
+
 def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeypatch):
     # under camera noise a dim nucleus stays below the cell contrast, yet departs from the
     # background: on a dark-field frame uncertain means keep, for a piece no larger than a cell
@@ -256,7 +266,6 @@ def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeyp
     import cv2
 
     import napari_flowroi.appearance as appearance
-    from napari_flowroi.appearance import cell_regions
 
     yy, xx = np.mgrid[:160, :160]
     bright = np.hypot(yy - 40, xx - 40) < 10
@@ -270,15 +279,7 @@ def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeyp
     failsafe = bright | dim | glow
 
     def regions():
-        return cell_regions(
-            score,
-            contrast=4.0,
-            opening=1,
-            closing=1,
-            min_area=10,
-            brightness=brightness,
-            failsafe=failsafe,
-        ).mask()
+        return _dark_regions(score, brightness, failsafe=failsafe).mask()
 
     assert appearance.DARK_FAILSAFE_KEEP
     kept = regions()
@@ -295,7 +296,6 @@ def test_a_dim_nucleus_beside_a_bright_one_is_trimmed_against_its_own_peak(monke
     import cv2
 
     import napari_flowroi.appearance as appearance
-    from napari_flowroi.appearance import cell_regions
 
     yy, xx = np.mgrid[:100, :140]
     bright = np.hypot(yy - 50, xx - 40) < 12
@@ -309,15 +309,7 @@ def test_a_dim_nucleus_beside_a_bright_one_is_trimmed_against_its_own_peak(monke
     score[skirt & ~dim] = 5.0  # a faint rim around the bright one: its own trim removes it
 
     def regions():
-        return cell_regions(
-            score,
-            contrast=4.0,
-            opening=1,
-            closing=1,
-            min_area=10,
-            peak_radius=30,
-            brightness=brightness,
-        ).mask()
+        return _dark_regions(score, brightness, peak_radius=30).mask()
 
     assert appearance.DARK_PEAK_TRIM == 1
     kept = regions()
@@ -337,7 +329,6 @@ def test_a_flat_dim_nucleus_on_the_frame_edge_keeps_its_inside(monkeypatch):
     import cv2
 
     import napari_flowroi.appearance as appearance
-    from napari_flowroi.appearance import cell_regions
 
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:100, :140]
@@ -351,18 +342,7 @@ def test_a_flat_dim_nucleus_on_the_frame_edge_keeps_its_inside(monkeypatch):
     score[inside] = 5.0  # ... its flat inside: confident, < 0.25 x 25 and < 2 x 4
 
     def regions():
-        return (
-            cell_regions(
-                score,
-                contrast=4.0,
-                opening=1,
-                closing=1,
-                min_area=10,
-                peak_radius=30,
-                brightness=brightness,
-            ).labels
-            > 0
-        )
+        return _dark_regions(score, brightness, peak_radius=30).labels > 0
 
     assert appearance.OWN_BRIGHT_SHARE == 0.5
     assert pixel_coverage(regions(), inside) > 0.99

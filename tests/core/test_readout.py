@@ -57,15 +57,22 @@ def test_narrow_range_uint16_psnr_is_shown_against_the_value_range():
     assert "value range" in html and f"{40 + shift:.1f} dB" in html
 
 
+def _batch(**kw):
+    """A batch summary as `batch_done` reads it (``batch.CompressionSummary``'s fields)."""
+    base = {
+        "frames": 12,
+        "output": "movie.flowroi",
+        "bytes_written": 50_000,
+        "achieved_rate": 40.0,
+        "mean_roi_fraction": 0.3,
+        "seconds": 2.0,
+    }
+    base.update(kw)
+    return SimpleNamespace(**base)
+
+
 def test_a_batch_bigger_than_the_raw_movie_is_a_warning():
-    summary = SimpleNamespace(
-        frames=6,
-        output="tiny.flowroi",
-        bytes_written=5000,
-        achieved_rate=0.1,
-        mean_roi_fraction=0.0,
-        seconds=0.1,
-    )
+    summary = _batch(frames=6, bytes_written=5000, achieved_rate=0.1, mean_roi_fraction=0.0)
     text, kind = batch_done(summary, 40)
     assert kind == "warning" and "bigger than the raw movie" in text
     summary.achieved_rate = 39.0
@@ -73,14 +80,8 @@ def test_a_batch_bigger_than_the_raw_movie_is_a_warning():
 
 
 def test_the_batch_done_message_gives_the_guards_estimate_and_warns_below_the_target():
-    summary = SimpleNamespace(
-        frames=12,
-        output="movie.flowroi",
-        bytes_written=50_000,
-        achieved_rate=40.0,
-        mean_roi_fraction=0.3,
-        seconds=2.0,
-        cell_coverage={"mean": 0.9698, "min": 0.9, "worst_frame": 3, "frames_checked": [1, 3, 5]},
+    summary = _batch(
+        cell_coverage={"mean": 0.9698, "min": 0.9, "worst_frame": 3, "frames_checked": [1, 3, 5]}
     )
     text, kind = batch_done(summary, 40, 0.97)
     # rounded down: an estimate below the target never reads as reaching it
