@@ -30,7 +30,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +38,7 @@ sys.path.insert(0, str(HERE))
 import common  # noqa: E402
 from common import gain, ideal_mask, plain_ladder  # noqa: E402
 from quality import encode_clip  # noqa: E402
+from roi_excess import lone_pieces  # noqa: E402
 
 from napari_flowroi.masks import grow  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
@@ -46,16 +46,6 @@ from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 RATES = (8, 16)
 VARIANTS = ("default", "without lone pieces", "without lone pieces at the border", "within 4 px")
-
-
-def lone_pieces(roi: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The RoI's pieces (8-connected) touching no reference cell, and those of them touching the
-    frame's edge."""
-    _count, labels = cv2.connectedComponents(roi.astype(np.uint8), connectivity=8)
-    held = np.unique(labels[cells])
-    lone = roi & ~np.isin(labels, held[held > 0])
-    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    return lone, lone & np.isin(labels, edge[edge > 0])
 
 
 def variants(roi: np.ndarray, cells: np.ndarray) -> dict[str, np.ndarray]:

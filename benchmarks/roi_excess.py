@@ -51,6 +51,16 @@ RING_PX = 24
 STAGES = ("score cells", "fail-safe", "motion", "margin")
 
 
+def lone_pieces(roi: np.ndarray, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The RoI's pieces (8-connected) touching no reference cell, and those of them touching the
+    frame's edge."""
+    _count, labels = cv2.connectedComponents(roi.astype(np.uint8), connectivity=8)
+    held = np.unique(labels[cells])
+    lone = roi & ~np.isin(labels, held[held > 0])
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    return lone, lone & np.isin(labels, edge[edge > 0])
+
+
 def _stages(extractor: RoiExtractor, t: int) -> dict[str, np.ndarray]:
     """The cumulative RoI after each stage (full resolution)."""
     s = extractor.settings
@@ -98,12 +108,9 @@ def measure(case, frames: list[int], settings: FlowRoISettings) -> dict:
         feather = grow(final, int(np.ceil(settings.feather))) & ~final & ~ideal
         row["feather"] = float(feather.sum() / ideal_area)
         # pieces of the RoI that touch no reference cell at all (debris, unannotated objects)
-        count, pieces = cv2.connectedComponents(final.astype(np.uint8), connectivity=8)
-        touching = np.zeros(count, bool)
-        touching[np.unique(pieces[cells])] = True
-        touching[0] = True
-        row["lone_pieces"] = int((~touching).sum())
-        row["lone_area"] = float((~touching[pieces]).sum() / ideal_area)
+        lone, _at_border = lone_pieces(final, cells)
+        row["lone_pieces"] = cv2.connectedComponents(lone.astype(np.uint8), connectivity=8)[0] - 1
+        row["lone_area"] = float(lone.sum() / ideal_area)
         # the missed reference pixels, by stage
         missed = cells & ~final
         regions = extractor.regions(t)
