@@ -164,8 +164,10 @@ class FlowRoISettings:
     )
     flow_scale: float = _setting(
         0.5,
-        "Resolution at which motion is measured, as a fraction of the frame size "
-        "(smaller is faster; cells must stay a few pixels wide).",
+        "Resolution at which cells and motion are looked for, as a fraction of the frame size "
+        "(smaller is faster). Cells under about 10 px across (low magnification, binning): "
+        "use 1.0, or the smallest are left out and the missed-cell guard cannot see them "
+        "(docs/magnification.md).",
         low=0.1,
         high=1.0,
         expert=True,

@@ -48,6 +48,23 @@ def test_paper_defaults_miss_cells_that_our_defaults_keep():
     assert pixel_coverage(ours, cells) >= pixel_coverage(motion, cells)
 
 
+def test_cells_at_half_the_magnification_are_kept_at_full_flow_scale():
+    # the advice of flow_scale's help (docs/magnification.md): HSC's cells 2x2 binned are ~5-9 px
+    # across; looked for at full resolution, the RoI holds them as it holds the movie's own
+    import cv2
+
+    from napari_flowroi.readers import movie_from_array
+
+    def binned(stack, method):
+        return np.stack([cv2.resize(f, None, fx=0.5, fy=0.5, interpolation=method) for f in stack])
+
+    movie = binned(tifffile.imread(movie_path("hsc_brightfield")), cv2.INTER_AREA)
+    cells = binned(tifffile.imread(cells_path("hsc_brightfield")), cv2.INTER_NEAREST) > 0
+    extractor = RoiExtractor(movie_from_array(movie), FlowRoISettings(flow_scale=1.0))
+    coverage = [pixel_coverage(extractor.mask(t), cells[t]) for t in range(1, len(movie) - 1)]
+    assert min(coverage) > 0.995
+
+
 def test_roi_is_coded_better_than_plain_jpeg2000_at_the_same_rate():
     movie = open_movie(movie_path("hsc_brightfield"))
     settings = FlowRoISettings(scaling_factor=5, compression_rate=8)
