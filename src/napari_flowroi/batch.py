@@ -55,6 +55,7 @@ from .readers import (
     require_motion,
 )
 from .readers.fingerprint import PENDING, read_digests
+from .resolution import working_settings
 from .roi import RoiExtractor
 from .settings import FlowRoISettings
 
@@ -126,6 +127,11 @@ class CompressionSummary:
 
 #: What the summary says about a movie where nothing moved (a constant or empty well).
 EMPTY_ROI_NOTE = "RoI empty in all frames: no motion found (coded like plain JPEG2000)"
+#: What the summary says when the movie's cells were too small for the flow_scale asked for.
+FINE_CELLS_NOTE = (
+    "the cells are at the limit of what flow_scale {asked:g} resolves: the RoI was looked for "
+    "at full resolution (slower; docs/magnification.md)"
+)
 #: What the summary says when the output already held this very compression.
 ALREADY_COMPLETE_NOTE = (
     "already complete: the output holds this compression (same input and "
@@ -219,7 +225,9 @@ def compress_chunk(
     prepared: dict | None = None,
     checked: dict | None = None,
 ) -> list[dict]:
-    """Code `frames` of the movie at `source` into the container at `output` (one task).
+    """Code `frames` of the movie at `source` into the container at `output` (one task), with
+    `settings` as the run's plan resolved them (``resolution.working_settings``: the RoI's
+    resolution is decided once per movie, not per chunk).
 
     `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
     a Movie (threads in this process); so is `extra_roi`, masks always protected. `cancel` is
@@ -251,6 +259,7 @@ def compress_chunk(
             cache_frames=window,
             extra_roi=extra_roi,
             pool=HandOverPool(window, seeds=prepared),
+            resolved=True,
         )
     )
     writer = ContainerWriter(output)
@@ -373,12 +382,16 @@ def _plan(
     )  # formats.Plane opens by path
     task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
     known = reusable_masks(preflight, movie, settings, extra_roi)
+    # the RoI's resolution, decided here once so that every chunk looks at the same one (the
+    # check before the batch decided it already when its masks are reused)
+    handed = preflight.prepared if known is not None else {}
+    used = handed.get(("working settings", settings)) or working_settings(movie, settings)
     return _Job(
         name=name or output.name,
         source=task_source,
         output=output,
         movie=movie,
-        settings=settings,
+        settings=used,
         run=run,
         state=state,
         created=not output.exists(),
@@ -582,6 +595,9 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     notes = [ALREADY_COMPLETE_NOTE] if already else []
     if job.settings.uses_roi and not any(roi):
         notes.append(EMPTY_ROI_NOTE)
+    asked = job.run["settings"]["flow_scale"]
+    if job.settings.flow_scale != asked and not already:
+        notes.append(FINE_CELLS_NOTE.format(asked=asked))
     coverage = coverage_of(manifest["frames"])
     if coverage is not None and coverage["mean"] < job.settings.coverage_target:
         notes.append(

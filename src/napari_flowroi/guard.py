@@ -336,8 +336,10 @@ class Preflight:
 
 #: What a check's frame pool hands to the batch's (:class:`HandOverPool`): the prepared frames
 #: (8-bit, half-size, denoised), small and read by the flow of the frames next to the checked
-#: ones. (A FramePool kind of roi.RoiExtractor; the bigger per-frame results stay behind.)
-HANDED_OVER = ("prepared",)
+#: ones, and the resolution the movie's RoI is looked for at (resolution.working_settings, which
+#: the batch's plan would otherwise decide again from frame 0). (FramePool kinds of
+#: roi.RoiExtractor; the bigger per-frame results stay behind.)
+HANDED_OVER = ("prepared", "working settings")
 
 
 class HandOverPool(FramePool):

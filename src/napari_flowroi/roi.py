@@ -45,6 +45,7 @@ from .flow import (
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
+from .resolution import checks_resolution, working_settings
 from .settings import CELL_SETTINGS, MOTION_SETTINGS, PREPARE_SETTINGS, FlowRoISettings
 
 __all__ = [
@@ -206,10 +207,15 @@ class RoiExtractor:
         extra_roi=None,
         *,
         pool: FramePool | None = None,
+        resolved: bool = False,
     ):
         """`extra_roi`: optional (T, Y, X) masks or labels (array or Movie) that are always
         protected, e.g. a segmentation or shapes drawn by the user. `pool`: a :class:`FramePool`
-        to share with other extractors of the same movie (default: a new one)."""
+        to share with other extractors of the same movie (default: a new one). The RoI is
+        looked for at full resolution when the movie's cells are too small for `flow_scale`
+        (:func:`resolution.working_settings`, on frame 0); :attr:`settings` are the settings
+        used, :attr:`requested` those given. `resolved`: `settings` are already the ones to use
+        (a batch's chunks get them from its plan, so no chunk reads frame 0 again)."""
         if settings.motion_roi and len(movie) < 2:  # the flow pairs each frame with another
             # (inputs are checked where they are opened, readers.require_motion; this guards
             # callers that build an extractor themselves)
@@ -219,10 +225,11 @@ class RoiExtractor:
                 "JPEG2000."
             )
         self.movie = movie
-        self.settings = settings
+        self.requested = settings
         self.extra_roi = extra_roi
         self.shape = tuple(movie.shape[1:])
         self.pool = pool if pool is not None else FramePool(cache_frames)
+        self.settings = settings if resolved else self._working_settings(settings)
         # Per-extractor views of the pool (lru caches holding the same arrays, so callers can
         # still ask for cache_info() and tests can wrap one); clear() empties both.
         # the last frames read: frame t feeds its prepared image, its appearance image and (in a
@@ -236,6 +243,21 @@ class RoiExtractor:
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
         self.moved = lru_cache(maxsize=cache_frames)(self._moved)
 
+    def _working_settings(self, settings: FlowRoISettings) -> FlowRoISettings:
+        """:func:`resolution.working_settings` of this movie, decided once per pool and settings
+        from frame 0 prepared at `flow_scale` (the pool's entry a mask of frame 0 or 1 uses)."""
+        if not checks_resolution(settings):
+            return settings
+        key = _key(settings, PREPARE_SETTINGS)
+
+        def decide() -> FlowRoISettings:
+            prepared = self.pool.get(
+                "prepared", (0, key), lambda: prepare_frames(self._read(0), settings)
+            )
+            return working_settings(self.movie, settings, prepared=prepared)
+
+        return self.pool.get("working settings", settings, decide)
+
     def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:
         """An extractor for other settings sharing this one's pool: prepared frames, flows and
         cells are reused wherever the settings they depend on agree (a threshold change
@@ -243,14 +265,14 @@ class RoiExtractor:
         other = RoiExtractor(
             self.movie, settings, self.pool.capacity, self.extra_roi, pool=self.pool
         )
-        if _key(settings, PREPARE_SETTINGS) == _key(self.settings, PREPARE_SETTINGS):
+        if _key(other.settings, PREPARE_SETTINGS) == _key(self.settings, PREPARE_SETTINGS):
             other.prepared = self.prepared
-        if _key(settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS):
+        if _key(other.settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS):
             other.motion = self.motion
-        if _key(settings, CELL_SETTINGS) == _key(self.settings, CELL_SETTINGS):
+        if _key(other.settings, CELL_SETTINGS) == _key(self.settings, CELL_SETTINGS):
             other.regions, other.cells = self.regions, self.cells
             if (
-                _key(settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS)
+                _key(other.settings, MOTION_SETTINGS) == _key(self.settings, MOTION_SETTINGS)
                 and other.tests_every_region == self.tests_every_region
             ):
                 other.region_motion = self.region_motion

@@ -165,9 +165,9 @@ class FlowRoISettings:
     flow_scale: float = _setting(
         0.5,
         "Resolution at which cells and motion are looked for, as a fraction of the frame size "
-        "(smaller is faster). Cells under about 10 px across (low magnification, binning): "
-        "use 1.0, or the smallest are left out and the missed-cell guard cannot see them "
-        "(docs/magnification.md).",
+        "(smaller is faster). A movie whose cells are too small for it (most of its blobs at "
+        "the finest scale it resolves: cells under ~10 px across at 0.5) is looked at in full "
+        "resolution instead (docs/magnification.md).",
         low=0.1,
         high=1.0,
         expert=True,

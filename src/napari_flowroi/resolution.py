@@ -1,0 +1,86 @@
+"""The resolution a movie's RoI is looked for at: `flow_scale`, or the full frame when the movie's
+cells are too small for it.
+
+The RoI's windows and clean-up sizes work on the frame prepared at `flow_scale` (0.5: a quarter
+of the pixels). Cells 2x2-binned from brightfield HSC (5-9 px across) lost 6 % of their pixels
+and 45 of 1,075 cells there, and the missed-cell guard, which looks at the same resolution, read
+100 % (docs/magnification.md). Whether a movie is such a movie is read off one frame: the
+characteristic size of its blobs (the scale at which the scale-normalised Laplacian of Gaussian
+answers most, Lindeberg's rule) on the prepared frame. Where most of its distinct blobs answer
+most at the finest scale the prepared frame has, the cells are at the limit of what it resolves
+and the RoI is looked for at full resolution instead.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from .preprocess import prepare_frames
+from .settings import FlowRoISettings
+
+#: Gaussian scales (px of the prepared frame) of the blob search: sqrt(2) apart, from the finest
+#: a prepared pixel resolves to blobs ~45 px across.
+BLOB_SIGMAS = (1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0)
+#: A blob: a pixel whose strongest normalised response is the largest within 5x5 and stands out
+#: by this many robust SDs of that response over the frame (mostly background).
+BLOB_Z = 8.0
+#: Fewer distinct blobs than this on the frame say nothing about the cells' size (a nearly empty
+#: field, as E. coli's first frames): the flow_scale is kept.
+MIN_BLOBS = 10
+#: Above this share of the blobs at the finest scale the frame is looked at in full. On the
+#: movies of ../shared/data the share is 0.00-0.04 as filmed and at most 0.29 resized down to 0.7x
+#: (HSC) or to 0.4x (U373, E. coli: 0.18, their cells held either way); HSC binned 0.4-0.6x, where
+#: half resolution lost cells, gives 0.65-0.95.
+FINE_SHARE = 0.5
+
+
+def finest_blob_share(image: np.ndarray) -> tuple[float, int]:
+    """The share of `image`'s distinct blobs whose normalised Laplacian-of-Gaussian response is
+    strongest at the finest of BLOB_SIGMAS, and how many blobs there are.
+
+    Written here rather than taken from scikit-image's ``blob_log``: that import brings
+    scipy.ndimage into the command (~0.2 s per process, reconstruction.py), and only the scale of
+    the strongest answer per pixel is needed, not blob positions refined in scale space."""
+    image = np.asarray(image, np.float32)
+    strongest = best = None
+    for i, sigma in enumerate(BLOB_SIGMAS):
+        smooth = cv2.GaussianBlur(image, (0, 0), sigma)
+        response = np.abs(cv2.Laplacian(smooth, cv2.CV_32F)) * np.float32(sigma * sigma)
+        if strongest is None:
+            strongest, best = response, np.zeros(image.shape, np.uint8)
+        else:
+            better = response > strongest
+            strongest = np.where(better, response, strongest)
+            best[better] = i
+    median = float(np.median(strongest))
+    spread = 1.4826 * float(np.median(np.abs(strongest - median)))
+    peaks = (strongest == cv2.dilate(strongest, np.ones((5, 5), np.uint8))) & (
+        strongest > median + BLOB_Z * max(spread, 1e-6)
+    )
+    count = int(peaks.sum())
+    return (float(np.mean(best[peaks] == 0)) if count else 0.0), count
+
+
+def too_fine(image: np.ndarray) -> bool:
+    """Whether the prepared frame `image` shows cells at the limit of what it resolves."""
+    share, count = finest_blob_share(image)
+    return count >= MIN_BLOBS and share > FINE_SHARE
+
+
+def checks_resolution(settings: FlowRoISettings) -> bool:
+    """Whether the resolution is checked at all: an RoI is looked for, below full resolution."""
+    return bool(settings.roi_sources) and settings.flow_scale < 1.0
+
+
+def working_settings(movie, settings: FlowRoISettings, *, prepared=None) -> FlowRoISettings:
+    """The settings the RoI of `movie` is computed with: `settings`, or the same with
+    ``flow_scale=1.0`` when the movie's first frame, prepared at `flow_scale`, shows cells too
+    small for it (:func:`too_fine`). Decided once per movie on its first frame, so a preview, the
+    check before a batch, every chunk of the batch and ``roi_masks`` agree. `prepared`: frame 0's
+    (linear, appearance) images at `flow_scale` if already made."""
+    if not checks_resolution(settings):
+        return settings
+    if prepared is None:
+        prepared = prepare_frames(np.asarray(movie[0]), settings)
+    return settings.replace(flow_scale=1.0) if too_fine(prepared[1]) else settings
