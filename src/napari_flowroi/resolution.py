@@ -16,6 +16,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .errors import InputError
 from .preprocess import prepare_frames
 from .settings import FlowRoISettings
 
@@ -73,14 +74,31 @@ def checks_resolution(settings: FlowRoISettings) -> bool:
     return bool(settings.roi_sources) and settings.flow_scale < 1.0
 
 
+def prepared_first(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`preprocess.prepare_frames` of frame 0 for the decision; InputError if it holds
+    NaN or infinity (the stretch would cast them to arbitrary grey levels)."""
+    if frame.dtype.kind == "f" and not np.isfinite(frame).all():
+        raise InputError("frame 0 holds NaN or infinite values")
+    return prepare_frames(frame, settings)
+
+
 def working_settings(movie, settings: FlowRoISettings, *, prepared=None) -> FlowRoISettings:
     """The settings the RoI of `movie` is computed with: `settings`, or the same with
     ``flow_scale=1.0`` when the movie's first frame, prepared at `flow_scale`, shows cells too
     small for it (:func:`too_fine`). Decided once per movie on its first frame, so a preview, the
-    check before a batch, every chunk of the batch and ``roi_masks`` agree. `prepared`: frame 0's
-    (linear, appearance) images at `flow_scale` if already made."""
+    check before a batch, every chunk of the batch and ``roi_masks`` agree. `prepared`: a callable
+    giving frame 0's (linear, appearance) images at `flow_scale` (an extractor's pool entry);
+    default: read and prepare frame 0."""
     if not checks_resolution(settings):
         return settings
-    if prepared is None:
-        prepared = prepare_frames(np.asarray(movie[0]), settings)
-    return settings.replace(flow_scale=1.0) if too_fine(prepared[1]) else settings
+
+    def first_frame() -> tuple[np.ndarray, np.ndarray]:
+        return prepared_first(np.asarray(movie[0]), settings)
+
+    try:
+        fine = too_fine((prepared or first_frame)()[1])
+    except (InputError, OSError, ValueError):
+        # frame 0 cannot be read or prepared (NaN, truncated): the flow_scale asked for; that
+        # frame's own mask reports the problem, and the other frames still preview and code
+        return settings
+    return settings.replace(flow_scale=1.0) if fine else settings

@@ -45,7 +45,7 @@ from .flow import (
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
-from .resolution import checks_resolution, working_settings
+from .resolution import checks_resolution, prepared_first, working_settings
 from .settings import CELL_SETTINGS, MOTION_SETTINGS, PREPARE_SETTINGS, FlowRoISettings
 
 __all__ = [
@@ -229,7 +229,6 @@ class RoiExtractor:
         self.extra_roi = extra_roi
         self.shape = tuple(movie.shape[1:])
         self.pool = pool if pool is not None else FramePool(cache_frames)
-        self.settings = settings if resolved else self._working_settings(settings)
         # Per-extractor views of the pool (lru caches holding the same arrays, so callers can
         # still ask for cache_info() and tests can wrap one); clear() empties both.
         # the last frames read: frame t feeds its prepared image, its appearance image and (in a
@@ -242,6 +241,9 @@ class RoiExtractor:
         self.region_motion = lru_cache(maxsize=cache_frames)(self._pooled_region_motion)
         self.frame_mask = lru_cache(maxsize=cache_frames)(self._frame_mask)
         self.moved = lru_cache(maxsize=cache_frames)(self._moved)
+        # after the caches: the decision reads frame 0 through the frame cache, so a mask of
+        # frame 0 or 1 made next does not read it again
+        self.settings = settings if resolved else self._working_settings(settings)
 
     def _working_settings(self, settings: FlowRoISettings) -> FlowRoISettings:
         """:func:`resolution.working_settings` of this movie, decided once per pool and settings
@@ -250,13 +252,16 @@ class RoiExtractor:
             return settings
         key = _key(settings, PREPARE_SETTINGS)
 
-        def decide() -> FlowRoISettings:
-            prepared = self.pool.get(
-                "prepared", (0, key), lambda: prepare_frames(self._read(0), settings)
+        def first() -> tuple[np.ndarray, np.ndarray]:
+            return self.pool.get(
+                "prepared", (0, key), lambda: prepared_first(self.frame(0), settings)
             )
-            return working_settings(self.movie, settings, prepared=prepared)
 
-        return self.pool.get("working settings", settings, decide)
+        return self.pool.get(
+            "working settings",
+            settings,
+            lambda: working_settings(self.movie, settings, prepared=first),
+        )
 
     def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:
         """An extractor for other settings sharing this one's pool: prepared frames, flows and

@@ -415,7 +415,7 @@ def test_the_widgets_job_passes_its_checks_masks_to_the_run(tmp_path, monkeypatc
 def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypatch):
     # every frame is prepared once in check and run together, and the bytes are those of a run
     # that prepared every frame itself
-    from napari_flowroi import roi
+    from napari_flowroi import resolution, roi
     from napari_flowroi.batch import compress_movie
     from napari_flowroi.guard import preflight
     from napari_flowroi.readers import open_movie
@@ -432,9 +432,12 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
         return real(frame, settings)
 
     monkeypatch.setattr(roi, "prepare_frames", counting)
+    monkeypatch.setattr(resolution, "prepare_frames", counting)  # frame 0, for the decision
     verdict = preflight(open_movie(source), settings)
     in_check = len(prepared)
-    assert verdict.prepared and in_check == len(verdict.prepared)
+    # what the check hands over: its prepared frames, and the RoI's resolution (resolution.py)
+    handed = [kind for kind, _ in verdict.prepared]
+    assert in_check == handed.count("prepared") and handed.count("working settings") == 1
     compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
     n = len(open_movie(source))
     assert in_check == n  # a 12-frame movie: the check reads every frame

@@ -59,6 +59,17 @@ def test_working_settings_go_to_full_resolution_only_for_fine_cells():
         assert working_settings(fine, other) is other
 
 
+def test_a_first_frame_that_cannot_be_prepared_keeps_the_flow_scale():
+    # a NaN frame 0 is that frame's own error (reported when it is shown or coded); the other
+    # frames still get their RoI at the flow_scale asked for
+    frames = _movie(1.6).astype(np.float32)
+    frames[0, 5, 5] = np.nan
+    settings = FlowRoISettings()
+    assert working_settings(movie_from_array(frames), settings) is settings
+    extractor = RoiExtractor(movie_from_array(frames), settings)
+    assert extractor.settings == settings and extractor.mask(2).shape == frames.shape[1:]
+
+
 def test_an_extractor_decides_once_and_shares_the_decision(monkeypatch):
     import napari_flowroi.resolution as resolution
 

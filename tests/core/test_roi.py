@@ -60,8 +60,13 @@ def test_still_movie_gives_empty_roi():
 def test_mask_of_one_frame_reads_only_its_neighbours(discs):
     movie = CountingMovie(discs.frames)
     extractor = RoiExtractor(movie, MOTION.replace(adjacent_factor=1))
+    # frame 0 once, when the extractor is made: the movie's RoI resolution (resolution.py)
+    assert movie.reads == [0]
     extractor.mask(5)
-    assert sorted(set(movie.reads)) == list(extractor.frames_needed(5)) == [3, 4, 5, 6]
+    assert sorted(set(movie.reads[1:])) == list(extractor.frames_needed(5)) == [3, 4, 5, 6]
+    # extractors for other settings share the decision's frame: nothing read again
+    extractor.with_settings(MOTION.replace(adjacent_factor=1, roi_threshold=0.5)).mask(5)
+    assert len(movie.reads) == 5
 
 
 def test_each_flow_is_computed_once_per_extractor(discs, monkeypatch):
