@@ -66,6 +66,9 @@ class FramePreview:
     coverage: FrameCoverage | None = None  # the missed-cell guard; None in plain mode
     value_range: tuple[float, float] = (0.0, 0.0)  # darkest and brightest value of the frame
     coarse: bool = False  # True: mask, flow and guard only; not coded yet (figures are nan)
+    #: the flow_scale the RoI was found at: settings.flow_scale, or 1.0 where the movie's cells
+    #: were too small for it (resolution.working_settings); 0.0 for plain settings
+    looked_at: float = 0.0
 
     @property
     def flowroi_rate(self) -> float:
@@ -225,9 +228,11 @@ class Previewer:
         started = time.perf_counter()
         frame = self.frame(t)
         flow = magnitude = saliency = None
+        looked_at = 0.0
         if settings.uses_roi:
             extractor = self.extractor(settings)
             mask = extractor.mask(t)
+            looked_at = extractor.settings.flow_scale
             if settings.motion_roi:
                 motion = extractor.motion(t)
                 flow, magnitude, saliency = motion.flow, motion.magnitude, motion.saliency
@@ -255,6 +260,7 @@ class Previewer:
             coverage=None,
             value_range=(float(frame.min()), float(frame.max())),
             coarse=True,
+            looked_at=looked_at,
         )
         if settings.uses_roi:
             self._coarse.put((mask_key(settings), t), coarse)
@@ -326,6 +332,7 @@ class Previewer:
             seconds=coarse.seconds + time.perf_counter() - started,
             coverage=coverage,
             value_range=coarse.value_range,
+            looked_at=coarse.looked_at,
         )
         with self._lock:
             self.computed.append((key, t))

@@ -112,6 +112,9 @@ def verdict(
             "source on, or tick Plain."
         )
     sources = source_words(settings, assessment.user_mask)
+    if settings.roi_sources and preview.looked_at > settings.flow_scale:
+        # resolution.working_settings: the cells were too small for the flow scale asked for
+        sources += "; found at full resolution: the cells are small"
     if gain != gain:  # no cell found on this frame
         return (
             f"No cells found on frame {preview.t} (RoI from {sources}): nothing to compare; "

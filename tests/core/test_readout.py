@@ -32,6 +32,7 @@ def preview(**kw):
         "value_range": (0.0, 255.0),
         "flowroi_rate": 40.0,
         "plain_rate": 39.6,
+        "looked_at": 0.5,
     }
     base.update(kw)
     return SimpleNamespace(**base)
@@ -124,6 +125,18 @@ def test_the_verdict_puts_coverage_and_gain_on_one_line_and_never_claims_a_gain_
     )
     assert off.startswith("No RoI") and "worse" in off and "-16.3 dB" in off
     assert "measuring" in verdict(preview(), None)
+
+
+def test_the_verdict_says_when_small_cells_sent_the_roi_to_full_resolution():
+    # resolution.working_settings looked at the whole frame: the user sees why it is slower
+    small = verdict(preview(looked_at=1.0), cells(), size_factor=1.4)
+    assert small.startswith(
+        "Cells 99 % inside the RoI (motion + appearance; found at full resolution: the cells "
+        "are small)"
+    )
+    assert "full resolution" not in verdict(preview(), cells(), size_factor=1.4)
+    asked = preview(looked_at=1.0, settings=FlowRoISettings(flow_scale=1.0))
+    assert "full resolution" not in verdict(asked, cells(), size_factor=1.4)  # asked for
 
 
 def test_no_one_point_zero_times_smaller_and_no_minus_zero_db():

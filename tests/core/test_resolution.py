@@ -95,3 +95,14 @@ def test_the_mask_is_full_size_whatever_the_resolution(sigma):
     movie = _movie(sigma)
     mask = RoiExtractor(movie_from_array(movie), FlowRoISettings()).mask(1)
     assert mask.shape == movie.shape[1:] and mask.dtype == bool
+
+
+def test_the_preview_says_at_which_resolution_it_found_the_roi():
+    from napari_flowroi.preview import Previewer
+
+    fine = Previewer(_movie(1.6, frames=4))
+    assert fine.coarse(FlowRoISettings(), 2).looked_at == 1.0
+    assert fine.preview(FlowRoISettings(compression_rate=8), 2).looked_at == 1.0
+    broad = Previewer(_movie(10.0, frames=4))
+    assert broad.coarse(FlowRoISettings(), 2).looked_at == 0.5
+    assert broad.coarse(FlowRoISettings(plain=True), 2).looked_at == 0.0
