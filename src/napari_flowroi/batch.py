@@ -231,7 +231,7 @@ def compress_chunk(
 
     `source` is a path (the task opens it itself: on a cluster, workers read their own frames) or
     a Movie (threads in this process); so is `extra_roi`, masks always protected. `cancel` is
-    anything with ``is_set()``. `known`: frame -> (RoI, cells) already computed for these
+    anything with ``is_set()``. `known`: frame -> RoI already computed for these
     settings (the missed-cell guard's check, :func:`reusable_masks`), coded as they are;
     `prepared`: the frames that check prepared (``Preflight.prepared``), used as they are;
     `checked`: frame -> the share of the guard's cells inside its RoI that check measured.
@@ -284,7 +284,7 @@ def compress_chunk(
             frame = movie[t]
             return frame, None, None, None, frame_digest(frame)
         frame = extractor.frame(t)
-        mask = known[t][0] if known and t in known else extractor.mask(t)
+        mask = known[t] if known and t in known else extractor.mask(t)
         coverage = coverage_of_frame(t, mask)
         codes = prioritised_codes(frame, mask, settings)
         return frame, mask, coverage, codes, frame_digest(frame)
@@ -336,7 +336,7 @@ class _Job:
     state: str  # ContainerWriter.check: new, resume, replace or complete
     created: bool  # the output folder did not exist before this run
     extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
-    known: dict | None = None  # frame -> (RoI, cells) the guard's check computed (threads only)
+    known: dict | None = None  # frame -> RoI the guard's check computed (threads only)
     prepared: dict | None = None  # the frames that check prepared (with `known`)
     checked: dict | None = None  # frame -> that check's coverage of it (with `known`)
     overhead: int = 0
@@ -408,7 +408,7 @@ def _plan(
 def reusable_masks(
     preflight: Preflight | None, movie: Movie, settings: FlowRoISettings, extra_roi: Any = None
 ) -> dict | None:
-    """The masks of the missed-cell guard's check (``Preflight.masks``: frame -> RoI, cells)
+    """The masks of the missed-cell guard's check (``Preflight.masks``: frame -> RoI)
     that this run may code as they are: made under these very settings, from this very movie
     (the same Movie object, or the same file opened twice, as the command line does), with user
     masks given or not alike, of the movie's frame size; else None (an array checked and then
@@ -431,7 +431,7 @@ def reusable_masks(
         and preflight.user_masks == (extra_roi is not None)
         and all(
             roi.shape == tuple(movie.shape[1:]) and 0 <= t < len(movie)
-            for t, (roi, _cells) in preflight.masks.items()
+            for t, roi in preflight.masks.items()
         )
     )
     return dict(preflight.masks) if same else None

@@ -317,8 +317,8 @@ class Preflight:
     `ok` False means: stop and ask (the message says what to do); `coverage` is None when no
     check was needed (plain JPEG2000, or the user accepted these settings already).
 
-    `masks` holds what the check computed for each checked frame: its RoI and its appearance
-    cells at full resolution (bool), made under `settings` from `movie` (with `extra_roi` given
+    `masks` holds what the check computed for each checked frame: its RoI at full resolution
+    (bool), made under `settings` from `movie` (with `extra_roi` given
     or not, `user_masks`). ``batch.compress_movie(..., preflight=verdict)`` codes these instead
     of computing them a second time (on a 12-frame movie, 5 of the 12 masks were computed
     twice), and starts from the frames the check prepared (`prepared`, the pool entries of
@@ -406,9 +406,9 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
     pool = HandOverPool(keep=True)
     extractor = RoiExtractor(movie, settings, extra_roi=extra_roi, pool=pool)
     frames = checked_frames(len(extractor.movie)) if frames is None else list(frames)
-    # each checked frame's RoI and cells are kept for the batch (Preflight.masks)
-    masks = {t: (extractor.mask(t), extractor.cells(t)) for t in frames}
-    coverage = estimate_coverage(extractor, frames, rois={t: masks[t][0] for t in frames})
+    # each checked frame's RoI is kept for the batch (Preflight.masks)
+    masks = {t: extractor.mask(t) for t in frames}
+    coverage = estimate_coverage(extractor, frames, rois=masks)
     extractor.clear()
     made = {
         "masks": masks,

@@ -92,4 +92,4 @@ def test_the_check_before_a_batch_accepts_the_defaults_where_the_roi_holds_every
     assert verdict.ok, verdict.message
     assert verdict.coverage is not None  # the check ran
     for frame in verdict.coverage.frames:
-        assert pixel_coverage(verdict.masks[frame.t][0], masks[frame.t] > 0) >= 0.99
+        assert pixel_coverage(verdict.masks[frame.t], masks[frame.t] > 0) >= 0.99
