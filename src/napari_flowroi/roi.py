@@ -408,6 +408,8 @@ class RoiExtractor:
         is stretched by a square root so dim cells keep grey levels. (Flow keeps the linear
         stretch: the square root also lifts the noise of a dark background, where Farnebäck then
         reads 1.6 px of random motion and the noise floor rises above the cells' own.)"""
+        if self.view is not None:
+            return self.view.appearance_image(t)
         return self._prepared_pair(t)[1]
 
     def dark_field(self, t: int) -> bool:

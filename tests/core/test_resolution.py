@@ -146,6 +146,10 @@ def test_below_half_resolution_the_roi_and_the_guard_are_those_of_the_movie_seen
     for t in range(len(movie)):
         assert np.array_equal(halved.mask(t), to_shape(seen.mask(t), shape)), t
         assert np.array_equal(halved.cells(t), to_shape(seen.cells(t), shape)), t
+    # the frames the RoI was found on are the movie's seen smaller, prepared at 0.5
+    assert np.array_equal(halved.prepared(1), seen.prepared(1))
+    assert np.array_equal(halved.appearance_image(1), seen.appearance_image(1))
+    assert halved.dark_field(1) == seen.dark_field(1)
     # the missed-cell guard's reference cells too (its pixel sizes count twice the movie's)
     assert np.array_equal(change_cells(halved, 1), to_shape(change_cells(seen, 1), shape))
     # the flow in the movie's own pixels
