@@ -178,3 +178,37 @@ def test_a_batch_below_half_resolution_codes_the_masks_roi_masks_exports(tmp_pat
     for t, mask in coded.items():
         assert mask.shape == movie.shape[1:]
         assert np.array_equal(masks[t], mask) and np.array_equal(extractor.mask(t), mask), t
+
+
+def test_a_check_below_half_resolution_hands_the_views_frames_to_the_batch(tmp_path, monkeypatch):
+    # the check prepares each frame of the movie seen smaller once (and frame 0 at flow_scale
+    # for the decision); the batch after it prepares none again and codes the same bytes
+    from napari_flowroi import resolution, roi
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.guard import preflight
+
+    movie, _ = _hela_at_twice_the_magnification(frames=6)
+    settings = FlowRoISettings(flow_scale=0.25, compression_rate=16, coverage_target=0.0)
+    compress_movie(movie, tmp_path / "straight", settings)
+    prepared: list[tuple] = []
+    real = roi.prepare_frames
+
+    def counting(frame, settings):
+        prepared.append((frame.shape, settings.flow_scale))
+        return real(frame, settings)
+
+    monkeypatch.setattr(roi, "prepare_frames", counting)
+    monkeypatch.setattr(resolution, "prepare_frames", counting)
+    source = movie_from_array(movie)  # the same movie object: the run knows it was checked
+    verdict = preflight(source, settings)
+    half = (movie.shape[1] // 2, movie.shape[2] // 2)
+    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once
+    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + [(movie.shape[1:], 0.25)])
+    in_check = len(prepared)
+    compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
+    assert len(prepared) == in_check  # the run prepared none again
+
+    def coded(container):
+        return {f.name: f.read_bytes() for f in sorted((container / "frames").iterdir())}
+
+    assert coded(tmp_path / "reused") == coded(tmp_path / "straight")
