@@ -150,6 +150,9 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
     from .flow import coarse_drift, shift_image
     from .masks import clean_mask, to_shape
 
+    view = getattr(extractor, "view", None)
+    if view is not None:  # a movie seen at a smaller pixel size: its reference as well
+        return to_shape(change_cells(view, t, shared=shared), extractor.shape)
     n = len(extractor.movie)
     # the frames before and after; at either end of the movie the two nearest on the one side
     # (against a single neighbour, the place a cell moves to counts as changed too)

@@ -45,7 +45,14 @@ from .flow import (
 from .masks import clean_mask, grow, to_shape
 from .masks import ellipse as _ellipse  # noqa: F401  (kept for callers of the old name)
 from .preprocess import prepare_frames
-from .resolution import checks_resolution, prepared_first, working_settings
+from .resolution import (
+    CHOSEN_SCALE,
+    MovieView,
+    checks_resolution,
+    prepared_first,
+    view_scale,
+    working_settings,
+)
 from .settings import CELL_SETTINGS, MOTION_SETTINGS, PREPARE_SETTINGS, FlowRoISettings
 
 __all__ = [
@@ -191,6 +198,37 @@ class FramePool:
             self._kinds.clear()
 
 
+class _ViewPool:
+    """A movie's :class:`FramePool` as the pool of its view at `scale` (:class:`MovieView`): the
+    same store (so a check hands the view's prepared frames to the batch as it does the movie's),
+    keys told apart by the scale."""
+
+    def __init__(self, pool: FramePool, scale: float):
+        self.pool, self.scale = pool, scale
+
+    @property
+    def capacity(self) -> int:
+        return self.pool.capacity
+
+    def get(self, kind: str, key, compute):
+        return self.pool.get(kind, ("view", self.scale, key), compute)
+
+    def clear(self) -> None:
+        self.pool.clear()
+
+
+def _motion_at(motion: Motion, scale: float) -> Motion:
+    """`motion` of a view at `scale` of the movie's pixel size in the movie's pixels."""
+    return Motion(
+        motion.flow / scale,
+        motion.magnitude / scale,
+        motion.saliency,
+        (motion.drift[0] / scale, motion.drift[1] / scale),
+        motion.floor / scale,
+        motion.asked,
+    )
+
+
 class RoiExtractor:
     """Masks, flow, saliency and cells of the frames of one movie under one set of settings.
 
@@ -244,6 +282,42 @@ class RoiExtractor:
         # after the caches: the decision reads frame 0 through the frame cache, so a mask of
         # frame 0 or 1 made next does not read it again
         self.settings = settings if resolved else self._working_settings(settings)
+        #: below resolution.CHOSEN_SCALE, the extractor of the movie seen at view_scale of its
+        #: pixel size (frames read through this one's frame cache) that finds the RoI; this one
+        #: brings its masks back to the frame's size (None: the RoI is found on the frames)
+        self.view = self._view(cache_frames)
+
+    def _view(self, cache_frames: int) -> RoiExtractor | None:
+        scale = view_scale(self.settings)
+        if scale >= 1.0:
+            return None
+        movie = MovieView(
+            self.frame, (len(self.movie), *self.shape), scale, getattr(self.movie, "source", "")
+        )
+        view = RoiExtractor(
+            movie,
+            self.settings.replace(flow_scale=CHOSEN_SCALE),
+            cache_frames,
+            pool=_ViewPool(self.pool, scale),
+            resolved=True,
+        )
+        # the per-frame work is the view's; what is at the frame's size is brought back to it
+        # (a view's arrays at the flow resolution are those of this movie at flow_scale)
+        self.prepared, self.regions = view.prepared, view.regions
+        for name, back in (
+            ("motion", lambda m: _motion_at(m, scale)),
+            ("region_motion", lambda m: _motion_at(m, scale)),
+            ("cells", self._full),
+            ("frame_mask", self._full),
+            ("moved", self._full),
+        ):
+            made = getattr(view, name)
+            setattr(self, name, lru_cache(maxsize=cache_frames)(lambda t, m=made, b=back: b(m(t))))
+        return view
+
+    def _full(self, mask: np.ndarray) -> np.ndarray:
+        """A mask of the view at the frame's size (linear, threshold at one half)."""
+        return to_shape(mask, self.shape)
 
     def _working_settings(self, settings: FlowRoISettings) -> FlowRoISettings:
         """:func:`resolution.working_settings` of this movie, decided once per pool and settings
@@ -301,6 +375,8 @@ class RoiExtractor:
         ):
             if hasattr(cached, "cache_clear"):
                 cached.cache_clear()
+        if self.view is not None:
+            self.view.clear()
 
     # --- per-frame work, pooled -----------------------------------------------------------------
     def _read(self, t: int) -> np.ndarray:
@@ -332,11 +408,15 @@ class RoiExtractor:
         is stretched by a square root so dim cells keep grey levels. (Flow keeps the linear
         stretch: the square root also lifts the noise of a dark background, where Farnebäck then
         reads 1.6 px of random motion and the noise floor rises above the cells' own.)"""
+        if self.view is not None:
+            return self.view.appearance_image(t)
         return self._prepared_pair(t)[1]
 
     def dark_field(self, t: int) -> bool:
         """Whether frame t is dark-field, as its preparation decided from the raw frame (it then
         made a second, square-root stretched image for the appearance score)."""
+        if self.view is not None:
+            return self.view.dark_field(t)
         linear, stabilised = self._prepared_pair(t)
         return stabilised is not linear
 
@@ -493,6 +573,8 @@ class RoiExtractor:
     # --- the RoI ------------------------------------------------------------------------------------
     def motion_mask(self, t: int) -> np.ndarray:
         """What moved in frames t-k .. t+k (k = adjacent factor), the FlowRoI mask."""
+        if self.view is not None:
+            return self._full(self.view.motion_mask(t))
         k = self.settings.adjacent_factor
         union = np.zeros(self.shape, bool)
         for u in range(max(0, t - k), min(len(self.movie), t + k + 1)):
@@ -501,6 +583,8 @@ class RoiExtractor:
 
     def appearance_mask(self, t: int) -> np.ndarray:
         """The appearance source: confident cells of frame t grown by the margin."""
+        if self.view is not None:
+            return self._full(self.view.appearance_mask(t))
         return grow(self.cells(t), self.settings.roi_margin)
 
     def user_mask(self, t: int) -> np.ndarray | None:
@@ -520,6 +604,10 @@ class RoiExtractor:
         """The RoI of frame t: the union of the sources switched on (motion, appearance) and the
         user's masks."""
         s = self.settings
+        if self.view is not None:  # the margin too is in pixels of the view
+            union = self._full(self.view.mask(t))
+            user = self.user_mask(t)
+            return union if user is None else union | user
         # the sources' masks before the margin, grown once: a dilation of a union is the union
         # of the dilations (the same pixels as motion_mask | appearance_mask), one full-resolution
         # dilation per frame instead of one per source and frame

@@ -167,7 +167,10 @@ class FlowRoISettings:
         "Resolution at which cells and motion are looked for, as a fraction of the frame size "
         "(smaller is faster). A movie whose cells are too small for it (most of its blobs at "
         "the finest scale it resolves: cells under ~10 px across at 0.5) is looked at in full "
-        "resolution instead (docs/magnification.md).",
+        "resolution instead. Below 0.5 the RoI is found on the movie seen at flow_scale / 0.5 "
+        "of its pixel size, every size in pixels of the RoI and of the missed-cell check scaled "
+        "alike: 0.25 for cells twice as many pixels across as the defaults were chosen on "
+        "(docs/magnification.md).",
         low=0.1,
         high=1.0,
         expert=True,
