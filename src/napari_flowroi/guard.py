@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from .metrics import object_coverage, pixel_coverage
+from .resolution import CHOSEN_SCALE
 from .roi import FramePool
 
 
@@ -421,6 +422,14 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         "prepared": pool.kept,
     }
     if coverage.pixel_share < settings.coverage_target:
+        # nothing in a movie told twice the magnification from ours (docs/magnification.md), so
+        # the refusal names the setting that finds such cells as the defaults were chosen
+        larger = (
+            " If the cells are much larger in pixels than usual (a high magnification), a flow "
+            "scale of 0.25 finds them as the defaults were chosen (docs/magnification.md)."
+            if settings.flow_scale >= CHOSEN_SCALE
+            else ""
+        )
         return Preflight(
             False,
             (
@@ -428,7 +437,7 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
                 f"cell pixels (target {100 * settings.coverage_target:g}%; worst frame "
                 f"{coverage.worst.t}). Cells left "
                 "outside are smeared. Use suggested settings (Suggest settings / flowroi tune) that "
-                "keep them, lower the coverage target, or compress anyway."
+                f"keep them, lower the coverage target, or compress anyway.{larger}"
             ),
             coverage,
         )

@@ -119,6 +119,12 @@ def test_preflight_stops_once_then_goes_ahead_when_accepted():
     model.set_movie(still.frames)
     verdict = model.preflight()
     assert not verdict.ok and "estimated to hold only" in verdict.message
+    # the setting for cells much larger in pixels than ours, unless it is asked for already
+    assert "flow scale of 0.25" in verdict.message
+    shrunk = TuningModel(FlowRoISettings(appearance_roi=False, flow_scale=0.25))
+    shrunk.set_movie(still.frames)
+    refused = shrunk.preflight()
+    assert not refused.ok and "flow scale" not in refused.message
     model.accept_coverage()
     assert model.preflight().ok and model.preflight().coverage is None
     assert model.preflight(settings=FlowRoISettings(plain=True)).ok
