@@ -441,13 +441,23 @@ def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) ->
     """Check user masks against the movie; return how the manifest names them."""
     if settings.plain:
         raise InputError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
-    if isinstance(extra_roi, (str, Path)):
-        masks = open_movie(extra_roi)
-        label = str(extra_roi)
-    else:
-        masks, label = extra_roi, getattr(extra_roi, "name", "masks given in memory")
+    masks, label = opened_masks(extra_roi)
     check_mask_shape(masks, label, movie)
     return label
+
+
+def opened_masks(extra_roi: Any) -> tuple[Any, str]:
+    """The user's masks opened (a path or path-like is read as a movie) and how messages and the
+    manifest name them: the path, a layer's name, a Movie's source file, else "masks given in
+    memory". One naming for `compress_movie` and `roi_masks`."""
+    if isinstance(extra_roi, (str, bytes)) or hasattr(extra_roi, "is_file"):
+        return open_movie(extra_roi), str(extra_roi)
+    label = getattr(extra_roi, "name", None) or (
+        extra_roi.source
+        if isinstance(extra_roi, Movie) and extra_roi.source != "array"
+        else "masks given in memory"
+    )
+    return extra_roi, label
 
 
 def check_mask_shape(masks: Any, label: str, movie: Movie) -> None:
@@ -775,15 +785,7 @@ def roi_masks(
     """
     settings = _settings(settings)
     movie = open_movie(movie)
-    if isinstance(extra_roi, (str, bytes)) or hasattr(extra_roi, "is_file"):
-        label = str(extra_roi)
-        extra_roi = open_movie(extra_roi)
-    else:
-        label = getattr(extra_roi, "name", None) or (
-            extra_roi.source
-            if isinstance(extra_roi, Movie) and extra_roi.source != "array"
-            else "masks given in memory"
-        )
+    extra_roi, label = opened_masks(extra_roi)
     if extra_roi is not None:  # the same check as compress_movie's, before any frame is worked on
         check_mask_shape(extra_roi, label, movie)
     frames = range(len(movie)) if frames is None else list(frames)

@@ -357,3 +357,35 @@ def test_roi_masks_report_each_frame_and_a_cancel_writes_nothing(tmp_path, discs
     with pytest.raises(CancelledError):
         write_roi_masks(discs.frames, out, progress=cancel_after_two, cancel=cancel)
     assert not out.exists()
+
+
+def test_user_masks_are_named_alike_by_compress_and_by_roi_masks(tmp_path, discs):
+    # one naming (batch.opened_masks): a Movie opened from a file is named by its path, in the
+    # manifest and in the refusal of a mask of the wrong size alike
+    import pytest
+    import tifffile
+
+    from napari_flowroi import roi_masks
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.container import open_container
+    from napari_flowroi.errors import InputError
+    from napari_flowroi.readers import open_movie
+
+    masks = np.zeros(discs.frames.shape, np.uint8)
+    masks[:, 5:15, 5:25] = 1
+    mask_file = tmp_path / "masks.tif"
+    tifffile.imwrite(mask_file, masks, photometric="minisblack")
+    settings = FlowRoISettings(compression_rate=16)
+    compress_movie(discs.frames, tmp_path / "out", settings, extra_roi=open_movie(mask_file))
+    named = open_container(tmp_path / "out").manifest["input"]["roi_mask"]
+    assert named == str(mask_file)
+    short = tmp_path / "short.tif"
+    tifffile.imwrite(short, masks[:-1], photometric="minisblack")
+    for call in (
+        lambda: roi_masks(discs.frames, settings, extra_roi=open_movie(short)),
+        lambda: compress_movie(
+            discs.frames, tmp_path / "o2", settings, extra_roi=open_movie(short)
+        ),
+    ):
+        with pytest.raises(InputError, match=f"The RoI mask {short} has shape"):
+            call()
