@@ -40,7 +40,7 @@ from common import ideal_mask  # noqa: E402
 from napari_flowroi import guard  # noqa: E402
 from napari_flowroi.preprocess import prepare_frames  # noqa: E402
 from napari_flowroi.readers import movie_from_array  # noqa: E402
-from napari_flowroi.resolution import finest_blob_share, view_scale  # noqa: E402
+from napari_flowroi.resolution import blob_scales, finest_blob_share, view_scale  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
@@ -126,24 +126,8 @@ def measure(case, zoom: float, flow_scale: float, fixed: bool) -> dict:
 
 def large_blob_scale(image: np.ndarray) -> tuple[float | None, int]:
     """The 10th percentile of the characteristic scale (WIDE_SIGMAS, px of `image`) of `image`'s
-    distinct blobs, and how many there are."""
-    image = np.asarray(image, np.float32)
-    strongest = best = None
-    for i, sigma in enumerate(WIDE_SIGMAS):
-        smooth = cv2.GaussianBlur(image, (0, 0), sigma)
-        response = np.abs(cv2.Laplacian(smooth, cv2.CV_32F)) * np.float32(sigma * sigma)
-        if strongest is None:
-            strongest, best = response, np.zeros(image.shape, np.uint8)
-        else:
-            better = response > strongest
-            strongest = np.where(better, response, strongest)
-            best[better] = i
-    median = float(np.median(strongest))
-    spread = max(1.4826 * float(np.median(np.abs(strongest - median))), 1e-6)
-    peaks = (strongest == cv2.dilate(strongest, np.ones((5, 5), np.uint8))) & (
-        strongest > median + WIDE_Z * spread
-    )
-    scales = np.asarray(WIDE_SIGMAS)[best[peaks]]
+    distinct blobs (resolution.blob_scales, WIDE_Z), and how many there are."""
+    scales = blob_scales(image, WIDE_SIGMAS, WIDE_Z)
     return (float(np.percentile(scales, 10)) if scales.size else None), int(scales.size)
 
 

@@ -63,3 +63,25 @@ def compress_interrupted(source, output, settings=None, *, at=3, **kwargs):
             batch.compress_movie(source, output, settings, **kwargs)
     finally:
         batch.encode_frame = real
+
+
+@pytest.fixture
+def coded_masks(monkeypatch):
+    """``record(movie)`` patches the batch's encoder to keep the mask each frame of `movie` (a
+    (T, Y, X) array) is coded with, and returns the dict (frame -> mask) it fills."""
+    import napari_flowroi.batch as batch
+
+    real_encode = batch.encode_frame
+
+    def record(movie: np.ndarray) -> dict:
+        coded = {}
+
+        def recording(frame, mask, *args, **kwargs):
+            t = next(i for i, f in enumerate(movie) if np.array_equal(f, frame))
+            coded[t] = mask.copy()
+            return real_encode(frame, mask, *args, **kwargs)
+
+        monkeypatch.setattr(batch, "encode_frame", recording)
+        return coded
+
+    return record

@@ -55,16 +55,17 @@ FINE_SHARE = 0.5
 CHOSEN_SCALE = 0.5
 
 
-def finest_blob_share(image: np.ndarray) -> tuple[float, int]:
-    """The share of `image`'s distinct blobs whose normalised Laplacian-of-Gaussian response is
-    strongest at the finest of BLOB_SIGMAS, and how many blobs there are.
+def blob_scales(image: np.ndarray, sigmas=BLOB_SIGMAS, z: float = BLOB_Z) -> np.ndarray:
+    """The characteristic scale (the sigma, of `sigmas`, at which its scale-normalised Laplacian
+    of Gaussian answers most) of each distinct blob of `image`: a pixel whose strongest answer
+    is the largest within 5x5 and stands out by `z` robust SDs of that answer over the image.
 
     Written here rather than taken from scikit-image's ``blob_log``: that import brings
     scipy.ndimage into the command (~0.2 s per process, reconstruction.py), and only the scale of
     the strongest answer per pixel is needed, not blob positions refined in scale space."""
     image = np.asarray(image, np.float32)
     strongest = best = None
-    for i, sigma in enumerate(BLOB_SIGMAS):
+    for i, sigma in enumerate(sigmas):
         smooth = cv2.GaussianBlur(image, (0, 0), sigma)
         response = np.abs(cv2.Laplacian(smooth, cv2.CV_32F)) * np.float32(sigma * sigma)
         if strongest is None:
@@ -76,10 +77,16 @@ def finest_blob_share(image: np.ndarray) -> tuple[float, int]:
     median = float(np.median(strongest))
     spread = 1.4826 * float(np.median(np.abs(strongest - median)))
     peaks = (strongest == cv2.dilate(strongest, np.ones((5, 5), np.uint8))) & (
-        strongest > median + BLOB_Z * max(spread, 1e-6)
+        strongest > median + z * max(spread, 1e-6)
     )
-    count = int(peaks.sum())
-    return (float(np.mean(best[peaks] == 0)) if count else 0.0), count
+    return np.asarray(sigmas, np.float64)[best[peaks]]
+
+
+def finest_blob_share(image: np.ndarray) -> tuple[float, int]:
+    """The share of `image`'s distinct blobs (:func:`blob_scales`) whose characteristic scale is
+    the finest of BLOB_SIGMAS, and how many blobs there are."""
+    scales = blob_scales(image)
+    return (float(np.mean(scales == BLOB_SIGMAS[0])) if scales.size else 0.0), int(scales.size)
 
 
 def too_fine(image: np.ndarray) -> bool:

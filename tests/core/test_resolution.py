@@ -167,21 +167,13 @@ def test_below_half_resolution_the_roi_and_the_guard_are_those_of_the_movie_seen
     np.testing.assert_allclose(halved.motion(1).magnitude, 2 * seen.motion(1).magnitude, rtol=1e-5)
 
 
-def test_a_batch_below_half_resolution_codes_the_masks_roi_masks_exports(tmp_path, monkeypatch):
+def test_a_batch_below_half_resolution_codes_the_masks_roi_masks_exports(tmp_path, coded_masks):
     import napari_flowroi.batch as batch
     from napari_flowroi import roi_masks
 
     movie, _ = _hela_at_twice_the_magnification(frames=6)
     settings = FlowRoISettings(flow_scale=0.25)
-    coded = {}
-    real_encode = batch.encode_frame
-
-    def recording(frame, mask, *args, **kwargs):
-        t = next(i for i, f in enumerate(movie) if np.array_equal(f, frame))
-        coded[t] = mask.copy()
-        return real_encode(frame, mask, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "encode_frame", recording)
+    coded = coded_masks(movie)
     batch.compress_movie(movie, tmp_path / "out", settings, workers=2, chunk_frames=2)
     masks = roi_masks(movie, settings)
     extractor = RoiExtractor(movie_from_array(movie), settings)

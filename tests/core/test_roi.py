@@ -282,19 +282,11 @@ def test_extractors_with_other_thresholds_share_one_pool(discs):
     assert other.regions(3) is extractor.regions(3) and other.motion(3) is extractor.motion(3)
 
 
-def test_roi_masks_are_bitwise_the_masks_a_compression_codes(tmp_path, discs, monkeypatch):
+def test_roi_masks_are_bitwise_the_masks_a_compression_codes(tmp_path, discs, coded_masks):
     import napari_flowroi.batch as batch
     from napari_flowroi import roi_masks
 
-    coded = {}
-    real_encode = batch.encode_frame
-
-    def recording(frame, mask, *args, **kwargs):
-        t = next(i for i, f in enumerate(discs.frames) if np.array_equal(f, frame))
-        coded[t] = mask.copy()
-        return real_encode(frame, mask, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "encode_frame", recording)
+    coded = coded_masks(discs.frames)
     settings = FlowRoISettings(compression_rate=16, adjacent_factor=1)
     batch.compress_movie(discs.frames, tmp_path / "out", settings, workers=2)
     masks = roi_masks(discs.frames, settings)

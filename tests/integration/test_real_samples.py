@@ -76,20 +76,12 @@ def test_cells_at_half_the_magnification_are_looked_for_at_full_resolution():
     assert filmed.settings == filmed.requested
 
 
-def test_a_batch_codes_small_cells_at_one_resolution_in_every_chunk(tmp_path, monkeypatch):
+def test_a_batch_codes_small_cells_at_one_resolution_in_every_chunk(tmp_path, coded_masks):
     import napari_flowroi.batch as batch
     from napari_flowroi import roi_masks
 
     movie, _ = _binned_hsc(frames=6)
-    coded = {}
-    real_encode = batch.encode_frame
-
-    def recording(frame, mask, *args, **kwargs):
-        t = next(i for i, f in enumerate(movie) if np.array_equal(f, frame))
-        coded[t] = mask.copy()
-        return real_encode(frame, mask, *args, **kwargs)
-
-    monkeypatch.setattr(batch, "encode_frame", recording)
+    coded = coded_masks(movie)
     summary = batch.compress_movie(movie, tmp_path / "out", workers=2, chunk_frames=2)
     assert batch.FINE_CELLS_NOTE.format(asked=0.5) in summary.notes
     masks = roi_masks(movie)  # what `flowroi roi` exports: the same resolution, the same masks
