@@ -405,3 +405,26 @@ def test_small_still_pieces_are_protected_only_when_they_move(monkeypatch):
     # dark-field frames (each object cut at its own edge) are left alone
     dark = appearance.cell_regions(score, brightness=score, **kwargs)
     assert pixel_coverage(dark.mask(), specks) == 1.0
+
+
+def test_a_background_ramp_does_not_turn_a_dark_field_frame_light():
+    # preprocess.flattened_position: the dark-field test is asked again of the frame less its
+    # smooth trend, so a ramp many times the cells' contrast does not hide a fluorescence frame
+    import cv2
+
+    from napari_flowroi.preprocess import DARK_FIELD, _stretches, flattened_position
+
+    rng = np.random.default_rng(5)
+    spots = np.zeros((256, 256), np.float32)
+    spots[tuple(rng.integers(10, 246, (2, 60)))] = 1
+    spots = cv2.GaussianBlur(spots, (0, 0), 4) * 20000  # dim nuclei, ~200 counts high
+    dark = 1000 + spots + rng.normal(0, 5, spots.shape)
+    ramp = np.linspace(0, 2000, 256, dtype=np.float32)[None, :]
+    for frame, is_dark in ((dark, True), (dark + ramp, True), (3000 - spots * 5 + ramp, False)):
+        frame = np.clip(frame, 0, 65535).astype(np.uint16)
+        linear, stabilised = _stretches(frame)
+        assert (stabilised is not linear) == is_dark
+        assert (flattened_position(frame) < DARK_FIELD) == is_dark
+    raw = np.clip(dark + ramp, 0, 65535).astype(np.uint16)
+    low, median, high = np.percentile(raw, (0.5, 50, 99.5))
+    assert (median - low) / (high - low) > DARK_FIELD  # the raw test alone would say light
