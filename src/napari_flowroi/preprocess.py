@@ -51,9 +51,12 @@ def flattened_position(sample: np.ndarray) -> float:
     y, x = np.mgrid[0:n, 0:n]
     y, x = ((y + 0.5) * rows).ravel(), ((x + 0.5) * cols).ravel()
     terms = np.stack([np.ones_like(x), x, y, x * x, y * y, x * y], axis=1)
-    c = np.linalg.lstsq(terms, medians, rcond=None)[0]
-    y, x = np.mgrid[0 : values.shape[0], 0 : values.shape[1]].astype(np.float32)
-    flat = values - (c[0] + c[1] * x + c[2] * y + c[3] * x * x + c[4] * y * y + c[5] * x * y)
+    c = np.linalg.lstsq(terms, medians, rcond=None)[0].astype(np.float32)
+    # the surface by broadcasting a column of its terms in y against a row of those in x (one
+    # pass over the sample instead of six)
+    y = np.arange(values.shape[0], dtype=np.float32)[:, None]
+    x = np.arange(values.shape[1], dtype=np.float32)[None, :]
+    flat = values - ((c[0] + c[2] * y + c[4] * y * y) + (c[1] + c[5] * y) * x + c[3] * x * x)
     low, median, high = np.percentile(flat, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
     return float((median - low) / (high - low)) if high > low else 0.5
 
