@@ -126,14 +126,6 @@ def checks_resolution(settings: FlowRoISettings) -> bool:
     return bool(settings.roi_sources) and settings.flow_scale < 1.0
 
 
-def prepared_first(frame: np.ndarray, settings: FlowRoISettings) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`preprocess.prepare_frames` of frame 0 for the decision; InputError if it holds
-    NaN or infinity (the stretch would cast them to arbitrary grey levels)."""
-    if frame.dtype.kind == "f" and not np.isfinite(frame).all():
-        raise InputError("frame 0 holds NaN or infinite values")
-    return prepare_frames(frame, settings)
-
-
 def working_settings(movie, settings: FlowRoISettings, *, prepared=None) -> FlowRoISettings:
     """The settings the RoI of `movie` is computed with: `settings`, or the same with
     ``flow_scale=1.0`` when the movie's first frame, prepared at `flow_scale`, shows cells too
@@ -145,12 +137,13 @@ def working_settings(movie, settings: FlowRoISettings, *, prepared=None) -> Flow
         return settings
 
     def first_frame() -> tuple[np.ndarray, np.ndarray]:
-        return prepared_first(np.asarray(movie[0]), settings)
+        return prepare_frames(np.asarray(movie[0]), settings)
 
     try:
         image = (prepared or first_frame)()[1]
     except (InputError, OSError, ValueError):
-        # frame 0 cannot be read or prepared (NaN, truncated): the flow_scale asked for; that
-        # frame's own mask reports the problem, and the other frames still preview and code
+        # frame 0 cannot be read or prepared (a Movie refuses NaN frames when read,
+        # readers.movie.check_frame; a truncated file): the flow_scale asked for; that frame's
+        # own mask reports the problem, and the other frames still preview and code
         return settings
     return settings.replace(flow_scale=1.0) if too_fine(image) else settings

@@ -49,7 +49,6 @@ from .resolution import (
     CHOSEN_SCALE,
     MovieView,
     checks_resolution,
-    prepared_first,
     view_scale,
     working_settings,
 )
@@ -328,7 +327,7 @@ class RoiExtractor:
 
         def first() -> tuple[np.ndarray, np.ndarray]:
             return self.pool.get(
-                "prepared", (0, key), lambda: prepared_first(self.frame(0), settings)
+                "prepared", (0, key), lambda: prepare_frames(self.frame(0), settings)
             )
 
         return self.pool.get(
