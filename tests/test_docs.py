@@ -65,3 +65,24 @@ def test_the_python_pages_examples_run_as_written(tmp_path, monkeypatch, capsys)
     assert (tmp_path / "tuned.flowroi" / "manifest.json").is_file()
     assert sorted(name for name, _ in namespace["plate"].wells) == ["A01", "A02"]
     assert namespace["result"].frames == 53
+
+
+def test_every_docs_page_is_in_the_site_navigation():
+    """`make docs` builds with --strict, where a page missing from mkdocs.yml's nav is an error; this
+    says so in `make test` already, with the page's name."""
+    import yaml
+
+    config = (DOCS.parent / "mkdocs.yml").read_text()
+    nav = yaml.safe_load(config[config.index("\nnav:") : config.index("\nhooks:")])["nav"]
+
+    def pages(entries):
+        for entry in entries:
+            value = next(iter(entry.values())) if isinstance(entry, dict) else entry
+            if isinstance(value, list):
+                yield from pages(value)
+            else:
+                yield value
+
+    listed = set(pages(nav))
+    on_disk = {str(p.relative_to(DOCS)) for p in DOCS.rglob("*.md")}
+    assert on_disk - listed == set(), "docs pages missing from mkdocs.yml nav"
