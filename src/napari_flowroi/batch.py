@@ -132,6 +132,12 @@ FINE_CELLS_NOTE = (
     "the cells are at the limit of what flow_scale {asked:g} resolves: the RoI was looked for "
     "at full resolution (slower; docs/magnification.md)"
 )
+#: What the summary says when the guard's estimate of the run is below the coverage target (the
+#: widget words this warning itself, with its own controls: ``readout.batch_done``).
+BELOW_TARGET_NOTE = (
+    "the RoI holds an estimated {mean} of the cell pixels (worst frame {worst}: {low}), below the "
+    "coverage target {target:.0%}: cells outside are smeared; try `flowroi tune` or --appearance-roi"
+)
 #: What the summary says when the output already held this very compression.
 ALREADY_COMPLETE_NOTE = (
     "already complete: the output holds this compression (same input and "
@@ -611,10 +617,12 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     coverage = coverage_of(manifest["frames"])
     if coverage is not None and coverage["mean"] < job.settings.coverage_target:
         notes.append(
-            f"the RoI holds an estimated {percent_below(coverage['mean'])} of the cell pixels "
-            f"(worst frame {coverage['worst_frame']}: {percent_below(coverage['min'])}), below the "
-            f"coverage target {job.settings.coverage_target:.0%}: cells outside are "
-            "smeared; try `flowroi tune` or --appearance-roi"
+            BELOW_TARGET_NOTE.format(
+                mean=percent_below(coverage["mean"]),
+                worst=coverage["worst_frame"],
+                low=percent_below(coverage["min"]),
+                target=job.settings.coverage_target,
+            )
         )
     requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(

@@ -262,7 +262,9 @@ def batch_done(
     """(message, kind) after a batch: 'info', or 'warning' when the output is not much smaller
     than the raw frames (tiny frames: the container's fixed costs dominate) or when the missed-cell
     guard's estimate of the run (``summary.cell_coverage``) is below `coverage_target` (a run
-    the user chose to compress anyway)."""
+    the user chose to compress anyway). The run's notes (``summary.notes``: already complete,
+    nothing moved, the RoI looked for at full resolution) follow, in the widget's words."""
+    from .batch import BELOW_TARGET_NOTE
     from .guard import percent_below
 
     text = (
@@ -275,13 +277,18 @@ def batch_done(
         share = percent_below(coverage["mean"]).replace("%", " %")
         checked = len(coverage["frames_checked"])
         text += f" Cells {share} inside the RoI (the guard's estimate on {checked} frames)."
-        if coverage_target is not None and coverage["mean"] < coverage_target:
-            return (
-                text + f" Warning: below the coverage target ({100 * coverage_target:g} %): "
-                "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep "
-                "them.",
-                "warning",
-            )
+    # the note on a coverage below the target is the warning below, with the widget's own advice
+    below_target = BELOW_TARGET_NOTE.split("{", 1)[0]
+    for note in getattr(summary, "notes", ()):
+        if not note.startswith(below_target):
+            text += f" Note: {plain_words(note)}."
+    if coverage is not None and coverage_target is not None and coverage["mean"] < coverage_target:
+        return (
+            text + f" Warning: below the coverage target ({100 * coverage_target:g} %): "
+            "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep "
+            "them.",
+            "warning",
+        )
     if summary.achieved_rate < 1:
         return (
             text + " Warning: the compressed stack is bigger than the raw movie: its frames "

@@ -163,3 +163,17 @@ def test_the_movie_estimate_gives_the_whole_size_and_the_worst_sampled_frame():
         [(preview(t=3), cells(psnr_cells_flowroi=31.2)), (preview(t=9), cells())],
     )
     assert "frame 3, cells 31.2 dB" in worst
+
+
+def test_the_batch_done_message_says_the_runs_notes_in_the_widgets_words():
+    from napari_flowroi.batch import BELOW_TARGET_NOTE, FINE_CELLS_NOTE
+
+    coverage = {"mean": 0.9, "min": 0.8, "worst_frame": 3, "frames_checked": [1, 3, 5]}
+    below = BELOW_TARGET_NOTE.format(mean="90%", worst=3, low="80%", target=0.97)
+    fine = FINE_CELLS_NOTE.format(asked=0.5)
+    summary = _batch(cell_coverage=coverage, notes=(fine, "nothing to gain: use --plain", below))
+    text, kind = batch_done(summary, 40, 0.97)
+    assert "Note: the cells are at the limit of what flow_scale 0.5 resolves" in text
+    assert "tick 'Plain'" in text and "--" not in text  # command-line words become controls
+    # the coverage note is the message's warning, once, with the widget's advice
+    assert kind == "warning" and "estimated" not in text and "'Suggest settings'" in text

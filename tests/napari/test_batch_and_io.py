@@ -77,6 +77,11 @@ def test_batch_compression_completes_reports_the_rate_and_reopens_lazily(
         timeout=30_000,
     )
     wait_idle(qtbot, widget)
+    # the very same run again changes nothing, and the done line says so (the run's notes)
+    widget.form.set_settings(widget.form.settings().replace(compression_rate=30))
+    compress_and_wait(qtbot, widget, output)
+    assert "Note: already complete" in widget.status.value
+    assert widget.messages[-1] == widget.status.value
 
 
 def test_cancel_halfway_stops_promptly_and_leaves_no_complete_looking_output(

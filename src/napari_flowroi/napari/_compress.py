@@ -250,6 +250,10 @@ class CompressPanel(Container):
                 f"{result.output}, one stack each with the RoI of channel {batch['channels']}, "
                 f"{kb(totals['bytes_written'])}, achieved rate {totals['achieved_rate']:.1f} : 1, "
                 f"{result.seconds:.1f} s."
+            ) + "".join(
+                f" Note: {name}: {plain_words(note)}."
+                for name, well in result.wells
+                for note in well.notes
             )
             kind = "info"
         else:
