@@ -150,10 +150,18 @@ def check_output_location(source: Any, output: Path) -> None:
     check_not_on_inputs(output, [source])
 
 
-def run_description(movie: Movie, settings: FlowRoISettings) -> dict[str, Any]:
+def run_description(
+    movie: Movie, settings: FlowRoISettings, used: FlowRoISettings | None = None
+) -> dict[str, Any]:
     """What a run is: resuming is allowed only into a folder whose run matches this exactly, and
     whose frames already coded were coded from these very pixels (:func:`check_same_pixels`).
-    The input's ``content`` hash is written into the manifest when the last frame was read."""
+    The input's ``content`` hash is written into the manifest when the last frame was read.
+    `used` are the settings the RoI is looked for with (``resolution.working_settings``); where
+    their ``flow_scale`` is not the one asked for, the run records it as ``roi_flow_scale``
+    (`flowroi info` shows it: a reader of the stack knows the RoI was found at full resolution)."""
+    found_at = {}
+    if used is not None and used.flow_scale != settings.flow_scale and settings.uses_roi:
+        found_at = {"roi_flow_scale": used.flow_scale}
     return {
         "shape": list(movie.shape),
         "dtype": str(movie.dtype),
@@ -165,6 +173,7 @@ def run_description(movie: Movie, settings: FlowRoISettings) -> dict[str, Any]:
             "physical": movie.physical,
         },
         "settings": settings.to_dict(),
+        **found_at,
     }
 
 
@@ -374,7 +383,12 @@ def _plan(
     check_fits_memory(movie, settings.plain)  # per frame: a refusal means no worker could
     check_frame_folder(movie)
     check_not_on_inputs(output, [source, extra_roi])
-    run = run_description(movie, settings)
+    known = reusable_masks(preflight, movie, settings, extra_roi)
+    # the RoI's resolution, decided here once so that every chunk looks at the same one (the
+    # check before the batch decided it already when its masks are reused)
+    handed = preflight.prepared if known is not None else {}
+    used = handed.get(("working settings", settings)) or working_settings(movie, settings)
+    run = run_description(movie, settings, used)
     if extra_roi is not None:
         run["input"]["roi_mask"] = _check_extra_roi(extra_roi, movie, settings)
     state = ContainerWriter(output).check(run, overwrite)
@@ -387,11 +401,6 @@ def _plan(
         else movie
     )  # formats.Plane opens by path
     task_extra = str(Path(extra_roi)) if isinstance(extra_roi, (str, Path)) else extra_roi
-    known = reusable_masks(preflight, movie, settings, extra_roi)
-    # the RoI's resolution, decided here once so that every chunk looks at the same one (the
-    # check before the batch decided it already when its masks are reused)
-    handed = preflight.prepared if known is not None else {}
-    used = handed.get(("working settings", settings)) or working_settings(movie, settings)
     return _Job(
         name=name or output.name,
         source=task_source,

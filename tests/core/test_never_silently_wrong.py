@@ -133,6 +133,9 @@ def _edit_manifest(stack, change):
             0,
         ),
         (lambda m: m.update(dtype="object"), "dtype", 2),
+        # the resolution the RoI was found at is a share of the frame's, like flow_scale
+        (lambda m: m.update(roi_flow_scale=float("nan")), "roi_flow_scale", 2),
+        (lambda m: m.update(roi_flow_scale="1.0"), "roi_flow_scale", 2),
     ],
 )
 def test_a_manifest_that_lies_about_the_frames_is_refused_by_every_reader(

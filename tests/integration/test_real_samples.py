@@ -84,6 +84,12 @@ def test_a_batch_codes_small_cells_at_one_resolution_in_every_chunk(tmp_path, co
     coded = coded_masks(movie)
     summary = batch.compress_movie(movie, tmp_path / "out", workers=2, chunk_frames=2)
     assert batch.FINE_CELLS_NOTE.format(asked=0.5) in summary.notes
+    # the stack says so too (`flowroi info`), beside the flow_scale its settings asked for
+    info = open_container(tmp_path / "out").summary()
+    assert info["roi_flow_scale"] == 1.0 and info["settings"]["flow_scale"] == 0.5
+    # the same run again is the same run (the recorded resolution is part of it): nothing redone
+    again = batch.compress_movie(movie, tmp_path / "out", workers=2, chunk_frames=2)
+    assert again.already_complete
     masks = roi_masks(movie)  # what `flowroi roi` exports: the same resolution, the same masks
     assert sorted(coded) == list(range(len(movie)))
     for t, mask in coded.items():

@@ -248,7 +248,8 @@ def manifest_problem(manifest: Any) -> str | None:
     """The first way `manifest` breaks the container schema, in words, or None when it is valid.
 
     Checked: the format name and version; shape (three whole numbers, frames at most MAX_FRAMES,
-    sides at most MAX_SIDE); dtype (one of DTYPES); settings (valid FlowRoISettings); input and
+    sides at most MAX_SIDE); dtype (one of DTYPES); settings (valid FlowRoISettings);
+    roi_flow_scale (when present, in (0, 1]); input and
     totals (objects); one frame record per frame, in order, each with its index, the JP2 file's
     bytes and SHA-256, raw_bytes equal to a frame's size, roi_fraction in [0, 1], mask_bytes and
     mask_sha256 together (format 1's PNG masks), cell_coverage in [0, 1], and a finite, ordered value_range exactly when
@@ -286,6 +287,9 @@ def manifest_problem(manifest: Any) -> str | None:
         FlowRoISettings.from_dict(settings)
     except (SettingsError, TypeError, ValueError, OverflowError) as exc:
         return f"settings: {_short(exc)}"
+    found_at = manifest.get("roi_flow_scale", 1.0)
+    if not (_is_int_or_float(found_at) and 0 < found_at <= 1):
+        return "roi_flow_scale must be a number in (0, 1]"
     for key in ("input", "totals", "software"):
         if not isinstance(manifest.get(key), dict):
             return f"{key} missing"

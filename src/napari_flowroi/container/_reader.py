@@ -226,7 +226,8 @@ class Container:
 
     def summary(self) -> dict:
         """What `flowroi info` prints: shape, dtype, settings, input, software, totals, mean RoI
-        fraction, the guard's cell coverage and the spread of per-frame rates."""
+        fraction, the guard's cell coverage, the spread of per-frame rates, and
+        ``roi_flow_scale`` when the RoI was looked for at another resolution than asked."""
         manifest = self.manifest
         records = manifest["frames"]
         return {
@@ -240,6 +241,12 @@ class Container:
             "mean_roi_fraction": round(sum(r["roi_fraction"] for r in records) / len(records), 4),
             "cell_coverage": coverage_of(records),
             "frame_rates": frame_rates(records),
+            # where the RoI was looked for at another resolution than settings.flow_scale asked
+            **(
+                {"roi_flow_scale": manifest["roi_flow_scale"]}
+                if "roi_flow_scale" in manifest
+                else {}
+            ),
         }
 
     def to_tiff(

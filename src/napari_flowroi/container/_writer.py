@@ -67,6 +67,8 @@ def _mismatch(earlier: Any, run: dict) -> str:
         return "an input whose pixels have changed since"
     if old.get("roi_mask") != new.get("roi_mask"):
         return "another RoI mask"
+    if earlier.get("roi_flow_scale") != run.get("roi_flow_scale"):
+        return "its RoI found at another resolution (an earlier napari-flowroi decided otherwise)"
     return "another input"
 
 
@@ -154,7 +156,10 @@ class ContainerWriter:
             return None
         if not isinstance(manifest, dict):
             return None
-        return {key: manifest.get(key) for key in ("shape", "dtype", "input", "settings")}
+        run = {key: manifest.get(key) for key in ("shape", "dtype", "input", "settings")}
+        if "roi_flow_scale" in manifest:  # part of the run where the RoI's resolution was decided
+            run["roi_flow_scale"] = manifest["roi_flow_scale"]
+        return run
 
     def begin(
         self, run: dict[str, Any], overwrite: bool = False, keep_complete: bool = False
