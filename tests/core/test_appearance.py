@@ -428,3 +428,28 @@ def test_a_background_ramp_does_not_turn_a_dark_field_frame_light():
     raw = np.clip(dark + ramp, 0, 65535).astype(np.uint16)
     low, median, high = np.percentile(raw, (0.5, 50, 99.5))
     assert (median - low) / (high - low) > DARK_FIELD  # the raw test alone would say light
+
+
+def test_a_frame_dark_only_under_its_trend_is_stretched_less_the_trend():
+    # preprocess._trend_stretch: the 256 grey levels go to the cells, not to the ramp
+    import cv2
+
+    from napari_flowroi.preprocess import _stretches
+
+    rng = np.random.default_rng(6)
+    spots = np.zeros((512, 512), np.float32)
+    where = tuple(rng.integers(16, 496, (2, 80)))
+    spots[where] = 1
+    spots = cv2.GaussianBlur(spots, (0, 0), 4) * 20000  # dim nuclei, ~200 counts high
+    dark = 1000 + spots + rng.normal(0, 5, spots.shape)
+    ramp = np.linspace(0, 8000, 512, dtype=np.float32)[None, :]
+    contrast = []
+    for frame in (dark, dark + ramp):
+        _, stabilised = _stretches(np.clip(frame, 0, 65535).astype(np.uint16))
+        image = stabilised.astype(np.float32)
+        # each spot's centre against the background 12 px to its left (the ramp rises to the
+        # right: that side is no brighter)
+        rows, cols = where
+        contrast.append(np.median(image[rows, cols] - image[rows, np.maximum(cols - 12, 0)]))
+    # 180 grey levels as filmed and now; stretched over the ramp's range they kept 9
+    assert contrast[1] > 0.8 * contrast[0] > 20
