@@ -212,11 +212,39 @@ def _standardised(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     frame = np.asarray(frame, np.float32)
     if frame.shape[::-1] != size:
         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    frame = _without_outliers(frame)
     smoothed = cv2.GaussianBlur(frame, (0, 0), CHANGE_SIGMA * CHANGE_SCALE)
     level, spread = _level(smoothed)
     smoothed -= level
     smoothed *= 1.0 / spread
     return smoothed
+
+
+#: Robust SDs (of a frame's departures from its 3x3 median) beyond which a lone pixel is a camera
+#: outlier (:func:`_without_outliers`).
+OUTLIER_Z = 10.0
+
+
+def _without_outliers(frame: np.ndarray) -> np.ndarray:
+    """`frame` (float32) with each pixel that departs from its 3x3 median by more than OUTLIER_Z
+    robust SDs of those departures replaced by that median.
+
+    Why: a hot or saturated camera pixel (or a cosmic-ray hit) is one pixel at the guard's
+    resolution, and the smoothing spread it into a blob above the change threshold wherever the
+    drift correction moved it or it came and went, outside any RoI: with 0.05 % of the pixels
+    saturated, *E. coli*'s estimate read 75-78 % where the RoI held every cell pixel, and the
+    check refused the run. A median of every pixel (tried) also lowered the change's noise, and
+    with it the threshold, so the estimate moved on the benchmark movies (*E. coli*'s check 2.02
+    -> 2.49 points off); replacing only the outliers leaves every other pixel as it was (the
+    same "remove outliers" as ImageJ's, its threshold in robust SDs instead of grey levels)."""
+    median = cv2.medianBlur(frame, 3)
+    departure = frame - median
+    level, spread = _level(departure)
+    outliers = np.abs(departure - level) > OUTLIER_Z * spread
+    if outliers.any():
+        frame = frame.copy()
+        frame[outliers] = median[outliers]
+    return frame
 
 
 def _otsu(image: np.ndarray) -> float:
