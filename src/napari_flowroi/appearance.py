@@ -291,7 +291,7 @@ def _dark_floor(prepared: np.ndarray, grid: np.ndarray) -> np.ndarray:
     clusters of nuclei lift); where the opening lies in the frame's bright class (Otsu's
     threshold of the grid), the element fitted inside an object and took it for background, so
     the frame's bright-class pixels there get the floor around the object instead (the opening
-    filled in from around, OpenCV's inpainting on the grid; the lower of the two).
+    outside the bright class filled in from around, ring by ring; the lower of the two).
 
     Why: inside a nucleus wider than the element (CHO's, ~80 px; any nucleus at a higher
     magnification) the departure from the background, the brightness and the fail-safe all read
@@ -300,17 +300,27 @@ def _dark_floor(prepared: np.ndarray, grid: np.ndarray) -> np.ndarray:
     outside the bright class, and frames whose opening stays below it, keep the opening."""
     height, width = prepared.shape
     opened = cv2.morphologyEx(grid, cv2.MORPH_OPEN, ellipse(5))
-    up = cv2.resize(opened, (width, height), interpolation=cv2.INTER_LINEAR)
+    up = cv2.resize(opened, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
     level = cv2.threshold(grid, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
-    inside = (opened > level).astype(np.uint8)
-    if not inside.any() or inside.all():  # nothing swallowed, or nothing to fill it from
-        return up.astype(np.float32)
-    floor = cv2.resize(
-        cv2.inpaint(opened, inside, 3, cv2.INPAINT_TELEA),
-        (width, height),
-        interpolation=cv2.INTER_LINEAR,
-    )
-    return np.where(prepared > level, np.minimum(up, floor), up).astype(np.float32)
+    outside = (opened <= level).astype(np.float32)
+    if outside.all() or not outside.any():  # nothing swallowed, or nothing to fill it from
+        return up
+    # filled from around, ring by ring: each cell next to known ones takes their mean (two 3x3
+    # box filters on the small grid a ring; OpenCV's inpainting, which does the same with
+    # weights, took 0.4-0.6 ms a frame)
+    fill = opened.astype(np.float32) * outside
+    known = outside.copy()
+    while True:
+        weight = cv2.boxFilter(known, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        ring = cv2.compare(weight, 0.5, cv2.CMP_GT) & cv2.compare(known, 0.5, cv2.CMP_LT)
+        if not cv2.countNonZero(ring):
+            break
+        total = cv2.boxFilter(fill, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        cv2.copyTo(total / np.maximum(weight, 1.0), ring, fill)
+        known[ring > 0] = 1
+    floor = cv2.resize(cv2.min(opened.astype(np.float32), fill), (width, height))
+    cv2.copyTo(floor, cv2.compare(prepared, level, cv2.CMP_GT), up)  # bright pixels only
+    return up
 
 
 def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
