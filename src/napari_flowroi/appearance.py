@@ -556,10 +556,11 @@ def cell_regions(
         # also behind a channel of a pixel or two (between two touching nuclei): a small closing
         # seals it before the fill
         held = lookup(confident, labels)
-        sealed = cv2.morphologyEx(held.astype(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
+        sealed = cv2.morphologyEx(held.view(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
         enclosed = fill_holes(sealed) & ~held
         if enclosed.any():
-            confident[np.unique(labels[enclosed])] = True
+            # the labels present by counting, not by np.unique's sort of every enclosed pixel
+            confident |= np.bincount(labels[enclosed], minlength=count) > 0
             confident[0] = False
             hollow = enclosed & (labels == 0)
             if hollow.any():  # background pixels enclosed: one confident region more

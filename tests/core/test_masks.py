@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from napari_flowroi.masks import drop_small, lookup, regions_with_stats
+from napari_flowroi.masks import drop_small, lookup, regions_with_stats, to_shape
 
 
 def _random_masks():
@@ -49,3 +49,15 @@ def test_lookup_is_each_labels_entry(count, dtype):
     for these in (labels, labels.astype(np.intp), labels[::2, 1::3]):  # int32, intp, a view
         found = lookup(table, these)
         assert found.dtype == table.dtype and np.array_equal(found, table[these])
+
+
+@pytest.mark.parametrize("shape", [(255, 255), (511, 511), (60, 90)])
+def test_to_shape_interpolates_and_thresholds_at_one_half(shape):
+    # an empty mask comes back empty without the resize; any other is the linear resize of its
+    # 0/255 bytes, thresholded at one half
+    for mask in _random_masks()[:7] + [np.zeros((128, 160), np.uint8)]:
+        expected = cv2.resize(mask * np.uint8(255), shape[::-1], interpolation=cv2.INTER_LINEAR)
+        for given in (mask, mask.astype(bool)):
+            found = to_shape(given, shape)
+            assert found.dtype == bool and found.shape == shape
+            assert np.array_equal(found, expected > 127)
