@@ -69,7 +69,7 @@ import numpy as np
 from ._robust import median as _median
 from ._robust import robust_stats
 from .masks import clean_mask, ellipse, fill_holes, grow, lookup, regions_with_stats
-from .reconstruction import h_maxima, watershed_basins
+from .reconstruction import h_maxima, sort_float32, watershed_basins
 from .settings import FlowRoISettings
 
 #: Window of the local contrast, in full-resolution pixels.
@@ -566,10 +566,11 @@ def cell_regions(
         # also behind a channel of a pixel or two (between two touching nuclei): a small closing
         # seals it before the fill
         held = lookup(confident, labels)
-        sealed = cv2.morphologyEx(held.astype(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
+        sealed = cv2.morphologyEx(held.view(np.uint8), cv2.MORPH_CLOSE, ellipse(HOLE_SEAL))
         enclosed = fill_holes(sealed) & ~held
         if enclosed.any():
-            confident[np.unique(labels[enclosed])] = True
+            # the labels present by counting, not by np.unique's sort of every enclosed pixel
+            confident |= np.bincount(labels[enclosed], minlength=count) > 0
             confident[0] = False
             hollow = enclosed & (labels == 0)
             if hollow.any():  # background pixels enclosed: one confident region more
@@ -750,13 +751,15 @@ def _basins(
         small = cv2.resize(small, size, interpolation=cv2.INTER_AREA)
         inside = cv2.resize(inside, size, interpolation=cv2.INTER_NEAREST)
     within = inside.view(bool)  # 0/1 bytes, also after the nearest-neighbour resize: no copy
-    maxima = h_maxima(small.astype(np.float64), height, within=within).view(bool)
+    # one sort for both: the h-maxima's ranks and the flood's levels as 16-bit ranks
+    order, ranks = sort_float32(small)
+    maxima = h_maxima(small.astype(np.float64), height, within=within, order=order).view(bool)
     count, markers = cv2.connectedComponents(maxima.astype(np.uint8), connectivity=8)
     if count <= 1:
         return count, np.zeros(brightness.shape, np.intp), np.zeros(max(count, 1), np.float32)
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
-    basins = watershed_basins(small, markers, within)
+    basins = watershed_basins(small if ranks is None else ranks, markers, within)
     if reduce:
         # labels as uint16 where they fit (OpenCV resizes and dilates them 2x faster than float32)
         up = cv2.resize(

@@ -504,22 +504,31 @@ class RoiExtractor:
             boxes = None
         if boxes is None:
             boxes = flow_boxes(regions.mask(asked), FLOW_CONTEXT)
-        other = self.prepared(partner_frame(t, len(self.movie))) if boxes else current
-        flow, measured, (dy, dx) = aligned_flow_in(
-            current,
-            other,
-            boxes,
-            s.flow_method,
-            iterations=CELLS_FLOW_ITERATIONS,
-            drift=drift,
-            aligned=aligned,
-        )
+        scale = s.flow_scale
+        if boxes:
+            other = self.prepared(partner_frame(t, len(self.movie)))
+            flow, measured, (dy, dx) = aligned_flow_in(
+                current,
+                other,
+                boxes,
+                s.flow_method,
+                iterations=CELLS_FLOW_ITERATIONS,
+                drift=drift,
+                aligned=aligned,
+            )
+            flow /= scale  # in place: the same float32 quotients as flow / scale, no new array
+            magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
+            floor = motion_floor(magnitude[measured], min_motion=s.min_motion)
+        else:
+            # nothing asked (most frames of the dark-field movies once the gate has run): the
+            # flow aligned_flow_in returns without boxes, zero, and the floor of no measured
+            # pixel, without the division, magnitude and gather over the whole frame
+            flow = np.zeros(current.shape + (2,), np.float32)
+            magnitude = np.zeros(current.shape, np.float32)
+            dy, dx = 0.0, 0.0
+            floor = float(s.min_motion)  # motion_floor of no measured pixel
         if drift is not None:
             dy, dx = drift
-        scale = s.flow_scale
-        flow = flow / scale
-        magnitude = cv2.magnitude(flow[..., 0], flow[..., 1])
-        floor = motion_floor(magnitude[measured], min_motion=s.min_motion)
         if noise is not None:
             # the higher of the boxes' floor (as without the gate) and the background sample's:
             # the sample's alone was lower and kept flow noise on E. coli's colony as motion

@@ -103,6 +103,13 @@ def test_a_still_region_is_not_asked_and_its_flow_not_measured(monkeypatch):
         motion = extractor.region_motion(2)
         asked[gate] = (motion.asked, sum(pixels), extractor.frame_mask(2).any())
     assert asked[0.0][0][1:].all() and asked[0.0][1] > 0
+    # nothing asked: the flow and its magnitude are zero at the flow resolution, in float32, as
+    # the flow in no box is (roi.py skips the division and the magnitude then)
+    shape = extractor.prepared(2).shape
+    assert motion.flow.shape == shape + (2,) and motion.magnitude.shape == shape
+    assert motion.flow.dtype == motion.magnitude.dtype == np.float32
+    assert not motion.flow.any() and not motion.magnitude.any()
+    assert motion.floor >= MOTION.min_motion
     # no region asked: the flow only in the sample of the frame that gives the drift and noise
     assert not asked[3.0][0].any() and not asked[3.0][2]  # a repeated frame moved nowhere
     sample = max(SAMPLE_SHARE * extractor.prepared(2).size, MIN_BOX_SIDE**2)  # one box at least

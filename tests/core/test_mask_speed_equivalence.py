@@ -13,7 +13,14 @@ from skimage.segmentation import watershed
 
 from napari_flowroi import appearance
 from napari_flowroi.appearance import coarse_background
-from napari_flowroi.reconstruction import _ranks, _reconstruct, h_maxima, watershed_basins
+from napari_flowroi.reconstruction import (
+    _argsort_float32,
+    _ranks,
+    _reconstruct,
+    h_maxima,
+    sort_float32,
+    watershed_basins,
+)
 
 
 def _blobs(seed: int, shape=(96, 128), count=12, plateau=False) -> np.ndarray:
@@ -112,11 +119,38 @@ def test_ranks_fit_their_type(shape, dtype):
     # the equalities above run both types: uint16 up to 2**16 ranks, float32 beyond
     image = _blobs(3, shape=shape).astype(np.float64)
     seed = image - 2.0
-    seed_rank, image_rank, values = _ranks(seed, image)
+    seed_rank, image_rank, values = _ranks(image, lambda values: values - 2.0)
     assert seed_rank.dtype == image_rank.dtype == dtype
     assert np.array_equal(values[seed_rank.astype(np.intp)], seed)
     assert np.array_equal(values[image_rank.astype(np.intp)], image)
     assert np.all(np.diff(values) >= 0)
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_ranks_of_signed_zeros_ties_and_wide_values(wide):
+    # the float32 path sorts the values' bits as integers: negative values, -0 and +0, ties and
+    # infinities must come out in numpy's order; values that are not float32 numbers take
+    # numpy's argsort
+    rng = np.random.default_rng(5)
+    pool = np.array([-np.inf, -7.5, -1.0, -0.0, 0.0, 1e-30, 0.25, 3.0, 3.0, 1e30, np.inf])
+    image = rng.choice(pool, (37, 41)) + (rng.normal(0, 1e-3, (37, 41)) if wide else 0.0)
+    seed_rank, image_rank, values = _ranks(image, lambda v: v - 1.5)
+    assert np.array_equal(values[image_rank.astype(np.intp)], image)
+    assert np.array_equal(values[seed_rank.astype(np.intp)], image - 1.5)
+    assert np.all(np.diff(values[np.isfinite(values)]) >= 0)
+    assert np.array_equal(np.sort(values), values)
+
+
+def test_argsort_float32_is_a_stable_argsort():
+    rng = np.random.default_rng(6)
+    values = rng.choice(np.float32([-np.inf, -3.5, 0.0, 2.0, 7.25, np.inf]), 4000)
+    values[::7] = rng.normal(0, 10, len(values[::7]))
+    assert np.array_equal(_argsort_float32(values), np.argsort(values, kind="stable"))
+    # -0 sorts before +0 (numpy keeps equal values in index order): still a sorting permutation
+    values[::5] = np.float32(-0.0)
+    order = _argsort_float32(values)
+    assert np.array_equal(np.sort(order), np.arange(len(values)))
+    assert np.array_equal(values[order], np.sort(values))
 
 
 def test_h_maxima_finds_domes_on_these_images():
@@ -165,6 +199,32 @@ def test_watershed_basins_equal_scikit_images_watershed(name, image, height):
             assert np.array_equal(found, expected)
 
 
+@pytest.mark.parametrize("height", [2.0, 7.0])
+@pytest.mark.parametrize("name, image", IMAGES, ids=[name for name, _ in IMAGES])
+def test_watershed_basins_on_dense_ranks_equal_those_on_the_values(name, image, height):
+    # the flood compares levels only: ranks that keep the values' order and ties (ties too on
+    # the tied images) flood the same basins as the values
+    image = image.astype(np.float32)
+    order, ranks = sort_float32(image)
+    assert np.array_equal(order, np.argsort(image.ravel(), kind="stable"))
+    assert ranks.dtype == np.uint16 and ranks.min() == 1
+    assert np.array_equal(np.unique(ranks), np.arange(1, len(np.unique(image)) + 1))
+    assert np.array_equal(
+        np.sign(np.diff(ranks.ravel()[order].astype(int))), np.sign(np.diff(image.ravel()[order]))
+    )
+    for markers, within in _markers_and_masks(image, height):
+        assert np.array_equal(
+            watershed_basins(ranks, markers, within), watershed_basins(image, markers, within)
+        )
+
+
+def test_sort_float32_gives_no_16_bit_ranks_beyond_65535_values():
+    image = np.arange(70000, dtype=np.float32).reshape(280, 250)[::-1]
+    order, ranks = sort_float32(image)
+    assert ranks is None
+    assert np.array_equal(image.ravel()[order], np.sort(image.ravel()))
+
+
 def test_watershed_basins_split_touching_domes_at_the_valley():
     # not vacuous: two domes joined by a saddle, each flooding its own side; a pixel no marker
     # reaches within the mask stays 0
@@ -195,19 +255,30 @@ def test_the_dark_field_rules_basins_equal_scikit_images_on_every_sample_frame(s
 
     frames = tifffile.imread(Path(appearance.__file__).parent / "sample_data" / sample)
     compared = []
+    sorted_images = []  # the reduced brightness each flood's 16-bit ranks were made of
+    real_sort = appearance.sort_float32
+
+    def recording(image):
+        sorted_images.append(image)
+        return real_sort(image)
 
     def checked(image, markers, within):
         found = watershed_basins(image, markers, within)
-        assert np.array_equal(found, watershed(-image, markers, mask=within))
-        compared.append(int((found > 0).sum()))
+        values = sorted_images[-1]
+        if image.dtype == np.uint16:  # flooded on the ranks: the basins of the values
+            assert np.array_equal(found, watershed_basins(values, markers, within))
+        assert np.array_equal(found, watershed(-values, markers, mask=within))
+        compared.append((int((found > 0).sum()), image.dtype == np.uint16))
         return found
 
+    monkeypatch.setattr(appearance, "sort_float32", recording)
     monkeypatch.setattr(appearance, "watershed_basins", checked)
     extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
     for t in range(len(frames)):
         assert extractor.dark_field(t)
         extractor.regions(t)
-    assert len(compared) == len(frames) and min(compared) > 0
+    assert len(compared) == len(frames) and min(flooded for flooded, _ in compared) > 0
+    assert all(on_ranks for _, on_ranks in compared)  # the 16-bit path was the one checked
 
 
 def _integer_frames():

@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from napari_flowroi.masks import drop_small, lookup, regions_with_stats
+from napari_flowroi.masks import drop_small, lookup, regions_with_stats, to_shape
 
 
 def _random_masks():
@@ -49,3 +49,33 @@ def test_lookup_is_each_labels_entry(count, dtype):
     for these in (labels, labels.astype(np.intp), labels[::2, 1::3]):  # int32, intp, a view
         found = lookup(table, these)
         assert found.dtype == table.dtype and np.array_equal(found, table[these])
+
+
+@pytest.mark.parametrize("shape", [(255, 255), (511, 511), (60, 90), (256, 320), (240, 300)])
+def test_to_shape_interpolates_and_thresholds_at_one_half(shape):
+    # an empty mask comes back empty without the resize; any other is the linear resize of its
+    # 0/255 bytes, thresholded at one half
+    for mask in _random_masks()[:7] + [np.zeros((128, 160), np.uint8)]:
+        expected = cv2.resize(mask * np.uint8(255), shape[::-1], interpolation=cv2.INTER_LINEAR)
+        for given in (mask, mask.astype(bool)):
+            found = to_shape(given, shape)
+            assert found.dtype == bool and found.shape == shape
+            assert np.array_equal(found, expected > 127)
+
+
+def test_to_shape_at_twice_the_size_is_the_linear_resize_thresholded():
+    # the repeated-pixel path (exactly 2x) against OpenCV's linear resize on masks of every
+    # density and size, odd ones and single rows or columns included
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        rows, cols = (int(n) for n in rng.integers(1, 90, 2))
+        mask = rng.random((rows, cols)) < rng.random()
+        if trial % 4 == 0:  # smooth regions as well as speckle
+            mask = cv2.GaussianBlur(rng.normal(0, 1, (rows, cols)), (0, 0), 2) > 0.1
+        expected = cv2.resize(
+            mask.astype(np.uint8) * np.uint8(255),
+            (2 * cols, 2 * rows),
+            interpolation=cv2.INTER_LINEAR,
+        )
+        found = to_shape(mask, (2 * rows, 2 * cols))
+        assert found.dtype == bool and np.array_equal(found, expected > 127)
