@@ -705,10 +705,23 @@ def main(argv: list[str] | None = None) -> int:
         return _run(argv)
 
 
+#: What Ctrl-C leaves, per command: only `compress` records its progress and resumes; `roi`,
+#: `decompress` and `tune --save` write through a temporary file a failure removes, and a rerun
+#: starts again; `info` and `verify` write nothing.
+_INTERRUPTED = {
+    "compress": "rerun the same command to resume.",
+    "decompress": "nothing was written; rerun the same command to start again.",
+    "roi": "nothing was written; rerun the same command to start again.",
+    "tune": "nothing was written; rerun the same command to start again.",
+}
+
+
 def _run(argv: list[str] | None) -> int:
     parser = build_parser()
+    command = None
     try:
         args = parser.parse_args(argv)
+        command = args.command
         handler = {
             "compress": _compress,
             "decompress": _decompress,
@@ -741,7 +754,8 @@ def _run(argv: list[str] | None) -> int:
         )
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")
+        after = _INTERRUPTED.get(command, "nothing was changed.")
+        sys.stderr.write(f"\nflowroi: interrupted; {after}\n")
         return 130
 
 

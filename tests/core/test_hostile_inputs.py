@@ -549,6 +549,41 @@ def test_ctrl_c_in_compress_is_one_line_exit_130_and_a_rerun_finishes(
     assert_output_verifies_and_decodes(capsys, output, FRAMES.shape, np.uint8, tmp_path)
 
 
+@pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
+def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
+    command, tmp_path, capsys, monkeypatch
+):
+    """Only `compress` resumes: Ctrl-C in `roi`, `decompress` or `tune --save` must not promise
+    a resume (a rerun starts again), and must leave nothing behind."""
+    import napari_flowroi.cli as cli_module
+
+    movie = _movie(tmp_path)
+    if command == "decompress":
+        status, err, _ = cli(
+            capsys, "compress", movie, tmp_path / "c.flowroi", "--quiet", "--force"
+        )
+        assert status == 0, err
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = {
+        "roi": ["roi", movie, out / "roi.tif"],
+        "decompress": ["decompress", tmp_path / "c.flowroi", out / "d.tif"],
+        "tune": ["tune", movie, "--save", out / "preset.json"],
+    }[command]
+    calls = []
+
+    def interrupted(self, done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module._StderrProgress, "__call__", interrupted)
+    status, err, stdout = cli(capsys, *argv)
+    assert status == 130 and len(err) == 1, err
+    assert "resume" not in err[0] and "nothing was written" in err[0], err
+    assert stdout == "" and list(out.iterdir()) == []
+
+
 def test_cancelled_roi_masks_and_decompress_write_nothing(stack, tmp_path):
     from napari_flowroi.batch import write_roi_masks
     from napari_flowroi.container import decompress
