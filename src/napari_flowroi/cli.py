@@ -250,7 +250,7 @@ def _roi(args) -> int:
     check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")
     movie = open_movie(args.input)
     check_fits_memory(movie, plain=False)
-    extra = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    extra = open_movie(args.roi_mask, masks=True) if args.roi_mask is not None else None
     share = write_roi_masks(
         movie,
         args.output,
@@ -405,8 +405,9 @@ def _compress(args) -> int:
         verdict = _preflight(wells or inputs, settings, args)
         if wells is None:
             summary = compress_movie(
-                inputs[0], output, settings, extra_roi=args.roi_mask, preflight=verdict, **options
-            )
+                inputs[0], output, settings, extra_roi=_mask_file(args, output), preflight=verdict,
+                **options,
+            )  # fmt: skip
         else:
             plate = inputs[0] if len(inputs) == 1 else wells  # a plate folder is an input too
             summary = compress_movies(plate, output, settings, **options)
@@ -428,6 +429,19 @@ def _compress(args) -> int:
     return EXIT_OK
 
 
+def _mask_file(args, output: Path):
+    """--roi-mask for compress_movie: read as masks or labels of any integer or bool pixel type
+    (readers.MaskFile; the path itself would be opened as a movie to compress, which refuses
+    bool and int32 labels), after the output-on-input check the path would have had."""
+    if args.roi_mask is None:
+        return None
+    from .outputs import check_not_on_inputs
+    from .readers import MaskFile
+
+    check_not_on_inputs(output, [args.roi_mask])
+    return MaskFile(args.roi_mask)
+
+
 def _preflight(movies, settings: FlowRoISettings, args):
     """The missed-cell guard before anything is coded, the same check the widget makes
     (jobs.check_coverage, guard.preflight): on five frames of each movie, the share of the
@@ -441,7 +455,7 @@ def _preflight(movies, settings: FlowRoISettings, args):
 
     if not settings.uses_roi or args.force:
         return None
-    extra_roi = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    extra_roi = open_movie(args.roi_mask, masks=True) if args.roi_mask is not None else None
     verdict = None
     for source in movies:
         movie = open_movie(source)

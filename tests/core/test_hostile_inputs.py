@@ -343,8 +343,8 @@ def test_roi_masks_cut_off_by_a_full_disk_leave_no_file(tmp_path, capsys, monkey
         (np.ones((3, 32, 40), np.uint8), r"shape \(3, 32, 40\), the movie \(4, 32, 40\)"),
         (np.ones((6, 32, 40), np.uint8), r"shape \(6, 32, 40\), the movie \(4, 32, 40\)"),
         (np.ones((32, 40), np.uint8), r"shape \(1, 32, 40\)"),
-        (np.ones((4, 32, 40), bool), r"binary"),
-        (np.ones((4, 32, 40), np.int32), r"pixel type int32"),
+        (np.ones((4, 30, 40), bool), r"shape \(4, 30, 40\), the movie \(4, 32, 40\)"),
+        (np.ones((3, 32, 40), np.int32), r"shape \(3, 32, 40\), the movie \(4, 32, 40\)"),
     ],
     ids=["other size", "fewer frames", "more frames", "one 2-D mask", "bool", "int32"],
 )
@@ -379,6 +379,52 @@ def test_a_float_roi_mask_of_the_right_shape_is_protected(tmp_path, capsys):
     )
     assert status == 0, err
     assert (tifffile.imread(tmp_path / "roi.tif") == 255).all()
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int32, np.uint32, np.int64])
+def test_bool_and_integer_label_roi_masks_are_protected(tmp_path, capsys, dtype):
+    """Masks saved from numpy (bool) and labels as segmentation tools write them (StarDist int32,
+    scikit-image int64, uint32) were refused as movies to compress ("a binary movie ... would
+    blur it", "pixel type int32; FlowRoI compresses uint8, uint16 and float movies")."""
+    import pickle
+
+    from napari_flowroi.container import open_container
+
+    source = _movie(tmp_path)
+    mask = np.zeros(FRAMES.shape, dtype)
+    mask[:, :, :20] = True if dtype is bool else 70000  # above uint16: a label, not a grey level
+    masks = write_tiff(tmp_path, "mask.tif", mask)
+    status, err, _ = cli(
+        capsys, "roi", source, tmp_path / "roi.tif", "--quiet", "--roi-mask", masks
+    )
+    assert status == 0, err
+    assert (tifffile.imread(tmp_path / "roi.tif")[:, :, :20] == 255).all()
+    output = tmp_path / "out.flowroi"
+    status, err, out = cli(capsys, "compress", source, output, "--quiet", "--roi-mask", masks)
+    assert status == 0, err
+    stack = open_container(output)
+    assert stack.manifest["input"]["roi_mask"] == str(masks)
+    assert all(stack.read_mask(t)[:, :20].all() for t in range(len(FRAMES)))
+    # dask workers get the mask file by path and open it themselves
+    from napari_flowroi.readers import MaskFile
+
+    moved = pickle.loads(pickle.dumps(MaskFile(masks)))
+    assert moved.shape == FRAMES.shape and (moved[1] != 0).sum() == 20 * FRAMES.shape[1]
+
+
+def test_a_roi_mask_inside_the_output_is_refused_before_anything_is_written(tmp_path, capsys):
+    """compress gets the mask as a readers.MaskFile, not a path: the output-on-input check the
+    path had in compress_movie is made by the command line."""
+    source = _movie(tmp_path)
+    output = tmp_path / "out.flowroi"
+    output.mkdir()
+    masks = write_tiff(output, "mask.tif", np.ones(FRAMES.shape, bool))
+    before = files_under(tmp_path)
+    status, err, _ = cli(
+        capsys, "compress", source, output, "--quiet", "--overwrite", "--roi-mask", masks
+    )
+    assert_one_line_error(status, err, r"holds the input")
+    assert files_under(tmp_path) == before
 
 
 @pytest.mark.parametrize(

@@ -118,7 +118,8 @@ def read_frame_file(path: Path) -> np.ndarray:
         raise _unreadable(path, exc) from exc
 
 
-def open_frame_folder(folder: Path) -> Movie:
+def open_frame_folder(folder: Path, masks: bool = False) -> Movie:
+    """A folder of numbered frames; `masks`: the user's masks or labels (movie.check_dtype)."""
     files = list_frame_files(folder)
     broken = [
         p for p in folder.iterdir() if _named_like_a_frame(p) and p.is_symlink() and not p.exists()
@@ -140,7 +141,7 @@ def open_frame_folder(folder: Path) -> Movie:
             "Convert them to one channel first."
         )
     check_axes((len(files),) + first.shape, str(folder))
-    dtype = check_dtype(first.dtype, str(folder))
+    dtype = check_dtype(first.dtype, str(folder), masks=masks)
     return Movie(
         shape=(len(files),) + first.shape,
         dtype=dtype,

@@ -20,7 +20,9 @@ from .movie import Movie, check_axes, check_dtype
 from .units import decode_escapes
 
 
-def open_tiff(path: Path) -> Movie:
+def open_tiff(path: Path, masks: bool = False) -> Movie:
+    """A (T, Y, X) TIFF stack; `masks`: the user's masks or labels, of any integer or bool pixel
+    type (movie.check_dtype)."""
     import tifffile
 
     try:
@@ -81,7 +83,7 @@ def open_tiff(path: Path) -> Movie:
     if len(shape) == 3 and axes[0] == "Z" and "T" not in axes:
         pass  # a stack saved without time metadata: take the first axis as time
     check_axes(shape, str(path))
-    dtype = check_dtype(dtype, str(path))
+    dtype = check_dtype(dtype, str(path), masks=masks)
     n_frames = shape[0]
     per_page = page_count == n_frames
 
