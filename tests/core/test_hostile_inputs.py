@@ -333,6 +333,29 @@ def test_roi_masks_cut_off_by_a_full_disk_leave_no_file(tmp_path, capsys, monkey
     assert status == 0 and tifffile.imread(tmp_path / "roi.tif").shape == FRAMES.shape
 
 
+@pytest.mark.parametrize("frames", [3, 4])
+def test_a_three_or_four_frame_cut_saved_by_tifffile_says_how_to_save_it_as_frames(
+    tmp_path, capsys, frames
+):
+    """tifffile.imwrite(path, movie[:3]) stores one RGB image with separate planes (its default
+    for a (3, Y, X) array): the refusal said to save one channel, which a user holding three
+    frames cannot act on."""
+    import warnings
+
+    movie = np.concatenate([FRAMES, FRAMES])[:frames]
+    path = tmp_path / "cut.tif"
+    with warnings.catch_warnings():  # tifffile's own notice that it stores such data as RGB
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tifffile.imwrite(path, movie)
+    status, err, _ = cli(capsys, "compress", path, tmp_path / "out", "--quiet")
+    assert_one_line_error(status, err, rf"{frames} frames.*photometric='minisblack'")
+    assert not (tmp_path / "out").exists()
+    rgb = write_tiff(tmp_path, "rgb.tif", np.stack([FRAMES] * 3, -1), photometric="rgb")
+    status, err, _ = cli(capsys, "compress", rgb, tmp_path / "out", "--quiet")
+    assert_one_line_error(status, err, r"RGB\(A\)")
+    assert "photometric" not in err[0]  # real colour frames: only the advice to keep a channel
+
+
 # --- RoI masks, presets, settings -------------------------------------------------------------------
 
 

@@ -71,9 +71,19 @@ def open_tiff(path: Path, masks: bool = False) -> Movie:
     if len(shape) == 2:  # a single image: a one-frame movie
         shape, axes = (1,) + shape, "I" + axes
     if "S" in axes:
+        # tifffile.imwrite saves a (3, Y, X) or (4, Y, X) array as one RGB(A) image with
+        # separate planes unless told otherwise: a movie cut to 3 or 4 frames and saved so
+        # reads as colour, and the advice to save one channel misled
+        frames = (
+            f" If it holds {shape[0]} frames of a grey-level movie (tifffile saves a "
+            f"({shape[0]}, Y, X) array as RGB(A) unless given photometric='minisblack'), save it "
+            "again with photometric='minisblack'."
+            if axes == "SYX" and shape[0] in (3, 4)
+            else ""
+        )
         raise InputError(
             f"{path} holds RGB(A) images (axes {axes}, shape {shape}); FlowRoI "
-            "compresses grey-level movies. Save one channel as a (T, Y, X) stack."
+            f"compresses grey-level movies. Save one channel as a (T, Y, X) stack.{frames}"
         )
     if len(shape) == 3 and axes[0] not in "TZQI":
         raise InputError(
