@@ -526,6 +526,15 @@ def _tune(args) -> int:
         _save_preset(suggestion.settings, args.save, [args.input, args.preset])
     if not args.quiet:
         sys.stderr.write(f"flowroi: {suggestion.summary()}\n")
+    elif suggestion.compress_refuses:  # what `compress --preset` will answer, said even so
+        from .guard import percent_below
+
+        sys.stderr.write(
+            f"flowroi: warning: compress's missed-cell check estimates "
+            f"{percent_below(suggestion.compress_check)} of the cells in the suggested RoI, below "
+            f"its {100 * suggestion.settings.coverage_target:g}% target: it refuses these "
+            "settings unless given --force or a lower --coverage-target\n"
+        )
     print(_json(suggestion.as_dict(), indent=2))
     return EXIT_OK
 
