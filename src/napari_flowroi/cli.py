@@ -411,6 +411,7 @@ def _compress(args) -> int:
         else:
             plate = inputs[0] if len(inputs) == 1 else wells  # a plate folder is an input too
             summary = compress_movies(plate, output, settings, **options)
+    _refuse_damaged_reruns(summary)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [
             f"flowroi: note: {name}: {note}" for name, well in summary.wells for note in well.notes
@@ -440,6 +441,34 @@ def _mask_file(args, output: Path):
 
     check_not_on_inputs(output, [args.roi_mask])
     return MaskFile(args.roi_mask)
+
+
+def _refuse_damaged_reruns(summary) -> None:
+    """A rerun onto a finished stack is 'already complete' from its manifest alone (batch); a
+    stack whose frame files went missing or were cut since would then be reported complete with
+    exit 0 while `verify` fails it. A stat per frame (Container.unsound_frames, what `info`
+    warns about) finds those: refuse with one line naming them and how to recompress."""
+    from .container import open_container
+    from .errors import OutputError
+
+    runs = [well for _, well in summary.wells] if hasattr(summary, "wells") else [summary]
+    damaged = []
+    for run in runs:
+        if not run.already_complete:
+            continue
+        unsound = open_container(run.output).unsound_frames()
+        if unsound:
+            shown = ", ".join(map(str, unsound[:5])) + (", ..." if len(unsound) > 5 else "")
+            damaged.append(
+                f"{run.output} has {len(unsound)} of {run.frames} frame files missing or of "
+                f"the wrong size (frame {shown})"
+            )
+    if damaged:
+        raise OutputError(
+            "The output already holds this compression, so nothing was redone, but "
+            f"{'; '.join(damaged)}. Pass --overwrite to compress it again (`flowroi verify` "
+            "lists every damaged frame)."
+        )
 
 
 def _preflight(movies, settings: FlowRoISettings, args):

@@ -618,6 +618,31 @@ def test_ctrl_c_in_compress_is_one_line_exit_130_and_a_rerun_finishes(
     assert_output_verifies_and_decodes(capsys, output, FRAMES.shape, np.uint8, tmp_path)
 
 
+def test_a_rerun_onto_a_finished_stack_with_damaged_frame_files_is_refused_not_complete(
+    tmp_path, capsys
+):
+    """The rerun read 'already complete' from the manifest alone: exit 0 and
+    `already_complete: true` over a stack whose frame files were missing or cut, which `verify`
+    then failed. It is refused in one line naming them; --overwrite compresses it again."""
+    movie = _movie(tmp_path)
+    output = tmp_path / "out.flowroi"
+    status, err, _ = cli(capsys, "compress", movie, output, "--quiet", "--force")
+    assert status == 0, err
+    status, err, out = cli(capsys, "compress", movie, output, "--quiet", "--force")
+    assert status == 0 and json.loads(out)["already_complete"], err  # intact: a quiet success
+    (output / "frames" / "frame_000001.jp2").unlink()
+    cut = output / "frames" / "frame_000002.jp2"
+    cut.write_bytes(cut.read_bytes()[:100])
+    status, err, out = cli(capsys, "compress", movie, output, "--quiet", "--force")
+    assert_one_line_error(
+        status, err, r"2 of 4 frame files missing or of the wrong size \(frame 1, 2\).*--overwrite"
+    )
+    assert out == ""
+    status, err, _ = cli(capsys, "compress", movie, output, "--quiet", "--force", "--overwrite")
+    assert status == 0, err
+    assert_output_verifies_and_decodes(capsys, output, FRAMES.shape, np.uint8, tmp_path)
+
+
 @pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
 def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
     command, tmp_path, capsys, monkeypatch
