@@ -612,6 +612,8 @@ def _decompress(args) -> int:
         progress=_StderrProgress("decompressing", not args.quiet),
     )
     first = written["series"][0]
+    if len(written["series"]) > 1:
+        _add_series_dtypes(args.output, written["series"])
     print(
         json.dumps(
             {
@@ -624,6 +626,17 @@ def _decompress(args) -> int:
         )
     )
     return EXIT_OK
+
+
+def _add_series_dtypes(output: Path, series: list[dict]) -> None:
+    """Each series' pixel type, read back from the TIFF's headers: wells of a plate may differ
+    (uint8, uint16, float32 in one file), and the one `dtype` printed is the first series'
+    (container.decompress gives only that one)."""
+    import tifffile
+
+    with tifffile.TiffFile(output) as tif:
+        for entry, stored in zip(series, tif.series, strict=False):
+            entry["dtype"] = str(stored.dtype)
 
 
 #: What `flowroi info FOLDER` prints of each stack (one JSON line each); `flowroi info STACK`

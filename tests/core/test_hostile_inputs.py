@@ -643,6 +643,26 @@ def test_a_rerun_onto_a_finished_stack_with_damaged_frame_files_is_refused_not_c
     assert_output_verifies_and_decodes(capsys, output, FRAMES.shape, np.uint8, tmp_path)
 
 
+def test_decompressing_a_plate_of_mixed_pixel_types_names_each_series_type(tmp_path, capsys):
+    """Wells of uint8 and uint16 decompress into one TIFF with a series each; the line printed one
+    `dtype` (the first's) and series without theirs, so A02 read as uint8."""
+    a01 = write_tiff(tmp_path, "A01.tif", FRAMES)
+    a02 = write_tiff(tmp_path, "A02.tif", FRAMES.astype(np.uint16) * 257)
+    plate = tmp_path / "plate"
+    status, err, _ = cli(capsys, "compress", a01, a02, plate, "--quiet", "--force")
+    assert status == 0, err
+    status, err, out = cli(capsys, "decompress", plate, tmp_path / "plate.tif", "--quiet")
+    assert status == 0, err
+    printed = json.loads(out)
+    assert [(s["name"], s["dtype"]) for s in printed["series"]] == [
+        ("A01.flowroi", "uint8"),
+        ("A02.flowroi", "uint16"),
+    ]
+    assert printed["dtype"] == "uint8"  # the first series', as documented
+    with tifffile.TiffFile(tmp_path / "plate.tif") as tif:
+        assert [str(s.dtype) for s in tif.series] == ["uint8", "uint16"]
+
+
 @pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
 def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
     command, tmp_path, capsys, monkeypatch
