@@ -663,6 +663,21 @@ def test_decompressing_a_plate_of_mixed_pixel_types_names_each_series_type(tmp_p
         assert [str(s.dtype) for s in tif.series] == ["uint8", "uint16"]
 
 
+@pytest.mark.parametrize("command", ["tune", "roi"])
+def test_a_plate_folder_given_to_tune_or_roi_says_to_give_one_movie(tmp_path, capsys, command):
+    """A folder of TIFF stacks (a plate) read as a folder of frames ended in 'has shape
+    (2, 4, 32, 40) ... Split channels or z-planes into separate movies first'."""
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    for well in ("A01", "A02"):
+        write_tiff(plate, f"{well}.tif", FRAMES)
+    args = [plate] if command == "tune" else [plate, tmp_path / "roi.tif"]
+    status, err, _ = cli(capsys, command, *args, "--quiet")
+    assert_one_line_error(status, err, r"holds stacks, not single frames.*plate.*A01\.tif")
+    assert "Split channels" not in err[0]
+    assert not (tmp_path / "roi.tif").exists()
+
+
 @pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
 def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
     command, tmp_path, capsys, monkeypatch

@@ -140,6 +140,14 @@ def open_frame_folder(folder: Path, masks: bool = False) -> Movie:
             f"Frames in {folder} are RGB(A); FlowRoI compresses grey-level movies. "
             "Convert them to one channel first."
         )
+    if first.ndim == 3:
+        # each file a stack: a folder of movies (a plate, which `flowroi compress` takes whole);
+        # `tune` and `roi` reach here, and check_axes' advice to split channels or z-planes misled
+        raise InputError(
+            f"{folder} holds stacks, not single frames ({files[0].name} holds {first.shape[0]} "
+            "images): a folder of movies is a plate, which `flowroi compress` takes whole; "
+            f"give one of its movies here (e.g. {files[0]})."
+        )
     check_axes((len(files),) + first.shape, str(folder))
     dtype = check_dtype(first.dtype, str(folder), masks=masks)
     return Movie(
