@@ -272,6 +272,21 @@ def test_a_selection_on_a_cut_off_tiff_is_one_line(tmp_path, two_channels, capsy
     assert not (tmp_path / "o").exists()
 
 
+def test_open_movie_picks_one_plane_of_a_file_in_python(ome_plate, two_channels):
+    """docs/python.md's `suggest_settings(open_movie("movie.ome.tif"), ...)` on a file with
+    channels was refused with only the command line's --scene/--channel/--z to pick one: the
+    public open_movie had no way to."""
+    from napari_flowroi import open_movie
+    from napari_flowroi.errors import InputError
+
+    with pytest.raises(InputError, match=r"open_movie\(path, scene=, channel=, z=\)"):
+        open_movie(ome_plate)
+    movie = open_movie(ome_plate, scene="A02", channel="GFP")
+    assert movie.shape == (T, Y, X)
+    expected = np.roll(two_channels, 9, axis=-1)[:, 1]
+    assert all(np.array_equal(movie[t], expected[t]) for t in range(T))
+
+
 def test_ome_zarr_z_planes_are_coded_per_plane_or_one_named_plane(tmp_path, ome_zarr, capsys):
     path, data = ome_zarr
     assert formats.claims(path)

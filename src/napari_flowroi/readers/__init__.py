@@ -64,7 +64,14 @@ __all__ = [
 ]
 
 
-def open_movie(source: Any, masks: bool = False) -> Movie:
+def open_movie(
+    source: Any,
+    masks: bool = False,
+    *,
+    scene: str | int | None = None,
+    channel: str | int | None = None,
+    z: int | None = None,
+) -> Movie:
     """Open a movie to compress, read one frame at a time.
 
     Parameters
@@ -76,6 +83,10 @@ def open_movie(source: Any, masks: bool = False) -> Movie:
     masks : bool
         `source` is the user's masks or labels (``--roi-mask``), not a movie: bool and every
         integer pixel type are read as they are (only non-zero counts).
+    scene, channel, z : optional
+        One plane of a microscopy file with several (names or indices, as ``flowroi
+        compress --scene/--channel/--z``); a file with several and none named is refused with
+        the list of what it holds. Given for another input, they are refused.
 
     Returns
     -------
@@ -97,8 +108,9 @@ def open_movie(source: Any, masks: bool = False) -> Movie:
             raise InputError(f"Input {path} does not exist. Check the path.")
         from .formats import claims, open_selected
 
-        if claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: through bioio
-            return open_selected(path)
+        picked = scene is not None or channel is not None or z is not None
+        if picked or claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: bioio
+            return open_selected(path, scene=scene, channel=channel, z=z)
         if path.is_dir():
             if (path / "manifest.json").is_file() and (path / "frames").is_dir():
                 raise InputError(

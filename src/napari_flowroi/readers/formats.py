@@ -736,7 +736,8 @@ def open_selected(
             shape = tuple(info.sizes.values())
             raise InputError(
                 f"{path} holds {' and '.join(several)} (axes TCZYX {shape}); "
-                "`flowroi compress` codes them all into one output folder, or pick "
-                "one with --scene/--channel/--z."
+                "`flowroi compress` (compress_file in Python) codes them all into one output "
+                "folder, or pick one with --scene/--channel/--z (open_movie(path, scene=, "
+                "channel=, z=) in Python)."
             )
     return open_plane(Plane(str(path), s, c, zz), info)
