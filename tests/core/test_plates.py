@@ -57,6 +57,33 @@ def test_a_plate_output_inside_the_plate_folder_is_refused(tmp_path, small_movie
     assert len(compress_movies(plate, tmp_path / "beside", PLAIN).wells) == 2
 
 
+@pytest.mark.parametrize("extra", ["folder of frames", "png"])
+def test_a_plate_folder_with_a_well_in_another_form_is_refused_not_skipped(
+    tmp_path, small_movie, extra
+):
+    """A plate folder of TIFF stacks with a well kept as a folder of frames compressed the stacks
+    only, the folder's well skipped without a word; with an image that is not a stack beside them
+    the folder was read as one movie of frames and refused as 'holding stacks'."""
+    import cv2
+
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    write_tiff(plate, "A1.tif", small_movie)
+    write_tiff(plate, "A2.tif", small_movie)
+    if extra == "png":
+        cv2.imwrite(str(plate / "overview.png"), small_movie[0])
+        named = "overview.png"
+    else:
+        (plate / "B1").mkdir()
+        for t, frame in enumerate(small_movie):
+            write_tiff(plate / "B1", f"t{t}.tif", frame)
+        named = "B1/"
+    with pytest.raises(InputError, match=f"also {named}.*give the wells as inputs"):
+        compress_movies(plate, tmp_path / "out", PLAIN)
+    assert main(["compress", str(plate), str(tmp_path / "out"), "--plain", "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_plate_output_that_is_a_file_or_a_link_is_refused(tmp_path, small_movie):
     wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
     (tmp_path / "file").write_text("not a folder")

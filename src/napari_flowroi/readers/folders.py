@@ -182,11 +182,6 @@ def list_wells(folder: str | Path) -> list[Path] | None:
     if not folder.is_dir() or (folder / "manifest.json").is_file():
         return None  # a compressed stack: open_movie says what to do
     files = list_frame_files(folder)
-    if files:
-        tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
-        if tiffs and len(tiffs) == len(files) and frames_in(tiffs[0]) > 1:
-            return tiffs
-        return None
     subfolders = sorted(
         (
             p
@@ -195,6 +190,23 @@ def list_wells(folder: str | Path) -> list[Path] | None:
         ),
         key=frame_sort_key,
     )
+    if files:
+        tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
+        if not tiffs or frames_in(tiffs[0]) <= 1:
+            return None  # a folder of frames
+        # movie files: a plate. A well kept as a folder of frames beside them, or an image
+        # that is not a TIFF stack, was skipped without a word (or the folder was read as
+        # frames and refused as 'holding stacks'): say what is there instead
+        others = [f.name for f in files if f.suffix.lower() not in TIFF_SUFFIXES]
+        others += [f"{p.name}/" for p in subfolders]
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise InputError(
+                f"{folder} holds movie files ({tiffs[0].name}, ...) and also {shown}, which "
+                "would not be compressed as wells of this plate. Move those out, or give the "
+                "wells as inputs (flowroi compress WELL1 WELL2 ... OUTPUT_DIR)."
+            )
+        return tiffs
     return subfolders or None
 
 
