@@ -84,6 +84,24 @@ def test_a_plate_folder_with_a_well_in_another_form_is_refused_not_skipped(
     assert not (tmp_path / "out").exists()
 
 
+def test_a_plate_of_subfolders_each_holding_one_stack_is_compressed_well_by_well(
+    tmp_path, small_movie
+):
+    """docs/cluster.md: a plate folder holds subfolders of frames or stacks. A subfolder with one
+    TIFF stack (a position's folder as microscopes export it) was read as a folder of frames and
+    refused ('has shape (1, 5, 96, 112) ... Split channels or z-planes')."""
+    from napari_flowroi.container import open_container
+
+    plate = tmp_path / "plate"
+    for well in ("W1", "W2"):
+        (plate / well).mkdir(parents=True)
+        write_tiff(plate / well, "movie.tif", small_movie)
+    summary = compress_movies(plate, tmp_path / "out", PLAIN)
+    assert [name for name, _ in summary.wells] == ["W1", "W2"]
+    stack = open_container(tmp_path / "out" / "W2.flowroi")
+    assert stack.shape == small_movie.shape
+
+
 def test_a_plate_output_that_is_a_file_or_a_link_is_refused(tmp_path, small_movie):
     wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
     (tmp_path / "file").write_text("not a folder")

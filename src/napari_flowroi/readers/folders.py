@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from .movie import TIFF_SUFFIXES, Movie, check_axes, check_dtype
-from .tiff import frames_in, one_line, tifffile_complaints
+from .tiff import frames_in, one_line, open_tiff, tifffile_complaints
 
 FRAME_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -134,6 +134,10 @@ def open_frame_folder(folder: Path, masks: bool = False) -> Movie:
             f"Folder {folder} holds no frames (.png, .tif or .tiff). "
             "Give a folder of numbered frames or a TIFF stack."
         )
+    if len(files) == 1 and files[0].suffix.lower() in TIFF_SUFFIXES and frames_in(files[0]) > 1:
+        # a folder holding one movie file, as microscopes export a position or a well: that
+        # movie (a plate of such folders is documented, docs/cluster.md, and was refused)
+        return open_tiff(files[0], masks=masks)
     first = read_frame_file(files[0])
     if first.ndim == 3 and first.shape[-1] in (3, 4):
         raise InputError(
