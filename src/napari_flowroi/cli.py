@@ -242,10 +242,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _roi(args) -> int:
     """`flowroi roi MOVIE OUT.tif`: the masks compress would code, as a TIFF."""
     from .batch import write_roi_masks
-    from .outputs import check_file_output, check_not_on_inputs
+    from .outputs import check_file_output, check_not_on_inputs, check_tiff_name
     from .readers import check_fits_memory, open_movie
 
     settings = settings_from_args(args)
+    check_tiff_name(args.output, what="the RoI masks")
     check_not_on_inputs(args.output, [args.input, args.roi_mask, args.preset], what="mask TIFF")
     check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")
     movie = open_movie(args.input)
@@ -602,6 +603,9 @@ def _verify(args) -> int:
 
 def _decompress(args) -> int:
     from .container import decompress
+    from .outputs import check_tiff_name
+
+    check_tiff_name(args.output, what="the decoded frames")
 
     # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
     # has them; a folder of containers gives one series per scene (docs/formats.md)

@@ -678,6 +678,26 @@ def test_a_plate_folder_given_to_tune_or_roi_says_to_give_one_movie(tmp_path, ca
     assert not (tmp_path / "roi.tif").exists()
 
 
+@pytest.mark.parametrize("name", ["masks.png", "decoded.jpg", "noextension"])
+@pytest.mark.parametrize("command", ["roi", "decompress"])
+def test_roi_and_decompress_refuse_a_name_that_is_not_a_tiffs(tmp_path, capsys, command, name):
+    """`flowroi roi movie.tif masks.png` wrote a TIFF named .png (viewers then fail to open it as
+    a PNG); the same for decompress."""
+    movie = _movie(tmp_path)
+    source = movie
+    if command == "decompress":
+        source = tmp_path / "c.flowroi"
+        status, err, _ = cli(capsys, "compress", movie, source, "--quiet", "--force")
+        assert status == 0, err
+    out = tmp_path / "out"
+    out.mkdir()
+    status, err, _ = cli(capsys, command, source, out / name, "--quiet")
+    assert_one_line_error(status, err, r"written as a TIFF; give a name ending in \.tif")
+    assert list(out.iterdir()) == []
+    status, err, _ = cli(capsys, command, source, out / "ok.TIFF", "--quiet")
+    assert status == 0 and tifffile.imread(out / "ok.TIFF").shape == FRAMES.shape, err
+
+
 @pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
 def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
     command, tmp_path, capsys, monkeypatch
