@@ -338,10 +338,18 @@ class _StderrProgress:
 
 
 def _is_terminal(stream) -> bool:
+    """A terminal a live bar can be drawn on. A terminal of no width (a pseudo-terminal nobody
+    sized: `docker exec -t`, `script` without a terminal, some CI runners) gets the plain log
+    lines: tqdm draws its bar 0 columns wide there, so no progress at all was shown."""
     try:
-        return stream.isatty()
+        if not stream.isatty():
+            return False
     except (AttributeError, ValueError):  # a replaced or closed stream is not a terminal
         return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, ValueError, OSError):  # no size to ask: tqdm's default width
+        return True
 
 
 def _scheduler(args):
