@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from .movie import Movie, check_axes, check_dtype
-from .units import decode_escapes
+from .units import unit_symbol
 
 
 def open_tiff(path: Path, masks: bool = False) -> Movie:
@@ -230,7 +230,15 @@ def _tiff_physical_metadata(tif, source: Any) -> dict:
             if value is not None:
                 physical["time_interval"] = value
         if meta.get("unit"):
-            physical["space_unit"] = decode_escapes(str(meta["unit"]))
+            # Fiji writes "micron" (and "\u00B5m"): as read, "micron" went into the decompressed
+            # OME-TIFF's PhysicalSizeXUnit, which is not an OME unit, and bioio refused the file
+            unit = unit_symbol(meta["unit"])
+            if unit is not None:
+                physical["space_unit"] = unit
+        if "time_interval" in physical:
+            # ImageJ's frame interval is in its time unit, `tunit`, left out of the header when it
+            # is seconds; ignored, a 2-min interval was written back as 2 (OME's default: s)
+            physical["time_unit"] = unit_symbol(meta.get("tunit") or "sec") or "s"
         page = tif.pages[0]
         res = page.tags.get("XResolution")
         if res is not None and res.value[0]:
