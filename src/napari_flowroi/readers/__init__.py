@@ -86,7 +86,8 @@ def open_movie(
     scene, channel, z : optional
         One plane of a microscopy file with several (names or indices, as ``flowroi
         compress --scene/--channel/--z``); a file with several and none named is refused with
-        the list of what it holds. Given for another input, they are refused.
+        the list of what it holds. Given with a path to a plain (T, Y, X) TIFF or a folder of
+        frames, they are refused; arrays and Movies ignore them.
 
     Returns
     -------
