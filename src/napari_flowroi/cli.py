@@ -246,6 +246,9 @@ def _roi(args) -> int:
     from .readers import check_fits_memory, open_movie
 
     settings = settings_from_args(args)
+    if settings.plain and args.roi_mask is not None:
+        # compress refuses this pair (batch._check_extra_roi); roi wrote empty masks and exit 0
+        raise SettingsError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
     check_tiff_name(args.output, what="the RoI masks")
     check_not_on_inputs(args.output, [args.input, args.roi_mask, args.preset], what="mask TIFF")
     check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")

@@ -698,6 +698,19 @@ def test_roi_and_decompress_refuse_a_name_that_is_not_a_tiffs(tmp_path, capsys, 
     assert status == 0 and tifffile.imread(out / "ok.TIFF").shape == FRAMES.shape, err
 
 
+@pytest.mark.parametrize("command", ["compress", "roi"])
+def test_a_roi_mask_with_plain_jpeg2000_is_refused_by_roi_as_by_compress(tmp_path, capsys, command):
+    """compress refused --plain with --roi-mask; roi wrote all-zero masks and exit 0, so the
+    masks it showed were not what compress would do with the same options (nothing)."""
+    source = _movie(tmp_path)
+    masks = write_tiff(tmp_path, "mask.tif", np.ones(FRAMES.shape, np.uint8))
+    output = tmp_path / ("out.flowroi" if command == "compress" else "roi.tif")
+    before = files_under(tmp_path)
+    status, err, _ = cli(capsys, command, source, output, "--quiet", "--plain", "--roi-mask", masks)
+    assert_one_line_error(status, err, r"RoI mask was given with plain JPEG2000")
+    assert files_under(tmp_path) == before
+
+
 @pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
 def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
     command, tmp_path, capsys, monkeypatch
