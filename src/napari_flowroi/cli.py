@@ -381,6 +381,13 @@ def _compress(args) -> int:
     )
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
+    if output.suffix.lower() in (".tif", ".tiff", ".btf", ".tf8") and not output.is_dir():
+        # `flowroi compress movie.tif small.tif` made a FOLDER named small.tif (a container of
+        # JP2 frames), which looks like a TIFF to every tool and to the next plate run
+        raise _UsageError(
+            f"{output}: compress writes a folder (a compressed stack of JPEG2000 frames), not a "
+            "TIFF; name it e.g. movie.flowroi (flowroi decompress gives a TIFF back)"
+        )
     progress = _StderrProgress("compressing", not args.quiet)
     options = {
         "workers": args.workers,

@@ -711,6 +711,17 @@ def test_a_roi_mask_with_plain_jpeg2000_is_refused_by_roi_as_by_compress(tmp_pat
     assert files_under(tmp_path) == before
 
 
+@pytest.mark.parametrize("name", ["small.tif", "small.ome.TIFF"])
+def test_compress_refuses_an_output_named_like_a_tiff(tmp_path, capsys, name):
+    """`flowroi compress movie.tif small.tif` made a folder named small.tif (a container of JP2
+    frames), which every tool, and the next plate run over that folder, takes for a TIFF."""
+    source = _movie(tmp_path)
+    before = files_under(tmp_path)
+    status, err, _ = cli(capsys, "compress", source, tmp_path / name, "--quiet", "--force")
+    assert_one_line_error(status, err, r"compress writes a folder.*not a TIFF.*\.flowroi")
+    assert files_under(tmp_path) == before and not (tmp_path / name).exists()
+
+
 @pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
 def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
     command, tmp_path, capsys, monkeypatch
