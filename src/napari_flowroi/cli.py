@@ -242,15 +242,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _roi(args) -> int:
     """`flowroi roi MOVIE OUT.tif`: the masks compress would code, as a TIFF."""
     from .batch import write_roi_masks
-    from .outputs import check_file_output, check_not_on_inputs
+    from .outputs import check_file_output, check_not_on_inputs, check_tiff_name
     from .readers import check_fits_memory, open_movie
 
     settings = settings_from_args(args)
+    if settings.plain and args.roi_mask is not None:
+        # compress refuses this pair (batch._check_extra_roi); roi wrote empty masks and exit 0
+        raise SettingsError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
+    check_tiff_name(args.output, what="the RoI masks")
     check_not_on_inputs(args.output, [args.input, args.roi_mask, args.preset], what="mask TIFF")
     check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")
     movie = open_movie(args.input)
     check_fits_memory(movie, plain=False)
-    extra = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    extra = open_movie(args.roi_mask, masks=True) if args.roi_mask is not None else None
     share = write_roi_masks(
         movie,
         args.output,
@@ -337,10 +341,18 @@ class _StderrProgress:
 
 
 def _is_terminal(stream) -> bool:
+    """A terminal a live bar can be drawn on. A terminal of no width (a pseudo-terminal nobody
+    sized: `docker exec -t`, `script` without a terminal, some CI runners) gets the plain log
+    lines: tqdm draws its bar 0 columns wide there, so no progress at all was shown."""
     try:
-        return stream.isatty()
+        if not stream.isatty():
+            return False
     except (AttributeError, ValueError):  # a replaced or closed stream is not a terminal
         return False
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (AttributeError, ValueError, OSError):  # no size to ask: tqdm's default width
+        return True
 
 
 def _scheduler(args):
@@ -369,6 +381,13 @@ def _compress(args) -> int:
     )
     settings = settings_from_args(args)
     inputs, output = args.paths[:-1], args.paths[-1]
+    if output.suffix.lower() in (".tif", ".tiff", ".btf", ".tf8") and not output.is_dir():
+        # `flowroi compress movie.tif small.tif` made a FOLDER named small.tif (a container of
+        # JP2 frames), which looks like a TIFF to every tool and to the next plate run
+        raise _UsageError(
+            f"{output}: compress writes a folder (a compressed stack of JPEG2000 frames), not a "
+            "TIFF; name it e.g. movie.flowroi (flowroi decompress gives a TIFF back)"
+        )
     progress = _StderrProgress("compressing", not args.quiet)
     options = {
         "workers": args.workers,
@@ -405,11 +424,13 @@ def _compress(args) -> int:
         verdict = _preflight(wells or inputs, settings, args)
         if wells is None:
             summary = compress_movie(
-                inputs[0], output, settings, extra_roi=args.roi_mask, preflight=verdict, **options
-            )
+                inputs[0], output, settings, extra_roi=_mask_file(args, output), preflight=verdict,
+                **options,
+            )  # fmt: skip
         else:
             plate = inputs[0] if len(inputs) == 1 else wells  # a plate folder is an input too
             summary = compress_movies(plate, output, settings, **options)
+    _refuse_damaged_reruns(summary)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [
             f"flowroi: note: {name}: {note}" for name, well in summary.wells for note in well.notes
@@ -428,6 +449,47 @@ def _compress(args) -> int:
     return EXIT_OK
 
 
+def _mask_file(args, output: Path):
+    """--roi-mask for compress_movie: read as masks or labels of any integer or bool pixel type
+    (readers.MaskFile; the path itself would be opened as a movie to compress, which refuses
+    bool and int32 labels), after the output-on-input check the path would have had."""
+    if args.roi_mask is None:
+        return None
+    from .outputs import check_not_on_inputs
+    from .readers import MaskFile
+
+    check_not_on_inputs(output, [args.roi_mask])
+    return MaskFile(args.roi_mask)
+
+
+def _refuse_damaged_reruns(summary) -> None:
+    """A rerun onto a finished stack is 'already complete' from its manifest alone (batch); a
+    stack whose frame files went missing or were cut since would then be reported complete with
+    exit 0 while `verify` fails it. A stat per frame (Container.unsound_frames, what `info`
+    warns about) finds those: refuse with one line naming them and how to recompress."""
+    from .container import open_container
+    from .errors import OutputError
+
+    runs = [well for _, well in summary.wells] if hasattr(summary, "wells") else [summary]
+    damaged = []
+    for run in runs:
+        if not run.already_complete:
+            continue
+        unsound = open_container(run.output).unsound_frames()
+        if unsound:
+            shown = ", ".join(map(str, unsound[:5])) + (", ..." if len(unsound) > 5 else "")
+            damaged.append(
+                f"{run.output} has {len(unsound)} of {run.frames} frame files missing or of "
+                f"the wrong size (frame {shown})"
+            )
+    if damaged:
+        raise OutputError(
+            "The output already holds this compression, so nothing was redone, but "
+            f"{'; '.join(damaged)}. Pass --overwrite to compress it again (`flowroi verify` "
+            "lists every damaged frame)."
+        )
+
+
 def _preflight(movies, settings: FlowRoISettings, args):
     """The missed-cell guard before anything is coded, the same check the widget makes
     (jobs.check_coverage, guard.preflight): on five frames of each movie, the share of the
@@ -441,7 +503,7 @@ def _preflight(movies, settings: FlowRoISettings, args):
 
     if not settings.uses_roi or args.force:
         return None
-    extra_roi = open_movie(args.roi_mask) if args.roi_mask is not None else None
+    extra_roi = open_movie(args.roi_mask, masks=True) if args.roi_mask is not None else None
     verdict = None
     for source in movies:
         movie = open_movie(source)
@@ -512,6 +574,15 @@ def _tune(args) -> int:
         _save_preset(suggestion.settings, args.save, [args.input, args.preset])
     if not args.quiet:
         sys.stderr.write(f"flowroi: {suggestion.summary()}\n")
+    elif suggestion.compress_refuses:  # what `compress --preset` will answer, said even so
+        from .guard import percent_below
+
+        sys.stderr.write(
+            f"flowroi: warning: compress's missed-cell check estimates "
+            f"{percent_below(suggestion.compress_check)} of the cells in the suggested RoI, below "
+            f"its {100 * suggestion.settings.coverage_target:g}% target: it refuses these "
+            "settings unless given --force or a lower --coverage-target\n"
+        )
     print(_json(suggestion.as_dict(), indent=2))
     return EXIT_OK
 
@@ -550,6 +621,9 @@ def _verify(args) -> int:
 
 def _decompress(args) -> int:
     from .container import decompress
+    from .outputs import check_tiff_name
+
+    check_tiff_name(args.output, what="the decoded frames")
 
     # an OME-TIFF with the input's pixel size, time interval and channel names when the manifest
     # has them; a folder of containers gives one series per scene (docs/formats.md)
@@ -560,6 +634,8 @@ def _decompress(args) -> int:
         progress=_StderrProgress("decompressing", not args.quiet),
     )
     first = written["series"][0]
+    if len(written["series"]) > 1:
+        _add_series_dtypes(args.output, written["series"])
     print(
         json.dumps(
             {
@@ -572,6 +648,17 @@ def _decompress(args) -> int:
         )
     )
     return EXIT_OK
+
+
+def _add_series_dtypes(output: Path, series: list[dict]) -> None:
+    """Each series' pixel type, read back from the TIFF's headers: wells of a plate may differ
+    (uint8, uint16, float32 in one file), and the one `dtype` printed is the first series'
+    (container.decompress gives only that one)."""
+    import tifffile
+
+    with tifffile.TiffFile(output) as tif:
+        for entry, stored in zip(series, tif.series, strict=False):
+            entry["dtype"] = str(stored.dtype)
 
 
 #: What `flowroi info FOLDER` prints of each stack (one JSON line each); `flowroi info STACK`
@@ -705,10 +792,23 @@ def main(argv: list[str] | None = None) -> int:
         return _run(argv)
 
 
+#: What Ctrl-C leaves, per command: only `compress` records its progress and resumes; `roi`,
+#: `decompress` and `tune --save` write through a temporary file a failure removes, and a rerun
+#: starts again; `info` and `verify` write nothing.
+_INTERRUPTED = {
+    "compress": "rerun the same command to resume.",
+    "decompress": "nothing was written; rerun the same command to start again.",
+    "roi": "nothing was written; rerun the same command to start again.",
+    "tune": "nothing was written; rerun the same command to start again.",
+}
+
+
 def _run(argv: list[str] | None) -> int:
     parser = build_parser()
+    command = None
     try:
         args = parser.parse_args(argv)
+        command = args.command
         handler = {
             "compress": _compress,
             "decompress": _decompress,
@@ -741,7 +841,8 @@ def _run(argv: list[str] | None) -> int:
         )
         return EXIT_USAGE
     except KeyboardInterrupt:
-        sys.stderr.write("\nflowroi: interrupted; rerun the same command to resume.\n")
+        after = _INTERRUPTED.get(command, "nothing was changed.")
+        sys.stderr.write(f"\nflowroi: interrupted; {after}\n")
         return 130
 
 

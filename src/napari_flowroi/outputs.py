@@ -138,6 +138,20 @@ def check_file_output(
         )
 
 
+#: Names a TIFF is written under (readers.TIFF_SUFFIXES; outputs imports no reader).
+TIFF_NAMES = (".tif", ".tiff", ".btf", ".tf8")
+
+
+def check_tiff_name(output: str | Path, what: str = "TIFF") -> None:
+    """Refuse to write a TIFF under a name that is not a TIFF's (`flowroi roi movie.tif out.png`
+    wrote a TIFF named .png, which image viewers then fail to open as a PNG)."""
+    if Path(output).suffix.lower() not in TIFF_NAMES and not Path(output).is_dir():
+        # (a folder, e.g. the container itself: check_file_output's own line says more)
+        raise OutputError(
+            f"{output}: {what} are written as a TIFF; give a name ending in .tif or .tiff."
+        )
+
+
 def check_preset_output(path: str | Path, inputs: Iterable[Any]) -> None:
     """Refuse a settings preset written onto an input, as a folder, or over a file that is not a
     preset (an existing preset may be replaced).

@@ -26,7 +26,7 @@ import numpy as np
 
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
-from .guard import change_cells, checked_frames
+from .guard import change_cells, checked_frames, preflight
 from .ladders import ladder_rates, plain_rate_ladder
 from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
@@ -47,6 +47,13 @@ FRAMES = 3
 #: estimate comes from three frames and from detected (not true) cells, and at high rates wins of
 #: 1-2 % measured this way turned into losses of 1-4 % against the reference cells (benchmark).
 MIN_GAIN = 1.03
+#: Eligible candidates, best first, put through the check `flowroi compress` makes before a run
+#: (guard.preflight: five frames, the guard's own reference and band) until one passes. The grid
+#: judges coverage on three frames against the guard's reference together with the appearance
+#: cells, which a candidate with the appearance source on holds by construction, so a suggestion
+#: could read 97.8 % here and be refused by compress at 96.6 % (E. coli, first 8 frames, 40:1),
+#: whose refusal points back to `flowroi tune`.
+COMPRESS_CHECKS = 3
 
 
 @dataclass(frozen=True)
@@ -80,10 +87,21 @@ class Suggestion:
     candidates: tuple[Candidate, ...]
     frames: tuple[int, ...]
     seconds: float
+    #: The estimate of the check `flowroi compress` makes before a run (guard.preflight) for
+    #: `settings`; None when plain JPEG2000 is suggested (nothing to check).
+    compress_check: float | None = None
 
     @property
     def plain_suggested(self) -> bool:
         return self.best is None
+
+    @property
+    def compress_refuses(self) -> bool:
+        """Whether `flowroi compress` (and the widget's Compress stack) will stop at the missed-cell
+        check with `settings`: no eligible candidate tried passed it."""
+        return (
+            self.compress_check is not None and self.compress_check < self.settings.coverage_target
+        )
 
     def summary(self) -> str:
         if self.best is None:
@@ -93,13 +111,25 @@ class Suggestion:
                 "JPEG2000 is suggested."
             )
         b = self.best
-        return (
+        said = (
             f"Sources {' + '.join(b.settings.roi_sources)}, RoI threshold "
             f"{b.settings.roi_threshold:g}, adjacent factor {b.settings.adjacent_factor}, "
             f"scaling factor {b.settings.scaling_factor:g}: cells {b.coverage:.1%} inside the "
             f"RoI, files {b.gain:.2f}x smaller than plain JPEG2000 at the same quality "
             "inside the cells."
         )
+        if self.compress_refuses:
+            from .guard import percent_below
+
+            target = self.settings.coverage_target
+            said += (
+                f" But the missed-cell check before compressing (five frames, the guard's own "
+                f"reference) estimates {percent_below(self.compress_check)}, below the "
+                f"{100 * target:g}% target, for these settings: compressing with them is "
+                "refused unless forced (--force) or given a lower --coverage-target; plain "
+                "JPEG2000 keeps every cell."
+            )
+        return said
 
     def as_dict(self) -> dict:
         return {
@@ -108,6 +138,16 @@ class Suggestion:
             "summary": self.summary(),
             "frames": list(self.frames),
             "seconds": round(self.seconds, 2),
+            **(
+                {
+                    "compress_check": {
+                        "coverage": round(self.compress_check, 4),
+                        "passes": not self.compress_refuses,
+                    }
+                }
+                if self.compress_check is not None
+                else {}
+            ),
             "candidates": [c.as_dict() for c in sorted(self.candidates, key=lambda c: -c.gain)],
         }
 
@@ -209,10 +249,24 @@ def suggest_settings(
         # worker while napari computes slices on the main thread (readers.movie.array_frame)
         callbacks=(),
     )
-    eligible = [c for c in results if c.coverage >= base.coverage_target and c.gain >= MIN_GAIN]
-    best = max(eligible, key=lambda c: (c.gain, c.coverage), default=None)
+    eligible = sorted(
+        (c for c in results if c.coverage >= base.coverage_target and c.gain >= MIN_GAIN),
+        key=lambda c: (c.gain, c.coverage),
+        reverse=True,
+    )
+    best, check = (eligible[0] if eligible else None), None
+    for candidate in eligible[:COMPRESS_CHECKS]:  # the best that compress's own check passes
+        if cancel is not None and cancel.is_set():
+            raise CancelledError("Suggesting settings was cancelled.")
+        verdict = preflight(movie, candidate.settings)
+        share = verdict.coverage.pixel_share
+        if verdict.ok:
+            best, check = candidate, share
+            break
+        if check is None:  # none passes: the best is kept, and its refusal is said
+            check = share
     suggested = base.replace(plain=True) if best is None else best.settings
-    return Suggestion(suggested, best, tuple(results), frames, time.perf_counter() - started)
+    return Suggestion(suggested, best, tuple(results), frames, time.perf_counter() - started, check)
 
 
 def _evaluate(extractor: RoiExtractor, originals, cells, ladders, guarded=None) -> Candidate:

@@ -477,7 +477,8 @@ class TuningModel:
         verdict reads each frame alone, against the guard's reference. Without this check a
         suggestion holding 98 % of the cells on average read "below the 98 % target" on one of
         its own frames once applied (issue 22, item 4). The previews computed here are cached,
-        so the applied suggestion shows at once."""
+        so the applied suggestion shows at once. A replaced winner drops the search's
+        `compress_check` (made for the search's own winner, not this one)."""
         from dataclasses import replace
 
         from .tune import MIN_GAIN
@@ -497,15 +498,19 @@ class TuningModel:
             if all(self._verdict_holds(settings, t, cancel) for t in suggestion.frames):
                 if candidate is suggestion.best:
                     return suggestion
-                return replace(suggestion, settings=candidate.settings, best=candidate)
+                return replace(
+                    suggestion, settings=candidate.settings, best=candidate, compress_check=None
+                )
         # none of the grid: the settings in the form may still win (they are not in the grid),
         # and suggesting plain JPEG2000 while their verdict claims a gain would contradict it
         current = self._current_candidate(suggestion.frames, cancel)
         if current is not None:
-            return replace(suggestion, settings=current.settings, best=current)
+            return replace(suggestion, settings=current.settings, best=current, compress_check=None)
         if suggestion.best is None:
             return suggestion
-        return replace(suggestion, settings=self.settings.replace(plain=True), best=None)
+        return replace(
+            suggestion, settings=self.settings.replace(plain=True), best=None, compress_check=None
+        )
 
     def _verdict_holds(self, settings: FlowRoISettings, t: int, cancel) -> bool:
         """Whether the verdict on frame `t` under `settings` keeps the suggestion's word: the

@@ -68,6 +68,30 @@ def test_a_terminal_gets_a_live_bar(compressed, monkeypatch, capsys):
     assert "all frames match" in capsys.readouterr().out
 
 
+def test_a_terminal_of_no_width_gets_the_log_lines(compressed, monkeypatch, capsys):
+    """A pseudo-terminal nobody sized (0 columns: `docker exec -t`, `script`, CI runners) got a
+    tqdm bar 0 columns wide, i.e. no progress at all."""
+    import os
+
+    master, slave = os.openpty()  # a new pty has no size: 0 rows, 0 columns
+    assert os.get_terminal_size(slave).columns == 0
+    os.set_blocking(master, False)
+    with open(slave, "w", closefd=True) as terminal:
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert main(["verify", str(compressed)]) == 0
+        terminal.flush()
+        text = b""
+        while True:
+            try:
+                text += os.read(master, 65536)
+            except BlockingIOError:
+                break
+    os.close(master)
+    text = text.decode()
+    assert f"verifying: {N_FRAMES}/{N_FRAMES} frames (100 %)" in text, text
+    assert "all frames match" in capsys.readouterr().out
+
+
 def test_quiet_writes_no_progress_on_a_terminal_or_in_a_log(compressed, monkeypatch, capsys):
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)

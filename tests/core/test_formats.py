@@ -228,6 +228,65 @@ def test_selection_options_with_a_plain_movie_are_a_usage_error(tmp_path, two_ch
     assert code == 2 and "microscopy file" in err
 
 
+@pytest.mark.parametrize(
+    ("kind", "command", "option"),
+    [
+        ("tiff", "compress", ["--channel", "0"]),
+        ("folder", "compress", ["--z", "0"]),
+        ("tiff", "tune", ["--scene", "0"]),
+    ],
+)
+def test_a_selection_on_one_plain_movie_says_to_drop_it_not_that_the_file_is_damaged(
+    tmp_path, two_channels, capsys, kind, command, option
+):
+    """One (T, Y, X) TIFF or folder of frames with --channel/--scene/--z went to bioio, which no
+    reader accepts, and the line blamed a damaged file and a missing extra."""
+    frames = two_channels[:, 0]
+    if kind == "tiff":
+        movie = tmp_path / "movie.tif"
+        tifffile.imwrite(movie, frames, photometric="minisblack", metadata={"axes": "TYX"})
+    else:
+        movie = tmp_path / "frames"
+        movie.mkdir()
+        for t, frame in enumerate(frames):
+            tifffile.imwrite(movie / f"t{t}.tif", frame)
+    args = [movie, tmp_path / "o"] if command == "compress" else [movie]
+    code, out, err = _run(capsys, command, *args, "--quiet", *option)
+    lines = err.strip().splitlines()
+    assert code == 2 and out == "" and len(lines) == 1, err
+    assert "drop the selection" in lines[0] and "complete" not in lines[0], lines[0]
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_selection_on_a_cut_off_tiff_is_one_line(tmp_path, two_channels, capsys, caplog):
+    """tifffile logs a cut-off file's bad page offset; that log record reached the terminal
+    (Python's last-resort handler: a second line before the error)."""
+    movie = tmp_path / "movie.tif"
+    tifffile.imwrite(movie, two_channels[:, 0], photometric="minisblack", metadata={"axes": "TYX"})
+    data = movie.read_bytes()
+    movie.write_bytes(data[: len(data) // 2])
+    code, _, err = _run(capsys, "compress", movie, tmp_path / "o", "--quiet", "--z", "0")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "complete" in lines[0], err
+    assert [r.getMessage() for r in caplog.records if r.name == "tifffile"] == []
+    assert not (tmp_path / "o").exists()
+
+
+def test_open_movie_picks_one_plane_of_a_file_in_python(ome_plate, two_channels):
+    """docs/python.md's `suggest_settings(open_movie("movie.ome.tif"), ...)` on a file with
+    channels was refused with only the command line's --scene/--channel/--z to pick one: the
+    public open_movie had no way to."""
+    from napari_flowroi import open_movie
+    from napari_flowroi.errors import InputError
+
+    with pytest.raises(InputError, match=r"open_movie\(path, scene=, channel=, z=\)"):
+        open_movie(ome_plate)
+    movie = open_movie(ome_plate, scene="A02", channel="GFP")
+    assert movie.shape == (T, Y, X)
+    expected = np.roll(two_channels, 9, axis=-1)[:, 1]
+    assert all(np.array_equal(movie[t], expected[t]) for t in range(T))
+
+
 def test_ome_zarr_z_planes_are_coded_per_plane_or_one_named_plane(tmp_path, ome_zarr, capsys):
     path, data = ome_zarr
     assert formats.claims(path)

@@ -333,6 +333,29 @@ def test_roi_masks_cut_off_by_a_full_disk_leave_no_file(tmp_path, capsys, monkey
     assert status == 0 and tifffile.imread(tmp_path / "roi.tif").shape == FRAMES.shape
 
 
+@pytest.mark.parametrize("frames", [3, 4])
+def test_a_three_or_four_frame_cut_saved_by_tifffile_says_how_to_save_it_as_frames(
+    tmp_path, capsys, frames
+):
+    """tifffile.imwrite(path, movie[:3]) stores one RGB image with separate planes (its default
+    for a (3, Y, X) array): the refusal said to save one channel, which a user holding three
+    frames cannot act on."""
+    import warnings
+
+    movie = np.concatenate([FRAMES, FRAMES])[:frames]
+    path = tmp_path / "cut.tif"
+    with warnings.catch_warnings():  # tifffile's own notice that it stores such data as RGB
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tifffile.imwrite(path, movie)
+    status, err, _ = cli(capsys, "compress", path, tmp_path / "out", "--quiet")
+    assert_one_line_error(status, err, rf"{frames} frames.*photometric='minisblack'")
+    assert not (tmp_path / "out").exists()
+    rgb = write_tiff(tmp_path, "rgb.tif", np.stack([FRAMES] * 3, -1), photometric="rgb")
+    status, err, _ = cli(capsys, "compress", rgb, tmp_path / "out", "--quiet")
+    assert_one_line_error(status, err, r"RGB\(A\)")
+    assert "photometric" not in err[0]  # real colour frames: only the advice to keep a channel
+
+
 # --- RoI masks, presets, settings -------------------------------------------------------------------
 
 
@@ -343,8 +366,8 @@ def test_roi_masks_cut_off_by_a_full_disk_leave_no_file(tmp_path, capsys, monkey
         (np.ones((3, 32, 40), np.uint8), r"shape \(3, 32, 40\), the movie \(4, 32, 40\)"),
         (np.ones((6, 32, 40), np.uint8), r"shape \(6, 32, 40\), the movie \(4, 32, 40\)"),
         (np.ones((32, 40), np.uint8), r"shape \(1, 32, 40\)"),
-        (np.ones((4, 32, 40), bool), r"binary"),
-        (np.ones((4, 32, 40), np.int32), r"pixel type int32"),
+        (np.ones((4, 30, 40), bool), r"shape \(4, 30, 40\), the movie \(4, 32, 40\)"),
+        (np.ones((3, 32, 40), np.int32), r"shape \(3, 32, 40\), the movie \(4, 32, 40\)"),
     ],
     ids=["other size", "fewer frames", "more frames", "one 2-D mask", "bool", "int32"],
 )
@@ -379,6 +402,52 @@ def test_a_float_roi_mask_of_the_right_shape_is_protected(tmp_path, capsys):
     )
     assert status == 0, err
     assert (tifffile.imread(tmp_path / "roi.tif") == 255).all()
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int32, np.uint32, np.int64])
+def test_bool_and_integer_label_roi_masks_are_protected(tmp_path, capsys, dtype):
+    """Masks saved from numpy (bool) and labels as segmentation tools write them (StarDist int32,
+    scikit-image int64, uint32) were refused as movies to compress ("a binary movie ... would
+    blur it", "pixel type int32; FlowRoI compresses uint8, uint16 and float movies")."""
+    import pickle
+
+    from napari_flowroi.container import open_container
+
+    source = _movie(tmp_path)
+    mask = np.zeros(FRAMES.shape, dtype)
+    mask[:, :, :20] = True if dtype is bool else 70000  # above uint16: a label, not a grey level
+    masks = write_tiff(tmp_path, "mask.tif", mask)
+    status, err, _ = cli(
+        capsys, "roi", source, tmp_path / "roi.tif", "--quiet", "--roi-mask", masks
+    )
+    assert status == 0, err
+    assert (tifffile.imread(tmp_path / "roi.tif")[:, :, :20] == 255).all()
+    output = tmp_path / "out.flowroi"
+    status, err, out = cli(capsys, "compress", source, output, "--quiet", "--roi-mask", masks)
+    assert status == 0, err
+    stack = open_container(output)
+    assert stack.manifest["input"]["roi_mask"] == str(masks)
+    assert all(stack.read_mask(t)[:, :20].all() for t in range(len(FRAMES)))
+    # dask workers get the mask file by path and open it themselves
+    from napari_flowroi.readers import MaskFile
+
+    moved = pickle.loads(pickle.dumps(MaskFile(masks)))
+    assert moved.shape == FRAMES.shape and (moved[1] != 0).sum() == 20 * FRAMES.shape[1]
+
+
+def test_a_roi_mask_inside_the_output_is_refused_before_anything_is_written(tmp_path, capsys):
+    """compress gets the mask as a readers.MaskFile, not a path: the output-on-input check the
+    path had in compress_movie is made by the command line."""
+    source = _movie(tmp_path)
+    output = tmp_path / "out.flowroi"
+    output.mkdir()
+    masks = write_tiff(output, "mask.tif", np.ones(FRAMES.shape, bool))
+    before = files_under(tmp_path)
+    status, err, _ = cli(
+        capsys, "compress", source, output, "--quiet", "--overwrite", "--roi-mask", masks
+    )
+    assert_one_line_error(status, err, r"holds the input")
+    assert files_under(tmp_path) == before
 
 
 @pytest.mark.parametrize(
@@ -547,6 +616,145 @@ def test_ctrl_c_in_compress_is_one_line_exit_130_and_a_rerun_finishes(
     status, err, _ = cli(capsys, "compress", movie, output, "--quiet", "--force")
     assert status == 0, err
     assert_output_verifies_and_decodes(capsys, output, FRAMES.shape, np.uint8, tmp_path)
+
+
+def test_a_rerun_onto_a_finished_stack_with_damaged_frame_files_is_refused_not_complete(
+    tmp_path, capsys
+):
+    """The rerun read 'already complete' from the manifest alone: exit 0 and
+    `already_complete: true` over a stack whose frame files were missing or cut, which `verify`
+    then failed. It is refused in one line naming them; --overwrite compresses it again."""
+    movie = _movie(tmp_path)
+    output = tmp_path / "out.flowroi"
+    status, err, _ = cli(capsys, "compress", movie, output, "--quiet", "--force")
+    assert status == 0, err
+    status, err, out = cli(capsys, "compress", movie, output, "--quiet", "--force")
+    assert status == 0 and json.loads(out)["already_complete"], err  # intact: a quiet success
+    (output / "frames" / "frame_000001.jp2").unlink()
+    cut = output / "frames" / "frame_000002.jp2"
+    cut.write_bytes(cut.read_bytes()[:100])
+    status, err, out = cli(capsys, "compress", movie, output, "--quiet", "--force")
+    assert_one_line_error(
+        status, err, r"2 of 4 frame files missing or of the wrong size \(frame 1, 2\).*--overwrite"
+    )
+    assert out == ""
+    status, err, _ = cli(capsys, "compress", movie, output, "--quiet", "--force", "--overwrite")
+    assert status == 0, err
+    assert_output_verifies_and_decodes(capsys, output, FRAMES.shape, np.uint8, tmp_path)
+
+
+def test_decompressing_a_plate_of_mixed_pixel_types_names_each_series_type(tmp_path, capsys):
+    """Wells of uint8 and uint16 decompress into one TIFF with a series each; the line printed one
+    `dtype` (the first's) and series without theirs, so A02 read as uint8."""
+    a01 = write_tiff(tmp_path, "A01.tif", FRAMES)
+    a02 = write_tiff(tmp_path, "A02.tif", FRAMES.astype(np.uint16) * 257)
+    plate = tmp_path / "plate"
+    status, err, _ = cli(capsys, "compress", a01, a02, plate, "--quiet", "--force")
+    assert status == 0, err
+    status, err, out = cli(capsys, "decompress", plate, tmp_path / "plate.tif", "--quiet")
+    assert status == 0, err
+    printed = json.loads(out)
+    assert [(s["name"], s["dtype"]) for s in printed["series"]] == [
+        ("A01.flowroi", "uint8"),
+        ("A02.flowroi", "uint16"),
+    ]
+    assert printed["dtype"] == "uint8"  # the first series', as documented
+    with tifffile.TiffFile(tmp_path / "plate.tif") as tif:
+        assert [str(s.dtype) for s in tif.series] == ["uint8", "uint16"]
+
+
+@pytest.mark.parametrize("command", ["tune", "roi"])
+def test_a_plate_folder_given_to_tune_or_roi_says_to_give_one_movie(tmp_path, capsys, command):
+    """A folder of TIFF stacks (a plate) read as a folder of frames ended in 'has shape
+    (2, 4, 32, 40) ... Split channels or z-planes into separate movies first'."""
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    for well in ("A01", "A02"):
+        write_tiff(plate, f"{well}.tif", FRAMES)
+    args = [plate] if command == "tune" else [plate, tmp_path / "roi.tif"]
+    status, err, _ = cli(capsys, command, *args, "--quiet")
+    assert_one_line_error(status, err, r"holds stacks, not single frames.*plate.*A01\.tif")
+    assert "Split channels" not in err[0]
+    assert not (tmp_path / "roi.tif").exists()
+
+
+@pytest.mark.parametrize("name", ["masks.png", "decoded.jpg", "noextension"])
+@pytest.mark.parametrize("command", ["roi", "decompress"])
+def test_roi_and_decompress_refuse_a_name_that_is_not_a_tiffs(tmp_path, capsys, command, name):
+    """`flowroi roi movie.tif masks.png` wrote a TIFF named .png (viewers then fail to open it as
+    a PNG); the same for decompress."""
+    movie = _movie(tmp_path)
+    source = movie
+    if command == "decompress":
+        source = tmp_path / "c.flowroi"
+        status, err, _ = cli(capsys, "compress", movie, source, "--quiet", "--force")
+        assert status == 0, err
+    out = tmp_path / "out"
+    out.mkdir()
+    status, err, _ = cli(capsys, command, source, out / name, "--quiet")
+    assert_one_line_error(status, err, r"written as a TIFF; give a name ending in \.tif")
+    assert list(out.iterdir()) == []
+    status, err, _ = cli(capsys, command, source, out / "ok.TIFF", "--quiet")
+    assert status == 0 and tifffile.imread(out / "ok.TIFF").shape == FRAMES.shape, err
+
+
+@pytest.mark.parametrize("command", ["compress", "roi"])
+def test_a_roi_mask_with_plain_jpeg2000_is_refused_by_roi_as_by_compress(tmp_path, capsys, command):
+    """compress refused --plain with --roi-mask; roi wrote all-zero masks and exit 0, so the
+    masks it showed were not what compress would do with the same options (nothing)."""
+    source = _movie(tmp_path)
+    masks = write_tiff(tmp_path, "mask.tif", np.ones(FRAMES.shape, np.uint8))
+    output = tmp_path / ("out.flowroi" if command == "compress" else "roi.tif")
+    before = files_under(tmp_path)
+    status, err, _ = cli(capsys, command, source, output, "--quiet", "--plain", "--roi-mask", masks)
+    assert_one_line_error(status, err, r"RoI mask was given with plain JPEG2000")
+    assert files_under(tmp_path) == before
+
+
+@pytest.mark.parametrize("name", ["small.tif", "small.ome.TIFF"])
+def test_compress_refuses_an_output_named_like_a_tiff(tmp_path, capsys, name):
+    """`flowroi compress movie.tif small.tif` made a folder named small.tif (a container of JP2
+    frames), which every tool, and the next plate run over that folder, takes for a TIFF."""
+    source = _movie(tmp_path)
+    before = files_under(tmp_path)
+    status, err, _ = cli(capsys, "compress", source, tmp_path / name, "--quiet", "--force")
+    assert_one_line_error(status, err, r"compress writes a folder.*not a TIFF.*\.flowroi")
+    assert files_under(tmp_path) == before and not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("command", ["roi", "decompress", "tune"])
+def test_ctrl_c_outside_compress_says_nothing_was_written_not_resume(
+    command, tmp_path, capsys, monkeypatch
+):
+    """Only `compress` resumes: Ctrl-C in `roi`, `decompress` or `tune --save` must not promise
+    a resume (a rerun starts again), and must leave nothing behind."""
+    import napari_flowroi.cli as cli_module
+
+    movie = _movie(tmp_path)
+    if command == "decompress":
+        status, err, _ = cli(
+            capsys, "compress", movie, tmp_path / "c.flowroi", "--quiet", "--force"
+        )
+        assert status == 0, err
+    out = tmp_path / "out"
+    out.mkdir()
+    argv = {
+        "roi": ["roi", movie, out / "roi.tif"],
+        "decompress": ["decompress", tmp_path / "c.flowroi", out / "d.tif"],
+        "tune": ["tune", movie, "--save", out / "preset.json"],
+    }[command]
+    calls = []
+
+    def interrupted(self, done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli_module._StderrProgress, "__call__", interrupted)
+    status, err, stdout = cli(capsys, *argv)
+    assert status == 130 and len(err) == 1, err
+    assert "resume" not in err[0] and "nothing was written" in err[0], err
+    assert stdout == "" and list(out.iterdir()) == []
 
 
 def test_cancelled_roi_masks_and_decompress_write_nothing(stack, tmp_path):

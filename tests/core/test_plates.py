@@ -57,6 +57,51 @@ def test_a_plate_output_inside_the_plate_folder_is_refused(tmp_path, small_movie
     assert len(compress_movies(plate, tmp_path / "beside", PLAIN).wells) == 2
 
 
+@pytest.mark.parametrize("extra", ["folder of frames", "png"])
+def test_a_plate_folder_with_a_well_in_another_form_is_refused_not_skipped(
+    tmp_path, small_movie, extra
+):
+    """A plate folder of TIFF stacks with a well kept as a folder of frames compressed the stacks
+    only, the folder's well skipped without a word; with an image that is not a stack beside them
+    the folder was read as one movie of frames and refused as 'holding stacks'."""
+    import cv2
+
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    write_tiff(plate, "A1.tif", small_movie)
+    write_tiff(plate, "A2.tif", small_movie)
+    if extra == "png":
+        cv2.imwrite(str(plate / "overview.png"), small_movie[0])
+        named = "overview.png"
+    else:
+        (plate / "B1").mkdir()
+        for t, frame in enumerate(small_movie):
+            write_tiff(plate / "B1", f"t{t}.tif", frame)
+        named = "B1/"
+    with pytest.raises(InputError, match=f"also {named}.*give the wells as inputs"):
+        compress_movies(plate, tmp_path / "out", PLAIN)
+    assert main(["compress", str(plate), str(tmp_path / "out"), "--plain", "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_plate_of_subfolders_each_holding_one_stack_is_compressed_well_by_well(
+    tmp_path, small_movie
+):
+    """docs/cluster.md: a plate folder holds subfolders of frames or stacks. A subfolder with one
+    TIFF stack (a position's folder as microscopes export it) was read as a folder of frames and
+    refused ('has shape (1, 5, 96, 112) ... Split channels or z-planes')."""
+    from napari_flowroi.container import open_container
+
+    plate = tmp_path / "plate"
+    for well in ("W1", "W2"):
+        (plate / well).mkdir(parents=True)
+        write_tiff(plate / well, "movie.tif", small_movie)
+    summary = compress_movies(plate, tmp_path / "out", PLAIN)
+    assert [name for name, _ in summary.wells] == ["W1", "W2"]
+    stack = open_container(tmp_path / "out" / "W2.flowroi")
+    assert stack.shape == small_movie.shape
+
+
 def test_a_plate_output_that_is_a_file_or_a_link_is_refused(tmp_path, small_movie):
     wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2")]
     (tmp_path / "file").write_text("not a folder")

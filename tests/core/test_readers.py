@@ -4,6 +4,7 @@ import tifffile
 
 from napari_flowroi.errors import InputError
 from napari_flowroi.readers import frame_sort_key, open_movie
+from napari_flowroi.synthetic import moving_discs
 
 from ..conftest import write_tiff
 
@@ -130,6 +131,38 @@ def test_imagej_escaped_unit_is_decoded(tmp_path):
     assert physical["space_unit"] == "µm"
     assert physical["pixel_size_x"] == pytest.approx(0.5)
     assert physical["time_interval"] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize(
+    ("unit", "tunit", "space", "time"),
+    [("micron", "min", "µm", "min"), ("um", None, "µm", "s"), ("\\u00B5m", "sec", "µm", "s")],
+)
+def test_imagej_units_become_ome_units_through_decompress(tmp_path, unit, tunit, space, time):
+    """Fiji writes unit=micron (and tunit=min when the interval is not in seconds). 'micron' went
+    into the decompressed OME-TIFF's PhysicalSizeXUnit, which is no OME unit (bioio refused the
+    file), and tunit was ignored: a 2-min interval came back as 2 s (OME's default unit)."""
+    import re
+
+    from napari_flowroi.cli import main
+
+    path = tmp_path / "ij.tif"
+    metadata = {
+        "unit": unit,
+        "finterval": 2.0,
+        "axes": "TYX",
+        **({"tunit": tunit} if tunit else {}),
+    }
+    frames = moving_discs(n_frames=4, shape=(48, 56), n_cells=2).frames
+    tifffile.imwrite(path, frames, imagej=True, resolution=(2.0, 2.0), metadata=metadata)
+    physical = open_movie(path).physical
+    assert (physical["space_unit"], physical["time_unit"]) == (space, time)
+    out, decoded = tmp_path / "c.flowroi", tmp_path / "d.ome.tif"
+    assert main(["compress", str(path), str(out), "--quiet", "--force"]) == 0
+    assert main(["decompress", str(out), str(decoded), "--quiet"]) == 0
+    with tifffile.TiffFile(decoded) as tif:
+        xml = tif.ome_metadata
+    assert re.search(f'PhysicalSizeXUnit="{space}"', xml), xml
+    assert re.search(f'TimeIncrement="2.0" TimeIncrementUnit="{time}"', xml), xml
 
 
 def test_unit_symbols_decode_escapes_and_keep_other_text():

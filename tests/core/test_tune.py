@@ -65,3 +65,48 @@ def test_a_candidate_is_judged_by_its_worst_frame_coverage():
     ladders = {t: plain_rate_ladder(originals[t], ladder_rates(8.0), cells[t]) for t in (0, 1)}
     candidate = _evaluate(Extractor(), originals, cells, ladders)
     assert candidate.coverage == pytest.approx(0.5)
+
+
+def test_the_suggestion_passes_the_check_compress_makes_or_says_it_does_not(monkeypatch):
+    """tune judged coverage on three frames against the guard's reference together with the
+    appearance cells; compress's check (guard.preflight) on five frames against the guard's
+    reference alone refused the suggestion (E. coli: tune 97.8 %, compress 96.6 %), and its
+    refusal pointed back to tune. The best eligible candidate compress's check passes is
+    suggested; when none of the first COMPRESS_CHECKS does, the best stays and says so."""
+    from types import SimpleNamespace
+
+    from napari_flowroi import tune
+    from napari_flowroi.guard import preflight
+
+    movie = movie_from_array(
+        moving_discs(n_frames=6, shape=(160, 192), noise=4.0, static_cells=True).frames
+    )
+    base = FlowRoISettings(compression_rate=8)
+    honest = suggest_settings(movie, base)
+    assert not honest.plain_suggested  # the synthetic discs: FlowRoI wins at 8:1
+    verdict = preflight(movie, honest.settings)
+    assert verdict.ok and honest.compress_check == verdict.coverage.pixel_share
+    assert not honest.compress_refuses and honest.as_dict()["compress_check"]["passes"]
+
+    checked = []
+
+    def refusing_the_first(movie, settings):
+        checked.append(settings)
+        share = 0.9 if len(checked) == 1 else 0.99
+        return SimpleNamespace(ok=share >= 0.97, coverage=SimpleNamespace(pixel_share=share))
+
+    monkeypatch.setattr(tune, "preflight", refusing_the_first)
+    second = suggest_settings(movie, base)
+    assert second.settings == checked[1] != checked[0] and second.compress_check == 0.99
+
+    monkeypatch.setattr(
+        tune,
+        "preflight",
+        lambda movie, settings: SimpleNamespace(
+            ok=False, coverage=SimpleNamespace(pixel_share=0.9)
+        ),
+    )
+    refused = suggest_settings(movie, base)
+    assert refused.best is not None and refused.compress_refuses
+    assert "--force" in refused.summary() and "90.0%" in refused.summary()
+    assert refused.as_dict()["compress_check"] == {"coverage": 0.9, "passes": False}

@@ -45,6 +45,7 @@ __all__ = [
     "FRAME_SUFFIXES",
     "SUPPORTED_DTYPES",
     "TIFF_SUFFIXES",
+    "MaskFile",
     "Movie",
     "check_axes",
     "check_dtype",
@@ -63,7 +64,14 @@ __all__ = [
 ]
 
 
-def open_movie(source: Any) -> Movie:
+def open_movie(
+    source: Any,
+    masks: bool = False,
+    *,
+    scene: str | int | None = None,
+    channel: str | int | None = None,
+    z: int | None = None,
+) -> Movie:
     """Open a movie to compress, read one frame at a time.
 
     Parameters
@@ -72,6 +80,14 @@ def open_movie(source: Any) -> Movie:
         A (T, Y, X) TIFF/OME-TIFF stack, a folder of numbered PNG/TIFF frames, a microscopy file
         with one plane (ND2, CZI, LIF, OME-TIFF, OME-Zarr; needs the ``formats`` extra), a
         (T, Y, X) numpy or dask array, or a Movie (returned as it is).
+    masks : bool
+        `source` is the user's masks or labels (``--roi-mask``), not a movie: bool and every
+        integer pixel type are read as they are (only non-zero counts).
+    scene, channel, z : optional
+        One plane of a microscopy file with several (names or indices, as ``flowroi
+        compress --scene/--channel/--z``); a file with several and none named is refused with
+        the list of what it holds. Given with a path to a plain (T, Y, X) TIFF or a folder of
+        frames, they are refused; arrays and Movies ignore them.
 
     Returns
     -------
@@ -93,21 +109,22 @@ def open_movie(source: Any) -> Movie:
             raise InputError(f"Input {path} does not exist. Check the path.")
         from .formats import claims, open_selected
 
-        if claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: through bioio
-            return open_selected(path)
+        picked = scene is not None or channel is not None or z is not None
+        if picked or claims(path):  # ND2, CZI, LIF, OME-Zarr, multi-channel OME-TIFF: bioio
+            return open_selected(path, scene=scene, channel=channel, z=z)
         if path.is_dir():
             if (path / "manifest.json").is_file() and (path / "frames").is_dir():
                 raise InputError(
                     f"{path} is a FlowRoI compressed stack, not a movie; decompress "
                     "it first (flowroi decompress) if you want to compress it again."
                 )
-            return open_frame_folder(path)
+            return open_frame_folder(path, masks=masks)
         if not path.is_file():  # a FIFO or a device would block or never end
             raise InputError(
                 f"Input {path} is not a regular file. Give a TIFF stack or a folder of frames."
             )
         if path.suffix.lower() in TIFF_SUFFIXES:
-            return open_tiff(path)
+            return open_tiff(path, masks=masks)
         if path.suffix.lower() in FRAME_SUFFIXES:  # a single PNG image: a one-frame movie
             frame = read_frame_file(path)
             if frame.ndim == 3 and frame.shape[-1] in (3, 4):
@@ -115,9 +132,44 @@ def open_movie(source: Any) -> Movie:
                     f"{path} is an RGB(A) image; FlowRoI compresses grey-level "
                     "movies. Convert it to one channel first."
                 )
-            return movie_from_array(frame, source=str(path))
+            return movie_from_array(frame, source=str(path), masks=masks)
         raise InputError(
             f"Input {path} is not a TIFF stack or a folder of frames. "
             "Give a multi-page .tif or a folder of numbered .png/.tif frames."
         )
-    return movie_from_array(source)
+    return movie_from_array(source, masks=masks)
+
+
+class MaskFile:
+    """The user's masks or labels file (``flowroi compress --roi-mask``) as (T, Y, X) masks read
+    one frame at a time, of any integer or bool pixel type (``open_movie(path, masks=True)``).
+
+    Given as ``extra_roi`` instead of the path, which `compress_movie` would open as a movie to
+    compress and refuse for a bool or int32 pixel type. Picklable by path (``by_path``, like
+    formats.Plane), so dask workers open the file themselves; `name` is the path, which the
+    manifest records as ``input.roi_mask`` as it did for the path itself."""
+
+    by_path = True
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        self.name = str(path)
+        self._movie: Movie | None = None
+
+    def __getstate__(self):
+        return {"path": self.path, "name": self.name, "_movie": None}
+
+    def open_movie(self) -> Movie:
+        if self._movie is None:
+            self._movie = open_movie(Path(self.path), masks=True)
+        return self._movie
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self.open_movie().shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int):
+        return self.open_movie()[t]

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from .movie import TIFF_SUFFIXES, Movie, check_axes, check_dtype
-from .tiff import frames_in, one_line, tifffile_complaints
+from .tiff import frames_in, one_line, open_tiff, tifffile_complaints
 
 FRAME_SUFFIXES = (".png", ".tif", ".tiff")
 
@@ -118,7 +118,8 @@ def read_frame_file(path: Path) -> np.ndarray:
         raise _unreadable(path, exc) from exc
 
 
-def open_frame_folder(folder: Path) -> Movie:
+def open_frame_folder(folder: Path, masks: bool = False) -> Movie:
+    """A folder of numbered frames; `masks`: the user's masks or labels (movie.check_dtype)."""
     files = list_frame_files(folder)
     broken = [
         p for p in folder.iterdir() if _named_like_a_frame(p) and p.is_symlink() and not p.exists()
@@ -133,14 +134,26 @@ def open_frame_folder(folder: Path) -> Movie:
             f"Folder {folder} holds no frames (.png, .tif or .tiff). "
             "Give a folder of numbered frames or a TIFF stack."
         )
+    if len(files) == 1 and files[0].suffix.lower() in TIFF_SUFFIXES and frames_in(files[0]) > 1:
+        # a folder holding one movie file, as microscopes export a position or a well: that
+        # movie (a plate of such folders is documented, docs/cluster.md, and was refused)
+        return open_tiff(files[0], masks=masks)
     first = read_frame_file(files[0])
     if first.ndim == 3 and first.shape[-1] in (3, 4):
         raise InputError(
             f"Frames in {folder} are RGB(A); FlowRoI compresses grey-level movies. "
             "Convert them to one channel first."
         )
+    if first.ndim == 3:
+        # each file a stack: a folder of movies (a plate, which `flowroi compress` takes whole);
+        # `tune` and `roi` reach here, and check_axes' advice to split channels or z-planes misled
+        raise InputError(
+            f"{folder} holds stacks, not single frames ({files[0].name} holds {first.shape[0]} "
+            "images): a folder of movies is a plate, which `flowroi compress` takes whole; "
+            f"give one of its movies here (e.g. {files[0]})."
+        )
     check_axes((len(files),) + first.shape, str(folder))
-    dtype = check_dtype(first.dtype, str(folder))
+    dtype = check_dtype(first.dtype, str(folder), masks=masks)
     return Movie(
         shape=(len(files),) + first.shape,
         dtype=dtype,
@@ -173,11 +186,6 @@ def list_wells(folder: str | Path) -> list[Path] | None:
     if not folder.is_dir() or (folder / "manifest.json").is_file():
         return None  # a compressed stack: open_movie says what to do
     files = list_frame_files(folder)
-    if files:
-        tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
-        if tiffs and len(tiffs) == len(files) and frames_in(tiffs[0]) > 1:
-            return tiffs
-        return None
     subfolders = sorted(
         (
             p
@@ -186,6 +194,23 @@ def list_wells(folder: str | Path) -> list[Path] | None:
         ),
         key=frame_sort_key,
     )
+    if files:
+        tiffs = [f for f in files if f.suffix.lower() in TIFF_SUFFIXES]
+        if not tiffs or frames_in(tiffs[0]) <= 1:
+            return None  # a folder of frames
+        # movie files: a plate. A well kept as a folder of frames beside them, or an image
+        # that is not a TIFF stack, was skipped without a word (or the folder was read as
+        # frames and refused as 'holding stacks'): say what is there instead
+        others = [f.name for f in files if f.suffix.lower() not in TIFF_SUFFIXES]
+        others += [f"{p.name}/" for p in subfolders]
+        if others:
+            shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+            raise InputError(
+                f"{folder} holds movie files ({tiffs[0].name}, ...) and also {shown}, which "
+                "would not be compressed as wells of this plate. Move those out, or give the "
+                "wells as inputs (flowroi compress WELL1 WELL2 ... OUTPUT_DIR)."
+            )
+        return tiffs
     return subfolders or None
 
 

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from .movie import TIFF_SUFFIXES, Movie, check_dtype
-from .tiff import calibration_value
+from .tiff import calibration_value, tifffile_complaints
 from .units import unit_symbol
 
 FORMATS_EXTRA = "pip install 'napari-flowroi[formats]'"
@@ -124,7 +124,8 @@ def _cached_image(path: str, scene: int, stamp: int):
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        image = BioImage(path)
+        with tifffile_complaints():  # tifffile logs a cut-off TIFF; the error below says it
+            image = BioImage(path)
     except Exception as exc:  # bioio raises its own kinds for unsupported or damaged files
         raise InputError(_open_failure(Path(path), exc)) from exc
     finally:
@@ -141,15 +142,42 @@ def _open_failure(path: Path, exc: Exception) -> str:
     if plugin is not None and importlib.util.find_spec(plugin.replace("-", "_")) is None:
         extra = CZI_EXTRA if plugin == "bioio-czi" else FORMATS_EXTRA
         return f"Cannot read {path}: its reader ({plugin}) is not installed: {extra}"
+    unsupported = "Unsupported" in type(exc).__name__
+    if unsupported and _plain_movie(path):
+        # bioio is asked only for a file `claims` takes, or when planes were selected: a folder of
+        # frames or a plain TIFF stack reaches here only through a selection (issue: the message
+        # blamed a damaged file and a missing extra for a valid movie and an inapplicable option)
+        kind = "a folder of frames" if path.is_dir() else "a TIFF stack without OME channels"
+        return (
+            f"{path} is one (T, Y, X) movie ({kind}), not a microscopy file with scenes, "
+            "channels or z-planes: drop the selection (--scene, --channel, --z, "
+            "--motion-channel), which picks planes of ND2, CZI, LIF, OME-TIFF and OME-Zarr files."
+        )
     why = (
         "no installed bioio reader accepts it"
-        if "Unsupported" in type(exc).__name__
+        if unsupported
         else f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
     )
     return (
         f"Cannot read {path} ({why}). Check that the file is complete and really the format "
         f"its name says (readers: {FORMATS_EXTRA})."
     )
+
+
+def _plain_movie(path: Path) -> bool:
+    """A folder of frames or a TIFF without OME metadata: what the built-in readers open."""
+    if path.is_dir():
+        return not is_zarr(path)
+    if path.suffix.lower() not in TIFF_SUFFIXES:
+        return False
+    import tifffile
+
+    try:
+        with tifffile_complaints() as complaints, tifffile.TiffFile(path) as tif:
+            plain = not tif.is_ome and len(tif.pages) > 0
+    except Exception:  # noqa: BLE001 - a damaged file: the generic message below says so
+        return False
+    return plain and not complaints  # tifffile logs, not raises, on a cut-off file
 
 
 # --- what a file holds ---------------------------------------------------------------------------------
@@ -244,8 +272,8 @@ def _lenient_scenes(path: str, stamp: int) -> list[SceneInfo] | None:
 
     import tifffile
 
-    try:
-        with tifffile.TiffFile(path) as tif:
+    try:  # a cut-off file: tifffile logs it; bioio's failure then says it in one line
+        with tifffile_complaints(), tifffile.TiffFile(path) as tif:
             xml = tif.ome_metadata if tif.is_ome else None
             series = [(s.axes, tuple(s.shape), str(np.dtype(s.dtype))) for s in tif.series]
         root = ElementTree.fromstring(xml) if xml else None
@@ -708,7 +736,8 @@ def open_selected(
             shape = tuple(info.sizes.values())
             raise InputError(
                 f"{path} holds {' and '.join(several)} (axes TCZYX {shape}); "
-                "`flowroi compress` codes them all into one output folder, or pick "
-                "one with --scene/--channel/--z."
+                "`flowroi compress` (compress_file in Python) codes them all into one output "
+                "folder, or pick one with --scene/--channel/--z (open_movie(path, scene=, "
+                "channel=, z=) in Python)."
             )
     return open_plane(Plane(str(path), s, c, zz), info)

@@ -43,12 +43,21 @@ class Movie:
         return int(np.prod(self.shape[1:])) * self.dtype.itemsize
 
 
-def check_dtype(dtype: np.dtype, source: str) -> np.dtype:
+def check_dtype(dtype: np.dtype, source: str, masks: bool = False) -> np.dtype:
+    """The pixel type frames of `source` are read as, or an InputError that says what to do.
+
+    `masks`: the user's masks or labels (``--roi-mask``), never coded, only tested for non-zero
+    (roi.py): bool and every integer type are taken as they are. Segmentation tools write labels
+    as int32 (StarDist), uint32 or int64 (scikit-image), and numpy masks save as bool; a movie
+    of those pixel types is refused below, and the refusal's advice (keep masks lossless) was
+    about compressing masks, not about a mask given to keep cells."""
     # big-endian data (np.fromfile(..., ">u2"), FITS) is the same pixel type: frames are made
     # native in check_frame, so a >u2 movie is a uint16 movie, not a refused "pixel type >u2"
     dtype = np.dtype(dtype)
     if dtype.byteorder not in ("=", "|"):
         dtype = dtype.newbyteorder("=")
+    if masks and (dtype == np.bool_ or dtype.kind in "iu"):
+        return dtype
     if dtype == np.bool_:
         raise InputError(
             f"{source} is a binary (true/false) movie, such as masks or labels; "
@@ -120,7 +129,7 @@ MAX_SIDE = 65535
 BYTES_PER_PIXEL = {"flowroi": 200, "plain": 24}
 
 
-def movie_from_array(array: Any, source: str = "array") -> Movie:
+def movie_from_array(array: Any, source: str = "array", masks: bool = False) -> Movie:
     """Wrap an in-memory (T, Y, X) numpy or dask array; frames are computed one at a time.
     A single (Y, X) image is a one-frame movie (which only plain JPEG2000 can code)."""
     if not hasattr(array, "shape") or not hasattr(array, "dtype"):
@@ -128,7 +137,7 @@ def movie_from_array(array: Any, source: str = "array") -> Movie:
     if array.ndim == 2:
         array = array[None]
     check_axes(tuple(array.shape), source)
-    dtype = check_dtype(np.dtype(array.dtype), source)
+    dtype = check_dtype(np.dtype(array.dtype), source, masks=masks)
     return Movie(
         shape=tuple(int(s) for s in array.shape),
         dtype=dtype,

@@ -17,10 +17,12 @@ import numpy as np
 
 from ..errors import InputError
 from .movie import Movie, check_axes, check_dtype
-from .units import decode_escapes
+from .units import unit_symbol
 
 
-def open_tiff(path: Path) -> Movie:
+def open_tiff(path: Path, masks: bool = False) -> Movie:
+    """A (T, Y, X) TIFF stack; `masks`: the user's masks or labels, of any integer or bool pixel
+    type (movie.check_dtype)."""
     import tifffile
 
     try:
@@ -69,9 +71,19 @@ def open_tiff(path: Path) -> Movie:
     if len(shape) == 2:  # a single image: a one-frame movie
         shape, axes = (1,) + shape, "I" + axes
     if "S" in axes:
+        # tifffile.imwrite saves a (3, Y, X) or (4, Y, X) array as one RGB(A) image with
+        # separate planes unless told otherwise: a movie cut to 3 or 4 frames and saved so
+        # reads as colour, and the advice to save one channel misled
+        frames = (
+            f" If it holds {shape[0]} frames of a grey-level movie (tifffile saves a "
+            f"({shape[0]}, Y, X) array as RGB(A) unless given photometric='minisblack'), save it "
+            "again with photometric='minisblack'."
+            if axes == "SYX" and shape[0] in (3, 4)
+            else ""
+        )
         raise InputError(
             f"{path} holds RGB(A) images (axes {axes}, shape {shape}); FlowRoI "
-            "compresses grey-level movies. Save one channel as a (T, Y, X) stack."
+            f"compresses grey-level movies. Save one channel as a (T, Y, X) stack.{frames}"
         )
     if len(shape) == 3 and axes[0] not in "TZQI":
         raise InputError(
@@ -81,7 +93,7 @@ def open_tiff(path: Path) -> Movie:
     if len(shape) == 3 and axes[0] == "Z" and "T" not in axes:
         pass  # a stack saved without time metadata: take the first axis as time
     check_axes(shape, str(path))
-    dtype = check_dtype(dtype, str(path))
+    dtype = check_dtype(dtype, str(path), masks=masks)
     n_frames = shape[0]
     per_page = page_count == n_frames
 
@@ -218,7 +230,15 @@ def _tiff_physical_metadata(tif, source: Any) -> dict:
             if value is not None:
                 physical["time_interval"] = value
         if meta.get("unit"):
-            physical["space_unit"] = decode_escapes(str(meta["unit"]))
+            # Fiji writes "micron" (and "\u00B5m"): as read, "micron" went into the decompressed
+            # OME-TIFF's PhysicalSizeXUnit, which is not an OME unit, and bioio refused the file
+            unit = unit_symbol(meta["unit"])
+            if unit is not None:
+                physical["space_unit"] = unit
+        if "time_interval" in physical:
+            # ImageJ's frame interval is in its time unit, `tunit`, left out of the header when it
+            # is seconds; ignored, a 2-min interval was written back as 2 (OME's default: s)
+            physical["time_unit"] = unit_symbol(meta.get("tunit") or "sec") or "s"
         page = tif.pages[0]
         res = page.tags.get("XResolution")
         if res is not None and res.value[0]:

@@ -8,11 +8,15 @@ from typing import Any
 _UNIT_SYMBOLS = {
     "micrometer": "µm",
     "micron": "µm",
+    "microns": "µm",
+    "micrometers": "µm",
     "um": "µm",
     "nanometer": "nm",
     "millimeter": "mm",
     "meter": "m",
     "second": "s",
+    "seconds": "s",
+    "sec": "s",  # ImageJ's name for its default time unit
     "millisecond": "ms",
     "minute": "min",
     "hour": "h",
