@@ -125,8 +125,9 @@ class CompressionSummary:
         return out
 
 
-#: What the summary says about a movie where nothing moved (a constant or empty well).
-EMPTY_ROI_NOTE = "RoI empty in all frames: no motion found (coded like plain JPEG2000)"
+#: What the summary says about a movie whose RoI is empty in every frame (a constant or empty
+#: well: nothing moved and nothing stands out).
+EMPTY_ROI_NOTE = "RoI empty in all frames: no cells found (coded like plain JPEG2000)"
 #: What the summary says when the movie's cells were too small for the flow_scale asked for.
 FINE_CELLS_NOTE = (
     "the cells are at the limit of what flow_scale {asked:g} resolves: the RoI was looked for "
@@ -136,7 +137,8 @@ FINE_CELLS_NOTE = (
 #: widget words this warning itself, with its own controls: ``readout.batch_done``).
 BELOW_TARGET_NOTE = (
     "the RoI holds an estimated {mean} of the cell pixels (worst frame {worst}: {low}), below the "
-    "coverage target {target:.0%}: cells outside are smeared; try `flowroi tune` or --appearance-roi"
+    "coverage target {target:.0%}: cells outside are smeared; `flowroi tune` suggests settings "
+    "that keep them"
 )
 #: What the summary says when the output already held this very compression.
 ALREADY_COMPLETE_NOTE = (
@@ -210,8 +212,9 @@ def check_same_pixels(output: Path, movie: Movie, state: str) -> None:
     else:
         return
     if changed:
+        what = "finish it" if state == "resume" else "keep it"
         raise OutputError(
-            f"Output {output} holds {changed}. Rerun with the same input to finish it, or pass "
+            f"Output {output} holds {changed}. Rerun with the same input to {what}, or pass "
             "--overwrite to start again."
         )
 
@@ -258,7 +261,7 @@ def compress_chunk(
     appearance source makes it, so that share read 100 % whatever the RoI missed (issue 21)."""
     movie = open_movie(source)
     if isinstance(extra_roi, (str, Path)):
-        extra_roi = open_movie(extra_roi)
+        extra_roi = open_movie(extra_roi, masks=True)  # bool masks and integer labels too
     # The frames go in order, so the cache holds a sliding window, not the chunk: frame t's RoI
     # needs the adjacent window's frame masks (2 * adjacent + 1), each frame's flow partner, and
     # one frame more for the look-ahead. Holding the whole chunk (up to 64 frames of flows and
@@ -454,19 +457,20 @@ def reusable_masks(
 
 def _check_extra_roi(extra_roi: Any, movie: Movie, settings: FlowRoISettings) -> str:
     """Check user masks against the movie; return how the manifest names them."""
-    if settings.plain:
-        raise InputError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
-    masks, label = opened_masks(extra_roi)
+    masks, label = opened_masks(extra_roi, settings)
     check_mask_shape(masks, label, movie)
     return label
 
 
-def opened_masks(extra_roi: Any) -> tuple[Any, str]:
-    """The user's masks opened (a path or path-like is read as a movie) and how messages and the
-    manifest name them: the path, a layer's name, a Movie's source file, else "masks given in
-    memory". One naming for `compress_movie` and `roi_masks`."""
+def opened_masks(extra_roi: Any, settings: FlowRoISettings) -> tuple[Any, str]:
+    """The user's masks opened (a path or path-like is read as masks: bool, or any integer
+    labels) and how messages and the manifest name them: the path, a layer's name, a Movie's
+    source file, else "masks given in memory". One naming and one refusal of masks with plain
+    JPEG2000 for `compress_movie` and `roi_masks`."""
+    if extra_roi is not None and settings.plain:
+        raise InputError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
     if isinstance(extra_roi, (str, bytes)) or hasattr(extra_roi, "is_file"):
-        return open_movie(extra_roi), str(extra_roi)
+        return open_movie(extra_roi, masks=True), str(extra_roi)
     label = getattr(extra_roi, "name", None) or (
         extra_roi.source
         if isinstance(extra_roi, Movie) and extra_roi.source != "array"
@@ -802,7 +806,7 @@ def roi_masks(
     """
     settings = _settings(settings)
     movie = open_movie(movie)
-    extra_roi, label = opened_masks(extra_roi)
+    extra_roi, label = opened_masks(extra_roi, settings)
     if extra_roi is not None:  # the same check as compress_movie's, before any frame is worked on
         check_mask_shape(extra_roi, label, movie)
     frames = range(len(movie)) if frames is None else list(frames)

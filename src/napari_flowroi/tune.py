@@ -228,27 +228,36 @@ def suggest_settings(
         t: plain_rate_ladder(originals[t], ladder_rates(base.compression_rate), cells[t])
         for t in frames
     }
-    lock, done = threading.Lock(), [0]
+    lock, done, stopped = threading.Lock(), [0], threading.Event()
 
     def evaluate(settings: FlowRoISettings) -> Candidate:
-        if cancel is not None and cancel.is_set():
+        if stopped.is_set() or (cancel is not None and cancel.is_set()):
             raise CancelledError("Suggesting settings was cancelled.")
         candidate = _evaluate(reference.with_settings(settings), originals, cells, ladders, guarded)
+        # under the lock, so that no progress is reported once the search has stopped
         with lock:
-            done[0] += 1
-            current = done[0]
-        if progress:
-            progress(current, len(candidates))
+            if not stopped.is_set():
+                done[0] += 1
+                if progress:
+                    progress(done[0], len(candidates))
         return candidate
 
-    results = dask.compute(
-        *[dask.delayed(evaluate, pure=False)(c) for c in candidates],
-        scheduler="threads",
-        num_workers=max(1, workers),
-        # not napari's global dask cache: it is not thread-safe, and the widget runs this in a
-        # worker while napari computes slices on the main thread (readers.movie.array_frame)
-        callbacks=(),
-    )
+    try:
+        results = dask.compute(
+            *[dask.delayed(evaluate, pure=False)(c) for c in candidates],
+            scheduler="threads",
+            num_workers=max(1, workers),
+            # not napari's global dask cache: it is not thread-safe, and the widget runs this in
+            # a worker while napari computes slices on the main thread (readers.movie.array_frame)
+            callbacks=(),
+        )
+    except BaseException:
+        # an error or Ctrl-C: dask raises at once while the candidates under way go on in its
+        # threads; they start nothing more and say nothing after the command's last line (a
+        # "trying settings" line came after "flowroi: interrupted")
+        with lock:
+            stopped.set()
+        raise
     eligible = sorted(
         (c for c in results if c.coverage >= base.coverage_target and c.gain >= MIN_GAIN),
         key=lambda c: (c.gain, c.coverage),

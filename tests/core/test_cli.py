@@ -156,7 +156,7 @@ def test_several_inputs_give_one_stack_each_side_by_side_and_one_summary(
         assert {"achieved_rate", "bytes_written", "seconds", "frames"} <= set(well)
         assert open_container(out / f"{well['well']}.flowroi").shape[0] == well["frames"]
     assert summary["totals"]["frames"] == 13 and summary["totals"]["wells"] == 3
-    assert "C03: RoI empty in all frames: no motion found" in captured.err
+    assert "C03: RoI empty in all frames: no cells found" in captured.err
     assert json.loads((out / "summary.json").read_text())["totals"]["frames"] == 13
     # a rerun keeps the finished wells
     assert main(["compress", *inputs, str(out), "--quiet"]) == 0

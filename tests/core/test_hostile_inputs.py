@@ -909,3 +909,20 @@ def test_tune_checks_its_workers_as_compress_does(tmp_path, capsys, workers):
         out = [] if command == "tune" else [tmp_path / "out.flowroi"]
         status, err, _ = cli(capsys, command, source, *out, "--workers", workers, "--quiet")
         assert_one_line_error(status, err, "at least 1" if workers < 1 else "far more than")
+
+
+def test_the_python_api_takes_bool_masks_by_path_and_refuses_them_with_plain(tmp_path):
+    # batch.opened_masks: compress_movie and roi_masks open a mask path as masks (bool, labels),
+    # as the command line does, and refuse masks with plain JPEG2000 alike
+    from napari_flowroi import FlowRoISettings, compress_movie, roi_masks
+    from napari_flowroi.errors import InputError
+
+    source = _movie(tmp_path)
+    mask = np.zeros(FRAMES.shape, bool)
+    mask[:, :, :20] = True
+    masks = write_tiff(tmp_path, "mask.tif", mask)
+    assert roi_masks(source, extra_roi=masks)[:, :, :20].all()
+    summary = compress_movie(source, tmp_path / "out.flowroi", extra_roi=masks)
+    assert summary.frames == len(FRAMES)
+    with pytest.raises(InputError, match="plain JPEG2000"):
+        roi_masks(source, FlowRoISettings(plain=True), extra_roi=masks)

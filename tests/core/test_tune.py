@@ -110,3 +110,22 @@ def test_the_suggestion_passes_the_check_compress_makes_or_says_it_does_not(monk
     assert refused.best is not None and refused.compress_refuses
     assert "--force" in refused.summary() and "90.0%" in refused.summary()
     assert refused.as_dict()["compress_check"] == {"coverage": 0.9, "passes": False}
+
+
+def test_no_progress_is_reported_after_the_search_stopped():
+    # Ctrl-C (or an error) in one candidate: dask raises at once while the others under way go
+    # on in its threads; their "trying settings" lines came after the command's last line
+    import time
+
+    movie = movie_from_array(moving_discs(n_frames=8, shape=(64, 64), n_cells=3, seed=1).frames)
+    calls = []
+
+    def progress(done, total):
+        calls.append(done)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        suggest_settings(movie, FlowRoISettings(), workers=2, progress=progress)
+    time.sleep(1.0)  # the candidates under way finish (each takes well under a second here)
+    assert calls == [1, 2]
