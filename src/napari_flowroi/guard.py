@@ -211,7 +211,7 @@ def _standardised(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     cancels) and lets checked frames share their neighbours."""
     # the outliers at full resolution, where a hot pixel is one pixel (halving by a factor that
     # is not exactly 2 spreads it over two)
-    frame = _without_outliers(np.asarray(frame, np.float32))
+    frame = np.asarray(_without_outliers(np.asarray(frame)), np.float32)
     if frame.shape[::-1] != size:
         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     smoothed = cv2.GaussianBlur(frame, (0, 0), CHANGE_SIGMA * CHANGE_SCALE)
@@ -227,7 +227,7 @@ OUTLIER_Z = 10.0
 
 
 def _without_outliers(frame: np.ndarray) -> np.ndarray:
-    """`frame` (float32) with each lone pixel that departs from its 3x3 median by more than
+    """`frame` (uint8, uint16 or float; other types as float32) with each lone pixel that departs from its 3x3 median by more than
     OUTLIER_Z robust SDs of those departures (at most one of its 8 neighbours does) replaced by
     that median.
 
@@ -239,17 +239,28 @@ def _without_outliers(frame: np.ndarray) -> np.ndarray:
     with it the threshold, so the estimate moved on the benchmark movies (*E. coli*'s check 2.02
     -> 2.49 points off); replacing only the outliers leaves every other pixel as it was (the
     same "remove outliers" as ImageJ's, its threshold in robust SDs instead of grey levels)."""
+    from ._robust import median as sample_median
+
+    if frame.dtype not in (np.uint8, np.uint16, np.float32):
+        frame = frame.astype(np.float32)  # the types OpenCV's 3x3 median takes
+    # in the frame's own type: a 16-bit frame is half a float32 one to read and write
     median = cv2.medianBlur(frame, 3)
-    departure = frame - median
-    level, spread = _level(departure)
-    outliers = (np.abs(departure - level) > OUTLIER_Z * spread).astype(np.uint8)
+    # OpenCV's operations on the whole frame, one partition of a sample of every 8th pixel each
+    # way: the whole command spent 4.5 % more CPU with numpy's arithmetic and two medians here
+    # (8 ms a 1-MP frame, ~15 frames a check)
+    departure = cv2.absdiff(frame, median)  # a 3x3 median's departures centre on 0
+    low, high = cv2.minMaxLoc(median)[:2]
+    spread = max(1.4826 * sample_median(departure[::8, ::8]), 1e-6 * max(abs(low), high, 1.0))
+    outliers = cv2.compare(departure, OUTLIER_Z * spread, cv2.CMP_GT)  # 255 where outlying
+    if not cv2.countNonZero(outliers):
+        return frame
     # lone ones only (at most one outlying neighbour: a hit may take two pixels): on a frame
     # without noise (the spread ~0) the pixels of a small object all depart from their median,
     # in touching groups, and the guard's reference lost the synthetic movies' small cells
-    outliers = outliers.astype(bool) & (cv2.boxFilter(outliers, -1, (3, 3), normalize=False) <= 2)
-    if outliers.any():
-        frame = frame.copy()
-        frame[outliers] = median[outliers]
+    crowd = cv2.boxFilter(outliers, cv2.CV_16U, (3, 3), normalize=False)
+    outliers &= cv2.compare(crowd, 2 * 255, cv2.CMP_LE)
+    frame = frame.copy()
+    cv2.copyTo(median, outliers, frame)
     return frame
 
 
