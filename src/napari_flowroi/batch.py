@@ -13,6 +13,7 @@ Plates (several movies, one container each) are in plates.py.
 
 from __future__ import annotations
 
+import numbers
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -533,6 +534,17 @@ def compress_jobs(
         return _run(jobs, client, workers, overwrite, progress, cancel, chunk_frames, started)
 
 
+def check_run_options(workers: Any, chunk_frames: Any) -> None:
+    """Refuse a number of workers or a chunk length that is not a whole number of at least 1
+    (None: the default chunk), before anything is opened: the threads ran max(1, int(workers))
+    of them, so 0, -3 or 2.5 went through silently. The command line checks its own options."""
+    for name, value in (("workers", workers), ("chunk_frames", chunk_frames)):
+        if value is None and name == "chunk_frames":
+            continue
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+            raise SettingsError(f"{name} must be a whole number of at least 1, not {value!r}")
+
+
 def _by_path(source: Any) -> bool:
     """Whether a task can open `source` itself: a path, or a formats.Plane / ContainerMasks."""
     return isinstance(source, str) or getattr(source, "by_path", False)
@@ -735,6 +747,7 @@ def compress_movie(
         A rerun into a container of this very compression (same input content and settings)
         does nothing and says so (``already_complete``); an interrupted run resumes.
     """
+    check_run_options(workers, chunk_frames)
     settings = _settings(settings)
     output = Path(output)
     job = _plan(source, output, settings, overwrite, extra_roi=extra_roi, preflight=preflight)

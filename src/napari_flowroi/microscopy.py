@@ -223,6 +223,7 @@ def compress_file(
     CompressionSummary or PlateSummary
     """
 
+    batch.check_run_options(workers, chunk_frames)
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
     output = Path(output)

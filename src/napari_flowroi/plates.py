@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .batch import CHUNK_FRAMES, _plan, compress_jobs
+from .batch import CHUNK_FRAMES, _plan, check_run_options, compress_jobs
 from .container import write_atomic
 from .errors import InputError
 from .outputs import check_folder_output, check_not_on_inputs
@@ -123,6 +123,7 @@ def compress_movies(
         settings is kept (a rerun finishes a plate).
     """
 
+    check_run_options(workers, chunk_frames)
     settings = settings or FlowRoISettings()
     started = time.perf_counter()
     output_dir = Path(output_dir)

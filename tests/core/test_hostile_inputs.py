@@ -926,3 +926,19 @@ def test_the_python_api_takes_bool_masks_by_path_and_refuses_them_with_plain(tmp
     assert summary.frames == len(FRAMES)
     with pytest.raises(InputError, match="plain JPEG2000"):
         roi_masks(source, FlowRoISettings(plain=True), extra_roi=masks)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 2.5, True, "2"])
+def test_the_python_api_refuses_a_number_of_workers_that_is_not_one_or_more(tmp_path, workers):
+    # the threads ran max(1, int(workers)) of them: 0, -1 and 2.5 went through silently
+    from napari_flowroi import compress_movie, compress_movies
+    from napari_flowroi.errors import SettingsError
+
+    source = _movie(tmp_path)
+    with pytest.raises(SettingsError, match="workers must be a whole number"):
+        compress_movie(source, tmp_path / "out.flowroi", workers=workers)
+    with pytest.raises(SettingsError, match="workers must be a whole number"):
+        compress_movies([source], tmp_path / "plate", workers=workers)
+    with pytest.raises(SettingsError, match="chunk_frames must be a whole number"):
+        compress_movie(source, tmp_path / "out.flowroi", chunk_frames=0)
+    assert not (tmp_path / "out.flowroi").exists() and not (tmp_path / "plate").exists()
