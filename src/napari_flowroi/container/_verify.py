@@ -53,7 +53,9 @@ def verify_container(path: str | Path, progress=None) -> list[Problem]:
     except NoManifestError:
         raise
     except ManifestError as exc:
-        return [Problem(None, f"manifest.json is damaged: {exc}; the frames cannot be checked")]
+        # the error names the stack and the damage already ("The manifest of X is damaged
+        # (...); the stack cannot be read."): said once, with what verify could not do
+        return [Problem(None, f"{str(exc).rstrip('.')}; its frames cannot be checked")]
     n_frames, height, width = manifest["shape"]
     problems = []
     boxed = masks_in_frames(manifest)
