@@ -27,6 +27,9 @@ CLI_WORDS = {
     "--workers": "the number of workers",
     "--compression-rate": "'Compression rate'",
     "--target-psnr": "'Target PSNR'",
+    # tune's warning that compress will refuse its suggestion (tune.Suggestion.summary)
+    "forced (--force)": "forced (a second click on 'Compress stack')",
+    "--coverage-target": "'Coverage target'",
 }
 
 
@@ -250,7 +253,7 @@ def suggestion_html(suggestion) -> str:
         for c in sorted(suggestion.candidates, key=lambda c: -c.gain)[:5]
     )
     return (
-        f"{suggestion.summary()} ({suggestion.seconds:.0f} s)"
+        f"{plain_words(suggestion.summary())} ({suggestion.seconds:.0f} s)"
         "<table cellspacing='4'><tr><th>sources</th><th>thr.</th><th>adj.</th><th>scal.</th>"
         f"<th>cells kept</th><th>gain</th></tr>{rows}</table>"
     )

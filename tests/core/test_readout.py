@@ -177,3 +177,14 @@ def test_the_batch_done_message_says_the_runs_notes_in_the_widgets_words():
     assert "tick 'Plain'" in text and "--" not in text  # command-line words become controls
     # the coverage note is the message's warning, once, with the widget's advice
     assert kind == "warning" and "estimated" not in text and "'Suggest settings'" in text
+
+
+def test_a_suggestion_compress_would_refuse_is_said_in_the_widgets_words():
+    from napari_flowroi.readout import suggestion_html
+    from napari_flowroi.tune import Candidate, Suggestion
+
+    settings = FlowRoISettings()
+    best = Candidate(settings, 0.98, 1.2, 0.3, 40.0, 39.0)
+    html = suggestion_html(Suggestion(settings, best, (best,), (1, 2, 3), 2.0, 0.95))
+    assert "below the 97% target" in html
+    assert "--" not in html and "'Compress stack'" in html and "'Coverage target'" in html
