@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .batch import CHUNK_FRAMES, _plan, check_run_options, compress_jobs
-from .container import write_atomic
+from .container import is_container, write_atomic
 from .errors import InputError
 from .outputs import check_folder_output, check_not_on_inputs
 from .readers import list_wells, well_name
@@ -146,6 +147,7 @@ def compress_movies(
         for name, source in names.items()
     ]
     created = not output_dir.exists()
+    replaced = _earlier_wells(output_dir) - set(names) if overwrite else set()
     try:
         summaries = compress_jobs(
             jobs,
@@ -169,7 +171,26 @@ def compress_movies(
         tuple((job.name, s) for job, s in zip(jobs, summaries, strict=True)),
         time.perf_counter() - started,
     )
+    # --overwrite replaces the plate output: the earlier run's wells this run does not have go
+    # too (left, they were read by info, verify and decompress beside a summary.json that no
+    # longer named them); only containers that run's summary.json names are removed
+    for name in sorted(replaced):
+        stale = output_dir / f"{name}.flowroi"
+        if is_container(stale):
+            shutil.rmtree(stale)
     write_atomic(
         output_dir / "summary.json", (json.dumps(plate.as_dict(), indent=2) + "\n").encode()
     )
     return plate
+
+
+def _earlier_wells(output_dir: Path) -> set[str]:
+    """The wells an earlier run's ``summary.json`` in `output_dir` names (none when it has no
+    readable one)."""
+    try:
+        earlier = json.loads((output_dir / "summary.json").read_text())
+        names = {str(w["well"]) for w in earlier["wells"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+    # plain names only: a summary.json edited to name "../x" must not reach outside the folder
+    return {n for n in names if n and Path(n).name == n and n not in (".", "..")}

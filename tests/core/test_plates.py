@@ -112,3 +112,23 @@ def test_a_plate_output_that_is_a_file_or_a_link_is_refused(tmp_path, small_movi
     with pytest.raises(OutputError, match="is a link; give a folder"):
         compress_movies(wells, tmp_path / "link", PLAIN)
     assert not any((tmp_path / "real").iterdir())
+
+
+def test_overwrite_with_fewer_wells_removes_the_earlier_runs_other_wells(tmp_path, small_movie):
+    from napari_flowroi.batch import compress_movie
+
+    # left behind, A3 was read by info, verify and decompress beside a summary.json of two wells
+    wells = [write_tiff(tmp_path, f"{name}.tif", small_movie) for name in ("A1", "A2", "A3")]
+    out = tmp_path / "plate"
+    compress_movies(wells, out, PLAIN)
+    compress_movies(wells[:2], out, PLAIN)  # without --overwrite nothing is removed
+    assert (out / "A3.flowroi").is_dir()
+    compress_movies(wells, out, PLAIN)
+    summary = json.loads((out / "summary.json").read_text())
+    summary["wells"].append({"well": "../outside"})  # an edited summary reaches nowhere else
+    (out / "summary.json").write_text(json.dumps(summary))
+    compress_movie(wells[0], tmp_path / "outside.flowroi", PLAIN)  # a container it would name
+    compress_movies(wells[:2], out, PLAIN, overwrite=True)
+    assert sorted(p.name for p in out.glob("*.flowroi")) == ["A1.flowroi", "A2.flowroi"]
+    assert (tmp_path / "outside.flowroi" / "manifest.json").is_file()
+    assert main(["verify", str(out), "--quiet"]) == 0
