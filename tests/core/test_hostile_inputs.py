@@ -123,13 +123,15 @@ MOVIES = {
         r"RGB",
     ),
     "2-D single image": (_tiff(FRAMES[0]), r"one frame.*--plain"),
+    # how to get there from Fiji: the OME-TIFF route (a channel or plane picked) or a split
     "TZYX ImageJ hyperstack": (
         _tiff(np.stack([FRAMES, FRAMES], 1), imagej=True, metadata={"axes": "TZYX"}),
-        r"\(T, Y, X\).*separate movies",
+        r"hyperstack with axes TZYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality",
     ),
+    # how to get there from Fiji: the OME-TIFF route (a channel or plane picked) or a split
     "TCYX ImageJ hyperstack": (
         _tiff(np.stack([FRAMES, FRAMES], 1), imagej=True, metadata={"axes": "TCYX"}),
-        r"\(T, Y, X\).*separate movies",
+        r"hyperstack with axes TCYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality",
     ),
     "1x1 frames": (_tiff(FRAMES[:, :1, :1].copy(), metadata={"axes": "TYX"}), None),
     # tifffile stores (T, Y, 1) as one Y-by-T page: this was read as a single image (one frame)
