@@ -85,13 +85,7 @@ def _trend_stretch(frame: np.ndarray, c: np.ndarray, step: float, low: float, hi
     of the cell pixels were lost). Frames the raw test finds dark-field, every fluorescence frame
     of the benchmark movies among them, are stretched as before."""
     flat = np.asarray(frame, np.float32) - _surface(c, frame.shape, step)
-    flat -= np.float32(low)
-    flat *= np.float32(1.0 / (high - low))
-    np.clip(flat, 0, None, out=flat)
-    cv2.sqrt(flat, dst=flat)
-    flat *= 255.0
-    np.clip(flat, 0, 255, out=flat)
-    return flat.astype(np.uint8)
+    return _stretched(flat, low, high, True)[1]
 
 
 def to_uint8(frame: np.ndarray, *, stabilise: bool = False) -> np.ndarray:
