@@ -26,6 +26,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from ._robust import median as sample_median
 from .metrics import object_coverage, pixel_coverage
 from .resolution import CHOSEN_SCALE
 from .roi import FramePool
@@ -227,9 +228,9 @@ OUTLIER_Z = 10.0
 
 
 def _without_outliers(frame: np.ndarray) -> np.ndarray:
-    """`frame` (uint8, uint16 or float; other types as float32) with each lone pixel that departs from its 3x3 median by more than
-    OUTLIER_Z robust SDs of those departures (at most one of its 8 neighbours does) replaced by
-    that median.
+    """`frame` (uint8, uint16 or float; other types as float32) with each lone pixel that
+    departs from its 3x3 median by more than OUTLIER_Z robust SDs of those departures (at most
+    one of its 8 neighbours does) replaced by that median.
 
     Why: a hot or saturated camera pixel (or a cosmic-ray hit) is one or two pixels, and the
     halving and smoothing spread it into a blob above the change threshold wherever the
@@ -239,8 +240,6 @@ def _without_outliers(frame: np.ndarray) -> np.ndarray:
     with it the threshold, so the estimate moved on the benchmark movies (*E. coli*'s check 2.02
     -> 2.49 points off); replacing only the outliers leaves every other pixel as it was (the
     same "remove outliers" as ImageJ's, its threshold in robust SDs instead of grey levels)."""
-    from ._robust import median as sample_median
-
     if frame.dtype not in (np.uint8, np.uint16, np.float32):
         frame = frame.astype(np.float32)  # the types OpenCV's 3x3 median takes
     # in the frame's own type: a 16-bit frame is half a float32 one to read and write

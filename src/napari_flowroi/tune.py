@@ -26,7 +26,7 @@ import numpy as np
 
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
-from .guard import change_cells, checked_frames, preflight
+from .guard import change_cells, checked_frames, percent_below, preflight
 from .ladders import ladder_rates, plain_rate_ladder
 from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
@@ -119,8 +119,6 @@ class Suggestion:
             "inside the cells."
         )
         if self.compress_refuses:
-            from .guard import percent_below
-
             target = self.settings.coverage_target
             said += (
                 f" But the missed-cell check before compressing (five frames, the guard's own "
