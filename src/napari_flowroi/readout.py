@@ -259,6 +259,11 @@ def suggestion_html(suggestion) -> str:
     )
 
 
+def notes_text(notes) -> str:
+    """A run's notes (``CompressionSummary.notes``), each as a sentence in the widget's words."""
+    return "".join(f" Note: {plain_words(note)}." for note in notes)
+
+
 def batch_done(
     summary, requested_rate: float | None, coverage_target: float | None = None
 ) -> tuple[str, str]:
@@ -282,9 +287,7 @@ def batch_done(
         text += f" Cells {share} inside the RoI (the guard's estimate on {checked} frames)."
     # the note on a coverage below the target is the warning below, with the widget's own advice
     below_target = BELOW_TARGET_NOTE.split("{", 1)[0]
-    for note in getattr(summary, "notes", ()):
-        if not note.startswith(below_target):
-            text += f" Note: {plain_words(note)}."
+    text += notes_text(n for n in getattr(summary, "notes", ()) if not n.startswith(below_target))
     if coverage is not None and coverage_target is not None and coverage["mean"] < coverage_target:
         return (
             text + f" Warning: below the coverage target ({100 * coverage_target:g} %): "

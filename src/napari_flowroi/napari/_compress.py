@@ -17,7 +17,7 @@ from magicgui.widgets import CheckBox, Container, FileEdit, Label, PushButton
 from ..errors import CancelledError, FlowRoIError
 from ..guard import Preflight
 from ..jobs import compress_steps
-from ..readout import batch_done, kb, movie_estimate, plain_words
+from ..readout import batch_done, kb, movie_estimate, notes_text, plain_words
 from . import _worker
 from ._export import ask_export, ask_roi_masks, export_roi_masks, export_tiff
 
@@ -250,11 +250,7 @@ class CompressPanel(Container):
                 f"{result.output}, one stack each with the RoI of channel {batch['channels']}, "
                 f"{kb(totals['bytes_written'])}, achieved rate {totals['achieved_rate']:.1f} : 1, "
                 f"{result.seconds:.1f} s."
-            ) + "".join(
-                f" Note: {name}: {plain_words(note)}."
-                for name, well in result.wells
-                for note in well.notes
-            )
+            ) + notes_text(f"{name}: {note}" for name, well in result.wells for note in well.notes)
             kind = "info"
         else:
             settings = batch["settings"]
