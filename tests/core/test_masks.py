@@ -24,6 +24,33 @@ def test_regions_with_stats_label_like_opencvs_default(mask):
     assert np.array_equal(found[2], stats)
 
 
+def test_regions_with_stats_pads_odd_masks_without_changing_labels_or_stats():
+    # masks of an odd number of rows or columns are labelled with a background row or column
+    # added: the labels and every stats row, the background's too, must be OpenCV's on the mask
+    # as it is, whether regions touch the last row or column or not, and with no background
+    rng = np.random.default_rng(17)
+    cases = [np.ones((7, 9), np.uint8), np.ones((1, 1), np.uint8), np.zeros((5, 3), np.uint8)]
+    for trial in range(300):
+        rows, cols = (int(n) for n in rng.integers(1, 60, 2))
+        mask = (rng.random((rows, cols)) < rng.random()).astype(np.uint8)
+        if trial % 3 == 0:  # smooth regions as well as speckle
+            mask = (cv2.GaussianBlur(rng.normal(0, 1, (rows, cols)), (0, 0), 2) > 0.1).astype(
+                np.uint8
+            )
+        if trial % 4 == 1:  # a background last row and column: the pad only extends them
+            mask[-1], mask[:, -1] = 0, 0
+        if trial % 4 == 2:  # a region along the last column and row
+            mask[:, -1], mask[-1] = 1, 1
+        cases.append(mask)
+    for mask in cases:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        found = regions_with_stats(mask.astype(bool))
+        assert found[0] == count
+        assert found[1].flags.c_contiguous and found[1].dtype == np.int32
+        assert np.array_equal(found[1], labels)
+        assert np.array_equal(found[2], stats)
+
+
 @pytest.mark.parametrize("min_area", [0, 3, 20, 10_000])
 def test_drop_small_keeps_exactly_the_regions_large_enough(min_area):
     for mask in _random_masks():
