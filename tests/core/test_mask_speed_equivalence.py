@@ -634,7 +634,14 @@ def _percentile_cases():
     yield "strided view", rng.integers(0, 4096, (301, 257)).astype(np.uint16)[::2, ::2]
     for size in (2, 3, 199, 200, 201, 4096, 65536):  # each rank landing on and between values
         yield f"{size} values", rng.integers(0, 60, size).astype(np.uint8)
-    yield "float32 (numpy's own)", rng.normal(size=(50, 60)).astype(np.float32)
+    # float32 (the flattened sample of a light-field frame): one partition around numpy's ranks
+    yield "float32", rng.normal(size=(50, 60)).astype(np.float32)
+    yield "float32 ties", rng.integers(0, 5, (41, 37)).astype(np.float32) - np.float32(0.3)
+    yield "float32 wide", (rng.normal(size=3001) * 1e6).astype(np.float32)
+    yield "float32 one value", np.array([2.5], np.float32)
+    with_nan = rng.normal(size=(20, 30)).astype(np.float32)
+    with_nan[3, 4] = np.nan  # numpy answers NaN: so must this
+    yield "float32 with a NaN", with_nan
 
 
 @pytest.mark.parametrize("name, values", list(_percentile_cases()))
@@ -643,7 +650,29 @@ def test_the_stretchs_percentiles_are_numpys(name, values, q):
     from napari_flowroi.preprocess import _percentiles
 
     found, expected = _percentiles(values, q), np.percentile(values, q)
-    assert found.dtype == expected.dtype and np.array_equal(found, expected), name
+    assert found.dtype == expected.dtype, name
+    assert np.array_equal(found, expected, equal_nan=True), name
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 180, 181, 361])
+def test_the_trends_block_medians_are_numpys(size):
+    # preprocess._flattened's medians of the 8x8 blocks by one partition: numpy's median to the
+    # bit (the float32 mean of the two middle values for an even count), NaN where numpy's is
+    from napari_flowroi.preprocess import _block_medians
+
+    rng = np.random.default_rng(size)
+    for blocks in (
+        rng.normal(size=(8, 8, size)).astype(np.float32),
+        rng.integers(0, 7, (8, 8, size)).astype(np.float32) * np.float32(1.1),
+        (rng.normal(size=(8, 8, size)) * 3e5).astype(np.float32),
+    ):
+        expected = np.median(blocks, axis=-1).ravel()
+        found = _block_medians(blocks)
+        assert found.dtype == expected.dtype and np.array_equal(found, expected)
+        blocks[2, 5, size // 2] = np.nan
+        assert np.array_equal(
+            _block_medians(blocks), np.median(blocks, axis=-1).ravel(), equal_nan=True
+        )
 
 
 @pytest.mark.parametrize(
