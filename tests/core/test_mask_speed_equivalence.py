@@ -745,3 +745,50 @@ def test_the_regions_areas_from_the_labelling_are_their_pixels(sample):
         assert np.array_equal(regions.areas, expected), t
         counted += regions.count
     assert counted > 0
+
+
+def test_the_resize_of_a_union_of_masks_that_do_not_touch_is_the_union_of_their_resizes():
+    # RoiExtractor.mask brings the moved regions and the cells to the frame's size in one resize
+    # where they do not touch (no two of their pixels 8-adjacent): each output pixel of the
+    # linear resize reads a 2x2 block, which can then hold pixels of one mask only
+    from napari_flowroi.masks import to_shape
+
+    rng = np.random.default_rng(31)
+    differed = 0
+    for trial in range(120):
+        rows, cols = (int(n) for n in rng.integers(8, 70, 2))
+        shape = (int(rows * rng.uniform(1.3, 2.6)), int(cols * rng.uniform(1.3, 2.6)))
+        first = rng.random((rows, cols)) < rng.uniform(0.02, 0.3)
+        second = rng.random((rows, cols)) < rng.uniform(0.02, 0.3)
+        touching = first | second
+        apart = second & ~cv2.dilate(first.view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+        expected = to_shape(first, shape) | to_shape(apart, shape)
+        assert np.array_equal(to_shape(first | apart, shape), expected), trial
+        # touching masks need not give the union (why the extractor checks)
+        differed += not np.array_equal(
+            to_shape(touching, shape), to_shape(first, shape) | to_shape(second, shape)
+        )
+    assert differed > 0
+
+
+def test_the_roi_of_an_odd_sized_movie_from_one_resize_is_that_of_the_sources():
+    # a movie whose frames are not halved exactly (odd sides: the linear resize, not the 2x2
+    # repeat): RoiExtractor.mask's single resize of the sources' union gives the RoI of the two
+    # sources brought to the frame's size each on its own, moving regions included
+    import tifffile
+
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.settings import FlowRoISettings
+
+    path = DATA / "ctc-phc-c2dh-u373-02/frames.tif"
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    clip = tifffile.imread(path)[20:26, :519, :695]
+    extractor = RoiExtractor(movie_from_array(clip), FlowRoISettings())
+    moving = 0
+    for t in range(len(clip)):
+        separate = extractor.motion_mask(t) | extractor.appearance_mask(t)
+        assert np.array_equal(extractor.mask(t), separate), t
+        moving += int(extractor.moved(t).any())
+    assert moving > 0
