@@ -567,6 +567,16 @@ def _median_cases():
     yield "float32 rounding", np.array([1.0, 1.0 + 2**-23, 3e7, 3e7 + 2], np.float32)
     yield "float16", rng.normal(size=(10, 10)).astype(np.float16)
     yield "bool", rng.random(10) > 0.5
+    # from _robust.SINGLE_RANK_SIZE values on: one rank, then the largest below it
+    yield "float32 large ties", rng.integers(-3, 4, (64, 70)).astype(np.float32)
+    yield "uint8 large even", rng.integers(0, 255, (64, 64)).astype(np.uint8)
+    yield "float16 large even", rng.normal(size=(50, 50)).astype(np.float16)
+    zeros = np.where(rng.random(4096) < 0.5, np.float32(-0.0), np.float32(0.0))
+    yield "float32 zeros of both signs", np.concatenate([zeros, [np.float32(-1), np.float32(1)]])
+    yield (
+        "float32 zero in the middle",
+        np.concatenate([zeros[:3], rng.normal(size=4093)]).astype(np.float32),
+    )
 
 
 @pytest.mark.parametrize("name, values", list(_median_cases()))
@@ -574,8 +584,18 @@ def test_the_partition_median_is_numpys_median(name, values):
     from napari_flowroi._robust import median
 
     before = values.copy()
-    assert median(values) == float(np.median(values))
+    found = median(values)
+    assert found == float(np.median(values))
     assert np.array_equal(values, before)  # the caller's array is not reordered
+    if values.size % 2 == 0 and values.dtype.kind == "f":
+        # every bit as the partition around both middle ranks gave it (the sign of a zero too)
+        middle = values.size // 2
+        part = np.partition(values.ravel(), (middle - 1, middle))
+        if values.dtype.itemsize >= 4:
+            expected = float((part[middle - 1] + part[middle]) / 2)
+        else:
+            expected = float(np.mean(part[middle - 1 : middle + 1]))
+        assert np.signbit(found) == np.signbit(expected)
 
 
 @pytest.mark.parametrize(
