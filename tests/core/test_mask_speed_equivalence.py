@@ -659,6 +659,8 @@ def _percentile_cases():
     yield "float32 ties", rng.integers(0, 5, (41, 37)).astype(np.float32) - np.float32(0.3)
     yield "float32 wide", (rng.normal(size=3001) * 1e6).astype(np.float32)
     yield "float32 one value", np.array([2.5], np.float32)
+    signed = np.where(rng.random(4001) < 0.5, np.float32(-0.0), np.float32(0.0))
+    yield "float32 zeros of both signs", np.concatenate([signed, [np.float32(1.5)]])
     with_nan = rng.normal(size=(20, 30)).astype(np.float32)
     with_nan[3, 4] = np.nan  # numpy answers NaN: so must this
     yield "float32 with a NaN", with_nan
@@ -672,6 +674,7 @@ def test_the_stretchs_percentiles_are_numpys(name, values, q):
     found, expected = _percentiles(values, q), np.percentile(values, q)
     assert found.dtype == expected.dtype, name
     assert np.array_equal(found, expected, equal_nan=True), name
+    assert np.array_equal(np.signbit(found), np.signbit(expected)), name  # zeros' signs too
 
 
 @pytest.mark.parametrize("size", [1, 2, 3, 4, 180, 181, 361])
@@ -681,7 +684,9 @@ def test_the_trends_block_medians_are_numpys(size):
     from napari_flowroi.preprocess import _block_medians
 
     rng = np.random.default_rng(size)
+    zeros = np.where(rng.random((8, 8, size)) < 0.5, np.float32(-0.0), np.float32(0.0))
     for blocks in (
+        zeros.astype(np.float32),  # middle values zeros of either sign: numpy's own median
         rng.normal(size=(8, 8, size)).astype(np.float32),
         rng.integers(0, 7, (8, 8, size)).astype(np.float32) * np.float32(1.1),
         (rng.normal(size=(8, 8, size)) * 3e5).astype(np.float32),
@@ -689,6 +694,7 @@ def test_the_trends_block_medians_are_numpys(size):
         expected = np.median(blocks, axis=-1).ravel()
         found = _block_medians(blocks)
         assert found.dtype == expected.dtype and np.array_equal(found, expected)
+        assert np.array_equal(np.signbit(found), np.signbit(expected))  # zeros' signs too
         blocks[2, 5, size // 2] = np.nan
         assert np.array_equal(
             _block_medians(blocks), np.median(blocks, axis=-1).ravel(), equal_nan=True
