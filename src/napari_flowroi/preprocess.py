@@ -83,8 +83,8 @@ def _block_medians(blocks: np.ndarray) -> np.ndarray:
     the largest value below it for an even `n` and the two middle values' float32 sum halved, as
     ``np.mean`` of two float32 values is. With a NaN, or a zero as a middle value (which of -0
     and +0 a selection leaves there may differ), ``np.median`` itself: the same bits always.
-    On the 64 blocks of :func:`_flattened`: 0.03 against 0.15 ms on *E. coli*'s light-field
-    frames, 0.07 against 0.37 on HSC's (tests/core/test_mask_speed_equivalence.py)."""
+    On the 64 blocks of :func:`_flattened`: 0.07 against 0.18 ms on *E. coli*'s light-field
+    frames, 0.08 against 0.27 on HSC's (tests/core/test_mask_speed_equivalence.py)."""
     size = blocks.shape[-1]
     middle = size // 2
     if np.isnan(blocks.max()):
@@ -229,8 +229,8 @@ def _float_percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     at those ranks, each rank found by a partition around it alone and its successor as the
     smallest value above it. Written here because ``np.percentile`` partitions around all of
     them at once, which numpy does with its plain introselect, and a single rank with its SIMD
-    selection: 0.10 -> 0.04 ms on U373's ~5,600-value flattened sample (:func:`_flattened`,
-    every light-field frame). With a NaN, or a zero among the values taken (which of -0 and +0
+    selection: 0.08 against 0.15 ms on U373's 5,655-value flattened sample, 0.10 against 0.31
+    on *E. coli*'s 11,739 (:func:`_flattened`, every light-field frame). With a NaN, or a zero among the values taken (which of -0 and +0
     a selection leaves there may differ), ``np.percentile`` itself: the same bits always."""
     flat = values.ravel()
     count = flat.size
