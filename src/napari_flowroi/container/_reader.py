@@ -281,7 +281,7 @@ class Container:
         CancelledError
             `cancel` was set before the last frame was written.
         OutputError
-            The output is refused (exists, a folder, inside the container, its folder missing) or
+            The output is refused (exists, a folder, inside the container, a file in its path) or
             cannot be written.
         FlowRoIError
             A frame is damaged.
