@@ -254,11 +254,7 @@ class CompressPanel(Container):
             kind = "info"
         else:
             settings = batch["settings"]
-            message, kind = batch_done(
-                result,
-                None if settings.target_psnr else settings.compression_rate,
-                settings.coverage_target if settings.uses_roi else None,
-            )
+            message, kind = batch_done(result)
             if settings.uses_roi:
                 message += (
                     " The reopened RoI layer holds the stored RoI, kept as blocks (its name "
