@@ -264,6 +264,44 @@ def notes_text(notes) -> str:
     return "".join(f" Note: {plain_words(note)}." for note in notes)
 
 
+#: The widget's advice on a run below the coverage target (the command line's note,
+#: ``CompressionSummary.coverage_note``, points to `flowroi tune` instead).
+BELOW_TARGET_ADVICE = (
+    "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep them."
+)
+
+
+def channels_done(plate, motion_channel) -> tuple[str, str]:
+    """(message, kind) after every channel of a layer was compressed (a ``plates.PlateSummary``
+    whose wells are the channels' ``CompressionSummary``): the totals, each channel's notes and,
+    as ``batch_done`` says it for one movie, a 'warning' in the widget's words when the guard's
+    estimate of a channel is below the target its run was held to (the channels' summaries'
+    fields, not their command-line sentences)."""
+    from .guard import percent_below
+
+    totals = plate.as_dict()["totals"]
+    text = (
+        f"Done: {totals['wells']} channels ({totals['frames']} frames) into {plate.output}, "
+        f"one stack each with the RoI of channel {motion_channel}, "
+        f"{kb(totals['bytes_written'])}, achieved rate {totals['achieved_rate']:.1f} : 1, "
+        f"{plate.seconds:.1f} s."
+    )
+    text += notes_text(f"{name}: {note}" for name, well in plate.wells for note in well.notes)
+    below = [(name, well) for name, well in plate.wells if well.below_coverage_target]
+    if not below:
+        return text, "info"
+    target = below[0][1].coverage_target  # the channels share the run's settings
+    channels = ", ".join(
+        f"{name} (cells {percent_below(well.cell_coverage['mean']).replace('%', ' %')})"
+        for name, well in below
+    )
+    return (
+        text + f" Warning: below the coverage target ({100 * target:g} %) in {channels}: "
+        f"{BELOW_TARGET_ADVICE}",
+        "warning",
+    )
+
+
 def batch_done(summary) -> tuple[str, str]:
     """(message, kind) after a batch (a ``batch.CompressionSummary``): 'info', or 'warning' when
     the output is not much smaller than the raw frames (tiny frames: the container's fixed costs
@@ -290,8 +328,7 @@ def batch_done(summary) -> tuple[str, str]:
     if summary.below_coverage_target:
         return (
             text + f" Warning: below the coverage target ({100 * summary.coverage_target:g} %): "
-            "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep "
-            "them.",
+            f"{BELOW_TARGET_ADVICE}",
             "warning",
         )
     if summary.achieved_rate < 1:

@@ -203,3 +203,23 @@ def test_a_suggestion_compress_would_refuse_is_said_in_the_widgets_words():
     html = suggestion_html(Suggestion(settings, best, (best,), (1, 2, 3), 2.0, 0.95))
     assert "below the 97% target" in html
     assert "--" not in html and "'Compress stack'" in html and "'Coverage target'" in html
+
+
+def test_the_channels_done_message_warns_below_the_target_in_the_widgets_words():
+    from napari_flowroi.plates import PlateSummary
+    from napari_flowroi.readout import channels_done
+
+    coverage = {"mean": 0.9, "min": 0.8, "worst_frame": 3, "frames_checked": [1, 3, 5]}
+    phase = _batch(output="two/c0-BF.flowroi", cell_coverage=coverage, coverage_target=0.97)
+    gfp = _batch(output="two/c1-GFP.flowroi", notes=("nothing to gain: use --plain",))
+    plate = PlateSummary(output="two", wells=(("c0-BF", phase), ("c1-GFP", gfp)), seconds=4.0)
+    assert "flowroi tune" in phase.coverage_note  # what the command line says instead
+    text, kind = channels_done(plate, 0)
+    assert text.startswith("Done: 2 channels (24 frames) into two, one stack each with the RoI")
+    assert "Note: c1-GFP: nothing to gain: tick 'Plain'." in text
+    assert kind == "warning" and "below the coverage target (97 %) in c0-BF (cells 90.0 %)" in text
+    assert "'Suggest settings'" in text and "flowroi tune" not in text and "--" not in text
+    # every channel at its target: no warning
+    met = dataclasses.replace(phase, cell_coverage={**coverage, "mean": 0.99})
+    text, kind = channels_done(dataclasses.replace(plate, wells=(("c0-BF", met),)), 0)
+    assert kind == "info" and "Warning" not in text
