@@ -30,6 +30,7 @@ from .container import (
     ContainerWriter,
     coverage_of,
     manifest_reserve,
+    mean_roi_fraction,
     open_container,
     record_reserve,
     written_whole,
@@ -83,7 +84,7 @@ class CompressionSummary:
     raw_bytes: int
     bytes_written: int
     achieved_rate: float
-    mean_roi_fraction: float
+    mean_roi_fraction: float  # the RoI's mean share of the frame (container.mean_roi_fraction)
     seconds: float
     # things worth telling that are not errors (e.g. an empty RoI); the coverage below its target
     # is not one of them but coverage_note, made from the fields below (as_dict lists it with them)
@@ -683,7 +684,7 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         raw_bytes=totals["raw_bytes"],
         bytes_written=totals["bytes_written"],
         achieved_rate=totals["achieved_rate"],
-        mean_roi_fraction=sum(roi) / len(roi),
+        mean_roi_fraction=mean_roi_fraction(roi),
         seconds=seconds,
         notes=tuple(notes),
         cell_coverage=coverage,
@@ -880,8 +881,8 @@ def write_roi_masks(
 ):
     """Write :func:`roi_masks` of `movie` to the TIFF `output` (uint8, 255 = RoI, one page per
     frame), for ``flowroi roi`` and the widget's *Export RoI masks…*; returns the RoI's mean
-    share of the frame. `progress` and `cancel` as :func:`roi_masks` (cancelled: nothing is
-    written)."""
+    share of the frame, rounded as every output reports it (``container.mean_roi_fraction``).
+    `progress` and `cancel` as :func:`roi_masks` (cancelled: nothing is written)."""
 
     masks = roi_masks(movie, settings, extra_roi=extra_roi, progress=progress, cancel=cancel)
     import tifffile  # only `flowroi roi` writes a TIFF here
@@ -890,4 +891,5 @@ def write_roi_masks(
     # cut-off mask TIFF under the name a rerun would refuse to replace
     with written_whole(Path(output)) as tmp:
         tifffile.imwrite(tmp, masks.astype(np.uint8) * 255, photometric="minisblack")
-    return float(masks.mean()) if masks.size else 0.0
+    # per frame, then their mean, as a compression's summary and `flowroi info` report it
+    return mean_roi_fraction(frame.mean() for frame in masks)

@@ -262,7 +262,8 @@ def _roi(args) -> int:
         extra_roi=extra,
         progress=_StderrProgress("finding the RoI", not args.quiet),
     )
-    print(_json({"output": str(args.output), "frames": len(movie), "roi_share": share}))
+    # `mean_roi_fraction`, as compress's summary and `info` name and round it (docs/decisions.md)
+    print(_json({"output": str(args.output), "frames": len(movie), "mean_roi_fraction": share}))
     return EXIT_OK
 
 
