@@ -30,6 +30,7 @@ from .container import (
     ContainerWriter,
     coverage_of,
     manifest_reserve,
+    mean_roi_fraction,
     open_container,
     record_reserve,
     written_whole,
@@ -70,7 +71,12 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class CompressionSummary:
-    """What one compressed movie came to (`as_dict` is what the CLI prints)."""
+    """What one compressed movie came to (`as_dict` is what the CLI prints).
+
+    What was asked beside what was reached, so a reader decides without parsing sentences:
+    ``requested_rate`` / ``achieved_rate`` (``rate_unmet``, ``rate_warning``), and
+    ``coverage_target`` / ``cell_coverage["mean"]`` (``below_coverage_target``,
+    ``coverage_note``, which ``as_dict`` lists last among the ``notes``)."""
 
     output: Path
     frames: int
@@ -78,10 +84,14 @@ class CompressionSummary:
     raw_bytes: int
     bytes_written: int
     achieved_rate: float
-    mean_roi_fraction: float
+    mean_roi_fraction: float  # the RoI's mean share of the frame (container.mean_roi_fraction)
     seconds: float
-    notes: tuple[str, ...] = ()  # things worth telling that are not errors (e.g. an empty RoI)
+    # things worth telling that are not errors (e.g. an empty RoI); the coverage below its target
+    # is not one of them but coverage_note, made from the fields below (as_dict lists it with them)
+    notes: tuple[str, ...] = ()
     cell_coverage: dict | None = None  # the missed-cell guard on the frames it checks (coverage_of)
+    #: the guard's target the run was held to (settings.coverage_target; None without a RoI)
+    coverage_target: float | None = None
     already_complete: bool = False  # the output already held this very compression
     requested_rate: float | None = None  # the rate asked for (None under a target PSNR)
     rate_unmet: bool = False  # achieved more than 5 % off requested_rate (codec.rate_unmet)
@@ -104,6 +114,30 @@ class CompressionSummary:
             )
         return f"{said}: the frames hold too little detail to fill their byte budget"
 
+    @property
+    def below_coverage_target(self) -> bool:
+        """Whether the guard's estimate of the run (``cell_coverage["mean"]``) fell below the
+        ``coverage_target`` asked for (a run compressed anyway: ``--force``, a second click)."""
+        return (
+            self.cell_coverage is not None
+            and self.coverage_target is not None
+            and self.cell_coverage["mean"] < self.coverage_target
+        )
+
+    @property
+    def coverage_note(self) -> str | None:
+        """What the command line tells when :attr:`below_coverage_target` (None otherwise); the
+        widget words its own warning from the same fields (``readout.batch_done``)."""
+        if not self.below_coverage_target:
+            return None
+        coverage = self.cell_coverage
+        return BELOW_TARGET_NOTE.format(
+            mean=percent_below(coverage["mean"]),
+            worst=coverage["worst_frame"],
+            low=percent_below(coverage["min"]),
+            target=self.coverage_target,
+        )
+
     def as_dict(self) -> dict[str, Any]:
         out = {
             "output": str(self.output),
@@ -121,8 +155,9 @@ class CompressionSummary:
             out.update(rate_unmet=True, requested_rate=self.requested_rate)
         if self.cell_coverage is not None:
             out["cell_coverage"] = self.cell_coverage
-        if self.notes:
-            out["notes"] = list(self.notes)
+        notes = [*self.notes, self.coverage_note] if self.coverage_note else list(self.notes)
+        if notes:  # the coverage note where it always was in the printed JSON and summary.json
+            out["notes"] = notes
         return out
 
 
@@ -134,8 +169,9 @@ FINE_CELLS_NOTE = (
     "the cells are at the limit of what flow_scale {asked:g} resolves: the RoI was looked for "
     "at full resolution (slower; docs/magnification.md)"
 )
-#: What the summary says when the guard's estimate of the run is below the coverage target (the
-#: widget words this warning itself, with its own controls: ``readout.batch_done``).
+#: What the summary says when the guard's estimate of the run is below the coverage target
+#: (``CompressionSummary.coverage_note``; the widget words this warning itself, with its own
+#: controls, from the summary's fields: ``readout.batch_done``).
 BELOW_TARGET_NOTE = (
     "the RoI holds an estimated {mean} of the cell pixels (worst frame {worst}: {low}), below the "
     "coverage target {target:.0%}: cells outside are smeared; `flowroi tune` suggests settings "
@@ -640,15 +676,6 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     if job.settings.flow_scale != asked and not already:
         notes.append(FINE_CELLS_NOTE.format(asked=asked))
     coverage = coverage_of(manifest["frames"])
-    if coverage is not None and coverage["mean"] < job.settings.coverage_target:
-        notes.append(
-            BELOW_TARGET_NOTE.format(
-                mean=percent_below(coverage["mean"]),
-                worst=coverage["worst_frame"],
-                low=percent_below(coverage["min"]),
-                target=job.settings.coverage_target,
-            )
-        )
     requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(
         output=job.output,
@@ -657,10 +684,11 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         raw_bytes=totals["raw_bytes"],
         bytes_written=totals["bytes_written"],
         achieved_rate=totals["achieved_rate"],
-        mean_roi_fraction=sum(roi) / len(roi),
+        mean_roi_fraction=mean_roi_fraction(roi),
         seconds=seconds,
         notes=tuple(notes),
         cell_coverage=coverage,
+        coverage_target=job.settings.coverage_target if coverage is not None else None,
         already_complete=already,
         requested_rate=requested,
         rate_unmet=requested is not None and rate_unmet(requested, totals["achieved_rate"]),
@@ -853,8 +881,8 @@ def write_roi_masks(
 ):
     """Write :func:`roi_masks` of `movie` to the TIFF `output` (uint8, 255 = RoI, one page per
     frame), for ``flowroi roi`` and the widget's *Export RoI masks…*; returns the RoI's mean
-    share of the frame. `progress` and `cancel` as :func:`roi_masks` (cancelled: nothing is
-    written)."""
+    share of the frame, rounded as every output reports it (``container.mean_roi_fraction``).
+    `progress` and `cancel` as :func:`roi_masks` (cancelled: nothing is written)."""
 
     masks = roi_masks(movie, settings, extra_roi=extra_roi, progress=progress, cancel=cancel)
     import tifffile  # only `flowroi roi` writes a TIFF here
@@ -863,4 +891,5 @@ def write_roi_masks(
     # cut-off mask TIFF under the name a rerun would refuse to replace
     with written_whole(Path(output)) as tmp:
         tifffile.imwrite(tmp, masks.astype(np.uint8) * 255, photometric="minisblack")
-    return float(masks.mean()) if masks.size else 0.0
+    # per frame, then their mean, as a compression's summary and `flowroi info` report it
+    return mean_roi_fraction(frame.mean() for frame in masks)

@@ -262,7 +262,8 @@ def _roi(args) -> int:
         extra_roi=extra,
         progress=_StderrProgress("finding the RoI", not args.quiet),
     )
-    print(_json({"output": str(args.output), "frames": len(movie), "roi_share": share}))
+    # `mean_roi_fraction`, as compress's summary and `info` name and round it (docs/decisions.md)
+    print(_json({"output": str(args.output), "frames": len(movie), "mean_roi_fraction": share}))
     return EXIT_OK
 
 
@@ -433,20 +434,28 @@ def _compress(args) -> int:
     _refuse_damaged_reruns(summary)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [
-            f"flowroi: note: {name}: {note}" for name, well in summary.wells for note in well.notes
+            f"flowroi: note: {name}: {note}"
+            for name, well in summary.wells
+            for note in _notes(well)
         ] + [
             f"flowroi: warning: {name}: {well.rate_warning}"
             for name, well in summary.wells
             if well.rate_warning
         ]
     else:
-        notes = [f"flowroi: note: {note}" for note in summary.notes]
+        notes = [f"flowroi: note: {note}" for note in _notes(summary)]
         if summary.rate_warning:
             notes.append(f"flowroi: warning: {summary.rate_warning}")
     for note in notes:
         sys.stderr.write(note + "\n")
     print(_json(summary.as_dict(), indent=2))
     return EXIT_OK
+
+
+def _notes(summary) -> list[str]:
+    """A run's notes as the command says them: the summary's, then the coverage below its target
+    (``CompressionSummary.coverage_note``), as its JSON lists them."""
+    return [*summary.notes, *([summary.coverage_note] if summary.coverage_note else [])]
 
 
 def _mask_file(args, output: Path):

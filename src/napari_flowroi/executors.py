@@ -10,7 +10,9 @@ function that codes one chunk. Two executors run them:
   name the input by its PATH: every worker opens the movie and reads its own frames, so no movie
   travels through the scheduler, and the scheduler (not our code) decides which worker codes which
   chunk. A worker that dies costs the chunks it was running, which the scheduler gives to another
-  worker. Progress per finished chunk.
+  worker. Progress after every frame too: each task reports its frames as dask events
+  (:class:`FrameEvents`, ``Worker.log_event``) the client subscribes to, and a finished chunk
+  counts whatever of it was not reported yet.
 
 Scale-out is dask's: nothing here schedules work across machines by itself.
 """
@@ -23,7 +25,7 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from concurrent.futures import CancelledError as TaskCancelled
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -258,6 +260,102 @@ def run_threads(
         raise error
 
 
+#: The dask event topic tasks report their frames on (:class:`FrameEvents`). One topic for every
+#: run, each event naming its run: the scheduler keeps a bounded log per topic and never drops a
+#: topic, so a topic per run would grow a long-lived shared cluster's memory by every run.
+FRAMES_TOPIC = "napari-flowroi-frames"
+#: The runs of this process waiting for frame events: run id -> its counter.
+_RUNS: dict[str, _ChunkProgress] = {}
+#: Runs of this process under way per client (its id): the client is subscribed to
+#: FRAMES_TOPIC while it has any, so that two runs sharing one client do not end each other's.
+_SUBSCRIBED: dict[str, int] = {}
+_SUBSCRIBED_LOCK = threading.Lock()
+
+
+def _subscribe(client) -> None:
+    with _SUBSCRIBED_LOCK:
+        if not _SUBSCRIBED.get(client.id):
+            client.subscribe_topic(FRAMES_TOPIC, _frame_event)
+        _SUBSCRIBED[client.id] = _SUBSCRIBED.get(client.id, 0) + 1
+
+
+def _unsubscribe(client) -> None:
+    """End the subscription with the client's last run: the scheduler then stops sending it
+    frame events. Without this, after Ctrl-C the scheduler of a local cluster went on passing
+    the events of the chunks still running to the client being closed and logged each failed
+    write with a traceback."""
+    with _SUBSCRIBED_LOCK:
+        left = _SUBSCRIBED.pop(client.id, 1) - 1
+        if left > 0:
+            _SUBSCRIBED[client.id] = left
+            return
+    # the client may be closed or its scheduler gone (a run that failed for that reason): the
+    # run's own error must not be hidden by this one
+    with suppress(Exception):
+        client.unsubscribe_topic(FRAMES_TOPIC)
+
+
+class FrameEvents:
+    """A task's ``on_frame`` on a cluster: after each frame it codes, a dask event on
+    :data:`FRAMES_TOPIC` saying how many frames of chunk `chunk` of run `run` are done
+    (``Worker.log_event``; the scheduler passes it to the clients that subscribed,
+    :func:`run_distributed`).
+
+    A chunk's frames go in order, so the count says which are written. A retried chunk (its
+    worker died) starts counting again from 0 and the client keeps the largest count per chunk:
+    progress never counts a frame twice."""
+
+    def __init__(self, run: str, chunk: int):
+        self.run, self.chunk, self.done = run, chunk, 0
+
+    def __call__(self) -> None:
+        from distributed import get_worker
+
+        self.done += 1
+        get_worker().log_event(FRAMES_TOPIC, [self.run, self.chunk, self.done])
+
+
+def _frame_event(event) -> None:
+    """The client's ``subscribe_topic`` handler: `event` is (timestamp, [run, chunk, frames
+    done]); runs of other processes on the same cluster are not ours."""
+    run, chunk, done = event[1]
+    counter = _RUNS.get(run)
+    if counter is not None:
+        counter.reached(chunk, done)
+
+
+class _ChunkProgress:
+    """The client's side of :class:`FrameEvents`: `advance` by the frames newly reported of
+    each chunk, whether by an event or by the chunk's result (which may come before its last
+    events), and nothing once the run is over (an event can arrive after it). An exception of
+    `advance` called for an event (on the client's event loop) is kept for the run's own thread
+    to raise (:meth:`check`), as it would have been raised there before."""
+
+    def __init__(self, sizes: list[int], advance: Callable[[int], None]):
+        self.sizes, self.advance = sizes, advance
+        self.counted = [0] * len(sizes)
+        self.lock = threading.Lock()
+        self.closed = False
+        self.error: BaseException | None = None
+
+    def reached(self, chunk: int, done: int, *, in_run: bool = False) -> None:
+        with self.lock:  # events come on the client's event loop, results on the run's thread
+            new = min(done, self.sizes[chunk]) - self.counted[chunk]
+            if self.closed or new <= 0:
+                return
+            self.counted[chunk] += new
+            try:
+                self.advance(new)  # under the lock: the counts reach the progress bar in order
+            except BaseException as exc:
+                if in_run:
+                    raise
+                self.error, self.closed = exc, True
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+
 def run_distributed(
     tasks: list,
     run_chunk: Callable,
@@ -266,42 +364,55 @@ def run_distributed(
     cancel: Any,
     on_job_done: Callable[[Any], None],
 ) -> None:
-    """Run chunks as tasks on a dask.distributed cluster; progress per finished chunk.
+    """Run chunks as tasks on a dask.distributed cluster; progress after every frame.
 
     Same parameters as :func:`run_threads`, with the Client instead of a worker count. Tasks are
     submitted with ``pure=False, retries=RETRIES``; a chunk whose workers keep dying raises
-    :class:`WorkerLostError`.
+    :class:`WorkerLostError`. Each task reports its frames as dask events (:class:`FrameEvents`,
+    naming this run), so progress moves as frames are written, not a chunk (8 frames) at a time
+    when the chunk's result comes back.
     """
+    from uuid import uuid4
+
     from distributed import as_completed
 
-    futures = {}
-    for job, chunk in tasks:
-        future = client.submit(
-            run_chunk,
-            job.source,
-            str(job.output),
-            job.settings,
-            chunk,
-            job.overhead,
-            None,
-            None,
-            job.extra_roi,
-            pure=False,
-            retries=RETRIES,
-        )
-        futures[future] = (job, chunk)
-    # loop=client.loop: as_completed otherwise waits on the *default* client's event loop, which
-    # is another loop whenever the caller holds a Client of its own (a notebook's, a test's); dask
-    # then binds the futures' events to that loop, and a future reset after a worker died (its
-    # result was on the dead worker) raised "bound to a different event loop" when waited on
-    # again. with_results: each chunk's outcome is fetched inside that same loop, so this thread
-    # never waits on a future a second time.
-    outcomes = as_completed(list(futures), loop=client.loop, with_results=True, raise_errors=False)
+    run = uuid4().hex
+    counter = _ChunkProgress([len(chunk) for _, chunk in tasks], advance)
+    futures, subscribed = {}, False
     try:
+        _RUNS[run] = counter
+        # before the first task is submitted, on the same connection: no event comes before it
+        _subscribe(client)
+        subscribed = True
+        for index, (job, chunk) in enumerate(tasks):
+            future = client.submit(
+                run_chunk,
+                job.source,
+                str(job.output),
+                job.settings,
+                chunk,
+                job.overhead,
+                FrameEvents(run, index),
+                None,
+                job.extra_roi,
+                pure=False,
+                retries=RETRIES,
+            )
+            futures[future] = (job, chunk, index)
+        # loop=client.loop: as_completed otherwise waits on the *default* client's event loop,
+        # which is another loop whenever the caller holds a Client of its own (a notebook's, a
+        # test's); dask then binds the futures' events to that loop, and a future reset after a
+        # worker died (its result was on the dead worker) raised "bound to a different event
+        # loop" when waited on again. with_results: each chunk's outcome is fetched inside that
+        # same loop, so this thread never waits on a future a second time.
+        outcomes = as_completed(
+            list(futures), loop=client.loop, with_results=True, raise_errors=False
+        )
         for future, outcome in outcomes:
-            job, chunk = futures[future]
+            job, chunk, index = futures[future]
             if cancel is not None and cancel.is_set():
                 raise _cancelled()
+            counter.check()  # the progress callback raised for an event
             failure = _chunk_failure(outcome)
             if failure is not None:
                 if is_killed_worker(failure):
@@ -320,8 +431,15 @@ def run_distributed(
             job.pending -= 1
             if job.pending == 0:
                 on_job_done(job)
-            advance(len(chunk))
+            # the frames whose events are still on the way
+            counter.reached(index, len(chunk), in_run=True)
+        counter.check()
     finally:
+        with counter.lock:
+            counter.closed = True
+        _RUNS.pop(run, None)
+        if subscribed:
+            _unsubscribe(client)
         # Release every task, finished ones too: a finished chunk whose result sat on a worker
         # that died later would otherwise be recomputed by dask while the manifest is written.
         client.cancel(list(futures))

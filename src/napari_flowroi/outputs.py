@@ -95,7 +95,8 @@ def check_file_output(
     what: str = "TIFF",
 ) -> None:
     """Refuse a file to write (a decompressed TIFF) that would land in a container, is a folder,
-    exists (unless `overwrite`), is not a regular file, or whose folder does not exist.
+    exists (unless `overwrite`), is not a regular file, or whose path runs through a file (a
+    missing folder is fine: it is created when the file is written).
 
     Parameters
     ----------
@@ -132,9 +133,15 @@ def check_file_output(
         raise OutputError(
             f"{output} is not a regular file (a device or a pipe); choose another name."
         )
-    if not output.parent.is_dir():
+    # a missing folder is created when the file is written (container._files.written_whole), as
+    # `compress` creates its output's (docs/decisions.md); only a file in the way is refused here,
+    # before any frame is worked on
+    folder = output.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
         raise OutputError(
-            f"The folder {output.parent} does not exist; create it first or choose another output."
+            f"{folder} is a file, not a folder; choose another place for the {what} {output}."
         )
 
 

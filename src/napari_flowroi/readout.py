@@ -264,15 +264,52 @@ def notes_text(notes) -> str:
     return "".join(f" Note: {plain_words(note)}." for note in notes)
 
 
-def batch_done(
-    summary, requested_rate: float | None, coverage_target: float | None = None
-) -> tuple[str, str]:
-    """(message, kind) after a batch: 'info', or 'warning' when the output is not much smaller
-    than the raw frames (tiny frames: the container's fixed costs dominate) or when the missed-cell
-    guard's estimate of the run (``summary.cell_coverage``) is below `coverage_target` (a run
-    the user chose to compress anyway). The run's notes (``summary.notes``: already complete,
-    nothing moved, the RoI looked for at full resolution) follow, in the widget's words."""
-    from .batch import BELOW_TARGET_NOTE
+#: The widget's advice on a run below the coverage target (the command line's note,
+#: ``CompressionSummary.coverage_note``, points to `flowroi tune` instead).
+BELOW_TARGET_ADVICE = (
+    "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep them."
+)
+
+
+def channels_done(plate, motion_channel) -> tuple[str, str]:
+    """(message, kind) after every channel of a layer was compressed (a ``plates.PlateSummary``
+    whose wells are the channels' ``CompressionSummary``): the totals, each channel's notes and,
+    as ``batch_done`` says it for one movie, a 'warning' in the widget's words when the guard's
+    estimate of a channel is below the target its run was held to (the channels' summaries'
+    fields, not their command-line sentences)."""
+    from .guard import percent_below
+
+    totals = plate.as_dict()["totals"]
+    text = (
+        f"Done: {totals['wells']} channels ({totals['frames']} frames) into {plate.output}, "
+        f"one stack each with the RoI of channel {motion_channel}, "
+        f"{kb(totals['bytes_written'])}, achieved rate {totals['achieved_rate']:.1f} : 1, "
+        f"{plate.seconds:.1f} s."
+    )
+    text += notes_text(f"{name}: {note}" for name, well in plate.wells for note in well.notes)
+    below = [(name, well) for name, well in plate.wells if well.below_coverage_target]
+    if not below:
+        return text, "info"
+    target = below[0][1].coverage_target  # the channels share the run's settings
+    channels = ", ".join(
+        f"{name} (cells {percent_below(well.cell_coverage['mean']).replace('%', ' %')})"
+        for name, well in below
+    )
+    return (
+        text + f" Warning: below the coverage target ({100 * target:g} %) in {channels}: "
+        f"{BELOW_TARGET_ADVICE}",
+        "warning",
+    )
+
+
+def batch_done(summary) -> tuple[str, str]:
+    """(message, kind) after a batch (a ``batch.CompressionSummary``): 'info', or 'warning' when
+    the output is not much smaller than the raw frames (tiny frames: the container's fixed costs
+    dominate), far from the rate asked for (``summary.requested_rate``), or when the missed-cell
+    guard's estimate of the run (``summary.cell_coverage``) is below the target the run was held
+    to (``summary.below_coverage_target``: a run the user chose to compress anyway). The run's
+    notes (``summary.notes``: already complete, nothing moved, the RoI looked for at full
+    resolution) follow, in the widget's words."""
     from .guard import percent_below
 
     text = (
@@ -280,19 +317,18 @@ def batch_done(
         f"achieved rate {summary.achieved_rate:.1f} : 1 "
         f"(RoI {100 * summary.mean_roi_fraction:.0f} % on average), {summary.seconds:.1f} s."
     )
-    coverage = getattr(summary, "cell_coverage", None)
+    coverage = summary.cell_coverage
     if coverage is not None:
         share = percent_below(coverage["mean"]).replace("%", " %")
         checked = len(coverage["frames_checked"])
         text += f" Cells {share} inside the RoI (the guard's estimate on {checked} frames)."
-    # the note on a coverage below the target is the warning below, with the widget's own advice
-    below_target = BELOW_TARGET_NOTE.split("{", 1)[0]
-    text += notes_text(n for n in getattr(summary, "notes", ()) if not n.startswith(below_target))
-    if coverage is not None and coverage_target is not None and coverage["mean"] < coverage_target:
+    # the coverage below its target is not among the notes (CompressionSummary.coverage_note,
+    # the command line's wording): it is the warning below, with the widget's own advice
+    text += notes_text(summary.notes)
+    if summary.below_coverage_target:
         return (
-            text + f" Warning: below the coverage target ({100 * coverage_target:g} %): "
-            "cells outside the RoI are smeared; 'Suggest settings' finds settings that keep "
-            "them.",
+            text + f" Warning: below the coverage target ({100 * summary.coverage_target:g} %): "
+            f"{BELOW_TARGET_ADVICE}",
             "warning",
         )
     if summary.achieved_rate < 1:
@@ -302,6 +338,7 @@ def batch_done(
             "Keep the raw movie instead.",
             "warning",
         )
+    requested_rate = summary.requested_rate  # None under a target PSNR
     if requested_rate and summary.achieved_rate < 0.5 * requested_rate:
         return (
             text + f" Warning: far from the {requested_rate:g} : 1 asked for; the frames are "

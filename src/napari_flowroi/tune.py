@@ -26,7 +26,7 @@ import numpy as np
 
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
-from .guard import change_cells, checked_frames, percent_below, preflight
+from .guard import change_cells, checked_frames, estimate_coverage, percent_below
 from .ladders import ladder_rates, plain_rate_ladder
 from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
@@ -265,15 +265,33 @@ def suggest_settings(
     for candidate in eligible[:COMPRESS_CHECKS]:  # the best that compress's own check passes
         if cancel is not None and cancel.is_set():
             raise CancelledError("Suggesting settings was cancelled.")
-        verdict = preflight(movie, candidate.settings)
-        share = verdict.coverage.pixel_share
-        if verdict.ok:
+        share = compress_check(reference.with_settings(candidate.settings))
+        if share >= candidate.settings.coverage_target:
             best, check = candidate, share
             break
         if check is None:  # none passes: the best is kept, and its refusal is said
             check = share
     suggested = base.replace(plain=True) if best is None else best.settings
     return Suggestion(suggested, best, tuple(results), frames, time.perf_counter() - started, check)
+
+
+def compress_check(extractor: RoiExtractor) -> float:
+    """The share of the guard's cells in the RoI that `flowroi compress`'s check
+    (:func:`guard.preflight`) estimates for ``extractor.settings`` (refused below
+    ``coverage_target``), computed as the check does: each checked frame's RoI, then
+    :func:`guard.estimate_coverage` with them.
+
+    Through `extractor`, made by ``RoiExtractor.with_settings`` from the grid's extractor, the
+    checks of successive candidates share one frame pool with the grid and with each other:
+    prepared frames, flows, cell regions and the guard's change reference are keyed by the
+    settings they depend on, which the candidates share, so only the masks are computed per
+    candidate. ``preflight`` makes a new pool each call (it hands its prepared frames to a
+    batch), which prepared the same frames again for every candidate checked (~0.7 s each on
+    *E. coli*). The figure is the check's own: tests/core/test_tune.py compares it with
+    ``preflight``'s."""
+    frames = checked_frames(len(extractor.movie))
+    masks = {t: extractor.mask(t) for t in frames}
+    return estimate_coverage(extractor, frames, rois=masks).pixel_share
 
 
 def _evaluate(extractor: RoiExtractor, originals, cells, ladders, guarded=None) -> Candidate:

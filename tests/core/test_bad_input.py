@@ -443,8 +443,11 @@ def _decompress_case(stack, tmp_path, case, monkeypatch):
     import tifffile
 
     out = tmp_path / "decoded.tif"
-    if case == "output folder missing":
-        return tmp_path / "nowhere" / "decoded.tif", "does not exist"
+    if case == "a file in the output's path":
+        (tmp_path / "notes.txt").write_text("a file where a folder is needed")
+        return tmp_path / "notes.txt" / "sub" / "decoded.tif", "notes.txt is a file, not a folder"
+    if case == "disk full in folders it created":
+        out = tmp_path / "new" / "sub" / "decoded.tif"
     if case == "output is its own container":
         return stack, "inside the container"
     if case == "output inside the container":
@@ -452,7 +455,7 @@ def _decompress_case(stack, tmp_path, case, monkeypatch):
     if case == "a frame file missing":
         (stack / "frames" / "frame_000002.jp2").unlink()
         return out, "missing"
-    if case in ("read-only output folder", "disk full"):
+    if case in ("read-only output folder", "disk full", "disk full in folders it created"):
         real = tifffile.TiffWriter.write
         code = errno.EROFS if case == "read-only output folder" else errno.ENOSPC
         calls = []
@@ -471,12 +474,13 @@ def _decompress_case(stack, tmp_path, case, monkeypatch):
 @pytest.mark.parametrize(
     "case",
     [
-        "output folder missing",
+        "a file in the output's path",
         "output is its own container",
         "output inside the container",
         "a frame file missing",
         "read-only output folder",
         "disk full",
+        "disk full in folders it created",
     ],
 )
 def test_decompress_failures_are_one_line_and_leave_no_partial_file(
@@ -487,11 +491,33 @@ def test_decompress_failures_are_one_line_and_leave_no_partial_file(
     from napari_flowroi.cli import main
 
     output, words = _decompress_case(stack, tmp_path, case, monkeypatch)
-    before = snapshot(tmp_path)
+    before, folders = snapshot(tmp_path), sorted(p for p in tmp_path.rglob("*") if p.is_dir())
     assert main(["decompress", str(stack), str(output), "--overwrite", "--quiet"]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and re.search(words, err[0]), err
     assert snapshot(tmp_path) == before  # no .partial, the container untouched
+    # no folder made for the output is left (the missing ones are created to write into)
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_dir()) == folders
+
+
+def test_roi_and_decompress_create_missing_output_folders_as_compress_does(tmp_path, capsys):
+    """A facility's script writes `results/<date>/<well>...` without a mkdir before each command:
+    compress always created its output's missing folders, roi and decompress refused them
+    (docs/decisions.md)."""
+    import tifffile
+
+    from napari_flowroi.cli import main
+
+    movie = _movie(tmp_path)
+    stack = tmp_path / "a" / "b" / "movie.flowroi"
+    masks = tmp_path / "c" / "d" / "masks.tif"
+    decoded = tmp_path / "e" / "f" / "movie.tif"
+    assert main(["compress", str(movie), str(stack), "--quiet", "--plain"]) == 0
+    assert main(["roi", str(movie), str(masks), "--quiet"]) == 0
+    assert main(["decompress", str(stack), str(decoded), "--quiet"]) == 0
+    capsys.readouterr()
+    assert tifffile.imread(masks).shape == tifffile.imread(movie).shape
+    assert tifffile.imread(decoded).shape == tifffile.imread(movie).shape
 
 
 def test_paths_with_undecodable_bytes_work_end_to_end(tmp_path):

@@ -272,7 +272,8 @@ def test_low_coverage_is_refused_before_coding_unless_forced_then_reported(tmp_p
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert summary["cell_coverage"]["mean"] < 0.5
-    assert "below the coverage target" in captured.err
+    assert "flowroi: note: the RoI holds an estimated" in captured.err
+    assert "below the coverage target" in summary["notes"][-1]  # in the JSON as ever
     assert main(["info", str(tmp_path / "motion")]) == 0
     assert json.loads(capsys.readouterr().out)["cell_coverage"] == summary["cell_coverage"]
     assert main(["compress", str(movie), str(tmp_path / "both"), "--quiet"]) == 0

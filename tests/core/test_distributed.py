@@ -292,3 +292,52 @@ if __name__ == "__main__":
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert_same_wells(tmp_path / "out", reference)
+
+
+def test_progress_on_a_cluster_moves_with_each_frame_not_each_chunk(plate, tmp_path, monkeypatch):
+    """`flowroi compress --workers 2` reported a chunk's 8 frames at once when its result came
+    back. The task's frames now reach the progress callback as dask events while it runs: the
+    coding of frame 3 of the only chunk waits until progress has said 3 frames (a worker in this
+    process, so the wait can see it); reported per chunk, it would wait in vain."""
+    import threading
+
+    import napari_flowroi.batch as batch
+
+    said_three, waited, real = threading.Event(), [], batch.encode_frame
+
+    def encode_frame(frame, *args, **kwargs):
+        if len(waited) == 3 and not said_three.is_set():
+            waited.append(said_three.wait(60))
+        waited.append(True)
+        return real(frame, *args, **kwargs)
+
+    seen = []
+
+    def progress(done, total):
+        seen.append(done)
+        if done >= 3:
+            said_three.set()
+
+    monkeypatch.setattr(batch, "encode_frame", encode_frame)
+    with (
+        distributed.LocalCluster(
+            n_workers=1,
+            processes=False,
+            threads_per_worker=1,
+            dashboard_address=":0",  # in-process, None still starts one, on 8787 if free
+            silence_logs=50,
+        ) as local,
+        distributed.Client(local, set_as_default=False) as client,
+    ):
+        summary = compress_movie(
+            plate / "A01.tif",
+            tmp_path / "a.flowroi",
+            SETTINGS,
+            scheduler=client,
+            chunk_frames=9,
+            progress=progress,
+        )
+    assert summary.frames == 9 and seen[-1] == 9
+    assert waited[3] is True, "progress said nothing while the chunk ran"
+    assert seen == sorted(seen) and len(set(seen)) == len(seen)  # in order, no frame twice
+    assert 3 in seen

@@ -1,5 +1,6 @@
 """What the widget says: verdict, display peak, batch summary, command-line words."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
@@ -59,37 +60,46 @@ def test_narrow_range_uint16_psnr_is_shown_against_the_value_range():
 
 
 def _batch(**kw):
-    """A batch summary as `batch_done` reads it (``batch.CompressionSummary``'s fields)."""
+    """A batch summary as `batch_done` reads it: a ``batch.CompressionSummary``."""
+    from napari_flowroi.batch import CompressionSummary
+
     base = {
         "frames": 12,
+        "resumed_frames": 0,
+        "raw_bytes": 2_000_000,
         "output": "movie.flowroi",
         "bytes_written": 50_000,
         "achieved_rate": 40.0,
         "mean_roi_fraction": 0.3,
         "seconds": 2.0,
+        "requested_rate": 40.0,
     }
     base.update(kw)
-    return SimpleNamespace(**base)
+    return CompressionSummary(**base)
 
 
 def test_a_batch_bigger_than_the_raw_movie_is_a_warning():
     summary = _batch(frames=6, bytes_written=5000, achieved_rate=0.1, mean_roi_fraction=0.0)
-    text, kind = batch_done(summary, 40)
+    text, kind = batch_done(summary)
     assert kind == "warning" and "bigger than the raw movie" in text
-    summary.achieved_rate = 39.0
-    assert batch_done(summary, 40)[1] == "info"
+    assert batch_done(dataclasses.replace(summary, achieved_rate=39.0))[1] == "info"
+    # far from the rate the run asked for (summary.requested_rate), not under a target PSNR
+    far = dataclasses.replace(summary, achieved_rate=12.0)
+    assert batch_done(far)[1] == "warning" and "far from the 40 : 1" in batch_done(far)[0]
+    assert batch_done(dataclasses.replace(far, requested_rate=None))[1] == "info"
 
 
 def test_the_batch_done_message_gives_the_guards_estimate_and_warns_below_the_target():
-    summary = _batch(
-        cell_coverage={"mean": 0.9698, "min": 0.9, "worst_frame": 3, "frames_checked": [1, 3, 5]}
-    )
-    text, kind = batch_done(summary, 40, 0.97)
+    coverage = {"mean": 0.9698, "min": 0.9, "worst_frame": 3, "frames_checked": [1, 3, 5]}
+    summary = _batch(cell_coverage=coverage, coverage_target=0.97)
+    text, kind = batch_done(summary)
     # rounded down: an estimate below the target never reads as reaching it
     assert "Cells 96.9 % inside the RoI" in text and "3 frames" in text
     assert kind == "warning" and "below the coverage target (97 %)" in text
-    summary.cell_coverage["mean"] = 0.995
-    text, kind = batch_done(summary, 40, 0.97)
+    # the target is the run's own (summary.coverage_target), not a figure passed beside it
+    text, kind = batch_done(dataclasses.replace(summary, coverage_target=0.95))
+    assert kind == "info" and "Cells 96.9 % inside the RoI" in text
+    text, kind = batch_done(_batch(cell_coverage={**coverage, "mean": 0.995}, coverage_target=0.97))
     assert kind == "info" and "Cells 99.5 % inside the RoI" in text
 
 
@@ -166,17 +176,22 @@ def test_the_movie_estimate_gives_the_whole_size_and_the_worst_sampled_frame():
 
 
 def test_the_batch_done_message_says_the_runs_notes_in_the_widgets_words():
-    from napari_flowroi.batch import BELOW_TARGET_NOTE, FINE_CELLS_NOTE
+    from napari_flowroi.batch import FINE_CELLS_NOTE
 
     coverage = {"mean": 0.9, "min": 0.8, "worst_frame": 3, "frames_checked": [1, 3, 5]}
-    below = BELOW_TARGET_NOTE.format(mean="90%", worst=3, low="80%", target=0.97)
     fine = FINE_CELLS_NOTE.format(asked=0.5)
-    summary = _batch(cell_coverage=coverage, notes=(fine, "nothing to gain: use --plain", below))
-    text, kind = batch_done(summary, 40, 0.97)
+    summary = _batch(
+        cell_coverage=coverage,
+        coverage_target=0.97,
+        notes=(fine, "nothing to gain: use --plain"),
+    )
+    text, kind = batch_done(summary)
     assert "Note: the cells are at the limit of what flow_scale 0.5 resolves" in text
     assert "tick 'Plain'" in text and "--" not in text  # command-line words become controls
-    # the coverage note is the message's warning, once, with the widget's advice
+    # the coverage below the target is the message's warning, once, with the widget's advice,
+    # never the command line's sentence (summary.coverage_note)
     assert kind == "warning" and "estimated" not in text and "'Suggest settings'" in text
+    assert summary.coverage_note.startswith("the RoI holds an estimated 90.0% of the cell pixels")
 
 
 def test_a_suggestion_compress_would_refuse_is_said_in_the_widgets_words():
@@ -188,3 +203,23 @@ def test_a_suggestion_compress_would_refuse_is_said_in_the_widgets_words():
     html = suggestion_html(Suggestion(settings, best, (best,), (1, 2, 3), 2.0, 0.95))
     assert "below the 97% target" in html
     assert "--" not in html and "'Compress stack'" in html and "'Coverage target'" in html
+
+
+def test_the_channels_done_message_warns_below_the_target_in_the_widgets_words():
+    from napari_flowroi.plates import PlateSummary
+    from napari_flowroi.readout import channels_done
+
+    coverage = {"mean": 0.9, "min": 0.8, "worst_frame": 3, "frames_checked": [1, 3, 5]}
+    phase = _batch(output="two/c0-BF.flowroi", cell_coverage=coverage, coverage_target=0.97)
+    gfp = _batch(output="two/c1-GFP.flowroi", notes=("nothing to gain: use --plain",))
+    plate = PlateSummary(output="two", wells=(("c0-BF", phase), ("c1-GFP", gfp)), seconds=4.0)
+    assert "flowroi tune" in phase.coverage_note  # what the command line says instead
+    text, kind = channels_done(plate, 0)
+    assert text.startswith("Done: 2 channels (24 frames) into two, one stack each with the RoI")
+    assert "Note: c1-GFP: nothing to gain: tick 'Plain'." in text
+    assert kind == "warning" and "below the coverage target (97 %) in c0-BF (cells 90.0 %)" in text
+    assert "'Suggest settings'" in text and "flowroi tune" not in text and "--" not in text
+    # every channel at its target: no warning
+    met = dataclasses.replace(phase, cell_coverage={**coverage, "mean": 0.99})
+    text, kind = channels_done(dataclasses.replace(plate, wells=(("c0-BF", met),)), 0)
+    assert kind == "info" and "Warning" not in text

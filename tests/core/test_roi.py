@@ -318,7 +318,7 @@ def test_flowroi_roi_writes_the_masks_compress_would_code(tmp_path, small_movie,
     expected = roi_masks(small_movie, FlowRoISettings(roi_margin=3))
     assert written.shape == small_movie.shape and written.dtype == np.uint8
     assert np.array_equal(written > 0, expected)
-    assert report["roi_share"] == pytest.approx(expected.mean())
+    assert report["mean_roi_fraction"] == pytest.approx(expected.mean(), abs=5e-5)
     # an existing file is kept unless --overwrite
     assert main(["roi", str(movie_file), str(out)]) == 2
     capsys.readouterr()
@@ -381,3 +381,38 @@ def test_user_masks_are_named_alike_by_compress_and_by_roi_masks(tmp_path, discs
     ):
         with pytest.raises(InputError, match=f"The RoI mask {short} has shape"):
             call()
+
+
+def test_the_rois_mean_share_has_one_name_and_one_rounding_in_roi_compress_info_and_api(
+    tmp_path, discs, capsys
+):
+    """`flowroi roi` called it `roi_share` (unrounded), compress and info `mean_roi_fraction`
+    (unrounded, and 4 decimals): one key, one rounding, one value for the same masks."""
+    import json
+
+    import tifffile
+
+    from napari_flowroi.batch import compress_movie, write_roi_masks
+    from napari_flowroi.cli import main
+    from napari_flowroi.container import open_container
+
+    movie_file = tmp_path / "movie.tif"
+    tifffile.imwrite(movie_file, discs.frames, photometric="minisblack", metadata={"axes": "TYX"})
+    options = ["--quiet", "--compression-rate", "16"]
+    assert main(["roi", str(movie_file), str(tmp_path / "roi.tif"), *options]) == 0
+    roi = json.loads(capsys.readouterr().out)
+    out = str(tmp_path / "out.flowroi")
+    assert main(["compress", str(movie_file), out, "--force", *options]) == 0
+    compressed = json.loads(capsys.readouterr().out)
+    assert main(["info", str(tmp_path / "out.flowroi")]) == 0
+    info = json.loads(capsys.readouterr().out)
+    share = roi["mean_roi_fraction"]
+    assert "roi_share" not in roi and 0 < share < 1
+    assert share == compressed["mean_roi_fraction"] == info["mean_roi_fraction"]
+    assert share == round(share, 4)  # 4 decimals: 0.01 % of the frame
+    # the API gives the same figure, rounded alike
+    settings = FlowRoISettings(compression_rate=16)
+    again = compress_movie(discs.frames, tmp_path / "api.flowroi", settings)
+    assert again.mean_roi_fraction == share
+    assert write_roi_masks(discs.frames, tmp_path / "api.tif", settings) == share
+    assert open_container(tmp_path / "api.flowroi").summary()["mean_roi_fraction"] == share

@@ -73,8 +73,6 @@ def test_the_suggestion_passes_the_check_compress_makes_or_says_it_does_not(monk
     reference alone refused the suggestion (E. coli: tune 97.8 %, compress 96.6 %), and its
     refusal pointed back to tune. The best eligible candidate compress's check passes is
     suggested; when none of the first COMPRESS_CHECKS does, the best stays and says so."""
-    from types import SimpleNamespace
-
     from napari_flowroi import tune
     from napari_flowroi.guard import preflight
 
@@ -90,26 +88,55 @@ def test_the_suggestion_passes_the_check_compress_makes_or_says_it_does_not(monk
 
     checked = []
 
-    def refusing_the_first(movie, settings):
-        checked.append(settings)
-        share = 0.9 if len(checked) == 1 else 0.99
-        return SimpleNamespace(ok=share >= 0.97, coverage=SimpleNamespace(pixel_share=share))
+    def refusing_the_first(extractor):
+        checked.append(extractor.settings)
+        return 0.9 if len(checked) == 1 else 0.99
 
-    monkeypatch.setattr(tune, "preflight", refusing_the_first)
+    monkeypatch.setattr(tune, "compress_check", refusing_the_first)
     second = suggest_settings(movie, base)
     assert second.settings == checked[1] != checked[0] and second.compress_check == 0.99
 
-    monkeypatch.setattr(
-        tune,
-        "preflight",
-        lambda movie, settings: SimpleNamespace(
-            ok=False, coverage=SimpleNamespace(pixel_share=0.9)
-        ),
-    )
+    monkeypatch.setattr(tune, "compress_check", lambda extractor: 0.9)
     refused = suggest_settings(movie, base)
     assert refused.best is not None and refused.compress_refuses
     assert "--force" in refused.summary() and "90.0%" in refused.summary()
     assert refused.as_dict()["compress_check"] == {"coverage": 0.9, "passes": False}
+
+
+def test_the_compress_checks_share_the_prepared_frames_and_give_preflights_figures(monkeypatch):
+    """tune puts up to COMPRESS_CHECKS candidates through compress's check; guard.preflight
+    makes a new frame pool each call, so every check prepared the same frames again (~0.7 s
+    each on E. coli). Through the grid's extractor (with_settings) each frame is prepared once
+    for all the checks, and each check's figure is preflight's, to the bit."""
+    import napari_flowroi.roi as roi
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.tune import candidate_settings, compress_check
+
+    movie = movie_from_array(
+        moving_discs(n_frames=9, shape=(160, 192), noise=4.0, static_cells=True).frames
+    )
+    base = FlowRoISettings(compression_rate=8)
+    candidates = candidate_settings(base)[::12]  # motion + appearance, motion only, appearance
+    assert len({(c.motion_roi, c.appearance_roi) for c in candidates}) == 3
+    expected = [preflight(movie, c).coverage.pixel_share for c in candidates]
+
+    prepared, real = [], roi.prepare_frames
+
+    def counting(frame, settings, *args, **kwargs):
+        prepared.append(1)
+        return real(frame, settings, *args, **kwargs)
+
+    monkeypatch.setattr(roi, "prepare_frames", counting)
+    reference = RoiExtractor(movie, base.replace(motion_roi=True))
+    shares = [compress_check(reference.with_settings(c)) for c in candidates]
+    assert shares == expected  # the check's own figures, not an approximation of them
+    once = len(prepared)
+    assert 0 < once <= len(movie)  # each frame prepared at most once for the three checks
+    prepared.clear()
+    for c in candidates:
+        preflight(movie, c)
+    assert len(prepared) == 3 * once  # preflight: the same frames, three times
 
 
 def test_no_progress_is_reported_after_the_search_stopped():

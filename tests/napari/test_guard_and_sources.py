@@ -101,3 +101,33 @@ def test_suggested_settings_are_shown_and_applied(widget_on, qtbot):
         suggested.scaling_factor,
     )
     wait_idle(qtbot, widget)
+
+
+def test_a_run_below_the_coverage_target_is_said_in_the_widgets_words_for_channels_too(
+    widget_on, qtbot, tmp_path, monkeypatch
+):
+    """Compressed anyway (the second click) below the coverage target: one movie and every
+    channel of a layer both end on the widget's warning, with its 'Suggest settings' advice, never
+    the command line's note (`flowroi tune`, option names)."""
+    import napari_flowroi.napari._widget as widget_module
+
+    kinds = []
+    monkeypatch.setattr(widget_module, "show_warning", lambda message: kinds.append("warning"))
+    frames = still_cells().frames
+    for movie, output in (
+        (frames, tmp_path / "one.flowroi"),
+        (np.stack([frames, 255 - frames], axis=1), tmp_path / "channels"),  # (T, C, Y, X)
+    ):
+        _, widget = widget_on(movie)
+        widget.form.controls["appearance_roi"].value = False  # motion only: still cells missed
+        wait_preview(qtbot, widget)
+        widget.model.accept_coverage(widget.form.settings())
+        kinds.clear()
+        compress_and_wait(qtbot, widget, output, timeout=120_000, workers=1)
+        wait_idle(qtbot, widget)
+        done = widget.messages[-1]
+        assert done.startswith("Done:") and widget.compress_panel.status.value == done
+        assert "below the coverage target (97 %)" in done and "'Suggest settings'" in done
+        assert "flowroi tune" not in done and "--" not in done and "estimated" not in done
+        assert kinds == ["warning"]
+    assert "2 channels" in done and "in c0 (cells " in done

@@ -44,7 +44,14 @@ from ._manifest import (
     record_reserve,
 )
 from ._masks import decode_png_mask, encode_png_mask, mask_block
-from ._reader import Container, coverage_of, frame_rates, open_container
+from ._reader import (
+    ROI_FRACTION_DIGITS,
+    Container,
+    coverage_of,
+    frame_rates,
+    mean_roi_fraction,
+    open_container,
+)
 from ._verify import Problem, folder_members, member_problem, verify_container, verify_member
 from ._writer import ContainerWriter
 
@@ -78,6 +85,8 @@ __all__ = [
     "Container",
     "coverage_of",
     "frame_rates",
+    "mean_roi_fraction",
+    "ROI_FRACTION_DIGITS",
     "open_container",
     "Problem",
     "folder_members",

@@ -91,18 +91,36 @@ def written_whole(output: Path):
     write to, renamed to `output` when the block ends; on any failure (a full disk, a damaged
     frame, Ctrl-C) the temporary file is removed and nothing is left, an OSError raised as
     :func:`write_error`'s message. (decompress's TIFF, a folder's OME-TIFF, ``flowroi roi``'s
-    masks.)"""
+    masks.) Missing folders above `output` are created first, as ``compress`` creates its
+    output's (docs/decisions.md), and removed again on a failure, so nothing is left."""
     output = Path(output)
     tmp = output.with_name(f".{output.name}.partial")
+    created = []
     try:
+        created = _make_folders(output.parent)
         yield tmp
         tmp.replace(output)
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        for folder in created:  # innermost first; rmdir only removes what is still empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         if isinstance(exc, OSError):
             raise write_error(output, exc) from exc
         raise
+
+
+def _make_folders(folder: Path) -> list[Path]:
+    """Create `folder` and its missing parents; return those created, innermost first (mkdir
+    with ``parents=True`` does not say which it made, and a failure must remove only those)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)  # exist_ok: another writer may create it at the same moment
+    return missing
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -69,6 +69,19 @@ def coverage_of(records: list[dict]) -> dict | None:
     }
 
 
+#: Decimals of the RoI's mean share of the frame wherever it is reported (``mean_roi_fraction``:
+#: `compress`'s summary and summary.json, `info`, `roi`, the API's CompressionSummary and
+#: write_roi_masks): 0.01 % of the frame, finer than any decision taken on it.
+ROI_FRACTION_DIGITS = 4
+
+
+def mean_roi_fraction(fractions) -> float:
+    """The RoI's mean share of the frame, as every output reports it (:data:`ROI_FRACTION_DIGITS`);
+    0.0 for no frames."""
+    fractions = [float(f) for f in fractions]
+    return round(sum(fractions) / len(fractions), ROI_FRACTION_DIGITS) if fractions else 0.0
+
+
 def frame_rates(records: list[dict]) -> dict:
     """Lowest, median and highest compression rate of single frames (they differ in
     target-quality mode)."""
@@ -238,7 +251,7 @@ class Container:
             "input": manifest["input"],
             "software": manifest["software"],
             **manifest["totals"],
-            "mean_roi_fraction": round(sum(r["roi_fraction"] for r in records) / len(records), 4),
+            "mean_roi_fraction": mean_roi_fraction(r["roi_fraction"] for r in records),
             "cell_coverage": coverage_of(records),
             "frame_rates": frame_rates(records),
             # where the RoI was looked for at another resolution than settings.flow_scale asked
@@ -281,7 +294,7 @@ class Container:
         CancelledError
             `cancel` was set before the last frame was written.
         OutputError
-            The output is refused (exists, a folder, inside the container, its folder missing) or
+            The output is refused (exists, a folder, inside the container, a file in its path) or
             cannot be written.
         FlowRoIError
             A frame is damaged.

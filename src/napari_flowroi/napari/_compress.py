@@ -17,7 +17,7 @@ from magicgui.widgets import CheckBox, Container, FileEdit, Label, PushButton
 from ..errors import CancelledError, FlowRoIError
 from ..guard import Preflight
 from ..jobs import compress_steps
-from ..readout import batch_done, kb, movie_estimate, notes_text, plain_words
+from ..readout import batch_done, channels_done, movie_estimate, plain_words
 from . import _worker
 from ._export import ask_export, ask_roi_masks, export_roi_masks, export_tiff
 
@@ -244,21 +244,10 @@ class CompressPanel(Container):
             return
         self.last_summary, self.last_output = result, Path(result.output)
         if hasattr(result, "wells"):  # every channel of the layer, one stack each
-            totals = result.as_dict()["totals"]
-            message = (
-                f"Done: {totals['wells']} channels ({totals['frames']} frames) into "
-                f"{result.output}, one stack each with the RoI of channel {batch['channels']}, "
-                f"{kb(totals['bytes_written'])}, achieved rate {totals['achieved_rate']:.1f} : 1, "
-                f"{result.seconds:.1f} s."
-            ) + notes_text(f"{name}: {note}" for name, well in result.wells for note in well.notes)
-            kind = "info"
+            message, kind = channels_done(result, batch["channels"])
         else:
             settings = batch["settings"]
-            message, kind = batch_done(
-                result,
-                None if settings.target_psnr else settings.compression_rate,
-                settings.coverage_target if settings.uses_roi else None,
-            )
+            message, kind = batch_done(result)
             if settings.uses_roi:
                 message += (
                     " The reopened RoI layer holds the stored RoI, kept as blocks (its name "
