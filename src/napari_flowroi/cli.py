@@ -526,11 +526,14 @@ def _preflight(movies, settings: FlowRoISettings, args):
 
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:
     """Write a preset to `path`, never onto an input, a folder or a file that is not a preset."""
-    from .container import write_atomic
+    from .container import written_whole
     from .outputs import check_preset_output
 
     check_preset_output(path, inputs)
-    write_atomic(path, (json.dumps(settings.to_dict(), indent=2) + "\n").encode())
+    # whole or not at all, and the folders it made removed again on a failure, as roi's and
+    # decompress's outputs
+    with written_whole(Path(path)) as tmp:
+        tmp.write_bytes((json.dumps(settings.to_dict(), indent=2) + "\n").encode())
 
 
 def _check_local_workers(workers: int, *, local: bool = True, cluster: str = "") -> None:

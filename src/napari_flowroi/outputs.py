@@ -136,6 +136,12 @@ def check_file_output(
     # a missing folder is created when the file is written (container._files.written_whole), as
     # `compress` creates its output's (docs/decisions.md); only a file in the way is refused here,
     # before any frame is worked on
+    _check_folders(output, what)
+
+
+def _check_folders(output: Path, what: str) -> None:
+    """Refuse `output` when its path runs through a file (``notes.txt/sub/out.tif``): the write
+    would fail only after the work, and a missing folder is created when it is written."""
     folder = output.parent
     while not folder.exists() and folder != folder.parent:
         folder = folder.parent
@@ -160,8 +166,9 @@ def check_tiff_name(output: str | Path, what: str = "TIFF") -> None:
 
 
 def check_preset_output(path: str | Path, inputs: Iterable[Any]) -> None:
-    """Refuse a settings preset written onto an input, as a folder, or over a file that is not a
-    preset (an existing preset may be replaced).
+    """Refuse a settings preset written onto an input, as a folder, over a file that is not a
+    preset (an existing preset may be replaced), or where its path runs through a file (before
+    `flowroi tune` spends minutes trying settings; a missing folder is created when it is written).
 
     Raises
     ------
@@ -182,3 +189,4 @@ def check_preset_output(path: str | Path, inputs: Iterable[Any]) -> None:
                 f"{path} exists and is not a settings preset; choose another name "
                 "(it was left untouched)."
             ) from None
+    _check_folders(path, "preset")

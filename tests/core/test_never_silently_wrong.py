@@ -190,6 +190,44 @@ def test_tune_save_never_overwrites_the_input_movie(tmp_path, small_movie, capsy
     assert "folder" in capsys.readouterr().err
 
 
+def test_tune_save_through_a_file_is_refused_before_any_setting_is_tried(
+    tmp_path, small_movie, capsys, monkeypatch
+):
+    # the write failed only after the search, with a message promising "finished frames"
+    from napari_flowroi import tune
+
+    movie = write_tiff(tmp_path, "movie.tif", small_movie)
+    (tmp_path / "notes.txt").write_text("a file, not a folder")
+    tried = []
+    monkeypatch.setattr(tune, "suggest_settings", lambda *a, **k: tried.append(a))
+    save = tmp_path / "notes.txt" / "sub" / "preset.json"
+    assert main(["tune", str(movie), "--save", str(save), "--quiet"]) == 2
+    assert "notes.txt is a file, not a folder" in capsys.readouterr().err
+    assert not tried and (tmp_path / "notes.txt").read_text() == "a file, not a folder"
+
+
+def test_tune_save_on_a_full_disk_leaves_no_folder_and_promises_no_resume(
+    tmp_path, small_movie, capsys, monkeypatch
+):
+    import errno
+    import pathlib
+
+    movie = write_tiff(tmp_path, "movie.tif", small_movie)
+    real = pathlib.Path.write_bytes
+
+    def full(self, data):
+        if self.name.endswith(".partial"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", full)
+    save = tmp_path / "presets" / "lab" / "preset.json"
+    assert main(["tune", str(movie), "--save", str(save), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left" in err and "resume" not in err
+    assert not (tmp_path / "presets").exists()  # the folders made for it removed again
+
+
 def test_resume_after_a_few_pixels_of_a_coded_frame_changed_is_refused(tmp_path, small_movie):
     # the sampled fingerprint of earlier versions read 4 x 512 bytes per frame and missed this
     movie = write_tiff(tmp_path, "movie.tif", small_movie)

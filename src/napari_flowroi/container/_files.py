@@ -62,13 +62,17 @@ def _step() -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
 
 
-def write_error(path: Path, exc: OSError) -> OutputError:
-    """An OSError while writing the output, as a message that says what to do."""
+def write_error(path: Path, exc: OSError, *, resumes: bool = True) -> OutputError:
+    """An OSError while writing the output, as a message that says what to do; `resumes`: the
+    same command takes up where it stopped (a container), else it starts again and nothing was
+    left (one file written whole: :func:`written_whole`)."""
+    rerun = (
+        "finished frames are kept and the run resumes." if resumes else "nothing was left behind."
+    )
     if exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return OutputError(
             f"No space left on the disk while writing {path}. Free some space (or "
-            "choose an output on another disk) and rerun the same command: finished "
-            "frames are kept and the run resumes."
+            f"choose an output on another disk) and rerun the same command: {rerun}"
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return OutputError(
@@ -81,7 +85,7 @@ def write_error(path: Path, exc: OSError) -> OutputError:
         )
     return OutputError(
         f"Cannot write {path} ({exc.strerror or exc}). Check the output location "
-        "and rerun the same command; finished frames are kept."
+        f"and rerun the same command; {'finished frames are kept.' if resumes else rerun}"
     )
 
 
@@ -106,8 +110,8 @@ def written_whole(output: Path):
         for folder in created:  # innermost first; rmdir only removes what is still empty
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        if isinstance(exc, OSError):
-            raise write_error(output, exc) from exc
+        if isinstance(exc, OSError):  # one file written whole: a rerun starts again
+            raise write_error(output, exc, resumes=False) from exc
         raise
 
 
