@@ -289,7 +289,11 @@ def channels_done(plate, motion_channel) -> tuple[str, str]:
     text += notes_text(f"{name}: {note}" for name, well in plate.wells for note in well.notes)
     below = [(name, well) for name, well in plate.wells if well.below_coverage_target]
     if not below:
-        return text, "info"
+        # the channels share the run's settings, so the first one's rate asked for is theirs
+        size = _size_warning(
+            totals["achieved_rate"], plate.wells[0][1].requested_rate if plate.wells else None
+        )
+        return (text + size, "warning") if size else (text, "info")
     target = below[0][1].coverage_target  # the channels share the run's settings
     channels = ", ".join(
         f"{name} (cells {percent_below(well.cell_coverage['mean']).replace('%', ' %')})"
@@ -331,18 +335,23 @@ def batch_done(summary) -> tuple[str, str]:
             f"{BELOW_TARGET_ADVICE}",
             "warning",
         )
-    if summary.achieved_rate < 1:
+    size = _size_warning(summary.achieved_rate, summary.requested_rate)
+    return (text + size, "warning") if size else (text, "info")
+
+
+def _size_warning(achieved_rate: float, requested_rate: float | None) -> str:
+    """The warning of a run whose output is not much smaller than the raw frames (tiny frames: the
+    container's fixed costs dominate) or far from the rate asked for (`requested_rate`; None
+    under a target PSNR); "" otherwise. One movie's and a layer's channels' alike."""
+    if achieved_rate < 1:
         return (
-            text + " Warning: the compressed stack is bigger than the raw movie: its frames "
+            " Warning: the compressed stack is bigger than the raw movie: its frames "
             "are too small for JPEG2000 to gain anything (each file carries fixed headers). "
-            "Keep the raw movie instead.",
-            "warning",
+            "Keep the raw movie instead."
         )
-    requested_rate = summary.requested_rate  # None under a target PSNR
-    if requested_rate and summary.achieved_rate < 0.5 * requested_rate:
+    if requested_rate and achieved_rate < 0.5 * requested_rate:
         return (
-            text + f" Warning: far from the {requested_rate:g} : 1 asked for; the frames are "
-            "too small for this rate.",
-            "warning",
+            f" Warning: far from the {requested_rate:g} : 1 asked for; the frames are "
+            "too small for this rate."
         )
-    return text, "info"
+    return ""

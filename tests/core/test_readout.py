@@ -223,3 +223,10 @@ def test_the_channels_done_message_warns_below_the_target_in_the_widgets_words()
     met = dataclasses.replace(phase, cell_coverage={**coverage, "mean": 0.99})
     text, kind = channels_done(dataclasses.replace(plate, wells=(("c0-BF", met),)), 0)
     assert kind == "info" and "Warning" not in text
+    # tiny channels: the same size warnings as one movie's (the totals' rate against the run's)
+    tiny = dataclasses.replace(met, bytes_written=3_000_000, achieved_rate=0.7)
+    text, kind = channels_done(dataclasses.replace(plate, wells=(("c0-BF", tiny),)), 0)
+    assert kind == "warning" and "bigger than the raw movie" in text
+    short = dataclasses.replace(met, bytes_written=160_000, achieved_rate=12.5)
+    text, kind = channels_done(dataclasses.replace(plate, wells=(("c0-BF", short),)), 0)
+    assert kind == "warning" and "far from the 40 : 1 asked for" in text
