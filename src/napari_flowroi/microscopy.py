@@ -26,43 +26,27 @@ from .errors import CancelledError, FlowRoIError, InputError
 from .executors import dask_client
 from .outputs import check_folder_output, check_not_on_inputs
 from .plates import PlateSummary
-from .readers import open_movie
+from .readers import PathMasks, open_movie
 from .readers.formats import Plane, SceneInfo, _pick, describe, open_plane
 from .settings import FlowRoISettings
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
 
 
-class ContainerMasks:
+class ContainerMasks(PathMasks):
     """The RoI masks stored in a finished container, as (T, Y, X) masks read one at a time.
 
     Given as ``extra_roi`` to the other channels of a scene: they are coded with the RoI the motion
-    channel was coded with. Picklable by path (``by_path``), so dask workers read it themselves."""
-
-    by_path = True
+    channel was coded with. Picklable by path (PathMasks), so dask workers read it themselves."""
 
     def __init__(self, path: str | Path, name: str | None = None):
-        self.path = str(path)
-        self.name = name or f"RoI of {Path(path).name}"
-        self._container = None
-
-    def __getstate__(self):
-        return {"path": self.path, "name": self.name, "_container": None}
+        super().__init__(path, name or f"RoI of {Path(path).name}")
 
     def _open(self):
-        if self._container is None:
-            self._container = open_container(self.path)
-        return self._container
+        return open_container(self.path)
 
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return self._open().shape
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, t: int) -> np.ndarray:
-        return self._open().read_mask(t)
+    def _read(self, opened, t: int) -> np.ndarray:
+        return opened.read_mask(t)
 
 
 # --- compressing a whole file ------------------------------------------------------------------------

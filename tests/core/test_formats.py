@@ -342,7 +342,7 @@ def test_planes_and_inherited_masks_travel_to_dask_workers_by_path(
     masks = microscopy.ContainerMasks(out / "c0-Phase.flowroi")
     assert masks.shape == (T, Y, X)
     copy = pickle.loads(pickle.dumps(masks))
-    assert copy._container is None and np.array_equal(copy[2], masks[2])
+    assert copy._opened is None and np.array_equal(copy[2], masks[2])
 
 
 def test_frames_are_read_one_plane_at_a_time(ome_zarr, monkeypatch):

@@ -16,6 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import InputError
 from .fingerprint import frame_digest, movie_digest
 from .folders import (
@@ -32,6 +34,7 @@ from .movie import (
     SUPPORTED_DTYPES,
     TIFF_SUFFIXES,
     Movie,
+    PathMasks,
     check_axes,
     check_dtype,
     check_fits_memory,
@@ -47,6 +50,7 @@ __all__ = [
     "TIFF_SUFFIXES",
     "MaskFile",
     "Movie",
+    "PathMasks",
     "check_axes",
     "check_dtype",
     "check_fits_memory",
@@ -140,36 +144,20 @@ def open_movie(
     return movie_from_array(source, masks=masks)
 
 
-class MaskFile:
+class MaskFile(PathMasks):
     """The user's masks or labels file (``flowroi compress --roi-mask``) as (T, Y, X) masks read
     one frame at a time, of any integer or bool pixel type (``open_movie(path, masks=True)``).
 
     Given as ``extra_roi`` instead of the path, which `compress_movie` would open as a movie to
-    compress and refuse for a bool or int32 pixel type. Picklable by path (``by_path``, like
-    formats.Plane), so dask workers open the file themselves; `name` is the path, which the
-    manifest records as ``input.roi_mask`` as it did for the path itself."""
-
-    by_path = True
+    compress and refuse for a bool or int32 pixel type. Picklable by path (PathMasks), so dask
+    workers open the file themselves; `name` is the path, which the manifest records as
+    ``input.roi_mask`` as it did for the path itself."""
 
     def __init__(self, path: str | Path):
-        self.path = str(path)
-        self.name = str(path)
-        self._movie: Movie | None = None
+        super().__init__(path, str(path))
 
-    def __getstate__(self):
-        return {"path": self.path, "name": self.name, "_movie": None}
+    def _open(self) -> Movie:
+        return open_movie(Path(self.path), masks=True)
 
-    def open_movie(self) -> Movie:
-        if self._movie is None:
-            self._movie = open_movie(Path(self.path), masks=True)
-        return self._movie
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return self.open_movie().shape
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, t: int):
-        return self.open_movie()[t]
+    def _read(self, opened: Movie, t: int) -> np.ndarray:
+        return opened[t]

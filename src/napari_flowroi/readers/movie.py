@@ -43,6 +43,44 @@ class Movie:
         return int(np.prod(self.shape[1:])) * self.dtype.itemsize
 
 
+class PathMasks:
+    """(T, Y, X) masks read one frame at a time from a file opened on first use, given as
+    ``extra_roi``. Picklable by path (``by_path``, like formats.Plane): the open file is left
+    out, so dask workers open it themselves. Subclasses say how to open the file (`_open`) and
+    read frame t of what it opened (`_read`)."""
+
+    by_path = True
+
+    def __init__(self, path: Any, name: str):
+        self.path = str(path)
+        self.name = name
+        self._opened: Any = None
+
+    def __getstate__(self):
+        return {**self.__dict__, "_opened": None}
+
+    def _open(self) -> Any:
+        raise NotImplementedError
+
+    def _read(self, opened: Any, t: int) -> np.ndarray:
+        raise NotImplementedError
+
+    def _source(self) -> Any:
+        if self._opened is None:
+            self._opened = self._open()
+        return self._opened
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return self._source().shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        return self._read(self._source(), t)
+
+
 def check_dtype(dtype: np.dtype, source: str, masks: bool = False) -> np.dtype:
     """The pixel type frames of `source` are read as, or an InputError that says what to do.
 
