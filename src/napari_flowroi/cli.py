@@ -246,20 +246,16 @@ def _roi(args) -> int:
     from .readers import check_fits_memory, open_movie
 
     settings = settings_from_args(args)
-    if settings.plain and args.roi_mask is not None:
-        # compress refuses this pair (batch._check_extra_roi); roi wrote empty masks and exit 0
-        raise SettingsError("A RoI mask was given with plain JPEG2000, which has no RoI; drop one.")
     check_tiff_name(args.output, what="the RoI masks")
     check_not_on_inputs(args.output, [args.input, args.roi_mask, args.preset], what="mask TIFF")
     check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")
     movie = open_movie(args.input)
     check_fits_memory(movie, plain=False)
-    extra = open_movie(args.roi_mask, masks=True) if args.roi_mask is not None else None
     share = write_roi_masks(
         movie,
         args.output,
         settings,
-        extra_roi=extra,
+        extra_roi=args.roi_mask,  # opened as masks, and refused with --plain, by roi_masks
         progress=_StderrProgress("finding the RoI", not args.quiet),
     )
     # `mean_roi_fraction`, as compress's summary and `info` name and round it (docs/decisions.md)
