@@ -352,6 +352,15 @@ def estimate_coverage(extractor, frames=None, *, rois=None) -> MovieCoverage:
     )
 
 
+def checked_coverage(extractor, frames=None) -> tuple[dict, MovieCoverage]:
+    """What the check before a batch measures with `extractor`: each of `frames`' RoI (default:
+    :func:`checked_frames`) and :func:`estimate_coverage` of them. :func:`preflight` and
+    ``tune.compress_check`` (a candidate's figure through the grid's frame pool) alike."""
+    frames = checked_frames(len(extractor.movie)) if frames is None else list(frames)
+    masks = {t: extractor.mask(t) for t in frames}
+    return masks, estimate_coverage(extractor, frames, rois=masks)
+
+
 def percent_below(share: float) -> str:
     """`share` as a percentage rounded DOWN to a tenth, so an estimate below the target never
     reads as reaching it (97.98 % against 98 % printed "98.0%")."""
@@ -453,10 +462,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
 
     pool = HandOverPool(keep=True)
     extractor = RoiExtractor(movie, settings, extra_roi=extra_roi, pool=pool)
-    frames = checked_frames(len(extractor.movie)) if frames is None else list(frames)
     # each checked frame's RoI is kept for the batch (Preflight.masks)
-    masks = {t: extractor.mask(t) for t in frames}
-    coverage = estimate_coverage(extractor, frames, rois=masks)
+    masks, coverage = checked_coverage(extractor, frames)
     extractor.clear()
     made = {
         "masks": masks,

@@ -26,7 +26,7 @@ import numpy as np
 
 from .codec import decode_frame, encode_frame
 from .errors import CancelledError
-from .guard import change_cells, checked_frames, estimate_coverage, percent_below
+from .guard import change_cells, checked_coverage, checked_frames, percent_below
 from .ladders import ladder_rates, plain_rate_ladder
 from .metrics import pixel_coverage, psnr
 from .roi import RoiExtractor
@@ -278,8 +278,7 @@ def suggest_settings(
 def compress_check(extractor: RoiExtractor) -> float:
     """The share of the guard's cells in the RoI that `flowroi compress`'s check
     (:func:`guard.preflight`) estimates for ``extractor.settings`` (refused below
-    ``coverage_target``), computed as the check does: each checked frame's RoI, then
-    :func:`guard.estimate_coverage` with them.
+    ``coverage_target``), computed as the check does (:func:`guard.checked_coverage`).
 
     Through `extractor`, made by ``RoiExtractor.with_settings`` from the grid's extractor, the
     checks of successive candidates share one frame pool with the grid and with each other:
@@ -289,9 +288,7 @@ def compress_check(extractor: RoiExtractor) -> float:
     batch), which prepared the same frames again for every candidate checked (~0.7 s each on
     *E. coli*). The figure is the check's own: tests/core/test_tune.py compares it with
     ``preflight``'s."""
-    frames = checked_frames(len(extractor.movie))
-    masks = {t: extractor.mask(t) for t in frames}
-    return estimate_coverage(extractor, frames, rois=masks).pixel_share
+    return checked_coverage(extractor)[1].pixel_share
 
 
 def _evaluate(extractor: RoiExtractor, originals, cells, ladders, guarded=None) -> Candidate:
