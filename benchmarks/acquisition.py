@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
+from generalise import MIN_COVERAGE, MIN_FRAME_COVERAGE  # noqa: E402  (issue 21's targets)
 
 from napari_flowroi import guard  # noqa: E402
 from napari_flowroi.readers import movie_from_array  # noqa: E402
@@ -152,7 +153,8 @@ def table(results: dict) -> list[str]:
     ]
     for movie, rows in results["cases"].items():
         for r in rows:
-            flag = "" if r["covered"] >= 0.99 and r["worst"] >= 0.97 else " **below target**"
+            met = r["covered"] >= MIN_COVERAGE and r["worst"] >= MIN_FRAME_COVERAGE
+            flag = "" if met else " **below target**"
             lines.append(
                 f"| {movie} | {r['variant']} | {100 * r['covered']:.2f}% "
                 f"({100 * r['worst']:.2f}%){flag} | {r['roi_over_ideal']:.2f} | "

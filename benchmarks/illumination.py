@@ -27,12 +27,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import acquisition  # noqa: E402
 import common  # noqa: E402
-
-from napari_flowroi import guard  # noqa: E402
-from napari_flowroi.readers import movie_from_array  # noqa: E402
-from napari_flowroi.roi import RoiExtractor  # noqa: E402
-from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 
 def vignetted(frame: np.ndarray, corner: float = 0.5) -> np.ndarray:
@@ -55,16 +51,9 @@ def ramped(frame: np.ndarray, counts: float) -> np.ndarray:
 
 def measure(case, alter) -> tuple[float, float, float]:
     """(mean coverage, worst frame, the guard's mean estimate) of the default RoI on `case`'s
-    coded frames altered by `alter`."""
-    covered, estimates = [], []
-    for t in common.MOVIES[case.movie_name][1]:
-        frames = np.stack([alter(np.asarray(case.movie[u])) for u in (t - 1, t, t + 1)])
-        reference = case.cells(t) > 0
-        extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings(), cache_frames=3)
-        roi = extractor.mask(1).astype(bool)
-        covered.append(float((roi & reference).sum() / max(1, reference.sum())))
-        estimates.append(guard.estimate_coverage(extractor, [1]).pixel_share)
-    return float(np.mean(covered)), float(np.min(covered)), float(np.mean(estimates))
+    coded frames altered by `alter` (acquisition.measure, each frame altered alike)."""
+    row = acquisition.measure(case, "", lambda frame, index, t: alter(frame), 1)
+    return row["covered"], row["worst"], row["guard"]
 
 
 def main(argv=None) -> int:
