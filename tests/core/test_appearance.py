@@ -453,3 +453,31 @@ def test_a_frame_dark_only_under_its_trend_is_stretched_less_the_trend():
         contrast.append(np.median(image[rows, cols] - image[rows, np.maximum(cols - 12, 0)]))
     # 180 grey levels as filmed and now; stretched over the ramp's range they kept 9
     assert contrast[1] > 0.8 * contrast[0] > 20
+
+
+def test_a_dark_field_frame_whose_trend_lifts_its_median_is_stretched_less_the_trend():
+    # preprocess.TREND_SHIFT: a ramp too mild to turn the raw test light-field still took the
+    # square-root stretch's grey levels from dim nuclei (HeLa with 500 counts: 96.3 % held)
+    import cv2
+
+    from napari_flowroi.preprocess import DARK_FIELD, _stretches
+
+    rng = np.random.default_rng(7)
+    spots = np.zeros((512, 512), np.float32)
+    where = tuple(rng.integers(16, 496, (2, 80)))
+    spots[where] = 1
+    spots = cv2.GaussianBlur(spots, (0, 0), 4) * 20000  # dim nuclei, ~200 counts high
+    bright = np.zeros_like(spots)
+    bright[tuple(rng.integers(16, 496, (2, 40)))] = 1
+    bright = cv2.GaussianBlur(bright, (0, 0), 6) * 400000  # bright nuclei set the range's top
+    dark = 1000 + spots + bright + rng.normal(0, 5, spots.shape)
+    ramp = np.linspace(0, 600, 512, dtype=np.float32)[None, :]
+    contrast = []
+    for frame in (dark, dark + ramp):
+        frame = np.clip(frame, 0, 65535).astype(np.uint16)
+        low, median, high = np.percentile(frame[::2, ::2], (0.5, 50, 99.5))
+        assert (median - low) / (high - low) < DARK_FIELD  # the raw test: dark-field both times
+        image = _stretches(frame)[1].astype(np.float32)
+        rows, cols = where
+        contrast.append(np.median(image[rows, cols] - image[rows, np.maximum(cols - 12, 0)]))
+    assert contrast[1] > 0.8 * contrast[0] > 5
