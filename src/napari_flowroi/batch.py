@@ -426,7 +426,7 @@ def _plan(
     known = reusable_masks(preflight, movie, settings, extra_roi)
     # the RoI's resolution, decided here once so that every chunk looks at the same one (the
     # check before the batch decided it already when its masks are reused)
-    handed = preflight.prepared if known is not None else {}
+    handed = preflight.prepared if known is not None else decided_on_frame_0(movie, settings)
     used = handed.get(("working settings", settings)) or working_settings(movie, settings)
     run = run_description(movie, settings, used)
     if extra_roi is not None:
@@ -453,11 +453,29 @@ def _plan(
         extra_roi=task_extra,
         known=known,
         # the check's prepared frames and coverage go with its masks: the same movie and settings
-        prepared=preflight.prepared if known is not None else None,
+        # (without them, frame 0 as the decision above prepared it)
+        prepared=handed or None,
         checked=(
             {f.t: f.pixel_share for f in preflight.coverage.frames} if known is not None else None
         ),
     )
+
+
+def decided_on_frame_0(movie: Movie, settings: FlowRoISettings) -> dict:
+    """The RoI's resolution for `movie` (``resolution.working_settings``) and frame 0 prepared
+    for that decision, as a check's pool hands them over (``guard.HANDED_OVER``; empty when
+    nothing is decided: plain JPEG2000, no RoI source, full resolution asked for).
+
+    Without a check whose masks the run reuses, the plan decides the resolution itself; the chunk
+    that codes frame 0 then starts from its preparation instead of preparing it a second time
+    (its pool key holds the settings it depends on, so a decision for full resolution, whose
+    chunks prepare at 1.0, leaves it unused). An extractor on a keeping pool makes the decision
+    as every other extractor does (``RoiExtractor`` on frame 0's pool entry)."""
+    if settings.plain:
+        return {}
+    pool = HandOverPool(keep=True)
+    RoiExtractor(movie, settings, pool=pool).clear()  # clear: the raw frame 0 goes at once
+    return pool.kept
 
 
 def reusable_masks(

@@ -514,6 +514,61 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)
 
 
+class _PrepareSpy:
+    """Counts how often each frame of `source` is prepared (roi.prepare_frames, and
+    resolution.prepare_frames, which prepares frame 0 for the RoI's resolution), by its pixels."""
+
+    def __init__(self, monkeypatch, source: Path):
+        from napari_flowroi import resolution, roi
+        from napari_flowroi.readers import open_movie
+
+        movie = open_movie(source)
+        index = {np.asarray(movie[t]).tobytes(): t for t in range(len(movie))}
+        assert len(index) == len(movie)  # every frame told apart by its pixels
+        self.counts = [0] * len(movie)
+        real = roi.prepare_frames
+
+        def counting(frame, settings):
+            self.counts[index[np.asarray(frame).tobytes()]] += 1
+            return real(frame, settings)
+
+        monkeypatch.setattr(roi, "prepare_frames", counting)
+        monkeypatch.setattr(resolution, "prepare_frames", counting)
+
+
+@pytest.mark.parametrize("how", ["library", "command --force", "widget accepted"])
+def test_without_the_check_the_batch_prepares_frame_0_once(tmp_path, monkeypatch, capsys, how):
+    # the plan decides the RoI's resolution on frame 0 prepared (resolution.working_settings);
+    # the chunk that codes frame 0 starts from that preparation instead of making it again
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.cli import main
+    from napari_flowroi.jobs import compress_steps
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _discs(tmp_path)
+    n = len(open_movie(source))
+    settings = FlowRoISettings(compression_rate=16)
+    spy = _PrepareSpy(monkeypatch, source)
+    out = tmp_path / "out"
+    if how == "library":  # no verdict handed in: nothing checked
+        compress_movie(source, out, settings, chunk_frames=n)
+    elif how == "command --force":  # no check before the run
+        args = ["compress", str(source), str(out), "--compression-rate", "16", "--force"]
+        assert main([*args, "--quiet"]) == 0
+        capsys.readouterr()
+    else:  # the second click: no check
+        steps = compress_steps([open_movie(source)], out, settings, accepted=True)
+        with pytest.raises(StopIteration) as done:
+            while True:
+                next(steps)
+        assert done.value.value.frames == n
+    assert spy.counts[0] == 1
+    if how == "library":  # one chunk: every frame prepared once
+        assert spy.counts == [1] * n
+    assert len(_coded(out)) == n
+
+
 # --- the flow's boxes on real frames (issue 21, mask time) -----------------------------------------
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
