@@ -222,9 +222,9 @@ def handover_bytes(verdict: Preflight | None) -> int:
 def handed_over(
     verdicts: Mapping[str, Preflight | None], budget: int | None = None
 ) -> dict[str, Preflight]:
-    """The verdicts whose check's masks and prepared frames the wells' runs use: in the wells'
-    order while their total (:func:`handover_bytes`) stays within `budget` (default
-    HANDOVER_BYTES); the others' runs compute their own."""
+    """The verdicts whose check's masks and prepared frames the wells' runs use: in the order
+    given (the wells' order) while their total (:func:`handover_bytes`) stays within `budget`
+    (default HANDOVER_BYTES); the others' runs compute their own."""
     budget = HANDOVER_BYTES if budget is None else budget
     kept: dict[str, Preflight] = {}
     held = 0
