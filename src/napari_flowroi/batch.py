@@ -43,6 +43,7 @@ from .guard import (
     Preflight,
     checked_frames,
     frame_coverage,
+    handed_frame,
     percent_below,
     reference_cells,
 )
@@ -391,7 +392,7 @@ class _Job:
     state: str  # ContainerWriter.check: new, resume, replace or complete
     created: bool  # the output folder did not exist before this run
     extra_roi: Any = None  # masks always protected: a path tasks open, or frames in memory
-    known: dict | None = None  # frame -> RoI the guard's check computed (threads only)
+    known: dict | None = None  # frame -> RoI the guard's check computed
     prepared: dict | None = None  # the frames that check prepared (with `known`)
     checked: dict | None = None  # frame -> that check's coverage of it (with `known`)
     overhead: int = 0
@@ -426,7 +427,7 @@ def _plan(
     known = reusable_masks(preflight, movie, settings, extra_roi)
     # the RoI's resolution, decided here once so that every chunk looks at the same one (the
     # check before the batch decided it already when its masks are reused)
-    handed = preflight.prepared if known is not None else {}
+    handed = preflight.prepared if known is not None else decided_on_frame_0(movie, settings)
     used = handed.get(("working settings", settings)) or working_settings(movie, settings)
     run = run_description(movie, settings, used)
     if extra_roi is not None:
@@ -453,11 +454,29 @@ def _plan(
         extra_roi=task_extra,
         known=known,
         # the check's prepared frames and coverage go with its masks: the same movie and settings
-        prepared=preflight.prepared if known is not None else None,
+        # (without them, frame 0 as the decision above prepared it)
+        prepared=handed or None,
         checked=(
             {f.t: f.pixel_share for f in preflight.coverage.frames} if known is not None else None
         ),
     )
+
+
+def decided_on_frame_0(movie: Movie, settings: FlowRoISettings) -> dict:
+    """The RoI's resolution for `movie` (``resolution.working_settings``) and frame 0 prepared
+    for that decision, as a check's pool hands them over (``guard.HANDED_OVER``; empty when
+    nothing is decided: plain JPEG2000, no RoI source, full resolution asked for).
+
+    Without a check whose masks the run reuses, the plan decides the resolution itself; the chunk
+    that codes frame 0 then starts from its preparation instead of preparing it a second time
+    (its pool key holds the settings it depends on, so a decision for full resolution, whose
+    chunks prepare at 1.0, leaves it unused). An extractor on a keeping pool makes the decision
+    as every other extractor does (``RoiExtractor`` on frame 0's pool entry)."""
+    if settings.plain:
+        return {}
+    pool = HandOverPool(keep=True)
+    RoiExtractor(movie, settings, pool=pool).clear()  # clear: the raw frame 0 goes at once
+    return pool.kept
 
 
 def reusable_masks(
@@ -640,7 +659,9 @@ def _run(
         if tasks and client is None:
             run_threads(tasks, run_chunk, workers, advance, cancel, job_done)
         elif tasks:
-            run_distributed(tasks, compress_chunk, client, advance, cancel, job_done)
+            run_distributed(
+                tasks, compress_chunk, client, advance, cancel, job_done, task_kwargs=chunk_share
+            )
     except InputError:
         # bad input found half-way (a NaN frame, a truncated file): leave nothing behind that
         # this run created; the input was only read
@@ -653,6 +674,32 @@ def _run(
             _discard_if_empty(job)
         raise
     return [_finish(job, finished_at.get(id(job), time.perf_counter()) - started) for job in jobs]
+
+
+def chunk_share(job: _Job, chunk: list[int]) -> dict:
+    """What a dask task coding `chunk` of `job` gets of the check's hand-over (``compress_chunk``'s
+    `known`, `prepared`, `checked`): the masks and figures of its own frames, and the prepared
+    frames it may read (its own, their flow partners and the adjacent window's, a frame or two
+    more). Threads share the whole hand-over in memory; a task is sent its share only, so the
+    scheduler holds each well's masks once and a task no more than its frames' (measured: a
+    12-frame 0.77-MP well's whole hand-over pickles to 8.5 MB in 3.7 ms, against 0.235 s of CPU
+    it saves the well's run; docs/decisions.md)."""
+    share: dict = {}
+    frames = set(chunk)
+    if job.known:
+        share["known"] = {t: m for t, m in job.known.items() if t in frames}
+        share["checked"] = {t: c for t, c in (job.checked or {}).items() if t in frames}
+    if job.prepared:
+        reach = job.settings.adjacent_factor + 2
+        low, high = chunk[0] - reach, chunk[-1] + reach
+        prepared = {
+            (kind, key): value
+            for (kind, key), value in job.prepared.items()
+            if (t := handed_frame(kind, key)) is not None and low <= t <= high
+        }
+        if prepared:
+            share["prepared"] = prepared
+    return {name: value for name, value in share.items() if value}
 
 
 def _discard_if_empty(job: _Job) -> None:
@@ -766,8 +813,9 @@ def compress_movie(
     preflight : Preflight, optional
         The missed-cell guard's verdict on this movie with these settings and `extra_roi`
         (``guard.preflight``, ``jobs.check_coverage``): the masks its check computed are coded
-        instead of being computed again (threads only; a verdict made under other settings or
-        on another source is not used). The same bytes either way.
+        instead of being computed again (on a dask cluster each task is sent its frames' share,
+        :func:`chunk_share`; a verdict made under other settings or on another source is not
+        used). The same bytes either way.
 
     Returns
     -------

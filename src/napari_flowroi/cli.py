@@ -367,7 +367,7 @@ def _scheduler(args):
 
 def _compress(args) -> int:
     from .batch import compress_movie
-    from .plates import compress_movies, plate_inputs
+    from .plates import compress_movies, plate_inputs, well_names
 
     if len(args.paths) < 2:
         raise _UsageError(
@@ -418,15 +418,18 @@ def _compress(args) -> int:
         wells = plate_inputs(inputs)
         if wells is not None and args.roi_mask is not None:
             raise _UsageError("--roi-mask goes with one input movie, not a plate")
-        verdict = _preflight(wells or inputs, settings, args)
+        verdicts = _preflight(wells or inputs, settings, args)
         if wells is None:
+            verdict = verdicts[0] if verdicts else None
             summary = compress_movie(
                 inputs[0], output, settings, extra_roi=_mask_file(args, output), preflight=verdict,
                 **options,
             )  # fmt: skip
         else:
             plate = inputs[0] if len(inputs) == 1 else wells  # a plate folder is an input too
-            summary = compress_movies(plate, output, settings, **options)
+            # each well's check hands its masks to that well's run (by the name the run gives it)
+            verdicts = dict(zip(well_names(wells), verdicts, strict=False))
+            summary = compress_movies(plate, output, settings, preflight=verdicts, **options)
     _refuse_damaged_reruns(summary)
     if hasattr(summary, "wells"):  # a plate, or the planes of one file
         notes = [
@@ -501,23 +504,28 @@ def _preflight(movies, settings: FlowRoISettings, args):
     guard's reference cells (guard.reference_cells, independent of the RoI's detector) that the
     RoI holds must reach the coverage target, or the run is refused with one line (exit 2)
     unless --force. Microscopy files with several planes are checked after the run only
-    (summary, `flowroi info`): their planes open inside the run. Returns the last verdict (its
-    masks are coded by the run of a single movie, not computed twice), or None."""
+    (summary, `flowroi info`): their planes open inside the run. Returns each movie's verdict in
+    order (their masks are coded by the runs, not computed twice; None for a well past the
+    plate's hand-over budget, plates.handed_over, whose run computes its own), or []."""
     from .jobs import check_coverage, refusal
+    from .plates import handed_over
     from .readers import open_movie
 
     if not settings.uses_roi or args.force:
-        return None
+        return []
     extra_roi = open_movie(args.roi_mask, masks=True) if args.roi_mask is not None else None
-    verdict = None
-    for source in movies:
+    kept: dict = {}
+    for i, source in enumerate(movies):
         movie = open_movie(source)
         if extra_roi is not None and tuple(extra_roi.shape) != tuple(movie.shape):
-            return None  # the run refuses the mask with its own message (batch._check_extra_roi)
+            return []  # the run refuses the mask with its own message (batch._check_extra_roi)
         verdict = check_coverage([movie], settings, extra_roi=extra_roi)
         if not verdict.ok:
             raise refusal(verdict, where=f"{source}: " if len(movies) > 1 else "")
-    return verdict
+        # a plate's within the budget as the checks go, so a large plate's do not pile up in
+        # memory (one movie's is held once, as compress_movie takes it)
+        kept = handed_over({**kept, str(i): verdict}) if len(movies) > 1 else {"0": verdict}
+    return [kept.get(str(i)) for i in range(len(movies))]
 
 
 def _save_preset(settings: FlowRoISettings, path: Path, inputs) -> None:

@@ -363,10 +363,13 @@ def run_distributed(
     advance: Callable[[int], None],
     cancel: Any,
     on_job_done: Callable[[Any], None],
+    task_kwargs: Callable[[Any, list], dict] | None = None,
 ) -> None:
     """Run chunks as tasks on a dask.distributed cluster; progress after every frame.
 
-    Same parameters as :func:`run_threads`, with the Client instead of a worker count. Tasks are
+    Same parameters as :func:`run_threads`, with the Client instead of a worker count;
+    `task_kwargs(job, chunk)`: keyword arguments of that chunk's task (what it alone needs is
+    sent with it, not with every task). Tasks are
     submitted with ``pure=False, retries=RETRIES``; a chunk whose workers keep dying raises
     :class:`WorkerLostError`. Each task reports its frames as dask events (:class:`FrameEvents`,
     naming this run), so progress moves as frames are written, not a chunk (8 frames) at a time
@@ -395,6 +398,7 @@ def run_distributed(
                 FrameEvents(run, index),
                 None,
                 job.extra_roi,
+                **(task_kwargs(job, chunk) if task_kwargs is not None else {}),
                 pure=False,
                 retries=RETRIES,
             )

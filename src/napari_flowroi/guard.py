@@ -399,6 +399,18 @@ class Preflight:
 HANDED_OVER = ("prepared", "working settings")
 
 
+def handed_frame(kind: str, key) -> int | None:
+    """The frame a hand-over entry (:data:`HANDED_OVER` kind, pool key) was made from, or None
+    for an entry of the whole movie ("working settings"). A prepared frame's key is (t, settings
+    key), a movie view's ("view", scale, (t, settings key)) (roi._ViewPool). A batch on a dask
+    cluster sends each task only the prepared frames near its own (``batch._run``)."""
+    if kind != "prepared":
+        return None
+    while isinstance(key, tuple) and key and key[0] == "view":
+        key = key[2]
+    return key[0] if isinstance(key, tuple) and key and isinstance(key[0], int) else None
+
+
 class HandOverPool(FramePool):
     """A :class:`~napari_flowroi.roi.FramePool` that starts from entries another pool
     made (`seeds`, (kind, key) -> value) and, with `keep`, keeps what it makes of the kinds

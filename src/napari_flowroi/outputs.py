@@ -139,12 +139,23 @@ def check_file_output(
     _check_folders(output, what)
 
 
+def missing_folders(folder: Path) -> tuple[list[Path], Path]:
+    """The folders of `folder`'s path that do not exist yet, innermost first (`folder` itself
+    included when missing), and the first that exists above them (the root when none does; it
+    may be a file). One walk up for the check before a write (:func:`_check_folders`: that
+    existing one must be a folder) and the write itself (``container._files``: it creates the
+    missing ones and, on failure, removes only those)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing, folder
+
+
 def _check_folders(output: Path, what: str) -> None:
     """Refuse `output` when its path runs through a file (``notes.txt/sub/out.tif``): the write
     would fail only after the work, and a missing folder is created when it is written."""
-    folder = output.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
+    _missing, folder = missing_folders(output.parent)
     if not folder.is_dir():
         raise OutputError(
             f"{folder} is a file, not a folder; choose another place for the {what} {output}."

@@ -104,7 +104,8 @@ def test_finished_chunks_release_their_frames_and_flows(tmp_path, discs, monkeyp
         batch, "RoiExtractor", lambda *a, **k: made.append(real(*a, **k)) or made[-1]
     )
     compress_movie(discs.frames, tmp_path / "out", chunk_frames=3)
-    assert len(made) == 3
+    # one per chunk, and the plan's (frame 0 for the RoI's resolution, batch.decided_on_frame_0)
+    assert len(made) == 4
     for extractor in made:
         for cache in (extractor.prepared, extractor.motion, extractor.frame_mask):
             assert cache.cache_info().currsize == 0

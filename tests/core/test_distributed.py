@@ -127,6 +127,42 @@ def test_the_command_line_runs_a_plate_on_an_existing_scheduler(
     assert_same_wells(tmp_path / "out", reference)
 
 
+def test_the_wells_checks_reach_the_workers_that_code_their_frames(
+    cluster, plate, reference, tmp_path
+):
+    # each task is sent its frames' share of its well's check (batch.chunk_share): the masks it
+    # holds are what is coded (a mask emptied in A02's verdict shows it), the same bytes else
+    import numpy as np
+
+    from napari_flowroi import open_container
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.readers import open_movie
+
+    local, _ = cluster
+    verdicts = {well: preflight(open_movie(plate / f"{well}.tif"), SETTINGS) for well in WELLS}
+    assert all(v.ok and v.masks for v in verdicts.values())
+    t = sorted(verdicts["A02"].masks)[1]
+    verdicts["A02"].masks[t] = np.zeros_like(verdicts["A02"].masks[t])
+    compress_movies(
+        sorted(plate.glob("*.tif")),
+        tmp_path / "out",
+        SETTINGS,
+        scheduler=local.scheduler_address,
+        chunk_frames=3,
+        preflight=verdicts,
+    )
+    frames = open_container(tmp_path / "out" / "A02.flowroi").manifest["frames"]
+    assert frames[t]["roi_fraction"] == 0 and all(
+        f["roi_fraction"] > 0 for i, f in enumerate(frames) if i != t
+    )
+    for well in ("A01", "B01"):
+        got, want = (
+            files_of(tmp_path / "out" / f"{well}.flowroi"),
+            files_of(reference / f"{well}.flowroi"),
+        )
+        assert got == want, well
+
+
 def test_a_worker_killed_mid_run_costs_retries_not_data(cluster, plate, reference, tmp_path):
     local, client = cluster
     pids = client.run(os.getpid)  # worker address -> pid (the nanny restarts a killed worker)

@@ -363,10 +363,12 @@ class _MaskSpy:
         from napari_flowroi.roi import RoiExtractor
 
         self.frames: list[int] = []
+        self.calls: list[tuple[str, int]] = []  # (the movie's file name, frame)
         real = RoiExtractor.mask
 
         def mask(extractor, t):
             self.frames.append(t)
+            self.calls.append((Path(str(getattr(extractor.movie, "source", ""))).name, t))
             return real(extractor, t)
 
         monkeypatch.setattr(RoiExtractor, "mask", mask)
@@ -461,6 +463,118 @@ def test_the_command_passes_its_checks_masks_to_the_run(tmp_path, monkeypatch, c
     assert _coded(tmp_path / "command") == _coded(tmp_path / "straight")
 
 
+def _plate(folder: Path, wells=("A01", "A02", "B01")) -> Path:
+    """A plate folder of small synthetic wells (9 frames each, each its own cells)."""
+    import tifffile
+
+    from napari_flowroi.synthetic import moving_discs
+
+    plate = folder / "plate"
+    plate.mkdir()
+    for i, well in enumerate(wells):
+        frames = moving_discs(n_frames=9, shape=(96, 112), n_cells=4, noise=2.0, seed=10 + i).frames
+        tifffile.imwrite(plate / f"{well}.tif", frames, photometric="minisblack")
+    return plate
+
+
+def test_the_command_passes_each_wells_checks_masks_to_its_run(tmp_path, monkeypatch, capsys):
+    # `flowroi compress PLATE OUT`: the check computes each well's five checked frames, the run
+    # the others; each frame of each well once, and the bytes of wells compressed one by one
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.cli import main
+    from napari_flowroi.settings import FlowRoISettings
+
+    plate = _plate(tmp_path)
+    wells = sorted(plate.glob("*.tif"))
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    for well in wells:
+        compress_movie(well, tmp_path / "straight" / f"{well.stem}.flowroi", settings)
+    spy = _MaskSpy(monkeypatch)
+    args = ["compress", str(plate), str(tmp_path / "command"), "--compression-rate", "16"]
+    assert main([*args, "--quiet", "--coverage-target", "0"]) == 0
+    capsys.readouterr()
+    assert sorted(spy.calls) == sorted((w.name, t) for w in wells for t in range(9))
+    for well in wells:
+        name = f"{well.stem}.flowroi"
+        assert _coded(tmp_path / "command" / name) == _coded(tmp_path / "straight" / name)
+
+
+def test_a_plates_checks_hand_over_within_the_budget_only(tmp_path, monkeypatch, capsys):
+    # the wells past plates.HANDOVER_BYTES compute their checked frames again (their hand-over
+    # is not held), with the same bytes
+    from napari_flowroi import plates
+    from napari_flowroi.cli import main
+    from napari_flowroi.guard import checked_frames, preflight
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    plate = _plate(tmp_path)
+    wells = sorted(plate.glob("*.tif"))
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    one = plates.handover_bytes(preflight(open_movie(wells[0]), settings))
+    assert one > 0
+    monkeypatch.setattr(plates, "HANDOVER_BYTES", one)  # room for the first well's only
+    options = ["--compression-rate", "16", "--quiet", "--coverage-target", "0"]
+    assert main(["compress", str(plate), str(tmp_path / "all"), *options, "--force"]) == 0
+    spy = _MaskSpy(monkeypatch)
+    assert main(["compress", str(plate), str(tmp_path / "budget"), *options]) == 0
+    capsys.readouterr()
+    twice = {w.name: sorted(t for n, t in spy.calls if n == w.name) for w in wells}
+    checked = checked_frames(9)
+    assert twice[wells[0].name] == list(range(9))
+    for well in wells[1:]:
+        assert twice[well.name] == sorted([*range(9), *checked])
+    for well in wells:
+        name = f"{well.stem}.flowroi"
+        assert _coded(tmp_path / "budget" / name) == _coded(tmp_path / "all" / name)
+
+
+def test_compress_movies_codes_the_masks_each_wells_verdict_holds(tmp_path):
+    # a verdict's masks are what the well's run codes (an emptied one shows it), by well name
+    from napari_flowroi import open_container
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.plates import compress_movies
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    plate = _plate(tmp_path)
+    settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+    verdict = preflight(open_movie(plate / "A02.tif"), settings)
+    t = sorted(verdict.masks)[0]
+    verdict.masks[t] = np.zeros_like(verdict.masks[t])  # not what the run would compute
+    compress_movies(plate, tmp_path / "out", settings, preflight={"A02": verdict})
+    coded = open_container(tmp_path / "out" / "A02.flowroi").manifest["frames"]
+    assert coded[t]["roi_fraction"] == 0 and coded[t + 1]["roi_fraction"] > 0
+    other = open_container(tmp_path / "out" / "A01.flowroi").manifest["frames"]
+    assert all(f["roi_fraction"] > 0 for f in other)  # no verdict: its own masks
+
+
+def test_a_dask_task_gets_its_frames_share_of_the_hand_over():
+    from napari_flowroi.batch import chunk_share
+    from napari_flowroi.settings import FlowRoISettings
+
+    class Job:
+        settings = FlowRoISettings()  # adjacent_factor 1: prepared frames 3 either side
+        known = {2: "m2", 5: "m5", 9: "m9"}
+        checked = {2: 0.9, 5: 0.8, 9: 1.0}
+        prepared = {
+            **{("prepared", (t, "k")): f"p{t}" for t in range(12)},
+            ("prepared", ("view", 0.5, (4, "k"))): "v4",
+            ("working settings", FlowRoISettings()): "decided",
+        }
+
+    reach = Job.settings.adjacent_factor + 2
+    share = chunk_share(Job, [4, 5, 6])
+    assert share["known"] == {5: "m5"} and share["checked"] == {5: 0.8}
+    near = range(4 - reach, 6 + reach + 1)
+    assert share["prepared"] == {
+        **{("prepared", (t, "k")): f"p{t}" for t in near},
+        ("prepared", ("view", 0.5, (4, "k"))): "v4",
+    }
+    Job.known = Job.checked = None
+    assert set(chunk_share(Job, [0])) == {"prepared"}  # frame 0 without a check (plan's)
+
+
 def test_the_widgets_job_passes_its_checks_masks_to_the_run(tmp_path, monkeypatch):
     from napari_flowroi.batch import compress_movie
     from napari_flowroi.jobs import compress_steps
@@ -512,6 +626,61 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     assert len(prepared) == n  # the run prepared none again
     assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
     assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)
+
+
+class _PrepareSpy:
+    """Counts how often each frame of `source` is prepared (roi.prepare_frames, and
+    resolution.prepare_frames, which prepares frame 0 for the RoI's resolution), by its pixels."""
+
+    def __init__(self, monkeypatch, source: Path):
+        from napari_flowroi import resolution, roi
+        from napari_flowroi.readers import open_movie
+
+        movie = open_movie(source)
+        index = {np.asarray(movie[t]).tobytes(): t for t in range(len(movie))}
+        assert len(index) == len(movie)  # every frame told apart by its pixels
+        self.counts = [0] * len(movie)
+        real = roi.prepare_frames
+
+        def counting(frame, settings):
+            self.counts[index[np.asarray(frame).tobytes()]] += 1
+            return real(frame, settings)
+
+        monkeypatch.setattr(roi, "prepare_frames", counting)
+        monkeypatch.setattr(resolution, "prepare_frames", counting)
+
+
+@pytest.mark.parametrize("how", ["library", "command --force", "widget accepted"])
+def test_without_the_check_the_batch_prepares_frame_0_once(tmp_path, monkeypatch, capsys, how):
+    # the plan decides the RoI's resolution on frame 0 prepared (resolution.working_settings);
+    # the chunk that codes frame 0 starts from that preparation instead of making it again
+    from napari_flowroi.batch import compress_movie
+    from napari_flowroi.cli import main
+    from napari_flowroi.jobs import compress_steps
+    from napari_flowroi.readers import open_movie
+    from napari_flowroi.settings import FlowRoISettings
+
+    source = _discs(tmp_path)
+    n = len(open_movie(source))
+    settings = FlowRoISettings(compression_rate=16)
+    spy = _PrepareSpy(monkeypatch, source)
+    out = tmp_path / "out"
+    if how == "library":  # no verdict handed in: nothing checked
+        compress_movie(source, out, settings, chunk_frames=n)
+    elif how == "command --force":  # no check before the run
+        args = ["compress", str(source), str(out), "--compression-rate", "16", "--force"]
+        assert main([*args, "--quiet"]) == 0
+        capsys.readouterr()
+    else:  # the second click: no check
+        steps = compress_steps([open_movie(source)], out, settings, accepted=True)
+        with pytest.raises(StopIteration) as done:
+            while True:
+                next(steps)
+        assert done.value.value.frames == n
+    assert spy.counts[0] == 1
+    if how == "library":  # one chunk: every frame prepared once
+        assert spy.counts == [1] * n
+    assert len(_coded(out)) == n
 
 
 # --- the flow's boxes on real frames (issue 21, mask time) -----------------------------------------

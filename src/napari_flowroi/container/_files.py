@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from ..errors import CancelledError, OutputError
+from ..outputs import missing_folders
 
 MANIFEST = "manifest.json"
 PROGRESS = ".progress"
@@ -118,10 +119,7 @@ def written_whole(output: Path):
 def _make_folders(folder: Path) -> list[Path]:
     """Create `folder` and its missing parents; return those created, innermost first (mkdir
     with ``parents=True`` does not say which it made, and a failure must remove only those)."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
+    missing, _existing = missing_folders(folder)
     for made in reversed(missing):
         made.mkdir(exist_ok=True)  # exist_ok: another writer may create it at the same moment
     return missing
