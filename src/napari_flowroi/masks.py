@@ -95,13 +95,30 @@ def regions_with_stats(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return count, labels, stats
 
 
+def regions_with_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """(count including the background, int32 labels, each label's pixels): the count, labels
+    and ``stats[:, cv2.CC_STAT_AREA]`` of :func:`regions_with_stats` (as intp), for callers that
+    need no bounding boxes.
+
+    Why: OpenCV's BBDT labels without its statistics in a third to a half of the time (HeLa's
+    350x550 candidates 0.29 against 0.72 ms, *E. coli*'s 364x513 0.25 against 0.96 ms unpadded,
+    one core), the same algorithm and so the same labels; counting the labels of the foreground
+    pixels (np.bincount) costs less than the difference, the background's area is the rest."""
+    foreground = mask if mask.dtype == bool else mask != 0
+    count, labels = cv2.connectedComponentsWithAlgorithm(_bytes(mask), 8, cv2.CV_32S, cv2.CCL_BBDT)
+    areas = np.bincount(labels[foreground], minlength=count)
+    areas[0] = mask.size - int(areas[1:].sum())
+    return count, labels, areas
+
+
 def drop_small(mask: np.ndarray, min_area: float) -> np.ndarray:
     """Remove 8-connected regions of fewer than `min_area` pixels."""
     if min_area <= 0 or not mask.any():
         return mask.astype(bool)
-    count, labels, stats = regions_with_stats(mask)
+    # the areas without the bounding boxes: drop_small runs twice a frame (regions_with_areas)
+    count, labels, areas = regions_with_areas(mask)
     keep = np.zeros(count, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_area
+    keep[1:] = areas[1:] >= min_area
     if keep[1:].all():
         return labels > 0  # nothing to drop: a comparison instead of a lookup per pixel
     return lookup(keep, labels)  # keep[labels], 2-5x faster than numpy's fancy indexing

