@@ -18,7 +18,14 @@ area over the reference cells + 2 px, and the missed-cell guard's estimate on th
 - *defocus*: a Gaussian blur of sigma px;
 - *outlier pixels*: 0.05 % of the pixels saturated, at other places in each frame;
 - *16 bit to 8 bit*: the frames' own minimum to maximum spread over 0-255 (what Fiji's 8-bit
-  conversion of the displayed range gives); *float 0-1*: divided by the dtype's maximum.
+  conversion of the displayed range gives); *float 0-1*: divided by the dtype's maximum;
+- *stage jitter*: the neighbours shifted by (dy, dx) px the one way and the other (a stage that
+  does not return to the same place; the edge repeated), the coded frame where it was;
+- *flicker*: the light above the offset 30 % brighter in the frame before, 30 % dimmer in the one
+  after (an unstable lamp);
+- *camera gain jump*: the frame after multiplied by 1.5, offset included (an exposure or gain
+  changed mid-movie);
+- *black frame before*: the frame before all zeros (a dropped frame).
 
 No codec runs: a cell outside the RoI is smeared at any rate. Writes docs/acquisition.md; the
 decisions are in docs/decisions.md ("Acquisitions our movies do not have").
@@ -49,6 +56,10 @@ from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 BLEACH = 0.8
 #: Share of the pixels saturated per frame (outliers).
 OUTLIER_SHARE = 0.0005
+#: The light above the offset this share brighter in the frame before, dimmer after (flicker).
+FLICKER = 0.3
+#: The frame after multiplied by this, offset included (a camera gain jump).
+GAIN_JUMP = 1.5
 
 
 def _limits(frame: np.ndarray) -> tuple[float, float]:
@@ -105,6 +116,37 @@ def to_float(frame, index, t):
     return frame.astype(np.float32) / float(np.iinfo(frame.dtype).max)
 
 
+def jittered(dy: int, dx: int):
+    def alter(frame, index, t):
+        if index == 1:
+            return frame
+        sign = 1 if index == 2 else -1
+        shift = np.float32([[1, 0, sign * dx], [0, 1, sign * dy]])
+        return cv2.warpAffine(
+            frame,
+            shift,
+            frame.shape[::-1],
+            flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
+
+    return alter
+
+
+def flickering(frame, index, t):
+    gain = (1 + FLICKER, 1.0, 1 - FLICKER)[index]
+    offset = float(np.percentile(frame, 0.5))
+    return _as_type(offset + (frame.astype(np.float32) - offset) * gain, frame)
+
+
+def gain_jump(frame, index, t):
+    return _as_type(frame.astype(np.float32) * (GAIN_JUMP if index == 2 else 1.0), frame)
+
+
+def black_before(frame, index, t):
+    return np.zeros_like(frame) if index == 0 else frame
+
+
 def variants(case) -> list[tuple[str, object, int]]:
     """(name, alteration of (frame, index among the three, frame number), frame step)."""
     sigma = common.noise_sigma(case.movie)
@@ -117,6 +159,11 @@ def variants(case) -> list[tuple[str, object, int]]:
     if case.movie.dtype == np.uint16:
         out += [("16 bit to 8 bit (min-max)", to_8bit, 1)]
     out += [("float 0-1", to_float, 1)]
+    out += [
+        (f"stage jitter {dy}, {dx} px", jittered(dy, dx), 1) for dy, dx in ((15, -12), (40, 30))
+    ]
+    out += [("flicker 30 %", flickering, 1), ("camera gain jump x1.5", gain_jump, 1)]
+    out += [("black frame before", black_before, 1)]
     return out
 
 
@@ -181,7 +228,10 @@ def write_doc(results: dict, path: Path) -> None:
             "*bleaching* dims each frame's light above the offset by 20 %; *defocus* blurs by a "
             "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *16 bit to 8 bit* "
             "spreads each frame's minimum to maximum over 0-255; *float 0-1* divides by the dtype's "
-            'maximum. What the figures mean and what was left: docs/decisions.md, "Acquisitions our '
+            "maximum; *stage jitter* shifts the frames before and after the other ways; *flicker* "
+            "makes the light above the offset 30 % brighter before and dimmer after; *camera gain "
+            "jump* multiplies the frame after by 1.5; *black frame before* zeroes it. "
+            'What the figures mean and what was left: docs/decisions.md, "Acquisitions our '
             'movies do not have".'
         ),
         "",
