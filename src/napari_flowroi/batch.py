@@ -39,6 +39,7 @@ from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
 from .guard import (
     BAND,
+    FrameCoverage,
     HandOverPool,
     Preflight,
     checked_frames,
@@ -325,12 +326,13 @@ def compress_chunk(
     )
 
     def coverage_of_frame(t: int, mask: np.ndarray) -> float | None:
-        """The share of frame t's guard cells inside its RoI, on the frames the guard checks."""
+        """The share of frame t's guard cells inside its RoI, on the frames the guard checks
+        (None where the guard finds no cells: nothing to judge, not 100 % held)."""
         if t not in guarded:
             return None
         if checked and t in checked:
             return checked[t]
-        return frame_coverage(t, mask, reference_cells(extractor, t), band=BAND).pixel_share
+        return judged_share(frame_coverage(t, mask, reference_cells(extractor, t), band=BAND))
 
     def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None, str]:
         """Frame t (read once), its RoI, the share of its cell pixels inside it (on the
@@ -457,9 +459,17 @@ def _plan(
         # (without them, frame 0 as the decision above prepared it)
         prepared=handed or None,
         checked=(
-            {f.t: f.pixel_share for f in preflight.coverage.frames} if known is not None else None
+            {f.t: judged_share(f) for f in preflight.coverage.frames} if known is not None else None
         ),
     )
+
+
+def judged_share(coverage: FrameCoverage) -> float | None:
+    """A checked frame's share of guard cells inside the RoI as the run records it: None for a
+    frame where the guard finds no cells (its ``pixel_share`` of 1.0 would read as every cell
+    held: a blank or cell-free movie's summary said "Cells 100.0 % inside the RoI" beside "no
+    cells found")."""
+    return coverage.pixel_share if coverage.cell_fraction > 0 else None
 
 
 def decided_on_frame_0(movie: Movie, settings: FlowRoISettings) -> dict:

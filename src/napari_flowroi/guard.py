@@ -504,9 +504,13 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
             ),
             coverage,
         )
+    # a frame without cells counts as held (pixel_share 1.0): with none anywhere, say so
+    found = any(f.cell_fraction > 0 for f in coverage.frames)
     return Preflight(
         True,
-        f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels.",
+        f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels."
+        if found
+        else "The guard found no cells on the frames it checks: nothing to hold.",
         coverage,
         **made,
     )

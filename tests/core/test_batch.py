@@ -135,6 +135,8 @@ def test_a_well_with_nothing_in_it_compresses_with_an_empty_roi_and_says_so(tmp_
     summary = compress_movie(frames, tmp_path / "out")
     assert summary.mean_roi_fraction == 0.0 and summary.notes == (EMPTY_ROI_NOTE,)
     assert summary.as_dict()["notes"] == [EMPTY_ROI_NOTE]
+    # no cells to judge is not "100 % of the cells inside the RoI" (the summary said both)
+    assert summary.cell_coverage is None and "cell_coverage" not in summary.as_dict()
     decoded = _decodes(tmp_path / "out", frames).frames().compute()
     assert np.abs(decoded.astype(float) - frames).max() <= 1e-3 * max(1, float(frames.max()))
 

@@ -161,3 +161,15 @@ def test_only_lone_outlying_pixels_are_replaced_before_the_change_is_measured():
     assert abs(cleaned[40, 30] - 100) < 10
     changed = cleaned != frame
     assert changed.sum() < 0.01 * frame.size and not changed[21, 11:49].any()
+
+
+def test_a_check_that_finds_no_cells_says_so_instead_of_an_estimate():
+    # a frame without guard cells counts as held (pixel_share 1.0); a movie without any read
+    # "The RoI holds an estimated 100.0% of the cell pixels"
+    import numpy as np
+
+    from napari_flowroi.guard import preflight
+    from napari_flowroi.settings import FlowRoISettings
+
+    verdict = preflight(np.full((6, 64, 64), 7, np.uint8), FlowRoISettings())
+    assert verdict.ok and "no cells" in verdict.message and "100" not in verdict.message
