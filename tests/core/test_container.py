@@ -1,4 +1,6 @@
+import errno
 import json
+import os
 
 import numpy as np
 import pytest
@@ -267,3 +269,16 @@ def test_a_cancelled_decompress_stops_inside_the_decoding_and_leaves_nothing(
 
     with tifffile.TiffFile(output) as tif:  # every frame of every container (one series each)
         assert sum(s.size for s in tif.series) == small_movie.size * len(members)
+
+
+@pytest.mark.parametrize("code", [errno.ENOENT, errno.ENOTDIR])
+def test_a_missing_or_file_folder_on_the_way_is_not_told_to_resume(code):
+    # the default wording promised "finished frames are kept" and a rerun of "the same command"
+    # where nothing was written and the same path fails again (found by the GUI pass)
+    from pathlib import Path
+
+    from napari_flowroi.container._files import write_error
+
+    message = str(write_error(Path("/x/y.flowroi"), OSError(code, os.strerror(code))))
+    assert "Choose another output location" in message
+    assert "kept" not in message and "same command" not in message

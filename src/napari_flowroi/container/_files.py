@@ -80,6 +80,13 @@ def write_error(path: Path, exc: OSError, *, resumes: bool = True) -> OutputErro
             f"Cannot write {path} ({exc.strerror}). Choose an output folder you "
             "can write to; nothing was written there."
         )
+    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+        # nothing to resume and no command to rerun as it is: the path itself is wrong (a
+        # folder on the way removed, or a file where a folder should be)
+        return OutputError(
+            f"Cannot write {path} ({exc.strerror}): a folder on the way to it is missing or is "
+            "a file. Choose another output location."
+        )
     if exc.errno == errno.ENAMETOOLONG:
         return OutputError(
             f"The output name {path} is too long for the file system; choose a shorter name."
