@@ -144,8 +144,11 @@ class FlowRoIWidget(DockLifecycle, QWidget):
     def _layers_changed(self, *_):
         if not self.closed:
             self.picker.refresh()
+            before = self.tune.roi_layer.value
             with self.tune.roi_layer.changed.blocked():
                 self.tune.roi_layer.reset_choices()
+            if self.tune.roi_layer.value is not before:  # its layer was deleted: stop using it
+                self._roi_layer_changed()
 
     def source_changed(self, channel: int | None = None):
         layer = self.picker.layer
