@@ -24,7 +24,7 @@ from ..tuning import TuningModel
 from ._busy import BusyLine
 from ._compare import ComparePanel
 from ._compress import CompressPanel, default_output
-from ._dock import DockLifecycle, TopDownLayout
+from ._dock import LAYER_LIST_EVENTS, DockLifecycle, TopDownLayout
 from ._gl_context import CanvasContextOnRemoval
 from ._layers import FLOW_VIEWS, LiveLayers
 from ._live import DEBOUNCE_MS, PreviewRunner  # noqa: F401 - DEBOUNCE_MS: tests read it here
@@ -124,8 +124,10 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         self.tune.live.changed.connect(self._live_changed)
         self.tune.roi_layer.changed.connect(self._roi_layer_changed)
         self.viewer.dims.events.current_step.connect(self._step_changed)
-        for event in ("inserted", "removed", "reordered"):
+        for event in LAYER_LIST_EVENTS:  # "renamed": the pickers show the new name
             getattr(self.viewer.layers.events, event).connect(self._layers_changed)
+        # the movie layer's data replaced (layer.data = …): read it again, no stale preview
+        self.picker.on_data = lambda: self.source_changed(channel=self.picker.axes.index)
         # napari frees a removed layer's GL objects outside the paint: see _gl_context.py
         self.gl_context = CanvasContextOnRemoval(self.viewer, self)
         self.destroyed.connect(partial(FlowRoIWidget._teardown, self))
