@@ -26,3 +26,15 @@ def test_replacing_the_movie_layers_data_is_followed_and_a_rename_shown(widget_o
     assert widget.compress_panel.estimate.value.startswith("Whole movie (4 frames)")
     layer.name = "renamed"
     assert widget.picker.source.native.currentText() == "renamed"
+
+
+def test_a_refused_layer_leaves_no_estimate_of_the_movie_picked_before(widget_on, hsc_cut, qtbot):
+    """Picking a layer the dock refuses (int16 here) left 'Whole movie (6 frames): …' of the
+    movie picked before under the refusal."""
+    viewer, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    assert widget.compress_panel.estimate.value.startswith("Whole movie (6 frames)")
+    refused = viewer.add_image(hsc_cut[:3].astype(np.int16), name="signed")
+    widget.picker.source.value = refused
+    assert "int16" in widget.readout.value
+    assert widget.compress_panel.estimate.value == ""
