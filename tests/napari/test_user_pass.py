@@ -3,7 +3,10 @@ results carried from one movie to another), driven in a real viewer."""
 
 import numpy as np
 
-from .conftest import wait_preview
+from napari_flowroi.container import is_container
+from napari_flowroi.synthetic import moving_discs
+
+from .conftest import compress_and_wait, wait_done, wait_idle, wait_preview
 from .test_widget import roles
 
 
@@ -38,3 +41,60 @@ def test_a_refused_layer_leaves_no_estimate_of_the_movie_picked_before(widget_on
     widget.picker.source.value = refused
     assert "int16" in widget.readout.value
     assert widget.compress_panel.estimate.value == ""
+
+
+def test_compressing_one_movie_anyway_lets_no_other_movie_past_the_guard(
+    widget_on, qtbot, tmp_path
+):
+    """'Compress anyway' (the second click) on movie A was kept by settings alone: movie B,
+    whose RoI held 0 % of its cells too, was then compressed without the guard's warning, also
+    when the guard's answer about A arrived after the switch to B."""
+    a, b = (
+        moving_discs(n_frames=5, shape=(160, 192), static_cells=True, seed=s).frames for s in (3, 4)
+    )
+    viewer, widget = widget_on(a, name="A")
+    layer_b = viewer.add_image(b, name="B")
+    widget.form.controls["appearance_roi"].value = False  # motion only: still cells are missed
+    compress_and_wait(qtbot, widget, tmp_path / "A.flowroi")
+    assert "estimated to hold only" in widget.messages[-1]
+    compress_and_wait(qtbot, widget, tmp_path / "A.flowroi")  # the second click goes ahead
+    assert is_container(tmp_path / "A.flowroi")
+    widget.picker.source.value = layer_b
+    compress_and_wait(qtbot, widget, tmp_path / "B.flowroi")
+    assert "estimated to hold only" in widget.messages[-1]
+    assert not (tmp_path / "B.flowroi").exists()
+    # the guard's warning about A arriving once B is picked accepts A, not B
+    widget.picker.source.value = viewer.layers["A"]
+    job = widget.compress(output=tmp_path / "A2.flowroi")
+    widget.picker.source.value = layer_b
+    wait_done(qtbot, job)
+    compress_and_wait(qtbot, widget, tmp_path / "B.flowroi")
+    assert "estimated to hold only" in widget.messages[-1]
+    assert not (tmp_path / "B.flowroi").exists()
+
+
+def test_a_suggestion_or_sampled_estimate_of_one_movie_is_not_shown_for_another(
+    widget_on, hsc_cut, qtbot
+):
+    """Suggest settings and Check 5 frames answered about the movie picked when they started:
+    after a switch, Apply suggestion put the old movie's winner into the form and the worst
+    sampled frame of the old movie was shown under the new one."""
+    viewer, widget = widget_on(np.ascontiguousarray(hsc_cut[:4]))
+    other = viewer.add_image(np.ascontiguousarray(hsc_cut[:4, ::-1]), name="other")
+    wait_preview(qtbot, widget)
+    wait_done(qtbot, widget.tune.suggest(), timeout=120_000)
+    assert widget.model.suggestion is not None and widget.apply_button.enabled
+    widget.picker.source.value = other
+    assert widget.model.suggestion is None and not widget.apply_button.enabled
+    assert widget.suggestion.value == ""
+    job = widget.tune.suggest()  # still running when the movie changes
+    widget.picker.source.value = viewer.layers["movie"]
+    wait_done(qtbot, job, timeout=120_000)
+    wait_idle(qtbot, widget)
+    assert widget.model.suggestion is None and not widget.apply_button.enabled
+    job = widget.compress_panel.check_frames()
+    widget.picker.source.value = other
+    wait_done(qtbot, job)
+    wait_idle(qtbot, widget)
+    assert widget.compress_panel.estimate.value.startswith("Whole movie (4 frames)")
+    assert "Worst of" not in widget.compress_panel.estimate.value

@@ -126,14 +126,14 @@ class CompressPanel(Container):
         if not busy.start("the estimate", "Coding 5 frames spread over the movie…"):
             return None
         cancel = threading.Event()
-        settings = model.settings
+        settings, movie = model.settings, model.movie
 
         def step(item):
             done, total = item
             busy.show_text(f"Estimate: {done} of {total} frames coded…", done, total)
 
         def returned(samples):
-            if model.settings == settings:
+            if model.settings == settings and model.movie is movie:  # not another movie's
                 self.show_estimate(samples)
 
         return busy.run(
@@ -193,7 +193,8 @@ class CompressPanel(Container):
             return None
         dock.watch_window()  # closing the viewer stops the batch (and says what is left)
         cancel = threading.Event()
-        self._batch = {"output": output, "settings": settings, "channels": motion_channel}
+        self._batch = {"output": output, "settings": settings, "channels": motion_channel,
+                       "movie": dock.model.movie}  # fmt: skip
         self.frames_done = 0
         self.compress_button.enabled = False
         self.export_button.enabled = False
@@ -236,7 +237,8 @@ class CompressPanel(Container):
     def _returned(self, result):
         batch, dock = self._batch, self.dock
         if isinstance(result, Preflight):  # the guard says stop: a second click goes ahead
-            dock.model.accept_coverage(batch["settings"])
+            # on the movie checked: the picker may have moved on (a second click there warns)
+            dock.model.accept_coverage(batch["settings"], batch["movie"])
             self.status.value = plain_words(result.message) + (
                 " Click 'Compress stack' again to compress anyway."
             )

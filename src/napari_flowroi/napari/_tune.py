@@ -88,6 +88,12 @@ class TunePanel(Container):
         self.apply_button.changed.connect(lambda *_: self.apply_suggestion())
         self.save_preset_button.changed.connect(self._ask_save_preset)
         self.load_preset_button.changed.connect(self._ask_load_preset)
+        dock.model.movie_changed.connect(self._forget_suggestion)
+
+    def _forget_suggestion(self, *_):
+        """Another movie (or none): the suggestion was about the movie before."""
+        self.suggestion.value = ""
+        self.apply_button.enabled = False
 
     # --- the extra RoI layer ---------------------------------------------------------------------
     def _roi_layer_choices(self, *_):
@@ -151,7 +157,7 @@ class TunePanel(Container):
             return None
         if not busy.start("the suggestion", "Trying settings on frames spread over the movie…"):
             return None
-        cancel = threading.Event()
+        cancel, movie = threading.Event(), dock.model.movie
         self.suggest_button.enabled = False
         self.suggestion.value = "Trying settings on frames spread over the movie…"
 
@@ -171,7 +177,8 @@ class TunePanel(Container):
             partial(dock.model.suggest, cancel=cancel),
             cancel=cancel,
             yielded=step,
-            returned=dock.model.set_suggestion,
+            # dropped when the movie changed meanwhile: it would be applied to another movie
+            returned=lambda s: dock.model.movie is movie and dock.model.set_suggestion(s),
             errored=busy.failed,
             finished=finished,
         )
