@@ -580,9 +580,11 @@ class TuningModel:
         self._accepted = (settings or self.settings, movie or self.movie)
 
     def coverage_accepted(self, settings: FlowRoISettings | None = None) -> bool:
-        return self._accepted is not None and self._accepted[1] is self.movie and (
-            settings or self.settings
-        ) == self._accepted[0]
+        return (
+            self._accepted is not None
+            and self._accepted[1] is self.movie
+            and (settings or self.settings) == self._accepted[0]
+        )
 
     def preflight(self, movie=None, settings: FlowRoISettings | None = None) -> Preflight:
         settings = settings or self.settings

@@ -98,3 +98,24 @@ def test_a_suggestion_or_sampled_estimate_of_one_movie_is_not_shown_for_another(
     wait_idle(qtbot, widget)
     assert widget.compress_panel.estimate.value.startswith("Whole movie (4 frames)")
     assert "Worst of" not in widget.compress_panel.estimate.value
+
+
+def test_a_one_frame_layer_is_compressed_once_plain_is_ticked_as_its_refusal_says(
+    widget_on, hsc_cut, qtbot, tmp_path
+):
+    """The refusal of a one-frame layer says "Tick 'Plain' to compress it with plain
+    JPEG2000", but Compress stack refused it again with Plain ticked; its output field also kept
+    the movie picked before's folder."""
+    viewer, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    one = viewer.add_image(np.ascontiguousarray(hsc_cut[:1]), name="one")
+    widget.picker.source.value = one
+    assert "Tick 'Plain'" in widget.readout.value
+    assert widget.compress_panel.output.value.name == "one.flowroi"
+    assert widget.compress(output=tmp_path / "refused.flowroi") is None  # Plain not ticked
+    assert "Tick 'Plain'" in widget.messages[-1]
+    assert not (tmp_path / "refused.flowroi").exists()
+    widget.form.controls["plain"].value = True
+    compress_and_wait(qtbot, widget, tmp_path / "one.flowroi")
+    assert widget.messages[-1].startswith("Done: 1 frames")
+    assert is_container(tmp_path / "one.flowroi")

@@ -158,14 +158,16 @@ class CompressPanel(Container):
             dock.notify("Pick the movie layer to compress first.")
             panel.status.value = dock.messages[-1]
             return None
-        if dock.model.movie is None:  # refused when picked: say why again
+        settings = dock.settings()
+        if settings is None:
+            return None
+        # refused when picked: say why again, unless it is one frame and Plain is ticked, as
+        # the refusal advises (no preview without motion, but the batch codes it)
+        if dock.model.movie is None and not dock.picker.one_frame_coded(layer, settings):
             dock.source_changed(channel=dock.picker.axes.index)
             if dock.model.movie is None:
                 panel.status.value = dock.messages[-1] if dock.messages else ""
                 return None
-        settings = dock.settings()
-        if settings is None:
-            return None
         output = Path(output if output is not None else panel.output.value)
         if str(output) in ("", "."):
             dock.notify("Choose an output folder for the compressed stack first.")

@@ -88,6 +88,18 @@ class SourcePicker(Container):
         if self.source.value is not None:
             self.chosen = True
 
+    def one_frame_coded(self, layer, settings) -> bool:
+        """A one-frame movie, refused for the preview (motion needs two frames), that the
+        batch codes all the same: without motion (Plain, or Motion RoI off; batch.py's rule)."""
+        shape = full_resolution(layer).shape
+        time = self.axes.time if self.axes.ndim == layer.ndim else 0
+        return (
+            len(shape) > 2
+            and not getattr(layer, "rgb", False)
+            and shape[time] == 1
+            and (settings.plain or not settings.motion_roi)
+        )
+
     def set_axes(self, layer, channel: int | None) -> LayerAxes:
         """Where the movie sits in `layer`; InputError when it cannot be a movie."""
         self.axes = layer_axes(layer, channel or 0)

@@ -180,6 +180,7 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         except FlowRoIError as exc:
             self.tune.readout.value = plain_words(str(exc))
             self.compress_panel.show_estimate()  # none: not the movie picked before's
+            self.source_output()  # its own output, not the movie picked before's
             self.notify(str(exc))
             return
         finally:
