@@ -119,3 +119,13 @@ def test_a_one_frame_layer_is_compressed_once_plain_is_ticked_as_its_refusal_say
     compress_and_wait(qtbot, widget, tmp_path / "one.flowroi")
     assert widget.messages[-1].startswith("Done: 1 frames")
     assert is_container(tmp_path / "one.flowroi")
+
+
+def test_a_frame_without_cells_is_not_read_as_all_cells_inside_the_roi(widget_on, qtbot):
+    """On a frame with no cells the verdict said "No cells found" while the readout under it
+    said, in green, "Cells inside the RoI: 100.0 % of cell pixels, 100 % of cells"."""
+    _viewer, widget = widget_on(np.full((5, 96, 96), 40, np.uint8))
+    wait_preview(qtbot, widget)
+    qtbot.waitUntil(lambda: widget.verdict.value.startswith("No cells found"), timeout=30_000)
+    assert "no cells found on this frame" in widget.readout.value
+    assert "% of cell pixels" not in widget.readout.value
