@@ -129,3 +129,25 @@ def test_a_frame_without_cells_is_not_read_as_all_cells_inside_the_roi(widget_on
     qtbot.waitUntil(lambda: widget.verdict.value.startswith("No cells found"), timeout=30_000)
     assert "no cells found on this frame" in widget.readout.value
     assert "% of cell pixels" not in widget.readout.value
+
+
+def test_the_rate_distortion_plot_of_one_movie_is_not_shown_for_another(widget_on, hsc_cut, qtbot):
+    """After a switch to another movie the Compare tab kept showing the curve of the movie
+    before ('frame 11, RoI 36 %' of the HSC sample under a GOWT1 movie), and a curve still
+    being drawn went on drawing it."""
+    viewer, widget = widget_on(hsc_cut)
+    other = viewer.add_image(np.ascontiguousarray(hsc_cut[:, ::-1]), name="other")
+    wait_preview(qtbot, widget)
+    wait_done(qtbot, widget.compare.show_rate_distortion(), timeout=120_000)
+    plot = widget.compare.rd_plot
+    assert plot.curve is not None and not plot.isHidden()
+    widget.picker.source.value = other
+    assert plot.isHidden()
+    wait_preview(qtbot, widget)
+    job = widget.compare.show_rate_distortion()
+    assert not plot.isHidden()
+    plot.curve = None
+    widget.picker.source.value = viewer.layers["movie"]
+    wait_done(qtbot, job, timeout=120_000)
+    wait_idle(qtbot, widget)
+    assert plot.isHidden() and plot.curve is None
