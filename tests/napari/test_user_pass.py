@@ -151,3 +151,52 @@ def test_the_rate_distortion_plot_of_one_movie_is_not_shown_for_another(widget_o
     wait_done(qtbot, job, timeout=120_000)
     wait_idle(qtbot, widget)
     assert plot.isHidden() and plot.curve is None
+
+
+def _mask_only(widget):
+    widget.form.controls["motion_roi"].value = False
+    widget.form.controls["appearance_roi"].value = False
+
+
+def _preview_mask_sum(qtbot, widget, expected):
+    qtbot.waitUntil(
+        lambda: (
+            not widget.busy
+            and widget.last_preview is not None
+            and widget.last_preview.mask.sum() == expected
+        ),
+        timeout=60_000,
+    )
+
+
+def test_edits_of_the_extra_roi_layer_are_followed(widget_on, hsc_cut, qtbot):
+    """A labels layer painted or a box drawn after the layer was picked as Extra RoI changed
+    nothing: the preview (and a batch) kept protecting what it held when it was picked."""
+    viewer, widget = widget_on(hsc_cut)
+    _mask_only(widget)
+    labels = viewer.add_labels(np.zeros(hsc_cut.shape[1:], np.uint8), name="drawn")
+    widget.roi_layer.value = labels
+    _preview_mask_sum(qtbot, widget, 0)
+    painted = np.zeros(hsc_cut.shape[1:], np.uint8)
+    painted[10:20, 10:30] = 1
+    labels.data = painted
+    _preview_mask_sum(qtbot, widget, 200)
+    boxes = viewer.add_shapes(name="boxes")
+    widget.roi_layer.value = boxes
+    _preview_mask_sum(qtbot, widget, 0)
+    boxes.add(np.array([[50, 50], [50, 90], [90, 90], [90, 50]]), shape_type="rectangle")
+    qtbot.waitUntil(
+        lambda: not widget.busy and widget.last_preview.mask[55:85, 55:85].all(), timeout=60_000
+    )
+    assert not widget.last_preview.mask[:45].any()
+
+
+def test_an_extra_roi_layer_of_another_size_is_reported_not_silently_ignored(
+    widget_on, hsc_cut, qtbot
+):
+    viewer, widget = widget_on(hsc_cut)
+    _mask_only(widget)
+    small = viewer.add_labels(np.ones((len(hsc_cut), 100, 100), np.uint8), name="small")
+    widget.roi_layer.value = small
+    assert "Extra RoI layer 'small' is 100 × 100 px" in widget.messages[-1]
+    assert "protects nothing" in widget.messages[-1]

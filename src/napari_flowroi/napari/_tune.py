@@ -59,6 +59,7 @@ class TunePanel(Container):
             tooltip="Put the suggested settings into the form.",
         )
         self.suggestion = Label(value="")
+        self._roi_watched = None  # the Extra RoI layer whose edits are followed
         self.save_preset_button = PushButton(
             text="Save preset…", tooltip="Save these settings as a JSON preset."
         )
@@ -106,6 +107,24 @@ class TunePanel(Container):
             if isinstance(layer, (Labels, Shapes)) and not is_preview_layer(layer)
         ]
         return [("none", None)] + layers
+
+    def watch_roi_layer(self) -> None:
+        """Follow the Extra RoI layer's edits (labels painted or replaced, shapes drawn, moved or
+        deleted): the preview and the batch protect what it holds now, not what it held when
+        it was picked."""
+        layer, old = self.roi_layer.value, self._roi_watched
+        if layer is old:
+            return
+        for watched, how in ((old, "disconnect"), (layer, "connect")):
+            for name in ("data", "paint"):  # paint: a labels brush stroke
+                emitter = getattr(getattr(watched, "events", None), name, None)
+                if emitter is not None:
+                    getattr(emitter, how)(self._roi_edited)
+        self._roi_watched = layer
+
+    def _roi_edited(self, event=None):
+        if not str(getattr(event, "action", "")).endswith("ing"):  # not "adding": its end
+            self.dock._roi_layer_changed()
 
     # --- readout -----------------------------------------------------------------------------------
     def show_readout(self, preview, model, assessment=None) -> None:

@@ -239,9 +239,13 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         layer = self.tune.roi_layer.value
         if layer is None or self.picker.layer is None or self.model.movie is None:
             return None
-        return LayerRoi(layer, self.model.movie.shape)
+        roi = LayerRoi(layer, self.model.movie.shape)
+        if roi.problem:  # silently ignored before: the verdict read '0 % (your mask)'
+            self.notify(roi.problem, "warning")
+        return roi
 
     def _roi_layer_changed(self, *_):
+        self.tune.watch_roi_layer()  # its edits are followed too
         if self.model.previewer is not None:
             self.model.set_extra_roi(self.extra_roi())
             self.runner.changed()
