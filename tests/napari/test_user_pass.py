@@ -200,3 +200,27 @@ def test_an_extra_roi_layer_of_another_size_is_reported_not_silently_ignored(
     widget.roi_layer.value = small
     assert "Extra RoI layer 'small' is 100 × 100 px" in widget.messages[-1]
     assert "protects nothing" in widget.messages[-1]
+
+
+def test_a_readout_update_restyles_no_control_whose_mark_did_not_change(widget_on, hsc_cut, qtbot):
+    """Every readout update (several a frame) set the style sheet of all 25 controls again,
+    and each style change re-laid the whole dock out in the GUI thread (712 top-down layouts
+    for 30 time steps and 3 threshold changes on 1 MP frames; 215 once only changes restyle)."""
+    from qtpy.QtCore import QEvent, QObject
+
+    class Count(QObject):
+        n = 0
+
+        def eventFilter(self, obj, event):  # noqa: N802 - Qt name
+            if event.type() == QEvent.Type.StyleChange:
+                Count.n += 1
+            return False
+
+    _viewer, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    assert widget.tune.dead.value  # some controls are marked on this frame
+    counter = Count()
+    for control in widget.form.controls.values():
+        control.native.installEventFilter(counter)
+    widget.runner.update_readout()  # a style sheet set sends StyleChange at once
+    assert Count.n == 0

@@ -146,8 +146,14 @@ class TunePanel(Container):
             base = getattr(control, "_flowroi_tooltip", None)
             if base is None:
                 base = control._flowroi_tooltip = control.tooltip or ""
-            control.tooltip = f"No effect on this frame: {reason}.\n\n{base}" if reason else base
-            control.native.setStyleSheet("color: #8a8a8a" if reason else "")
+            tip = f"No effect on this frame: {reason}.\n\n{base}" if reason else base
+            style = "color: #8a8a8a" if reason else ""
+            # only when it changes: every style set re-lays the whole dock out (TopDownLayout),
+            # and the readout is updated several times a frame
+            if control.tooltip != tip:
+                control.tooltip = tip
+            if control.native.styleSheet() != style:
+                control.native.setStyleSheet(style)
         text = dead_words(dead, label_for)
         self.dead.value = text
         self.dead.native.setHidden(not text)
