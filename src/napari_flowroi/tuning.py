@@ -112,9 +112,18 @@ def dead_controls(extractor, settings: FlowRoISettings, t: int) -> dict[str, str
         )
         if user is not None:
             others = others | user
-        adds = int(np.count_nonzero(extractor.motion_mask(t) & ~others))
+        motion = extractor.motion_mask(t)
+        adds = int(np.count_nonzero(motion & ~others))
         if adds <= 0.0005 * others.size:  # a few stray pixels do not make a control useful
-            why = "the appearance RoI already covers the moving cells on this frame"
+            # say which of them covers it, and not "covers the moving cells" where none moves
+            covering = [n for n, on in (("the appearance RoI", settings.appearance_roi),
+                                        ("your mask", user is not None)) if on]  # fmt: skip
+            verb = "cover" if len(covering) > 1 else "covers"
+            why = (
+                "Motion RoI finds nothing moving on this frame"
+                if np.count_nonzero(motion) <= 0.0005 * motion.size
+                else f"{' and '.join(covering)} already {verb} the moving cells on this frame"
+            )
             for name in ("motion_roi", "roi_threshold", "adjacent_factor"):
                 dead[name] = why
     if not settings.roi_sources and user is None:
