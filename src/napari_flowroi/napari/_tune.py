@@ -123,7 +123,8 @@ class TunePanel(Container):
         self._roi_watched = layer
 
     def _roi_edited(self, event=None):
-        if not str(getattr(event, "action", "")).endswith("ing"):  # not "adding": its end
+        # not "adding", "changing": the end of the edit follows; a closed dock follows nothing
+        if not str(getattr(event, "action", "")).endswith("ing") and not self.dock.closed:
             self.dock._roi_layer_changed()
 
     # --- readout -----------------------------------------------------------------------------------
