@@ -200,6 +200,8 @@ def test_an_extra_roi_layer_of_another_size_is_reported_not_silently_ignored(
     widget.roi_layer.value = small
     assert "Extra RoI layer 'small' is 100 × 100 px" in widget.messages[-1]
     assert "protects nothing" in widget.messages[-1]
+    assert widget.model.extra_roi is None
+    qtbot.waitUntil(lambda: not widget.busy and widget.verdict.value.startswith("No RoI"))
 
 
 def test_a_readout_update_restyles_no_control_whose_mark_did_not_change(widget_on, hsc_cut, qtbot):

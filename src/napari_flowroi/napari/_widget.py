@@ -235,14 +235,15 @@ class FlowRoIWidget(DockLifecycle, QWidget):
             self.runner.changed()
 
     def extra_roi(self):
-        """The extra RoI layer as (T, Y, X) masks of the movie's shape, or None."""
+        """The extra RoI layer as (T, Y, X) masks of the movie's shape, or None (also, after a
+        warning, when it cannot protect anything: the verdict then names no mask of yours)."""
         layer = self.tune.roi_layer.value
         if layer is None or self.picker.layer is None or self.model.movie is None:
             return None
         roi = LayerRoi(layer, self.model.movie.shape)
         if roi.problem:  # silently ignored before: the verdict read '0 % (your mask)'
             self.notify(roi.problem, "warning")
-        return roi
+        return None if roi.problem else roi
 
     def _roi_layer_changed(self, *_):
         self.tune.watch_roi_layer()  # its edits are followed too
