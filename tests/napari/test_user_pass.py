@@ -31,6 +31,19 @@ def test_replacing_the_movie_layers_data_is_followed_and_a_rename_shown(widget_o
     assert widget.picker.source.native.currentText() == "renamed"
 
 
+def test_the_preview_layers_follow_a_renamed_movie_layer(widget_on, hsc_cut, qtbot):
+    viewer, widget = widget_on(hsc_cut)
+    wait_preview(qtbot, widget)
+    viewer.layers["movie"].name = "exp3 position 2"
+    names = {role: layer.name for role, layer in roles(viewer).items()}
+    assert names["flowroi"] == "FlowRoI · exp3 position 2"
+    assert names["mask"] == "RoI sources · exp3 position 2"
+    assert names["flow"] == "flow px/frame · exp3 position 2"
+    assert all(
+        layer.metadata["flowroi_source"] == "exp3 position 2" for layer in roles(viewer).values()
+    )
+
+
 def test_a_refused_layer_leaves_no_estimate_of_the_movie_picked_before(widget_on, hsc_cut, qtbot):
     """Picking a layer the dock refuses (int16 here) left 'Whole movie (6 frames): …' of the
     movie picked before under the refusal."""

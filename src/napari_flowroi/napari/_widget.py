@@ -145,6 +145,8 @@ class FlowRoIWidget(DockLifecycle, QWidget):
     # --- the movie layer ---------------------------------------------------------------------------
     def _layers_changed(self, *_):
         if not self.closed:
+            if self.live_layers is not None and self.live_layers.alive():
+                self.live_layers.follow_name()  # a renamed movie: its preview layers follow
             self.picker.refresh()
             before = self.tune.roi_layer.value
             with self.tune.roi_layer.changed.blocked():
