@@ -268,8 +268,10 @@ class LiveLayers:
             return
         self._naming = True
         try:
-            for role, layer in self.layers.items():
+            for role, layer in list(self.layers.items()):  # a rename's handlers may remove
                 layer.metadata = {**layer.metadata, "flowroi_source": self.source.name}
+                if role == "flow":  # named with its unit below (a name of its own)
+                    continue
                 suffix = ROLES[role][0] if role in ROLES else "missed cells"
                 name = f"{suffix} · {short_name(self.source.name, 24)}"
                 if layer.name != name:
