@@ -120,7 +120,7 @@ def dead_controls(extractor, settings: FlowRoISettings, t: int) -> dict[str, str
                                         ("your mask", user is not None)) if on]  # fmt: skip
             verb = "cover" if len(covering) > 1 else "covers"
             why = (
-                "Motion RoI finds nothing moving on this frame"
+                "nothing here moves enough for Motion RoI"
                 if np.count_nonzero(motion) <= 0.0005 * motion.size
                 else f"{' and '.join(covering)} already {verb} the moving cells on this frame"
             )

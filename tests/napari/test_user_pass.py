@@ -241,14 +241,14 @@ def test_a_readout_update_restyles_no_control_whose_mark_did_not_change(widget_o
     assert Count.n == 0
 
 
-def test_controls_marked_dead_on_a_still_frame_say_motion_finds_nothing(widget_on, qtbot):
+def test_controls_marked_dead_on_a_still_frame_say_nothing_moves_enough(widget_on, qtbot):
     """On a frame where nothing moves, Motion RoI, RoI threshold and Adjacent factor were
     marked 'the appearance RoI already covers the moving cells on this frame'."""
     _viewer, widget = widget_on(np.full((5, 96, 96), 40, np.uint8))
     wait_preview(qtbot, widget)
     qtbot.waitUntil(lambda: "RoI threshold" in widget.tune.dead.value, timeout=30_000)
-    assert "Motion RoI finds nothing moving on this frame" in widget.tune.dead.value
+    assert "nothing here moves enough for Motion RoI" in widget.tune.dead.value
     assert "moving cells" not in widget.tune.dead.value
     assert widget.form.controls["roi_threshold"].tooltip.startswith(
-        "No effect on this frame: Motion RoI finds nothing moving on this frame."
+        "No effect on this frame: nothing here moves enough for Motion RoI."
     )
