@@ -223,7 +223,11 @@ def readout_html(p, settings, dtype, size_factor: float | None = None, assessmen
         for a, b, c in rows
     )
     guard = ""
-    if p.coverage is not None:
+    if p.coverage is not None and not p.coverage.cell_fraction:
+        # no cell at all: the shares below would read "100 % of cells" beside the verdict's
+        # "No cells found"
+        guard = "<br>Cells inside the RoI: no cells found on this frame"
+    elif p.coverage is not None:
         c = p.coverage
         warn = c.pixel_share < settings.coverage_target
         colour = "#ff8c3a" if warn else "#9fdf9f"

@@ -112,9 +112,18 @@ def dead_controls(extractor, settings: FlowRoISettings, t: int) -> dict[str, str
         )
         if user is not None:
             others = others | user
-        adds = int(np.count_nonzero(extractor.motion_mask(t) & ~others))
+        motion = extractor.motion_mask(t)
+        adds = int(np.count_nonzero(motion & ~others))
         if adds <= 0.0005 * others.size:  # a few stray pixels do not make a control useful
-            why = "the appearance RoI already covers the moving cells on this frame"
+            # say which of them covers it, and not "covers the moving cells" where none moves
+            covering = [n for n, on in (("the appearance RoI", settings.appearance_roi),
+                                        ("your mask", user is not None)) if on]  # fmt: skip
+            verb = "cover" if len(covering) > 1 else "covers"
+            why = (
+                "nothing here moves enough for Motion RoI"
+                if np.count_nonzero(motion) <= 0.0005 * motion.size
+                else f"{' and '.join(covering)} already {verb} the moving cells on this frame"
+            )
             for name in ("motion_roi", "roi_threshold", "adjacent_factor"):
                 dead[name] = why
     if not settings.roi_sources and user is None:
@@ -160,7 +169,7 @@ class TuningModel:
         self.last_assessment: FrameAssessment | None = None
         self.size_factor: float | None = None
         self.suggestion = None
-        self._accepted: FlowRoISettings | None = None
+        self._accepted: tuple | None = None  # (settings, movie) compressed despite the guard
         self._failed: set = set()  # targets whose preview raised: not retried until they change
         self._assessments: dict = {}  # (preview key, t) -> FrameAssessment (latest kept)
         # (target, cancel event, previewer) of the preview job
@@ -193,6 +202,9 @@ class TuningModel:
         self.cancel_preview()
         self.movie = self.previewer = self.last_preview = self.last_assessment = None
         self.size_factor = None
+        # both were about the movie going away: another movie gets its own guard warning and
+        # its own suggestion (a 'compress anyway' of one movie let another one through)
+        self.suggestion = self._accepted = None
         self._failed.clear()
         self._assessments.clear()
         if emit:
@@ -571,12 +583,17 @@ class TuningModel:
         )
 
     # --- before a batch -----------------------------------------------------------------------
-    def accept_coverage(self, settings: FlowRoISettings | None = None) -> None:
-        """The user goes ahead with these settings although the guard warned."""
-        self._accepted = settings or self.settings
+    def accept_coverage(self, settings: FlowRoISettings | None = None, movie=None) -> None:
+        """The user goes ahead with these settings on this movie (default: the current one)
+        although the guard warned."""
+        self._accepted = (settings or self.settings, movie or self.movie)
 
     def coverage_accepted(self, settings: FlowRoISettings | None = None) -> bool:
-        return (settings or self.settings) == self._accepted
+        return (
+            self._accepted is not None
+            and self._accepted[1] is self.movie
+            and (settings or self.settings) == self._accepted[0]
+        )
 
     def preflight(self, movie=None, settings: FlowRoISettings | None = None) -> Preflight:
         settings = settings or self.settings

@@ -130,6 +130,23 @@ def test_preflight_stops_once_then_goes_ahead_when_accepted():
     assert model.preflight(settings=FlowRoISettings(plain=True)).ok
 
 
+def test_going_ahead_despite_the_guard_holds_for_that_movie_only():
+    """A 'compress anyway' is about one movie: another movie (or the same data read again)
+    is checked again, and a suggestion of the movie before is dropped."""
+    still = moving_discs(n_frames=5, shape=(160, 192), static_cells=True, seed=3)
+    model = TuningModel(FlowRoISettings(appearance_roi=False))
+    model.set_movie(still.frames)
+    first = model.movie
+    model.accept_coverage()
+    assert model.coverage_accepted() and model.preflight().ok
+    model.suggestion = object()  # as set_suggestion leaves it
+    model.set_movie(still.frames[:, ::-1].copy())
+    assert not model.coverage_accepted() and not model.preflight().ok
+    assert model.suggestion is None
+    model.accept_coverage(movie=first)  # the guard's answer about the movie before
+    assert not model.coverage_accepted()
+
+
 def test_plan_shows_the_cache_and_asks_for_one_job_per_target(discs):
     model = TuningModel()
     model.set_movie(discs)
@@ -209,8 +226,11 @@ def test_sources_and_dead_controls_say_what_drew_the_roi_and_what_does_nothing(d
     assert "roi_threshold" not in dead_controls(
         model.previewer.extractor(motion_only), motion_only, 1
     )
-    if "roi_threshold" in covered:  # appearance already holds what moves on this frame
-        assert "already covers" in covered["roi_threshold"]
+    if "roi_threshold" in covered:  # appearance already holds what moves, or nothing moves
+        moves = model.previewer.extractor(motion).motion_mask(1).any()
+        assert ("already covers" if moves else "moves enough for Motion RoI") in covered[
+            "roi_threshold"
+        ]
 
 
 def test_the_cells_are_measured_with_the_guards_cells_not_the_roi(monkeypatch):

@@ -170,6 +170,24 @@ def test_a_layer_with_channels_and_z_planes_is_refused_with_one_clear_line(widge
     assert widget.compress(output="unused") is None
 
 
+def test_a_layer_whose_axis_is_labelled_z_is_refused_not_taken_for_channels(
+    widget_on, hsc_cut, qtbot
+):
+    """(t, z, y, x) with the z axis labelled was offered as 'RoI channel 0..4' and compressed
+    as channels c0..c4, every plane with plane 0's RoI (cells at another depth left out)."""
+    viewer, widget = widget_on(hsc_cut)
+    planes = viewer.add_image(
+        np.stack([hsc_cut] * 3, axis=1), name="planes", axis_labels=("t", "z", "y", "x")
+    )
+    widget.picker.source.value = planes
+    assert widget.model.movie is None and not widget.picker.channel.visible
+    assert "more axes than time and channels (z-planes?)" in widget.messages[-1]
+    assert widget.compress(output="unused") is None
+    # unlabelled, the second axis is still the channel axis (napari's OME-TIFF reader)
+    widget.picker.source.value = viewer.add_image(np.stack([hsc_cut] * 3, axis=1), name="tc")
+    assert widget.model.movie is not None and widget.picker.axes.channels == 3
+
+
 def test_labels_drawn_over_a_layer_with_channels_protect_their_frame(widget_on, hsc_cut, qtbot):
     movie = _two_channels(hsc_cut)
     viewer, widget = widget_on(movie, name="two")

@@ -81,6 +81,39 @@ def test_a_labels_layer_is_protected_frame_by_frame(widget_on, qtbot):
     assert widget.last_preview.mask.sum() == 100
 
 
+def test_deleting_the_extra_roi_layer_stops_protecting_its_regions(widget_on, qtbot):
+    """The Extra RoI picker falls back to 'none' when its layer is deleted: the preview, the
+    verdict and a batch must then stop protecting the deleted layer's regions too (they kept
+    the whole-frame mask of a deleted layer: RoI 100 %, '+ your mask')."""
+    movie = still_cells()
+    viewer, widget = widget_on(movie.frames)
+    widget.form.controls["motion_roi"].value = False
+    widget.form.controls["appearance_roi"].value = False
+    labels = viewer.add_labels(np.ones(movie.frames.shape, np.uint8), name="whole frame")
+    widget.roi_layer.value = labels
+    qtbot.waitUntil(
+        lambda: (
+            widget.last_preview is not None
+            and widget.last_preview.mask.all()
+            and "your mask" in widget.verdict.value
+            and not widget.busy
+        ),
+        timeout=60_000,
+    )
+    viewer.layers.remove(labels)
+    assert widget.roi_layer.value is None
+    qtbot.waitUntil(
+        lambda: (
+            not widget.busy
+            and widget.last_preview is not None
+            and not widget.last_preview.mask.any()
+            and widget.verdict.value.startswith("No RoI")
+        ),
+        timeout=60_000,
+    )
+    assert widget.model.extra_roi is None
+
+
 def test_suggested_settings_are_shown_and_applied(widget_on, qtbot):
     movie = still_cells()
     _, widget = widget_on(movie.frames)

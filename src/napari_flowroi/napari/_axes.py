@@ -12,6 +12,9 @@ from ..errors import InputError
 
 _TIME_LABELS = ("t", "time")
 _CHANNEL_LABELS = ("c", "ch", "channel", "channels")
+#: An axis labelled so holds z-planes, never channels: each plane has its own cells and motion
+#: (the command line codes every plane as its own stack), so it is not given a channel's RoI.
+_Z_LABELS = ("z", "depth", "plane", "planes")
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,8 @@ def layer_axes(layer, channel: int = 0) -> LayerAxes:
     if time is None:
         time = next((a for a in long if a != chan), extra[0])
     rest = [a for a in long if a != time]
-    if chan is None and len(rest) == 1:
+    planes = [a for a in rest if a < len(labels) and labels[a] in _Z_LABELS]
+    if chan is None and len(rest) == 1 and not planes:
         chan = rest[0]
     if [a for a in rest if a != chan]:
         raise InputError(

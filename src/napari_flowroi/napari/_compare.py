@@ -46,6 +46,12 @@ class ComparePanel(Container):
         self.flow_view.changed.connect(self._flow_view_changed)
         self.side_by_side_button.changed.connect(self.toggle_side_by_side)
         self.rd_button.changed.connect(lambda *_: self.show_rate_distortion())
+        dock.model.movie_changed.connect(self._forget_plot)
+
+    def _forget_plot(self, *_):
+        """Another movie (or none): the curve drawn was the movie before's."""
+        if self.rd_plot is not None:
+            self.rd_plot.hide()
 
     def _flow_view_changed(self, *_):
         live = self.dock.live_layers
@@ -111,12 +117,16 @@ class ComparePanel(Container):
             self.rd_plot = RateDistortionPlot()
             layout = self.native.layout()
             layout.insertWidget(layout.count() - 1, self.rd_plot)  # above the stretch
+        self.rd_plot.show()
         cancel = threading.Event()
-        settings, rate = model.settings, model.settings.compression_rate
+        settings, rate, movie = model.settings, model.settings.compression_rate, model.movie
         self.rd_button.enabled = False
 
         def step(item):
             done, total, curve = item
+            if model.movie is not movie:  # the movie changed: stop, draw nothing of the old one
+                cancel.set()
+                return
             busy.show_text(
                 f"Rate–distortion curve of frame {curve.t}: {done} of {total} rates…", done, total
             )

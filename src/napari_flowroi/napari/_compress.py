@@ -126,14 +126,14 @@ class CompressPanel(Container):
         if not busy.start("the estimate", "Coding 5 frames spread over the movie…"):
             return None
         cancel = threading.Event()
-        settings = model.settings
+        settings, movie = model.settings, model.movie
 
         def step(item):
             done, total = item
             busy.show_text(f"Estimate: {done} of {total} frames coded…", done, total)
 
         def returned(samples):
-            if model.settings == settings:
+            if model.settings == settings and model.movie is movie:  # not another movie's
                 self.show_estimate(samples)
 
         return busy.run(
@@ -158,14 +158,16 @@ class CompressPanel(Container):
             dock.notify("Pick the movie layer to compress first.")
             panel.status.value = dock.messages[-1]
             return None
-        if dock.model.movie is None:  # refused when picked: say why again
+        settings = dock.settings()
+        if settings is None:
+            return None
+        # refused when picked: say why again, unless it is one frame and Plain is ticked, as
+        # the refusal advises (no preview without motion, but the batch codes it)
+        if dock.model.movie is None and not dock.picker.one_frame_coded(layer, settings):
             dock.source_changed(channel=dock.picker.axes.index)
             if dock.model.movie is None:
                 panel.status.value = dock.messages[-1] if dock.messages else ""
                 return None
-        settings = dock.settings()
-        if settings is None:
-            return None
         output = Path(output if output is not None else panel.output.value)
         if str(output) in ("", "."):
             dock.notify("Choose an output folder for the compressed stack first.")
@@ -193,7 +195,8 @@ class CompressPanel(Container):
             return None
         dock.watch_window()  # closing the viewer stops the batch (and says what is left)
         cancel = threading.Event()
-        self._batch = {"output": output, "settings": settings, "channels": motion_channel}
+        self._batch = {"output": output, "settings": settings, "channels": motion_channel,
+                       "movie": dock.model.movie}  # fmt: skip
         self.frames_done = 0
         self.compress_button.enabled = False
         self.export_button.enabled = False
@@ -236,7 +239,8 @@ class CompressPanel(Container):
     def _returned(self, result):
         batch, dock = self._batch, self.dock
         if isinstance(result, Preflight):  # the guard says stop: a second click goes ahead
-            dock.model.accept_coverage(batch["settings"])
+            # on the movie checked: the picker may have moved on (a second click there warns)
+            dock.model.accept_coverage(batch["settings"], batch["movie"])
             self.status.value = plain_words(result.message) + (
                 " Click 'Compress stack' again to compress anyway."
             )

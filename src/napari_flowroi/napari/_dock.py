@@ -12,6 +12,9 @@ from qtpy.QtWidgets import QWidget
 
 from . import _worker
 
+#: The layer list's events the dock follows (the pickers' choices and names).
+LAYER_LIST_EVENTS = ("inserted", "removed", "reordered", "renamed")
+
 
 class TopDownLayout(QObject):
     """Lays the dock out from the top down whenever a control grows or appears (issue 22,
@@ -140,8 +143,9 @@ class DockLifecycle:
         viewer = self.viewer
         try:
             viewer.dims.events.current_step.disconnect(self._step_changed)
-            for event in ("inserted", "removed", "reordered"):
+            for event in LAYER_LIST_EVENTS:
                 getattr(viewer.layers.events, event).disconnect(self._layers_changed)
+            self.picker.watch(None)
         except (RuntimeError, TypeError, ValueError, AttributeError):
             pass
         self.runner.stop()

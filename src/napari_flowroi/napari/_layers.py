@@ -61,6 +61,7 @@ class LiveLayers:
         self.layers: dict[str, object] = {}
         self.flow_view = "magnitude"
         self.last_decoded: dict[str, np.ndarray] = {}  # role -> last decoded frame shown
+        self._naming = False  # follow_name under way
 
     @property
     def previewer(self) -> Previewer:
@@ -222,7 +223,9 @@ class LiveLayers:
     def _colorbar_unit(self, layer) -> None:
         """The colour bar says what its numbers are: pixels per frame, or a saliency in 0–1."""
         unit = "px/frame" if self.flow_view == "magnitude" else "saliency (0–1)"
-        layer.name = f"flow {unit} · {short_name(self.source.name, 18)}"
+        name = f"flow {unit} · {short_name(self.source.name, 18)}"
+        if layer.name != name:  # no 'renamed' event for nothing (see follow_name)
+            layer.name = name
 
     def set_flow_view(self, view: str, settings: FlowRoISettings) -> None:
         self.flow_view = view
@@ -252,14 +255,31 @@ class LiveLayers:
                 layer.data = self.stack(settings, self._what(role))
             layer.scale = source.scale
             layer.translate = self.axes.translate(source) if role != "missed" else source.translate
-            layer.metadata = {**layer.metadata, "flowroi_source": source.name}
-            suffix = ROLES[role][0] if role in ROLES else "missed cells"
-            layer.name = f"{suffix} · {short_name(source.name, 24)}"
             if role in ("flowroi", "plain"):
                 layer.contrast_limits = list(source.contrast_limits)
-        if "flow" in self.layers:
-            self._colorbar_unit(self.layers["flow"])
+        self.follow_name()
         return True
+
+    def follow_name(self) -> None:
+        """Name the preview layers after their source (picked, or renamed since). A rename is
+        heard through the layer list's 'renamed' event, which these renames emit too: hence
+        names set only when they differ, and no nested call."""
+        if self._naming:
+            return
+        self._naming = True
+        try:
+            for role, layer in list(self.layers.items()):  # a rename's handlers may remove
+                layer.metadata = {**layer.metadata, "flowroi_source": self.source.name}
+                if role == "flow":  # named with its unit below (a name of its own)
+                    continue
+                suffix = ROLES[role][0] if role in ROLES else "missed cells"
+                name = f"{suffix} · {short_name(self.source.name, 24)}"
+                if layer.name != name:
+                    layer.name = name
+            if "flow" in self.layers:
+                self._colorbar_unit(self.layers["flow"])
+        finally:
+            self._naming = False
 
     def remove(self) -> None:
         for layer in self.layers.values():

@@ -22,7 +22,15 @@ class LayerRoi:
 
         self.shape = tuple(shape)
         self.name = layer.name
+        self.problem = None  # why the layer protects nothing, in words (None: it is usable)
         if isinstance(layer, Labels):
+            size = tuple(layer.data.shape[-2:])
+            if size != self.shape[1:]:
+                self.problem = (
+                    f"Extra RoI layer '{layer.name}' is {size[0]} × {size[1]} px and the movie "
+                    f"{self.shape[1]} × {self.shape[2]}: it protects nothing. Draw it over the "
+                    "movie (the same size), or pick another layer."
+                )
             self._frame = self._labels_reader(layer)
         elif isinstance(layer, Shapes):
             self._frame = self._shapes_reader(layer)

@@ -37,9 +37,26 @@ class SourcePicker(Container):
         self.margins = (0, 0, 0, 0)
         self.axes = LayerAxes(3, 0)
         self.chosen = False  # a layer was chosen once: never pick another by ourselves
+        self.on_data = None  # called when the picked layer's data is replaced
+        self._watched = None
         first = next((layer for _name, layer in self._choices() if layer is not None), None)
         self.source.value = first
         self.chosen = first is not None
+        self.watch(first)
+        self.source.changed.connect(self.watch)  # before the dock's own handler
+
+    def watch(self, layer) -> None:
+        """Follow the picked layer's data: replaced (``layer.data = …``), the movie must be read
+        again, else the preview, verdict and guard stay those of the old data."""
+        if self._watched is not None:
+            self._watched.events.data.disconnect(self._data_replaced)
+        self._watched = layer
+        if layer is not None:
+            layer.events.data.connect(self._data_replaced)
+
+    def _data_replaced(self, *_):
+        if self.on_data is not None:
+            self.on_data()
 
     def _choices(self, *_):
         from napari.layers import Image
@@ -70,6 +87,18 @@ class SourcePicker(Container):
             self.source.changed.emit(self.source.value)
         if self.source.value is not None:
             self.chosen = True
+
+    def one_frame_coded(self, layer, settings) -> bool:
+        """A one-frame movie, refused for the preview (motion needs two frames), that the
+        batch codes all the same: without motion (Plain, or Motion RoI off; batch.py's rule)."""
+        shape = full_resolution(layer).shape
+        time = self.axes.time if self.axes.ndim == layer.ndim else 0
+        return (
+            len(shape) > 2
+            and not getattr(layer, "rgb", False)
+            and shape[time] == 1
+            and (settings.plain or not settings.motion_roi)
+        )
 
     def set_axes(self, layer, channel: int | None) -> LayerAxes:
         """Where the movie sits in `layer`; InputError when it cannot be a movie."""

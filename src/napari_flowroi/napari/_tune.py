@@ -59,6 +59,7 @@ class TunePanel(Container):
             tooltip="Put the suggested settings into the form.",
         )
         self.suggestion = Label(value="")
+        self._roi_watched = None  # the Extra RoI layer whose edits are followed
         self.save_preset_button = PushButton(
             text="Save preset…", tooltip="Save these settings as a JSON preset."
         )
@@ -88,6 +89,12 @@ class TunePanel(Container):
         self.apply_button.changed.connect(lambda *_: self.apply_suggestion())
         self.save_preset_button.changed.connect(self._ask_save_preset)
         self.load_preset_button.changed.connect(self._ask_load_preset)
+        dock.model.movie_changed.connect(self._forget_suggestion)
+
+    def _forget_suggestion(self, *_):
+        """Another movie (or none): the suggestion was about the movie before."""
+        self.suggestion.value = ""
+        self.apply_button.enabled = False
 
     # --- the extra RoI layer ---------------------------------------------------------------------
     def _roi_layer_choices(self, *_):
@@ -100,6 +107,25 @@ class TunePanel(Container):
             if isinstance(layer, (Labels, Shapes)) and not is_preview_layer(layer)
         ]
         return [("none", None)] + layers
+
+    def watch_roi_layer(self) -> None:
+        """Follow the Extra RoI layer's edits (labels painted or replaced, shapes drawn, moved or
+        deleted): the preview and the batch protect what it holds now, not what it held when
+        it was picked."""
+        layer, old = self.roi_layer.value, self._roi_watched
+        if layer is old:
+            return
+        for watched, how in ((old, "disconnect"), (layer, "connect")):
+            for name in ("data", "paint"):  # paint: a labels brush stroke
+                emitter = getattr(getattr(watched, "events", None), name, None)
+                if emitter is not None:
+                    getattr(emitter, how)(self._roi_edited)
+        self._roi_watched = layer
+
+    def _roi_edited(self, event=None):
+        # not "adding", "changing": the end of the edit follows; a closed dock follows nothing
+        if not str(getattr(event, "action", "")).endswith("ing") and not self.dock.closed:
+            self.dock._roi_layer_changed()
 
     # --- readout -----------------------------------------------------------------------------------
     def show_readout(self, preview, model, assessment=None) -> None:
@@ -121,8 +147,14 @@ class TunePanel(Container):
             base = getattr(control, "_flowroi_tooltip", None)
             if base is None:
                 base = control._flowroi_tooltip = control.tooltip or ""
-            control.tooltip = f"No effect on this frame: {reason}.\n\n{base}" if reason else base
-            control.native.setStyleSheet("color: #8a8a8a" if reason else "")
+            tip = f"No effect on this frame: {reason}.\n\n{base}" if reason else base
+            style = "color: #8a8a8a" if reason else ""
+            # only when it changes: every style set re-lays the whole dock out (TopDownLayout),
+            # and the readout is updated several times a frame
+            if control.tooltip != tip:
+                control.tooltip = tip
+            if control.native.styleSheet() != style:
+                control.native.setStyleSheet(style)
         text = dead_words(dead, label_for)
         self.dead.value = text
         self.dead.native.setHidden(not text)
@@ -151,7 +183,7 @@ class TunePanel(Container):
             return None
         if not busy.start("the suggestion", "Trying settings on frames spread over the movie…"):
             return None
-        cancel = threading.Event()
+        cancel, movie = threading.Event(), dock.model.movie
         self.suggest_button.enabled = False
         self.suggestion.value = "Trying settings on frames spread over the movie…"
 
@@ -171,7 +203,8 @@ class TunePanel(Container):
             partial(dock.model.suggest, cancel=cancel),
             cancel=cancel,
             yielded=step,
-            returned=dock.model.set_suggestion,
+            # dropped when the movie changed meanwhile: it would be applied to another movie
+            returned=lambda s: dock.model.movie is movie and dock.model.set_suggestion(s),
             errored=busy.failed,
             finished=finished,
         )

@@ -24,7 +24,7 @@ from ..tuning import TuningModel
 from ._busy import BusyLine
 from ._compare import ComparePanel
 from ._compress import CompressPanel, default_output
-from ._dock import DockLifecycle, TopDownLayout
+from ._dock import LAYER_LIST_EVENTS, DockLifecycle, TopDownLayout
 from ._gl_context import CanvasContextOnRemoval
 from ._layers import FLOW_VIEWS, LiveLayers
 from ._live import DEBOUNCE_MS, PreviewRunner  # noqa: F401 - DEBOUNCE_MS: tests read it here
@@ -124,8 +124,10 @@ class FlowRoIWidget(DockLifecycle, QWidget):
         self.tune.live.changed.connect(self._live_changed)
         self.tune.roi_layer.changed.connect(self._roi_layer_changed)
         self.viewer.dims.events.current_step.connect(self._step_changed)
-        for event in ("inserted", "removed", "reordered"):
+        for event in LAYER_LIST_EVENTS:  # "renamed": the pickers show the new name
             getattr(self.viewer.layers.events, event).connect(self._layers_changed)
+        # the movie layer's data replaced (layer.data = …): read it again, no stale preview
+        self.picker.on_data = lambda: self.source_changed(channel=self.picker.axes.index)
         # napari frees a removed layer's GL objects outside the paint: see _gl_context.py
         self.gl_context = CanvasContextOnRemoval(self.viewer, self)
         self.destroyed.connect(partial(FlowRoIWidget._teardown, self))
@@ -143,9 +145,14 @@ class FlowRoIWidget(DockLifecycle, QWidget):
     # --- the movie layer ---------------------------------------------------------------------------
     def _layers_changed(self, *_):
         if not self.closed:
+            if self.live_layers is not None and self.live_layers.alive():
+                self.live_layers.follow_name()  # a renamed movie: its preview layers follow
             self.picker.refresh()
+            before = self.tune.roi_layer.value
             with self.tune.roi_layer.changed.blocked():
                 self.tune.roi_layer.reset_choices()
+            if self.tune.roi_layer.value is not before:  # its layer was deleted: stop using it
+                self._roi_layer_changed()
 
     def source_changed(self, channel: int | None = None):
         layer = self.picker.layer
@@ -174,6 +181,8 @@ class FlowRoIWidget(DockLifecycle, QWidget):
             )
         except FlowRoIError as exc:
             self.tune.readout.value = plain_words(str(exc))
+            self.compress_panel.show_estimate()  # none: not the movie picked before's
+            self.source_output()  # its own output, not the movie picked before's
             self.notify(str(exc))
             return
         finally:
@@ -228,13 +237,18 @@ class FlowRoIWidget(DockLifecycle, QWidget):
             self.runner.changed()
 
     def extra_roi(self):
-        """The extra RoI layer as (T, Y, X) masks of the movie's shape, or None."""
+        """The extra RoI layer as (T, Y, X) masks of the movie's shape, or None (also, after a
+        warning, when it cannot protect anything: the verdict then names no mask of yours)."""
         layer = self.tune.roi_layer.value
         if layer is None or self.picker.layer is None or self.model.movie is None:
             return None
-        return LayerRoi(layer, self.model.movie.shape)
+        roi = LayerRoi(layer, self.model.movie.shape)
+        if roi.problem:  # silently ignored before: the verdict read '0 % (your mask)'
+            self.notify(roi.problem, "warning")
+        return None if roi.problem else roi
 
     def _roi_layer_changed(self, *_):
+        self.tune.watch_roi_layer()  # its edits are followed too
         if self.model.previewer is not None:
             self.model.set_extra_roi(self.extra_roi())
             self.runner.changed()
