@@ -611,7 +611,7 @@ def check_run_options(workers: Any, chunk_frames: Any) -> None:
 
 
 def _by_path(source: Any) -> bool:
-    """Whether a task can open `source` itself: a path, or a formats.Plane / ContainerMasks."""
+    """Whether a task can open `source` itself: a path, or a formats.Plane / microscopy.MotionChannelMasks."""
     return isinstance(source, str) or getattr(source, "by_path", False)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,32 +22,89 @@ from typing import Any
 import numpy as np
 
 from . import batch
-from .container import open_container, write_atomic, write_error
+from .container import write_atomic, write_error
 from .errors import CancelledError, FlowRoIError, InputError
 from .executors import dask_client
 from .outputs import check_folder_output, check_not_on_inputs
 from .plates import PlateSummary
-from .readers import PathMasks, open_movie
+from .readers import open_movie
 from .readers.formats import Plane, SceneInfo, _pick, describe, open_plane
 from .settings import FlowRoISettings
 
 # --- the motion channel's RoI for the other channels -------------------------------------------------
 
 
-class ContainerMasks(PathMasks):
-    """The RoI masks stored in a finished container, as (T, Y, X) masks read one at a time.
+class MotionChannelMasks:
+    """The motion channel's RoI, recomputed frame by frame for the channels that inherit it
+    (their ``extra_roi``): bitwise the masks the motion channel's own run coded (the same
+    extractor on the same movie and settings as its chunks, as ``batch.roi_masks``).
 
-    Given as ``extra_roi`` to the other channels of a scene: they are coded with the RoI the motion
-    channel was coded with. Picklable by path (PathMasks), so dask workers read it themselves."""
+    Why not the RoI its container stores: the container keeps it as a grid of 16-128-px blocks
+    (codec/_mask_box.py, sized to cost at most 1 % of a frame's bytes), which covers far more of
+    the frame (a two-channel HeLa cut at 40:1: 27 % of the frame coded as RoI in the motion
+    channel, 92 % in the other as stored), so the other channels were coded close to plain.
+    Recomputing costs one mask per frame; a lock and a small cache let the chunks of every
+    inheriting channel, which ask for the same frames, share it. Picklable: a dask task gets the
+    motion channel's plane (by path) and recomputes its frames' masks itself."""
 
-    def __init__(self, path: str | Path, name: str | None = None):
-        super().__init__(path, name or f"RoI of {Path(path).name}")
+    def __init__(self, movie: Any, settings: FlowRoISettings, extra_roi: Any, name: str):
+        self.movie = movie  # a formats.Plane or path (by path), or a Movie held in memory
+        self.settings = settings  # the motion channel's run's (batch._Job.settings: resolved)
+        self.extra_roi = extra_roi  # the user's masks the motion channel protected, if any
+        self.name = name
+        self.by_path = isinstance(movie, str) or getattr(movie, "by_path", False)
+        self._shape: tuple[int, int, int] | None = None
+        self._reset()
 
-    def _open(self):
-        return open_container(self.path)
+    def _reset(self) -> None:
+        self._lock = threading.Lock()
+        self._extractor = None
+        self._masks: dict[int, np.ndarray] = {}  # the latest frames' masks, oldest first
 
-    def _read(self, opened, t: int) -> np.ndarray:
-        return opened.read_mask(t)
+    def __getstate__(self):
+        return {
+            k: v for k, v in self.__dict__.items() if k not in ("_lock", "_extractor", "_masks")
+        }
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._reset()
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        if self._shape is None:
+            self._shape = tuple(open_movie(self.movie).shape)
+        return self._shape
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, t: int) -> np.ndarray:
+        from .roi import RoiExtractor
+
+        t = int(t)
+        with self._lock:
+            if t not in self._masks:
+                if self._extractor is None:
+                    movie = open_movie(self.movie)
+                    extra = self.extra_roi
+                    if isinstance(extra, (str, Path)):
+                        extra = open_movie(extra, masks=True)
+                    # the batch's window (batch.compress_chunk), twice: two workers' chunks
+                    # ask for frames a chunk apart
+                    window = 2 * (2 * self.settings.adjacent_factor + 4)
+                    self._extractor = RoiExtractor(
+                        movie, self.settings, cache_frames=window, extra_roi=extra, resolved=True
+                    )
+                self._masks[t] = self._extractor.mask(t)
+                while len(self._masks) > MOTION_MASKS_KEPT:
+                    del self._masks[next(iter(self._masks))]
+            return self._masks[t]
+
+
+#: Masks :class:`MotionChannelMasks` keeps (1 MB a 1-MP frame): the frames several inheriting
+#: channels' chunks code at about the same time.
+MOTION_MASKS_KEPT = 4 * batch.CHUNK_FRAMES
 
 
 # --- compressing a whole file ------------------------------------------------------------------------
@@ -317,10 +375,18 @@ def _run_phases(first, inheriting, output, settings, options, shifted, offset, s
     if inheriting:
         inherit_settings = settings.replace(motion_roi=False)
         second = []
+        motion = {job.name: job for job in first}
+        shared: dict[str, MotionChannelMasks] = {}  # one per motion channel, for all its heirs
         for u in inheriting:
-            masks = ContainerMasks(
-                output / f"{u.source}.flowroi", name=f"RoI of {u.source}.flowroi (motion channel)"
-            )
+            if u.source not in shared:
+                job = motion[u.source]
+                shared[u.source] = MotionChannelMasks(
+                    job.source,
+                    job.settings,
+                    job.extra_roi,
+                    name=f"RoI of {u.source} (the motion channel's, recomputed)",
+                )
+            masks = shared[u.source]
             second.append(
                 batch._plan(
                     u.plane,

@@ -49,7 +49,8 @@ class CompressPanel(Container):
             value=True,
             visible=False,
             tooltip="Compress every channel of the layer into the output folder, one stack per "
-            "channel; untick to compress the RoI channel alone.",
+            "channel, the others with the RoI channel's RoI; untick to compress the RoI channel "
+            "alone.",
         )
         self.estimate = Label(value="")
         self.estimate_button = PushButton(
