@@ -33,6 +33,11 @@ CLI_WORDS = {
 }
 
 
+def frames(count: int) -> str:
+    """'1 frame', '5 frames': the readout's counts of frames ("Done: 1 frames" read wrong)."""
+    return f"{count} frame" if count == 1 else f"{count} frames"
+
+
 def plain_words(message: str) -> str:
     """A core message with command-line options replaced by the widget's controls."""
     for flag, words in CLI_WORDS.items():
@@ -168,7 +173,7 @@ def movie_estimate(shape, dtype, settings, samples=()) -> str:
             size = f"{kb(raw)} → about {kb(np.mean(coded) * shape[0])}"
     else:
         size = f"{kb(raw)} → about {kb(raw / settings.compression_rate)}"
-    text = f"Whole movie ({shape[0]} frames): {size}"
+    text = f"Whole movie ({frames(shape[0])}): {size}"
     measured = [(p, a) for p, a in samples if a is not None and a.coded]
     if measured:
         if settings.uses_roi:
@@ -285,7 +290,7 @@ def channels_done(plate, motion_channel) -> tuple[str, str]:
 
     totals = plate.as_dict()["totals"]
     text = (
-        f"Done: {totals['wells']} channels ({totals['frames']} frames) into {plate.output}, "
+        f"Done: {totals['wells']} channels ({frames(totals['frames'])}) into {plate.output}, "
         f"one stack each with the RoI of channel {motion_channel}, "
         f"{kb(totals['bytes_written'])}, achieved rate {totals['achieved_rate']:.1f} : 1, "
         f"{plate.seconds:.1f} s."
@@ -321,7 +326,7 @@ def batch_done(summary) -> tuple[str, str]:
     from .guard import percent_below
 
     text = (
-        f"Done: {summary.frames} frames into {summary.output}, {kb(summary.bytes_written)}, "
+        f"Done: {frames(summary.frames)} into {summary.output}, {kb(summary.bytes_written)}, "
         f"achieved rate {summary.achieved_rate:.1f} : 1 "
         f"(RoI {100 * summary.mean_roi_fraction:.0f} % on average), {summary.seconds:.1f} s."
     )
@@ -329,7 +334,7 @@ def batch_done(summary) -> tuple[str, str]:
     if coverage is not None:
         share = percent_below(coverage["mean"]).replace("%", " %")
         checked = len(coverage["frames_checked"])
-        text += f" Cells {share} inside the RoI (the guard's estimate on {checked} frames)."
+        text += f" Cells {share} inside the RoI (the guard's estimate on {frames(checked)})."
     # the coverage below its target is not among the notes (CompressionSummary.coverage_note,
     # the command line's wording): it is the warning below, with the widget's own advice
     text += notes_text(summary.notes)

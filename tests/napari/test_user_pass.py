@@ -130,7 +130,7 @@ def test_a_one_frame_layer_is_compressed_once_plain_is_ticked_as_its_refusal_say
     assert not (tmp_path / "refused.flowroi").exists()
     widget.form.controls["plain"].value = True
     compress_and_wait(qtbot, widget, tmp_path / "one.flowroi")
-    assert widget.messages[-1].startswith("Done: 1 frames")
+    assert widget.messages[-1].startswith("Done: 1 frame into")
     assert is_container(tmp_path / "one.flowroi")
 
 
@@ -252,3 +252,21 @@ def test_controls_marked_dead_on_a_still_frame_say_nothing_moves_enough(widget_o
     assert widget.form.controls["roi_threshold"].tooltip.startswith(
         "No effect on this frame: nothing here moves enough for Motion RoI."
     )
+
+
+def test_a_reopened_stack_defaults_to_an_output_beside_it_not_inside_its_name(tmp_path):
+    # the reader's layer of "g.flowroi" proposed "g.flowroi.flowroi"
+    from types import SimpleNamespace
+
+    from napari_flowroi.napari._compress import default_output
+
+    stack = tmp_path / "g.flowroi"
+    stack.mkdir()
+    movie = tmp_path / "movie.ome.tif"
+    movie.write_bytes(b"")
+
+    def layer(path):
+        return SimpleNamespace(source=SimpleNamespace(path=str(path)), name="x")
+
+    assert default_output(layer(stack)) == tmp_path / "g-recompressed.flowroi"
+    assert default_output(layer(movie)) == tmp_path / "movie.flowroi"

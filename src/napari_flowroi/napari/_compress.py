@@ -28,6 +28,8 @@ def default_output(layer) -> Path:
     if source:
         path = Path(source)
         stem = path.name.split(".")[0] if path.is_file() else path.name
+        if path.suffix == ".flowroi":  # a reopened stack: beside it, not "name.flowroi.flowroi"
+            stem = f"{path.stem}-recompressed"
         return path.parent / f"{stem}.flowroi"
     return Path.home() / f"{layer.name}.flowroi"
 
