@@ -230,4 +230,3 @@ def test_the_channels_done_message_warns_below_the_target_in_the_widgets_words()
     short = dataclasses.replace(met, bytes_written=160_000, achieved_rate=12.5)
     text, kind = channels_done(dataclasses.replace(plate, wells=(("c0-BF", short),)), 0)
     assert kind == "warning" and "far from the 40 : 1 asked for" in text
-
