@@ -154,9 +154,9 @@ class DockLifecycle:
         if self.busy_line.job is not None and self.compress_panel.running:
             message = (
                 "FlowRoI: the dock or viewer was closed during the compression into "
-                f"{self.compress_panel._batch['output']}; it stops after the frames under way "
-                "and the folder is incomplete (no manifest.json). Compress again with the same "
-                "settings into the same folder to finish it, or delete the folder."
+                f"{self.compress_panel._batch['output']}; it stops after the frames under way. "
+                "If that was before the last frame, the folder has no manifest.json: compress "
+                "again with the same settings into the same folder to finish it, or delete it."
             )
             self.messages.append(message)
             print(message, file=sys.stderr)
