@@ -510,7 +510,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         True,
         f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels."
         if found
-        else "The guard found no cells on the frames it checks: nothing to hold.",
+        else "The guard found no cells on the frames it checks (it sees what changes between "
+        "frames: still cells, or none): no estimate.",
         coverage,
         **made,
     )
