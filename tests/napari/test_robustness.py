@@ -69,9 +69,10 @@ def test_closing_the_viewer_during_a_batch_stops_it_and_says_the_folder_is_incom
     viewer.close()
     qtbot.waitUntil(lambda: job.done, timeout=120_000)
     assert not is_container(tmp_path / "closed.flowroi")
-    assert "incomplete" in widget.messages[-1] and "same settings" in widget.messages[-1]
+    message = widget.messages[-1]
+    assert "no manifest.json" in message and "same settings" in message
     err = capsys.readouterr().err
-    assert "incomplete" in err and "wrapped C/C++ object" not in err
+    assert "no manifest.json" in err and "wrapped C/C++ object" not in err
 
 
 # --- 2. fits a laptop screen ----------------------------------------------------------------------
