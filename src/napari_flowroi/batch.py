@@ -39,7 +39,6 @@ from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
 from .guard import (
     BAND,
-    FrameCoverage,
     HandOverPool,
     Preflight,
     checked_frames,
@@ -332,7 +331,7 @@ def compress_chunk(
             return None
         if checked and t in checked:
             return checked[t]
-        return judged_share(frame_coverage(t, mask, reference_cells(extractor, t), band=BAND))
+        return frame_coverage(t, mask, reference_cells(extractor, t), band=BAND).judged_share
 
     def ready(t: int) -> tuple[np.ndarray, np.ndarray | None, float | None, np.ndarray | None, str]:
         """Frame t (read once), its RoI, the share of its cell pixels inside it (on the
@@ -459,17 +458,9 @@ def _plan(
         # (without them, frame 0 as the decision above prepared it)
         prepared=handed or None,
         checked=(
-            {f.t: judged_share(f) for f in preflight.coverage.frames} if known is not None else None
+            {f.t: f.judged_share for f in preflight.coverage.frames} if known is not None else None
         ),
     )
-
-
-def judged_share(coverage: FrameCoverage) -> float | None:
-    """A checked frame's share of guard cells inside the RoI as the run records it: None for a
-    frame where the guard finds no cells (its ``pixel_share`` of 1.0 would read as every cell
-    held: a blank or cell-free movie's summary said "Cells 100.0 % inside the RoI" beside "no
-    cells found")."""
-    return coverage.pixel_share if coverage.cell_fraction > 0 else None
 
 
 def decided_on_frame_0(movie: Movie, settings: FlowRoISettings) -> dict:
@@ -611,7 +602,8 @@ def check_run_options(workers: Any, chunk_frames: Any) -> None:
 
 
 def _by_path(source: Any) -> bool:
-    """Whether a task can open `source` itself: a path, or a formats.Plane / microscopy.MotionChannelMasks."""
+    """Whether a task can open `source` itself: a path, or a formats.Plane /
+    microscopy.MotionChannelMasks."""
     return isinstance(source, str) or getattr(source, "by_path", False)
 
 

@@ -40,6 +40,19 @@ class FrameCoverage:
     cell_fraction: float  # detected cells' share of the frame
     missed: np.ndarray = field(repr=False)  # (N, 2) centroids (y, x) of cells left outside
 
+    @property
+    def found_cells(self) -> bool:
+        """Whether the reference holds any cell here: without one, ``pixel_share`` is 1.0 by
+        the definition of a share of nothing, not because every cell is held."""
+        return self.cell_fraction > 0
+
+    @property
+    def judged_share(self) -> float | None:
+        """``pixel_share`` where :attr:`found_cells`, else None (nothing to judge): what a run
+        records and reports (a blank movie's summary said "Cells 100.0 % inside the RoI" beside
+        "no cells found")."""
+        return self.pixel_share if self.found_cells else None
+
 
 @dataclass(frozen=True)
 class MovieCoverage:
@@ -505,7 +518,7 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
             coverage,
         )
     # a frame without cells counts as held (pixel_share 1.0): with none anywhere, say so
-    found = any(f.cell_fraction > 0 for f in coverage.frames)
+    found = any(f.found_cells for f in coverage.frames)
     return Preflight(
         True,
         f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels."

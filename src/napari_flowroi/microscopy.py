@@ -53,28 +53,30 @@ class MotionChannelMasks:
         self.extra_roi = extra_roi  # the user's masks the motion channel protected, if any
         self.name = name
         self.by_path = isinstance(movie, str) or getattr(movie, "by_path", False)
-        self._shape: tuple[int, int, int] | None = None
         self._reset()
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
+        self._opened = None  # the movie opened once, for its shape and the extractor
         self._extractor = None
         self._masks: dict[int, np.ndarray] = {}  # the latest frames' masks, oldest first
 
     def __getstate__(self):
-        return {
-            k: v for k, v in self.__dict__.items() if k not in ("_lock", "_extractor", "_masks")
-        }
+        left_out = ("_lock", "_opened", "_extractor", "_masks")
+        return {k: v for k, v in self.__dict__.items() if k not in left_out}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._reset()
 
+    def _movie(self):
+        if self._opened is None:
+            self._opened = open_movie(self.movie)
+        return self._opened
+
     @property
     def shape(self) -> tuple[int, int, int]:
-        if self._shape is None:
-            self._shape = tuple(open_movie(self.movie).shape)
-        return self._shape
+        return tuple(self._movie().shape)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -86,7 +88,6 @@ class MotionChannelMasks:
         with self._lock:
             if t not in self._masks:
                 if self._extractor is None:
-                    movie = open_movie(self.movie)
                     extra = self.extra_roi
                     if isinstance(extra, (str, Path)):
                         extra = open_movie(extra, masks=True)
@@ -94,7 +95,11 @@ class MotionChannelMasks:
                     # ask for frames a chunk apart
                     window = 2 * (2 * self.settings.adjacent_factor + 4)
                     self._extractor = RoiExtractor(
-                        movie, self.settings, cache_frames=window, extra_roi=extra, resolved=True
+                        self._movie(),
+                        self.settings,
+                        cache_frames=window,
+                        extra_roi=extra,
+                        resolved=True,
                     )
                 self._masks[t] = self._extractor.mask(t)
                 while len(self._masks) > MOTION_MASKS_KEPT:

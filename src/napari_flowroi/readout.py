@@ -228,7 +228,7 @@ def readout_html(p, settings, dtype, size_factor: float | None = None, assessmen
         for a, b, c in rows
     )
     guard = ""
-    if p.coverage is not None and not p.coverage.cell_fraction:
+    if p.coverage is not None and not p.coverage.found_cells:
         # no cell at all: the shares below would read "100 % of cells" beside the verdict's
         # "No cells found"
         guard = "<br>Cells inside the RoI: no cells found on this frame"

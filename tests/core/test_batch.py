@@ -251,7 +251,7 @@ def test_the_runs_coverage_is_the_guards_on_the_frames_it_checks(tmp_path, discs
     guard = estimate_coverage(RoiExtractor(movie_from_array(discs.frames), settings))
     assert [f.t for f in guard.frames] == checked
     # a checked frame where the guard finds no cells is not recorded as "100 % held"
-    judged = [f for f in guard.frames if f.cell_fraction > 0]
+    judged = [f for f in guard.frames if f.found_cells]
     assert 0 < len(judged) < len(checked)  # here frame 3 changes too little for the guard
     assert [r["index"] for r in records if "cell_coverage" in r] == [f.t for f in judged]
     for record, frame in zip([r for r in records if "cell_coverage" in r], judged, strict=True):
