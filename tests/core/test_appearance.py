@@ -430,27 +430,37 @@ def test_a_background_ramp_does_not_turn_a_dark_field_frame_light():
     assert (median - low) / (high - low) > DARK_FIELD  # the raw test alone would say light
 
 
-def test_a_frame_dark_only_under_its_trend_is_stretched_less_the_trend():
-    # preprocess._trend_stretch: the 256 grey levels go to the cells, not to the ramp
+def _dim_spots(rng) -> tuple[np.ndarray, tuple]:
+    """80 dim nuclei (~200 counts high, blurred by 4 px) on a 512 x 512 float32 frame, and
+    their centres (rows, columns)."""
     import cv2
 
-    from napari_flowroi.preprocess import _stretches
-
-    rng = np.random.default_rng(6)
     spots = np.zeros((512, 512), np.float32)
     where = tuple(rng.integers(16, 496, (2, 80)))
     spots[where] = 1
-    spots = cv2.GaussianBlur(spots, (0, 0), 4) * 20000  # dim nuclei, ~200 counts high
+    return cv2.GaussianBlur(spots, (0, 0), 4) * 20000, where
+
+
+def _spot_contrast(image: np.ndarray, where: tuple) -> float:
+    """The median of each spot's centre against the background 12 px to its left (a ramp
+    rising to the right leaves that side no brighter)."""
+    rows, cols = where
+    image = image.astype(np.float32)
+    return float(np.median(image[rows, cols] - image[rows, np.maximum(cols - 12, 0)]))
+
+
+def test_a_frame_dark_only_under_its_trend_is_stretched_less_the_trend():
+    # preprocess._trend_stretch: the 256 grey levels go to the cells, not to the ramp
+    from napari_flowroi.preprocess import _stretches
+
+    rng = np.random.default_rng(6)
+    spots, where = _dim_spots(rng)
     dark = 1000 + spots + rng.normal(0, 5, spots.shape)
     ramp = np.linspace(0, 8000, 512, dtype=np.float32)[None, :]
     contrast = []
     for frame in (dark, dark + ramp):
         _, stabilised = _stretches(np.clip(frame, 0, 65535).astype(np.uint16))
-        image = stabilised.astype(np.float32)
-        # each spot's centre against the background 12 px to its left (the ramp rises to the
-        # right: that side is no brighter)
-        rows, cols = where
-        contrast.append(np.median(image[rows, cols] - image[rows, np.maximum(cols - 12, 0)]))
+        contrast.append(_spot_contrast(stabilised, where))
     # 180 grey levels as filmed and now; stretched over the ramp's range they kept 9
     assert contrast[1] > 0.8 * contrast[0] > 20
 
@@ -463,10 +473,7 @@ def test_a_dark_field_frame_whose_trend_lifts_its_median_is_stretched_less_the_t
     from napari_flowroi.preprocess import DARK_FIELD, _stretches
 
     rng = np.random.default_rng(7)
-    spots = np.zeros((512, 512), np.float32)
-    where = tuple(rng.integers(16, 496, (2, 80)))
-    spots[where] = 1
-    spots = cv2.GaussianBlur(spots, (0, 0), 4) * 20000  # dim nuclei, ~200 counts high
+    spots, where = _dim_spots(rng)
     bright = np.zeros_like(spots)
     bright[tuple(rng.integers(16, 496, (2, 40)))] = 1
     bright = cv2.GaussianBlur(bright, (0, 0), 6) * 400000  # bright nuclei set the range's top
@@ -477,7 +484,5 @@ def test_a_dark_field_frame_whose_trend_lifts_its_median_is_stretched_less_the_t
         frame = np.clip(frame, 0, 65535).astype(np.uint16)
         low, median, high = np.percentile(frame[::2, ::2], (0.5, 50, 99.5))
         assert (median - low) / (high - low) < DARK_FIELD  # the raw test: dark-field both times
-        image = _stretches(frame)[1].astype(np.float32)
-        rows, cols = where
-        contrast.append(np.median(image[rows, cols] - image[rows, np.maximum(cols - 12, 0)]))
+        contrast.append(_spot_contrast(_stretches(frame)[1], where))
     assert contrast[1] > 0.8 * contrast[0] > 5
