@@ -166,6 +166,9 @@ def test_the_movie_estimate_gives_the_whole_size_and_the_worst_sampled_frame():
     settings = FlowRoISettings(compression_rate=40)
     text = movie_estimate((37, 1040, 1040), np.uint16, settings)
     assert "76.33 MB → about 1.91 MB" in text
+    # tiny frames: no JP2 file is smaller than its headers, so never "about 0.0 kB"
+    tiny = movie_estimate((6, 8, 8), np.uint8, settings)
+    assert "0.4 kB → about 1.2 kB" in tiny
     worst = movie_estimate(
         (37, 1040, 1040),
         np.uint16,

@@ -132,9 +132,20 @@ def test_writer_saves_an_image_layer_as_a_compressed_stack(make_napari_viewer, h
     assert layer.data.shape == open_container(out).shape
 
 
-def test_writer_refuses_a_2d_image_with_a_clear_message(tmp_path):
-    from napari_flowroi.errors import InputError
-    from napari_flowroi.napari._writer import write_image
+def test_writer_saves_a_one_frame_layer_as_plain_jpeg2000_and_says_so(
+    make_napari_viewer, hsc_cut, tmp_path, monkeypatch
+):
+    # File > Save has no Plain control: the core's "Use --plain" refusal left the user nowhere
+    import napari.utils.notifications as notifications
 
-    with pytest.raises(InputError, match="single 2-D image"):
-        write_image(str(tmp_path / "x.flowroi"), np.zeros((32, 32), np.uint8), {"name": "x"})
+    told = []
+    monkeypatch.setattr(notifications, "show_info", told.append)
+    viewer = make_napari_viewer()
+    image = np.asarray(hsc_cut[0])
+    viewer.add_image(image, name="one frame")
+    out = tmp_path / "single.flowroi"
+    written = viewer.layers.save(str(out), selected=False, plugin="napari-flowroi")
+    assert written == [str(out)]
+    container = open_container(out)
+    assert container.settings.plain and container.shape == (1, *image.shape)
+    assert len(told) == 1 and "plain JPEG2000" in told[0] and "one frame" in told[0]
