@@ -21,10 +21,31 @@ from napari_flowroi.metrics import pixel_coverage
 from napari_flowroi.readers import movie_from_array
 from napari_flowroi.roi import RoiExtractor
 from napari_flowroi.settings import FlowRoISettings
+from napari_flowroi.synthetic import moving_discs
 
 from ..conftest import far_from
 
 MOTION = FlowRoISettings(appearance_roi=False)
+
+
+# Frames large enough for the gate: its sample (flow.sample_boxes) is a grid of boxes spread over
+# the frame; a frame too small for more than one box gets the whole frame's flow instead
+# (roi.RoiExtractor._region_motion), which the conftest's 192x224 discs are.
+@pytest.fixture(scope="module")
+def big_discs():
+    return moving_discs(n_frames=8, shape=(384, 448), n_cells=16)
+
+
+@pytest.fixture(scope="module")
+def big_drifting_discs():
+    return moving_discs(n_frames=8, shape=(384, 448), n_cells=16, drift=(1.5, -2.0))
+
+
+@pytest.fixture(scope="module")
+def big_drift_only():
+    return moving_discs(
+        n_frames=8, shape=(384, 448), n_cells=16, drift=(1.5, -2.0), static_cells=True
+    )
 
 
 def _two_discs(shift: float, drift=(0.0, 0.0)) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,22 +90,37 @@ def test_a_moved_region_changed_and_a_still_one_did_not(drift):
         assert changed_regions(second, first, labels, 2, (0.0, 0.0), z=3.0)[1:].all()
 
 
-@pytest.mark.parametrize("fixture", ["discs", "drifting_discs"])
+@pytest.mark.parametrize("fixture", ["big_discs", "big_drifting_discs"])
 def test_motion_alone_keeps_the_moving_discs_with_the_gate_on(request, fixture, monkeypatch):
     monkeypatch.setattr(roi, "CHANGE_GATE_Z", 3.0)
     movie = request.getfixturevalue(fixture)
     extractor = RoiExtractor(movie_from_array(movie.frames), MOTION)
+    assert len(flow.sample_boxes(extractor.prepared(0).shape)) > 1  # the gate runs here
     for t in range(len(movie.frames)):
         assert pixel_coverage(extractor.mask(t), movie.cells[t]) > 0.95, t
     background = [extractor.mask(t)[far_from(movie.cells[t], 24)].mean() for t in range(8)]
     assert np.mean(background) < 0.05
 
 
-def test_the_gate_leaves_a_drifting_still_field_without_roi(drift_only, monkeypatch):
+def test_the_gate_leaves_a_drifting_still_field_without_roi(big_drift_only, monkeypatch):
     monkeypatch.setattr(roi, "CHANGE_GATE_Z", 3.0)
-    extractor = RoiExtractor(movie_from_array(drift_only.frames), MOTION)
+    frames = big_drift_only.frames
+    extractor = RoiExtractor(movie_from_array(frames), MOTION)
     # the bound of test_roi.py's test without the gate
-    assert np.mean([extractor.mask(t).mean() for t in range(len(drift_only.frames))]) < 0.05
+    assert np.mean([extractor.mask(t).mean() for t in range(len(frames))]) < 0.05
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_motion_alone_keeps_the_discs_of_a_frame_too_small_for_a_spread_sample(seed):
+    # 128x160: one sample box, on the discs; the boxes' and the sample's floor read the discs'
+    # own flow (3.9 px a frame against their 2.5) and motion kept none of them (seeds 1, 3)
+    movie = moving_discs(n_frames=5, shape=(128, 160), seed=seed)
+    extractor = RoiExtractor(movie_from_array(movie.frames), MOTION)
+    assert len(flow.sample_boxes(extractor.prepared(0).shape)) == 1
+    for t in range(len(movie.frames)):
+        assert pixel_coverage(extractor.mask(t), movie.cells[t]) > 0.95, t
+    background = [extractor.mask(t)[far_from(movie.cells[t], 24)].mean() for t in range(5)]
+    assert np.mean(background) < 0.05
 
 
 def test_a_still_region_is_not_asked_and_its_flow_not_measured(monkeypatch):
