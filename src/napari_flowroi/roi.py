@@ -480,8 +480,10 @@ class RoiExtractor:
             # boxes around the asked regions, lie on the moving cells, whose flow then set the
             # noise floor (a 128x160 synthetic movie: 3.9 px a frame, where the whole frame's
             # flow gives 1.0; motion kept none of its discs moving 2.5 px). The whole frame's
-            # flow measures the floor where nothing moves, and costs little at this size
-            gate, boxes = False, [(slice(0, current.shape[0]), slice(0, current.shape[1]))]
+            # flow measures the floor where nothing moves, and costs little at this size; none
+            # when no region is asked
+            whole = [(slice(0, current.shape[0]), slice(0, current.shape[1]))]
+            gate, boxes = False, whole if asked.any() else []
         elif CHANGE_GATE_Z > 0:
             gate, boxes = boxes_exceed(regions.mask(asked), FLOW_CONTEXT, SAMPLE_SHARE)
         else:
