@@ -282,6 +282,9 @@ def test_low_coverage_is_refused_before_coding_unless_forced_then_reported(tmp_p
     # the appearance source holds the still cells; the guard, which reads change over time,
     # finds none to judge and gives no estimate (it read "100 %" before)
     assert both["mean_roi_fraction"] > 0 and "cell_coverage" not in both
+    # and says why there is none, rather than leaving the estimate out without a word
+    assert any("guard found no cells" in note for note in both["notes"])
+    assert "guard found no cells" in captured.err
     assert "coverage target" not in captured.err
 
 
