@@ -216,7 +216,9 @@ def test_a_leica_lif_with_positions_and_channels_is_read_compressed_and_verified
     # (format 3), and the unmet rate's warning would be the only line on stderr
     code, stdout, err = _run(capsys, "compress", path, out, "--quiet", "--compression-rate", "8")
     assert code == 0, err
-    assert err.strip() == ""  # bioio-lif's warnings about fields a file lacks stay off the terminal
+    # bioio-lif's warnings about fields a file lacks stay off the terminal: only our own notes
+    # (a small well whose guard finds no cells says so) reach it
+    assert all(line.startswith("flowroi: note: ") for line in err.strip().splitlines()), err
     wells = [w["well"] for w in json.loads(stdout)["wells"]]
     assert len(wells) == 4 and wells[0].startswith("Position_1_c0")
     phase = open_container(out / f"{wells[2]}.flowroi")
