@@ -486,3 +486,32 @@ def test_a_dark_field_frame_whose_trend_lifts_its_median_is_stretched_less_the_t
         assert (median - low) / (high - low) < DARK_FIELD  # the raw test: dark-field both times
         contrast.append(_spot_contrast(_stretches(frame)[1], where))
     assert contrast[1] > 0.8 * contrast[0] > 5
+
+
+def test_dark_field_departure_counts_no_camera_noise_the_square_root_spreads():
+    """A dark-field frame whose left half lies a few raw counts deep (GOWT1's lower-left: 1-3
+    counts, elsewhere 4-5) under the same additive camera noise: the square-root stretch spreads
+    that half's noise, so at the stretched level alone its background departs from the floor by
+    more than the dark-field fail-safe's threshold; taken at the linear level too
+    (appearance.DARK_TWO_LEVELS) it does not, while dim nuclei 2 counts above either half's
+    background stand out at both levels."""
+    from napari_flowroi import appearance, preprocess
+
+    rng = np.random.default_rng(3)
+    rows, cols = np.mgrid[:256, :256]
+    level = np.where(cols < 128, 1.5, 4.5)
+    dim_dark = (rows - 128) ** 2 + (cols - 64) ** 2 < 12**2
+    dim_light = (rows - 60) ** 2 + (cols - 190) ** 2 < 12**2
+    bright = (rows - 200) ** 2 + (cols - 190) ** 2 < 15**2
+    raw = level + 2.0 * (dim_dark | dim_light) + 150.0 * bright + rng.normal(0, 1.0, level.shape)
+    prepared = preprocess.to_uint8(np.clip(np.rint(raw), 0, 255).astype(np.uint8), stabilise=True)
+    known = ~far_from(bright, 4)  # the bright nucleus and 4 px around it: a candidate
+    dark_background = (cols < 120) & ((rows - 128) ** 2 + (cols - 64) ** 2 > 30**2)
+    settings = FlowRoISettings()
+    z = settings.background_z * appearance.DARK_Z_SHARE
+    stretched = appearance.background_departure(prepared, 1.0, known)
+    both = appearance.background_departure(prepared, 1.0, known, two_levels=True)
+    assert (stretched[dark_background] > z).mean() > 0.01
+    assert (both[dark_background] > z).mean() < 0.002
+    for nucleus in (dim_dark, dim_light):
+        assert np.median(both[nucleus]) > 2 * z
