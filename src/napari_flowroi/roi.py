@@ -475,7 +475,8 @@ class RoiExtractor:
         asked = self.regions_to_test(t)
         current = self.prepared(t)
         drift, noise, aligned = None, None, None
-        if len(sample_boxes(current.shape)) < 2:
+        sample = sample_boxes(current.shape)
+        if len(sample) < 2:
             # a frame too small to hold a sample spread over it: its one sample box, and the
             # boxes around the asked regions, lie on the moving cells, whose flow then set the
             # noise floor (a 128x160 synthetic movie: 3.9 px a frame, where the whole frame's
@@ -500,7 +501,7 @@ class RoiExtractor:
             sampled, where, drift = aligned_flow_in(
                 current,
                 other,
-                sample_boxes(current.shape),
+                sample,
                 s.flow_method,
                 iterations=CELLS_FLOW_ITERATIONS,
             )
