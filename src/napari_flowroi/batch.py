@@ -39,6 +39,7 @@ from .errors import CancelledError, InputError, OutputError, SettingsError
 from .executors import dask_client, run_distributed, run_threads
 from .guard import (
     BAND,
+    NO_CELLS_FOUND,
     HandOverPool,
     Preflight,
     checked_frames,
@@ -165,14 +166,6 @@ class CompressionSummary:
 #: What the summary says about a movie whose RoI is empty in every frame (a constant or empty
 #: well: nothing moved and nothing stands out).
 EMPTY_ROI_NOTE = "RoI empty in all frames: no cells found (coded like plain JPEG2000)"
-#: What the summary says when the RoI holds something but the guard found no cells to judge on
-#: the frames it checks (a movie of still cells, or cells too small to change at its scale): the
-#: run's ``cell_coverage`` is absent, and without a word a user read that as nothing measured
-#: for no reason.
-NO_GUARD_CELLS_NOTE = (
-    "the missed-cell guard found no cells on the frames it checks (it sees what changes between "
-    "frames: still cells, or cells too small to change at its scale): no coverage estimate"
-)
 #: What the summary says when the movie's cells were too small for the flow_scale asked for.
 FINE_CELLS_NOTE = (
     "the cells are at the limit of what flow_scale {asked:g} resolves: the RoI was looked for "
@@ -734,7 +727,7 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         notes.append(FINE_CELLS_NOTE.format(asked=asked))
     coverage = coverage_of(manifest["frames"])
     if job.settings.roi_sources and any(roi) and coverage is None and not already:
-        notes.append(NO_GUARD_CELLS_NOTE)
+        notes.append(NO_CELLS_FOUND)  # the RoI holds something the guard cannot judge
     requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(
         output=job.output,

@@ -374,6 +374,16 @@ def checked_coverage(extractor, frames=None) -> tuple[dict, MovieCoverage]:
     return masks, estimate_coverage(extractor, frames, rois=masks)
 
 
+#: What the check's verdict and a finished run's summary (a note) say when the guard's reference
+#: holds no cell on any frame it checks: there is no estimate, and without a word a user read a
+#: missing one as nothing measured for no reason (a blank movie's summary had said "Cells 100.0 %
+#: inside the RoI").
+NO_CELLS_FOUND = (
+    "the missed-cell guard found no cells on the frames it checks (it sees what changes between "
+    "frames: still cells, or cells too small to change at its scale): no coverage estimate"
+)
+
+
 def percent_below(share: float) -> str:
     """`share` as a percentage rounded DOWN to a tenth, so an estimate below the target never
     reads as reaching it (97.98 % against 98 % printed "98.0%")."""
@@ -523,8 +533,7 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
         True,
         f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels."
         if found
-        else "The guard found no cells on the frames it checks (it sees what changes between "
-        "frames: still cells, or none): no estimate.",
+        else f"{NO_CELLS_FOUND[0].upper()}{NO_CELLS_FOUND[1:]}.",
         coverage,
         **made,
     )
