@@ -269,6 +269,17 @@ def chunks(frames: Sequence[int], size: int) -> list[list[int]]:
     return out
 
 
+def extractor_window(settings: FlowRoISettings) -> int:
+    """Frames a chunk's RoI extractor keeps (its ``cache_frames``).
+
+    The frames go in order, so the cache holds a sliding window, not the chunk: frame t's RoI
+    needs the adjacent window's frame masks (2 * adjacent + 1), each frame's flow partner, and
+    one frame more for the look-ahead. Holding the whole chunk (up to 64 frames of flows and
+    labels) took the process to 274 MiB on a 1-MP movie (plain JPEG2000: 84) and the page
+    faults of that memory cost 0.4 s of system time per 40 frames."""
+    return 2 * settings.adjacent_factor + 4
+
+
 def compress_chunk(
     source: Any,
     output: Path,
@@ -301,12 +312,7 @@ def compress_chunk(
     movie = open_movie(source)
     if isinstance(extra_roi, (str, Path)):
         extra_roi = open_movie(extra_roi, masks=True)  # bool masks and integer labels too
-    # The frames go in order, so the cache holds a sliding window, not the chunk: frame t's RoI
-    # needs the adjacent window's frame masks (2 * adjacent + 1), each frame's flow partner, and
-    # one frame more for the look-ahead. Holding the whole chunk (up to 64 frames of flows and
-    # labels) took the process to 274 MiB on a 1-MP movie (plain JPEG2000: 84) and the page
-    # faults of that memory cost 0.4 s of system time per 40 frames.
-    window = 2 * settings.adjacent_factor + 4
+    window = extractor_window(settings)
     extractor = (
         None
         if settings.plain
@@ -907,9 +913,9 @@ def roi_masks(
     out = np.zeros((len(frames), *movie.shape[1:]), bool)
     if settings.plain:
         return out
-    # the batch's cache window (batch.py): frames in order need the adjacent window and partners
+    # frames in order, as a chunk codes them
     extractor = RoiExtractor(
-        movie, settings, cache_frames=2 * settings.adjacent_factor + 4, extra_roi=extra_roi
+        movie, settings, cache_frames=extractor_window(settings), extra_roi=extra_roi
     )
     try:
         for i, t in enumerate(frames):

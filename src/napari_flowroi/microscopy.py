@@ -91,13 +91,11 @@ class MotionChannelMasks:
                     extra = self.extra_roi
                     if isinstance(extra, (str, Path)):
                         extra = open_movie(extra, masks=True)
-                    # the batch's window (batch.compress_chunk), twice: two workers' chunks
-                    # ask for frames a chunk apart
-                    window = 2 * (2 * self.settings.adjacent_factor + 4)
+                    # a chunk's window, twice: two workers' chunks ask for frames a chunk apart
                     self._extractor = RoiExtractor(
                         self._movie(),
                         self.settings,
-                        cache_frames=window,
+                        cache_frames=2 * batch.extractor_window(self.settings),
                         extra_roi=extra,
                         resolved=True,
                     )
