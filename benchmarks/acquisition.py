@@ -182,7 +182,7 @@ def measure(case, name, alter, step, settings=None) -> dict:
         )
         roi = extractor.mask(1).astype(bool)
         covered.append(float((roi & reference).sum() / max(1, reference.sum())))
-        ratio.append(float(roi.mean() / max(common.ideal_mask(labels).mean(), 1e-9)))
+        ratio.append(float(roi.mean() / max(case.ideal(t).mean(), 1e-9)))
         estimates.append(guard.estimate_coverage(extractor, [1]).pixel_share)
     return {
         "variant": name,

@@ -46,7 +46,7 @@ def spread(case, rates) -> dict:
         for rate in rates:
             s = FlowRoISettings(compression_rate=float(rate))
             plain = cell_psnr(frame, codec.decode_frame(codec.encode_plain(frame, s)), labels, peak)
-            for name, mask in (("default", roi), ("ideal", common.ideal_mask(labels))):
+            for name, mask in (("default", roi), ("ideal", case.ideal(t))):
                 ours = codec.decode_frame(codec.encode_frame(frame, mask, s))
                 with np.errstate(invalid="ignore"):  # a cell coded exactly: inf - inf
                     difference = cell_psnr(frame, ours, labels, peak) - plain

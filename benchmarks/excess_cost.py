@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import gain, ideal_mask, plain_ladder  # noqa: E402
+from common import gain, plain_ladder  # noqa: E402
 from quality import encode_clip  # noqa: E402
 from roi_excess import lone_pieces  # noqa: E402
 
@@ -65,7 +65,7 @@ def run_case(case) -> dict:
     extractor = RoiExtractor(case.movie, FlowRoISettings(), cache_frames=8)
     cells = {t: case.cells(t) > 0 for t in frames}
     per_frame = {t: variants(extractor.mask(t), cells[t]) for t in frames}
-    ideal = {t: ideal_mask(case.cells(t)) for t in frames}
+    ideal = {t: case.ideal(t) for t in frames}
     ideal_area = float(np.mean([ideal[t].mean() for t in frames]))
     row = {}
     for name in (*VARIANTS, "ideal"):

@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
 import roi_excess  # noqa: E402
-from common import gain, ideal_mask, plain_ladder  # noqa: E402
+from common import gain, plain_ladder  # noqa: E402
 from quality import encode_clip  # noqa: E402
 from roi_gap import MIN_CELL_AREA, PAY_DB, cell_psnr  # noqa: E402
 
@@ -282,8 +282,8 @@ def run_case(case, log, quick: bool = False) -> dict:
     originals = {t: np.asarray(case.movie[t]) for t in frames}
     peak = float(np.iinfo(case.movie.dtype).max)
     ladder = plain_ladder(case, frames, originals)
-    ideal = {t: ideal_mask(case.cells(t)) for t in frames}
-    looser = {t: ideal_mask(case.cells(t), common.IDEAL_MARGIN + 2) for t in frames}
+    ideal = {t: case.ideal(t) for t in frames}
+    looser = {t: case.ideal(t, common.IDEAL_MARGIN + 2) for t in frames}
     cells = {t: case.cells(t) > 0 for t in frames}
     out = {
         "frames": frames,

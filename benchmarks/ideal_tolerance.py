@@ -27,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import gain, ideal_mask, plain_ladder  # noqa: E402
+from common import gain, plain_ladder  # noqa: E402
 from quality import encode_clip  # noqa: E402
 
 from napari_flowroi.settings import FlowRoISettings  # noqa: E402
@@ -44,7 +44,7 @@ def measure(case) -> dict:
     ladder = plain_ladder(case, frames, originals)
     out = {}
     for margin in MARGINS:
-        masks = {t: ideal_mask(case.cells(t), margin) for t in frames}
+        masks = {t: case.ideal(t, margin) for t in frames}
         entry = {"share": float(np.mean([masks[t].mean() for t in frames])), "gains": {}}
         for rate in RATES:
             point, _ = encode_clip(case, frames, originals, masks, FlowRoISettings(), rate)

@@ -136,7 +136,7 @@ def paying(case, rates, log) -> list[str]:
     rows, flips = [], {}
     for t in case.frames:
         frame, labels = np.asarray(case.movie[t]), case.cells(t)
-        roi, ideal = extractor.mask(t), common.ideal_mask(labels)
+        roi, ideal = extractor.mask(t), case.ideal(t)
         count = int(labels.max()) + 1
         area = np.bincount(labels.ravel(), minlength=count)
         share = np.bincount(labels.ravel(), weights=roi.ravel(), minlength=count) / np.maximum(

@@ -14,7 +14,6 @@ from common import (
     ClipQuality,
     coverage,
     gain,
-    ideal_mask,
     plain_ladder,
     settings_label,
     sources_label,
@@ -233,7 +232,7 @@ def quality_case(case: Case, masks: MaskSource, configs: dict, log, rates=RATES)
         "settings": {},
     }
     decoded = {}
-    ideal = {t: ideal_mask(case.cells(t)) for t in frames}
+    ideal = {t: case.ideal(t) for t in frames}
     runs = {"plain JPEG2000": (FlowRoISettings(), None)}
     for name, s in configs.items():
         mk = {t: masks.mask(s, t) for t in frames}

@@ -38,7 +38,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import ideal_mask  # noqa: E402
 
 from napari_flowroi.masks import grow, to_shape  # noqa: E402
 from napari_flowroi.roi import RoiExtractor, moving_regions  # noqa: E402
@@ -87,7 +86,7 @@ def measure(case, frames: list[int], settings: FlowRoISettings) -> dict:
     for t in frames:
         labels = case.cells(t)
         cells = labels > 0
-        ideal = ideal_mask(labels)
+        ideal = case.ideal(t)
         near = grow(cells, HALO_PX)
         ring = grow(cells, RING_PX) & ~near
         stages = _stages(extractor, t)
@@ -107,8 +106,10 @@ def measure(case, frames: list[int], settings: FlowRoISettings) -> dict:
             before = stages[name]
         feather = grow(final, int(np.ceil(settings.feather))) & ~final & ~ideal
         row["feather"] = float(feather.sum() / ideal_area)
-        # pieces of the RoI that touch no reference cell at all (debris, unannotated objects)
-        lone, _at_border = lone_pieces(final, cells)
+        # pieces of the RoI that touch no reference cell at all (debris, objects the reference
+        # lacks); an object the data's README says to count neither way counts as a cell here
+        other = case.unannotated(t)
+        lone, _at_border = lone_pieces(final, cells if other is None else cells | other)
         row["lone_pieces"] = cv2.connectedComponents(lone.astype(np.uint8), connectivity=8)[0] - 1
         row["lone_area"] = float(lone.sum() / ideal_area)
         # the missed reference pixels, by stage

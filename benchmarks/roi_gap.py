@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import IDEAL_MARGIN, ClipQuality, gain, ideal_mask, plain_ladder  # noqa: E402
+from common import IDEAL_MARGIN, ClipQuality, gain, plain_ladder  # noqa: E402
 
 from napari_flowroi import codec  # noqa: E402
 from napari_flowroi.roi import RoiExtractor  # noqa: E402
@@ -154,10 +154,10 @@ def run_case(case, frames, settings, log, downstream_f1: bool = True) -> dict:
     started = time.perf_counter()
     masks = {t: extractor.mask(t) for t in frames}
     mask_seconds = (time.perf_counter() - started) / len(frames)
-    ideal = {t: ideal_mask(case.cells(t)) for t in frames}
+    ideal = {t: case.ideal(t) for t in frames}
     # the same ceiling with the RoI's edge LOOSER_BY px further out: how much of the ideal's gain
     # hangs on the RoI following the reference segmentation's own edge to the pixel
-    looser = {t: ideal_mask(case.cells(t), IDEAL_MARGIN + LOOSER_BY) for t in frames}
+    looser = {t: case.ideal(t, IDEAL_MARGIN + LOOSER_BY) for t in frames}
     # an oracle on the default RoI: every pixel of it farther than the looser ideal's reach from
     # a reference cell removed (no false regions, no glow, an edge at most LOOSER_BY px beyond
     # the ideal's): what the rest of the RoI rule could still gain

@@ -28,7 +28,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from common import ideal_mask  # noqa: E402
 
 from napari_flowroi import appearance  # noqa: E402
 from napari_flowroi.masks import grow, to_shape  # noqa: E402
@@ -79,7 +78,7 @@ def measure(case, stills, debris: float) -> dict:
                     assert (mask == extractor.mask(t)).all()
                 cover.append(pixel_coverage(mask, cells))
                 if t in case.frames:
-                    ratio.append(mask.mean() / ideal_mask(case.cells(t)).mean())
+                    ratio.append(mask.mean() / case.ideal(t).mean())
             out[still] = {
                 "coverage": float(np.mean(cover)),
                 "worst_frame": float(np.min(cover)),
