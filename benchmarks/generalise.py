@@ -639,6 +639,14 @@ def _share(entry: dict, ref: dict, rate) -> str:
     return f"≥{text}" if ours["flag"] == ">" and not theirs["flag"] else text
 
 
+def _cell_sources(cases: dict) -> dict:
+    """Each movie's reference cells as the benchmark loaded them (one entry per movie)."""
+    out = {}
+    for entry in cases.values():
+        out.setdefault(entry["movie"], entry.get("cell_source", "?"))
+    return out
+
+
 def tables(results: dict) -> list[str]:
     """The leave-one-out, motion and guard tables as Markdown lines."""
     s = FlowRoISettings()
@@ -693,7 +701,16 @@ def tables(results: dict) -> list[str]:
             "reference cells + 2 px as the RoI at 8 / 16:1 (target ≥ 85 %); *of ideal + 4 px* "
             "the same against the reference + 4 px; *cells worse* = reference cells of ≥ 30 px "
             "more than 1 dB below plain JPEG2000 where the ideal RoI has none, summed over the "
-            "frames and the three rates (target 0)."
+            "frames and the three rates (target 0). The reference cells: "
+            + "; ".join(
+                f"{name} {source}" for name, source in _cell_sources(results["cases"]).items()
+            )
+            + ". On U373 the ideal RoI also holds the faint flat object top right that neither "
+            'the gold nor the silver truth marks (../shared/data/README.md: "do not count it '
+            'either way"; a disc of 70 px round column 583, row 100, where it lies on every '
+            "frame, less the reference cells + 2 px): an RoI that keeps it is not charged for it "
+            "and one that drops it gains nothing over the ideal (before 2026-12-07 it counted as "
+            "excess, and frame 106's two cells the gold truth leaves out counted as excess too)."
         ),
         "",
         "| movie | frames | chosen without it | covered (worst) | RoI / ideal | gain 8 / 16 / 32:1 | ideal 8 / 16 / 32:1 | of ideal 8 / 16 | of ideal + 4 px 8 / 16 | cells worse |",
