@@ -118,8 +118,10 @@ EDGE_BAND = 2.0
 #: each focus's own (0 = off: each basin cut at its own peak). 0.5: the two domes lie within
 #: one body at half maximum, the body's usual extent (as OWN_BRIGHT_SHARE). Why: a textured
 #: nucleus (CHO's PCNA foci) falls into several basins, and the dim flank in a bright focus's
-#: basin was cut at a share of the focus, so a higher DARK_EDGE_SHARE, which tightens the
-#: uniform nuclei (HeLa), cut the textured ones' edges (docs/decisions.md).
+#: basin was cut at a share of the focus. Off: leave-one-movie-out picks no candidate with it
+#: (``n0.5``, reported only in benchmarks/generalise.py): it holds CHO at a higher share, but
+#: every higher share made a fully covered noisy CHO nucleus 1 dB worse than plain, and the
+#: flush cut (EDGE_BAND 0) tightens HeLa as much without it (docs/decisions.md).
 NUCLEUS_SADDLE = 0.0
 
 
@@ -673,10 +675,11 @@ def _own_edge(
     peak brightness. Objects are the catchment basins (watershed) of the brightness maxima that
     rise `dome` robust standard deviations above their surroundings, so a dim nucleus touching a
     bright one keeps its own, lower peak, and the glow around a nucleus (no maximum of its own)
-    falls to the nucleus's edge. Returns the trimmed candidates, the basins' labels and each
-    basin's peak (both None when there is at most one basin: `candidates` are returned whole),
-    which the skirt trim reuses (:func:`_own_peaks`). `stats`: the median and robust SD of
-    `brightness` (:func:`robust_stats`)."""
+    falls to the nucleus's edge (with NUCLEUS_SADDLE, basins joined into one nucleus are cut at
+    a share of its dimmest dome, :func:`_nucleus_levels`). Returns the trimmed candidates, the
+    basins' labels and each basin's peak (both None when there is at most one basin:
+    `candidates` are returned whole), which the skirt trim reuses (:func:`_own_peaks`). `stats`:
+    the median and robust SD of `brightness` (:func:`robust_stats`)."""
     count, basins, peak = _basins(brightness, candidates, max(dome * stats[1], 1e-3))
     if count <= 1:
         return candidates, None, None
