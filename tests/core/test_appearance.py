@@ -515,3 +515,44 @@ def test_dark_field_departure_counts_no_camera_noise_the_square_root_spreads():
     assert (both[dark_background] > z).mean() < 0.002
     for nucleus in (dim_dark, dim_light):
         assert np.median(both[nucleus]) > 2 * z
+
+
+def test_a_textured_nucleus_is_cut_as_one_object_not_at_its_brightest_focus(monkeypatch):
+    # a textured nucleus (CHO's PCNA foci) falls into one basin per focus; cut at a share of each
+    # focus's own peak, the nucleus's dim flank in the brightest focus's basin was lost, so no
+    # higher share could tighten uniform nuclei (HeLa). Joined where the saddle keeps half the
+    # lower peak (NUCLEUS_SADDLE), it is cut at a share of its dimmest dome; two nuclei apart by
+    # a dark gap stay two objects, each cut at its own peak
+    import cv2
+
+    import napari_flowroi.appearance as appearance
+
+    yy, xx = np.mgrid[:120, :200]
+    body = (yy - 60) ** 2 / 30**2 + (xx - 60) ** 2 / 40**2 < 1
+    brightness = np.zeros((120, 200), np.float32)
+    brightness[body] = 60.0
+    for cy, cx, level in ((60, 30, 200.0), (60, 90, 110.0), (82, 60, 90.0)):  # three foci
+        brightness[np.hypot(yy - cy, xx - cx) < 4] = level
+    uniform = np.hypot(yy - 40, xx - 150) < 12  # a uniform nucleus ...
+    dim = np.hypot(yy - 80, xx - 168) < 9  # ... beside a dim one, a dark gap between them
+    brightness[uniform], brightness[dim] = 150.0, 40.0
+    brightness = cv2.GaussianBlur(brightness, (0, 0), 2.0)
+    candidates = brightness > 1.0
+    flank = body & (np.hypot(yy - 60, xx - 30) < 14) & (np.hypot(yy - 60, xx - 30) > 6)
+    # the uniform nucleus's blur between 0.15 and 0.35 of its peak: a cut at its own peak drops it
+    ring = (
+        (brightness > 0.17 * 150) & (brightness < 0.33 * 150) & (np.hypot(yy - 40, xx - 150) < 20)
+    )
+
+    def kept():  # domes rising 5 above their surroundings (the brightness's median 0, SD 5)
+        return appearance._own_edge(brightness, candidates, 1.0, (0.0, 5.0))[0]
+
+    monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.35)
+    monkeypatch.setattr(appearance, "NUCLEUS_SADDLE", 0.5)
+    joined = kept()
+    assert pixel_coverage(joined, body) > 0.99 and pixel_coverage(joined, dim) > 0.99
+    assert pixel_coverage(joined, uniform) > 0.99 and not joined[ring].any()
+    monkeypatch.setattr(appearance, "NUCLEUS_SADDLE", 0.0)  # each basin at its own peak
+    apart = kept()
+    assert pixel_coverage(apart, flank) < 0.5
+    assert not apart[ring].any()
