@@ -67,9 +67,7 @@ RATES = (8, 16, 32)
 #: fail-safe's departure on dark-field frames the smaller of its square-root and linear levels,
 #: 0 = the square-root level alone; ``e`` = DARK_EDGE_SHARE, where a dark-field object is cut, a
 #: share of its own peak; ``w`` = EDGE_BAND, full-resolution px of the cut kept around each
-#: object's core, 0 = cut flush; ``n`` = NUCLEUS_SADDLE, basins joined into one object where
-#: the saddle between them reaches that share of the lower peak, the object cut at a share of
-#: its dimmest dome, 0 = off).
+#: object's core, 0 = cut flush).
 #: Not the full product: sixteen candidates keep the whole benchmark near 10 min on the shared
 #: machine; each step adds one change to the one before, so the table shows what each buys (z 8,
 #: 16 and 24 never won in an earlier run; ``p`` 0.1 lost to 0.05: clean HeLa then held 98.56 %;
@@ -109,18 +107,12 @@ CANDIDATES = (
     # level, the smaller counting (``l`` = appearance.DARK_TWO_LEVELS, 0 = the stretched level
     # alone): GOWT1's dark corner, where the square root spreads the camera's additive noise
     {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "b": 0.5, "g": 3, "l": 1},
-    # a closer dark-field cut (issue 21's "85 % of the ideal" on HeLa): the own-edge cut flush
-    # (``w0``), at a higher share of the peak (``e0.2``, reported only), and on objects that are
-    # the nucleus, not a focus in it (``n0.5``: basins joined where the saddle keeps half the
-    # lower peak, each object cut at a share of its dimmest dome; reported only), which keeps
-    # CHO's textured nuclei at a higher share (e0.2 w0 and e0.2 w0 n0.5 measured once, run of
-    # 07:15: the same cell worse as e0.2; docs/decisions.md)
-    *(
-        {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "b": 0.5, "g": 3}
-        | {"l": 1}
-        | cut
-        for cut in ({"w": 0}, {"e": 0.2}, {"e": 0.3, "n": 0.5}, {"w": 0, "n": 0.5})
-    ),
+    # the dark-field own-edge cut flush (``w0``, appearance.EDGE_BAND 0; 2 before): picked on
+    # every choosing movie and without each (run of 07:15, docs/decisions.md); a higher share
+    # of the peak (``e0.2``) and objects joined into nuclei (``n0.5``) were measured in that run
+    # and left out of the grid: each made a fully covered noisy CHO nucleus 1 dB worse than plain
+    {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "b": 0.5, "g": 3, "l": 1}
+    | {"w": 0},
 )
 #: Parts a candidate may be measured with but never chosen with (whole parts of its name). Both
 #: are the fail-safe's ("uncertain means keep", issue 21), decided with noisy HeLa seen (so
@@ -154,16 +146,7 @@ CANDIDATES = (
 #: into a bright neighbour's basin (measured before ``b0.5``, as "b4": cells more than 1 dB worse
 #: than plain 1 -> 5 at 8:1, 0 -> 2 at 16 and 32:1; coverage 99.69 -> 99.37 %, worst frame
 #: 99.13 -> 98.70 %; docs/decisions.md).
-#: ``e0.2``, ``e0.3``, ``n0.5``: a dark-field cut at a higher share of the peak
-#: (appearance.DARK_EDGE_SHARE), alone or on objects joined into nuclei
-#: (appearance.NUCLEUS_SADDLE), and the joined objects cut flush: each made a fully covered
-#: 5,219-px nucleus of noisy CHO's frame 4 more than 1 dB worse than plain at 16:1 (-0.92 ->
-#: -1.11 dB; with w0 alone -0.92), which only CHO shows, so chosen without CHO they were picked
-#: and CHO's out-of-sample row got the cell (run of 07:15; docs/decisions.md).
-REPORTED_ONLY = (
-    *("f1", "k0", "m1", "o0", "x0.1", "x0.25", "x0.5", "g5", "r4"),
-    *("e0.2", "e0.3", "n0.5"),
-)
+REPORTED_ONLY = ("f1", "k0", "m1", "o0", "x0.1", "x0.25", "x0.5", "g5", "r4")
 #: The short names: settings ...
 SETTING_NAMES = {
     "z": "background_z",
@@ -186,7 +169,6 @@ CONSTANT_NAMES = {
     "l": "DARK_TWO_LEVELS",
     "e": "DARK_EDGE_SHARE",
     "w": "EDGE_BAND",
-    "n": "NUCLEUS_SADDLE",
 }
 RULE_BEFORE = {
     "z": 0.0,
@@ -205,7 +187,6 @@ RULE_BEFORE = {
     "l": 0,
     "e": 0.15,
     "w": 2.0,
-    "n": 0.0,
 }
 #: ... and roi.py's (the change gate before the flow).
 ROI_CONSTANT_NAMES = {"g": "CHANGE_GATE_Z"}
@@ -238,10 +219,8 @@ CHOOSE = (
     "ideal's 2 px) and `o0` (the skirt trim judging a dim dark-field object against a "
     "brighter neighbour's peak), `x` (still small pieces of light-field frames dropped: "
     "chosen without U373 it lost 21 % of a U373 frame), `g5` (the change gate at 5 robust SDs: "
-    "it dropped a moving piece of noisy HSC), `r4` (the dark-field objects found on a 4x "
-    "reduced image: it lost noisy HeLa's dim nuclei) and `e0.2`, `e0.3`, `n0.5` (a dark-field "
-    "cut at a higher share of the peak, or on basins joined into nuclei: a fully covered noisy "
-    "CHO nucleus 1 dB worse than plain, which only CHO shows) are reported, never chosen"
+    "it dropped a moving piece of noisy HSC) and `r4` (the dark-field objects found on a 4x "
+    "reduced image: it lost noisy HeLa's dim nuclei) are reported, never chosen"
 )
 #: The guard's estimate must lie this close to the reference masks' coverage of a candidate's
 #: RoI (issue 21's target for the guard): defaults whose RoI the guard misjudges would stop the
@@ -539,7 +518,7 @@ def mask_time_lines(speeds: dict) -> list[str]:
 
 def _key(candidate: dict) -> str:
     """A candidate's name in the results and tables: its changes, ``z6 d0.5 p0.05``."""
-    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x", "b", "g", "r", "l", "e", "w", "n")
+    order = ("z", "d", "dz", "p", "m", "t", "f", "k", "o", "x", "b", "g", "r", "l", "e", "w")
     return " ".join(f"{k}{candidate[k]:g}" for k in order if k in candidate)
 
 
@@ -715,7 +694,8 @@ def tables(results: dict) -> list[str]:
             "`l` = appearance.DARK_TWO_LEVELS (1: on dark-field frames the fail-safe's "
             "departure of the local mean from the dark floor is the smaller of its departures "
             "at the square-root and the linear level; 0 = the square-root level alone, "
-            "before); every other "
+            "before), `w` = appearance.EDGE_BAND (px of a dark-field object's own-edge cut kept "
+            "around its core; 2 before, 0 = flush); every other "
             "setting at its default (the ideal RoIs are coded with the defaults). Procedure: "
             f"{CHOOSE}. Movies that may choose: {', '.join(choosing)}; HSC's reference is a "
             "local-contrast mask (the RoI's own principle), so HSC is reported and never chooses. "

@@ -109,20 +109,12 @@ DOME_Z = 0.35
 #: brightness image reduced this many times (area averaging) and brought back by nearest
 #: neighbour: 2 since session 4; 4 is a mask-time candidate of benchmarks/generalise.py (``b``).
 BASIN_SHRINK = 2
-#: The cut keeps this band (full-resolution pixels) of what it removes around each object's core
-#: (2 px beat 0 and 6 on every dark-field clip; docs/decisions.md).
-EDGE_BAND = 2.0
-#: A nucleus is one object however many domes its texture makes: two basins whose saddle (the
-#: highest brightness on their shared boundary) stays at or above this share of the lower one's
-#: peak are joined, and the object is cut at DARK_EDGE_SHARE of its dimmest dome's peak, not of
-#: each focus's own (0 = off: each basin cut at its own peak). 0.5: the two domes lie within
-#: one body at half maximum, the body's usual extent (as OWN_BRIGHT_SHARE). Why: a textured
-#: nucleus (CHO's PCNA foci) falls into several basins, and the dim flank in a bright focus's
-#: basin was cut at a share of the focus. Off: leave-one-movie-out picks no candidate with it
-#: (``n0.5``, reported only in benchmarks/generalise.py): it holds CHO at a higher share, but
-#: every higher share made a fully covered noisy CHO nucleus 1 dB worse than plain, and the
-#: flush cut (EDGE_BAND 0) tightens HeLa as much without it (docs/decisions.md).
-NUCLEUS_SADDLE = 0.0
+#: The cut keeps this band (full-resolution pixels) of what it removes around each object's core.
+#: 0 (was 2; flush, the roi_margin still grows the RoI after it): since the dark floor and the
+#: two-level departure, leave-one-movie-out picks the flush cut on every choosing movie and
+#: without each (HeLa's RoI 1.78 -> 1.53 x the reference + 2 px, 82 / 74 -> 87 / 78 % of the
+#: ideal's gain at 8 / 16:1; CHO holds 99.99 %, its worst frame 99.94 %; docs/decisions.md).
+EDGE_BAND = 0.0
 
 
 #: The fail-safe's second scale (full-resolution px): the local mean's departure from the coarse
@@ -675,67 +667,21 @@ def _own_edge(
     peak brightness. Objects are the catchment basins (watershed) of the brightness maxima that
     rise `dome` robust standard deviations above their surroundings, so a dim nucleus touching a
     bright one keeps its own, lower peak, and the glow around a nucleus (no maximum of its own)
-    falls to the nucleus's edge (with NUCLEUS_SADDLE, basins joined into one nucleus are cut at
-    a share of its dimmest dome, :func:`_nucleus_levels`). Returns the trimmed candidates, the
-    basins' labels and each basin's peak (both None when there is at most one basin:
-    `candidates` are returned whole), which the skirt trim reuses (:func:`_own_peaks`). `stats`:
-    the median and robust SD of `brightness` (:func:`robust_stats`)."""
+    falls to the nucleus's edge. Returns the trimmed candidates, the basins' labels and each
+    basin's peak (both None when there is at most one basin: `candidates` are returned whole),
+    which the skirt trim reuses (:func:`_own_peaks`). `stats`: the median and robust SD of
+    `brightness` (:func:`robust_stats`)."""
     count, basins, peak = _basins(brightness, candidates, max(dome * stats[1], 1e-3))
     if count <= 1:
         return candidates, None, None
     # each basin's cut as one table looked up once; -inf keeps the pixels without a basin whole
-    level = peak if NUCLEUS_SADDLE <= 0 else _nucleus_levels(brightness, basins, peak)
-    cut = DARK_EDGE_SHARE * level
+    cut = DARK_EDGE_SHARE * peak
     cut[0] = -np.inf
     keep = brightness >= lookup(cut, basins)  # cut[basins], 2.5x faster
     keep = fill_holes(candidates & keep)
     if band > 0:
         keep = candidates & grow(keep, band)
     return keep, basins, peak
-
-
-def _nucleus_levels(brightness: np.ndarray, basins: np.ndarray, peak: np.ndarray) -> np.ndarray:
-    """(count,) float32: each basin's level for the own-edge cut (NUCLEUS_SADDLE): the lowest
-    peak of the object it belongs to, the basins joined wherever the saddle between two touching
-    ones (the highest of the lower brightness over their 4-connected boundary pairs, where the
-    watershed's floods met) reaches NUCLEUS_SADDLE of the lower peak; a basin alone keeps its
-    own peak. `basins` and `peak` as :func:`_basins` returns them."""
-    count = len(peak)
-    keys, passes = [], []
-    for first, second, low, high in (
-        (basins[:, :-1], basins[:, 1:], brightness[:, :-1], brightness[:, 1:]),
-        (basins[:-1], basins[1:], brightness[:-1], brightness[1:]),
-    ):
-        where = (first != second) & (first > 0) & (second > 0)
-        a, b = first[where], second[where]
-        keys.append(np.minimum(a, b) * count + np.maximum(a, b))
-        passes.append(np.minimum(low[where], high[where]))
-    key = np.concatenate(keys)
-    level = peak.astype(np.float32)
-    if not key.size:
-        return level
-    pairs, inverse = np.unique(key, return_inverse=True)
-    saddle = np.full(len(pairs), -np.inf, np.float32)
-    np.maximum.at(saddle, inverse, np.concatenate(passes))  # each pair's pass: its highest
-    lower, upper = pairs // count, pairs % count
-    joined = saddle >= NUCLEUS_SADDLE * np.minimum(peak[lower], peak[upper])
-    lower, upper = lower[joined], upper[joined]
-    # the joined basins' objects: each takes the smallest label reachable through joined pairs
-    # (label propagation with pointer jumping, a few passes over a few dozen pairs; written out
-    # because scipy.sparse.csgraph's connected components costs the command ~0.2 s of CPU to
-    # import, tests/core/test_speed_imports.py)
-    group = np.arange(count)
-    while lower.size:
-        before = group.copy()
-        smallest = np.minimum(group[lower], group[upper])
-        np.minimum.at(group, lower, smallest)
-        np.minimum.at(group, upper, smallest)
-        group = group[group]
-        if np.array_equal(group, before):
-            break
-    dimmest = np.full(count, np.inf, np.float32)
-    np.minimum.at(dimmest, group, level)
-    return dimmest[group]
 
 
 def _own_peaks(

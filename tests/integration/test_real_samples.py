@@ -36,6 +36,27 @@ def test_default_roi_keeps_almost_all_reference_cells(name):
     assert min(coverage) > 0.9
 
 
+def test_hela_nuclei_are_cut_at_their_own_edge_without_a_band_and_stay_whole(monkeypatch):
+    # each dark-field object is cut where its brightness falls to a share of its own peak; the
+    # roi_margin grows the RoI after that, so a band kept around the cut as well (2 px before)
+    # only widened every nucleus (leave-one-movie-out picks the flush cut: docs/decisions.md)
+    import napari_flowroi.appearance as appearance
+
+    movie = open_movie(movie_path("hela_nuclei"))
+    cells = tifffile.imread(cells_path("hela_nuclei")) > 0
+
+    def masks():
+        extractor = RoiExtractor(movie, FlowRoISettings())
+        return [extractor.mask(t) for t in (1, 4, 6)]
+
+    flush = masks()
+    monkeypatch.setattr(appearance, "EDGE_BAND", 2.0)
+    banded = masks()
+    for t, tight, wide in zip((1, 4, 6), flush, banded, strict=True):
+        assert pixel_coverage(tight, cells[t]) > 0.99
+        assert tight.sum() < 0.9 * wide.sum()
+
+
 def test_paper_defaults_miss_cells_that_our_defaults_keep():
     movie = open_movie(movie_path("hsc_brightfield"))
     cells = tifffile.imread(cells_path("hsc_brightfield"))[3] > 0
