@@ -22,8 +22,8 @@ cells' pixels (their outer edge, which the codec's feather still half protects).
 
 On dark-field frames a bright object is also cut at its own edge before that trim: each
 brightness maximum (a dome above its surroundings) claims its watershed basin within the
-candidates, and the basin keeps the pixels reaching DARK_EDGE_SHARE of its own peak, plus a band
-of EDGE_BAND px. The dim, textured cell body around a fluorescent nucleus (GOWT1), which stands
+candidates, and the basin keeps the pixels reaching DARK_EDGE_SHARE of its own peak (flush:
+EDGE_BAND 0; the RoI's margin grows it afterwards). The dim, textured cell body around a fluorescent nucleus (GOWT1), which stands
 out from the background by many robust standard deviations and reaches past LOCAL_PEAK_RADIUS,
 is cut where the nucleus ends; a dim nucleus keeps its own, lower peak, and the skirt trim
 judges it against that peak, not against a brighter neighbour's (DARK_PEAK_TRIM). An object's
