@@ -36,25 +36,32 @@ def test_default_roi_keeps_almost_all_reference_cells(name):
     assert min(coverage) > 0.9
 
 
-def test_hela_nuclei_are_cut_at_their_own_edge_without_a_band_and_stay_whole(monkeypatch):
+def test_the_band_round_each_nucleus_cut_keeps_blurred_rims_at_twice_the_magnification(
+    monkeypatch,
+):
     # each dark-field object is cut where its brightness falls to a share of its own peak; the
-    # roi_margin grows the RoI after that, so a band kept around the cut as well (2 px before)
-    # only widened every nucleus (leave-one-movie-out picks the flush cut: docs/decisions.md)
+    # band kept beyond that cut (EDGE_BAND) is what holds a blurred nucleus's rim when the movie
+    # is magnified more than ours: flush, the shipped HeLa cut at 2x loses more of its worst
+    # frame (the benchmark's movies alone would pick the flush cut: docs/decisions.md)
+    import cv2
+
     import napari_flowroi.appearance as appearance
+    from napari_flowroi.readers import movie_from_array
 
-    movie = open_movie(movie_path("hela_nuclei"))
-    cells = tifffile.imread(cells_path("hela_nuclei")) > 0
+    frames = tifffile.imread(movie_path("hela_nuclei"))
+    labels = tifffile.imread(cells_path("hela_nuclei"))
+    movie = movie_from_array(
+        np.stack([cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) for f in frames])
+    )
+    cells = [cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST) > 0 for f in labels]
 
-    def masks():
+    def worst() -> float:
         extractor = RoiExtractor(movie, FlowRoISettings())
-        return [extractor.mask(t) for t in (1, 4, 6)]
+        return min(pixel_coverage(extractor.mask(t), cells[t]) for t in (4, 5, 6))
 
-    flush = masks()
-    monkeypatch.setattr(appearance, "EDGE_BAND", 2.0)
-    banded = masks()
-    for t, tight, wide in zip((1, 4, 6), flush, banded, strict=True):
-        assert pixel_coverage(tight, cells[t]) > 0.99
-        assert tight.sum() < 0.9 * wide.sum()
+    banded = worst()
+    monkeypatch.setattr(appearance, "EDGE_BAND", 0.0)
+    assert worst() < banded - 0.005
 
 
 def test_paper_defaults_miss_cells_that_our_defaults_keep():
