@@ -36,14 +36,13 @@ def test_default_roi_keeps_almost_all_reference_cells(name):
     assert min(coverage) > 0.9
 
 
-def test_nuclei_are_cut_at_a_share_of_their_peak_that_holds_blurred_rims_at_any_magnification(
+def test_the_band_round_each_nucleus_cut_keeps_blurred_rims_at_twice_the_magnification(
     monkeypatch,
 ):
-    # each dark-field object is cut where its brightness falls to a share of its own peak. A band
-    # of fixed pixels kept beyond a higher cut (0.15 of the peak + 2 px, before) protects a
-    # blurred rim at one magnification only: flush at 0.15 the shipped HeLa cut at 2x loses
-    # more of its worst frame. The lower share, flush, holds as much at 2x as the band did and
-    # draws the nuclei closer at the movie's own scale (docs/decisions.md)
+    # each dark-field object is cut where its brightness falls to a share of its own peak; the
+    # band kept beyond that cut (EDGE_BAND) is what holds a blurred nucleus's rim when the movie
+    # is magnified more than ours: flush, the shipped HeLa cut at 2x loses more of its worst
+    # frame (the benchmark's movies alone would pick the flush cut: docs/decisions.md)
     import cv2
 
     import napari_flowroi.appearance as appearance
@@ -51,28 +50,18 @@ def test_nuclei_are_cut_at_a_share_of_their_peak_that_holds_blurred_rims_at_any_
 
     frames = tifffile.imread(movie_path("hela_nuclei"))
     labels = tifffile.imread(cells_path("hela_nuclei"))
-    native = open_movie(movie_path("hela_nuclei"))
-    zoomed = movie_from_array(
+    movie = movie_from_array(
         np.stack([cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC) for f in frames])
     )
     cells = [cv2.resize(f, None, fx=2, fy=2, interpolation=cv2.INTER_NEAREST) > 0 for f in labels]
 
-    def measure() -> tuple[float, int]:
-        at_2x = RoiExtractor(zoomed, FlowRoISettings())
-        worst = min(pixel_coverage(at_2x.mask(t), cells[t]) for t in (4, 5, 6))
-        here = RoiExtractor(native, FlowRoISettings())
-        for t in (1, 4, 6):
-            assert pixel_coverage(here.mask(t), labels[t] > 0) > 0.99
-        return worst, sum(int(here.mask(t).sum()) for t in (1, 4, 6))
+    def worst() -> float:
+        extractor = RoiExtractor(movie, FlowRoISettings())
+        return min(pixel_coverage(extractor.mask(t), cells[t]) for t in (4, 5, 6))
 
-    worst, area = measure()
-    monkeypatch.setattr(appearance, "DARK_EDGE_SHARE", 0.15)
-    monkeypatch.setattr(appearance, "EDGE_BAND", 2.0)
-    banded_worst, banded_area = measure()
+    banded = worst()
     monkeypatch.setattr(appearance, "EDGE_BAND", 0.0)
-    flush_worst, _ = measure()
-    assert worst > banded_worst - 0.002 and worst > flush_worst + 0.005
-    assert area < 0.95 * banded_area
+    assert worst() < banded - 0.005
 
 
 def test_paper_defaults_miss_cells_that_our_defaults_keep():
