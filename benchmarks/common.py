@@ -303,7 +303,8 @@ def load_cases(quick: bool, movies=()) -> list[Case]:
         frames = list(evaluated[1:2] if quick else evaluated)
         sweep_frames = frames[:1] if quick else frames[::2]
         cached = _Cached(cells)
-        other = _Unannotated(unannotated[name], cached) if name in unannotated else None
+        region = unannotated.get(name)
+        other = None if region is None else (lambda t, region=region: region)
         cases.append(
             Case(
                 name,
@@ -341,7 +342,8 @@ def load_cases(quick: bool, movies=()) -> list[Case]:
 #: it either way"): a flat, round object with concentric rings next to an annotated cell, in the
 #: same place on every frame (looked at on frames 0, 20, 59, 106, 114; neither the gold nor the
 #: silver truth marks it). The disc (centre column, row; radius in px) holds its dark body and
-#: its rings; docs/benchmarks.md shows it.
+#: its rings; docs/benchmarks.md describes it. A reference cell beside it stays a cell: the disc
+#: only joins the ideal RoI (Case.ideal).
 U373_FLAT_OBJECT = (583, 100, 70)
 
 
@@ -350,17 +352,6 @@ def _disc(shape: tuple[int, ...], spec: tuple[int, int, int]) -> np.ndarray:
     mask = np.zeros(shape[:2], np.uint8)
     cv2.circle(mask, (column, row), radius, 1, thickness=-1)
     return mask.astype(bool)
-
-
-class _Unannotated:
-    """An unannotated object's region on frame t: its disc less the reference cells + the ideal's
-    margin (a cell beside it keeps counting)."""
-
-    def __init__(self, region: np.ndarray, cells):
-        self.region, self.cells = region, cells
-
-    def __call__(self, t):
-        return self.region & ~ideal_mask(self.cells(t))
 
 
 def completed(gold: np.ndarray, silver: np.ndarray, overlap: float = 0.2) -> np.ndarray:

@@ -114,8 +114,18 @@ CANDIDATES = (
     # and objects joined into nuclei (``n0.5``) were measured once and left out of the grid:
     # each made a fully covered noisy CHO nucleus 1 dB worse than plain (docs/decisions.md)
     *(
-        {"z": 6.0, "d": 0.35, "dz": 0.5, "p": 0.05, "t": 4, "k": 1, "o": 1, "b": 0.5, "g": 3}
-        | {"l": 1}
+        {
+            "z": 6.0,
+            "d": 0.35,
+            "dz": 0.5,
+            "p": 0.05,
+            "t": 4,
+            "k": 1,
+            "o": 1,
+            "b": 0.5,
+            "g": 3,
+            "l": 1,
+        }
         | cut
         for cut in ({"w": 0}, {"e": 0.1, "w": 0})
     ),
@@ -154,11 +164,10 @@ CANDIDATES = (
 #: 99.13 -> 98.70 %; docs/decisions.md).
 #: ``… l1 w0`` (at the share 0.15): the dark-field own-edge cut flush. Picked on every choosing
 #: movie and without each (HeLa 82 / 74 -> 87 / 78 % of the ideal's gain at 8 / 16:1), but it
-#: loses cell rims on the
-#: variants of the movies the benchmark does not hold (benchmarks/magnification.py: HeLa at 2x
-#: 99.09 -> 98.94 %, below the 99 % target, CHO at 2x 99.96 -> 99.66 %; acquisition.py: HeLa
-#: with camera noise 99.71 -> 99.45 %): the fail-safe keeps what it is unsure of
-#: (docs/decisions.md).
+#: loses cell rims on the variants of the movies the benchmark does not hold
+#: (benchmarks/magnification.py: HeLa at 2x 99.09 -> 98.94 %, below the 99 % target, CHO at 2x
+#: 99.96 -> 99.66 %; acquisition.py: HeLa with camera noise 99.71 -> 99.45 %): the fail-safe
+#: keeps what it is unsure of (docs/decisions.md).
 REPORTED_ONLY = ("f1", "k0", "m1", "o0", "x0.1", "x0.25", "x0.5", "g5", "r4")
 #: Whole candidates never chosen (their parts may be chosen with others: ``w0`` with ``e0.1``).
 REPORTED_ONLY_KEYS = ("z6 d0.35 dz0.5 p0.05 t4 k1 o1 b0.5 g3 l1 w0",)

@@ -44,10 +44,21 @@ def test_an_unannotated_object_is_in_the_ideal_but_not_in_the_cells(common):
         [1],
         [1],
         lambda t: cells,
-        unannotated_fn=common._Unannotated(disc, lambda t: cells),
+        unannotated_fn=lambda t: disc,
     )
     ideal = case.ideal(1)
     assert ideal[30, 30] and not (case.cells(1) > 0)[30, 30]
     assert (ideal & ~disc == common.ideal_mask(cells)).all()
     plain = common.Case("y", "y", False, case.movie, [1], [1], lambda t: cells)
     assert (plain.ideal(1) == common.ideal_mask(cells)).all()
+
+
+def test_every_whole_candidate_never_chosen_is_in_the_grid(monkeypatch):
+    # a candidate marked by its whole name (generalise.REPORTED_ONLY_KEYS) that no longer names
+    # one of the grid's candidates would let that candidate be chosen again without a word
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    import generalise
+
+    names = {generalise._key(candidate) for candidate in generalise.CANDIDATES}
+    assert set(generalise.REPORTED_ONLY_KEYS) <= names
+    assert all(generalise.reported_only(key) for key in generalise.REPORTED_ONLY_KEYS)
