@@ -690,6 +690,7 @@ def tables(results: dict) -> list[str]:
     """The leave-one-out, motion and guard tables as Markdown lines."""
     s = FlowRoISettings()
     chosen_all = results["chosen_on_all"]
+    column, row, radius = common.U373_FLAT_OBJECT
     choosing = [m for m, v in common.MOVIES.items() if v[2]]
     lines = [
         "## Leave one movie out (issue 21)",
@@ -749,9 +750,9 @@ def tables(results: dict) -> list[str]:
             )
             + ". On U373 the ideal RoI also holds the faint flat object top right that neither "
             'the gold nor the silver truth marks (../shared/data/README.md: "do not count it '
-            'either way"; a disc of 70 px round column 583, row 100, where it lies on every '
-            "frame, less the reference cells + 2 px): an RoI that keeps it is not charged for it "
-            "and one that drops it gains nothing over the ideal (before 2026-12-07 it counted as "
+            f'either way"; a disc of {radius} px round column {column}, row {row}, where it lies '
+            "on every frame): an RoI that keeps it is not charged for it and one that drops it "
+            "gains nothing over the ideal (before 2026-12-07 it counted as "
             "excess, and frame 106's two cells the gold truth leaves out counted as excess too)."
         ),
         "",
