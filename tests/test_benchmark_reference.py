@@ -62,3 +62,44 @@ def test_every_whole_candidate_never_chosen_is_in_the_grid(monkeypatch):
     names = {generalise._key(candidate) for candidate in generalise.CANDIDATES}
     assert set(generalise.REPORTED_ONLY_KEYS) <= names
     assert all(generalise.reported_only(key) for key in generalise.REPORTED_ONLY_KEYS)
+
+
+def _moving_disc_movie(count=21, size=160, radius=9, step=6, seed=3):
+    """A plate with smooth texture and shading, a dark disc crossing it `step` px a frame, a
+    still disc, and the lamp 20 % brighter on frame count // 2 + 1."""
+    rng = np.random.default_rng(seed)
+    import cv2
+
+    texture = cv2.GaussianBlur(rng.normal(0, 6, (size, size)).astype(np.float32), (0, 0), 3)
+    shading = np.linspace(0, 30, size, dtype=np.float32)[None, :]
+    yy, xx = np.mgrid[:size, :size]
+    frames, centres = [], []
+    for t in range(count):
+        frame = 140 + shading + texture + rng.normal(0, 1.5, (size, size)).astype(np.float32)
+        centre = (size // 2, 12 + step * t % (size - 24))
+        frame[(yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2] -= 60
+        frame[(yy - 30) ** 2 + (xx - 30) ** 2 <= radius**2] -= 60  # a cell that never moves
+        if t == count // 2 + 1:
+            frame *= 1.2
+        frames.append(np.clip(frame, 0, 255).astype(np.uint8))
+        centres.append(centre)
+    return movie_from_array(np.stack(frames)), centres, (yy, xx)
+
+
+def test_the_reference_over_time_marks_the_moving_cell_not_the_plate_nor_the_lamp(common):
+    movie, centres, (yy, xx) = _moving_disc_movie()
+    t = len(centres) // 2
+    found = common.cells_over_time(movie, t) > 0
+    centre = centres[t]
+    disc = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= 9**2
+    near = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= 13**2
+    assert found[disc].mean() > 0.95  # the moving cell, whole
+    assert not found[~near].any()  # no plate, shading or flicker of the lamp elsewhere
+    # the frame after, brighter by the lamp: still only the cell
+    after = common.cells_over_time(movie, t + 1) > 0
+    centre = centres[t + 1]
+    near = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= 13**2
+    assert after[near].any() and not after[~near].any()
+    # what it cannot see: the cell that never moves is part of the background
+    still = (yy - 30) ** 2 + (xx - 30) ** 2 <= 9**2
+    assert not found[still].any()
