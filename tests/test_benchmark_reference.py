@@ -103,3 +103,24 @@ def test_the_reference_over_time_marks_the_moving_cell_not_the_plate_nor_the_lam
     # what it cannot see: the cell that never moves is part of the background
     still = (yy - 30) ** 2 + (xx - 30) ** 2 <= 9**2
     assert not found[still].any()
+
+
+def test_the_default_roi_holds_the_shipped_hsc_cells_found_by_subtraction_over_time(common):
+    """Issue 21's coverage targets on the shipped brightfield cut, against cells found by a
+    principle the RoI does not use (its shipped mask is local contrast, the RoI's own)."""
+    import tifffile
+
+    from napari_flowroi.roi import RoiExtractor
+    from napari_flowroi.sample_data import movie_path
+    from napari_flowroi.settings import FlowRoISettings
+
+    movie = movie_from_array(tifffile.imread(movie_path("hsc_brightfield")))
+    extractor = RoiExtractor(movie, FlowRoISettings(), cache_frames=8)
+    held = total = 0
+    for t in range(1, len(movie) - 1):
+        cells = common.cells_over_time(movie, t) > 0
+        inside = np.count_nonzero(cells & extractor.mask(t))
+        assert inside >= 0.97 * np.count_nonzero(cells), t  # every frame
+        held, total = held + inside, total + np.count_nonzero(cells)
+    assert total > 0.1 * (len(movie) - 2) * movie.shape[1] * movie.shape[2]  # it found cells
+    assert held >= 0.99 * total
