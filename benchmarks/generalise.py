@@ -311,13 +311,15 @@ def _worse_cells(case, originals, decoded, plain, peak) -> np.ndarray:
     return out
 
 
+def coverage_frames_of(case) -> list[int]:
+    """The frames a clip's coverage is measured on: every COVERAGE_EVERY-th frame between the
+    movie's first and last, and the coded ones."""
+    return sorted(set(range(1, len(case.movie) - 1, COVERAGE_EVERY)) | set(case.frames))
+
+
 def run_case(case, log, quick: bool = False) -> dict:
     frames = case.frames
-    coverage_frames = (
-        frames
-        if quick
-        else sorted(set(range(1, len(case.movie) - 1, COVERAGE_EVERY)) | set(frames))
-    )
+    coverage_frames = frames if quick else coverage_frames_of(case)
     originals = {t: np.asarray(case.movie[t]) for t in frames}
     peak = float(np.iinfo(case.movie.dtype).max)
     ladder = plain_ladder(case, frames, originals)

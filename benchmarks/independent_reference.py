@@ -9,7 +9,7 @@ itself. This script measures the default RoI of HSC, clean and with camera noise
 second reference made another way, background subtraction over time
 (`common.cells_over_time`: each frame's difference from the per-pixel median of the frames
 around it, where a cell that moves is absent). On every 4th frame of the movie and the coded
-frames (generalise.py's coverage frames): the share of that reference's pixels inside the RoI,
+frames (`generalise.coverage_frames_of`): the share of that reference's pixels inside the RoI,
 within the guard's 2-px band of it, and (beside them) the same for the local-contrast reference;
 the area each reference marks; and the same coverage with the subtraction's threshold at 4 and
 8 robust SDs instead of 6, since its edge convention (how much of the halo it takes) moves the
@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import common  # noqa: E402
-from generalise import COVERAGE_EVERY, MIN_COVERAGE, MIN_FRAME_COVERAGE  # noqa: E402
+from generalise import MIN_COVERAGE, MIN_FRAME_COVERAGE, coverage_frames_of  # noqa: E402
 
 from napari_flowroi import guard  # noqa: E402
 from napari_flowroi.masks import grow  # noqa: E402
@@ -51,24 +51,25 @@ def held(roi: np.ndarray, cells: np.ndarray, band: int = 0) -> tuple[int, int]:
     return int(np.count_nonzero(cells & inside)), int(np.count_nonzero(cells))
 
 
-_OVER_TIME: dict = {}  # (movie, t, reach, z) -> reference: the clean and noisy clip share it
+#: Made once for the clean and the noisy clip: (movie, t, reach) -> background, and
+#: (movie, t, reach, z) -> reference.
+_BACKGROUNDS: dict = {}
+_REFERENCES: dict = {}
 
 
 def over_time(case, t: int, reach: int, z: float) -> np.ndarray:
     """:func:`common.cells_over_time` of `case`'s clean movie (the camera noise is not a cell),
     as a bool mask, made once for both clips (and the background once for every `z`)."""
     key = (case.movie_name, t, reach, z)
-    if key not in _OVER_TIME:
+    if key not in _REFERENCES:
         movie = case.clean if case.clean is not None else case.movie
-        background = _OVER_TIME.get((case.movie_name, t, reach))
-        if background is None:
-            background = _OVER_TIME[case.movie_name, t, reach] = common.background_over_time(
-                movie, t, reach
-            )
-        _OVER_TIME[key] = (
+        if key[:3] not in _BACKGROUNDS:
+            _BACKGROUNDS[key[:3]] = common.background_over_time(movie, t, reach)
+        background = _BACKGROUNDS[key[:3]]
+        _REFERENCES[key] = (
             common.cells_over_time(movie, t, reach=reach, z=z, background=background) > 0
         )
-    return _OVER_TIME[key]
+    return _REFERENCES[key]
 
 
 def measure(case, frames: list[int], reach: int) -> dict:
@@ -172,9 +173,7 @@ def main(argv=None) -> int:
     began = time.strftime("%Y-%m-%d %H:%M")
     rows = []
     for case in common.load_cases(False, ["HSC"]):
-        count = len(case.movie)
-        frames = sorted(set(range(1, count - 1, COVERAGE_EVERY)) | set(case.frames))
-        rows.append(measure(case, frames, args.reach))
+        rows.append(measure(case, coverage_frames_of(case), args.reach))
         print(case.name, rows[-1]["coverage"], flush=True)
     results = {
         "started": began,
