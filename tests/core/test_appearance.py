@@ -289,6 +289,35 @@ def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeyp
     assert pixel_coverage(regions(), dim) < 0.05
 
 
+def test_a_dim_nucleus_a_little_larger_than_the_median_one_is_kept(monkeypatch):
+    # the keep's size limit is the upper fence of the frame's confident areas (Tukey's "larger
+    # than usual"), not their median: nuclei vary in size, and a small field holds few of them;
+    # glow several times a nucleus's area stays out
+    import cv2
+
+    import napari_flowroi.appearance as appearance
+
+    yy, xx = np.mgrid[:200, :200]
+    bright = np.zeros((200, 200), bool)
+    for (y, x), r in zip(((30, 30), (30, 90), (30, 150), (90, 30)), (8, 9, 10, 11), strict=True):
+        bright |= np.hypot(yy - y, xx - x) < r
+    dim = np.hypot(yy - 90, xx - 100) < 12
+    glow = np.hypot(yy - 160, xx - 130) < 30
+    score = np.zeros((200, 200), np.float32)
+    score[bright], score[dim], score[glow] = 12.0, 1.5, 1.5
+    brightness = np.zeros((200, 200), np.float32)
+    brightness[bright], brightness[dim], brightness[glow] = 200.0, 30.0, 30.0
+    brightness = cv2.GaussianBlur(brightness, (0, 0), 2.0)
+
+    def kept():
+        return _dark_regions(score, brightness, failsafe=bright | dim | glow).mask()
+
+    assert appearance.DARK_FAILSAFE_KEEP == 2
+    assert pixel_coverage(kept(), dim) > 0.95 and pixel_coverage(kept(), glow) < 0.05
+    monkeypatch.setattr(appearance, "DARK_FAILSAFE_KEEP", 1)  # up to the median: left out
+    assert pixel_coverage(kept(), dim) < 0.05
+
+
 def test_a_dim_nucleus_beside_a_bright_one_is_trimmed_against_its_own_peak(monkeypatch):
     # on a dark-field frame the skirt trim (a share of the highest score nearby) judged a dim
     # nucleus against its bright neighbour's peak and cut most of it (HeLa's dim nuclei);
