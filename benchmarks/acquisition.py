@@ -29,6 +29,8 @@ area over the reference cells + 2 px, and the missed-cell guard's estimate on th
 - *a smaller field*: the three frames cut to N x N px where the coded frame's reference cells are
   densest (a small camera region, or a movie cropped round a colony): fewer pixels for the
   background's statistics, and the cells a larger share of them.
+- *a crowded field*: the 160-px cut repeated 4 x 4 times, a frame of ordinary size in which the
+  cells are as large a share as in the cut (a colony grown over the field, a confluent culture).
 
 No codec runs: a cell outside the RoI is smeared at any rate. Writes docs/acquisition.md; the
 decisions are in docs/decisions.md ("Acquisitions our movies do not have").
@@ -148,10 +150,15 @@ def gain_jump(frame, index, t):
 
 class SmallerField:
     """The frames cut to `side` x `side` px where the reference cells are densest (the window is
-    chosen on the coded frame's reference, the same for its neighbours)."""
+    chosen on the coded frame's reference, the same for its neighbours); with `tiles` > 1 that cut
+    repeated `tiles` x `tiles` times (a frame of ordinary size as crowded as the cut: the copies
+    move together, so the flow and the drift see one motion)."""
 
-    def __init__(self, side: int):
-        self.side = side
+    def __init__(self, side: int, tiles: int = 1):
+        self.side, self.tiles = side, tiles
+
+    def cut(self, image: np.ndarray, window: tuple[slice, slice]) -> np.ndarray:
+        return np.ascontiguousarray(np.tile(image[window], (self.tiles, self.tiles)))
 
     def window(self, reference: np.ndarray) -> tuple[slice, slice]:
         rows, cols = reference.shape
@@ -189,7 +196,8 @@ def variants(case) -> list[tuple[str, object, int]]:
     ]
     out += [("flicker 30 %", flickering, 1), ("camera gain jump x1.5", gain_jump, 1)]
     out += [("black frame before", black_before, 1)]
-    out += [(f"a smaller field: {n} x {n} px", SmallerField(n), 1) for n in (256, 192)]
+    out += [(f"a smaller field: {n} x {n} px", SmallerField(n), 1) for n in (256, 192, 160)]
+    out += [("a crowded field: the 160-px cut tiled 4 x 4", SmallerField(160, 4), 1)]
     return out
 
 
@@ -202,8 +210,8 @@ def measure(case, name, alter, step, settings=None) -> dict:
         reference, ideal = case.cells(t) > 0, case.ideal(t)
         if isinstance(alter, SmallerField):
             window = alter.window(reference)
-            frames = [np.ascontiguousarray(f[window]) for f in frames]
-            reference, ideal = reference[window], ideal[window]
+            frames = [alter.cut(f, window) for f in frames]
+            reference, ideal = alter.cut(reference, window), alter.cut(ideal, window)
         elif alter is not None:
             frames = [alter(f, i, t) for i, f in enumerate(frames)]
         extractor = RoiExtractor(
@@ -261,7 +269,8 @@ def write_doc(results: dict, path: Path) -> None:
             "makes the light above the offset 30 % brighter before and dimmer after; *camera gain "
             "jump* multiplies the frame after by 1.5; *black frame before* zeroes it; *a smaller "
             "field* cuts the three frames to N x N px where the coded frame's reference cells are "
-            "densest. "
+            "densest; *a crowded field* repeats the 160-px cut 4 x 4 times (a frame of ordinary "
+            "size as crowded as the cut). "
             'What the figures mean and what was left: docs/decisions.md, "Acquisitions our '
             'movies do not have".'
         ),
