@@ -359,9 +359,9 @@ def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     Why every pixel before the whole image: on a small frame the strided sample of the
     background is a few hundred pixels, and the whole image's spread, cells included, is larger
     than the background's, so the fail-safe kept less. Crops of 192x192 px of our movies, where
-    the cells cover 20-45 % of the frame, always took that fall-back: HSC held 92.58 % of the
-    cell pixels (every cell lost its rim), HeLa 95.39 % (two dim nuclei lost), CHO 99.10 %;
-    from every background pixel 100 %, 100 %, 100 % (docs/decisions.md)."""
+    the cells cover 20-45 % of the frame, always took that fall-back: the worst frame of HSC held
+    92.58 % of the cell pixels (every cell lost its rim), of HeLa 95.39 % (two dim nuclei lost),
+    of CHO 99.10 %; from every background pixel 99.79 %, 100 %, 100 % (docs/acquisition.md)."""
     # every 4th pixel each way, as robust_stats (the gather and the medians were the cost)
     sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else values[where]
     if sample.size < 256 and min(values.shape) >= 64:

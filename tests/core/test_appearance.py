@@ -259,11 +259,22 @@ def _dark_regions(score, brightness, **options):
     )
 
 
+def _bright_and_dim(bright: np.ndarray, dim: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A dark-field frame's cell score and smoothed brightness: `bright` objects stand out (score
+    12, brightness 200), `dim` ones do not by their score (1.5) but by their brightness (30)."""
+    import cv2
+
+    score = np.zeros(bright.shape, np.float32)
+    score[bright], score[dim] = 12.0, 1.5
+    brightness = np.zeros(bright.shape, np.float32)
+    brightness[bright], brightness[dim] = 200.0, 30.0
+    return score, cv2.GaussianBlur(brightness, (0, 0), 2.0)
+
+
 def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeypatch):
     # under camera noise a dim nucleus stays below the cell contrast, yet departs from the
     # background: on a dark-field frame uncertain means keep, for a piece no larger than a cell
     # (a larger dim piece is glow or cytoplasm around nuclei, which stays a candidate)
-    import cv2
 
     import napari_flowroi.appearance as appearance
 
@@ -271,11 +282,7 @@ def test_a_dim_nucleus_the_fail_safe_finds_on_a_dark_field_frame_is_kept(monkeyp
     bright = np.hypot(yy - 40, xx - 40) < 10
     dim = np.hypot(yy - 40, xx - 139) < 8
     glow = np.hypot(yy - 110, xx - 80) < 25
-    score = np.zeros((160, 160), np.float32)
-    score[bright], score[dim], score[glow] = 12.0, 1.5, 1.5
-    brightness = np.zeros((160, 160), np.float32)
-    brightness[bright], brightness[dim], brightness[glow] = 200.0, 30.0, 30.0
-    brightness = cv2.GaussianBlur(brightness, (0, 0), 2.0)
+    score, brightness = _bright_and_dim(bright, dim | glow)
     failsafe = bright | dim | glow
 
     def regions():
@@ -293,7 +300,6 @@ def test_a_dim_nucleus_a_little_larger_than_the_median_one_is_kept(monkeypatch):
     # the keep's size limit is the upper fence of the frame's confident areas (Tukey's "larger
     # than usual"), not their median: nuclei vary in size, and a small field holds few of them;
     # glow several times a nucleus's area stays out
-    import cv2
 
     import napari_flowroi.appearance as appearance
 
@@ -303,11 +309,7 @@ def test_a_dim_nucleus_a_little_larger_than_the_median_one_is_kept(monkeypatch):
         bright |= np.hypot(yy - y, xx - x) < r
     dim = np.hypot(yy - 90, xx - 100) < 12
     glow = np.hypot(yy - 160, xx - 130) < 30
-    score = np.zeros((200, 200), np.float32)
-    score[bright], score[dim], score[glow] = 12.0, 1.5, 1.5
-    brightness = np.zeros((200, 200), np.float32)
-    brightness[bright], brightness[dim], brightness[glow] = 200.0, 30.0, 30.0
-    brightness = cv2.GaussianBlur(brightness, (0, 0), 2.0)
+    score, brightness = _bright_and_dim(bright, dim | glow)
 
     def kept():
         return _dark_regions(score, brightness, failsafe=bright | dim | glow).mask()
