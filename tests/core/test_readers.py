@@ -273,3 +273,28 @@ def test_a_dask_movies_frames_are_computed_without_dasks_global_callbacks():
     assert isinstance(frame, np.ndarray)
     assert while_reading == 0
     assert len(seen) > 0
+
+
+def test_overlapping_tifffile_contexts_keep_its_complaints_off_the_terminal(caplog):
+    # files are opened from several threads at once (a batch's chunks); each context once
+    # restored the propagation it had found on entering, so the first to leave turned it back on
+    # while the other still read, and a cut-off file's complaint reached the terminal
+    import logging
+    import threading
+
+    from napari_flowroi.readers.tiff import tifffile_complaints
+
+    logger = logging.getLogger("tifffile")
+    first, second = tifffile_complaints(), tifffile_complaints()
+    mine = first.__enter__()
+    theirs = second.__enter__()
+    first.__exit__(None, None, None)
+    with caplog.at_level(logging.WARNING):
+        logger.error("invalid page offset")
+        reader = threading.Thread(target=lambda: logger.error("another thread's file"))
+        reader.start()
+        reader.join()
+    second.__exit__(None, None, None)
+    assert [r.getMessage() for r in caplog.records if r.name == "tifffile"] == []
+    assert theirs == ["invalid page offset"] and mine == []  # its own thread's only
+    assert logger.propagate  # restored once the last context is left

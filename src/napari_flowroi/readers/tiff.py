@@ -168,31 +168,53 @@ def one_line(message: Any) -> str:
     return " ".join(str(message).split())
 
 
+#: tifffile's logger is one for the process, and files are opened from several threads at once
+#: (a batch's chunks): the contexts below share its state under this lock, and the first to enter
+#: and the last to leave set and restore its propagation (:class:`tifffile_complaints`).
+_COMPLAINTS_LOCK = threading.Lock()
+_complaints_open = 0
+_propagated = True
+
+
 class tifffile_complaints:
     """Collect what tifffile logs while a file is opened (it logs, rather than raises, about
-    invalid page offsets in cut-off files) and keep it off the user's terminal."""
+    invalid page offsets in cut-off files) and keep it off the user's terminal.
+
+    Safe when contexts overlap, in one thread or several: each collects what its own thread
+    logs, and tifffile's records stay off the terminal until the last context is left. (Each
+    context once restored the propagation it had found on entering: when two overlapped, the
+    first to leave turned it back on while the other was still reading, and a cut-off file's
+    complaint reached the terminal, a second line before the one-line error.)"""
 
     def __enter__(self) -> list[str]:
         import logging
 
+        global _complaints_open, _propagated
         self.logger = logging.getLogger("tifffile")
         self.messages: list[str] = []
-        messages = self.messages
+        messages, thread = self.messages, threading.get_ident()
 
         class _Collect(logging.Handler):
             def emit(self, record):
-                if record.levelno >= logging.WARNING:
+                if record.thread == thread and record.levelno >= logging.WARNING:
                     messages.append(record.getMessage())
 
         self.handler = _Collect()
-        self.propagate = self.logger.propagate
-        self.logger.addHandler(self.handler)
-        self.logger.propagate = False
+        with _COMPLAINTS_LOCK:
+            if _complaints_open == 0:
+                _propagated = self.logger.propagate
+                self.logger.propagate = False
+            _complaints_open += 1
+            self.logger.addHandler(self.handler)
         return messages
 
     def __exit__(self, *exc) -> None:
-        self.logger.removeHandler(self.handler)
-        self.logger.propagate = self.propagate
+        global _complaints_open
+        with _COMPLAINTS_LOCK:
+            self.logger.removeHandler(self.handler)
+            _complaints_open -= 1
+            if _complaints_open == 0:
+                self.logger.propagate = _propagated
 
 
 def _tiff_physical_metadata(tif, source: Any) -> dict:
