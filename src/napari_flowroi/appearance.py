@@ -363,8 +363,8 @@ def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     92.58 % of the cell pixels (every cell lost its rim), of HeLa 95.39 % (two dim nuclei lost),
     of CHO 99.10 %; from every background pixel 99.79 %, 100 %, 100 % (docs/acquisition.md)."""
     # every 4th pixel each way, as robust_stats (the gather and the medians were the cost)
-    sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else values[where]
-    if sample.size < 256 and min(values.shape) >= 64:
+    sample = values[::4, ::4][where[::4, ::4]] if min(values.shape) >= 64 else None
+    if sample is None or sample.size < 256:
         sample = values[where]
     if sample.size < 256:
         median, spread = robust_stats(values)
@@ -631,12 +631,12 @@ def cell_regions(
         if promoted.any() and confident[1:].any():
             # no larger than the frame's typical cell: a larger dim piece is the glow or cytoplasm
             # around nuclei (GOWT1), not a nucleus the cell contrast missed
-            held = areas[confident]
+            cell_areas = areas[confident]
             if DARK_FAILSAFE_KEEP == 2:
-                low, high = np.percentile(held, (25, 75))
+                low, high = np.percentile(cell_areas, (25, 75))
                 promoted &= areas <= high + 1.5 * (high - low)
             else:
-                promoted &= areas <= np.median(held)
+                promoted &= areas <= np.median(cell_areas)
         confident |= promoted
     if failsafe is not None:
         # the fail-safe's last step: what confident cells enclose is part of them (the dark
