@@ -248,11 +248,10 @@ def table(results: dict) -> list[str]:
 
 
 def write_doc(results: dict, path: Path) -> None:
-    text = [
+    common.write_page(
+        path,
         "# The RoI on acquisitions our movies do not have",
-        "",
         common.generated_line("`python benchmarks/acquisition.py`", results),
-        "",
         (
             "Each movie's three coded frames, altered as below; *covered* = share of the "
             "reference-cell pixels inside the default RoI (issue 21's targets: ≥ 99 %, every frame "
@@ -274,11 +273,8 @@ def write_doc(results: dict, path: Path) -> None:
             'What the figures mean and what was left: docs/decisions.md, "Acquisitions our '
             'movies do not have".'
         ),
-        "",
-        *table(results),
-        "",
-    ]
-    path.write_text("\n".join(text), encoding="utf-8")
+        table(results),
+    )
 
 
 def main(argv=None) -> int:

@@ -89,11 +89,10 @@ def table(results: dict) -> list[str]:
 
 
 def write_doc(results: dict, path: Path) -> None:
-    text = [
+    common.write_page(
+        path,
         "# How tight an RoI must be for 85 % of the ideal",
-        "",
         common.generated_line("`python benchmarks/ideal_tolerance.py`", results),
-        "",
         (
             "Issue 21 asks for a gain of at least 85 % of the ideal's at 8 and 16:1, the ideal being the "
             "reference cells dilated 2 px and coded as the RoI. This table codes the reference cells "
@@ -106,18 +105,14 @@ def write_doc(results: dict, path: Path) -> None:
             "widest band that still reaches 85 %: how far from the reference's own edge any RoI may "
             "stray and meet the target. No FlowRoI mask is involved."
         ),
-        "",
-        *table(results),
-        "",
+        table(results),
         (
             "Reading it: where the widest margin is 3-4 px, the target asks an RoI to trace the "
             "reference's outline to within a pixel or two of the reference's own edge convention "
             "(an Otsu threshold on GOWT1, the CTC segmentations on HeLa and CHO, a local-contrast "
             "mask on HSC). docs/decisions.md says how this project reads the target there."
         ),
-        "",
-    ]
-    path.write_text("\n".join(text), encoding="utf-8")
+    )
 
 
 def main(argv=None) -> int:

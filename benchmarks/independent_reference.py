@@ -133,11 +133,10 @@ def table(results: dict) -> list[str]:
 
 
 def write_doc(results: dict, path: Path) -> None:
-    text = [
+    common.write_page(
+        path,
         "# HSC against a reference made another way",
-        "",
         common.generated_line("`python benchmarks/independent_reference.py`", results),
-        "",
         (
             "HSC's shipped reference marks cells by local contrast, the principle of the RoI's "
             'appearance rule, so it never chooses a default (docs/benchmarks.md, "Leave one '
@@ -157,11 +156,8 @@ def write_doc(results: dict, path: Path) -> None:
             "move how far into the halo the reference reaches. What it shows and what was "
             'decided: docs/decisions.md, "HSC against a reference made another way".'
         ),
-        "",
-        *table(results),
-        "",
-    ]
-    path.write_text("\n".join(text), encoding="utf-8")
+        table(results),
+    )
 
 
 def main(argv=None) -> int:

@@ -302,40 +302,29 @@ def write_doc(results: dict, path: Path) -> None:
         "scale (sigma, px of the prepared frame, scales 1-22.6 sqrt(2) apart, blobs 3 robust "
         "SDs above the frame's response) *of* its number of blobs."
     )
-    text = [
+    common.write_page(
+        path,
         "# The RoI at other magnifications",
-        "",
         generated,
-        "",
         about,
-        "",
-        *table(results),
-        "",
+        table(results),
         stats_about,
-        "",
-        *stats_table(results),
-        "",
+        stats_table(results),
         (
             "The same statistic on other frames of the clean movies, at 1x and 2x (frame 0 is the "
             "one the product decides on; CPU: one OpenCV thread, the prepared frame's search "
             "alone):"
         ),
-        "",
-        *frames_table(results),
-        "",
+        frames_table(results),
         "## The mask's time at twice the magnification",
-        "",
         (
             f"CPU time of the masks of {STREAM_FRAMES} frames streamed after the middle coded frame "
             "of each clean movie at 2x (the first two masks made before the clock starts and the "
             "resolution given, so the once-per-movie decision is left out; one OpenCV thread; "
             f"median of {STREAM_ROUNDS} interleaved rounds), `flow_scale` 0.25 over 0.5:"
         ),
-        "",
-        *stream_table(results),
-        "",
-    ]
-    path.write_text("\n".join(text), encoding="utf-8")
+        stream_table(results),
+    )
 
 
 def main(argv=None) -> int:
