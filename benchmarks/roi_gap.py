@@ -279,14 +279,12 @@ def _f1(row: dict, key: str) -> str:
 
 def write_doc(results: dict, path: Path, source: str = "") -> None:
     source = source or f"`python benchmarks/roi_gap.py --frames {results['n_frames']}`"
-    lines = [
+    common.write_page(
+        path,
         "# Benchmarks: the default RoI against the ideal RoI (issue 10)",
-        "",
         common.generated_line(source, results, detail=f"{results['n_frames']} frames per clip"),
-        "",
-        *table(results),
-    ]
-    path.write_text("\n".join(lines))
+        table(results),
+    )
 
 
 def table(results: dict) -> list[str]:
