@@ -30,6 +30,9 @@ judges it against that peak, not against a brighter neighbour's (DARK_PEAK_TRIM)
 highest score is its rim's contrast, while its flat inside stands out only by its departure from
 the background, which camera noise spreads more: so the trim also keeps an object's pixels above
 half its own peak brightness (OWN_BRIGHT_SHARE), when that peak stands out like a cell's.
+Domes and peaks are counted in robust SDs of the frame's brightness; where nuclei crowd the frame
+that SD is theirs, not the background's, so it counts at most CROWDED_SPREAD times the spread of
+the brightness clear of every candidate (:func:`dome_stats`).
 
 Fail-safe (issue 21): the rules above find what stands out *strongly*; the flat, low-contrast
 parts of cells (lamellipodia and spread cytoplasm in phase contrast, nuclei's dark nucleoli) do
@@ -202,6 +205,29 @@ DEBRIS_SHARE = 0.0
 #: ... judged only when the frame has at least this many confident regions (a typical cell of one
 #: or two regions says nothing: uncertain means keep).
 DEBRIS_MIN_CELLS = 4
+#: On dark-field frames the domes' height (DOME_Z) and the own-brightness keep (OWN_BRIGHT_SHARE)
+#: are counted in robust SDs of the frame's brightness, which its background sets when cells are
+#: a minority. Where nuclei crowd the frame that SD is the nuclei's own (a colony or a dense
+#: culture filling the field): a dim nucleus beside bright ones then rose too little to be a dome
+#: of its own, fell into a bright neighbour's basin and was cut at its edge share, though the
+#: fail-safe had found it whole (HeLa cut to its densest 160 px: a 436-px nucleus 25 robust SDs
+#: of the background above it, dropped). So the SD counts at most this many times the spread of
+#: the brightness clear of every candidate (the fail-safe's background), itself at least one grey
+#: level (the prepared frame is 8-bit: below that the spread measures its rounding, not noise;
+#: clean GOWT1's flat background, raw 1-5 counts, reads 0.2). On every frame of GOWT1, HeLa and
+#: CHO, clean and noisy, the whole frame's SD is at most 2.81 times that (GOWT1 frame 17; the
+#: coded frames 1.6-2.4), so the benchmark's masks are unchanged; in the crowded cuts and tiled
+#: fields of benchmarks/acquisition.py it is 3.4-18 times (docs/decisions.md, "A crowded field").
+CROWDED_SPREAD = 3.0
+
+
+def dome_stats(brightness: np.ndarray, background: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread of a dark-field frame's `brightness` for its domes and
+    own-brightness keep: the whole frame's, the spread at most CROWDED_SPREAD times the
+    background's own (over the `background` pixels, at least one grey level)."""
+    median, spread = robust_stats(brightness)
+    own = max(_stats_where(brightness, background)[1], 1.0)
+    return median, min(spread, CROWDED_SPREAD * own)
 
 
 def _robust_z(values: np.ndarray) -> np.ndarray:
@@ -383,6 +409,7 @@ def background_departure(
     brighter: bool = True,
     image: np.ndarray | None = None,
     two_levels: bool = False,
+    background: np.ndarray | None = None,
 ) -> np.ndarray:
     """How many robust standard deviations of the background's own each pixel departs from it,
     the largest over the fail-safe's cues (at the prepared resolution).
@@ -411,6 +438,9 @@ def background_departure(
         A dark-field frame stretched by a square root (DARK_TWO_LEVELS): each local mean's
         departure is the smaller of its departures at that level and at the linear level (the
         square of the stretched frame), each in robust SDs of the background's own.
+    background : ndarray, optional
+        The pixels the background's statistics come from, when the caller made them from
+        `known` already (FAILSAFE_CLEARANCE px or more from it).
 
     Returns
     -------
@@ -426,7 +456,8 @@ def background_departure(
     if local is None:
         local = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
     mean, contrast = local
-    background = ~grow(known, max(1, int(round(FAILSAFE_CLEARANCE * scale))))
+    if background is None:
+        background = clear_of(known, scale)
     median, spread = _stats_where(contrast, background)
     out = contrast - median
     out /= spread  # in place, the same float32 quotient
@@ -457,6 +488,34 @@ def background_departure(
             np.minimum(departure, linear, out=departure)
         np.maximum(out, departure, out=out)
     return out
+
+
+def clear_of(known: np.ndarray, scale: float) -> np.ndarray:
+    """The pixels FAILSAFE_CLEARANCE full-resolution px or more from every `known` pixel: where
+    the background's own statistics are measured."""
+    return ~grow(known, max(1, int(round(FAILSAFE_CLEARANCE * scale))))
+
+
+def background_pixels(
+    prepared: np.ndarray, known: np.ndarray, scale: float, *, dark_field: bool
+) -> np.ndarray:
+    """Where the background's own statistics are measured (the fail-safe's and the crowded
+    frame's, :func:`dome_stats`): the pixels clear of the candidates `known` (:func:`clear_of`);
+    on a dark-field frame only those in its dark class as well (at most Otsu's threshold of the
+    prepared frame).
+
+    Why the dark class: when nuclei crowd a fluorescence frame, its whole-frame statistics are
+    theirs, the score finds few of them, and the pixels clear of so few candidates are mostly
+    nuclei: the fail-safe then measured the nuclei against themselves and kept none. The shipped
+    HeLa cut's densest 64 px tiled 4 x 4 (43 % nuclei): 83.6 % of the nuclei's pixels in the
+    RoI, one frame 1.6 %; with the dark class 100 %. On an ordinary frame the pixels clear of
+    the candidates lie in the dark class already: no benchmark mask changes
+    (benchmarks/mask_hash.py)."""
+    clear = clear_of(known, scale)
+    if dark_field:
+        level = cv2.threshold(prepared, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
+        clear &= cv2.compare(prepared, level, cv2.CMP_LE) > 0
+    return clear
 
 
 def _departure(
@@ -538,6 +597,7 @@ def cell_regions(
     edge_band: int = 0,
     failsafe: np.ndarray | None = None,
     peak_share: float = 0.0,
+    brightness_stats: tuple[float, float] | None = None,
 ) -> CellRegions:
     """Candidate and confident cell regions from a :func:`cell_score` image.
 
@@ -568,6 +628,9 @@ def cell_regions(
     peak_share : float
         When > 0, a confident cell must also reach this share of the frame's strongest score
         among confident cells; weaker ones stay candidates (kept when they move).
+    brightness_stats : (float, float), optional
+        The median and robust spread of `brightness` the domes and the own-brightness keep are
+        counted in (:func:`dome_stats`); default: the whole frame's (:func:`robust_stats`).
 
     Returns
     -------
@@ -584,7 +647,7 @@ def cell_regions(
     basins = peaks = None
     if dark_field_cut:
         # the brightness's median and robust SD, for the domes' height and the own-brightness keep
-        stats = robust_stats(brightness)
+        stats = robust_stats(brightness) if brightness_stats is None else brightness_stats
         candidates, basins, peaks = _own_edge(
             brightness, candidates, DOME_Z * contrast, stats, edge_band
         )
@@ -773,8 +836,12 @@ def regions_for(
     score, mean, contrast = _score(prepared, scale, coarse, dark_field, image=image, above=above)
     failsafe = None
     z = settings.background_z * (DARK_Z_SHARE if dark_field else 1.0)
-    if z > 0:
+    known = background = None
+    if z > 0 or dark_field:
+        # clear of the candidates: the fail-safe's background and the crowded frame's measure
         known = score > CANDIDATE_SHARE * settings.cell_contrast
+        background = background_pixels(prepared, known, scale, dark_field=dark_field)
+    if z > 0:
         departure = background_departure(
             prepared,
             scale,
@@ -783,6 +850,7 @@ def regions_for(
             local=(mean, contrast),
             image=image,
             two_levels=dark_field and DARK_TWO_LEVELS,
+            background=background,
         )
         failsafe = failsafe_pieces(departure, z, scale)
     return cell_regions(
@@ -796,6 +864,7 @@ def regions_for(
         peak_radius=max(1, int(round(LOCAL_PEAK_RADIUS * scale))),
         failsafe=failsafe,
         peak_share=settings.cell_peak_share,
+        brightness_stats=None if brightness is None else dome_stats(brightness, background),
     )
 
 

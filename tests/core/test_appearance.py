@@ -546,3 +546,82 @@ def test_dark_field_departure_counts_no_camera_noise_the_square_root_spreads():
     assert (both[dark_background] > z).mean() < 0.002
     for nucleus in (dim_dark, dim_light):
         assert np.median(both[nucleus]) > 2 * z
+
+
+def _nuclei_field(*, spacing, radius, bright=200.0, dim=15.0, noise=2.0, size=160, seed=0):
+    """A dark-field 8-bit frame of bright nuclei on a grid (radius px, `spacing` apart; their
+    brightness 0.8-1.2 x `bright` above a background of 30) with one dim nucleus (`dim` above the
+    background) among them, blurred by 1 px and under camera noise; returns it and the dim one."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    image = np.full((size, size), 30.0)
+    rows, cols = np.mgrid[:size, :size]
+    centre = size // 2 + spacing // 2
+    for y in range(spacing // 2, size, spacing):
+        for x in range(spacing // 2, size, spacing):
+            disc = (rows - y) ** 2 + (cols - x) ** 2 <= radius**2
+            image[disc] += (
+                dim if (y, x) == (centre, centre) else bright * (0.8 + 0.4 * rng.random())
+            )
+    dim_nucleus = (rows - centre) ** 2 + (cols - centre) ** 2 <= radius**2
+    image = cv2.GaussianBlur(image, (0, 0), 1.0) + rng.normal(0, noise, image.shape)
+    return np.clip(image, 0, 255).astype(np.uint8), dim_nucleus
+
+
+def test_a_dim_nucleus_among_many_bright_ones_is_an_object_of_its_own(monkeypatch):
+    """Where bright nuclei crowd a dark-field frame, the whole frame's brightness spread is
+    theirs: counted in it, a dim nucleus rose too little to be a dome of its own, fell into a
+    bright neighbour's basin and was cut at that neighbour's edge share. Its spread capped at
+    CROWDED_SPREAD times the background's own (appearance.dome_stats), the dim nucleus is kept."""
+    from napari_flowroi import appearance
+
+    settings = FlowRoISettings()
+    for seed in range(3):
+        image, dim_nucleus = _nuclei_field(spacing=20, radius=6, seed=seed)
+        held = appearance.regions_for(image, settings, dark_field=True).mask()[dim_nucleus]
+        assert held.mean() > 0.8
+    monkeypatch.setattr(appearance, "CROWDED_SPREAD", np.inf)  # the whole frame's spread
+    lost = appearance.regions_for(image, settings, dark_field=True).mask()[dim_nucleus]
+    assert lost.mean() < 0.2
+
+
+def test_dome_stats_cap_only_a_crowded_frames_spread():
+    """The domes' spread is the whole frame's where the background sets it, at most
+    CROWDED_SPREAD times the background's own where nuclei crowd the frame, and that own spread
+    is at least one grey level (below it the 8-bit frame's rounding, not noise)."""
+    from napari_flowroi import appearance
+    from napari_flowroi._robust import robust_stats
+
+    rng = np.random.default_rng(0)
+    background = np.ones((128, 128), bool)
+    sparse = rng.normal(0, 2.0, (128, 128)).astype(np.float32)
+    sparse[:16, :16] += 150  # 1.6 % of the frame
+    background[:24, :24] = False
+    assert appearance.dome_stats(sparse, background) == robust_stats(sparse)
+    crowded = rng.normal(0, 2.0, (128, 128)).astype(np.float32)
+    crowded[:, :80] += rng.uniform(50, 250, (128, 80)).astype(np.float32)  # 62 % of the frame
+    clear = np.zeros((128, 128), bool)
+    clear[:, 88:] = True
+    median, spread = appearance.dome_stats(crowded, clear)
+    own = robust_stats(crowded[:, 88:])[1]
+    assert median == robust_stats(crowded)[0]
+    assert robust_stats(crowded)[1] > 10 * own and 2.5 * own < spread <= 3.5 * own
+    flat = crowded.copy()
+    flat[:, 80:] = 0.0  # a background without noise: its spread counts as one grey level
+    assert appearance.dome_stats(flat, clear)[1] == appearance.CROWDED_SPREAD * 1.0
+
+
+def test_the_background_of_a_crowded_dark_field_frame_is_its_dark_class():
+    """With no candidate found (a frame crowded with nuclei), every pixel lies clear of them;
+    on a dark-field frame only the dark class (Otsu's) counts as background."""
+    from napari_flowroi import appearance
+
+    image, _ = _nuclei_field(spacing=12, radius=5)  # 60 % of the frame 70 grey levels up
+    nothing = np.zeros(image.shape, bool)
+    dark = appearance.background_pixels(image, nothing, 0.5, dark_field=True)
+    light = appearance.background_pixels(image, nothing, 0.5, dark_field=False)
+    assert light.all()
+    assert dark[image < 40].mean() > 0.99  # the background between the nuclei
+    assert dark[image > 100].mean() < 0.25  # the nuclei, their blurred rims included
+    assert not dark[image > 150].any()
