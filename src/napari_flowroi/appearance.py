@@ -550,19 +550,6 @@ def failsafe_pieces(departure: np.ndarray, z: float, scale: float) -> np.ndarray
     )
 
 
-def not_background(
-    prepared: np.ndarray,
-    scale: float,
-    known: np.ndarray,
-    z: float,
-    *,
-    coarse: np.ndarray | None = None,
-) -> np.ndarray:
-    """Pixels that are not confidently background (the fail-safe) at the prepared resolution:
-    :func:`failsafe_pieces` of :func:`background_departure` at `z`."""
-    return failsafe_pieces(background_departure(prepared, scale, known, coarse=coarse), z, scale)
-
-
 @dataclass(frozen=True)
 class CellRegions:
     """Candidate cell regions of one frame at the prepared resolution."""
@@ -623,8 +610,10 @@ def cell_regions(
     edge_band : int
         Pixels (at this resolution) of what that cut removes kept around each object.
     failsafe : ndarray, optional
-        :func:`not_background` pixels: they join the candidates (holes filled), so a piece
-        touching a confident cell is part of it and a lone piece is a candidate.
+        The pixels that are not confidently background (:func:`failsafe_pieces` of
+        :func:`background_departure`, as :func:`regions_for` makes them): they join the
+        candidates (holes filled), so a piece touching a confident cell is part of it and a lone
+        piece is a candidate.
     peak_share : float
         When > 0, a confident cell must also reach this share of the frame's strongest score
         among confident cells; weaker ones stay candidates (kept when they move).
