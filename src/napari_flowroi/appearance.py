@@ -210,7 +210,7 @@ DEBRIS_MIN_CELLS = 4
 #: a minority. Where nuclei crowd the frame that SD is the nuclei's own (a colony or a dense
 #: culture filling the field): a dim nucleus beside bright ones then rose too little to be a dome
 #: of its own, fell into a bright neighbour's basin and was cut at its edge share, though the
-#: fail-safe had found it whole (HeLa cut to its densest 160 px: a 436-px nucleus 25 robust SDs
+#: fail-safe had found it whole (HeLa's densest 160 px tiled 4 x 4: a 436-px nucleus 25 robust SDs
 #: of the background above it, dropped). So the SD counts at most this many times the spread of
 #: the brightness clear of every candidate (the fail-safe's background), itself at least one grey
 #: level (the prepared frame is 8-bit: below that the spread measures its rounding, not noise;
