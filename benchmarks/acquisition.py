@@ -30,7 +30,8 @@ area over the reference cells + 2 px, and the missed-cell guard's estimate on th
   densest (a small camera region, or a movie cropped round a colony): fewer pixels for the
   background's statistics, and the cells a larger share of them.
 - *a crowded field*: the 160-px cut repeated 4 x 4 times, a frame of ordinary size in which the
-  cells are as large a share as in the cut (a colony grown over the field, a confluent culture).
+  cells are as large a share as in the cut (a colony grown over the field, a confluent culture);
+  likewise the 96-px cut repeated 6 x 6 and the 64-px cut 8 x 8 times, more crowded still.
 
 No codec runs: a cell outside the RoI is smeared at any rate. Writes docs/acquisition.md; the
 decisions are in docs/decisions.md ("Acquisitions our movies do not have").
@@ -197,12 +198,19 @@ def variants(case) -> list[tuple[str, object, int]]:
     out += [("flicker 30 %", flickering, 1), ("camera gain jump x1.5", gain_jump, 1)]
     out += [("black frame before", black_before, 1)]
     out += [(f"a smaller field: {n} x {n} px", SmallerField(n), 1) for n in (256, 192, 160)]
-    out += [("a crowded field: the 160-px cut tiled 4 x 4", SmallerField(160, 4), 1)]
+    out += [
+        (
+            f"a crowded field: the {side}-px cut tiled {tiles} x {tiles}",
+            SmallerField(side, tiles),
+            1,
+        )
+        for side, tiles in ((160, 4), (96, 6), (64, 8))
+    ]
     return out
 
 
 def measure(case, name, alter, step, settings=None) -> dict:
-    covered, estimates, ratio = [], [], []
+    covered, estimates, ratio, shares, found = [], [], [], [], []
     n = len(case.movie)
     for t in common.MOVIES[case.movie_name][1]:
         around = [max(0, t - step), t, min(n - 1, t + step)]
@@ -220,29 +228,44 @@ def measure(case, name, alter, step, settings=None) -> dict:
         roi = extractor.mask(1).astype(bool)
         covered.append(float((roi & reference).sum() / max(1, reference.sum())))
         ratio.append(float(roi.mean() / max(ideal.mean(), 1e-9)))
-        estimates.append(guard.estimate_coverage(extractor, [1]).pixel_share)
+        shares.append(float(reference.mean()))
+        estimate = guard.estimate_coverage(extractor, [1])
+        estimates.append(estimate.pixel_share)
+        found.append(any(f.found_cells for f in estimate.frames))
     return {
         "variant": name,
+        "cells": float(np.mean(shares)),
         "covered": float(np.mean(covered)),
         "worst": float(np.min(covered)),
         "roi_over_ideal": float(np.mean(ratio)),
-        "guard": float(np.mean(estimates)),
+        # the guard's estimate over the frames where its reference found cells (None: on none,
+        # what the command reports as "found no cells ... no coverage estimate")
+        "guard": float(np.mean([e for e, f in zip(estimates, found, strict=True) if f]))
+        if any(found)
+        else None,
     }
 
 
 def table(results: dict) -> list[str]:
     lines = [
-        "| movie | acquisition | covered (worst frame) | RoI / ideal | guard's estimate (difference) |",
-        "|---|---|---|---|---|",
+        (
+            "| movie | acquisition | cells / frame | covered (worst frame) | RoI / ideal "
+            "| guard's estimate (difference) |"
+        ),
+        "|---|---|---|---|---|---|",
     ]
     for movie, rows in results["cases"].items():
         for r in rows:
             met = r["covered"] >= MIN_COVERAGE and r["worst"] >= MIN_FRAME_COVERAGE
             flag = "" if met else " **below target**"
+            estimate = (
+                "found no cells"
+                if r["guard"] is None
+                else f"{100 * r['guard']:.2f}% ({100 * abs(r['guard'] - r['covered']):.2f} pp)"
+            )
             lines.append(
-                f"| {movie} | {r['variant']} | {100 * r['covered']:.2f}% "
-                f"({100 * r['worst']:.2f}%){flag} | {r['roi_over_ideal']:.2f} | "
-                f"{100 * r['guard']:.2f}% ({100 * abs(r['guard'] - r['covered']):.2f} pp) |"
+                f"| {movie} | {r['variant']} | {100 * r['cells']:.0f}% | {100 * r['covered']:.2f}% "
+                f"({100 * r['worst']:.2f}%){flag} | {r['roi_over_ideal']:.2f} | {estimate} |"
             )
     return lines
 
@@ -269,7 +292,10 @@ def write_doc(results: dict, path: Path) -> None:
             "jump* multiplies the frame after by 1.5; *black frame before* zeroes it; *a smaller "
             "field* cuts the three frames to N x N px where the coded frame's reference cells are "
             "densest; *a crowded field* repeats the 160-px cut 4 x 4 times (a frame of ordinary "
-            "size as crowded as the cut). "
+            "size as crowded as the cut), or the 96-px cut 6 x 6 or the 64-px cut 8 x 8 times; "
+            "*cells / frame* = the reference cells' share of the frame (mean of the three); "
+            "*found no cells*: the guard's reference held no cell on any of the three frames, and "
+            "the command says it has no coverage estimate. "
             'What the figures mean and what was left: docs/decisions.md, "Acquisitions our '
             'movies do not have".'
         ),

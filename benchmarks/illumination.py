@@ -49,9 +49,10 @@ def ramped(frame: np.ndarray, counts: float) -> np.ndarray:
     return np.clip(frame.astype(np.float32) + add, 0, np.iinfo(frame.dtype).max).astype(frame.dtype)
 
 
-def measure(case, alter) -> tuple[float, float, float]:
-    """(mean coverage, worst frame, the guard's mean estimate) of the default RoI on `case`'s
-    coded frames altered by `alter` (acquisition.measure, each frame altered alike)."""
+def measure(case, alter) -> tuple[float, float, float | None]:
+    """(mean coverage, worst frame, the guard's mean estimate; None where its reference found no
+    cell) of the default RoI on `case`'s coded frames altered by `alter` (acquisition.measure,
+    each frame altered alike)."""
     row = acquisition.measure(case, "", lambda frame, index, t: alter(frame), 1)
     return row["covered"], row["worst"], row["guard"]
 
@@ -73,9 +74,13 @@ def main(argv=None) -> int:
             variants += [(f"ramp {g:g}", lambda f, g=g: ramped(f, g)) for g in ramps]
         for name, alter in variants:
             mean, worst, estimate = measure(case, alter)
+            guess = (
+                "found no cells"
+                if estimate is None
+                else f"{100 * estimate:.2f}% ({100 * abs(estimate - mean):.2f} pp)"
+            )
             print(
-                f"| {case.name} | {name} | {100 * mean:.2f}% ({100 * worst:.2f}%) | "
-                f"{100 * estimate:.2f}% ({100 * abs(estimate - mean):.2f} pp) |",
+                f"| {case.name} | {name} | {100 * mean:.2f}% ({100 * worst:.2f}%) | {guess} |",
                 flush=True,
             )
     return 0

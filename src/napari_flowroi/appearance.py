@@ -66,6 +66,7 @@ motion source sees it move.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cv2
@@ -218,6 +219,7 @@ DEBRIS_MIN_CELLS = 4
 #: CHO, clean and noisy, the whole frame's SD is at most 2.81 times that (GOWT1 frame 17; the
 #: coded frames 1.6-2.4), so the benchmark's masks are unchanged; in the crowded cuts and tiled
 #: fields of benchmarks/acquisition.py it is 3.4-18 times (docs/decisions.md, "A crowded field").
+#: The same test decides a dark-field frame's score (:func:`score_stats`).
 CROWDED_SPREAD = 3.0
 
 
@@ -230,8 +232,51 @@ def dome_stats(brightness: np.ndarray, background: np.ndarray) -> tuple[float, f
     return median, min(spread, CROWDED_SPREAD * own)
 
 
-def _robust_z(values: np.ndarray) -> np.ndarray:
+def dark_class(prepared: np.ndarray) -> np.ndarray:
+    """bool: the pixels of a dark-field frame at or below Otsu's threshold of it (its dark
+    class, where the background lies however many cells crowd the frame)."""
+    level = cv2.threshold(prepared, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
+    return cv2.compare(prepared, level, cv2.CMP_LE) > 0
+
+
+def calm_class(contrast: np.ndarray) -> np.ndarray:
+    """bool: the pixels of a light-field frame whose local contrast lies at or below Otsu's
+    threshold of it (scaled to 8 bits by its 99th percentile): its low-texture class, where the
+    background lies however many cells crowd the frame."""
+    top = max(float(np.percentile(contrast[::4, ::4], 99)), 1e-3)
+    scaled = cv2.convertScaleAbs(contrast, alpha=255.0 / top)
+    level = cv2.threshold(scaled, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
+    return cv2.compare(scaled, level, cv2.CMP_LE) > 0
+
+
+def score_stats(values: np.ndarray, background) -> tuple[float, float]:
+    """The median and robust spread a frame's score counts `values` in (its local contrast, its
+    departures from the background): the whole frame's, or on a crowded frame the `background`
+    pixels' own (:func:`dark_class` on dark-field frames, :func:`calm_class` on light-field
+    ones; an array, or a function that makes it, called only when needed): where the whole
+    frame's spread is more than CROWDED_SPREAD times theirs (itself at least one grey level).
+
+    Why: when cells cover half the frame or more, its median is a cell's and its spread the
+    cells', so in those units no cell stood out. The shipped HeLa cut's densest 48 px tiled 4 x 4
+    (55 % nuclei) held 82 % of the nuclei's pixels, one frame 4 %; in the background's units
+    99.85 % (every frame 99.09 %). HSC's densest 96 px tiled 6 x 6 (41-49 % cells) held 70.12 %
+    (one frame 10.50 %); in the background's units 99.99 %. Not a cap as for the domes
+    (:func:`dome_stats`): the whole frame's median, a cell's level, would leave the fainter cells
+    below zero. On every frame of the six benchmark movies, clean and noisy, the whole frame's
+    spread is at most 2.0 times the background's, so no benchmark mask changes."""
     median, spread = robust_stats(values)
+    if spread <= CROWDED_SPREAD:  # the background's own is at least 1: not crowded, whatever it is
+        return median, spread
+    if callable(background):
+        background = background()
+    own_median, own = _stats_where(values, background)
+    own = max(own, 1.0)
+    return (own_median, own) if spread > CROWDED_SPREAD * own else (median, spread)
+
+
+def _robust_z(values: np.ndarray, stats: tuple[float, float] | None = None) -> np.ndarray:
+    """`values` in robust SDs from their median: the whole image's, or `stats` (median, spread)."""
+    median, spread = robust_stats(values) if stats is None else stats
     out = values - median
     out /= max(spread, 1e-3)  # in place: one temporary fewer, the same float32 arithmetic
     return out
@@ -286,10 +331,12 @@ def _score(
     *,
     image: np.ndarray | None = None,
     above: np.ndarray | None = None,
+    dark: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`cell_score` and the local mean and contrast (CONTRAST_WINDOW) it was made from,
     which the fail-safe reuses. `image`: `prepared` as float32, `above`: ``image - coarse``,
-    when the caller made them (:func:`regions_for`)."""
+    `dark`: :func:`dark_class` of a dark-field `prepared`, when the caller made them
+    (:func:`regions_for`)."""
     image = prepared.astype(np.float32) if image is None else image
     mean, contrast = _local(image, max(3, int(round(CONTRAST_WINDOW * scale)) | 1))
     if dark_field is None:
@@ -298,13 +345,24 @@ def _score(
         coarse = coarse_background(prepared, scale, dark_field=dark_field)
     if above is None:
         above = image - coarse
+    # each cue in the whole frame's units, or in the background's where cells crowd the frame
+    # (score_stats): on dark-field frames the background is the dark class, on light-field
+    # frames the low-texture class, made only for a frame that may be crowded
     if dark_field:
-        departure = _robust_z(above)
+        background = dark_class(prepared) if dark is None else dark
+    else:
+        background = functools.cache(lambda: calm_class(contrast))
+    if dark_field:
+        departure = _robust_z(above, score_stats(above, background))
     else:
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
         blur = cv2.GaussianBlur(image, (0, 0), max(1.0, BACKGROUND_SCALE * scale))
-        departure = np.minimum(_robust_z(np.abs(image - blur)), _robust_z(np.abs(above)))
-    return np.maximum(_robust_z(contrast), departure, out=departure), mean, contrast
+        fine = np.abs(image - blur)
+        fine = _robust_z(fine, score_stats(fine, background))
+        far = np.abs(above)
+        departure = np.minimum(fine, _robust_z(far, score_stats(far, background)), out=fine)
+    texture = _robust_z(contrast, score_stats(contrast, background))
+    return np.maximum(texture, departure, out=departure), mean, contrast
 
 
 def is_dark_field(prepared: np.ndarray) -> bool:
@@ -497,7 +555,12 @@ def clear_of(known: np.ndarray, scale: float) -> np.ndarray:
 
 
 def background_pixels(
-    prepared: np.ndarray, known: np.ndarray, scale: float, *, dark_field: bool
+    prepared: np.ndarray,
+    known: np.ndarray,
+    scale: float,
+    *,
+    dark_field: bool,
+    dark: np.ndarray | None = None,
 ) -> np.ndarray:
     """Where the background's own statistics are measured (the fail-safe's and the crowded
     frame's, :func:`dome_stats`): the pixels clear of the candidates `known` (:func:`clear_of`);
@@ -510,11 +573,10 @@ def background_pixels(
     HeLa cut's densest 64 px tiled 4 x 4 (43 % nuclei): 83.6 % of the nuclei's pixels in the
     RoI, one frame 1.6 %; with the dark class 100 %. On an ordinary frame the pixels clear of
     the candidates lie in the dark class already: no benchmark mask changes
-    (benchmarks/mask_hash.py)."""
+    (benchmarks/mask_hash.py). `dark`: :func:`dark_class` of `prepared`, when the caller has it."""
     clear = clear_of(known, scale)
     if dark_field:
-        level = cv2.threshold(prepared, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
-        clear &= cv2.compare(prepared, level, cv2.CMP_LE) > 0
+        clear &= dark_class(prepared) if dark is None else dark
     return clear
 
 
@@ -819,17 +881,20 @@ def regions_for(
     # brightness, the score and the fail-safe (each made its own before)
     image = prepared.astype(np.float32)
     above = image - coarse
-    brightness = None
+    brightness = dark = None
     if dark_field:
         brightness = cv2.GaussianBlur(above, (0, 0), max(1.0, 2.0 * scale))
-    score, mean, contrast = _score(prepared, scale, coarse, dark_field, image=image, above=above)
+        dark = dark_class(prepared)  # the score's and the fail-safe's background
+    score, mean, contrast = _score(
+        prepared, scale, coarse, dark_field, image=image, above=above, dark=dark
+    )
     failsafe = None
     z = settings.background_z * (DARK_Z_SHARE if dark_field else 1.0)
     known = background = None
     if z > 0 or dark_field:
         # clear of the candidates: the fail-safe's background and the crowded frame's measure
         known = score > CANDIDATE_SHARE * settings.cell_contrast
-        background = background_pixels(prepared, known, scale, dark_field=dark_field)
+        background = background_pixels(prepared, known, scale, dark_field=dark_field, dark=dark)
     if z > 0:
         departure = background_departure(
             prepared,

@@ -19,7 +19,8 @@ LOW_PERCENTILE, HIGH_PERCENTILE = 0.5, 99.5
 #: six benchmark movies the median lies at 0.01-0.03 of the range on clean fluorescence, 0.06-0.12
 #: with camera noise, 0.32-0.58 on phase contrast and 0.73-0.75 on brightfield: 0.2 lies in the
 #: gap (0.1 took noisy HeLa for a light background and lost its dim nuclei' grey levels). A frame
-#: the test takes for light-field is asked again less its smooth trend (flattened_position).
+#: the test takes for light-field is asked again less its smooth trend (flattened_position), of
+#: its median and of its densest level (_mode_position, MODE_BINS).
 DARK_FIELD = 0.2
 #: A dark-field frame whose median lies more than TREND_SHIFT of its range above where it lies
 #: less its smooth trend is stretched less the trend too (:func:`_trend_stretch`). HeLa with 400
@@ -31,6 +32,18 @@ TREND_SHIFT = 0.02
 #: Blocks per side of the grid whose medians the frame's smooth background is fitted to (a
 #: quadratic surface) before the dark-field test is asked again: see :func:`flattened_position`.
 TREND_BLOCKS = 8
+#: A frame whose median the dark-field test puts above DARK_FIELD, raw and flattened, is still
+#: dark-field when its densest grey level (:func:`_mode_position`, less the trend) lies in the
+#: lowest DARK_FIELD share of its range: a fluorescence field where cells cover more than half of
+#: the frame, whose median is then a cell's, but whose background, dark and narrow, is still the
+#: commonest level. The densest level of a histogram of MODE_BINS bins over the flattened
+#: sample's LOW_PERCENTILE..HIGH_PERCENTILE, smoothed by a Gaussian of MODE_SMOOTH bins (a
+#: narrow-ranged 8-bit frame fills only some of the bins). A densest level below MODE_PEAK times
+#: the histogram's mean is no peak (grey levels spread evenly) and says nothing: on the crowded
+#: fields where the test decides it is 1.8-17 times the mean.
+MODE_BINS = 256
+MODE_SMOOTH = 3.0
+MODE_PEAK = 1.5
 
 
 def flattened_position(sample: np.ndarray) -> float:
@@ -51,8 +64,11 @@ def flattened_position(sample: np.ndarray) -> float:
     return _flattened(sample)[0]
 
 
-def _flattened(sample: np.ndarray) -> tuple[float, np.ndarray | None, float, float]:
-    """:func:`flattened_position` of `sample`, with what :func:`_trend_stretch` needs: the
+def _flattened(
+    sample: np.ndarray, *, mode: bool = False
+) -> tuple[float, float, np.ndarray | None, float, float]:
+    """:func:`flattened_position` of `sample` and (with `mode`; 0.5 without) the flattened
+    sample's densest level (:func:`_mode_position`), with what :func:`_trend_stretch` needs: the
     trend's coefficients (in units of every other pixel of `sample`; None when too small) and the
     flattened sample's LOW_PERCENTILE and HIGH_PERCENTILE."""
     # every other row and column of the sample: the trend and three percentiles need few pixels
@@ -60,14 +76,41 @@ def _flattened(sample: np.ndarray) -> tuple[float, np.ndarray | None, float, flo
     n = TREND_BLOCKS
     rows, cols = values.shape[0] // n, values.shape[1] // n
     if rows < 2 or cols < 2:
-        return 0.5, None, 0.0, 0.0
+        return 0.5, 0.5, None, 0.0, 0.0
     blocks = values[: rows * n, : cols * n].reshape(n, rows, n, cols).transpose(0, 2, 1, 3)
     medians = _block_medians(blocks.reshape(n, n, -1))
     c = np.linalg.lstsq(_trend_terms(rows, cols), medians, rcond=None)[0].astype(np.float32)
     flat = values - _surface(c, values.shape)
     low, median, high = _percentiles(flat, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
-    position = float((median - low) / (high - low)) if high > low else 0.5
-    return position, c, float(low), float(high)
+    if not high > low:
+        return 0.5, 0.5, c, float(low), float(high)
+    position = float((median - low) / (high - low))
+    densest = _mode_position(flat, float(low), float(high)) if mode else 0.5
+    return position, densest, c, float(low), float(high)
+
+
+def _mode_position(flat: np.ndarray, low: float, high: float) -> float:
+    """Where the densest grey level of the flattened sample `flat` lies between `low` and `high`
+    (0..1; MODE_BINS, MODE_SMOOTH; 0.5 where it is no peak, MODE_PEAK).
+
+    Why the mode as well as the median: when cells cover more than half of a fluorescence
+    frame the median is a cell's (the shipped HeLa cut's densest 48 px tiled: 0.38-0.64 of the
+    range), and the frame went to the light-field rule, which found nothing: RoI empty on 5 of 6
+    frames. The background is then a minority but still the commonest level, a narrow peak at the
+    dark end (0.00-0.06 of the range there and in CHO's densest 96 px tiled, 71 % nuclei). On the
+    benchmark's light-field frames, and under every alteration of benchmarks/acquisition.py and a
+    vignette or ramp up to four times the frame's range, the flattened mode lies at 0.23 or above
+    (docs/decisions.md, "A crowded fluorescence field"). Black padding (a third to half of a
+    synthetic light-field frame) is no such peak: the trend taken off smears the constant."""
+    # the top edge just above `high`, so its own pixels fall in the last bin (calcHist's ranges
+    # are half-open)
+    top = high + (high - low) / (2 * MODE_BINS)
+    counts = cv2.calcHist([flat], [0], None, [MODE_BINS], [low, top]).reshape(1, -1)
+    counts = cv2.GaussianBlur(counts, (0, 0), MODE_SMOOTH).ravel()
+    densest = int(np.argmax(counts))
+    if counts[densest] < MODE_PEAK * counts.mean():
+        return 0.5  # no peak: no level to place
+    return (densest + 0.5) / MODE_BINS
 
 
 @functools.lru_cache(maxsize=8)
@@ -170,8 +213,11 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
     # dark-field frame whose median lies within TREND_SHIFT of its low end needs no fit: every
     # GOWT1 frame, clean and noisy)
     if stabilise and (not dark or raw_position > TREND_SHIFT):
-        position, trend, flat_low, flat_high = _flattened(sample)
-        if position < DARK_FIELD and (not dark or raw_position - position > TREND_SHIFT):
+        position, mode, trend, flat_low, flat_high = _flattened(sample, mode=not dark)
+        # dark-field under its trend (its median, or when cells crowd the frame its densest
+        # level, in the lowest DARK_FIELD of the range), or with a trend that lifts its median
+        under_trend = not dark and (position < DARK_FIELD or mode < DARK_FIELD)
+        if under_trend or (dark and raw_position - position > TREND_SHIFT):
             linear = _stretched(frame, low, high, False)[0]
             # the trend's unit is every other pixel of the sample, itself every other of a frame
             # above 65536 pixels

@@ -625,3 +625,80 @@ def test_the_background_of_a_crowded_dark_field_frame_is_its_dark_class():
     assert dark[image < 40].mean() > 0.99  # the background between the nuclei
     assert dark[image > 100].mean() < 0.25  # the nuclei, their blurred rims included
     assert not dark[image > 150].any()
+
+
+def _crowded_uint16(rng, *, share: float, size: int = 256) -> np.ndarray:
+    """A fluorescence frame whose nuclei (blurred discs, 300-3,000 counts above an offset of 500,
+    photon noise on top) cover about `share` of it."""
+    import cv2
+
+    covered = np.zeros((size, size), np.float32)
+    rows, cols = np.mgrid[:size, :size]
+    while (covered > 0).mean() < share:
+        y, x = rng.integers(0, size, 2)
+        radius = rng.integers(6, 12)
+        disc = (rows - y) ** 2 + (cols - x) ** 2 <= radius**2
+        covered[disc & (covered == 0)] = rng.uniform(300, 3000)
+    light = 500 + cv2.GaussianBlur(covered, (0, 0), 1.5)
+    return np.clip(rng.poisson(light), 0, 65535).astype(np.uint16)
+
+
+def test_a_fluorescence_frame_mostly_covered_by_nuclei_stays_dark_field(monkeypatch):
+    """When nuclei cover more than half of the frame its median is a nucleus's and the median
+    test takes it for light-field; its densest level, the background's narrow peak at the dark
+    end, still says dark-field (preprocess._mode_position)."""
+    from napari_flowroi import preprocess
+
+    rng = np.random.default_rng(11)
+    sparse, crowded = _crowded_uint16(rng, share=0.2), _crowded_uint16(rng, share=0.65)
+    for frame in (sparse, crowded):
+        linear, stabilised = preprocess._stretches(frame)
+        assert stabilised is not linear
+    low, median, high = np.percentile(crowded[::2, ::2], (0.5, 50, 99.5))
+    assert (median - low) / (high - low) > preprocess.DARK_FIELD  # the median test says light
+    monkeypatch.setattr(preprocess, "_mode_position", lambda *args: 0.5)
+    linear, stabilised = preprocess._stretches(crowded)
+    assert stabilised is linear
+
+
+def test_the_densest_level_is_no_padding_and_needs_a_peak(monkeypatch):
+    """A light-field frame (background mid-range, a dark and a bright cell) with a third of it
+    black padding stays light-field: the trend taken off smears the constant, so it is no peak.
+    Grey levels spread evenly have no densest level to place (preprocess.MODE_PEAK)."""
+    from napari_flowroi import preprocess
+
+    rng = np.random.default_rng(12)
+    frame = rng.normal(30000, 300, (256, 256))
+    frame[60:120, 40:200] -= 8000
+    frame[150:190, 60:120] += 6000
+    frame[:, :86] = 0  # padding of a rotated or stitched image
+    frame = np.clip(frame, 0, 65535).astype(np.uint16)
+    linear, stabilised = preprocess._stretches(frame)
+    assert stabilised is linear
+    even = rng.integers(0, 60000, (128, 128)).astype(np.float32)
+    assert preprocess._mode_position(even, 0.0, 60000.0) == 0.5
+    monkeypatch.setattr(preprocess, "MODE_PEAK", 0.0)
+    assert preprocess._mode_position(even, 0.0, 60000.0) != 0.5
+
+
+def test_a_crowded_dark_field_score_counts_in_the_backgrounds_own_units():
+    """appearance.score_stats: the whole frame's median and spread where the background sets
+    them; where nuclei crowd the frame (its spread over CROWDED_SPREAD times the background's),
+    the background's own, in which a dim nucleus stands out (in the whole frame's it lies below
+    the median)."""
+    from napari_flowroi import appearance
+    from napari_flowroi._robust import robust_stats
+
+    rng = np.random.default_rng(13)
+    crowded = rng.normal(30, 2, (128, 128)).astype(np.float32)
+    crowded[:, :77] = rng.uniform(80, 250, (128, 77))  # 60 % of the frame nuclei
+    background = crowded < 60
+    median, spread = appearance.score_stats(crowded, background)
+    whole = robust_stats(crowded)
+    assert whole[1] > appearance.CROWDED_SPREAD * spread
+    assert abs(median - 30) < 1 and spread < 3
+    dim = 45.0  # a dim nucleus 15 grey levels above the background
+    assert (dim - median) / spread > 5 and (dim - whole[0]) / whole[1] < 0
+    sparse = rng.normal(30, 2, (128, 128)).astype(np.float32)
+    sparse[:20, :20] += 150  # 2 % of the frame
+    assert appearance.score_stats(sparse, sparse < 60) == robust_stats(sparse)

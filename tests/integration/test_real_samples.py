@@ -117,33 +117,86 @@ def _densest_window(cells: np.ndarray, side: int) -> tuple[slice, slice]:
     return slice(int(top), int(top) + side), slice(int(left), int(left) + side)
 
 
+def _crowded_field(name: str, side: int, tiles: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shipped sample's densest `side` x `side` px (by its reference cells) repeated
+    `tiles` x `tiles` times, as a field crowded as that cut, and its reference cells likewise."""
+    frames = tifffile.imread(movie_path(name))
+    cells = tifffile.imread(cells_path(name)) > 0
+    rows, cols = _densest_window(cells, side)
+    field = np.ascontiguousarray(np.tile(frames[:, rows, cols], (1, tiles, tiles)))
+    return field, np.tile(cells[:, rows, cols], (1, tiles, tiles))
+
+
+def _held(field: np.ndarray, reference: np.ndarray) -> list[float]:
+    """The default RoI's coverage of `reference` on each frame of `field` but the first and last."""
+    from napari_flowroi.readers import movie_from_array
+
+    extractor = RoiExtractor(movie_from_array(field), FlowRoISettings())
+    return [pixel_coverage(extractor.mask(t), reference[t]) for t in range(1, len(field) - 1)]
+
+
+def _kept(held: list[float]) -> bool:
+    return np.mean(held) >= 0.99 and min(held) >= 0.97
+
+
 def test_a_field_crowded_with_nuclei_keeps_them(monkeypatch):
     # the shipped HeLa cut's densest 64 x 64 px repeated 4 x 4 times (a 256-px field, 43 % of it
     # nuclei, as a dense culture fills it): the score's whole-frame statistics are the nuclei's
     # and find few of them, so the pixels clear of its candidates were mostly nuclei, the
     # fail-safe measured them against themselves, and one frame held 1.6 % of the nuclei's
-    # pixels (83.6 % over the frames); the background is now the frame's dark class as well
+    # pixels (83.6 % over the frames); the background is now the frame's dark class as well (and
+    # the score counts in its units where the frame is crowded, appearance.score_stats)
     import napari_flowroi.appearance as appearance
-    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi._robust import robust_stats
 
-    frames = tifffile.imread(movie_path("hela_nuclei"))
-    cells = tifffile.imread(cells_path("hela_nuclei")) > 0
-    rows, cols = _densest_window(cells, 64)
-    field = np.ascontiguousarray(np.tile(frames[:, rows, cols], (1, 4, 4)))
-    nuclei = np.tile(cells[:, rows, cols], (1, 4, 4))
+    field, nuclei = _crowded_field("hela_nuclei", 64, 4)
+    assert _kept(_held(field, nuclei))
 
-    def coverage() -> list[float]:
-        extractor = RoiExtractor(movie_from_array(field), FlowRoISettings())
-        return [pixel_coverage(extractor.mask(t), nuclei[t]) for t in range(1, len(field) - 1)]
-
-    held = coverage()
-    assert np.mean(held) >= 0.99 and min(held) >= 0.97
-
-    def clear_only(prepared, known, scale, *, dark_field):
+    def clear_only(prepared, known, scale, *, dark_field, dark=None):
         return appearance.clear_of(known, scale)
 
+    # the score in the whole frame's units (as before score_stats): the dark class as the
+    # fail-safe's background still keeps them; without it as well, it does not
+    monkeypatch.setattr(appearance, "score_stats", lambda values, dark: robust_stats(values))
+    assert _kept(_held(field, nuclei))
     monkeypatch.setattr(appearance, "background_pixels", clear_only)
-    assert min(coverage()) < 0.5
+    assert min(_held(field, nuclei)) < 0.5
+
+
+def test_a_field_mostly_covered_by_nuclei_keeps_them(monkeypatch):
+    # the shipped HeLa cut's densest 48 x 48 px repeated 4 x 4 times (a 192-px field, 48-56 % of
+    # it nuclei): the frame's median is a nucleus's, so the median test took it for light-field
+    # and the RoI was empty on 5 of 6 frames; its densest level still says dark-field
+    # (preprocess._mode_position), and the score then counts in the background's own units
+    # (appearance.score_stats), without which one frame held 4 % of the nuclei's pixels
+    import napari_flowroi.appearance as appearance
+    import napari_flowroi.preprocess as preprocess
+    from napari_flowroi._robust import robust_stats
+
+    field, nuclei = _crowded_field("hela_nuclei", 48, 4)
+    assert nuclei[1:-1].mean() > 0.5
+    assert _kept(_held(field, nuclei))
+    with monkeypatch.context() as patch:
+        patch.setattr(appearance, "score_stats", lambda values, background: robust_stats(values))
+        assert min(_held(field, nuclei)) < 0.5
+    monkeypatch.setattr(preprocess, "_mode_position", lambda *args: 0.5)
+    assert min(_held(field, nuclei)) < 0.5
+
+
+def test_a_brightfield_field_crowded_with_cells_keeps_them(monkeypatch):
+    # the shipped HSC cut's densest 80 x 80 px repeated 6 x 6 times (a 480-px field, 45 % of it
+    # cells): the score's whole-frame median and spread are the cells' own, and one frame held
+    # 85 % of the cell pixels; on a crowded frame the score counts in the units of its
+    # low-texture class (appearance.score_stats, appearance.calm_class). The reference is the
+    # cut's local-contrast mask, the RoI's own principle: it asks the crowded field to keep what
+    # the same rule keeps in an ordinary one, not that the rule is right.
+    import napari_flowroi.appearance as appearance
+    from napari_flowroi._robust import robust_stats
+
+    field, reference = _crowded_field("hsc_brightfield", 80, 6)
+    assert _kept(_held(field, reference))
+    monkeypatch.setattr(appearance, "score_stats", lambda values, background: robust_stats(values))
+    assert min(_held(field, reference)) < 0.9
 
 
 def _cut(frames: np.ndarray, window: tuple[slice, slice]):
