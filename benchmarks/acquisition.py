@@ -21,6 +21,9 @@ area over the reference cells + 2 px, and the missed-cell guard's estimate on th
   conversion of the displayed range gives); *float 0-1*: divided by the dtype's maximum;
 - *stage jitter*: the neighbours shifted by (dy, dx) px the one way and the other (a stage that
   does not return to the same place; the edge repeated), the coded frame where it was;
+- *drift-corrected, black borders*: the same shifts with zeros where no data came in, and a
+  24-px black strip on every frame (what a registration writes; the reference cells under the
+  strip not counted);
 - *flicker*: the light above the offset 30 % brighter in the frame before, 30 % dimmer in the one
   after (an unstable lamp);
 - *camera gain jump*: the frame after multiplied by 1.5, offset included (an exposure or gain
@@ -122,21 +125,46 @@ def to_float(frame, index, t):
     return frame.astype(np.float32) / float(np.iinfo(frame.dtype).max)
 
 
+def _shifted(frame, index: int, dy: int, dx: int, border: int):
+    """The frame before (index 0) shifted by -(dy, dx) px, the one after (2) by (dy, dx), the
+    coded frame (1) as it is; what comes in at the edge by OpenCV's `border` mode (a replicated
+    edge, or zeros)."""
+    if index == 1:
+        return frame
+    sign = 1 if index == 2 else -1
+    shift = np.float32([[1, 0, sign * dx], [0, 1, sign * dy]])
+    return cv2.warpAffine(
+        frame, shift, frame.shape[::-1], flags=cv2.INTER_NEAREST, borderMode=border, borderValue=0
+    )
+
+
 def jittered(dy: int, dx: int):
     def alter(frame, index, t):
-        if index == 1:
-            return frame
-        sign = 1 if index == 2 else -1
-        shift = np.float32([[1, 0, sign * dx], [0, 1, sign * dy]])
-        return cv2.warpAffine(
-            frame,
-            shift,
-            frame.shape[::-1],
-            flags=cv2.INTER_NEAREST,
-            borderMode=cv2.BORDER_REPLICATE,
-        )
+        return _shifted(frame, index, dy, dx, cv2.BORDER_REPLICATE)
 
     return alter
+
+
+class Registered:
+    """A drift-corrected movie as registration tools write it: the neighbours shifted by (dy,
+    dx) px the one way and the other with zeros where no data came in, and every frame with a
+    BORDER-px black strip at its left (the crop a registration leaves); reference cells under the
+    strip are not counted (the coded frame holds no data there)."""
+
+    BORDER = 24
+
+    def __init__(self, dy: int, dx: int):
+        self.dy, self.dx = dy, dx
+
+    def __call__(self, frame, index, t):
+        out = _shifted(frame, index, self.dy, self.dx, cv2.BORDER_CONSTANT).copy()
+        out[:, : self.BORDER] = 0
+        return out
+
+    def without_border(self, mask: np.ndarray) -> np.ndarray:
+        out = mask.copy()
+        out[:, : self.BORDER] = False
+        return out
 
 
 def flickering(frame, index, t):
@@ -195,6 +223,10 @@ def variants(case) -> list[tuple[str, object, int]]:
     out += [
         (f"stage jitter {dy}, {dx} px", jittered(dy, dx), 1) for dy, dx in ((15, -12), (40, 30))
     ]
+    out += [
+        (f"drift-corrected, black borders: {dy}, {dx} px", Registered(dy, dx), 1)
+        for dy, dx in ((6, -4), (40, 30))
+    ]
     out += [("flicker 30 %", flickering, 1), ("camera gain jump x1.5", gain_jump, 1)]
     out += [("black frame before", black_before, 1)]
     out += [(f"a smaller field: {n} x {n} px", SmallerField(n), 1) for n in (256, 192, 160)]
@@ -222,6 +254,8 @@ def measure(case, name, alter, step, settings=None) -> dict:
             reference, ideal = alter.cut(reference, window), alter.cut(ideal, window)
         elif alter is not None:
             frames = [alter(f, i, t) for i, f in enumerate(frames)]
+            if isinstance(alter, Registered):
+                reference, ideal = alter.without_border(reference), alter.without_border(ideal)
         extractor = RoiExtractor(
             movie_from_array(np.stack(frames)), settings or FlowRoISettings(), cache_frames=3
         )
@@ -287,7 +321,9 @@ def write_doc(results: dict, path: Path) -> None:
             "*bleaching* dims each frame's light above the offset by 20 %; *defocus* blurs by a "
             "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *16 bit to 8 bit* "
             "spreads each frame's minimum to maximum over 0-255; *float 0-1* divides by the dtype's "
-            "maximum; *stage jitter* shifts the frames before and after the other ways; *flicker* "
+            "maximum; *stage jitter* shifts the frames before and after the other ways; "
+            "*drift-corrected, black borders* does so with zeros where no data came in and a "
+            "24-px black strip on every frame (the cells under it not counted); *flicker* "
             "makes the light above the offset 30 % brighter before and dimmer after; *camera gain "
             "jump* multiplies the frame after by 1.5; *black frame before* zeroes it; *a smaller "
             "field* cuts the three frames to N x N px where the coded frame's reference cells are "

@@ -182,12 +182,12 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
     rows, cols = extractor.shape
     size = (max(1, round(cols * CHANGE_SCALE)), max(1, round(rows * CHANGE_SCALE)))
 
-    def standardised(u: int) -> np.ndarray:
+    def standardised(u: int) -> tuple[np.ndarray, np.ndarray | None]:
         if u not in shared:
             shared[u] = _standardised(extractor.frame(u), size)
         return shared[u]
 
-    current = standardised(t)
+    current, blank = standardised(t)
     # prepared-frame px per px of the change
     scale = extractor.settings.flow_scale / CHANGE_SCALE
     change = None
@@ -196,15 +196,23 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
         # quarter of the phase correlation (a third of the reference's time went to it), and the
         # change is smoothed over more than the fraction of a pixel this gives away
         dy, dx = coarse_drift(extractor.prepared(t), extractor.prepared(u))
-        other = shift_image(standardised(u), -dy / scale, -dx / scale)
+        other, other_blank = standardised(u)
+        other = shift_image(other, -dy / scale, -dx / scale)
         difference = cv2.absdiff(current, other)
         change = difference if change is None else np.minimum(change, difference, out=change)
+        if other_blank is not None:
+            other_blank = shift_image(other_blank, -dy / scale, -dx / scale)
+            blank = other_blank if blank is None else np.maximum(blank, other_blank)
     sample = change[::2, ::2]  # every 4th full-resolution row and column
     median = float(np.median(sample))
     spread = max(1.4826 * float(np.median(np.abs(sample - median))), 1e-6)
     reference = change > median + CHANGE_Z * spread
     if extractor.dark_field(t):
         reference &= current >= _otsu(current)
+    if blank is not None:
+        # no change is measured where either frame compared is padding (preprocess.padding): a
+        # registration's black border moves from frame to frame, and its edge is no cell
+        reference &= blank == 0
     reference = clean_mask(
         reference,
         max(1, int(np.ceil(CHANGE_OPENING * CHANGE_SCALE))),  # at least as wide
@@ -214,9 +222,11 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
     return to_shape(reference, extractor.shape)
 
 
-def _standardised(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+def _standardised(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray | None]:
     """A frame halved to `size` (width, height) by area averaging, smoothed (CHANGE_SIGMA) and
-    brought to zero median and unit robust spread.
+    brought to zero median and unit robust spread; and where it holds padding
+    (:func:`~napari_flowroi.preprocess.padding`, given the median level first), a float32 map
+    at the same size, non-zero within the smoothing's reach of it (else None).
 
     Frames compared in these units need no brightness match per pair: E. coli's exposure jumps
     (median 10,000 -> 13,000 -> 4,000 over frames 4-6) made whole bright objects change until
@@ -225,14 +235,28 @@ def _standardised(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     cancels) and lets checked frames share their neighbours."""
     # the outliers at full resolution, where a hot pixel is one pixel (halving by a factor that
     # is not exactly 2 spreads it over two)
-    frame = np.asarray(_without_outliers(np.asarray(frame)), np.float32)
+    from .preprocess import filled, padding
+
+    frame = np.asarray(frame)
+    found = padding(frame)
+    blank = None
+    if found is not None:
+        frame = filled(frame, *found)
+        mask = found[0]
+        # the padding at the change's size, grown by the smoothing's reach (3 sigma)
+        reach = int(np.ceil(3 * CHANGE_SIGMA * CHANGE_SCALE)) + 1
+        blank = cv2.dilate(
+            cv2.resize(mask.view(np.uint8).astype(np.float32), size, interpolation=cv2.INTER_AREA),
+            np.ones((2 * reach + 1,) * 2, np.uint8),
+        )
+    frame = np.asarray(_without_outliers(frame), np.float32)
     if frame.shape[::-1] != size:
         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
     smoothed = cv2.GaussianBlur(frame, (0, 0), CHANGE_SIGMA * CHANGE_SCALE)
     level, spread = _level(smoothed)
     smoothed -= level
     smoothed *= 1.0 / spread
-    return smoothed
+    return smoothed, blank
 
 
 #: Robust SDs (of a frame's departures from its 3x3 median) beyond which a lone pixel is a camera

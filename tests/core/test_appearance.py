@@ -702,3 +702,40 @@ def test_a_crowded_dark_field_score_counts_in_the_backgrounds_own_units():
     sparse = rng.normal(30, 2, (128, 128)).astype(np.float32)
     sparse[:20, :20] += 150  # 2 % of the frame
     assert appearance.score_stats(sparse, sparse < 60) == robust_stats(sparse)
+
+
+def test_a_black_border_far_below_the_light_is_padding_not_background():
+    """preprocess.padding: zeros under a 16-bit fluorescence frame's camera offset (a drift
+    correction's border) are padding, given the frame's median before the stretch, so the frame
+    stays dark-field with its nuclei's grey levels; zeros in an 8-bit frame whose dark
+    background is clipped at 0 (GOWT1) are light, not padding."""
+    from napari_flowroi import preprocess
+
+    rng = np.random.default_rng(14)
+    spots, where = _dim_spots(rng)
+    frame = np.clip(33000 + spots + rng.normal(0, 5, spots.shape), 0, 65535).astype(np.uint16)
+    bordered = frame.copy()
+    bordered[:, :16] = 0  # 3 % of the frame
+    found = preprocess.padding(bordered)
+    assert found is not None and found[0][:, :16].all() and not found[0][:, 16:].any()
+    linear, stabilised = preprocess._stretches(bordered)
+    assert stabilised is not linear  # dark-field, as without the border
+    as_filmed = _spot_contrast(preprocess._stretches(frame)[1], where)
+    assert _spot_contrast(stabilised, where) > 0.8 * as_filmed > 5
+    clipped = np.clip(rng.normal(2, 2, (128, 128)), 0, 255).astype(np.uint8)
+    clipped[40:60, 40:60] = 200
+    assert preprocess.padding(clipped) is None
+
+
+def test_without_padding_handling_a_black_border_flattens_the_nuclei(monkeypatch):
+    """The counterfactual of the test above: with the border taken for light, the stretch
+    starts at 0 and the nuclei, 50-200 counts above a 33,000-count offset, keep almost no grey
+    levels."""
+    from napari_flowroi import preprocess
+
+    rng = np.random.default_rng(14)
+    spots, where = _dim_spots(rng)
+    frame = np.clip(33000 + spots + rng.normal(0, 5, spots.shape), 0, 65535).astype(np.uint16)
+    frame[:, :16] = 0
+    monkeypatch.setattr(preprocess, "padding", lambda frame: None)
+    assert _spot_contrast(preprocess._stretches(frame)[1], where) <= 2

@@ -115,3 +115,37 @@ def test_lone_saturated_pixels_do_not_read_as_missed_cells(fixed):
     extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
     assert pixel_coverage(extractor.mask(1), masks) >= 0.99
     assert guard.estimate_coverage(extractor, [1]).pixel_share >= 0.98
+
+
+def test_a_drift_corrected_movies_moving_black_border_is_no_missed_cell(monkeypatch):
+    # the shipped HSC cut as a registration writes it: the neighbours shifted by a few tens of px
+    # with zeros where no data came in, and a black strip on every frame; the border's edge moves
+    # from frame to frame, and the change there read as cells the RoI missed (the estimate fell
+    # to ~50 %) until the guard left out padding (preprocess.padding)
+    import tifffile
+
+    import napari_flowroi.preprocess as preprocess
+    from napari_flowroi.readers import movie_from_array
+    from napari_flowroi.sample_data import movie_path
+
+    moved = []
+    for frame, (dy, dx) in zip(
+        tifffile.imread(movie_path("hsc_brightfield"))[3:6],
+        ((30, -24), (0, 0), (-20, 28)),
+        strict=True,
+    ):
+        shift = np.float32([[1, 0, dx], [0, 1, dy]])
+        frame = cv2.warpAffine(
+            frame, shift, frame.shape[::-1], flags=cv2.INTER_NEAREST, borderValue=0
+        )
+        frame[:, :24] = 0
+        moved.append(frame)
+    moved = np.stack(moved)
+
+    def estimate() -> float:
+        extractor = RoiExtractor(movie_from_array(moved), FlowRoISettings())
+        return guard.estimate_coverage(extractor, [1]).pixel_share
+
+    assert estimate() >= 0.99
+    monkeypatch.setattr(preprocess, "padding", lambda frame: None)
+    assert estimate() < 0.9

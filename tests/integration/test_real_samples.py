@@ -299,3 +299,25 @@ def test_folder_of_png_frames_gives_the_same_container_as_the_stack(tmp_path):
             open_container(tmp_path / "from_folder").read_mask(t),
             open_container(tmp_path / "from_stack").read_mask(t),
         )
+
+
+def test_a_black_border_does_not_hide_the_nuclei(monkeypatch):
+    # the shipped HeLa cut (16-bit, nuclei a few hundred counts above a large camera offset) with
+    # a 16-px black border on every frame, as a drift correction or a stitch writes it: the
+    # zeros set the stretch's low end, the nuclei fell into its top grey levels and the frame
+    # was taken for light-field, until the border was taken for padding (preprocess.padding)
+    import napari_flowroi.preprocess as preprocess
+    from napari_flowroi.readers import movie_from_array
+
+    frames = tifffile.imread(movie_path("hela_nuclei")).copy()
+    cells = tifffile.imread(cells_path("hela_nuclei")) > 0
+    frames[:, :, :16] = 0
+    cells[:, :, :16] = False
+
+    def held() -> list[float]:
+        extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
+        return [pixel_coverage(extractor.mask(t), cells[t]) for t in range(1, len(frames) - 1)]
+
+    assert _kept(held())
+    monkeypatch.setattr(preprocess, "padding", lambda frame: None)
+    assert min(held()) < 0.5
