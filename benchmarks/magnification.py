@@ -6,7 +6,7 @@ The movies of ../shared/data were filmed at one magnification each; a movie we d
 show the same cells at half or twice the pixel size (a 10x against a 20x objective, binning, a
 larger camera pixel). The RoI's sizes are in pixels (the prepared frame is `flow_scale` of the
 frame; windows, clean-up sizes and margins are pixels of the frame), so this script resizes each
-clean movie's three coded frames and their neighbours (`common.MOVIES`) by 0.5 and 2 (area
+clean movie's three coded frames and their neighbours (`common.MOVIES`) by 0.35, 0.5, 1.4 and 2 (area
 averaging down, bicubic up; the reference cells by nearest neighbour) and measures the RoI of the
 defaults with the `flow_scale` asked for: the resolution it was looked for at (resolution.py
 goes to full resolution when the cells are too small for `flow_scale`), the share of the
@@ -46,7 +46,8 @@ from napari_flowroi.settings import FlowRoISettings  # noqa: E402
 
 #: (zoom, flow_scale asked for, whether the resolution is fixed at it): as filmed; binned 2x2
 #: with the automatic resolution, with it fixed at 0.5 (the rule before resolution.py) and at
-#: 1.0; 1.4x and twice the magnification with the automatic resolution and with it fixed at 0.5
+#: 1.0; at 0.35 of the size (a 10x against a 30x objective; binning 3x3) with the automatic
+#: resolution and fixed at 0.5; 1.4x and twice the magnification with the automatic resolution and with it fixed at 0.5
 #: (the rule before the view at half the pixel size); twice the magnification with 0.25 asked
 #: for (the movie seen at half its pixel size by hand).
 VARIANTS = (
@@ -54,6 +55,8 @@ VARIANTS = (
     (0.5, 0.5, False),
     (0.5, 0.5, True),
     (0.5, 1.0, True),
+    (0.35, 0.5, False),
+    (0.35, 0.5, True),
     (1.4, 0.5, False),
     (1.4, 0.5, True),
     (2.0, 0.5, False),
@@ -280,7 +283,8 @@ def write_doc(results: dict, path: Path) -> None:
         "is the default; *fixed*: kept whatever the cells' size, the rules of `resolution.py` "
         "off). *looked at* = the flow_scale the RoI was found with "
         "(`resolution.working_settings`: 1 when most of frame 0's blobs are at the finest "
-        "scale `flow_scale` resolves; below 0.5 the movie is seen at `flow_scale / 0.5` of its pixel size by area averaging, "
+        "scale `flow_scale` resolves, or, where it shows fewer than 10 blobs, when most of "
+        "frame 0's blobs at full resolution are no wider than that scale; below 0.5 the movie is seen at `flow_scale / 0.5` of its pixel size by area averaging, "
         "the unchanged pipeline and guard run on that at 0.5 and the mask comes back to the "
         "frame's size). *covered* = share of the reference-cell pixels inside the RoI, mean "
         "over the three frames (worst frame in brackets); *RoI / ideal* = RoI area over the "

@@ -40,8 +40,10 @@ BLOB_SIGMAS = (1.0, 1.4, 2.0, 2.8, 4.0, 5.6, 8.0)
 #: A blob: a pixel whose strongest normalised response is the largest within 5x5 and stands out
 #: by this many robust SDs of that response over the frame (mostly background).
 BLOB_Z = 8.0
-#: Fewer distinct blobs than this on the frame say nothing about the cells' size (a nearly empty
-#: field, as E. coli's first frames): the flow_scale is kept.
+#: Fewer distinct blobs than this on the prepared frame say nothing about the cells' size there:
+#: either the field is nearly empty (E. coli's first frames) or its cells are finer than the
+#: prepared frame resolves at all, so they are looked for again on frame 0 at full resolution
+#: (:func:`working_settings`); with as few there as well the flow_scale is kept.
 MIN_BLOBS = 10
 #: Above this share of the blobs at the finest scale the frame is looked at in full. On the
 #: movies of ../shared/data the share is 0.00-0.04 as filmed and at most 0.29 resized down to 0.7x
@@ -89,10 +91,38 @@ def finest_blob_share(image: np.ndarray) -> tuple[float, int]:
     return (float(np.mean(scales == BLOB_SIGMAS[0])) if scales.size else 0.0), int(scales.size)
 
 
-def too_fine(image: np.ndarray) -> bool:
-    """Whether the prepared frame `image` shows cells at the limit of what it resolves."""
+def too_fine(image: np.ndarray) -> bool | None:
+    """Whether the prepared frame `image` shows cells at the limit of what it resolves; None
+    when it holds fewer than MIN_BLOBS blobs, too few to say."""
     share, count = finest_blob_share(image)
-    return count >= MIN_BLOBS and share > FINE_SHARE
+    return None if count < MIN_BLOBS else share > FINE_SHARE
+
+
+def _central_quarter(frame: np.ndarray) -> np.ndarray:
+    """The middle half of `frame` each way: as many pixels as the frame prepared at 0.5, so
+    the look at full resolution costs what the prepared one does (27 against 149 ms on the
+    1-MP HeLa movie of docs/speed.md, one thread)."""
+    rows, cols = frame.shape[:2]
+    return frame[
+        rows // 4 : rows // 4 + max(1, rows // 2), cols // 4 : cols // 4 + max(1, cols // 2)
+    ]
+
+
+def too_fine_at_full(image: np.ndarray, flow_scale: float) -> bool:
+    """Whether frame 0 prepared at full resolution (`image`: its middle, :func:`_central_quarter`)
+    shows cells the frame prepared at `flow_scale` could not resolve: at least MIN_BLOBS blobs, more than FINE_SHARE of them no
+    wider than the prepared frame's finest scale (BLOB_SIGMAS[0] prepared px).
+
+    Why: cells smaller still than those :func:`too_fine` finds vanish from the prepared frame
+    altogether, so it held too few blobs to say. HSC at 0.35 of its size (cells 3-5 px) showed 8
+    blobs prepared at 0.5, and its RoI there held 47 % of the cell pixels (498 of 825 cells
+    lost); at full resolution 532 blobs, 99 % of them at sigma 2 px or less, and the RoI held
+    99.08 % (none lost). On the six movies as filmed only CHO's frame 0 asks this (no blob
+    prepared: its nuclei are broad, not fine): 19-20 % of its 120-135 blobs there, no change."""
+    scales = blob_scales(image)
+    if scales.size < MIN_BLOBS:
+        return False
+    return float(np.mean(scales <= BLOB_SIGMAS[0] / flow_scale)) > FINE_SHARE
 
 
 def view_scale(settings: FlowRoISettings) -> float:
@@ -126,24 +156,42 @@ def checks_resolution(settings: FlowRoISettings) -> bool:
     return bool(settings.roi_sources) and settings.flow_scale < 1.0
 
 
-def working_settings(movie, settings: FlowRoISettings, *, prepared=None) -> FlowRoISettings:
+def fine_in_full(frame: np.ndarray, settings: FlowRoISettings) -> bool:
+    """:func:`too_fine_at_full` of `frame`'s middle (:func:`_central_quarter`) prepared in full."""
+    middle = _central_quarter(np.asarray(frame))
+    return too_fine_at_full(
+        prepare_frames(middle, settings.replace(flow_scale=1.0))[1], settings.flow_scale
+    )
+
+
+def working_settings(
+    movie, settings: FlowRoISettings, *, prepared=None, in_full=None
+) -> FlowRoISettings:
     """The settings the RoI of `movie` is computed with: `settings`, or the same with
     ``flow_scale=1.0`` when the movie's first frame, prepared at `flow_scale`, shows cells too
     small for it (:func:`too_fine`). Decided once per movie on its first frame, so a preview, the
     check before a batch, every chunk of the batch and ``roi_masks`` agree. `prepared`: a callable
     giving frame 0's (linear, appearance) images at `flow_scale` (an extractor's pool entry);
-    default: read and prepare frame 0."""
+    default: read and prepare frame 0. `in_full`: a callable giving :func:`fine_in_full` of
+    frame 0 (an extractor's pool entry), asked only where the prepared frame shows too few blobs
+    to say; default: read frame 0 and look."""
     if not checks_resolution(settings):
         return settings
 
     def first_frame() -> tuple[np.ndarray, np.ndarray]:
         return prepare_frames(np.asarray(movie[0]), settings)
 
+    def look_in_full() -> bool:
+        return fine_in_full(movie[0], settings)
+
+    full = settings.replace(flow_scale=1.0)
     try:
-        image = (prepared or first_frame)()[1]
+        fine = too_fine((prepared or first_frame)()[1])
+        if fine is None:  # too few blobs prepared to say: frame 0 looked at in full (MIN_BLOBS)
+            fine = (in_full or look_in_full)()
     except (InputError, OSError, ValueError):
         # frame 0 cannot be read or prepared (a Movie refuses NaN frames when read,
         # readers.movie.check_frame; a truncated file): the flow_scale asked for; that frame's
         # own mask reports the problem, and the other frames still preview and code
         return settings
-    return settings.replace(flow_scale=1.0) if too_fine(image) else settings
+    return full if fine else settings

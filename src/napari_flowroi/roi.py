@@ -49,6 +49,7 @@ from .resolution import (
     CHOSEN_SCALE,
     MovieView,
     checks_resolution,
+    fine_in_full,
     view_scale,
     working_settings,
 )
@@ -331,10 +332,13 @@ class RoiExtractor:
                 "prepared", (0, key), lambda: prepare_frames(self.frame(0), settings)
             )
 
+        def in_full() -> bool:  # frame 0 looked at in full, once per pool (resolution.MIN_BLOBS)
+            return self.pool.get("fine in full", key, lambda: fine_in_full(self.frame(0), settings))
+
         return self.pool.get(
             "working settings",
             settings,
-            lambda: working_settings(self.movie, settings, prepared=first),
+            lambda: working_settings(self.movie, settings, prepared=first, in_full=in_full),
         )
 
     def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:

@@ -241,9 +241,11 @@ def test_the_fail_safe_does_not_spill_past_a_textured_cell(monkeypatch):
     movie = movie_from_array(np.stack([frame, frame]).clip(0, 255).astype(np.uint8))
     settings = FlowRoISettings(motion_roi=False, roi_margin=0)
     outside = (r >= 20) & (r < 26)  # the 6 px around the cell
-    trimmed = RoiExtractor(movie, settings).mask(0)
+    # at the default flow_scale (resolved: this small field shows too few blobs prepared, and its
+    # cell's pixel-wide texture would send it to full resolution, resolution.too_fine_at_full)
+    trimmed = RoiExtractor(movie, settings, resolved=True).mask(0)
     monkeypatch.setattr(appearance, "FAILSAFE_CONTRAST_TRIM", 0)
-    untrimmed = RoiExtractor(movie, settings).mask(0)
+    untrimmed = RoiExtractor(movie, settings, resolved=True).mask(0)
     assert pixel_coverage(trimmed, body) > 0.99 and pixel_coverage(untrimmed, body) > 0.99
     assert trimmed[outside].sum() < 0.8 * untrimmed[outside].sum()
     assert not trimmed[r >= 30].any()

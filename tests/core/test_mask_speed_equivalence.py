@@ -607,30 +607,36 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
     compress_movie(source, tmp_path / "straight", settings)
     prepared: list[int] = []
+    in_full: list[int] = []  # frame 0's middle in full (resolution.fine_in_full), at most once
     real = roi.prepare_frames
+    middle = resolution._central_quarter(np.asarray(open_movie(source)[0])).shape
 
     def counting(frame, settings):
-        prepared.append(1)
+        looked = settings.flow_scale == 1.0 and np.asarray(frame).shape == middle
+        (in_full if looked else prepared).append(1)
         return real(frame, settings)
 
     monkeypatch.setattr(roi, "prepare_frames", counting)
     monkeypatch.setattr(resolution, "prepare_frames", counting)  # frame 0, for the decision
     verdict = preflight(open_movie(source), settings)
     in_check = len(prepared)
+    assert len(in_full) <= 1
     # what the check hands over: its prepared frames, and the RoI's resolution (resolution.py)
     handed = [kind for kind, _ in verdict.prepared]
     assert in_check == handed.count("prepared") and handed.count("working settings") == 1
     compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
     n = len(open_movie(source))
     assert in_check == n  # a 12-frame movie: the check reads every frame
-    assert len(prepared) == n  # the run prepared none again
+    assert len(prepared) == n and len(in_full) <= 1  # the run prepared none again
     assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
     assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)
 
 
 class _PrepareSpy:
     """Counts how often each frame of `source` is prepared (roi.prepare_frames, and
-    resolution.prepare_frames, which prepares frame 0 for the RoI's resolution), by its pixels."""
+    resolution.prepare_frames, which prepares frame 0 for the RoI's resolution), by its pixels;
+    `in_full` counts the looks at frame 0's middle in full (resolution.too_fine_at_full, where
+    frame 0 prepared shows too few blobs to say)."""
 
     def __init__(self, monkeypatch, source: Path):
         from napari_flowroi import resolution, roi
@@ -639,11 +645,16 @@ class _PrepareSpy:
         movie = open_movie(source)
         index = {np.asarray(movie[t]).tobytes(): t for t in range(len(movie))}
         assert len(index) == len(movie)  # every frame told apart by its pixels
-        self.counts = [0] * len(movie)
+        middle = resolution._central_quarter(np.asarray(movie[0])).tobytes()
+        self.counts, self.in_full = [0] * len(movie), 0
         real = roi.prepare_frames
 
         def counting(frame, settings):
-            self.counts[index[np.asarray(frame).tobytes()]] += 1
+            pixels = np.asarray(frame).tobytes()
+            if pixels == middle and settings.flow_scale == 1.0:
+                self.in_full += 1
+            else:
+                self.counts[index[pixels]] += 1
             return real(frame, settings)
 
         monkeypatch.setattr(roi, "prepare_frames", counting)
@@ -677,7 +688,7 @@ def test_without_the_check_the_batch_prepares_frame_0_once(tmp_path, monkeypatch
             while True:
                 next(steps)
         assert done.value.value.frames == n
-    assert spy.counts[0] == 1
+    assert spy.counts[0] == 1 and spy.in_full <= 1
     if how == "library":  # one chunk: every frame prepared once
         assert spy.counts == [1] * n
     assert len(_coded(out)) == n

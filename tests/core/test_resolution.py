@@ -205,8 +205,12 @@ def test_a_check_below_half_resolution_hands_the_views_frames_to_the_batch(tmp_p
     source = movie_from_array(movie)  # the same movie object: the run knows it was checked
     verdict = preflight(source, settings)
     half = (movie.shape[1] // 2, movie.shape[2] // 2)
-    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once
-    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + [(movie.shape[1:], 0.25)])
+    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once, and
+    # (with too few blobs there to say, resolution.MIN_BLOBS) at full resolution once
+    decision = [(movie.shape[1:], 0.25)]
+    if resolution.too_fine(real(movie[0], settings)[1]) is None:
+        decision.append((resolution._central_quarter(movie[0]).shape, 1.0))
+    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + decision)
     in_check = len(prepared)
     compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
     assert len(prepared) == in_check  # the run prepared none again
@@ -215,3 +219,22 @@ def test_a_check_below_half_resolution_hands_the_views_frames_to_the_batch(tmp_p
         return {f.name: f.read_bytes() for f in sorted((container / "frames").iterdir())}
 
     assert coded(tmp_path / "reused") == coded(tmp_path / "straight")
+
+
+def test_cells_too_fine_to_show_when_prepared_are_found_at_full_resolution(monkeypatch):
+    """Spots of 0.7 px (finer than the prepared frame resolves at all: too few blobs there to
+    say) are looked for on frame 0 at full resolution, and the movie goes there; broad spots
+    as few stay at the flow_scale (resolution.too_fine_at_full)."""
+    import napari_flowroi.resolution as resolution
+
+    def movie(sigma: float, count: int):
+        first = _spots(256, sigma, count)
+        return movie_from_array(np.stack([np.roll(first, t, axis=1) for t in range(3)]))
+
+    settings = FlowRoISettings()
+    tiny = movie(0.7, 60)
+    assert resolution.too_fine(resolution.prepare_frames(tiny[0], settings)[1]) is None
+    assert working_settings(tiny, settings).flow_scale == 1.0
+    assert working_settings(movie(6.0, 6), settings) is settings
+    monkeypatch.setattr(resolution, "too_fine_at_full", lambda image, flow_scale: False)
+    assert working_settings(tiny, settings) is settings

@@ -321,3 +321,33 @@ def test_a_black_border_does_not_hide_the_nuclei(monkeypatch):
     assert _kept(held())
     monkeypatch.setattr(preprocess, "padding", lambda frame: None)
     assert min(held()) < 0.5
+
+
+def test_cells_too_small_to_show_at_half_resolution_are_looked_for_in_full(monkeypatch):
+    # the shipped HSC cut at 0.3 of its size (a lower magnification or 3x3 binning; cells 3-4
+    # px): prepared at the default 0.5 its frame 0 shows too few blobs to tell their size, so
+    # frame 0 is looked at in full (resolution.too_fine_at_full) and the RoI is found there;
+    # kept at 0.5 it held about half of the cell pixels
+    import cv2
+
+    import napari_flowroi.resolution as resolution
+    from napari_flowroi.readers import movie_from_array
+
+    frames = tifffile.imread(movie_path("hsc_brightfield"))
+    cells = tifffile.imread(cells_path("hsc_brightfield"))
+    size = (round(frames.shape[2] * 0.3), round(frames.shape[1] * 0.3))
+    small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    reference = np.stack([cv2.resize(c, size, interpolation=cv2.INTER_NEAREST) for c in cells]) > 0
+
+    def held() -> tuple[float, list[float]]:
+        extractor = RoiExtractor(movie_from_array(small), FlowRoISettings())
+        coverage = [
+            pixel_coverage(extractor.mask(t), reference[t]) for t in range(1, len(small) - 1)
+        ]
+        return extractor.settings.flow_scale, coverage
+
+    scale, coverage = held()
+    assert scale == 1.0 and _kept(coverage)
+    monkeypatch.setattr(resolution, "too_fine_at_full", lambda image, flow_scale: False)
+    scale, coverage = held()
+    assert scale == 0.5 and np.mean(coverage) < 0.7
