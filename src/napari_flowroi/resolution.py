@@ -45,9 +45,11 @@ BLOB_Z = 8.0
 #: prepared frame resolves at all, so they are looked for again on frame 0 at full resolution
 #: (:func:`working_settings`); with as few there as well the flow_scale is kept.
 MIN_BLOBS = 10
-#: Above this share of the blobs at the finest scale the frame is looked at in full. On the
-#: movies of ../shared/data the share is 0.00-0.04 as filmed and at most 0.29 resized down to 0.7x
-#: (HSC) or to 0.4x (U373, E. coli: 0.18, their cells held either way); HSC binned 0.4-0.6x, where
+#: From this share of the blobs at the finest scale on the frame is looked at in full (at the
+#: share itself too: undecided, the side that keeps cells; HSC at 0.35 of its size showed 10 blobs
+#: prepared, 5 of them at the finest scale, and held 50.84 % at half resolution). On the movies
+#: of ../shared/data the share is 0.00-0.04 as filmed and at most 0.29 resized down to 0.7x (HSC)
+#: or to 0.4x (U373, E. coli: 0.18, their cells held either way); HSC binned 0.4-0.6x, where
 #: half resolution lost cells, gives 0.65-0.95.
 FINE_SHARE = 0.5
 
@@ -95,7 +97,7 @@ def too_fine(image: np.ndarray) -> bool | None:
     """Whether the prepared frame `image` shows cells at the limit of what it resolves; None
     when it holds fewer than MIN_BLOBS blobs, too few to say."""
     share, count = finest_blob_share(image)
-    return None if count < MIN_BLOBS else share > FINE_SHARE
+    return None if count < MIN_BLOBS else share >= FINE_SHARE
 
 
 def _central_quarter(frame: np.ndarray) -> np.ndarray:
@@ -110,8 +112,9 @@ def _central_quarter(frame: np.ndarray) -> np.ndarray:
 
 def too_fine_at_full(image: np.ndarray, flow_scale: float) -> bool:
     """Whether frame 0 prepared at full resolution (`image`: its middle, :func:`_central_quarter`)
-    shows cells the frame prepared at `flow_scale` could not resolve: at least MIN_BLOBS blobs, more than FINE_SHARE of them no
-    wider than the prepared frame's finest scale (BLOB_SIGMAS[0] prepared px).
+    shows cells the frame prepared at `flow_scale` could not resolve: at least MIN_BLOBS blobs,
+    FINE_SHARE of them or more no wider than the prepared frame's finest scale (BLOB_SIGMAS[0]
+    prepared px).
 
     Why: cells smaller still than those :func:`too_fine` finds vanish from the prepared frame
     altogether, so it held too few blobs to say. HSC at 0.35 of its size (cells 3-5 px) showed 8
@@ -122,7 +125,7 @@ def too_fine_at_full(image: np.ndarray, flow_scale: float) -> bool:
     scales = blob_scales(image)
     if scales.size < MIN_BLOBS:
         return False
-    return float(np.mean(scales <= BLOB_SIGMAS[0] / flow_scale)) > FINE_SHARE
+    return float(np.mean(scales <= BLOB_SIGMAS[0] / flow_scale)) >= FINE_SHARE
 
 
 def view_scale(settings: FlowRoISettings) -> float:
@@ -187,7 +190,11 @@ def working_settings(
     full = settings.replace(flow_scale=1.0)
     try:
         fine = too_fine((prepared or first_frame)()[1])
-        if fine is None:  # too few blobs prepared to say: frame 0 looked at in full (MIN_BLOBS)
+        if fine is None and settings.flow_scale >= CHOSEN_SCALE:
+            # too few blobs prepared to say: frame 0 looked at in full (MIN_BLOBS). Not where a
+            # smaller view is asked for (cells said to be large): there every blob up to 1 / the
+            # flow_scale px counts as fine, the texture inside large nuclei too (CHO at twice
+            # the magnification, asked at 0.25, went to full resolution)
             fine = (in_full or look_in_full)()
     except (InputError, OSError, ValueError):
         # frame 0 cannot be read or prepared (a Movie refuses NaN frames when read,

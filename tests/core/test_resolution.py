@@ -205,12 +205,9 @@ def test_a_check_below_half_resolution_hands_the_views_frames_to_the_batch(tmp_p
     source = movie_from_array(movie)  # the same movie object: the run knows it was checked
     verdict = preflight(source, settings)
     half = (movie.shape[1] // 2, movie.shape[2] // 2)
-    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once, and
-    # (with too few blobs there to say, resolution.MIN_BLOBS) at full resolution once
-    decision = [(movie.shape[1:], 0.25)]
-    if resolution.too_fine(real(movie[0], settings)[1]) is None:
-        decision.append((resolution._central_quarter(movie[0]).shape, 1.0))
-    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + decision)
+    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once (no
+    # look in full where a smaller view is asked for, resolution.working_settings)
+    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + [(movie.shape[1:], 0.25)])
     in_check = len(prepared)
     compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
     assert len(prepared) == in_check  # the run prepared none again
@@ -236,5 +233,9 @@ def test_cells_too_fine_to_show_when_prepared_are_found_at_full_resolution(monke
     assert resolution.too_fine(resolution.prepare_frames(tiny[0], settings)[1]) is None
     assert working_settings(tiny, settings).flow_scale == 1.0
     assert working_settings(movie(6.0, 6), settings) is settings
+    # not where a smaller view is asked for (large cells): the prepared frame's word alone
+    view = settings.replace(flow_scale=0.25)
+    assert resolution.too_fine(resolution.prepare_frames(tiny[0], view)[1]) is None
+    assert working_settings(tiny, view) is view
     monkeypatch.setattr(resolution, "too_fine_at_full", lambda image, flow_scale: False)
     assert working_settings(tiny, settings) is settings
