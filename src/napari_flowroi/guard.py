@@ -28,6 +28,7 @@ import numpy as np
 
 from ._robust import median as sample_median
 from .metrics import object_coverage, pixel_coverage
+from .preprocess import filled, padding
 from .resolution import CHOSEN_SCALE
 from .roi import FramePool
 
@@ -233,22 +234,21 @@ def _standardised(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray,
     each frame was brought to its neighbour's level and contrast; standardising each frame once
     does the same (the change threshold is in robust spreads of the change itself, so the unit
     cancels) and lets checked frames share their neighbours."""
-    # the outliers at full resolution, where a hot pixel is one pixel (halving by a factor that
-    # is not exactly 2 spreads it over two)
-    from .preprocess import filled, padding
-
     frame = np.asarray(frame)
     found = padding(frame)
     blank = None
     if found is not None:
         frame = filled(frame, *found)
-        mask = found[0]
         # the padding at the change's size, grown by the smoothing's reach (3 sigma)
         reach = int(np.ceil(3 * CHANGE_SIGMA * CHANGE_SCALE)) + 1
         blank = cv2.dilate(
-            cv2.resize(mask.view(np.uint8).astype(np.float32), size, interpolation=cv2.INTER_AREA),
+            cv2.resize(
+                found[0].view(np.uint8).astype(np.float32), size, interpolation=cv2.INTER_AREA
+            ),
             np.ones((2 * reach + 1,) * 2, np.uint8),
         )
+    # the outliers at full resolution, where a hot pixel is one pixel (halving by a factor that
+    # is not exactly 2 spreads it over two)
     frame = np.asarray(_without_outliers(frame), np.float32)
     if frame.shape[::-1] != size:
         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
