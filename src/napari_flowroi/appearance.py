@@ -223,13 +223,19 @@ DEBRIS_MIN_CELLS = 4
 CROWDED_SPREAD = 3.0
 
 
+def _own_stats(values: np.ndarray, background: np.ndarray) -> tuple[float, float]:
+    """Median and robust spread of `values` over the `background` pixels, the spread at least
+    one grey level (the prepared frame is 8-bit: below that it measures rounding, not noise)."""
+    median, spread = _stats_where(values, background)
+    return median, max(spread, 1.0)
+
+
 def dome_stats(brightness: np.ndarray, background: np.ndarray) -> tuple[float, float]:
     """Median and robust spread of a dark-field frame's `brightness` for its domes and
     own-brightness keep: the whole frame's, the spread at most CROWDED_SPREAD times the
-    background's own (over the `background` pixels, at least one grey level)."""
+    background's own (:func:`_own_stats`)."""
     median, spread = robust_stats(brightness)
-    own = max(_stats_where(brightness, background)[1], 1.0)
-    return median, min(spread, CROWDED_SPREAD * own)
+    return median, min(spread, CROWDED_SPREAD * _own_stats(brightness, background)[1])
 
 
 def dark_class(prepared: np.ndarray) -> np.ndarray:
@@ -267,11 +273,8 @@ def score_stats(values: np.ndarray, background) -> tuple[float, float]:
     median, spread = robust_stats(values)
     if spread <= CROWDED_SPREAD:  # the background's own is at least 1: not crowded, whatever it is
         return median, spread
-    if callable(background):
-        background = background()
-    own_median, own = _stats_where(values, background)
-    own = max(own, 1.0)
-    return (own_median, own) if spread > CROWDED_SPREAD * own else (median, spread)
+    own = _own_stats(values, background() if callable(background) else background)
+    return own if spread > CROWDED_SPREAD * own[1] else (median, spread)
 
 
 def _robust_z(values: np.ndarray, stats: tuple[float, float] | None = None) -> np.ndarray:
@@ -350,11 +353,9 @@ def _score(
     # frames the low-texture class, made only for a frame that may be crowded
     if dark_field:
         background = dark_class(prepared) if dark is None else dark
-    else:
-        background = functools.cache(lambda: calm_class(contrast))
-    if dark_field:
         departure = _robust_z(above, score_stats(above, background))
     else:
+        background = functools.cache(lambda: calm_class(contrast))
         # the 6-px blur only serves brightfield frames (0.8 ms on a 512x512 dark-field frame)
         blur = cv2.GaussianBlur(image, (0, 0), max(1.0, BACKGROUND_SCALE * scale))
         fine = np.abs(image - blur)

@@ -110,8 +110,8 @@ def _mode_position(flat: np.ndarray, low: float, high: float) -> float:
     dark end (0.00-0.06 of the range there and in CHO's densest 96 px tiled, 71 % nuclei). On the
     benchmark's light-field frames, and under every alteration of benchmarks/acquisition.py and a
     vignette or ramp up to four times the frame's range, the flattened mode lies at 0.23 or above
-    (docs/decisions.md, "A crowded fluorescence field"). Black padding (a third to half of a
-    synthetic light-field frame) is no such peak: the trend taken off smears the constant."""
+    (docs/decisions.md, "A crowded fluorescence field"). Black padding never reaches it: it was
+    given the frame's median first (:func:`without_padding`)."""
     # the top edge just above `high`, so its own pixels fall in the last bin (calcHist's ranges
     # are half-open)
     top = high + (high - low) / (2 * MODE_BINS)

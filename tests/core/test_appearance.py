@@ -665,8 +665,9 @@ def test_a_fluorescence_frame_mostly_covered_by_nuclei_stays_dark_field(monkeypa
 
 def test_the_densest_level_is_no_padding_and_needs_a_peak(monkeypatch):
     """A light-field frame (background mid-range, a dark and a bright cell) with a third of it
-    black padding stays light-field: the trend taken off smears the constant, so it is no peak.
-    Grey levels spread evenly have no densest level to place (preprocess.MODE_PEAK)."""
+    black padding stays light-field: the padding is given the frame's median before the densest
+    level is looked for (preprocess.padding). Grey levels spread evenly have no densest level to
+    place (preprocess.MODE_PEAK)."""
     from napari_flowroi import preprocess
 
     rng = np.random.default_rng(12)

@@ -307,20 +307,14 @@ def test_a_black_border_does_not_hide_the_nuclei(monkeypatch):
     # zeros set the stretch's low end, the nuclei fell into its top grey levels and the frame
     # was taken for light-field, until the border was taken for padding (preprocess.padding)
     import napari_flowroi.preprocess as preprocess
-    from napari_flowroi.readers import movie_from_array
 
     frames = tifffile.imread(movie_path("hela_nuclei")).copy()
     cells = tifffile.imread(cells_path("hela_nuclei")) > 0
     frames[:, :, :16] = 0
     cells[:, :, :16] = False
-
-    def held() -> list[float]:
-        extractor = RoiExtractor(movie_from_array(frames), FlowRoISettings())
-        return [pixel_coverage(extractor.mask(t), cells[t]) for t in range(1, len(frames) - 1)]
-
-    assert _kept(held())
+    assert _kept(_held(frames, cells))
     monkeypatch.setattr(preprocess, "padding", lambda frame: None)
-    assert min(held()) < 0.5
+    assert min(_held(frames, cells)) < 0.5
 
 
 def test_cells_too_small_to_show_at_half_resolution_are_looked_for_in_full(monkeypatch):
