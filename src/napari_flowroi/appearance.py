@@ -113,6 +113,15 @@ DOME_Z = 0.35
 #: brightness image reduced this many times (area averaging) and brought back by nearest
 #: neighbour: 2 since session 4; 4 is a mask-time candidate of benchmarks/generalise.py (``b``).
 BASIN_SHRINK = 2
+#: The reduction is undone (the objects found again on the brightness as it is) where the typical
+#: object it found (the basin holding the median basin pixel) covers fewer than this many pixels
+#: of the reduced image, a disc ~6 px across: smaller domes merge there and a dim nucleus falls
+#: into a bright neighbour's basin. HeLa at 0.35 of its size (25-28 px reduced) held 98.49 % of
+#: its cell pixels reduced, 99.15 % not; at 0.5x (39-43 px, kept reduced) 99.63 and 99.78 %. As
+#: filmed the benchmark's dark-field frames give 93-385 px (a 4x reduction of HeLa, ~25 px, had
+#: lost noisy HeLa's dim nuclei: docs/decisions.md), at 0.35-2x of their size 39-853 px but HeLa
+#: at 0.35x (benchmarks/magnification.py's clips).
+MIN_BASIN_AREA = 32
 #: The cut keeps this band (full-resolution pixels) of what it removes around each object's core
 #: (2 px beat 0 and 6 on every dark-field clip; docs/decisions.md). Still 2: leave-one-movie-out
 #: now picks the flush cut (0) on the benchmark's movies, but on movies it has not seen (twice
@@ -929,7 +938,7 @@ def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarr
 
 
 def _basins(
-    brightness: np.ndarray, candidates: np.ndarray, height: float
+    brightness: np.ndarray, candidates: np.ndarray, height: float, *, shrink: int = 0
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Catchment basins, within `candidates`, of the maxima of `brightness` that rise `height`
     above their surroundings (h-maxima as scikit-image defines them, by
@@ -942,11 +951,14 @@ def _basins(
     neighbour: at full size h-maxima (then scikit-image's) and the watershed were two thirds of
     the mask time on a dense megapixel frame, while a dome worth a nucleus is several pixels wide
     after the smoothing `brightness` had (reduced 4x, noisy HeLa's dim nuclei merged into
-    brighter neighbours' basins: docs/decisions.md). Candidate pixels the reduced basins miss
-    join the basin beside them (one 3x3 step per pixel of the reduction); any still without one
-    get label 0 (kept whole by the caller, as objects without a maximum are)."""
+    brighter neighbours' basins: docs/decisions.md); found again on `brightness` as it is where
+    the typical object found on the reduced image is smaller than MIN_BASIN_AREA there (a low
+    magnification's nuclei). Candidate pixels the reduced basins miss join the basin beside
+    them (one 3x3 step per pixel of the reduction); any still without one get label 0 (kept
+    whole by the caller, as objects without a maximum are). `shrink`: the reduction (default
+    BASIN_SHRINK)."""
     rows, cols = brightness.shape
-    shrink = BASIN_SHRINK
+    shrink = shrink or BASIN_SHRINK
     reduce = shrink > 1 and min(rows, cols) >= 32 * shrink
     small, inside = brightness.astype(np.float32), candidates.astype(np.uint8)
     if reduce:
@@ -963,6 +975,9 @@ def _basins(
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
     basins = watershed_basins(small if ranks is None else ranks, markers, within)
+    if reduce and _typical_area(basins, count) < MIN_BASIN_AREA:
+        # objects too small for the reduction (a low magnification): found again as they are
+        return _basins(brightness, candidates, height, shrink=1)
     if reduce:
         # labels as uint16 where they fit (OpenCV resizes and dilates them 2x faster than float32)
         up = cv2.resize(
@@ -985,3 +1000,14 @@ def _basins(
         return count, up.astype(np.intp), peak
     basins *= candidates  # 0 outside the candidates
     return count, basins.astype(np.intp), peak
+
+
+def _typical_area(basins: np.ndarray, count: int) -> int:
+    """Pixels of the basin that holds the median basin pixel (an area-weighted median, as
+    :func:`_small_pieces` takes a frame's typical cell: a few large objects are typical even
+    among many specks of texture)."""
+    areas = np.sort(np.bincount(basins.ravel(), minlength=count)[1:])
+    areas = areas[areas > 0]
+    if not areas.size:
+        return 0
+    return int(areas[np.searchsorted(np.cumsum(areas), areas.sum() / 2)])

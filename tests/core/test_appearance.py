@@ -742,3 +742,41 @@ def test_without_padding_handling_a_black_border_flattens_the_nuclei(monkeypatch
     frame[:, :16] = 0
     monkeypatch.setattr(preprocess, "padding", lambda frame: None)
     assert _spot_contrast(preprocess._stretches(frame)[1], where) <= 2
+
+
+def _spots(step: int, sigma: float) -> np.ndarray:
+    """A float32 brightness image of Gaussian spots of `sigma` px on a grid `step` px apart, of
+    random heights (seeded)."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    image = np.zeros((160, 160), np.float32)
+    for y in range(step // 2, 160, step):
+        for x in range(step // 2, 160, step):
+            image[y, x] = rng.uniform(20, 100)
+    return cv2.GaussianBlur(image, (0, 0), sigma) * np.float32(sigma**2)
+
+
+def test_objects_too_small_for_the_reduced_image_are_found_at_full_size(monkeypatch):
+    """The dark-field objects are found on the brightness halved (BASIN_SHRINK), unless the
+    typical object found there is smaller than MIN_BASIN_AREA: then as the image is (a low
+    magnification's nuclei, which the halving merges). Spots 8 px apart (16 px each halved)
+    get the full-size basins; spots 24 px apart (144 px) keep the halved ones."""
+    from napari_flowroi import appearance
+
+    def basins(image: np.ndarray, *, shrink: int, least: int):
+        monkeypatch.setattr(appearance, "BASIN_SHRINK", shrink)
+        monkeypatch.setattr(appearance, "MIN_BASIN_AREA", least)
+        return appearance._basins(image, image > 0.05 * image.max(), 1.0)
+
+    def same(a, b) -> bool:
+        return a[0] == b[0] and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+
+    small, large = _spots(8, 1.3), _spots(24, 4.0)
+    for image, full_size in ((small, True), (large, False)):
+        found = basins(image, shrink=2, least=32)
+        at_full_size = basins(image, shrink=1, least=32)
+        halved = basins(image, shrink=2, least=0)
+        assert not same(at_full_size, halved)  # the two ways differ on both images
+        assert same(found, at_full_size) == full_size
+        assert same(found, halved) != full_size

@@ -345,3 +345,30 @@ def test_cells_too_small_to_show_at_half_resolution_are_looked_for_in_full(monke
     monkeypatch.setattr(resolution, "too_fine_at_full", lambda image, flow_scale: False)
     scale, coverage = held()
     assert scale == 0.5 and np.mean(coverage) < 0.7
+
+
+def test_nuclei_at_a_third_of_the_magnification_keep_their_own_objects(monkeypatch):
+    # the shipped HeLa cut tiled 2 x 2 (a frame large enough for the dark-field objects to be
+    # found on the halved brightness) at 0.35 of its size (a 10x objective where the data used
+    # 20x, or 3x3 binning; nuclei ~8 px across): halved, a dim nucleus fell into a bright
+    # neighbour's basin and was cut at that neighbour's edge share; the objects are found at
+    # full size where the typical one is too small for the halving (appearance.MIN_BASIN_AREA)
+    import cv2
+
+    import napari_flowroi.appearance as appearance
+    from napari_flowroi.readers import movie_from_array
+
+    frames = np.tile(tifffile.imread(movie_path("hela_nuclei")), (1, 2, 2))
+    cells = np.tile(tifffile.imread(cells_path("hela_nuclei")), (1, 2, 2))
+    size = (round(frames.shape[2] * 0.35), round(frames.shape[1] * 0.35))
+    small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in frames])
+    reference = np.stack([cv2.resize(c, size, interpolation=cv2.INTER_NEAREST) for c in cells]) > 0
+
+    def held() -> list[float]:
+        extractor = RoiExtractor(movie_from_array(small), FlowRoISettings())
+        return [pixel_coverage(extractor.mask(t), reference[t]) for t in range(1, len(small) - 1)]
+
+    coverage = held()
+    assert np.mean(coverage) >= 0.995 and min(coverage) >= 0.99
+    monkeypatch.setattr(appearance, "MIN_BASIN_AREA", 0)  # always halved
+    assert min(held()) < 0.985
