@@ -50,7 +50,9 @@ MIN_BLOBS = 10
 #: prepared, 5 of them at the finest scale, and held 50.84 % at half resolution). On the movies
 #: of ../shared/data the share is 0.00-0.04 as filmed and at most 0.29 resized down to 0.7x (HSC)
 #: or to 0.4x (U373, E. coli: 0.18, their cells held either way); HSC binned 0.4-0.6x, where
-#: half resolution lost cells, gives 0.65-0.95.
+#: half resolution lost cells, gives 0.65-0.95. A share from few blobs is a rough one: within
+#: two of its standard errors of FINE_SHARE (1 / sqrt(blobs)) the prepared frame does not say,
+#: and frame 0 is looked at in full (:func:`too_fine`).
 FINE_SHARE = 0.5
 
 #: The `flow_scale` the defaults' pixel sizes (margins, windows, clean-up sizes, the guard's) were
@@ -93,11 +95,20 @@ def finest_blob_share(image: np.ndarray) -> tuple[float, int]:
     return (float(np.mean(scales == BLOB_SIGMAS[0])) if scales.size else 0.0), int(scales.size)
 
 
-def too_fine(image: np.ndarray) -> bool | None:
+def too_fine(image: np.ndarray, *, sure: bool = True) -> bool | None:
     """Whether the prepared frame `image` shows cells at the limit of what it resolves; None
-    when it holds fewer than MIN_BLOBS blobs, too few to say."""
+    when it holds fewer than MIN_BLOBS blobs, too few to say, or (`sure`) when its share of fine
+    blobs lies within two standard errors of FINE_SHARE (1 / sqrt(blobs), the error of a share
+    of one half), too close to say.
+
+    Why the margin: HSC at 0.35 of its size with the benchmark's camera noise showed 11 blobs on
+    one clip's frame 0 prepared at 0.5, 5 of them fine (0.45), and stayed at 0.5, where the RoI
+    held 50.56 % of the cell pixels; looked at in full the same frame shows 183 blobs, 99 % fine
+    (docs/magnification.md)."""
     share, count = finest_blob_share(image)
-    return None if count < MIN_BLOBS else share >= FINE_SHARE
+    if count < MIN_BLOBS or (sure and abs(share - FINE_SHARE) < 1.0 / np.sqrt(count)):
+        return None
+    return share >= FINE_SHARE
 
 
 def _central_quarter(frame: np.ndarray) -> np.ndarray:
@@ -189,12 +200,14 @@ def working_settings(
 
     full = settings.replace(flow_scale=1.0)
     try:
-        fine = too_fine((prepared or first_frame)()[1])
-        if fine is None and settings.flow_scale >= CHOSEN_SCALE:
-            # too few blobs prepared to say: frame 0 looked at in full (MIN_BLOBS). Not where a
-            # smaller view is asked for (cells said to be large): there every blob up to 1 / the
-            # flow_scale px counts as fine, the texture inside large nuclei too (CHO at twice
-            # the magnification, asked at 0.25, went to full resolution)
+        # too few blobs prepared, or a share too close to FINE_SHARE, to say: frame 0 looked at
+        # in full (MIN_BLOBS). Not where a smaller view is asked for (cells said to be large):
+        # there every blob up to 1 / the flow_scale px counts as fine, the texture inside large
+        # nuclei too (CHO at twice the magnification, asked at 0.25, went to full resolution),
+        # and the prepared frame's share decides as it stands
+        looks = settings.flow_scale >= CHOSEN_SCALE
+        fine = too_fine((prepared or first_frame)()[1], sure=looks)
+        if fine is None and looks:
             fine = (in_full or look_in_full)()
     except (InputError, OSError, ValueError):
         # frame 0 cannot be read or prepared (a Movie refuses NaN frames when read,

@@ -38,6 +38,34 @@ def test_a_field_with_few_blobs_keeps_the_flow_scale():
     assert finest_blob_share(flat) == (0.0, 0)
 
 
+def test_a_share_too_close_to_one_half_is_looked_at_in_full():
+    # fine and broad spots side by side: the share of fine blobs lies within two standard errors
+    # (1 / sqrt(blobs)) of FINE_SHARE, so the prepared frame does not say, and frame 0 is looked
+    # at in full (noisy HSC at 0.35x: 11 blobs, 0.45 fine, stayed at 0.5 and lost half its cells)
+    image = np.concatenate([_spots(128, 0.8, 30), _spots(128, 4.0, 30, seed=4)], axis=1)
+    share, count = finest_blob_share(image)
+    assert abs(share - 0.5) < 1 / np.sqrt(count)
+    assert too_fine(image) is None
+    assert too_fine(image, sure=False) is (share >= 0.5)
+    movie = movie_from_array(np.stack([image] * 3))
+    settings = FlowRoISettings()
+
+    def prepared():
+        return image, image
+
+    full = settings.replace(flow_scale=1.0)
+    assert working_settings(movie, settings, prepared=prepared, in_full=lambda: True) == full
+    assert working_settings(movie, settings, prepared=prepared, in_full=lambda: False) is settings
+
+    # a view asked for (cells said to be large) is never looked at in full: the share decides
+    def never() -> bool:
+        raise AssertionError("looked at in full")
+
+    view = settings.replace(flow_scale=0.25)
+    used = working_settings(movie, view, prepared=prepared, in_full=never)
+    assert used == (view.replace(flow_scale=1.0) if share >= 0.5 else view)
+
+
 def _movie(sigma: float, frames: int = 3) -> np.ndarray:
     """Spots that would be `sigma / 2` px at the default flow_scale, drifting a pixel a frame."""
     first = _spots(256, sigma, 80)
@@ -75,7 +103,9 @@ def test_an_extractor_decides_once_and_shares_the_decision(monkeypatch):
 
     calls = []
     real = resolution.too_fine
-    monkeypatch.setattr(resolution, "too_fine", lambda image: calls.append(1) or real(image))
+    monkeypatch.setattr(
+        resolution, "too_fine", lambda image, **kw: calls.append(1) or real(image, **kw)
+    )
     extractor = RoiExtractor(movie_from_array(_movie(1.6)), FlowRoISettings())
     assert extractor.settings.flow_scale == 1.0 and extractor.requested.flow_scale == 0.5
     other = extractor.with_settings(FlowRoISettings(roi_threshold=0.5))
