@@ -64,13 +64,16 @@ VARIANTS = (
     (2.0, 0.25, False),
 )
 #: The variants measured on each movie with the benchmark's camera noise, added after the resize
-#: as a camera adds it: the lower magnifications, where a cell is a few pixels and the noise
-#: the same per pixel as at the magnification the movie was filmed at.
+#: as a camera adds it (the same noise per pixel at every magnification): the lower ones, where a
+#: cell is a few pixels, and twice the magnification, automatic, fixed at 0.5 and with 0.25 asked.
 NOISY_VARIANTS = (
     (0.5, 0.5, False),
     (0.5, 0.5, True),
     (0.35, 0.5, False),
     (0.35, 0.5, True),
+    (2.0, 0.5, False),
+    (2.0, 0.5, True),
+    (2.0, 0.25, False),
 )
 #: Zooms of the cell-size statistics' table (frame 0 of each movie, clean and with the
 #: benchmark's camera noise added after the resize, as a camera adds it).
@@ -328,9 +331,9 @@ def write_doc(results: dict, path: Path) -> None:
         "guard's coverage on the same frames, and its distance from *covered*; *mask CPU* = "
         "process time of the three frames' extractor (its decision included) and mask, over "
         "the same zoom's at 0.5 fixed (at 1x: at 0.5), one OpenCV thread. Coverage only, no "
-        "codec. The +noise rows: each movie at 0.5x and 0.35x with the benchmark's camera "
-        "noise added after the resize, as a camera adds it (the same noise per pixel where a "
-        'cell is a few pixels). The decisions: docs/decisions.md, "Cells smaller or '
+        "codec. The +noise rows: each movie at 0.5x, 0.35x and 2x with the benchmark's camera "
+        "noise added after the resize, as a camera adds it (the same noise per pixel at every "
+        'magnification). The decisions: docs/decisions.md, "Cells smaller or '
         'larger in pixels than in our movies" and "The RoI at twice the magnification".'
     )
     stats_about = (
