@@ -938,7 +938,7 @@ def cell_mask_small(prepared: np.ndarray, settings: FlowRoISettings) -> np.ndarr
 
 
 def _basins(
-    brightness: np.ndarray, candidates: np.ndarray, height: float, *, shrink: int = 0
+    brightness: np.ndarray, candidates: np.ndarray, height: float, *, shrink: int | None = None
 ) -> tuple[int, np.ndarray, np.ndarray]:
     """Catchment basins, within `candidates`, of the maxima of `brightness` that rise `height`
     above their surroundings (h-maxima as scikit-image defines them, by
@@ -958,7 +958,7 @@ def _basins(
     whole by the caller, as objects without a maximum are). `shrink`: the reduction (default
     BASIN_SHRINK)."""
     rows, cols = brightness.shape
-    shrink = shrink or BASIN_SHRINK
+    shrink = BASIN_SHRINK if shrink is None else shrink
     reduce = shrink > 1 and min(rows, cols) >= 32 * shrink
     small, inside = brightness.astype(np.float32), candidates.astype(np.uint8)
     if reduce:

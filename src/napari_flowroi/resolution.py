@@ -45,14 +45,14 @@ BLOB_Z = 8.0
 #: prepared frame resolves at all, so they are looked for again on frame 0 at full resolution
 #: (:func:`working_settings`); with as few there as well the flow_scale is kept.
 MIN_BLOBS = 10
-#: From this share of the blobs at the finest scale on the frame is looked at in full (at the
-#: share itself too: undecided, the side that keeps cells; HSC at 0.35 of its size showed 10 blobs
-#: prepared, 5 of them at the finest scale, and held 50.84 % at half resolution). On the movies
-#: of ../shared/data the share is 0.00-0.04 as filmed and at most 0.29 resized down to 0.7x (HSC)
-#: or to 0.4x (U373, E. coli: 0.18, their cells held either way); HSC binned 0.4-0.6x, where
-#: half resolution lost cells, gives 0.65-0.95. A share from few blobs is a rough one: within
-#: two of its standard errors of FINE_SHARE (1 / sqrt(blobs)) the prepared frame does not say,
-#: and frame 0 is looked at in full (:func:`too_fine`).
+#: From this share of the blobs at the finest scale on the frame the RoI is looked for at full
+#: resolution. On the movies of ../shared/data the share is 0.00-0.11 as filmed and at most 0.29
+#: resized down to 0.7x (HSC) or to 0.4x (U373, E. coli: 0.18, their cells held either way); HSC
+#: binned 0.4-0.6x, where half resolution lost cells, gives 0.65-0.95. A share from few blobs is
+#: a rough one: within two of its standard errors of FINE_SHARE (1 / sqrt(blobs)) the prepared
+#: frame does not say, and frame 0 is looked at in full (:func:`too_fine`): HSC at 0.35 of its
+#: size showed 10 blobs prepared, 5 of them fine, and 11 with camera noise, 5 fine, and held
+#: 50.84 % and 50.56 % at half resolution; undecided, the side that keeps cells.
 FINE_SHARE = 0.5
 
 #: The `flow_scale` the defaults' pixel sizes (margins, windows, clean-up sizes, the guard's) were
