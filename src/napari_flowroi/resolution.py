@@ -121,11 +121,11 @@ def _central_quarter(frame: np.ndarray) -> np.ndarray:
     ]
 
 
-def too_fine_at_full(image: np.ndarray, flow_scale: float) -> bool:
+def too_fine_at_full(image: np.ndarray, flow_scale: float) -> bool | None:
     """Whether frame 0 prepared at full resolution (`image`: its middle, :func:`_central_quarter`)
-    shows cells the frame prepared at `flow_scale` could not resolve: at least MIN_BLOBS blobs,
-    FINE_SHARE of them or more no wider than the prepared frame's finest scale (BLOB_SIGMAS[0]
-    prepared px).
+    shows cells the frame prepared at `flow_scale` could not resolve: FINE_SHARE of its blobs or
+    more no wider than the prepared frame's finest scale (BLOB_SIGMAS[0] prepared px); None with
+    fewer than MIN_BLOBS blobs, too few to say.
 
     Why: cells smaller still than those :func:`too_fine` finds vanish from the prepared frame
     altogether, so it held too few blobs to say. HSC at 0.35 of its size (cells 3-5 px) showed 8
@@ -135,7 +135,7 @@ def too_fine_at_full(image: np.ndarray, flow_scale: float) -> bool:
     prepared: its nuclei are broad, not fine): 19-20 % of its 120-135 blobs there, no change."""
     scales = blob_scales(image)
     if scales.size < MIN_BLOBS:
-        return False
+        return None
     return float(np.mean(scales <= BLOB_SIGMAS[0] / flow_scale)) >= FINE_SHARE
 
 
@@ -170,7 +170,7 @@ def checks_resolution(settings: FlowRoISettings) -> bool:
     return bool(settings.roi_sources) and settings.flow_scale < 1.0
 
 
-def fine_in_full(frame: np.ndarray, settings: FlowRoISettings) -> bool:
+def fine_in_full(frame: np.ndarray, settings: FlowRoISettings) -> bool | None:
     """:func:`too_fine_at_full` of `frame`'s middle (:func:`_central_quarter`) prepared in full."""
     middle = _central_quarter(np.asarray(frame))
     return too_fine_at_full(
@@ -183,35 +183,59 @@ def working_settings(
 ) -> FlowRoISettings:
     """The settings the RoI of `movie` is computed with: `settings`, or the same with
     ``flow_scale=1.0`` when the movie's first frame, prepared at `flow_scale`, shows cells too
-    small for it (:func:`too_fine`). Decided once per movie on its first frame, so a preview, the
-    check before a batch, every chunk of the batch and ``roi_masks`` agree. `prepared`: a callable
-    giving frame 0's (linear, appearance) images at `flow_scale` (an extractor's pool entry);
-    default: read and prepare frame 0. `in_full`: a callable giving :func:`fine_in_full` of
-    frame 0 (an extractor's pool entry), asked only where the prepared frame shows too few blobs
-    to say; default: read frame 0 and look."""
+    small for it (:func:`too_fine`). Decided once per movie on its first frame (where that says
+    nothing at either resolution, on its middle frame: :func:`spare_frames`), so
+    a preview, the check before a batch, every chunk of the batch and ``roi_masks`` agree.
+    `prepared`: a callable giving frame t's (linear, appearance) images at `flow_scale` (an
+    extractor's pool entry); default: read and prepare frame t. `in_full`: a callable giving
+    :func:`fine_in_full` of frame t (an extractor's pool entry), asked only where the prepared
+    frame does not say; default: read frame t and look."""
     if not checks_resolution(settings):
         return settings
 
-    def first_frame() -> tuple[np.ndarray, np.ndarray]:
-        return prepare_frames(np.asarray(movie[0]), settings)
+    def prepared_frame(t: int) -> tuple[np.ndarray, np.ndarray]:
+        return prepare_frames(np.asarray(movie[t]), settings)
 
-    def look_in_full() -> bool:
-        return fine_in_full(movie[0], settings)
+    def look_in_full(t: int) -> bool | None:
+        return fine_in_full(movie[t], settings)
 
-    full = settings.replace(flow_scale=1.0)
+    prepared, in_full = prepared or prepared_frame, in_full or look_in_full
+    # too few blobs prepared, or a share too close to FINE_SHARE, to say: the frame is looked at
+    # in full (MIN_BLOBS). Not where a smaller view is asked for (cells said to be large): there
+    # every blob up to 1 / the flow_scale px counts as fine, the texture inside large nuclei too
+    # (CHO at twice the magnification, asked at 0.25, went to full resolution), and the prepared
+    # frame's share decides as it stands
+    looks = settings.flow_scale >= CHOSEN_SCALE
+
+    def says(t: int) -> bool | None:
+        fine = too_fine(prepared(t)[1], sure=looks)
+        return in_full(t) if fine is None and looks else fine
+
     try:
-        # too few blobs prepared, or a share too close to FINE_SHARE, to say: frame 0 looked at
-        # in full (MIN_BLOBS). Not where a smaller view is asked for (cells said to be large):
-        # there every blob up to 1 / the flow_scale px counts as fine, the texture inside large
-        # nuclei too (CHO at twice the magnification, asked at 0.25, went to full resolution),
-        # and the prepared frame's share decides as it stands
-        looks = settings.flow_scale >= CHOSEN_SCALE
-        fine = too_fine((prepared or first_frame)()[1], sure=looks)
-        if fine is None and looks:
-            fine = (in_full or look_in_full)()
+        fine = says(0)
     except (InputError, OSError, ValueError):
         # frame 0 cannot be read or prepared (a Movie refuses NaN frames when read,
         # readers.movie.check_frame; a truncated file): the flow_scale asked for; that frame's
         # own mask reports the problem, and the other frames still preview and code
         return settings
-    return full if fine else settings
+    for t in [] if fine is not None else spare_frames(len(movie)):
+        # frame 0 says nothing at either resolution (a dark or blank first frame, a field empty
+        # at first): the middle frame is asked the same
+        try:
+            fine = says(t)
+        except (InputError, OSError, ValueError):
+            continue  # that frame's own mask reports it
+    return settings.replace(flow_scale=1.0) if fine else settings
+
+
+def spare_frames(count: int) -> list[int]:
+    """The frames :func:`working_settings` asks when frame 0 of a `count`-frame movie says
+    nothing about its cells' size: the middle one (none in a one-frame movie).
+
+    Why: a movie whose first frame is dark or blank (a shutter opened late, a field filmed
+    before the cells were added, a dropped frame written as zeros) kept the flow_scale asked for
+    whatever its cells' size: HSC at 0.35 of its size with frame 0 black held 44 % of the cell
+    pixels (99.08 % as filmed). One frame, not more: a movie whose first frame says nothing
+    because its cells are broad or few (most fluorescence fields, a sparse one) reads and
+    prepares it at its start, and its mask then reuses that preparation."""
+    return [count // 2] if count > 1 else []

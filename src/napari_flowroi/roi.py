@@ -322,23 +322,26 @@ class RoiExtractor:
 
     def _working_settings(self, settings: FlowRoISettings) -> FlowRoISettings:
         """:func:`resolution.working_settings` of this movie, decided once per pool and settings
-        from frame 0 prepared at `flow_scale` (the pool's entry a mask of frame 0 or 1 uses)."""
+        from frame 0 prepared at `flow_scale` (the pool's entry a mask of frame 0 or 1 uses; where
+        frame 0 says nothing, the spare frames' entries likewise)."""
         if not checks_resolution(settings):
             return settings
         key = _key(settings, PREPARE_SETTINGS)
 
-        def first() -> tuple[np.ndarray, np.ndarray]:
+        def prepared(t: int) -> tuple[np.ndarray, np.ndarray]:
             return self.pool.get(
-                "prepared", (0, key), lambda: prepare_frames(self.frame(0), settings)
+                "prepared", (t, key), lambda: prepare_frames(self.frame(t), settings)
             )
 
-        def in_full() -> bool:  # frame 0 looked at in full, once per pool (resolution.MIN_BLOBS)
-            return self.pool.get("fine in full", key, lambda: fine_in_full(self.frame(0), settings))
+        def in_full(t: int) -> bool | None:  # frame t looked at in full, once per pool
+            return self.pool.get(
+                "fine in full", (t, key), lambda: fine_in_full(self.frame(t), settings)
+            )
 
         return self.pool.get(
             "working settings",
             settings,
-            lambda: working_settings(self.movie, settings, prepared=first, in_full=in_full),
+            lambda: working_settings(self.movie, settings, prepared=prepared, in_full=in_full),
         )
 
     def with_settings(self, settings: FlowRoISettings) -> RoiExtractor:

@@ -607,7 +607,9 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
     compress_movie(source, tmp_path / "straight", settings)
     prepared: list[int] = []
-    in_full: list[int] = []  # frame 0's middle in full (resolution.fine_in_full), at most once
+    # a frame's middle in full (resolution.fine_in_full): frame 0's, and where it says nothing
+    # the spare frames', each at most once
+    in_full: list[int] = []
     real = roi.prepare_frames
     middle = resolution._central_quarter(np.asarray(open_movie(source)[0])).shape
 
@@ -620,14 +622,15 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
     monkeypatch.setattr(resolution, "prepare_frames", counting)  # frame 0, for the decision
     verdict = preflight(open_movie(source), settings)
     in_check = len(prepared)
-    assert len(in_full) <= 1
+    looks = 1 + len(resolution.spare_frames(len(open_movie(source))))
+    assert len(in_full) <= looks
     # what the check hands over: its prepared frames, and the RoI's resolution (resolution.py)
     handed = [kind for kind, _ in verdict.prepared]
     assert in_check == handed.count("prepared") and handed.count("working settings") == 1
     compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
     n = len(open_movie(source))
     assert in_check == n  # a 12-frame movie: the check reads every frame
-    assert len(prepared) == n and len(in_full) <= 1  # the run prepared none again
+    assert len(prepared) == n and len(in_full) <= looks  # the run prepared none again
     assert _coded(tmp_path / "reused") == _coded(tmp_path / "straight")
     assert verdict.prepared  # handed on, not emptied by the run (a second run may use it)
 
@@ -635,8 +638,8 @@ def test_the_batch_starts_from_the_frames_the_check_prepared(tmp_path, monkeypat
 class _PrepareSpy:
     """Counts how often each frame of `source` is prepared (roi.prepare_frames, and
     resolution.prepare_frames, which prepares frame 0 for the RoI's resolution), by its pixels;
-    `in_full` counts the looks at frame 0's middle in full (resolution.too_fine_at_full, where
-    frame 0 prepared shows too few blobs to say)."""
+    `in_full` counts the looks at a frame's middle in full (resolution.too_fine_at_full, where
+    the frame prepared does not say), per frame."""
 
     def __init__(self, monkeypatch, source: Path):
         from napari_flowroi import resolution, roi
@@ -645,14 +648,17 @@ class _PrepareSpy:
         movie = open_movie(source)
         index = {np.asarray(movie[t]).tobytes(): t for t in range(len(movie))}
         assert len(index) == len(movie)  # every frame told apart by its pixels
-        middle = resolution._central_quarter(np.asarray(movie[0])).tobytes()
-        self.counts, self.in_full = [0] * len(movie), 0
+        middles = {
+            resolution._central_quarter(np.asarray(movie[t])).tobytes(): t
+            for t in range(len(movie))
+        }
+        self.counts, self.in_full = [0] * len(movie), [0] * len(movie)
         real = roi.prepare_frames
 
         def counting(frame, settings):
             pixels = np.asarray(frame).tobytes()
-            if pixels == middle and settings.flow_scale == 1.0:
-                self.in_full += 1
+            if pixels in middles and settings.flow_scale == 1.0:
+                self.in_full[middles[pixels]] += 1
             else:
                 self.counts[index[pixels]] += 1
             return real(frame, settings)
@@ -688,7 +694,9 @@ def test_without_the_check_the_batch_prepares_frame_0_once(tmp_path, monkeypatch
             while True:
                 next(steps)
         assert done.value.value.frames == n
-    assert spy.counts[0] == 1 and spy.in_full <= 1
+    # each frame the decision asked (frame 0, and where it said nothing the spare frames)
+    # looked at in full at most once
+    assert spy.counts[0] == 1 and max(spy.in_full) <= 1
     if how == "library":  # one chunk: every frame prepared once
         assert spy.counts == [1] * n
     assert len(_coded(out)) == n

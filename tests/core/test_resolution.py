@@ -50,15 +50,15 @@ def test_a_share_too_close_to_one_half_is_looked_at_in_full():
     movie = movie_from_array(np.stack([image] * 3))
     settings = FlowRoISettings()
 
-    def prepared():
+    def prepared(t):
         return image, image
 
     full = settings.replace(flow_scale=1.0)
-    assert working_settings(movie, settings, prepared=prepared, in_full=lambda: True) == full
-    assert working_settings(movie, settings, prepared=prepared, in_full=lambda: False) is settings
+    assert working_settings(movie, settings, prepared=prepared, in_full=lambda t: True) == full
+    assert working_settings(movie, settings, prepared=prepared, in_full=lambda t: False) is settings
 
     # a view asked for (cells said to be large) is never looked at in full: the share decides
-    def never() -> bool:
+    def never(t) -> bool:
         raise AssertionError("looked at in full")
 
     view = settings.replace(flow_scale=0.25)
@@ -235,9 +235,12 @@ def test_a_check_below_half_resolution_hands_the_views_frames_to_the_batch(tmp_p
     source = movie_from_array(movie)  # the same movie object: the run knows it was checked
     verdict = preflight(source, settings)
     half = (movie.shape[1] // 2, movie.shape[2] // 2)
-    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once (no
-    # look in full where a smaller view is asked for, resolution.working_settings)
-    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + [(movie.shape[1:], 0.25)])
+    # every frame through the view, at 0.5 of the view; frame 0 at 0.25 of the frame once, and
+    # where it says nothing the middle frame too (no look in full where a smaller view is asked
+    # for, resolution.working_settings)
+    decision = [p for p in prepared if p == (movie.shape[1:], 0.25)]
+    assert 1 <= len(decision) <= 1 + len(resolution.spare_frames(len(movie)))
+    assert sorted(prepared) == sorted([(half, 0.5)] * len(movie) + decision)
     in_check = len(prepared)
     compress_movie(source, tmp_path / "reused", settings, preflight=verdict)
     assert len(prepared) == in_check  # the run prepared none again
@@ -269,3 +272,26 @@ def test_cells_too_fine_to_show_when_prepared_are_found_at_full_resolution(monke
     assert working_settings(tiny, view) is view
     monkeypatch.setattr(resolution, "too_fine_at_full", lambda image, flow_scale: False)
     assert working_settings(tiny, settings) is settings
+
+
+def test_the_spare_frame_is_the_middle_one():
+    from napari_flowroi.resolution import spare_frames
+
+    assert spare_frames(20) == [10]
+    assert spare_frames(3) == [1]
+    assert spare_frames(2) == [1]
+    assert spare_frames(1) == []
+
+
+def test_a_blank_first_frame_is_not_what_decides(monkeypatch):
+    # frame 0 flat (nothing to say at either resolution), the other frames tiny spots: the
+    # middle frame decides, as frame 0 would have
+    frames = _movie(1.6, frames=5)
+    settings = FlowRoISettings()
+    assert working_settings(movie_from_array(frames), settings).flow_scale == 1.0
+    frames[0] = 90
+    assert working_settings(movie_from_array(frames), settings).flow_scale == 1.0
+    import napari_flowroi.resolution as resolution
+
+    monkeypatch.setattr(resolution, "spare_frames", lambda count: [])
+    assert working_settings(movie_from_array(frames), settings) is settings

@@ -345,6 +345,16 @@ def test_cells_too_small_to_show_at_half_resolution_are_looked_for_in_full(monke
     monkeypatch.setattr(resolution, "too_fine_at_full", lambda image, flow_scale: False)
     scale, coverage = held()
     assert scale == 0.5 and np.mean(coverage) < 0.7
+    monkeypatch.undo()
+
+    # a black first frame (a shutter opened late) says nothing about the cells' size at either
+    # resolution: the middle frame is asked instead (resolution.spare_frames)
+    small[0] = 0
+    scale, coverage = held()
+    assert scale == 1.0 and _kept(coverage)
+    monkeypatch.setattr(resolution, "spare_frames", lambda count: [])
+    scale, coverage = held()
+    assert scale == 0.5 and np.mean(coverage) < 0.7
 
 
 def test_nuclei_at_a_third_of_the_magnification_keep_their_own_objects(monkeypatch):
