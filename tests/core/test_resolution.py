@@ -295,3 +295,22 @@ def test_a_blank_first_frame_is_not_what_decides(monkeypatch):
 
     monkeypatch.setattr(resolution, "spare_frames", lambda count: [])
     assert working_settings(movie_from_array(frames), settings) is settings
+
+
+def test_a_blob_at_the_frames_edge_is_not_counted():
+    # within 3 of its sigmas of the edge a blob's answer is to OpenCV's border extension, not
+    # the frame: a drift correction's or a stage jitter's edge gave HSC at 0.35x a dozen broad
+    # blobs there and the rule kept half resolution (resolution.blob_scales)
+    from napari_flowroi.resolution import blob_scales
+
+    rng = np.random.default_rng(0)
+
+    def spot(y: int, x: int) -> np.ndarray:
+        image = np.zeros((128, 128), np.float32)
+        image[y, x] = 1.0
+        noise = rng.normal(0, 0.5, image.shape).astype(np.float32)
+        return cv2.GaussianBlur(image, (0, 0), 4.0) * 1000 + 50 + noise
+
+    centre, edge = blob_scales(spot(64, 64)), blob_scales(spot(64, 3))
+    assert centre.size == 1 and centre[0] >= 2.8  # a broad spot in the middle: one blob
+    assert edge.size == 0  # the same spot 3 px from the edge: none
