@@ -796,9 +796,7 @@ def _small_pieces(labels: np.ndarray, confident: np.ndarray, count: int) -> np.n
     if np.count_nonzero(confident) < DEBRIS_MIN_CELLS:
         return out
     areas = np.bincount(labels.ravel(), minlength=count)
-    held = np.sort(areas[confident])
-    typical = held[np.searchsorted(np.cumsum(held), held.sum() / 2)]
-    out[confident] = areas[confident] < DEBRIS_SHARE * typical
+    out[confident] = areas[confident] < DEBRIS_SHARE * _typical_area(areas[confident])
     return out
 
 
@@ -975,7 +973,7 @@ def _basins(
     peak = np.zeros(count, np.float32)
     np.maximum.at(peak, markers[maxima], small[maxima])  # a few hundred pixels: the dome tops
     basins = watershed_basins(small if ranks is None else ranks, markers, within)
-    if reduce and _typical_area(basins, count) < MIN_BASIN_AREA:
+    if reduce and _typical_area(np.bincount(basins.ravel(), minlength=count)[1:]) < MIN_BASIN_AREA:
         # objects too small for the reduction (a low magnification): found again as they are
         return _basins(brightness, candidates, height, shrink=1)
     if reduce:
@@ -1002,12 +1000,12 @@ def _basins(
     return count, basins.astype(np.intp), peak
 
 
-def _typical_area(basins: np.ndarray, count: int) -> int:
-    """Pixels of the basin that holds the median basin pixel (an area-weighted median, as
-    :func:`_small_pieces` takes a frame's typical cell: a few large objects are typical even
-    among many specks of texture)."""
-    areas = np.sort(np.bincount(basins.ravel(), minlength=count)[1:])
-    areas = areas[areas > 0]
+def _typical_area(areas: np.ndarray) -> int:
+    """The area of the object that holds the median pixel of objects of `areas` (pixels each,
+    any order; empty ones ignored): an area-weighted median, so a few large objects are typical
+    even among many specks (:func:`_small_pieces`' typical cell, :func:`_basins`' typical
+    object); 0 without any."""
+    areas = np.sort(areas[areas > 0])
     if not areas.size:
         return 0
     return int(areas[np.searchsorted(np.cumsum(areas), areas.sum() / 2)])
