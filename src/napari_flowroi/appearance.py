@@ -73,7 +73,7 @@ import cv2
 import numpy as np
 
 from ._robust import median as _median
-from ._robust import robust_stats
+from ._robust import percentiles, robust_stats
 from .masks import clean_mask, ellipse, fill_holes, grow, lookup, regions_with_areas
 from .reconstruction import h_maxima, sort_float32, watershed_basins
 from .settings import FlowRoISettings
@@ -757,7 +757,7 @@ def cell_regions(
             # around nuclei (GOWT1), not a nucleus the cell contrast missed
             cell_areas = areas[confident]
             if DARK_FAILSAFE_KEEP == 2:
-                low, high = np.percentile(cell_areas, (25, 75))
+                low, high = percentiles(cell_areas, (25, 75))  # np.percentile's values
                 promoted &= areas <= high + 1.5 * (high - low)
             else:
                 promoted &= areas <= np.median(cell_areas)

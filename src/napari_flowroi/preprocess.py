@@ -7,6 +7,7 @@ import functools
 import cv2
 import numpy as np
 
+from ._robust import percentiles
 from .settings import FlowRoISettings
 
 # Percentiles for the robust 8-bit stretch: wide enough to keep cells, narrow enough that a few hot
@@ -91,7 +92,7 @@ def _flattened(
     medians = _block_medians(blocks.reshape(n, n, -1))
     c = np.linalg.lstsq(_trend_terms(rows, cols), medians, rcond=None)[0].astype(np.float32)
     flat = values - _surface(c, values.shape)
-    low, median, high = _percentiles(flat, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
+    low, median, high = percentiles(flat, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
     if not high > low:
         return 0.5, 0.5, c, float(low), float(high)
     position = float((median - low) / (high - low))
@@ -206,7 +207,7 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
     if integer:
         # one pass for the three: on integers the 50th percentile is the median exactly
         # (the mean of two integers, or the one in the middle)
-        low, median, high = _percentiles(sample, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
+        low, median, high = percentiles(sample, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
     else:
         low, high = np.percentile(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
     if high <= low:
@@ -308,78 +309,6 @@ def filled(frame: np.ndarray, mask: np.ndarray, level: float) -> np.ndarray:
     """A copy of `frame` with the pixels of `mask` at `level` (rounded for an integer frame)."""
     out = frame.copy()
     out[mask] = np.round(level) if frame.dtype.kind in "ui" else level
-    return out
-
-
-def _percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
-    """``np.percentile(values, q)`` (the default, linear method): the same float64 values, from a
-    histogram when `values` are unsigned integers of at most 16 bits.
-
-    Written here because ``np.percentile`` partitions the values around eight ranks (the three
-    percentiles' two neighbours, the first and the last), 0.7 ms on the 0.06-MP prepared
-    frame of a small 8-bit movie (CHO, GOWT1), 6-7 % of its whole RoI mask; counting the grey
-    levels (``np.bincount``) finds any rank in one pass. The ranks and the interpolation
-    between them are numpy's own (``_quantile``'s virtual index ``(n - 1) * q / 100`` and
-    ``_lerp``), so the result is the same to the bit (tests/core/test_mask_speed_equivalence.py
-    compares them on real and random frames)."""
-    values = np.asarray(values)
-    if values.dtype == np.float32 and values.size:
-        return _float_percentiles(values, q)
-    if values.dtype.kind != "u" or values.dtype.itemsize > 2 or values.size == 0:
-        return np.percentile(values, q)
-    count = values.size
-    # rank k's value: the first grey level whose cumulative count exceeds k; 8-bit levels counted
-    # by OpenCV (float32 counts, exact below 2**24 pixels; 0.02-0.06 against 0.05-0.14 ms for
-    # np.bincount, which converts every value to an index first, on the prepared frames)
-    if values.dtype == np.uint8 and count < 2**24:
-        counts = cv2.calcHist([values], [0], None, [256], [0, 256]).ravel().astype(np.int64)
-    else:
-        counts = np.bincount(values.ravel())
-    cumulative = np.cumsum(counts)
-    virtual = (count - 1) * np.true_divide(np.asarray(q, np.float64), 100)
-    previous = np.floor(virtual).astype(np.intp)
-    following = previous + 1
-    above = virtual >= count - 1  # numpy takes the last value for both
-    previous[above] = following[above] = count - 1
-    low = np.searchsorted(cumulative, previous, side="right").astype(values.dtype)
-    high = np.searchsorted(cumulative, following, side="right").astype(values.dtype)
-    gamma = virtual - np.where(above, -1, previous)  # numpy's, with its index -1 for the last
-    # numpy's _lerp: a + (b - a) t, or b - (b - a) (1 - t) from t = 0.5 on (both in float64)
-    difference = high - low
-    out = low + difference * gamma
-    np.subtract(high, difference * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
-
-
-def _float_percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
-    """:func:`_percentiles` of float32 `values`: numpy's ranks and interpolation on the values
-    at those ranks, each rank found by a partition around it alone and its successor as the
-    smallest value above it. Written here because ``np.percentile`` partitions around all of
-    them at once, which numpy does with its plain introselect, and a single rank with its SIMD
-    selection: 0.08 against 0.15 ms on U373's 5,655-value flattened sample, 0.10 against 0.31
-    on *E. coli*'s 11,739 (:func:`_flattened`, every light-field frame). With a NaN, or a zero among the values taken (which of -0 and +0
-    a selection leaves there may differ), ``np.percentile`` itself: the same bits always."""
-    flat = values.ravel()
-    count = flat.size
-    if np.isnan(flat.max()):
-        return np.percentile(values, q)
-    virtual = (count - 1) * np.true_divide(np.asarray(q, np.float64), 100)
-    previous = np.floor(virtual).astype(np.intp)
-    above = virtual >= count - 1  # numpy takes the last value for both
-    previous[above] = count - 1
-    low, high = np.empty(len(previous), flat.dtype), np.empty(len(previous), flat.dtype)
-    for i, rank in enumerate(previous):
-        part = np.partition(flat, rank)
-        low[i] = part[rank]
-        high[i] = part[rank] if rank == count - 1 else part[rank + 1 :].min()
-    if not (low.all() and high.all()):
-        return np.percentile(values, q)
-    gamma = virtual - np.where(above, -1, previous)  # numpy's, with its index -1 for the last
-    # numpy's _lerp in float64 (float32 values against float64 weights): a + (b - a) t, or
-    # b - (b - a) (1 - t) from t = 0.5 on
-    difference = high - low
-    out = low + difference * gamma
-    np.subtract(high, difference * (1 - gamma), out=out, where=gamma >= 0.5)
     return out
 
 

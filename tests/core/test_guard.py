@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from napari_flowroi.guard import (
     BAND,
@@ -161,6 +162,50 @@ def test_only_lone_outlying_pixels_are_replaced_before_the_change_is_measured():
     assert abs(cleaned[40, 30] - 100) < 10
     changed = cleaned != frame
     assert changed.sum() < 0.01 * frame.size and not changed[21, 11:49].any()
+
+
+def _outliers_replaced_densely(frame):
+    # guard._without_outliers as first written: OpenCV's box filter counts every pixel's
+    # outlying neighbours (the reference the sparse count must equal, edges included)
+    import cv2
+
+    from napari_flowroi._robust import median as sample_median
+    from napari_flowroi.guard import OUTLIER_Z
+
+    median = cv2.medianBlur(frame, 3)
+    departure = cv2.absdiff(frame, median)
+    low, high = cv2.minMaxLoc(median)[:2]
+    spread = max(1.4826 * sample_median(departure[::8, ::8]), 1e-6 * max(abs(low), high, 1.0))
+    outliers = cv2.compare(departure, OUTLIER_Z * spread, cv2.CMP_GT)
+    crowd = cv2.boxFilter(outliers, cv2.CV_16U, (3, 3), normalize=False)
+    lone = (outliers > 0) & (crowd.reshape(outliers.shape) <= 2 * 255)
+    return np.where(lone, median.reshape(frame.shape), frame).astype(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 9), (9, 1), (2, 2), (3, 5), (37, 41), (64, 64)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_the_outliers_lone_test_counts_neighbours_as_the_box_filter_did(shape, dtype):
+    # the sparse count at the outliers (guard._outlying_around) against the box filter over the
+    # whole frame, with hot pixels alone, in pairs and in threes, on the frame's edges and corners
+    from napari_flowroi.guard import _without_outliers
+
+    rng = np.random.default_rng(sum(shape))
+    frame = rng.normal(100, 2, shape).clip(0, 255).astype(dtype)
+    rows, cols = shape
+    spots = [(0, 0), (rows - 1, cols - 1), (0, cols // 2), (rows // 2, 0), (rows // 2, cols // 2)]
+    for r, c in spots + [tuple(p) for p in rng.integers(0, (rows, cols), (8, 2))]:
+        frame[r, c] = 250
+        if rng.random() < 0.4:  # a pair or a three, to be kept
+            frame[min(r + 1, rows - 1), c] = 250
+            if rng.random() < 0.5:
+                frame[r, min(c + 1, cols - 1)] = 250
+    found = _without_outliers(frame)
+    assert found.dtype == np.float32
+    if min(shape) < 3:  # no 3x3 window: the frame as it is
+        assert np.array_equal(found, frame.astype(np.float32))
+    else:
+        assert np.array_equal(found, _outliers_replaced_densely(frame))
+        assert not np.array_equal(found, frame.astype(np.float32))  # some were replaced
 
 
 def test_a_check_that_finds_no_cells_says_so_instead_of_an_estimate():

@@ -842,6 +842,11 @@ def _percentile_cases():
     yield "strided view", rng.integers(0, 4096, (301, 257)).astype(np.uint16)[::2, ::2]
     for size in (2, 3, 199, 200, 201, 4096, 65536):  # each rank landing on and between values
         yield f"{size} values", rng.integers(0, 60, size).astype(np.uint8)
+    # wider integers (regions' areas, the dark-field fail-safe's typical cell): the sorted values
+    for size in (1, 2, 3, 17, 400):
+        yield f"{size} int64 areas", rng.integers(1, 5000, size).astype(np.int64)
+    yield "int32 with negatives", rng.integers(-300, 300, (23, 19)).astype(np.int32)
+    yield "uint32", rng.integers(0, 2**31, 257).astype(np.uint32)
     # float32 (the flattened sample of a light-field frame): one partition around numpy's ranks
     yield "float32", rng.normal(size=(50, 60)).astype(np.float32)
     yield "float32 ties", rng.integers(0, 5, (41, 37)).astype(np.float32) - np.float32(0.3)
@@ -857,7 +862,7 @@ def _percentile_cases():
 @pytest.mark.parametrize("name, values", list(_percentile_cases()))
 @pytest.mark.parametrize("q", [(0.5, 50, 99.5), (0.0, 100.0), (12.5, 37.3, 62.9, 87.5)])
 def test_the_stretchs_percentiles_are_numpys(name, values, q):
-    from napari_flowroi.preprocess import _percentiles
+    from napari_flowroi._robust import percentiles as _percentiles
 
     found, expected = _percentiles(values, q), np.percentile(values, q)
     assert found.dtype == expected.dtype, name
@@ -901,7 +906,8 @@ def test_the_stretchs_percentiles_of_real_frames_are_numpys(movie):
     # the halved real frames the preparation takes its percentiles of (read from ../shared/data)
     import tifffile
 
-    from napari_flowroi.preprocess import _percentiles, resize
+    from napari_flowroi._robust import percentiles as _percentiles
+    from napari_flowroi.preprocess import resize
 
     path = DATA / movie
     if not path.is_file():  # the data lives beside the clone (CI has it); never in the repository

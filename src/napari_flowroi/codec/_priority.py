@@ -13,6 +13,8 @@ import math
 import cv2
 import numpy as np
 
+from .._robust import median as _median
+from .._robust import percentiles
 from ..settings import FlowRoISettings
 from ._keywords import coding_settings
 from ._values import to_codec_values
@@ -126,9 +128,10 @@ def soft_weight(detail: np.ndarray, mask: np.ndarray, feather: float) -> np.ndar
     cv2.sqrt(np.maximum(energy, 0, out=energy), dst=energy)
     sample, inside = energy[::3, ::3], mask[::3, ::3]
     background, roi = sample[~inside], sample[inside]
+    # np.percentile's and np.median's values, without their import of numpy.ma (16 ms)
     reference = max(
-        float(np.percentile(background, DETAIL_QUANTILE)) if background.size else 0.0,
-        DETAIL_OF_ROI * float(np.median(roi)) if roi.size else 0.0,
+        float(percentiles(background, (DETAIL_QUANTILE,))[0]) if background.size else 0.0,
+        DETAIL_OF_ROI * _median(roi) if roi.size else 0.0,
     )
     if not reference > 0:
         return weight
