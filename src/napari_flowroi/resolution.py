@@ -201,9 +201,12 @@ def working_settings(
 ) -> FlowRoISettings:
     """The settings the RoI of `movie` is computed with: `settings`, or the same with
     ``flow_scale=1.0`` when the movie's first frame, prepared at `flow_scale`, shows cells too
-    small for it (:func:`too_fine`). Decided once per movie on its first frame (where that says
-    nothing at either resolution, on its middle frame: :func:`spare_frames`), so
-    a preview, the check before a batch, every chunk of the batch and ``roi_masks`` agree.
+    small for it (:func:`too_fine`). Decided once per movie on its first frame and its middle
+    one (:func:`spare_frames`): where frame 0 says nothing at either resolution, the middle
+    frame is asked the same; where frame 0 says "not too fine", the middle frame prepared is
+    asked too, and either saying "too fine" decides (a defocused first frame shows fine cells
+    as broad blobs). So a preview, the check before a batch, every chunk of the batch and
+    ``roi_masks`` agree.
     `prepared`: a callable giving frame t's (linear, appearance) images at `flow_scale` (an
     extractor's pool entry); default: read and prepare frame t. `in_full`: a callable giving
     :func:`fine_in_full` of frame t (an extractor's pool entry), asked only where the prepared
@@ -236,24 +239,30 @@ def working_settings(
         # readers.movie.check_frame; a truncated file): the flow_scale asked for; that frame's
         # own mask reports the problem, and the other frames still preview and code
         return settings
-    for t in [] if fine is not None else spare_frames(len(movie)):
+    for t in [] if fine else spare_frames(len(movie)):
         # frame 0 says nothing at either resolution (a dark or blank first frame, a field empty
-        # at first): the middle frame is asked the same
+        # at first): the middle frame is asked the same; frame 0 says "not fine": the middle
+        # frame prepared is asked too (a defocused first frame shows fine cells as broad ones)
         try:
-            fine = says(t)
+            spare = says(t) if fine is None else too_fine(prepared(t)[1], sure=looks)
         except (InputError, OSError, ValueError):
             continue  # that frame's own mask reports it
+        fine = spare if fine is None else bool(spare)
     return settings.replace(flow_scale=1.0) if fine else settings
 
 
 def spare_frames(count: int) -> list[int]:
-    """The frames :func:`working_settings` asks when frame 0 of a `count`-frame movie says
-    nothing about its cells' size: the middle one (none in a one-frame movie).
+    """The frames :func:`working_settings` asks besides frame 0 of a `count`-frame movie: the
+    middle one (none in a one-frame movie), in full where frame 0 says nothing about its cells'
+    size, prepared only where frame 0 says they are not too fine.
 
     Why: a movie whose first frame is dark or blank (a shutter opened late, a field filmed
     before the cells were added, a dropped frame written as zeros) kept the flow_scale asked for
     whatever its cells' size: HSC at 0.35 of its size with frame 0 black held 44 % of the cell
-    pixels (99.08 % as filmed). One frame, not more: a movie whose first frame says nothing
-    because its cells are broad or few (most fluorescence fields, a sparse one) reads and
-    prepares it at its start, and its mask then reuses that preparation."""
+    pixels (99.08 % as filmed). And a defocused first frame (autofocus still settling) shows
+    fine cells as broad blobs: HSC at 0.5 of its size with frame 0 blurred by 3 px kept half
+    resolution and held 94.15 % (with camera noise 91.17 %), asking the middle frame prepared
+    99.98 % (99.95 %). Only prepared there: a look in full as well cost the whole 1-MP command
+    ~2 % of plain JPEG2000's time (docs/decisions.md). One frame, not more: its preparation is
+    kept for its mask."""
     return [count // 2] if count > 1 else []

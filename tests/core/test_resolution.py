@@ -297,6 +297,22 @@ def test_a_blank_first_frame_is_not_what_decides(monkeypatch):
     assert working_settings(movie_from_array(frames), settings) is settings
 
 
+def test_a_defocused_first_frame_is_not_what_decides(monkeypatch):
+    # frame 0 out of focus (autofocus still settling) shows broad blobs, "not too fine"; the
+    # middle frame, prepared, shows the tiny spots: the movie goes to full resolution
+    frames = _movie(1.6, frames=5)
+    settings = FlowRoISettings()
+    frames[0] = _spots(256, 3.0, 40)  # the same field of view would blur; broad spots say it
+    import napari_flowroi.resolution as resolution
+
+    assert resolution.too_fine(resolution.prepare_frames(frames[0], settings)[1]) is False
+    assert working_settings(movie_from_array(frames), settings).flow_scale == 1.0
+    monkeypatch.setattr(resolution, "spare_frames", lambda count: [])
+    assert working_settings(movie_from_array(frames), settings) is settings
+    # broad spots stay at the flow_scale, frame 0 and the middle one agreeing
+    assert working_settings(movie_from_array(_movie(10.0, frames=5)), settings) is settings
+
+
 def test_a_blob_at_the_frames_edge_is_not_counted():
     # within 3 of its sigmas of the edge a blob's answer is to OpenCV's border extension, not
     # the frame: a drift correction's or a stage jitter's edge gave HSC at 0.35x a dozen broad
