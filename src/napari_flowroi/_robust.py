@@ -94,19 +94,11 @@ def percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     else:
         counts = np.bincount(values.ravel())
     cumulative = np.cumsum(counts)
-    virtual = (count - 1) * np.true_divide(np.asarray(q, np.float64), 100)
-    previous = np.floor(virtual).astype(np.intp)
-    following = previous + 1
-    above = virtual >= count - 1  # numpy takes the last value for both
-    previous[above] = following[above] = count - 1
+    ranks = _numpy_ranks(count, q)
+    previous, following = ranks[1], ranks[2]
     low = np.searchsorted(cumulative, previous, side="right").astype(values.dtype)
     high = np.searchsorted(cumulative, following, side="right").astype(values.dtype)
-    gamma = virtual - np.where(above, -1, previous)  # numpy's, with its index -1 for the last
-    # numpy's _lerp: a + (b - a) t, or b - (b - a) (1 - t) from t = 0.5 on (both in float64)
-    difference = high - low
-    out = low + difference * gamma
-    np.subtract(high, difference * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
+    return _numpy_lerp(low, high, ranks)
 
 
 def _float_percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
@@ -121,10 +113,8 @@ def _float_percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     count = flat.size
     if np.isnan(flat.max()):
         return np.percentile(values, q)
-    virtual = (count - 1) * np.true_divide(np.asarray(q, np.float64), 100)
-    previous = np.floor(virtual).astype(np.intp)
-    above = virtual >= count - 1  # numpy takes the last value for both
-    previous[above] = count - 1
+    ranks = _numpy_ranks(count, q)
+    previous = ranks[1]
     low, high = np.empty(len(previous), flat.dtype), np.empty(len(previous), flat.dtype)
     for i, rank in enumerate(previous):
         part = np.partition(flat, rank)
@@ -132,26 +122,34 @@ def _float_percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
         high[i] = part[rank] if rank == count - 1 else part[rank + 1 :].min()
     if not (low.all() and high.all()):
         return np.percentile(values, q)
-    gamma = virtual - np.where(above, -1, previous)  # numpy's, with its index -1 for the last
-    # numpy's _lerp in float64 (float32 values against float64 weights): a + (b - a) t, or
-    # b - (b - a) (1 - t) from t = 0.5 on
-    difference = high - low
-    out = low + difference * gamma
-    np.subtract(high, difference * (1 - gamma), out=out, where=gamma >= 0.5)
-    return out
+    return _numpy_lerp(low, high, ranks)
 
 
 def _sorted_percentiles(ascending: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     """:func:`percentiles` of integer values already sorted ascending (flat): numpy's ranks
     (virtual index ``(n - 1) * q / 100``, the last value for both ends above it) and its
     ``_lerp`` between the values there, in float64 as numpy computes it for integers."""
-    count = ascending.size
+    ranks = _numpy_ranks(ascending.size, q)
+    return _numpy_lerp(ascending[ranks[1]], ascending[ranks[2]], ranks)
+
+
+def _numpy_ranks(count: int, q: tuple[float, ...]) -> tuple:
+    """numpy's ranks for the percentiles `q` of `count` values (``_quantile``'s virtual index
+    ``(n - 1) * q / 100``): (virtual index, the rank below it, the rank above it, whether it lies
+    at the last value, where numpy takes that value for both)."""
     virtual = (count - 1) * np.true_divide(np.asarray(q, np.float64), 100)
     previous = np.floor(virtual).astype(np.intp)
     following = previous + 1
     above = virtual >= count - 1  # numpy takes the last value for both
     previous[above] = following[above] = count - 1
-    low, high = ascending[previous], ascending[following]
+    return virtual, previous, following, above
+
+
+def _numpy_lerp(low: np.ndarray, high: np.ndarray, ranks: tuple) -> np.ndarray:
+    """numpy's ``_lerp`` between the values `low` and `high` at the ranks of
+    :func:`_numpy_ranks`, in float64 whatever their type: a + (b - a) t, or b - (b - a) (1 - t)
+    from t = 0.5 on."""
+    virtual, previous, _, above = ranks
     gamma = virtual - np.where(above, -1, previous)  # numpy's, with its index -1 for the last
     difference = high - low
     out = low + difference * gamma

@@ -280,7 +280,7 @@ def padding(frame: np.ndarray) -> tuple[np.ndarray, float] | None:
     rest = sample[~beside]
     if not rest.size:
         return None
-    low, median, high = np.percentile(rest, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
+    low, median, high = percentiles(rest, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
     if low - lowest <= PADDING_GAP * (high - low):
         return None
     found = frame == lowest
