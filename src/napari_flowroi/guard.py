@@ -400,32 +400,34 @@ def checked_frames(n_frames: int, count: int = 5) -> list[int]:
     return [t + 1 for t in sample_frames(n_frames - 2, count)]
 
 
-def estimate_coverage(extractor, frames=None, *, rois=None) -> MovieCoverage:
+def estimate_coverage(extractor, frames=None, *, rois=None, made=None) -> MovieCoverage:
     """Coverage of the guard's reference cells (:func:`reference_cells`) by the RoI on `frames`
-    (default: :func:`checked_frames`); `rois` (frame -> RoI) when the caller has them already."""
+    (default: :func:`checked_frames`); `rois` (frame -> RoI) when the caller has them already;
+    the RoIs computed here are put in `made` (a dict) when given."""
     frames = checked_frames(len(extractor.movie)) if frames is None else frames
     rois = rois or {}
     shared: dict = {}  # frames ready for comparing, shared by neighbouring checked frames
-    return MovieCoverage(
-        tuple(
-            frame_coverage(
-                t,
-                rois[t] if t in rois else extractor.mask(t),
-                reference_cells(extractor, t, shared=shared),
-                band=BAND,
-            )
-            for t in sorted(frames)
+    coverages = []
+    for t in sorted(frames):
+        # the RoI and then the reference of one frame at a time: the reference reads the frame
+        # and its neighbours, which the RoI has just read (the extractor keeps the last three
+        # raw frames); all RoIs first read each again (10 of the 35 reads of a 12-frame check)
+        roi = rois[t] if t in rois else extractor.mask(t)
+        if made is not None:
+            made[t] = roi
+        coverages.append(
+            frame_coverage(t, roi, reference_cells(extractor, t, shared=shared), band=BAND)
         )
-    )
+    return MovieCoverage(tuple(coverages))
 
 
 def checked_coverage(extractor, frames=None) -> tuple[dict, MovieCoverage]:
     """What the check before a batch measures with `extractor`: each of `frames`' RoI (default:
     :func:`checked_frames`) and :func:`estimate_coverage` of them. :func:`preflight` and
     ``tune.compress_check`` (a candidate's figure through the grid's frame pool) alike."""
-    frames = checked_frames(len(extractor.movie)) if frames is None else list(frames)
-    masks = {t: extractor.mask(t) for t in frames}
-    return masks, estimate_coverage(extractor, frames, rois=masks)
+    masks: dict = {}
+    coverage = estimate_coverage(extractor, frames, made=masks)
+    return masks, coverage
 
 
 #: What the check's verdict and a finished run's summary (a note) say when the guard's reference

@@ -159,6 +159,20 @@ def test_feathered_weight_falls_off_outside_the_mask():
     assert weight[15, 30] == 0
 
 
+@pytest.mark.parametrize("feather", [0.5, 3.0, 4.0, 7.3, 50.0])
+def test_the_feather_is_the_clipped_linear_fall_off_to_the_bit(feather):
+    # made in one array in place (codec/_priority._feather): the values of the expression it
+    # replaced, so no coded byte moves; a product by 1 / feather instead differs in the last bit
+    from napari_flowroi.codec._priority import _feather
+
+    rng = np.random.default_rng(1)
+    distance = (rng.random((120, 90)) * 12).astype(np.float32)
+    distance[::5] = np.round(distance[::5] * 5) / 5  # the chamfer's own steps among them
+    weight = _feather(distance, feather)
+    assert weight.dtype == np.float32
+    assert np.array_equal(weight, np.clip(1.0 - distance / feather, 0.0, 1.0))
+
+
 def test_soft_edge_keeps_the_detail_of_a_cell_edge_the_roi_cut():
     rng = np.random.default_rng(1)
     detail = rng.normal(0, 1.0, (80, 80)).astype(np.float32)  # background texture

@@ -48,6 +48,35 @@ def test_mask_grid_coarsens_to_fit_its_byte_share():
         assert not (mask & ~codec.decode_mask(codec.attach_mask(jp2, box), mask.shape)).any()
 
 
+def _grid_by_blocks(mask, block):
+    """Each block of `mask` one by one: set when any of its pixels is (the edge blocks partial)."""
+    rows, cols = -(-mask.shape[0] // block), -(-mask.shape[1] // block)
+    grid = np.zeros((rows, cols), bool)
+    for r in range(rows):
+        for c in range(cols):
+            grid[r, c] = mask[r * block : (r + 1) * block, c * block : (c + 1) * block].any()
+    return grid
+
+
+@pytest.mark.parametrize("shape", [(64, 64), (100, 130), (257, 31), (1, 200), (33, 17)])
+def test_the_block_grids_are_every_block_of_the_mask(shape):
+    # the grids are made from the mask's bytes, and each coarser one from the finer one before
+    # it: every block still reads what its own pixels hold, partial blocks at the edges included
+    rng = np.random.default_rng(sum(shape))
+    mask = rng.random(shape) < 0.002
+    mask[-1, -1] = True  # a pixel in the last, partial block
+    for block in codec.MASK_BLOCKS:
+        expected = _grid_by_blocks(mask, block)
+        assert np.array_equal(codec.block_grid(mask, block), expected)
+        assert np.array_equal(codec.block_grid(mask.astype(np.uint8) * 7, block), expected)
+        segments = _mask_box._segments(expected, block)
+        # the budget of exactly this grid's segments, and one byte less than each finer grid's
+        finer = [_mask_box._segments(_grid_by_blocks(mask, b), b) for b in codec.MASK_BLOCKS]
+        fits = [len(s) for s in finer[: codec.MASK_BLOCKS.index(block)]]
+        if all(len(segments) < n for n in fits):
+            assert codec.encode_mask(mask, max_bytes=len(segments)) == segments
+
+
 def test_mask_share_falls_with_the_rate():
     raw = 1_000_000
     low, high = codec.mask_budget(raw, 8), codec.mask_budget(raw, 64)
