@@ -132,6 +132,14 @@ CASES = {
     "text file named .png among frames": (_fake_png_in_folder, None, [], "Cannot read frame"),
     "not a movie file": (lambda p: _fake(p, "notes.txt"), None, [], "not a TIFF"),
     "truncated TIFF": (_truncated, None, [], "truncated"),
+    # tifffile logs "... contains no pages" for it: twice on the terminal above the error line
+    # when the check for a multi-dimensional OME-TIFF opened it without collecting its complaints
+    "TIFF header without pages": (
+        lambda p: (p / "nopages.tif").write_bytes(b"II*\x00" + bytes(50)) and p / "nopages.tif",
+        None,
+        [],
+        "Cannot read .*really a TIFF",
+    ),
     "out-of-range setting": (_movie, None, ["--roi-threshold", "1.5"], "roi threshold must be"),
     "setting of the wrong kind": (_movie, None, ["--compression-rate", "fast"], "invalid float"),
     "zero workers": (_movie, None, ["--workers", "0"], "--workers"),

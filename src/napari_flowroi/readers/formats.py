@@ -82,7 +82,10 @@ def _ome_tiff_is_multidimensional(path: Path) -> bool:
     import tifffile
 
     try:
-        with tifffile.TiffFile(path) as tif:
+        # tifffile's complaints about a damaged file kept off the terminal (the TIFF reader that
+        # opens it next reports what is wrong in one line; before, a file with no pages printed
+        # "... contains no pages" twice above that line)
+        with tifffile_complaints(), tifffile.TiffFile(path) as tif:
             if not tif.is_ome:
                 return False
             series = tif.series
