@@ -411,7 +411,8 @@ def estimate_coverage(extractor, frames=None, *, rois=None, made=None) -> MovieC
     for t in sorted(frames):
         # the RoI and then the reference of one frame at a time: the reference reads the frame
         # and its neighbours, which the RoI has just read (the extractor keeps the last three
-        # raw frames); all RoIs first read each again (10 of the 35 reads of a 12-frame check)
+        # raw frames); all RoIs first read each again (the 12-frame 1-MP command read 35 raw
+        # frames, now 25)
         roi = rois[t] if t in rois else extractor.mask(t)
         if made is not None:
             made[t] = roi
