@@ -258,7 +258,7 @@ def calm_class(contrast: np.ndarray) -> np.ndarray:
     """bool: the pixels of a light-field frame whose local contrast lies at or below Otsu's
     threshold of it (scaled to 8 bits by its 99th percentile): its low-texture class, where the
     background lies however many cells crowd the frame."""
-    top = max(float(np.percentile(contrast[::4, ::4], 99)), 1e-3)
+    top = max(float(percentiles(contrast[::4, ::4], (99,))[0]), 1e-3)  # np.percentile's value
     scaled = cv2.convertScaleAbs(contrast, alpha=255.0 / top)
     level = cv2.threshold(scaled, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[0]
     return cv2.compare(scaled, level, cv2.CMP_LE) > 0

@@ -7,6 +7,7 @@ import functools
 import cv2
 import numpy as np
 
+from ._robust import median as _median
 from ._robust import percentiles
 from .settings import FlowRoISettings
 
@@ -209,14 +210,16 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
         # (the mean of two integers, or the one in the middle)
         low, median, high = percentiles(sample, (LOW_PERCENTILE, 50, HIGH_PERCENTILE))
     else:
-        low, high = np.percentile(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
+        low, high = percentiles(sample, (LOW_PERCENTILE, HIGH_PERCENTILE))
     if high <= low:
         blank = np.zeros(frame.shape, np.uint8)
         return blank, blank
     dark = False
     if stabilise:
         if not integer:
-            median = np.median(sample)
+            # np.median's value (a frame holding a NaN, which reading refuses, has NaN percentiles
+            # and stays light-field either way)
+            median = _median(sample)
         raw_position = (float(median) - low) / (high - low)
         dark = raw_position < DARK_FIELD
     # dark-field only under its trend, or dark-field with a trend that lifts the median by more

@@ -84,3 +84,27 @@ assert flooded  # the watershed did run
 def test_the_probe_sees_an_import():
     # the assertions above are not vacuous: the probe does see scikit-image's watershed import
     assert _loaded_after("from skimage.segmentation import watershed") == dict.fromkeys(HEAVY, True)
+
+
+def test_a_float_movie_is_stretched_without_numpys_median_and_percentile(tmp_path):
+    # numpy 2's np.percentile and np.median import numpy.ma on their first call (16 ms of the
+    # command); the 8-bit stretch of a float frame takes its percentiles and median from
+    # _robust, as an integer frame's already did (the same values: test_mask_speed_equivalence)
+    code = f"""
+import numpy as np
+from napari_flowroi.batch import compress_movie
+from napari_flowroi.guard import preflight
+from napari_flowroi.readers import movie_from_array
+from napari_flowroi.settings import FlowRoISettings
+from napari_flowroi.synthetic import moving_discs
+
+frames = moving_discs(n_frames=6, shape=(128, 160), n_cells=4, noise=2.0, seed=3).frames
+movie = movie_from_array(frames.astype(np.float32) * np.float32(0.01))
+settings = FlowRoISettings(compression_rate=16, coverage_target=0.0)
+verdict = preflight(movie, settings)
+compress_movie(movie, {str(tmp_path / "out")!r}, settings, preflight=verdict)
+import sys
+print({{"numpy.ma": "numpy.ma" in sys.modules}})
+"""
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    assert done.stdout.strip().splitlines()[-1] == "{'numpy.ma': False}"
