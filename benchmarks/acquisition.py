@@ -95,6 +95,20 @@ def noisy(k: float, sigma: float):
     return alter
 
 
+def lined(k: float, sigma: float):
+    """Line noise: every row offset by N(0, k * sigma) and every column by N(0, k * sigma / 2),
+    anew in each frame (seeded by the frame's index): an sCMOS camera's row noise, a line
+    scanner's line-to-line jitter (napari_flowroi/lines.py)."""
+
+    def alter(frame, index, t):
+        rng = np.random.default_rng(7000 * t + index)
+        rows = rng.normal(0.0, k * sigma, (frame.shape[0], 1))
+        cols = rng.normal(0.0, k * sigma / 2, (1, frame.shape[1]))
+        return _as_type(frame + rows + cols, frame)
+
+    return alter
+
+
 def bleached(frame, index, t):
     offset = float(np.percentile(frame, 0.5))
     return _as_type(offset + (frame.astype(np.float32) - offset) * BLEACH**index, frame)
@@ -213,6 +227,7 @@ def variants(case) -> list[tuple[str, object, int]]:
     sigma = common.noise_sigma(case.movie)
     out = [("as filmed", None, 1)]
     out += [(f"camera noise {k}x", noisy(k, sigma), 1) for k in (1, 2, 3, 4)]
+    out += [(f"line noise {k}x", lined(k, sigma), 1) for k in (1, 3)]
     out += [(f"every {n}th frame" if n > 3 else "every 3rd frame", None, n) for n in (3, 6)]
     out += [("bleaching 20 % a frame", bleached, 1)]
     out += [(f"defocus {s:g} px", defocused(s), 1) for s in (1.5, 3.0)]
@@ -317,7 +332,9 @@ def write_doc(results: dict, path: Path) -> None:
             "of the same frames, and its distance from *covered* (the guard reads change over time: "
             "a still cell, or a faint one under heavy noise, does not change enough for it to see). "
             "*camera noise kx* adds k times the noise of the benchmark's noisy clips (σ = 4 grey "
-            "levels of the 8-bit range); *every Nth frame* compares with the frames N apart; "
+            "levels of the 8-bit range); *line noise kx* offsets every row by k times that noise "
+            "and every column by half of it, anew in each frame (an sCMOS camera's row noise, a "
+            "line scanner's jitter); *every Nth frame* compares with the frames N apart; "
             "*bleaching* dims each frame's light above the offset by 20 %; *defocus* blurs by a "
             "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *16 bit to 8 bit* "
             "spreads each frame's minimum to maximum over 0-255; *float 0-1* divides by the dtype's "

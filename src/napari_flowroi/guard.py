@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ._robust import median as sample_median
+from .lines import without_lines
 from .metrics import object_coverage, pixel_coverage
 from .preprocess import filled, padding
 from .resolution import CHOSEN_SCALE
@@ -252,6 +253,8 @@ def _standardised(frame: np.ndarray, size: tuple[int, int]) -> tuple[np.ndarray,
     frame = _without_outliers(frame)
     if frame.shape[::-1] != size:
         frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+    # line noise new in every frame would be change on every line (lines.py)
+    frame = without_lines(frame)
     smoothed = cv2.GaussianBlur(frame, (0, 0), CHANGE_SIGMA * CHANGE_SCALE)
     level, spread = _level(smoothed)
     smoothed -= level

@@ -9,6 +9,7 @@ import numpy as np
 
 from ._robust import median as _median
 from ._robust import percentiles
+from .lines import without_lines
 from .settings import FlowRoISettings
 
 # Percentiles for the robust 8-bit stretch: wide enough to keep cells, narrow enough that a few hot
@@ -202,7 +203,8 @@ def _stretches(frame: np.ndarray, *, stabilise: bool = True) -> tuple[np.ndarray
     """The linear 8-bit stretch of `frame` and (with `stabilise`) the square-root one of
     :func:`to_uint8`, from one pass over the frame's percentiles; the same array twice when the
     frame is not dark-field (or `stabilise` is off)."""
-    frame = without_padding(np.asarray(frame))
+    # padding first: a border at one grey level is no line's offset
+    frame = without_lines(without_padding(np.asarray(frame)))
     sample = frame[::2, ::2] if frame.size > 65536 else frame
     integer = frame.dtype.kind in "ui" and frame.dtype.itemsize <= 2
     if integer:

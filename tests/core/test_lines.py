@@ -1,0 +1,89 @@
+"""Line noise (lines.py): whole rows or columns offset from the rest are found and taken out of
+the images the RoI and the guard are measured on; a frame without them is left as it is."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+from napari_flowroi import lines, preprocess
+from napari_flowroi.settings import FlowRoISettings
+
+SAMPLES = Path(preprocess.__file__).parent / "sample_data"
+
+
+def _field(shape=(240, 320), noise=3.0, seed=0) -> np.ndarray:
+    """A smooth background with bright round cells and white camera noise (float64)."""
+    rng = np.random.default_rng(seed)
+    rows, cols = np.mgrid[: shape[0], : shape[1]]
+    image = 100.0 + 0.05 * cols
+    for _ in range(12):
+        y, x = rng.uniform(20, shape[0] - 20), rng.uniform(20, shape[1] - 20)
+        image += 60.0 * np.exp(-((rows - y) ** 2 + (cols - x) ** 2) / (2 * 8.0**2))
+    return image + rng.normal(0.0, noise, shape)
+
+
+def _lined(image, rows=0.0, cols=0.0, seed=1):
+    rng = np.random.default_rng(seed)
+    return (
+        image + rng.normal(0.0, rows, (image.shape[0], 1)) + rng.normal(0.0, cols, image.shape[1])
+    )
+
+
+def _line_spread(image: np.ndarray, axis: int) -> float:
+    """SD of the line-to-line jumps of the lines' median departures (what the correction removes)."""
+    values = image if axis == 0 else image.T
+    offsets = lines.row_offsets(np.asarray(values, np.float32))
+    jumps = offsets[1:-1] - 0.5 * (offsets[:-2] + offsets[2:])
+    return float(np.std(jumps) / np.sqrt(1.5))
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+def test_a_frame_without_line_noise_is_left_as_it_is(dtype):
+    image = np.clip(_field(), 0, 255).astype(dtype)
+    assert lines.has_line_noise(image) == (False, False)
+    assert lines.without_lines(image) is image
+
+
+@pytest.mark.parametrize("name", ["hela_nuclei.tif", "gowt1_nuclei.tif"])
+def test_the_shipped_real_frames_have_no_line_noise(name):
+    frames = tifffile.imread(SAMPLES / name)
+    settings = FlowRoISettings()
+    for frame in frames:
+        for image in (frame, preprocess.resize(frame, settings.flow_scale)):
+            assert lines.without_lines(image) is image
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "found"), [(6.0, 0.0, (True, False)), (0.0, 6.0, (False, True))]
+)
+def test_offset_rows_or_columns_are_found_and_taken_out(rows, cols, found):
+    clean = _field()
+    image = _lined(clean, rows, cols).astype(np.float32)
+    assert lines.has_line_noise(image) == found
+    fixed = lines.without_lines(image)
+    assert fixed.dtype == np.float32 and fixed.shape == image.shape
+    axis = 0 if rows else 1
+    before, after = _line_spread(image, axis), _line_spread(fixed, axis)
+    # the offsets (SD 6) are gone down to what the pixels' noise (SD 3) leaves a line's median
+    assert before > 4.0 and after < 0.5
+    # and the cells and the background are where they were, within the pixels' noise
+    assert np.abs(fixed - clean).mean() < 3.0
+
+
+def test_an_integer_frame_is_corrected_in_its_own_type_and_range():
+    image = np.clip(_lined(_field(noise=2.0) - 95.0, rows=8.0), 0, 255).astype(np.uint8)
+    fixed = lines.without_lines(image)
+    assert fixed is not image and fixed.dtype == np.uint8
+    assert _line_spread(fixed, 0) < 0.25 * _line_spread(image, 0)
+
+
+def test_the_rois_images_are_corrected_before_the_stretch(monkeypatch):
+    # the prepared frame the RoI is found on (halved, 8-bit, denoised)
+    settings = FlowRoISettings()
+    lined = np.clip(_lined(_field((480, 640)), rows=10.0), 0, 255).astype(np.uint8)
+    corrected = preprocess.prepare_frames(lined, settings)[0].astype(np.float32)
+    monkeypatch.setattr(preprocess, "without_lines", lambda image: image)
+    kept = preprocess.prepare_frames(lined, settings)[0].astype(np.float32)
+    assert _line_spread(kept, 0) > 4.0 * _line_spread(corrected, 0)
