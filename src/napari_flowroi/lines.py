@@ -103,7 +103,8 @@ def line_statistics(image: np.ndarray, noise: float) -> tuple[float, float, floa
     if rows < 3 * LINE_WINDOW or size < 8:
         return 0.0, 0.0, np.inf
     blocks = departures[:, : size * SEGMENTS].reshape(rows, SEGMENTS, size)
-    offsets = np.partition(blocks, size // 2, axis=2)[:, :, size // 2]
+    # the same element np.partition selects; sorting 32 values a block is twice as fast here
+    offsets = np.sort(blocks, axis=2)[:, :, size // 2]
     common = offsets.mean(axis=1)
     jumps = common[1:-1] - 0.5 * (common[:-2] + common[2:])
     spread = _robust_sd(jumps) / np.sqrt(1.5)
@@ -135,7 +136,7 @@ def has_line_noise(image: np.ndarray) -> tuple[bool, bool]:
     image = np.asarray(image)
     rows, columns = image.shape
     top, left = max(0, (rows - TEST_WINDOW) // 2), max(0, (columns - TEST_WINDOW) // 2)
-    image = image[top : top + TEST_WINDOW, left : left + TEST_WINDOW]
+    image = image[top : top + TEST_WINDOW, left : left + TEST_WINDOW].astype(np.float32)
     noise = pixel_noise(image)
     if not noise > 0:
         return False, False
