@@ -109,6 +109,21 @@ def lined(k: float, sigma: float):
     return alter
 
 
+def bad_columns(value: str, count: float):
+    """Sensor defects: `count` columns (a share of them where below 1), the same in every frame,
+    at the dtype's lowest (`value` "dead") or highest ("hot") value."""
+
+    def alter(frame, index, t):
+        columns = frame.shape[1]
+        number = max(1, int(count * columns)) if count < 1 else int(count)
+        chosen = np.random.default_rng(11).choice(columns, number, replace=False)
+        out = frame.copy()
+        out[:, chosen] = _limits(frame)[0 if value == "dead" else 1]
+        return out
+
+    return alter
+
+
 def bleached(frame, index, t):
     offset = float(np.percentile(frame, 0.5))
     return _as_type(offset + (frame.astype(np.float32) - offset) * BLEACH**index, frame)
@@ -232,6 +247,8 @@ def variants(case) -> list[tuple[str, object, int]]:
     out += [("bleaching 20 % a frame", bleached, 1)]
     out += [(f"defocus {s:g} px", defocused(s), 1) for s in (1.5, 3.0)]
     out += [("outlier pixels 0.05 %", outliers, 1)]
+    out += [("one dead column", bad_columns("dead", 1), 1)]
+    out += [(f"{v} columns 0.5 %", bad_columns(v, 0.005), 1) for v in ("dead", "hot")]
     if case.movie.dtype == np.uint16:
         out += [("16 bit to 8 bit (min-max)", to_8bit, 1)]
     out += [("float 0-1", to_float, 1)]
@@ -336,7 +353,9 @@ def write_doc(results: dict, path: Path) -> None:
             "and every column by half of it, anew in each frame (an sCMOS camera's row noise, a "
             "line scanner's jitter); *every Nth frame* compares with the frames N apart; "
             "*bleaching* dims each frame's light above the offset by 20 %; *defocus* blurs by a "
-            "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *16 bit to 8 bit* "
+            "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *dead / hot "
+            "columns* puts one column, or 0.5 % of them, at the type's lowest / highest value "
+            "in every frame (a sensor's defective columns); *16 bit to 8 bit* "
             "spreads each frame's minimum to maximum over 0-255; *float 0-1* divides by the dtype's "
             "maximum; *stage jitter* shifts the frames before and after the other ways; "
             "*drift-corrected, black borders* does so with zeros where no data came in and a "

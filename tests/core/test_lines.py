@@ -87,3 +87,29 @@ def test_the_rois_images_are_corrected_before_the_stretch(monkeypatch):
     monkeypatch.setattr(preprocess, "without_lines", lambda image: image)
     kept = preprocess.prepare_frames(lined, settings)[0].astype(np.float32)
     assert _line_spread(kept, 0) > 4.0 * _line_spread(corrected, 0)
+
+
+def test_defective_columns_and_rows_are_given_their_neighbours():
+    clean = np.clip(_field((240, 320), noise=2.0), 0, 255).astype(np.uint8)
+    image = clean.copy()
+    image[:, 100] = 0  # a dead column
+    image[:, [150, 153]] = 255  # two hot ones three apart (the columns between them move too)
+    image[:, 200:202] = 0  # two side by side
+    image[60] = 255  # a hot row
+    noise = lines.pixel_noise(image)
+    assert lines.defective_rows(image.T, noise) == [(100, 100), (150, 150), (153, 153), (200, 201)]
+    assert lines.defective_rows(image, noise) == [(60, 60)]
+    fixed = lines.without_lines(image)
+    # the repaired lines hold what the lines beside them hold (the cells' smooth light and noise)
+    assert np.abs(fixed.astype(int) - clean.astype(int)).max() <= 20
+    assert np.abs(fixed.astype(int) - clean.astype(int)).mean() < 0.2
+
+
+def test_lines_at_the_edge_and_wide_structures_are_left_as_they_are():
+    clean = np.clip(_field((240, 320), noise=2.0), 0, 255).astype(np.uint8)
+    image = clean.copy()
+    image[:, 0] = 255  # the first column: neighbours on one side only
+    image[:, 250:258] = 230  # an 8-px-wide bright bar: structure, not a sensor's line
+    noise = lines.pixel_noise(image)
+    assert lines.defective_rows(image.T, noise) == []
+    assert lines.without_lines(image) is image
