@@ -124,6 +124,22 @@ def bad_columns(value: str, count: float):
     return alter
 
 
+def dusty(frame, index, t):
+    """Dust on the camera's window: five blurred dark rings 20 px round, up to 30 % deep, the
+    same in every frame (seeded)."""
+    rng = np.random.default_rng(5)
+    rows, columns = frame.shape
+    shade = np.ones((rows, columns), np.float32)
+    for _ in range(5):
+        y, x = rng.uniform(20, rows - 20), rng.uniform(20, columns - 20)
+        ring = np.zeros((rows, columns), np.float32)
+        cv2.circle(ring, (int(x), int(y)), 20, 1.0, thickness=5)
+        ring = cv2.GaussianBlur(ring, (0, 0), 20 / 6)
+        shade *= 1.0 - 0.3 * ring / max(float(ring.max()), 1e-6)
+    low = float(np.percentile(frame, 0.5))
+    return _as_type(low + (frame.astype(np.float32) - low) * shade, frame)
+
+
 def bleached(frame, index, t):
     offset = float(np.percentile(frame, 0.5))
     return _as_type(offset + (frame.astype(np.float32) - offset) * BLEACH**index, frame)
@@ -249,6 +265,7 @@ def variants(case) -> list[tuple[str, object, int]]:
     out += [("outlier pixels 0.05 %", outliers, 1)]
     out += [("one dead column", bad_columns("dead", 1), 1)]
     out += [(f"{v} columns 0.5 %", bad_columns(v, 0.005), 1) for v in ("dead", "hot")]
+    out += [("dust on the camera", dusty, 1)]
     if case.movie.dtype == np.uint16:
         out += [("16 bit to 8 bit (min-max)", to_8bit, 1)]
     out += [("float 0-1", to_float, 1)]
@@ -355,7 +372,8 @@ def write_doc(results: dict, path: Path) -> None:
             "*bleaching* dims each frame's light above the offset by 20 %; *defocus* blurs by a "
             "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *dead / hot "
             "columns* puts one column, or 0.5 % of them, at the type's lowest / highest value "
-            "in every frame (a sensor's defective columns); *16 bit to 8 bit* "
+            "in every frame (a sensor's defective columns); *dust on the camera* darkens five "
+            "blurred rings 20 px round by up to 30 %, the same in every frame; *16 bit to 8 bit* "
             "spreads each frame's minimum to maximum over 0-255; *float 0-1* divides by the dtype's "
             "maximum; *stage jitter* shifts the frames before and after the other ways; "
             "*drift-corrected, black borders* does so with zeros where no data came in and a "
