@@ -3,6 +3,7 @@ the images the RoI and the guard are measured on; a frame without them is left a
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import tifffile
@@ -113,3 +114,16 @@ def test_lines_at_the_edge_and_wide_structures_are_left_as_they_are():
     noise = lines.pixel_noise(image)
     assert lines.defective_rows(image.T, noise) == []
     assert lines.without_lines(image) is image
+
+
+def test_line_noise_above_correlated_pixel_noise_is_found(monkeypatch):
+    # pixel noise correlated along the rows (a camera's readout filter, as HeLa's) makes the
+    # blocks of a row disagree more than independent pixels would; line noise above the pixels'
+    # own noise is found from less evidence (lines.STRONG_Z)
+    rng = np.random.default_rng(0)
+    correlated = cv2.blur(rng.normal(0.0, 6.0, (256, 256)).astype(np.float32), (5, 1))
+    image = _lined(_field((256, 256), noise=0.0) + correlated, rows=3.0, seed=10)
+    image = image.astype(np.float32)
+    assert lines.has_line_noise(image)[0]
+    monkeypatch.setattr(lines, "STRONG_Z", lines.LINE_Z)
+    assert not lines.has_line_noise(image)[0]
