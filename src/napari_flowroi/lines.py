@@ -270,8 +270,10 @@ def without_lines(image: np.ndarray) -> np.ndarray:
     image = np.asarray(image)
     if image.ndim != 2 or min(image.shape) < 3 * LINE_WINDOW or image.dtype.kind not in "uif":
         return image
-    noise, *noisy = _tested(image)
-    defects = (defective_rows(image, noise), defective_rows(image.T, noise))
+    # (a float frame holding inf gives NaN statistics, which find nothing: no warning for it)
+    with np.errstate(invalid="ignore", over="ignore"):
+        noise, *noisy = _tested(image)
+        defects = (defective_rows(image, noise), defective_rows(image.T, noise))
     if not any(noisy) and not any(defects):
         return image
     values = image.astype(np.float32)

@@ -1,6 +1,8 @@
-"""Line noise (lines.py): whole rows or columns offset from the rest are found and taken out of
-the images the RoI and the guard are measured on; a frame without them is left as it is."""
+"""Line noise and defective lines (lines.py): whole rows or columns offset from the rest are
+found and taken out of the images the RoI and the guard are measured on, a sensor's dead or hot
+lines are given their neighbours, and a frame with neither is left as it is."""
 
+import warnings
 from pathlib import Path
 
 import cv2
@@ -127,3 +129,13 @@ def test_line_noise_above_correlated_pixel_noise_is_found(monkeypatch):
     assert lines.has_line_noise(image)[0]
     monkeypatch.setattr(lines, "STRONG_Z", lines.LINE_Z)
     assert not lines.has_line_noise(image)[0]
+
+
+def test_a_float_frame_holding_inf_is_left_as_it_is_without_a_warning():
+    # (reading refuses such a frame; a caller of the library may still hand one over)
+    image = np.clip(_field(), 0, 255).astype(np.float32)
+    image[5, 5] = np.inf
+    image[100:110, 40] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert lines.without_lines(image) is image
