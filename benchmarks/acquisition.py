@@ -95,6 +95,17 @@ def noisy(k: float, sigma: float):
     return alter
 
 
+def fixed_columns(k: float, sigma: float):
+    """Fixed-pattern column noise: every column offset by N(0, k * sigma), the same in every
+    frame (a camera's column amplifiers)."""
+
+    def alter(frame, index, t):
+        columns = np.random.default_rng(3).normal(0.0, k * sigma, (1, frame.shape[1]))
+        return _as_type(frame + columns, frame)
+
+    return alter
+
+
 def _both(first, then):
     """The alteration `first`, then `then`."""
     return lambda frame, index, t: then(first(frame, index, t), index, t)
@@ -265,6 +276,7 @@ def variants(case) -> list[tuple[str, object, int]]:
     out += [(f"camera noise {k}x", noisy(k, sigma), 1) for k in (1, 2, 3, 4)]
     out += [(f"line noise {k}x", lined(k, sigma), 1) for k in (1, 3)]
     out += [("line noise 1x, camera noise 1x", _both(noisy(1, sigma), lined(1, sigma)), 1)]
+    out += [(f"fixed-pattern columns {k}x", fixed_columns(k, sigma), 1) for k in (1, 3)]
     out += [(f"every {n}th frame" if n > 3 else "every 3rd frame", None, n) for n in (3, 6)]
     out += [("bleaching 20 % a frame", bleached, 1)]
     out += [(f"defocus {s:g} px", defocused(s), 1) for s in (1.5, 3.0)]
@@ -374,7 +386,8 @@ def write_doc(results: dict, path: Path) -> None:
             "*camera noise kx* adds k times the noise of the benchmark's noisy clips (σ = 4 grey "
             "levels of the 8-bit range); *line noise kx* offsets every row by k times that noise "
             "and every column by half of it, anew in each frame (an sCMOS camera's row noise, a "
-            "line scanner's jitter), with *camera noise 1x* as well where named; *every Nth frame* compares with the frames N apart; "
+            "line scanner's jitter), with *camera noise 1x* as well where named; *fixed-pattern "
+            "columns kx* offsets every column by k times that noise, the same in every frame; *every Nth frame* compares with the frames N apart; "
             "*bleaching* dims each frame's light above the offset by 20 %; *defocus* blurs by a "
             "Gaussian of σ px; *outlier pixels* saturates 0.05 % of the pixels; *dead / hot "
             "columns* puts one column, or 0.5 % of them, at the type's lowest / highest value "
