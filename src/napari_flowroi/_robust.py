@@ -61,6 +61,13 @@ def robust_stats(values: np.ndarray) -> tuple[float, float]:
     return centre, 1.4826 * median(np.abs(sample - centre))
 
 
+def robust_sd(values: np.ndarray) -> float:
+    """The robust standard deviation (1.4826 MAD) of all of `values`, of any shape
+    (:func:`robust_stats` samples an image, and returns its median too)."""
+    values = np.ascontiguousarray(values).ravel()
+    return 1.4826 * median(np.abs(values - median(values)))
+
+
 def percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:
     """``np.percentile(values, q)`` (the default, linear method): the same float64 values, from a
     histogram when `values` are unsigned integers of at most 16 bits, from the sorted values when

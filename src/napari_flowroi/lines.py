@@ -31,7 +31,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._robust import median
+from ._robust import median, robust_sd
 
 #: Rows (columns) over which a line's neighbours are averaged; a line's offset is the median,
 #: along it, of its departure from that average. Cells and smooth illumination are alike on
@@ -96,10 +96,10 @@ def _departures(image: np.ndarray, samples: int | None) -> np.ndarray:
     return cv2.subtract(sample, around)
 
 
-def row_offsets(image: np.ndarray, samples: int | None = None) -> np.ndarray:
-    """Each row's offset from its neighbours (float32, one per row): the median along the row
-    of its departure from their mean (:func:`_departures`)."""
-    departures = _departures(image, samples)
+def row_offsets(image: np.ndarray) -> np.ndarray:
+    """Each row's offset from its neighbours (float32, one per row): the median along the whole
+    row of its departure from their mean (:func:`_departures`)."""
+    departures = _departures(image, None)
     middle = departures.shape[1] // 2
     return np.partition(departures, middle, axis=1)[:, middle]
 
@@ -120,7 +120,7 @@ def pixel_noise(image: np.ndarray) -> float:
     # a few thousand squares tell the spread to ~2 %; selecting among a whole frame's
     # (integers, many ties) took 0.3 ms
     square = square[:: max(1, square.size // NOISE_SAMPLES)]
-    return _robust_sd(square) / 2.0
+    return robust_sd(square) / 2.0
 
 
 def line_statistics(image: np.ndarray, noise: float) -> tuple[float, float, float]:
@@ -139,15 +139,9 @@ def line_statistics(image: np.ndarray, noise: float) -> tuple[float, float, floa
     offsets = np.sort(blocks, axis=2)[:, :, size // 2]
     common = offsets.mean(axis=1)
     jumps = common[1:-1] - 0.5 * (common[:-2] + common[2:])
-    spread = _robust_sd(jumps) / np.sqrt(1.5)
-    disagreement = _robust_sd(offsets - common[:, None]) * np.sqrt(SEGMENTS / (SEGMENTS - 1))
+    spread = robust_sd(jumps) / np.sqrt(1.5)
+    disagreement = robust_sd(offsets - common[:, None]) * np.sqrt(SEGMENTS / (SEGMENTS - 1))
     return spread, disagreement, _MEDIAN_SPREAD * noise / np.sqrt(size)
-
-
-def _robust_sd(values: np.ndarray) -> float:
-    """1.4826 times the median absolute deviation (the SD of normal values)."""
-    values = np.ascontiguousarray(values).ravel()
-    return 1.4826 * median(np.abs(values - median(values)))
 
 
 def _line_noise(image: np.ndarray, noise: float) -> bool:
@@ -203,9 +197,9 @@ def defective_rows(image: np.ndarray, noise: float) -> list[tuple[int, int]]:
     # are their sum less the largest and the smallest
     mirror = cv2.BORDER_REFLECT_101
     total = cv2.filter2D(sample, -1, _BESIDE_WEIGHTS, borderType=mirror)
-    high = cv2.dilate(sample, _BESIDE, borderType=mirror)
-    low = cv2.erode(sample, _BESIDE, borderType=mirror)
-    departures = sample - 0.5 * (total - high - low)
+    largest = cv2.dilate(sample, _BESIDE, borderType=mirror)
+    smallest = cv2.erode(sample, _BESIDE, borderType=mirror)
+    departures = sample - 0.5 * (total - largest - smallest)
     # in SEGMENTS blocks along the row: a sensor's line is off along all of it, a cell or a row
     # of aligned rods along part of it (a mean of each block: one outlying pixel moves one
     # block, and all of them must agree)
@@ -220,24 +214,24 @@ def defective_rows(image: np.ndarray, noise: float) -> list[tuple[int, int]]:
     low, high = np.minimum.reduce(blocks), np.maximum.reduce(blocks)
     signed = np.where(low > 0, low, np.where(high < 0, high, 0.0))
     strength = np.abs(signed)
-    far = strength > max(DEFECT_Z * _robust_sd(blocks[0]), DEFECT_NOISE * noise)
+    far = strength > max(DEFECT_Z * robust_sd(blocks[0]), DEFECT_NOISE * noise)
     if not far.any():
         return []
-    blocks = []
+    found = []
     for first, last in _runs(far):
         if last - first + 1 > DEFECT_RUN:
             continue  # a wide structure, not a line of the sensor
         run = strength[first : last + 1]
         for a, b in _runs(run >= DEFECT_PEAK * run.max()):
             a, b = first + a, first + b
-            # a line at the image's edge has neighbours on one side only (and a camera's first
-            # or last column often differs a little: E. coli's first is 3.6 noise SDs bright)
-            # (a straight edge across the image, a wall, moves the lines on its two sides the
-            # two ways: a defect moves its lines one way)
+            # not at the image's edge: a line there has neighbours on one side only (and a
+            # camera's first or last column often differs a little: E. coli's first is 3.6 noise
+            # SDs bright); of one sign: a straight edge across the image, a wall, moves the lines
+            # on its two sides the two ways, a defect moves its lines one way
             same_sign = np.all(signed[a : b + 1] > 0) or np.all(signed[a : b + 1] < 0)
             if b - a + 1 <= DEFECT_WIDTH and a > 0 and b < rows - 1 and same_sign:
-                blocks.append((a, b))
-    return blocks
+                found.append((a, b))
+    return found
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
