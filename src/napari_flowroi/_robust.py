@@ -56,16 +56,19 @@ def robust_stats(values: np.ndarray) -> tuple[float, float]:
 
     From every 4th pixel each way: the same median and MAD within a few per cent on a 0.4-MP
     prepared frame, and the median (a partition) is most of the cost."""
-    sample = values[::4, ::4] if min(values.shape) >= 64 else values
-    centre = median(sample)
-    return centre, 1.4826 * median(np.abs(sample - centre))
+    return median_and_sd(values[::4, ::4] if min(values.shape) >= 64 else values)
+
+
+def median_and_sd(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust standard deviation (1.4826 MAD) of all of `values`, of any shape
+    (:func:`robust_stats` samples an image first)."""
+    centre = median(values)
+    return centre, 1.4826 * median(np.abs(values - centre))
 
 
 def robust_sd(values: np.ndarray) -> float:
-    """The robust standard deviation (1.4826 MAD) of all of `values`, of any shape
-    (:func:`robust_stats` samples an image, and returns its median too)."""
-    values = np.ascontiguousarray(values).ravel()
-    return 1.4826 * median(np.abs(values - median(values)))
+    """The robust standard deviation (1.4826 MAD) of all of `values`, of any shape."""
+    return median_and_sd(values)[1]
 
 
 def percentiles(values: np.ndarray, q: tuple[float, ...]) -> np.ndarray:

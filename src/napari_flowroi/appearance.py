@@ -72,8 +72,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ._robust import median as _median
-from ._robust import percentiles, robust_stats
+from ._robust import median_and_sd, percentiles, robust_stats
 from .masks import clean_mask, ellipse, fill_holes, grow, lookup, regions_with_areas
 from .reconstruction import h_maxima, sort_float32, watershed_basins
 from .settings import FlowRoISettings
@@ -463,8 +462,8 @@ def _stats_where(values: np.ndarray, where: np.ndarray) -> tuple[float, float]:
     if sample.size < 256:
         median, spread = robust_stats(values)
         return median, max(spread, 1e-3)  # a blank frame has no spread: no 0/0
-    median = _median(sample)
-    return median, max(1.4826 * _median(np.abs(sample - median)), 1e-3)
+    median, spread = median_and_sd(sample)
+    return median, max(spread, 1e-3)
 
 
 def background_departure(

@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from ._robust import median as sample_median
+from ._robust import median_and_sd
 from .lines import without_lines
 from .metrics import object_coverage, pixel_coverage
 from .preprocess import filled, padding
@@ -206,8 +207,8 @@ def change_cells(extractor, t: int, *, shared: dict | None = None) -> np.ndarray
             other_blank = shift_image(other_blank, -dy / scale, -dx / scale)
             blank = other_blank if blank is None else np.maximum(blank, other_blank)
     sample = change[::2, ::2]  # every 4th full-resolution row and column
-    median = sample_median(sample)  # np.median's value (numpy's also imports numpy.ma: 16 ms)
-    spread = max(1.4826 * sample_median(np.abs(sample - median)), 1e-6)
+    median, spread = median_and_sd(sample)
+    spread = max(spread, 1e-6)
     reference = change > median + CHANGE_Z * spread
     if extractor.dark_field(t):
         reference &= current >= _otsu(current)
@@ -350,9 +351,7 @@ def _otsu(image: np.ndarray) -> float:
 
 def _level(image: np.ndarray) -> tuple[float, float]:
     """Median and robust spread (1.4826 MAD, at least a millionth of the median) of an image."""
-    sample = image[::4, ::4]
-    median = sample_median(sample)
-    spread = 1.4826 * sample_median(np.abs(sample - median))
+    median, spread = median_and_sd(image[::4, ::4])
     return median, max(spread, 1e-6 * max(abs(median), 1.0))
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ._robust import median as _median
+from ._robust import median_and_sd
 from .errors import InputError
 from .preprocess import prepare_frames, resize
 from .settings import FlowRoISettings
@@ -84,8 +84,7 @@ def blob_scales(image: np.ndarray, sigmas=BLOB_SIGMAS, z: float = BLOB_Z) -> np.
             better = response > strongest
             np.maximum(strongest, response, out=strongest)
             np.copyto(best, np.uint8(i), where=better)
-    median = _median(strongest)  # np.median's value, by one partition (_robust.median)
-    spread = 1.4826 * _median(np.abs(strongest - median))
+    median, spread = median_and_sd(strongest)
     peaks = (strongest == cv2.dilate(strongest, np.ones((5, 5), np.uint8))) & (
         strongest > median + z * max(spread, 1e-6)
     )

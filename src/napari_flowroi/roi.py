@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from ._cache import LRUCache
-from ._robust import median as _median
+from ._robust import median_and_sd
 from .appearance import CellRegions, regions_for
 from .errors import InputError
 from .flow import (
@@ -128,8 +128,7 @@ def motion_floor(magnitude: np.ndarray, *, min_motion: float) -> float:
         sample = magnitude[::16] if magnitude.size >= 4096 else magnitude
     else:
         sample = magnitude[::4, ::4] if min(magnitude.shape) >= 64 else magnitude
-    median = _median(sample)  # np.median's value, at half its cost (_robust.median)
-    spread = 1.4826 * _median(np.abs(sample - median))
+    median, spread = median_and_sd(sample)
     return max(float(min_motion), median + NOISE_FLOOR_Z * spread)
 
 
