@@ -236,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     roi.add_argument("--overwrite", action="store_true")
     roi.add_argument("--quiet", action="store_true", help="no progress on stderr")
     _add_settings_options(roi)
+    _add_file_options(roi, compress=False)
     return parser
 
 
@@ -243,13 +244,13 @@ def _roi(args) -> int:
     """`flowroi roi MOVIE OUT.tif`: the masks compress would code, as a TIFF."""
     from .batch import write_roi_masks
     from .outputs import check_file_output, check_not_on_inputs, check_tiff_name
-    from .readers import check_fits_memory, open_movie
+    from .readers import check_fits_memory
 
     settings = settings_from_args(args)
     check_tiff_name(args.output, what="the RoI masks")
     check_not_on_inputs(args.output, [args.input, args.roi_mask, args.preset], what="mask TIFF")
     check_file_output(args.output, overwrite=args.overwrite, what="mask TIFF")
-    movie = open_movie(args.input)
+    movie = _one_plane(args)
     check_fits_memory(movie, plain=False)
     share = write_roi_masks(
         movie,
@@ -556,8 +557,23 @@ def _check_local_workers(workers: int, *, local: bool = True, cluster: str = "")
         )
 
 
+def _one_plane(args):
+    """The movie `tune` and `roi` look at: the input, or of a microscopy file one plane, the
+    first scene, channel and z-plane unless named (the first channel is the one whose motion
+    gives every channel's RoI in `compress`, by default)."""
+    from .readers import open_movie
+    from .readers.formats import claims, open_selected
+
+    named = args.channel is not None or args.scene is not None or args.z is not None
+    if named or claims(args.input):
+        return open_selected(
+            args.input, scene=args.scene, channel=args.channel, z=args.z, first_if_several=True
+        )
+    return open_movie(args.input)
+
+
 def _tune(args) -> int:
-    from .readers import check_fits_memory, open_movie
+    from .readers import check_fits_memory
     from .tune import suggest_settings
 
     _check_local_workers(args.workers)
@@ -566,19 +582,7 @@ def _tune(args) -> int:
         from .outputs import check_preset_output
 
         check_preset_output(args.save, [args.input, args.preset])
-    from .readers.formats import claims, open_selected
-
-    if (
-        args.channel is not None
-        or args.scene is not None
-        or args.z is not None
-        or claims(args.input)
-    ):  # tune looks at one plane of a file: the first unless named
-        movie = open_selected(
-            args.input, scene=args.scene, channel=args.channel, z=args.z, first_if_several=True
-        )
-    else:
-        movie = open_movie(args.input)
+    movie = _one_plane(args)
     check_fits_memory(movie, plain=False)
     suggestion = suggest_settings(
         movie,

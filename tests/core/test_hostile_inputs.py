@@ -123,15 +123,11 @@ MOVIES = {
         r"RGB",
     ),
     "2-D single image": (_tiff(FRAMES[0]), r"one frame.*--plain"),
-    # how to get there from Fiji: the OME-TIFF route (a channel or plane picked) or a split
-    "TZYX ImageJ hyperstack": (
-        _tiff(np.stack([FRAMES, FRAMES], 1), imagej=True, metadata={"axes": "TZYX"}),
-        r"hyperstack with axes TZYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality",
-    ),
-    # how to get there from Fiji: the OME-TIFF route (a channel or plane picked) or a split
-    "TCYX ImageJ hyperstack": (
-        _tiff(np.stack([FRAMES, FRAMES], 1), imagej=True, metadata={"axes": "TCYX"}),
-        r"hyperstack with axes TCYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality",
+    # an ImageJ hyperstack with time is read plane by plane (test below); one without time has
+    # no movie to take: how to get one from Fiji, the OME-TIFF route or a split
+    "ZCYX ImageJ hyperstack (no time)": (
+        _tiff(np.stack([FRAMES, FRAMES], 1), imagej=True, metadata={"axes": "ZCYX"}),
+        r"hyperstack with axes ZCYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality",
     ),
     "1x1 frames": (_tiff(FRAMES[:, :1, :1].copy(), metadata={"axes": "TYX"}), None),
     # tifffile stores (T, Y, 1) as one Y-by-T page: this was read as a single image (one frame)
@@ -229,17 +225,64 @@ def test_roi_and_tune_take_the_same_movies(tmp_path, capsys, case):
         assert status == 0 and "suggested" in suggestion, err
 
 
-def test_ome_tiffs_with_z_or_channels_compress_every_plane(tmp_path, capsys):
+#: Two planes that tell each other apart: the movie and its negative.
+PLANES = np.stack([FRAMES, 255 - FRAMES], 1)
+
+
+def _planes_file(folder: Path, axes: str, kind: str) -> Path:
+    """PLANES saved with `axes` as an OME-TIFF, or as Fiji saves a hyperstack (ImageJ TIFF)."""
+    if kind == "ome":
+        return write_tiff(folder, f"{axes}.ome.tif", PLANES, metadata={"axes": axes})
+    return write_tiff(folder, f"{axes}.tif", PLANES, imagej=True, metadata={"axes": axes})
+
+
+@pytest.mark.parametrize("kind", ["ome", "imagej"])
+def test_tiffs_with_z_or_channels_compress_every_plane(tmp_path, capsys, kind):
     for axes in ("TZYX", "TCYX"):
-        source = write_tiff(
-            tmp_path, f"{axes}.ome.tif", np.stack([FRAMES, FRAMES], 1), metadata={"axes": axes}
-        )
+        source = _planes_file(tmp_path, axes, kind)
         output = tmp_path / f"{axes}-out"
         status, err, out = cli(capsys, "compress", source, output, "--quiet")
         assert status == 0, err
         assert len(json.loads(out)["wells"]) == 2
         status, err, _ = cli(capsys, "verify", output, "--quiet")
         assert status == 0, err
+        # each plane's stack holds that plane, not the other (the negative is far from it)
+        for plane, name in enumerate(sorted(p.name for p in output.glob("*.flowroi"))):
+            decoded = tmp_path / f"{axes}-{plane}.tif"
+            assert cli(capsys, "decompress", output / name, decoded, "--quiet")[0] == 0
+            data = tifffile.imread(decoded).reshape(FRAMES.shape).astype(float)
+            errors = [np.abs(data - PLANES[:, p]).mean() for p in (0, 1)]
+            assert errors[plane] < 0.2 * errors[1 - plane], (name, errors)
+
+
+@pytest.mark.parametrize("kind", ["ome", "imagej"])
+def test_roi_and_tune_look_at_one_plane_of_a_file(tmp_path, capsys, kind):
+    """`flowroi roi` takes --channel / --scene / --z as tune does (it pointed to them and refused
+    them) and, unless one is named, the first plane: the channel whose motion gives every
+    channel's RoI when compress codes the file."""
+    source = _planes_file(tmp_path, "TCYX", kind)
+    masks = {}
+    for plane in (0, 1):
+        alone = write_tiff(tmp_path, f"plane{plane}.tif", PLANES[:, plane].copy())
+        assert cli(capsys, "roi", alone, tmp_path / f"alone{plane}.tif", "--quiet")[0] == 0
+        masks[plane] = tifffile.imread(tmp_path / f"alone{plane}.tif")
+    status, err, _ = cli(capsys, "roi", source, tmp_path / "first.tif", "--quiet")
+    assert status == 0, err
+    assert np.array_equal(tifffile.imread(tmp_path / "first.tif"), masks[0])
+    status, err, _ = cli(
+        capsys, "roi", source, tmp_path / "second.tif", "--channel", "1", "--quiet"
+    )
+    assert status == 0, err
+    assert np.array_equal(tifffile.imread(tmp_path / "second.tif"), masks[1])
+    assert not np.array_equal(masks[0], masks[1])  # the two planes' RoIs differ
+    status, err, out = cli(capsys, "tune", source, "--channel", "1", "--quiet")
+    assert status == 0 and "suggested" in json.loads(out), err
+    # a plain stack has no planes to pick: refused in one line, nothing written
+    status, err, _ = cli(
+        capsys, "roi", tmp_path / "plane0.tif", tmp_path / "x.tif", "--channel", "1", "--quiet"
+    )
+    assert_one_line_error(status, err, r"drop the selection")
+    assert not (tmp_path / "x.tif").exists()
 
 
 def test_a_big_endian_array_is_the_same_movie_as_a_native_one(tmp_path):

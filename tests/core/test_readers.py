@@ -165,6 +165,43 @@ def test_imagej_units_become_ome_units_through_decompress(tmp_path, unit, tunit,
     assert re.search(f'TimeIncrement="2.0" TimeIncrementUnit="{time}"', xml), xml
 
 
+def test_an_imagej_hyperstack_is_read_plane_by_plane_with_its_calibration(tmp_path):
+    """Fiji's own TIFF of a movie with channels (File > Save As > Tiff) was refused with the
+    advice to save it again as OME-TIFF; it is read like one, without the formats extra: one
+    movie per channel, refused unnamed with the channels listed, the ImageJ calibration kept."""
+    from napari_flowroi.errors import InputError
+    from napari_flowroi.readers.formats import claims, describe
+
+    frames = moving_discs(n_frames=4, shape=(32, 40), n_cells=2).frames
+    planes = np.stack([frames, 255 - frames], 1)  # (T, C, Y, X)
+    path = tmp_path / "fiji.tif"
+    tifffile.imwrite(
+        path,
+        planes,
+        imagej=True,
+        resolution=(2.0, 2.0),
+        metadata={"axes": "TCYX", "unit": "micron", "finterval": 30.0},
+    )
+    assert claims(path)
+    (scene,) = describe(path)
+    assert scene.sizes == {"T": 4, "C": 2, "Z": 1, "Y": 32, "X": 40}
+    assert scene.channel_names == ("C0", "C1")
+    with pytest.raises(InputError, match=r"2 channels \(C0, C1\)"):
+        open_movie(path)
+    for c in (0, 1):
+        movie = open_movie(path, channel=c)
+        assert np.array_equal(np.stack([movie[t] for t in range(len(movie))]), planes[:, c])
+        physical = movie.physical
+        assert physical["pixel_size_x"] == pytest.approx(0.5)
+        assert (physical["space_unit"], physical["time_interval"]) == ("µm", 30.0)
+        assert physical["channel_index"] == c
+    # a plain ImageJ (T, Y, X) stack stays with the TIFF reader
+    plain = tmp_path / "plain.tif"
+    tifffile.imwrite(plain, frames, imagej=True, metadata={"axes": "TYX"})
+    assert not claims(plain)
+    assert len(open_movie(plain)) == 4
+
+
 def test_unit_symbols_decode_escapes_and_keep_other_text():
     from napari_flowroi.readers.units import decode_escapes, unit_symbol
 

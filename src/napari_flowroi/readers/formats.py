@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import InputError
 from .movie import TIFF_SUFFIXES, Movie, check_dtype
-from .tiff import calibration_value, tifffile_complaints
+from .tiff import calibration_value, tiff_physical_metadata, tifffile_complaints
 from .units import unit_symbol
 
 FORMATS_EXTRA = "pip install 'napari-flowroi[formats]'"
@@ -66,15 +66,18 @@ def claims(path: str | Path) -> bool:
     """Whether `path` is read through bioio rather than the built-in TIFF and frame readers.
 
     Vendor files (ND2, CZI, LIF) and OME-Zarr always are; an OME-TIFF is when it holds more than one
-    (T, Y, X) movie (channels, z-planes with time, several series). Plain (T, Y, X) TIFFs and
-    non-OME TIFFs keep the built-in reader, which needs no extra."""
+    (T, Y, X) movie (channels, z-planes with time, several series), and so is an ImageJ (Fiji)
+    hyperstack with time and channels or z-planes, which tifffile describes and reads without
+    bioio (:func:`_imagej_scenes`). Plain (T, Y, X) TIFFs keep the built-in reader."""
     path = Path(path)
     if path.suffix.lower() in VENDOR_SUFFIXES:
         return True
     if is_zarr(path):
         return True
     if path.is_file() and path.suffix.lower() in TIFF_SUFFIXES:
-        return _ome_tiff_is_multidimensional(path)
+        return _ome_tiff_is_multidimensional(path) or bool(
+            _imagej_scenes(str(path), _stamp(str(path)))
+        )
     return False
 
 
@@ -219,7 +222,7 @@ def describe(path: str | Path) -> list[SceneInfo]:
 
 
 def _scene_names(path: str) -> tuple[str, ...]:
-    fallback = _lenient_ome_tiff(path)
+    fallback = _tifffile_scenes(path)
     if fallback is not None:
         return tuple(info.name for info in fallback)
     image, lock = _image(path, 0)
@@ -235,7 +238,7 @@ def _scene_names(path: str) -> tuple[str, ...]:
 def scene_info(path: str | Path, index: int) -> SceneInfo:
     """One scene's description (a task opening one plane reads this scene's headers only)."""
     path = str(path)
-    fallback = _lenient_ome_tiff(path)
+    fallback = _tifffile_scenes(path)
     if fallback is not None:
         return fallback[index]
     names = _scene_names(path)
@@ -256,17 +259,54 @@ def scene_info(path: str | Path, index: int) -> SceneInfo:
         )
 
 
-def _lenient_ome_tiff(path: str) -> list[SceneInfo] | None:
-    """The scenes of an OME-TIFF whose OME XML bioio refuses only because a number in it is not
-    one (``PhysicalSizeX="abc"``), read with tifffile and a lenient look at the XML; None for
-    every other file (bioio describes it).
+def _tifffile_scenes(path: str) -> list[SceneInfo] | None:
+    """The scenes of a TIFF that tifffile describes instead of bioio; None for every other file
+    (bioio describes it):
 
-    bioio-ome-tiff validates the whole XML with ome-types and rejects the file; its pixels are
-    fine (tifffile reads them page by page anyway, `_tiff_frames`), so the movie is read without
-    the unreadable calibration and a warning says so (readers.tiff.CalibrationWarning)."""
+    - an OME-TIFF whose OME XML bioio refuses only because a number in it is not one
+      (``PhysicalSizeX="abc"``), read with a lenient look at the XML: bioio-ome-tiff validates
+      the whole XML with ome-types and rejects the file, but its pixels are fine (tifffile reads
+      them page by page anyway, `_tiff_frames`), so the movie is read without the unreadable
+      calibration and a warning says so (readers.tiff.CalibrationWarning);
+    - an ImageJ (Fiji) hyperstack with time and channels or z-planes (:func:`_imagej_scenes`),
+      which no bioio reader we install opens."""
     if Path(path).suffix.lower() not in TIFF_SUFFIXES:
         return None
-    return _lenient_scenes(path, _stamp(path))
+    stamp = _stamp(path)
+    return _lenient_scenes(path, stamp) or _imagej_scenes(path, stamp)
+
+
+@lru_cache(maxsize=8)
+def _imagej_scenes(path: str, stamp: int) -> list[SceneInfo] | None:
+    """The one scene of an ImageJ hyperstack (Fiji's File > Save As > Tiff of a movie with
+    channels or z-planes: axes such as TCYX, TZYX, TZCYX, one page per plane), described from
+    its tifffile series and ImageJ header; None for any other file, and for a hyperstack without
+    time (T) or with nothing besides it, which the TIFF reader takes or refuses as before.
+
+    Why here: Fiji's own TIFF is the most common way a time-lapse with a phase and a
+    fluorescence channel is saved, and the TIFF reader could only ask for it to be saved again as
+    OME-TIFF; the planes are read page by page (`_tiff_frames`), as an OME-TIFF's are, so no
+    extra is needed. Channels have no names in the ImageJ header: C0, C1, ..."""
+    import tifffile
+
+    try:
+        with tifffile_complaints(), tifffile.TiffFile(path) as tif:
+            if tif.is_ome or not tif.is_imagej or len(tif.series) != 1:
+                return None
+            series = tif.series[0]
+            axes, shape, dtype = series.axes, tuple(series.shape), str(np.dtype(series.dtype))
+            metadata = tiff_physical_metadata(tif, path)
+    except Exception:  # noqa: BLE001 - tifffile raises many kinds on odd files; the TIFF reader reports them
+        return None
+    sizes = dict.fromkeys("TCZYX", 1) | dict(zip(axes, shape, strict=True))
+    if set(axes) - set("TCZYX") or axes[-2:] != "YX" or sizes["T"] < 2:
+        return None
+    if sizes["C"] == 1 and sizes["Z"] == 1:
+        return None  # a plain (T, Y, X) stack: the TIFF reader's
+    if _tiff_series(path, 0, stamp) is None:
+        return None  # not one page per plane (a file over 4 GB written raw): not read here
+    names = tuple(f"C{c}" for c in range(sizes["C"]))
+    return [SceneInfo(0, Path(path).stem, sizes, dtype, names, metadata)]
 
 
 @lru_cache(maxsize=8)

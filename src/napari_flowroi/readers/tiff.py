@@ -39,7 +39,7 @@ def open_tiff(path: Path, masks: bool = False) -> Movie:
                     "as its own TIFF first."
                 )
             dtype = np.dtype(series.dtype)
-            physical = _tiff_physical_metadata(tif, path)
+            physical = tiff_physical_metadata(tif, path)
             page_count = len(tif.pages)
             last = tif.pages[-1] if page_count else None
             data_end = max(
@@ -217,7 +217,7 @@ class tifffile_complaints:
                 self.logger.propagate = _propagated
 
 
-def _tiff_physical_metadata(tif, source: Any) -> dict:
+def tiff_physical_metadata(tif, source: Any) -> dict:
     """Pixel size and time interval from OME or ImageJ metadata, when the file has them.
 
     A value that is not a positive number (``PhysicalSizeX="abc"``) is left out with a warning:
