@@ -254,3 +254,73 @@ def test_a_finished_stack_whose_input_changed_by_one_pixel_is_not_kept(tmp_path,
     write_tiff(tmp_path, "movie.tif", edited)
     with pytest.raises(OutputError, match="pixels have changed.*to keep it"):  # not "finish"
         compress_movie(movie, tmp_path / "out", PLAIN)
+
+
+# --- a folder of frames of several series (Micro-Manager, Opera/Operetta exports) -------------------
+
+
+def _folder(tmp_path, names):
+    """A folder holding a distinct 32x40 uint8 frame under each name (its value: its index)."""
+    import cv2
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, name in enumerate(names):
+        cv2.imwrite(str(folder / name), np.full((32, 40), 10 * i, np.uint8))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("names", "words"),
+    [
+        # Micro-Manager 2: channel-major in natural order, the channels one after the other
+        (
+            [
+                f"img_channel{c:03d}_position000_time{t:09d}_z000.tif"
+                for c in (0, 1)
+                for t in range(3)
+            ],
+            r"several series: their names vary in channel 0-1 as well as in time 0-2",
+        ),
+        # Micro-Manager 1.4: the channel as a word, the channels alternating in natural order
+        (
+            [f"img_{t:09d}_{c}_000.tif" for t in range(3) for c in ("GFP", "Phase")],
+            r"several series: their names differ besides their numbers \(img_000000000_GFP_000",
+        ),
+        # an Opera / Operetta export: channel and time point (sk) both vary
+        (
+            [f"r01c01f01p01-ch{c}sk{t}fk1fl1.tiff" for c in (1, 2) for t in (1, 2, 3)],
+            r"several series: their names vary in ch 1-2 as well as in sk 1-3",
+        ),
+        # a stray image among the frames
+        ([*(f"frame_{t:03d}.png" for t in range(3)), "background.png"], r"differ besides"),
+    ],
+)
+def test_a_frame_folder_of_several_series_is_refused_not_sorted_into_one_movie(
+    tmp_path, names, words
+):
+    """Natural order put one channel's frames after the other's, or alternated them, and the
+    movie's motion was the jump between channels: exit 0, a wrong movie."""
+    folder = _folder(tmp_path, names)
+    with pytest.raises(InputError, match=words):
+        compress_movie(folder, tmp_path / "out", PLAIN)
+    assert main(["compress", str(folder), str(tmp_path / "out"), "--quiet"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # BaSiC's brightfield movie: position, z and wavelength fixed, time alone varies
+        [f"140206PH8_p0010_t{t:05d}_z001_w00.png" for t in (5099, 5100, 5101)],
+        # timestamps: the date and the hour both vary, unlabelled, in time order
+        ["movie_20240501_2200.png", "movie_20240501_2300.png", "movie_20240502_0000.png"],
+        # no numbers at all: the images in the order of their names, as before
+        ["a.png", "b.png", "c.png"],
+    ],
+)
+def test_a_frame_folder_of_one_series_is_one_movie_in_order(tmp_path, names):
+    from napari_flowroi.readers import open_movie
+
+    movie = open_movie(_folder(tmp_path, names))
+    assert [int(movie[t][0, 0]) for t in range(len(movie))] == [0, 10, 20]

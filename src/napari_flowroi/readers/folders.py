@@ -37,6 +37,67 @@ def list_frame_files(folder: Path) -> list[Path]:
     return sorted(files, key=frame_sort_key)
 
 
+#: The letters just before a number in a frame file's name that name an axis other than time
+#: (channel, stage position, z-plane, well, site, row, column): a folder whose frames' names vary
+#: in such a number and in another holds several series (Micro-Manager's
+#: ``img_channel000_position000_time000000000_z000``, an Opera/Operetta export's
+#: ``r01c01f01p01-ch1sk1fk1fl1``). BaSiC's ``..._p0010_t05100_z001_w00``, whose time alone varies,
+#: and timestamps (``20240501_1200``, their parts unlabelled) are one movie.
+SERIES_LABELS = frozenset(
+    {"c", "ch", "channel", "p", "pos", "position", "z", "w", "well", "s", "series", "site"}
+    | {"plane", "field", "fld", "r", "row", "col", "column"}
+)
+
+
+def check_one_series(folder: Path, files: list[Path]) -> None:
+    """Refuse a folder whose frames belong to several series (channels, positions, z-planes)
+    rather than sort them into one movie: natural order put one channel's frames after another's
+    (Micro-Manager's channel-major names) or alternated them (its ``img_000000001_GFP_000`` and
+    ``img_000000001_Phase_000``), and the movie's motion was the jump between channels.
+
+    Several series: the names differ besides their numbers (words such as a channel's name, or a
+    stray image among the frames), or vary in a number labelled by SERIES_LABELS and in another
+    number as well."""
+    if len(files) < 2:
+        return
+    parts = [_NUMBER.split(path.stem) for path in files]
+    if all(len(p) == 1 for p in parts):
+        return  # no numbers at all: images in the order of their names, as before
+    examples: dict[tuple, str] = {}  # one file's name for each way the names read
+    for path, p in zip(files, parts, strict=True):
+        examples.setdefault(tuple(p[0::2]), path.name)
+    if len(examples) > 1:
+        shown = list(examples.values())[:3]
+        raise InputError(
+            f"{folder} holds frames of several series: their names differ besides their "
+            f"numbers ({', '.join(shown)}{', ...' if len(examples) > 3 else ''}). {_ONE_SERIES}"
+        )
+    numbers = np.array([[int(n) for n in p[1::2]] for p in parts], np.int64)
+    varying = [i for i in range(numbers.shape[1]) if np.ptp(numbers[:, i]) > 0]
+    if len(varying) < 2:
+        return
+    labels = {i: re.sub(r".*?([A-Za-z]*)$", r"\1", parts[0][2 * i]).lower() for i in varying}
+    series = [i for i in varying if labels[i] in SERIES_LABELS]
+    if series:
+
+        def named(i: int) -> str:
+            return f"{labels[i] or 'a number'} {numbers[:, i].min()}-{numbers[:, i].max()}"
+
+        others = [i for i in varying if i != series[0]]
+        raise InputError(
+            f"{folder} holds frames of several series: their names vary in {named(series[0])} "
+            f"as well as in {', '.join(named(i) for i in others)} (e.g. {files[0].name}). "
+            f"{_ONE_SERIES}"
+        )
+
+
+_ONE_SERIES = (
+    "FlowRoI compresses one (T, Y, X) movie per folder of frames: move each channel's or "
+    "position's frames into a folder of their own (a folder of such folders is a plate, "
+    "compressed well by well), or save the acquisition as one OME-TIFF."
+)
+
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
@@ -134,6 +195,7 @@ def open_frame_folder(folder: Path, masks: bool = False) -> Movie:
             f"Folder {folder} holds no frames (.png, .tif or .tiff). "
             "Give a folder of numbered frames or a TIFF stack."
         )
+    check_one_series(folder, files)
     if len(files) == 1 and files[0].suffix.lower() in TIFF_SUFFIXES and frames_in(files[0]) > 1:
         # a folder holding one movie file, as microscopes export a position or a well: that
         # movie (a plate of such folders is documented, docs/cluster.md, and was refused)
