@@ -292,6 +292,11 @@ def _folder(tmp_path, names):
             [f"r01c01f01p01-ch{c}sk{t}fk1fl1.tiff" for c in (1, 2) for t in (1, 2, 3)],
             r"several series: their names vary in ch 1-2 as well as in sk 1-3",
         ),
+        # NIS-Elements: stage positions (XY) and time points
+        (
+            [f"Seq0000_XY{p}_T{t:03d}_C1.tif" for p in (1, 2) for t in range(3)],
+            r"vary in xy 1-2 as well as in t 0-2",
+        ),
         # a stray image among the frames
         ([*(f"frame_{t:03d}.png" for t in range(3)), "background.png"], r"differ besides"),
     ],
