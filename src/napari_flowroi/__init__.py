@@ -32,7 +32,8 @@ _LAZY = {
     "verify_container": "napari_flowroi.container",
     "suggest_settings": "napari_flowroi.tune",
     "open_movie": "napari_flowroi.readers",
-    "compress_file": "napari_flowroi.microscopy",  # ND2, CZI, LIF, OME-TIFF, OME-Zarr (extra)
+    # ND2, CZI, LIF, OME-TIFF, OME-Zarr (the formats extra); Fiji hyperstacks (no extra)
+    "compress_file": "napari_flowroi.microscopy",
     "roi_masks": "napari_flowroi.batch",  # the full-resolution masks the compressor codes
 }
 

@@ -239,7 +239,8 @@ def compress_file(
     Parameters
     ----------
     path : str or Path
-        ND2, CZI, LIF, OME-TIFF or OME-Zarr.
+        ND2, CZI, LIF, OME-TIFF or OME-Zarr (the ``formats`` extra), or an ImageJ (Fiji)
+        hyperstack with time and channels or z-planes (no extra).
     output : str or Path
         Container folder (one plane) or output folder (several).
     settings : FlowRoISettings, optional
