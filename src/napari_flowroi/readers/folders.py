@@ -41,8 +41,9 @@ def list_frame_files(folder: Path) -> list[Path]:
 #: (channel, stage position, z-plane, well, site, row, column): a folder whose frames' names vary
 #: in such a number and in another holds several series (Micro-Manager's
 #: ``img_channel000_position000_time000000000_z000``, an Opera/Operetta export's
-#: ``r01c01f01p01-ch1sk1fk1fl1``, NIS-Elements' ``Seq0000_XY1_T001_C1``). BaSiC's ``..._p0010_t05100_z001_w00``, whose time alone varies,
-#: and timestamps (``20240501_1200``, their parts unlabelled) are one movie.
+#: ``r01c01f01p01-ch1sk1fk1fl1``, NIS-Elements' ``Seq0000_XY1_T001_C1``). BaSiC's
+#: ``..._p0010_t05100_z001_w00``, whose time alone varies, and timestamps (``20240501_1200``,
+#: their parts unlabelled) are one movie.
 SERIES_LABELS = frozenset(
     {"c", "ch", "channel", "p", "pos", "position", "z", "w", "well", "s", "series", "site"}
     | {"plane", "field", "fld", "r", "row", "col", "column", "xy", "tile"}

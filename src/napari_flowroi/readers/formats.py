@@ -63,7 +63,8 @@ def is_zarr(path: Path) -> bool:
 
 
 def claims(path: str | Path) -> bool:
-    """Whether `path` is read through bioio rather than the built-in TIFF and frame readers.
+    """Whether `path` is read as a microscopy file, plane by plane (scene, channel, z), rather
+    than by the built-in TIFF and frame readers.
 
     Vendor files (ND2, CZI, LIF) and OME-Zarr always are; an OME-TIFF is when it holds more than one
     (T, Y, X) movie (channels, z-planes with time, several series), and so is an ImageJ (Fiji)
