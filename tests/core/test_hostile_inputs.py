@@ -127,7 +127,10 @@ MOVIES = {
     # no movie to take: how to get one from Fiji, the OME-TIFF route or a split
     "ZCYX ImageJ hyperstack (no time)": (
         _tiff(np.stack([FRAMES, FRAMES], 1), imagej=True, metadata={"axes": "ZCYX"}),
-        r"hyperstack with axes ZCYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality",
+        (
+            r"hyperstack with axes ZCYX.*OME-TIFF.*--channel / --z.*Reduce Dimensionality.*"
+            r"z-slices are time points.*Re-order Hyperstack"
+        ),
     ),
     "1x1 frames": (_tiff(FRAMES[:, :1, :1].copy(), metadata={"axes": "TYX"}), None),
     # tifffile stores (T, Y, 1) as one Y-by-T page: this was read as a single image (one frame)

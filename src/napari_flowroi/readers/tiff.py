@@ -93,13 +93,21 @@ def open_tiff(path: Path, masks: bool = False) -> Movie:
     if len(shape) == 3 and axes[0] == "Z" and "T" not in axes:
         pass  # a stack saved without time metadata: take the first axis as time
     if len(shape) == 4 and axes[-2:] == "YX" and set(axes[:2]) & set("CZ"):
-        # an ImageJ/Fiji hyperstack (axes TCYX, TZYX...): the advice to split it said nothing of
-        # how, nor that the OME-TIFF route picks a channel or plane without splitting
+        # a hyperstack not read plane by plane (formats._imagej_scenes: one with time, one page
+        # per plane): the advice to split it said nothing of how, nor that the OME-TIFF route
+        # picks a channel or plane without splitting. Without time its z-slices are often the
+        # time points (Fiji's image sequence import names them slices): say how to swap them
+        swap = (
+            " If its z-slices are time points, make them frames first (Fiji: Image > "
+            "Hyperstacks > Re-order Hyperstack..., or Image > Properties...)."
+            if "Z" in axes and "T" not in axes
+            else ""
+        )
         raise InputError(
             f"{path} is a hyperstack with axes {axes} {shape}; FlowRoI needs (T, Y, X). Save it "
             "as OME-TIFF (Fiji: File > Save As > OME-TIFF...) and pick one with --channel / --z "
             "(every channel is compressed by default), or split it into one (T, Y, X) stack "
-            "each (Fiji: Image > Hyperstacks > Reduce Dimensionality...)."
+            f"each (Fiji: Image > Hyperstacks > Reduce Dimensionality...).{swap}"
         )
     check_axes(shape, str(path))
     dtype = check_dtype(dtype, str(path), masks=masks)
