@@ -297,6 +297,11 @@ def _folder(tmp_path, names):
             [f"Seq0000_XY{p}_T{t:03d}_C1.tif" for p in (1, 2) for t in range(3)],
             r"vary in xy 1-2 as well as in t 0-2",
         ),
+        # labels and numbers apart: wells' sites and time points
+        (
+            [f"Well_A01_Site_{s}_T{t:04d}.tif" for s in (1, 2) for t in range(3)],
+            r"vary in site 1-2 as well as in t 0-2",
+        ),
         # a stray image among the frames
         ([*(f"frame_{t:03d}.png" for t in range(3)), "background.png"], r"differ besides"),
     ],

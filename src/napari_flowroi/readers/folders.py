@@ -77,7 +77,10 @@ def check_one_series(folder: Path, files: list[Path]) -> None:
     varying = [i for i in range(numbers.shape[1]) if np.ptp(numbers[:, i]) > 0]
     if len(varying) < 2:
         return
-    labels = {i: re.sub(r".*?([A-Za-z]*)$", r"\1", parts[0][2 * i]).lower() for i in varying}
+    # a number's label: the letters just before it, across a separator (Site_1, Pos-2)
+    labels = {
+        i: re.search(r"([A-Za-z]*)[^A-Za-z0-9]*$", parts[0][2 * i])[1].lower() for i in varying
+    }
     series = [i for i in varying if labels[i] in SERIES_LABELS]
     if series:
 
