@@ -43,6 +43,7 @@ from .guard import (
     HandOverPool,
     Preflight,
     checked_frames,
+    few_cells_found,
     frame_coverage,
     handed_frame,
     percent_below,
@@ -732,8 +733,12 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
     if job.settings.flow_scale != asked and not already:
         notes.append(FINE_CELLS_NOTE.format(asked=asked))
     coverage = coverage_of(manifest["frames"])
-    if job.settings.roi_sources and any(roi) and coverage is None and not already:
-        notes.append(NO_CELLS_FOUND)  # the RoI holds something the guard cannot judge
+    if job.settings.roi_sources and any(roi) and not already:
+        guarded = checked_frames(len(job.movie))
+        if coverage is None:
+            notes.append(NO_CELLS_FOUND)  # the RoI holds something the guard cannot judge
+        elif len(coverage["frames_checked"]) < len(guarded):
+            notes.append(few_cells_found(coverage["frames_checked"], len(guarded)))
     requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(
         output=job.output,
