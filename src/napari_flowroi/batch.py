@@ -734,11 +734,13 @@ def _summary(job: _Job, manifest: dict, seconds: float) -> CompressionSummary:
         notes.append(FINE_CELLS_NOTE.format(asked=asked))
     coverage = coverage_of(manifest["frames"])
     if job.settings.roi_sources and any(roi) and not already:
-        guarded = checked_frames(len(job.movie))
         if coverage is None:
             notes.append(NO_CELLS_FOUND)  # the RoI holds something the guard cannot judge
-        elif len(coverage["frames_checked"]) < len(guarded):
-            notes.append(few_cells_found(coverage["frames_checked"], len(guarded)))
+        else:
+            checked = len(checked_frames(len(job.movie)))
+            rests = few_cells_found(coverage["frames_checked"], checked)
+            if rests:
+                notes.append(rests)
     requested = None if job.settings.target_psnr > 0 else job.settings.compression_rate
     return CompressionSummary(
         output=job.output,

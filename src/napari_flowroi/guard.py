@@ -456,11 +456,14 @@ NO_CELLS_FOUND = (
 )
 
 
-def few_cells_found(found: list[int], checked: int) -> str:
-    """What a summary says when the guard found cells on some of the `checked` frames it checks
-    only (`found`): its estimate rests on those. A colony cropped from a movie, empty until it
-    grows into the crop, read "cells 100 %" from the one frame of five where the guard saw
-    change, and nothing said that the other four told it nothing."""
+def few_cells_found(found: list[int], checked: int) -> str | None:
+    """What the check and a run's summary say when the guard found cells on some only of the
+    `checked` frames it checks (`found`): its estimate rests on those; None when it found cells
+    on all of them, or on none (:data:`NO_CELLS_FOUND` says that). A colony cropped from a
+    movie, empty until it grows into the crop, read "cells 100 %" from the one frame of five
+    where the guard saw change, and nothing said that the other four told it nothing."""
+    if not 0 < len(found) < checked:
+        return None
     frames = ", ".join(map(str, found))
     return (
         f"the missed-cell guard found cells on {len(found)} of the {checked} frames it checks "
@@ -616,11 +619,8 @@ def preflight(movie, settings, *, extra_roi=None, accepted: bool = False, frames
     # frames without cells are not judged (MovieCoverage.judged): with none anywhere, say so;
     # with some only, say on which the estimate rests
     judged = [f.t for f in coverage.judged]
-    partly = (
-        f" ({few_cells_found(judged, len(coverage.frames))})"
-        if 0 < len(judged) < len(coverage.frames)
-        else ""
-    )
+    rests = few_cells_found(judged, len(coverage.frames))
+    partly = f" ({rests})" if rests else ""
     return Preflight(
         True,
         f"The RoI holds an estimated {coverage.pixel_share:.1%} of the cell pixels{partly}."
